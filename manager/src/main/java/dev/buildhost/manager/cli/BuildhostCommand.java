@@ -1,0 +1,26 @@
+package dev.buildhost.manager.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code bin/buildhost}: the machinectl-style CLI and the servers (daemon, tftp). */
+@Command(
+    name = "buildhost",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "Build host: one-shot VMs and containers with a TFTP channel.",
+    subcommands = {CommandLine.HelpCommand.class})
+public final class BuildhostCommand implements Runnable {
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing a command; see 'buildhost --help'.");
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BuildhostCommand()).execute(args));
+  }
+}

@@ -1,0 +1,7 @@
+package dev.buildhost.manager.instance;
+
+import java.time.Instant;
+
+/** A file in an instance's TFTP folder. */
+public record FileEntry(String name, long size, Instant modified) {
+}

@@ -1,0 +1,3 @@
+package dev.buildhost.manager.instance;
+
+public enum InstanceState { STARTING, RUNNING, STOPPING, STOPPED }

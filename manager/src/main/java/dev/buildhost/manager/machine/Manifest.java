@@ -1,0 +1,28 @@
+package dev.buildhost.manager.machine;
+
+import java.util.List;
+
+/**
+ * A validated machine manifest (build2 bbot fields plus buildhost's own). Optional fields are
+ * null when absent. Sizes are in MiB.
+ */
+public record Manifest(
+    String id,
+    String name,
+    String summary,
+    MachineType type,
+    String role,
+    Long ramMinimumMib,
+    Long ramMaximumMib,
+    Integer cpus,
+    String mac,
+    List<String> options,
+    String changes,
+    String disk,
+    String kernel,
+    String initrd,
+    String cmdline,
+    String image,
+    String command) {
+  // CONTRACT: field set shared by the machine library, both backends and the API.
+}
