@@ -1,0 +1,67 @@
+package dev.buildhost.it.support;
+
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.machine.ManifestParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The sample machines built by {@code scripts/build-samples DIR}: DIR comes from the system
+ * property {@code buildhost.samples} (set by the integration-tests pom), by default
+ * {@code <repo>/build/samples}.
+ */
+public final class Samples {
+
+  public static final String VM = "sample-vm";
+  public static final String CONTAINER = "sample-container";
+
+  private Samples() {}
+
+  public static Path dir() {
+    String configured = System.getProperty("buildhost.samples");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured).toAbsolutePath();
+    }
+    return repository().resolve("build/samples");
+  }
+
+  /** The machines folder inside {@link #dir()} (the layout of ARCHITECTURE.md). */
+  public static Path machines() {
+    return dir().resolve("machines");
+  }
+
+  /** The real path of the revision in service: {@code machines/NAME/NAME-1}, symlink resolved. */
+  public static Path revision(String machine) {
+    Path link = machines().resolve(machine).resolve(machine + "-1");
+    if (!Files.isRegularFile(link.resolve("manifest"))) {
+      return Requirement.unmet("sample machine " + machine + " is not built: no " + link.resolve("manifest")
+          + " (scripts/build-samples " + dir() + ")");
+    }
+    try {
+      return link.toRealPath();
+    } catch (IOException e) {
+      return Requirement.unmet("cannot resolve " + link + ": " + e);
+    }
+  }
+
+  /** The manifest of the revision in service, read by the manager's own parser. */
+  public static Manifest manifest(String machine) {
+    return ManifestParser.parse(revision(machine).resolve("manifest"), machine);
+  }
+
+  /** The repository's top folder: property {@code buildhost.repo}, else found upwards from here. */
+  public static Path repository() {
+    String configured = System.getProperty("buildhost.repo");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured).toAbsolutePath();
+    }
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isRegularFile(dir.resolve("scripts/build-samples"))) {
+        return dir;
+      }
+    }
+    throw new IllegalStateException("cannot find the repository (no scripts/build-samples above "
+        + Path.of("").toAbsolutePath() + "); set -Dbuildhost.repo");
+  }
+}

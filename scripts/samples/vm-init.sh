@@ -1,0 +1,53 @@
+#!/bin/sh
+# /init of the sample-vm initramfs (busybox). Brings up what the worker needs, runs the worker
+# from the machine's disk, then powers off (ACPI; the domain then disappears).
+# The network is fixed and minimal: eth0 10.0.2.15/24 (QEMU user networking), no default route,
+# no DNS: the only peer the guest can reach is the host's loopback, seen as 10.0.2.2.
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+say() {
+  echo "buildhost-init: $*"
+}
+
+halt_now() {
+  sync
+  poweroff -f
+  # poweroff -f does not return; if it somehow does, do not let init exit (kernel panic).
+  while :; do sleep 3600; done
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+[ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
+
+# Modules in dependency order, as listed by scripts/build-samples.
+while read -r module; do
+  insmod "/lib/modules/$module.ko" || say "insmod $module failed"
+done </lib/modules/load-order
+
+ip link set lo up
+if ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0; then
+  say "eth0 10.0.2.15/24"
+else
+  say "no network interface eth0"
+fi
+
+# The disk holding the worker; virtio_blk probes asynchronously, so give it a bounded wait.
+n=0
+while [ ! -b /dev/vda ] && [ "$n" -lt 50 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+if ! mount -t ext4 -o ro /dev/vda /mnt/worker; then
+  say "cannot mount the worker disk /dev/vda"
+  halt_now
+fi
+
+/mnt/worker/buildhost-worker
+say "worker exited with code $?; powering off"
+umount /mnt/worker
+halt_now

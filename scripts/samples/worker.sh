@@ -1,0 +1,159 @@
+#!/bin/sh
+# buildhost-worker: the worker of the bundled sample machines (sample-vm and sample-container).
+# POSIX sh, runs under busybox. One script for both kinds of guest.
+#
+# Protocol
+#   Endpoint   env BUILDHOST_TFTP=HOST:PORT (containers) or, failing that, the kernel command line
+#              parameter buildhost.tftp=HOST:PORT from /proc/cmdline (VMs). PORT defaults to 69.
+#   Task       downloads task.manifest over TFTP (busybox tftp -g), trying once a second for up
+#              to BUILDHOST_TASK_WAIT seconds (default 120): the task may arrive after the start.
+#              Every `command: <shell command>` line is one command; they run in order with
+#              `sh -c`, in a scratch folder, stdout and stderr captured. The first command that
+#              fails stops the task. Other lines (the `: 1` version line, unknown fields) are ignored.
+#   Result     uploads result.manifest, a build2 manifest:
+#                : 1
+#                status: success | error | abnormal
+#                exit-code: N
+#                log:\
+#                <the log, one line per line>
+#                \
+#              The log is a build2 multi-line value: it ends at a line holding a lone backslash;
+#              a log line that itself ends with a backslash gets one more backslash appended
+#              (remove one when reading). Each command's output is preceded by `$ <command>`.
+#              status is `abnormal` when the task could not be fetched (exit-code 75 then; this
+#              result is tried for a few seconds only, the server may be gone).
+#   Exit code  0 on success; the failing command's exit code on error; 75 when the task could
+#              not be fetched; 74 when the result could not be uploaded. The VM's init powers the
+#              machine off afterwards; in a container the exit code is the container's.
+# Console lines start with `buildhost-worker: `.
+
+set -u
+
+TASK_WAIT=${BUILDHOST_TASK_WAIT:-120}  # seconds to keep asking for task.manifest
+UPLOAD_WAIT=60    # seconds to keep trying to upload result.manifest
+TRY_TIMEOUT=15    # seconds one tftp transfer may take
+
+say() {
+  echo "buildhost-worker: $*"
+}
+
+endpoint() {
+  if [ -n "${BUILDHOST_TFTP:-}" ]; then
+    echo "$BUILDHOST_TFTP"
+    return 0
+  fi
+  if [ -r /proc/cmdline ]; then
+    for word in $(cat /proc/cmdline); do
+      case "$word" in
+        buildhost.tftp=*) echo "${word#buildhost.tftp=}"; return 0 ;;
+      esac
+    done
+  fi
+  return 1
+}
+
+# tftp_try get|put LOCAL REMOTE: one transfer, bounded in time when busybox has `timeout`.
+tftp_try() {
+  case "$1" in get) op=-g ;; *) op=-p ;; esac
+  if command -v timeout >/dev/null 2>&1; then
+    timeout "$TRY_TIMEOUT" tftp "$op" -l "$2" -r "$3" "$HOST" "$PORT"
+  else
+    tftp "$op" -l "$2" -r "$3" "$HOST" "$PORT"
+  fi
+}
+
+# transfer get|put LOCAL REMOTE SECONDS: tries once a second until it works or SECONDS have
+# passed. The task may be put into the TFTP folder only after the guest started, so "File not
+# found" is worth waiting for.
+transfer() {
+  deadline=$(($(date +%s) + $4))
+  n=1
+  while :; do
+    if tftp_try "$1" "$2" "$3" 2>"$WORK/tftp.err"; then
+      return 0
+    fi
+    if [ "$n" -eq 1 ] || [ $((n % 10)) -eq 0 ]; then
+      say "$1 $3: try $n failed: $(cat "$WORK/tftp.err"); retrying for up to $4 s"
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    n=$((n + 1))
+    sleep 1
+  done
+}
+
+# write_result STATUS EXIT_CODE: result.manifest from $WORK/log.
+write_result() {
+  {
+    echo ": 1"
+    echo "status: $1"
+    echo "exit-code: $2"
+    echo 'log:\'
+    sed 's/\\$/\\\\/' "$WORK/log"
+    echo '\'
+  } >"$WORK/result.manifest"
+}
+
+# upload_result SECONDS STATUS EXIT_CODE
+upload_result() {
+  wait=$1
+  shift
+  write_result "$1" "$2"
+  if transfer put "$WORK/result.manifest" result.manifest "$wait"; then
+    say "uploaded result.manifest (status $1, exit code $2)"
+    return 0
+  fi
+  say "could not upload result.manifest to $HOST:$PORT"
+  return 1
+}
+
+WORK="${TMPDIR:-/tmp}/buildhost-worker.$$"
+rm -rf "$WORK"
+mkdir -p "$WORK/run" || { say "cannot create $WORK"; exit 74; }
+: >"$WORK/log"
+
+if ! EP=$(endpoint); then
+  say "no TFTP endpoint: set BUILDHOST_TFTP=HOST:PORT or boot with buildhost.tftp=HOST:PORT"
+  exit 75
+fi
+case "$EP" in
+  *:*) HOST=${EP%:*}; PORT=${EP##*:} ;;
+  *) HOST=$EP; PORT=69 ;;
+esac
+say "TFTP endpoint $HOST:$PORT"
+
+if ! transfer get "$WORK/task.manifest" task.manifest "$TASK_WAIT"; then
+  say "could not download task.manifest from $HOST:$PORT"
+  echo "buildhost-worker: could not download task.manifest from $HOST:$PORT" >>"$WORK/log"
+  upload_result 5 abnormal 75
+  exit 75
+fi
+say "downloaded task.manifest ($(wc -c <"$WORK/task.manifest") bytes)"
+
+# The commands, one per line, in order.
+# (A last line without a newline and CRLF line ends are fine.)
+{ cat "$WORK/task.manifest"; echo; } | tr -d '\r' | sed -n 's/^command:[[:space:]]*//p' >"$WORK/commands"
+count=$(wc -l <"$WORK/commands")
+say "running $count command(s)"
+
+status=success
+code=0
+n=0
+while IFS= read -r cmd <&3; do
+  n=$((n + 1))
+  say "[$n/$count] \$ $cmd"
+  echo "\$ $cmd" >>"$WORK/log"
+  (cd "$WORK/run" && sh -c "$cmd") >"$WORK/out" 2>&1 </dev/null
+  code=$?
+  cat "$WORK/out"
+  cat "$WORK/out" >>"$WORK/log"
+  if [ "$code" -ne 0 ]; then
+    say "[$n/$count] failed with exit code $code"
+    echo "buildhost-worker: command $n failed with exit code $code" >>"$WORK/log"
+    status=error
+    break
+  fi
+done 3<"$WORK/commands"
+
+upload_result "$UPLOAD_WAIT" "$status" "$code" || exit 74
+say "done: $status"
+exit "$code"
