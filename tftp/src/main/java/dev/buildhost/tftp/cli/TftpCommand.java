@@ -1,0 +1,186 @@
+package dev.buildhost.tftp.cli;
+
+import dev.buildhost.tftp.server.TftpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code buildhost tftp}: one TFTP server in the foreground until SIGINT or SIGTERM. */
+@Command(name = "tftp", mixinStandardHelpOptions = true,
+    description = {"Runs a TFTP server in the foreground; stops cleanly on SIGINT/SIGTERM.",
+        "Prints 'listening on ADDR:PORT' first, then one log line per transfer (stderr)."})
+public final class TftpCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
+
+  @Option(names = "--root", required = true, paramLabel = "DIR", description = "Folder to serve.")
+  Path root;
+
+  @Option(names = "--listen", paramLabel = "ADDR:PORT", defaultValue = "127.0.0.1:69",
+      converter = ListenConverter.class,
+      description = "Address and port to listen on; port 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  InetSocketAddress listen;
+
+  @Option(names = "--writable", description = "Accept uploads (WRQ) into the root.")
+  boolean writable;
+
+  @Option(names = "--no-overwrite", description = "Refuse uploads that would replace an existing file.")
+  boolean noOverwrite;
+
+  @Option(names = "--quota", paramLabel = "SIZE", converter = SizeConverter.class,
+      description = "Most bytes the root may hold after uploads (e.g. 512M, 2G).")
+  Long quota;
+
+  @Option(names = "--max-file-size", paramLabel = "SIZE", converter = SizeConverter.class,
+      description = "Largest file an upload may write.")
+  Long maxFileSize;
+
+  @Option(names = "--max-blksize", paramLabel = "N", defaultValue = "65464",
+      description = "Cap on the negotiated block size, 8-65464 (default: ${DEFAULT-VALUE}).")
+  int maxBlockSize;
+
+  @Option(names = "--max-windowsize", paramLabel = "N", defaultValue = "64",
+      description = "Cap on the negotiated window size, 1-65535 (default: ${DEFAULT-VALUE}).")
+  int maxWindowSize;
+
+  @Option(names = "--max-transfers", paramLabel = "N", defaultValue = "64",
+      description = "Concurrent transfers; more are refused with an ERROR (default: ${DEFAULT-VALUE}).")
+  int maxTransfers;
+
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1",
+      description = "Retransmission timeout unless the client negotiates one (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
+  @Option(names = "--retries", paramLabel = "N", defaultValue = "5",
+      description = "Retransmissions before a transfer is given up (default: ${DEFAULT-VALUE}).")
+  int retries;
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    TftpServer.Builder builder;
+    try {
+      builder = TftpServer.builder(root)
+          .bindAddress(listen.getAddress())
+          .port(listen.getPort())
+          .writable(writable)
+          .allowOverwrite(!noOverwrite)
+          .maxBlockSize(maxBlockSize)
+          .maxWindowSize(maxWindowSize)
+          .maxTransfers(maxTransfers)
+          .timeout(Duration.ofSeconds(timeoutSeconds))
+          .maxRetries(retries);
+      if (quota != null) {
+        builder.quotaBytes(quota);
+      }
+      if (maxFileSize != null) {
+        builder.maxFileSizeBytes(maxFileSize);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    TftpServer server;
+    try {
+      server = builder.build().start();
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    } catch (java.io.IOException e) {
+      spec.commandLine().getErr().println("buildhost tftp: " + e.getMessage());
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      LOG.info("TFTP server on {} stopped", format(server.localAddress()));
+      stopped.countDown();
+    }, "tftp-shutdown"));
+    System.out.println("listening on " + format(server.localAddress()));
+    System.out.flush();
+    LOG.info("serving {} ({}{})", server.root(), writable ? "writable" : "read-only",
+        quota != null ? ", quota " + quota + " bytes" : "");
+    stopped.await();
+    return 0;
+  }
+
+  /** Runs the command on its own (bin/buildhost runs it as a subcommand). */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new TftpCommand()).execute(args));
+  }
+
+  static String format(InetSocketAddress address) {
+    String host = address.getAddress().getHostAddress();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+  }
+
+  /** ADDR:PORT, [IPv6]:PORT, or :PORT (loopback). */
+  static final class ListenConverter implements CommandLine.ITypeConverter<InetSocketAddress> {
+    @Override
+    public InetSocketAddress convert(String value) throws Exception {
+      int colon = value.lastIndexOf(':');
+      if (colon < 0) {
+        throw new CommandLine.TypeConversionException("expected ADDR:PORT, got '" + value + "'");
+      }
+      String host = value.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = Integer.parseInt(value.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new CommandLine.TypeConversionException("port is not a number in '" + value + "'");
+      }
+      if (port < 0 || port > 65535) {
+        throw new CommandLine.TypeConversionException("port must be within 0-65535 in '" + value + "'");
+      }
+      try {
+        InetAddress address = host.isEmpty() ? InetAddress.getLoopbackAddress() : InetAddress.getByName(host);
+        return new InetSocketAddress(address, port);
+      } catch (UnknownHostException e) {
+        throw new CommandLine.TypeConversionException("unknown address '" + host + "'");
+      }
+    }
+  }
+
+  /** A byte count: digits with an optional binary suffix K, M, G or T (KiB, MB ... accepted too). */
+  static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      String text = value.trim().toUpperCase(Locale.ROOT);
+      if (text.endsWith("IB")) {
+        text = text.substring(0, text.length() - 2);
+      } else if (text.endsWith("B")) {
+        text = text.substring(0, text.length() - 1);
+      }
+      long factor = 1;
+      if (!text.isEmpty()) {
+        int shift = "KMGT".indexOf(text.charAt(text.length() - 1));
+        if (shift >= 0) {
+          factor = 1L << (10 * (shift + 1));
+          text = text.substring(0, text.length() - 1);
+        }
+      }
+      try {
+        long number = Long.parseLong(text);
+        if (number < 0 || number > Long.MAX_VALUE / factor) {
+          throw new NumberFormatException();
+        }
+        return number * factor;
+      } catch (NumberFormatException e) {
+        throw new CommandLine.TypeConversionException(
+            "invalid size '" + value + "': expected bytes with an optional K, M, G or T suffix");
+      }
+    }
+  }
+}

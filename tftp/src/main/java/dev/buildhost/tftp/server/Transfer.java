@@ -1,0 +1,198 @@
+package dev.buildhost.tftp.server;
+
+import dev.buildhost.tftp.protocol.NegotiatedOptions;
+import dev.buildhost.tftp.protocol.Opcodes;
+import dev.buildhost.tftp.protocol.Packets;
+import dev.buildhost.tftp.protocol.Printable;
+import dev.buildhost.tftp.protocol.TftpRequest;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One transfer on its own socket (its TID, RFC 1350), run on one pool thread from request to end.
+ * Packets from any other address or port get ERROR 5 and leave the transfer undisturbed.
+ */
+abstract class Transfer implements Runnable {
+  static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
+  private static final Consumer<SelectionKey> IGNORE = key -> { };
+
+  final TftpServer server;
+  final TftpRequest request;
+  final InetSocketAddress peer;
+  final DatagramChannel channel;
+  final long startNanos = System.nanoTime();
+  private Selector selector;
+  private java.net.DatagramSocket socket;
+  private java.net.DatagramPacket datagram;
+  private volatile boolean aborted;
+  /** Received packet: [0, limit) after {@link #await}. */
+  ByteBuffer received;
+  long bytes;
+  NegotiatedOptions options;
+  /** Timeouts so far (each one re-sent something). */
+  int timeouts;
+
+  Transfer(TftpServer server, TftpRequest request, InetSocketAddress peer, DatagramChannel channel) {
+    this.server = server;
+    this.request = request;
+    this.peer = peer;
+    this.channel = channel;
+  }
+
+  /** Runs the protocol; returns normally once the transfer completed. */
+  abstract void transfer() throws TransferFailure, IOException;
+
+  /** After the COMPLETED event: lets a transfer answer late retransmissions (RFC 1350 dally). */
+  void linger() throws IOException {
+  }
+
+  /** Releases what the subclass holds (files); called once, after the transfer ended either way. */
+  abstract void release();
+
+  @Override
+  public final void run() {
+    String kind = request.isWrite() ? "WRQ" : "RRQ";
+    try {
+      socket = channel.socket();
+      datagram = new java.net.DatagramPacket(new byte[TransferBuffers.PACKET_SIZE], TransferBuffers.PACKET_SIZE);
+      transfer();
+      Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
+      LOG.info("{} {} {} {}: completed, {} bytes in {} ms ({}){}", kind, peer, Printable.quote(request.fileName()),
+          request.mode().wireName(), bytes, took.toMillis(), rate(bytes, took), describeOptions());
+      server.fire(TransferEvent.Kind.COMPLETED, this, bytes, took, null);
+      try {
+        linger();
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("after the transfer", e);
+      }
+    } catch (TransferFailure f) {
+      fail(kind, f.errorCode(), f.getMessage());
+    } catch (IOException | RuntimeException e) {
+      fail(kind, aborted ? TransferFailure.NO_ERROR_PACKET : Opcodes.ERR_UNDEFINED,
+          aborted ? "server stopped" : "internal error: " + e);
+    } finally {
+      release();
+      try {
+        if (selector != null) {
+          selector.close();
+        }
+      } catch (IOException e) {
+        LOG.debug("closing selector", e);
+      }
+      try {
+        channel.close();
+      } catch (IOException e) {
+        LOG.debug("closing channel", e);
+      }
+      server.transferEnded(this);
+    }
+  }
+
+  private void fail(String kind, int errorCode, String reason) {
+    if (aborted) {
+      errorCode = TransferFailure.NO_ERROR_PACKET;
+      reason = "server stopped";
+    }
+    if (errorCode != TransferFailure.NO_ERROR_PACKET) {
+      sendQuietly(ByteBuffer.wrap(Packets.error(errorCode, reason)), peer);
+    }
+    Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
+    LOG.warn("{} {} {} {}: failed after {} bytes in {} ms: {}", kind, peer, Printable.quote(request.fileName()),
+        request.mode().wireName(), bytes, took.toMillis(), reason);
+    server.fire(TransferEvent.Kind.FAILED, this, bytes, took, reason);
+  }
+
+  private String describeOptions() {
+    String retransmissions = timeouts == 0 ? "" : ", " + timeouts + " timeouts";
+    if (options == null || !options.hasOack()) {
+      return retransmissions;
+    }
+    return ", options " + options.acknowledged() + retransmissions;
+  }
+
+  private static String rate(long bytes, Duration took) {
+    double seconds = Math.max(took.toNanos(), 1) / 1e9;
+    return String.format("%.1f MB/s", bytes / seconds / 1e6);
+  }
+
+  /** Stops the transfer from another thread; it ends without sending anything more. */
+  final void abort() {
+    aborted = true;
+    try {
+      channel.close();
+    } catch (IOException e) {
+      LOG.debug("closing channel", e);
+    }
+  }
+
+  final void send(ByteBuffer packet) throws IOException {
+    channel.send(packet, peer);
+  }
+
+  final void sendQuietly(ByteBuffer packet, SocketAddress to) {
+    try {
+      channel.send(packet, to);
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("sending to {}", to, e);
+    }
+  }
+
+  /**
+   * Waits until a packet from the peer arrives (into {@link #received}, flipped) or the deadline
+   * passes.
+   */
+  final boolean await(long deadlineNanos) throws IOException, TransferFailure {
+    while (true) {
+      if (aborted) {
+        throw new TransferFailure(TransferFailure.NO_ERROR_PACKET, "server stopped");
+      }
+      long remaining = deadlineNanos - System.nanoTime();
+      if (remaining <= 0) {
+        timeouts++;
+        return false;
+      }
+      socket.setSoTimeout((int) Math.max(1, (remaining + 999_999) / 1_000_000));
+      try {
+        socket.receive(datagram);
+      } catch (java.net.SocketTimeoutException e) {
+        continue;
+      }
+      ByteBuffer buffer = received.clear();
+      buffer.put(datagram.getData(), 0, datagram.getLength()).flip();
+      SocketAddress from = datagram.getSocketAddress();
+      if (peer.equals(from)) {
+        return true;
+      }
+      unknownTid(from);
+    }
+  }
+
+  private void unknownTid(SocketAddress from) {
+    LOG.warn("{} {}: packet from unknown TID {}: answered with ERROR 5", request.isWrite() ? "WRQ" : "RRQ",
+        peer, from);
+    sendQuietly(ByteBuffer.wrap(Packets.error(Opcodes.ERR_UNKNOWN_TID, "unknown transfer ID")), from);
+  }
+
+  /** Handles a packet that is neither expected nor ignorable: an ERROR from the peer or garbage. */
+  final TransferFailure unexpected() {
+    int opcode = Packets.opcode(received);
+    if (opcode == Opcodes.ERROR) {
+      return new TransferFailure(TransferFailure.NO_ERROR_PACKET, "peer sent " + Packets.describeError(received));
+    }
+    return new TransferFailure(Opcodes.ERR_ILLEGAL_OPERATION,
+        "unexpected packet (opcode " + opcode + ", " + received.limit() + " bytes)");
+  }
+
+  final long timeoutNanos() {
+    return options.timeoutMillis() * 1_000_000L;
+  }
+}

@@ -1,0 +1,56 @@
+package dev.buildhost.tftp.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class TftpCommandTest {
+  @TempDir
+  Path root;
+
+  @Test
+  void sizes() {
+    TftpCommand.SizeConverter c = new TftpCommand.SizeConverter();
+    assertEquals(1000L, c.convert("1000"));
+    assertEquals(512L * 1024, c.convert("512k"));
+    assertEquals(2L << 20, c.convert("2M"));
+    assertEquals(3L << 30, c.convert("3GiB"));
+    assertEquals(1L << 40, c.convert("1TB"));
+    for (String bad : new String[] {"", "x", "-1", "1.5G", "99999999999T"}) {
+      assertThrows(CommandLine.TypeConversionException.class, () -> c.convert(bad), bad);
+    }
+  }
+
+  @Test
+  void listenAddresses() throws Exception {
+    TftpCommand.ListenConverter c = new TftpCommand.ListenConverter();
+    InetSocketAddress a = c.convert("127.0.0.1:0");
+    assertEquals("127.0.0.1", a.getAddress().getHostAddress());
+    assertEquals(0, a.getPort());
+    assertEquals(69, c.convert("[::1]:69").getPort());
+    assertEquals("[0:0:0:0:0:0:0:1]:69", TftpCommand.format(c.convert("[::1]:69")));
+    for (String bad : new String[] {"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000"}) {
+      assertThrows(CommandLine.TypeConversionException.class, () -> c.convert(bad), bad);
+    }
+  }
+
+  @Test
+  void badOptionsAreUsageErrors() {
+    StringWriter err = new StringWriter();
+    CommandLine cmd = new CommandLine(new TftpCommand()).setErr(new PrintWriter(err));
+    int code = cmd.execute("--root", root.toString(), "--listen", "127.0.0.1:0", "--max-blksize", "7");
+    assertEquals(2, code);
+    assertTrue(err.toString().contains("8-65464"), err.toString());
+    assertNotEquals(0, new CommandLine(new TftpCommand()).setErr(new PrintWriter(new StringWriter()))
+        .execute("--root", root.resolve("missing").toString(), "--listen", "127.0.0.1:0"));
+  }
+}

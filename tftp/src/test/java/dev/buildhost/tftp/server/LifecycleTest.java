@@ -1,0 +1,138 @@
+package dev.buildhost.tftp.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.tftp.testing.FaultyClient;
+import dev.buildhost.tftp.testing.ServerFixture;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Many servers per process, caps under load, and nothing leaked on close. */
+class LifecycleTest {
+  @TempDir
+  Path root;
+
+  private static long serverThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.isAlive() && t.getName().startsWith("tftp-")).count();
+  }
+
+  private static void awaitNoServerThreads() throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (serverThreads() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(0, serverThreads(), "threads left: " + Thread.getAllStackTraces().keySet());
+  }
+
+  @Test
+  void manyServersStartAndCloseReleasingPortsAndThreads() throws Exception {
+    Files.write(root.resolve("f"), new byte[3000]);
+    List<TftpServer> servers = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      servers.add(TftpServer.builder(root).port(0).build().start());
+    }
+    for (TftpServer s : servers) {
+      try (FaultyClient c = new FaultyClient(s.localAddress())) {
+        assertEquals(3000, c.download("f", "octet", Map.of()).data().length);
+      }
+    }
+    int port = servers.get(0).port();
+    servers.forEach(TftpServer::close);
+    awaitNoServerThreads();
+    try (DatagramSocket again = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      assertEquals(port, again.getLocalPort(), "the port is free again");
+    }
+    try (TftpServer same = TftpServer.builder(root).port(port).build().start()) {
+      assertEquals(port, same.port());
+    }
+    awaitNoServerThreads();
+  }
+
+  @Test
+  void aTakenPortFailsTheStart() throws Exception {
+    try (TftpServer first = TftpServer.builder(root).port(0).build().start()) {
+      IOException e = assertThrows(IOException.class,
+          () -> TftpServer.builder(root).port(first.port()).build().start());
+      assertTrue(e.getMessage().contains(Integer.toString(first.port())));
+    }
+    awaitNoServerThreads();
+  }
+
+  @Test
+  void concurrencyCapAnswersWithAnErrorAndRecovers() throws Exception {
+    Files.write(root.resolve("f"), new byte[5000]);
+    try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(4))) {
+      List<FaultyClient> stalled = new ArrayList<>();
+      try {
+        for (int i = 0; i < 4; i++) {
+          FaultyClient c = f.client();
+          stalled.add(c);
+          c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
+          assertEquals(FaultyClient.DATA, c.receive(Duration.ofSeconds(2)).opcode());
+        }
+        // a burst beyond the cap: every request is answered with an ERROR, none crashes anything
+        for (int i = 0; i < 50; i++) {
+          try (FaultyClient c = f.client()) {
+            c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
+            FaultyClient.Packet p = c.receive(Duration.ofSeconds(2));
+            assertNotNull(p);
+            assertEquals(FaultyClient.ERROR, p.opcode());
+            assertTrue(p.errorMessage().contains("too many"), p.errorMessage());
+          }
+        }
+      } finally {
+        stalled.forEach(FaultyClient::close);
+      }
+      f.awaitIdle(); // the stalled transfers time out (bounded retries)
+      try (FaultyClient c = f.client()) {
+        assertArrayEquals(new byte[5000], c.download("f", "octet", Map.of()).data());
+      }
+    }
+    awaitNoServerThreads();
+  }
+
+  @Test
+  void closeAbortsTransfersInFlightQuickly() throws Exception {
+    Files.write(root.resolve("f"), new byte[100_000]);
+    ServerFixture f = new ServerFixture(root, b -> b.timeout(Duration.ofSeconds(30)));
+    List<FaultyClient> clients = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      FaultyClient c = f.client();
+      clients.add(c);
+      c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
+      assertEquals(FaultyClient.DATA, c.receive(Duration.ofSeconds(2)).opcode());
+    }
+    assertEquals(10, f.server.activeTransfers());
+    long start = System.nanoTime();
+    f.close();
+    assertTrue(Duration.ofNanos(System.nanoTime() - start).toSeconds() < 5, "close does not wait for timeouts");
+    assertEquals(0, f.server.activeTransfers());
+    assertEquals(10, f.events.stream().filter(e -> e.kind() == TransferEvent.Kind.FAILED).count());
+    clients.forEach(FaultyClient::close);
+    awaitNoServerThreads();
+  }
+
+  @Test
+  void builderRejectsNonsense() {
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).port(70000).build());
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTransfers(0).build());
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxBlockSize(7).build());
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxWindowSize(0).build());
+    assertThrows(IOException.class, () -> TftpServer.builder(root.resolve("missing")).port(0).build().start());
+  }
+}
