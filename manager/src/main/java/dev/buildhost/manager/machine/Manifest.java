@@ -25,4 +25,16 @@ public record Manifest(
     String image,
     String command) {
   // CONTRACT: field set shared by the machine library, both backends and the API.
+
+  /** Suffix that makes {@code image} a file of the revision (docker save / rootfs tar). */
+  public static final String IMAGE_ARCHIVE_SUFFIX = ".tar";
+
+  /**
+   * Whether {@code image} names an archive file inside the revision folder (it ends in
+   * {@code .tar}) rather than a reference to an image in the local Docker engine
+   * ({@code repo/name:tag}).
+   */
+  public boolean imageIsArchive() {
+    return image != null && image.endsWith(IMAGE_ARCHIVE_SUFFIX);
+  }
 }
