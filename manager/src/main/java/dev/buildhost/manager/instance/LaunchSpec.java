@@ -13,7 +13,29 @@ import java.nio.file.Path;
  */
 public record LaunchSpec(String instanceId, Revision revision, Path instanceDir, int tftpPort) {
 
+  /** RAM an instance gets, and is charged against the budget, when its manifest names none. */
+  public static final long DEFAULT_RAM_MIB = 512;
+
   public Path consoleLog() {
     return instanceDir.resolve("console.log");
+  }
+
+  /** The VM's copy-on-write disk over the revision's disk; deleted when the instance ends. */
+  public Path overlayDisk() {
+    return overlayDisk(instanceDir);
+  }
+
+  public static Path overlayDisk(Path instanceDir) {
+    return instanceDir.resolve("disk.qcow2");
+  }
+
+  /** The manifest's {@code ram-minimum}, or {@link #DEFAULT_RAM_MIB}. */
+  public long ramMib() {
+    return ramMib(revision);
+  }
+
+  public static long ramMib(Revision revision) {
+    Long ram = revision.manifest().ramMinimumMib();
+    return ram != null && ram > 0 ? ram : DEFAULT_RAM_MIB;
   }
 }

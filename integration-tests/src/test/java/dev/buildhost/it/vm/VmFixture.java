@@ -1,0 +1,211 @@
+package dev.buildhost.it.vm;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.buildhost.it.support.Daemons;
+import dev.buildhost.it.support.Requirement;
+import dev.buildhost.it.support.Samples;
+import dev.buildhost.it.support.TaskManifest;
+import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.event.InstanceEvent;
+import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.instance.InstanceManager;
+import dev.buildhost.manager.instance.InstanceState;
+import dev.buildhost.manager.instance.LaunchSpec;
+import dev.buildhost.manager.instance.StartRequest;
+import dev.buildhost.manager.libvirt.DomainXml;
+import dev.buildhost.manager.libvirt.LibvirtBackend;
+import dev.buildhost.manager.machine.MachineLibrary;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.Error;
+import org.libvirt.LibvirtException;
+
+/**
+ * The manager as the VM integration tests run it: a root of its own whose machines folder links
+ * to the built samples, the real libvirtd at qemu:///system, and the acceleration probe (TCG on a
+ * host without a working KVM). Guests are slow under TCG on a shared 2-core host: waits are long.
+ */
+final class VmFixture {
+  static final Duration GUEST_TIMEOUT = Duration.ofSeconds(240);
+
+  private VmFixture() {
+  }
+
+  /**
+   * A root for one test whose {@code machines/sample-vm/sample-vm-1.0} mirrors the built sample:
+   * its kernel, initrd and disk are hard links to the sample's files (copies across file
+   * systems), its manifest a copy. The copy's
+   * kernel command line gains {@code no_timer_check} when it lacks it: under TCG on a loaded
+   * 2-core host the guest kernel's IO-APIC timer check can fail and panic the boot.
+   */
+  static Path root(Path dir) throws IOException {
+    Path sample = Samples.revision(Samples.VM);
+    Path machine = Files.createDirectories(dir.resolve("machines").resolve(Samples.VM));
+    Path revision = Files.createDirectories(machine.resolve(sample.getFileName()));
+    try (var files = Files.list(sample)) {
+      for (Path file : files.toList()) {
+        String name = file.getFileName().toString();
+        if (name.equals("manifest")) {
+          String manifest = Files.readString(file, StandardCharsets.UTF_8);
+          if (!manifest.contains("no_timer_check")) {
+            manifest = manifest.replaceFirst("(?m)^(cmdline:.*)$", "$1 no_timer_check");
+          }
+          Files.writeString(revision.resolve(name), manifest, StandardCharsets.UTF_8);
+        } else {
+          link(file, revision.resolve(name));
+        }
+      }
+    }
+    Files.createSymbolicLink(machine.resolve(Samples.VM + "-1"), revision.getFileName());
+    return dir;
+  }
+
+  private static void link(Path existing, Path link) throws IOException {
+    try {
+      Files.createLink(link, existing);
+    } catch (IOException | UnsupportedOperationException e) {
+      Files.copy(existing, link);
+    }
+  }
+
+  static ManagerConfig config(Path root, int firstPort, int ports, Duration grace) {
+    return new ManagerConfig(root, root.resolve("state"), firstPort, firstPort + ports - 1, 8, 8192,
+        Duration.ofMinutes(30), grace, Acceleration.AUTO, Daemons.LIBVIRT_URI, "unix:///var/run/docker.sock", "host");
+  }
+
+  /** A manager on the real libvirtd: a failure under CI, a skip elsewhere when libvirtd is absent. */
+  static InstanceManager open(ManagerConfig config) throws LibvirtException {
+    Daemons.libvirt().close();
+    return InstanceManager.open(config, new MachineLibrary(config.machinesDir()),
+        List.of(new LibvirtBackend(config)));
+  }
+
+  static StartRequest task(Duration timeout, String... commands) {
+    return new StartRequest(Samples.VM, timeout,
+        Map.of(TaskManifest.FILE_NAME, TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8)));
+  }
+
+  static Instance awaitState(InstanceManager manager, String id, InstanceState state, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (manager.get(id).state() != state) {
+      if (System.nanoTime() > deadline) {
+        fail("instance " + id + " is still " + manager.get(id).state() + " after " + timeout.toSeconds()
+            + " s, expected " + state + "; console:\n" + console(manager, id));
+      }
+      Thread.sleep(100);
+    }
+    return manager.get(id);
+  }
+
+  /** Waits until the console log shows {@code text} (the guest reached that point). */
+  static void awaitConsole(InstanceManager manager, String id, String text) throws InterruptedException {
+    long deadline = System.nanoTime() + GUEST_TIMEOUT.toNanos();
+    while (!console(manager, id).contains(text)) {
+      if (System.nanoTime() > deadline) {
+        fail("the console of " + id + " does not show '" + text + "':\n" + console(manager, id));
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  static void awaitEvents(List<InstanceEvent> events, String id, InstanceEvent.Kind kind) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (events.stream().noneMatch(e -> e.instance().id().equals(id) && e.kind() == kind)) {
+      if (System.nanoTime() > deadline) {
+        fail("no " + kind + " event for " + id + "; events: " + events);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  static String console(InstanceManager manager, String id) {
+    try (InputStream log = manager.openConsoleLog(id)) {
+      return new String(log.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      return "(no console log: " + e.getMessage() + ")";
+    }
+  }
+
+  static boolean domainExists(String instanceId) throws LibvirtException {
+    Connect libvirt = Daemons.libvirt();
+    try {
+      Domain domain = libvirt.domainLookupByName(DomainXml.domainName(instanceId));
+      domain.free();
+      return true;
+    } catch (LibvirtException e) {
+      if (e.getError().getCode() == Error.ErrorNumber.VIR_ERR_NO_DOMAIN) {
+        return false;
+      }
+      throw e;
+    } finally {
+      libvirt.close();
+    }
+  }
+
+  static boolean overlayExists(ManagerConfig config, String instanceId) {
+    return Files.exists(LaunchSpec.overlayDisk(config.instancesDir().resolve(instanceId)));
+  }
+
+  static boolean portFree(int port) {
+    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      return socket.isBound();
+    } catch (SocketException e) {
+      return false;
+    }
+  }
+
+  static Path baseDisk() {
+    return Samples.revision(Samples.VM).resolve(Samples.manifest(Samples.VM).disk());
+  }
+
+  static String sha256(Path file) throws IOException {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      try (InputStream in = Files.newInputStream(file)) {
+        byte[] buffer = new byte[1 << 16];
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          digest.update(buffer, 0, n);
+        }
+      }
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Removes whatever a failed test left running (domains of this root's instances). */
+  static void destroyLeftovers(InstanceManager manager) {
+    if (manager == null) {
+      return;
+    }
+    for (Instance instance : manager.list()) {
+      if (instance.state() != InstanceState.STOPPED) {
+        try {
+          manager.terminate(instance.id());
+          awaitState(manager, instance.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
+        } catch (RuntimeException | InterruptedException | AssertionError e) {
+          System.err.println("clean-up of instance " + instance.id() + " failed: " + e);
+        }
+      }
+    }
+    manager.close();
+  }
+}

@@ -1,0 +1,96 @@
+package dev.buildhost.manager.instance;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Files of an instance's TFTP folder as the API sees them: flat, visible names only. Names that
+ * could leave the folder ({@code ..}, {@code /}) or that are hidden ({@code .name}, where writes in
+ * progress live) are refused.
+ */
+final class InstanceFiles {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}");
+
+  private InstanceFiles() {
+  }
+
+  /** Returns {@code name} if it is a plain visible file name; BAD_REQUEST naming the rule otherwise. */
+  static String checkName(String name) {
+    if (name == null || name.isEmpty()) {
+      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "a file name is required");
+    }
+    if (!NAME.matcher(name).matches() || name.contains("..")) {
+      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "bad file name '" + printable(name)
+          + "': use 1-255 characters of A-Z a-z 0-9 . _ + -, not starting with '.' or '-', without '..' or '/'");
+    }
+    return name;
+  }
+
+  /** Writes {@code content} to {@code folder/name} through a hidden temporary file and a rename. */
+  static void put(Path folder, String name, InputStream content) throws IOException {
+    Path target = folder.resolve(checkName(name));
+    Path temp = folder.resolve(".put-" + UUID.randomUUID() + ".tmp");
+    try {
+      try (OutputStream out = Files.newOutputStream(temp)) {
+        content.transferTo(out);
+      }
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  static void put(Path folder, String name, byte[] content) throws IOException {
+    put(folder, name, new ByteArrayInputStream(content));
+  }
+
+  static InputStream open(Path folder, String name) throws IOException {
+    Path file = folder.resolve(checkName(name));
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no file '" + name + "' in the instance folder");
+    }
+    return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  static List<FileEntry> list(Path folder) throws IOException {
+    List<FileEntry> entries = new ArrayList<>();
+    if (!Files.isDirectory(folder)) {
+      return entries;
+    }
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(folder)) {
+      for (Path file : files) {
+        String name = file.getFileName().toString();
+        if (name.startsWith(".")) {
+          continue;
+        }
+        BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (attributes.isRegularFile()) {
+          entries.add(new FileEntry(name, attributes.size(), attributes.lastModifiedTime().toInstant()));
+        }
+      }
+    }
+    entries.sort(Comparator.comparing(FileEntry::name));
+    return entries;
+  }
+
+  private static String printable(String name) {
+    StringBuilder out = new StringBuilder();
+    for (char c : name.substring(0, Math.min(name.length(), 80)).toCharArray()) {
+      out.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c));
+    }
+    return name.length() > 80 ? out + "..." : out.toString();
+  }
+}

@@ -1,0 +1,398 @@
+package dev.buildhost.manager.libvirt;
+
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.instance.EndReason;
+import dev.buildhost.manager.instance.Guest;
+import dev.buildhost.manager.instance.GuestListener;
+import dev.buildhost.manager.instance.InstanceBackend;
+import dev.buildhost.manager.instance.LaunchSpec;
+import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.machine.Revision;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.Error;
+import org.libvirt.LibvirtException;
+import org.libvirt.event.DomainEvent;
+import org.libvirt.event.DomainEventType;
+import org.libvirt.event.LifecycleListener;
+import org.libvirt.event.StoppedDetail;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.w3c.dom.Element;
+import org.xml.sax.InputSource;
+import org.xml.sax.SAXException;
+
+/**
+ * Runs instances of {@code type: kvm} machines as transient libvirt domains (see
+ * {@link DomainXml}) over a qcow2 overlay of the revision's disk. Domain lifecycle events come
+ * through libvirt's event loop; the connection is opened on first use and reopened after libvirtd
+ * went away, so the backend can be created while libvirtd is down and its instances then fail to
+ * start with a message saying so.
+ */
+public final class LibvirtBackend implements InstanceBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(LibvirtBackend.class);
+  private static final Pattern MAC = Pattern.compile("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
+  private static final int DEFAULT_CPUS = 1;
+  /** libvirt-java's flag value for "all domains" in listAllDomains. */
+  private static final int ALL_DOMAINS = 0;
+
+  private final ManagerConfig config;
+  /** Written into every domain's metadata: this backend lists and adopts only domains it owns. */
+  private final String owner;
+  private final CompletableFuture<AccelerationProbe.Choice> acceleration;
+  /** Listeners of the guests this backend launched or adopted, by domain name. */
+  private final Map<String, GuestListener> listeners = new ConcurrentHashMap<>();
+  private final LifecycleListener lifecycle = this::onLifecycle;
+  private Connect connection;
+  private boolean closed;
+
+  public LibvirtBackend(ManagerConfig config) {
+    this.config = config;
+    this.owner = config.stateDir().toAbsolutePath().normalize().toString();
+    this.acceleration = CompletableFuture.supplyAsync(() -> AccelerationProbe.choose(config.acceleration()));
+  }
+
+  @Override
+  public MachineType type() {
+    return MachineType.KVM;
+  }
+
+  /** The acceleration chosen (waits for the probe). */
+  public AccelerationProbe.Choice acceleration() {
+    return acceleration.join();
+  }
+
+  @Override
+  public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
+    Revision revision = spec.revision();
+    Manifest manifest = revision.manifest();
+    VmOptions options = VmOptions.parse(manifest.options());
+    if (manifest.mac() != null && !MAC.matcher(manifest.mac()).matches()) {
+      throw new BackendException("manifest mac '" + manifest.mac() + "' is not a MAC address like 52:54:00:12:34:56");
+    }
+    Path kernel = existing(revision, manifest.kernel(), "kernel");
+    Path initrd = existing(revision, manifest.initrd(), "initrd");
+    Path base = existing(revision, manifest.disk(), "disk");
+    if (kernel == null && base == null) {
+      throw new BackendException("machine " + revision.machine() + " " + revision.version()
+          + " names neither a disk nor a kernel in its manifest: nothing to boot");
+    }
+    Path overlay = base == null ? null : spec.overlayDisk();
+    String xml = domainXml(spec, options, kernel, initrd, overlay).toXml();
+    String name = DomainXml.domainName(spec.instanceId());
+    if (overlay != null) {
+      QemuImg.createOverlay(base, overlay);
+    }
+    listeners.put(name, listener);
+    try {
+      Domain domain = connection().domainCreateXML(xml, 0);
+      free(domain);
+    } catch (LibvirtException | BackendException e) {
+      listeners.remove(name);
+      if (overlay != null) {
+        QemuImg.deleteQuietly(overlay);
+      }
+      throw e instanceof BackendException be ? be
+          : new BackendException("libvirt could not start domain " + name + ": " + message(e), e);
+    }
+    LOG.debug("domain {} created", name);
+    listener.onRunning();
+    return new LibvirtGuest(spec.instanceId(), overlay);
+  }
+
+  /** The domain XML of an instance, as {@link #launch} creates it. */
+  public DomainXml domainXml(LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path overlay) {
+    Manifest manifest = spec.revision().manifest();
+    return new DomainXml(spec.instanceId(), owner, acceleration().domainType(), spec.ramMib(),
+        manifest.cpus() != null && manifest.cpus() > 0 ? manifest.cpus() : DEFAULT_CPUS,
+        spec.consoleLog(), manifest.mac(), overlay, kernel, initrd, manifest.cmdline(), spec.tftpPort(), options);
+  }
+
+  @Override
+  public Set<String> ourInstanceIds() throws BackendException {
+    Set<String> ids = new HashSet<>();
+    try {
+      for (Domain domain : connection().listAllDomains(ALL_DOMAINS)) {
+        try {
+          String id = labelOf(domain);
+          if (id != null) {
+            ids.add(id);
+          }
+        } finally {
+          free(domain);
+        }
+      }
+    } catch (LibvirtException e) {
+      throw new BackendException("cannot list libvirt domains at " + config.libvirtUri() + ": " + message(e), e);
+    }
+    return ids;
+  }
+
+  @Override
+  public Guest adopt(LaunchSpec spec, GuestListener listener) throws BackendException {
+    String name = DomainXml.domainName(spec.instanceId());
+    listeners.put(name, listener);
+    try {
+      Domain domain = lookup(name);
+      try {
+        if (domain == null || domain.isActive() != 1) {
+          throw new BackendException("domain " + name + " is no longer running");
+        }
+        if (!spec.instanceId().equals(labelOf(domain))) {
+          throw new BackendException("domain " + name + " is not labelled as owned by " + owner);
+        }
+      } finally {
+        free(domain);
+      }
+    } catch (LibvirtException | BackendException e) {
+      listeners.remove(name);
+      throw e instanceof BackendException be ? be
+          : new BackendException("cannot adopt domain " + name + ": " + message(e), e);
+    }
+    Path overlay = spec.overlayDisk();
+    return new LibvirtGuest(spec.instanceId(), Files.exists(overlay) ? overlay : null);
+  }
+
+  @Override
+  public void removeOrphan(String instanceId) throws BackendException {
+    String name = DomainXml.domainName(instanceId);
+    try {
+      Domain domain = lookup(name);
+      try {
+        if (domain != null && !instanceId.equals(labelOf(domain))) {
+          throw new BackendException("domain " + name + " is not labelled as owned by " + owner + "; left alone");
+        }
+      } finally {
+        free(domain);
+      }
+    } catch (LibvirtException e) {
+      throw new BackendException("cannot look up domain " + name + ": " + message(e), e);
+    }
+    destroy(name);
+    QemuImg.deleteQuietly(LaunchSpec.overlayDisk(config.instancesDir().resolve(instanceId)));
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (connection != null) {
+      try {
+        connection.removeLifecycleListener(lifecycle);
+      } catch (LibvirtException | RuntimeException e) {
+        LOG.debug("removing the lifecycle listener failed: {}", e.getMessage());
+      }
+      try {
+        connection.close();
+      } catch (LibvirtException e) {
+        LOG.debug("closing the libvirt connection failed: {}", e.getMessage());
+      }
+      connection = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private int onLifecycle(Domain domain, DomainEvent event) {
+    try {
+      String name = domain.getName();
+      GuestListener listener = listeners.get(name);
+      if (listener == null) {
+        return 0;
+      }
+      DomainEventType type = event.getType();
+      if (type == DomainEventType.STARTED) {
+        listener.onRunning();
+      } else if (type == DomainEventType.STOPPED) {
+        Object detail = event.getDetail();
+        EndReason reason = detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED;
+        LOG.debug("domain {} stopped ({})", name, detail);
+        listeners.remove(name);
+        listener.onStopped(reason, null);
+      }
+    } catch (LibvirtException | RuntimeException e) {
+      LOG.error("cannot handle libvirt event {}: {}", event, e.getMessage(), e);
+    }
+    return 0;
+  }
+
+  private synchronized Connect connection() throws BackendException {
+    if (closed) {
+      throw new BackendException("the libvirt backend is closed");
+    }
+    try {
+      if (connection != null && connection.isAlive()) {
+        return connection;
+      }
+    } catch (LibvirtException e) {
+      LOG.warn("the connection to libvirtd at {} is broken ({}); reconnecting", config.libvirtUri(), message(e));
+    }
+    try {
+      LibvirtEventLoop.ensureStarted();
+      Connect fresh = new Connect(config.libvirtUri());
+      fresh.addLifecycleListener(lifecycle);
+      connection = fresh;
+      LOG.info("connected to libvirtd at {}", config.libvirtUri());
+      return fresh;
+    } catch (LibvirtException e) {
+      connection = null;
+      throw new BackendException("cannot connect to libvirtd at " + config.libvirtUri() + ": " + message(e)
+          + " (is libvirtd running? start it with 'virtlogd -d && libvirtd -d')", e);
+    }
+  }
+
+  /**
+   * The instance id in a domain's buildhost metadata, or null for a domain that is not ours: not
+   * labelled, or labelled by a manager with another state folder.
+   */
+  private String labelOf(Domain domain) throws LibvirtException {
+    String name = domain.getName();
+    if (!name.startsWith(DomainXml.NAME_PREFIX)) {
+      return null;
+    }
+    Element label;
+    try {
+      String metadata = domain.getMetadata(Domain.MetadataType.ELEMENT, DomainXml.METADATA_NS, 0);
+      DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+      factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+      label = factory.newDocumentBuilder().parse(new InputSource(new StringReader(metadata))).getDocumentElement();
+    } catch (LibvirtException | ParserConfigurationException | SAXException | IOException | RuntimeException e) {
+      return null;
+    }
+    String id = label.getTextContent().trim();
+    if (!owner.equals(label.getAttribute("owner")) || !name.equals(DomainXml.domainName(id))) {
+      return null;
+    }
+    return id;
+  }
+
+  private Domain lookup(String name) throws BackendException, LibvirtException {
+    try {
+      return connection().domainLookupByName(name);
+    } catch (LibvirtException e) {
+      if (e.getError() != null && e.getError().getCode() == Error.ErrorNumber.VIR_ERR_NO_DOMAIN) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Destroys the domain if it exists; a domain already gone is fine. */
+  private void destroy(String name) throws BackendException {
+    try {
+      Domain domain = lookup(name);
+      if (domain != null) {
+        try {
+          domain.destroy();
+        } catch (LibvirtException e) {
+          if (e.getError() == null || e.getError().getCode() != Error.ErrorNumber.VIR_ERR_NO_DOMAIN
+              && e.getError().getCode() != Error.ErrorNumber.VIR_ERR_OPERATION_INVALID) {
+            throw e;
+          }
+        } finally {
+          free(domain);
+        }
+      }
+    } catch (LibvirtException e) {
+      throw new BackendException("cannot destroy domain " + name + ": " + message(e), e);
+    }
+  }
+
+  private static Path existing(Revision revision, String file, String field) throws BackendException {
+    if (file == null) {
+      return null;
+    }
+    Path path = revision.file(file);
+    if (!Files.isRegularFile(path)) {
+      throw new BackendException("the " + field + " " + path + " named by the manifest of " + revision.machine()
+          + " " + revision.version() + " does not exist");
+    }
+    return path;
+  }
+
+  private static void free(Domain domain) {
+    if (domain != null) {
+      try {
+        domain.free();
+      } catch (LibvirtException e) {
+        LOG.debug("freeing a domain handle failed: {}", e.getMessage());
+      }
+    }
+  }
+
+  private static String message(Exception e) {
+    if (e instanceof LibvirtException le && le.getError() != null && le.getError().getMessage() != null) {
+      return le.getError().getMessage();
+    }
+    return e.getMessage();
+  }
+
+  /** One domain as the lifecycle drives it. */
+  private final class LibvirtGuest implements Guest {
+    private final String instanceId;
+    private final String name;
+    private final Path overlay;
+
+    LibvirtGuest(String instanceId, Path overlay) {
+      this.instanceId = instanceId;
+      this.name = DomainXml.domainName(instanceId);
+      this.overlay = overlay;
+    }
+
+    @Override
+    public String instanceId() {
+      return instanceId;
+    }
+
+    @Override
+    public void shutdown() {
+      try {
+        Domain domain = lookup(name);
+        if (domain != null) {
+          try {
+            domain.shutdown();
+          } finally {
+            free(domain);
+          }
+        }
+      } catch (LibvirtException | BackendException e) {
+        LOG.warn("ACPI shutdown of domain {} failed: {}", name, e instanceof LibvirtException le ? message(le) : e.getMessage());
+      }
+    }
+
+    @Override
+    public void kill() {
+      try {
+        destroy(name);
+      } catch (BackendException e) {
+        LOG.warn("{}", e.getMessage());
+      }
+    }
+
+    @Override
+    public void release() {
+      listeners.remove(name);
+      try {
+        destroy(name);
+      } catch (BackendException e) {
+        LOG.warn("releasing instance {}: {}", instanceId, e.getMessage());
+      }
+      if (overlay != null) {
+        QemuImg.deleteQuietly(overlay);
+      }
+    }
+  }
+}

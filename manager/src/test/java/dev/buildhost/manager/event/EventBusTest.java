@@ -1,0 +1,84 @@
+package dev.buildhost.manager.event;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.instance.InstanceState;
+import dev.buildhost.manager.machine.MachineType;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class EventBusTest {
+  private static InstanceEvent event(int n) {
+    Instance instance = new Instance("i-" + n, "m", "1.0", MachineType.KVM, InstanceState.RUNNING, null, null, 1,
+        Instant.EPOCH, null, null, null);
+    return new InstanceEvent(InstanceEvent.Kind.RUNNING, Instant.EPOCH, instance, null);
+  }
+
+  private static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  @Test
+  void eachSubscriberGetsEveryEventInOrderAndAStuckOneBlocksNobody() throws Exception {
+    try (EventBus bus = new EventBus()) {
+      CountDownLatch release = new CountDownLatch(1);
+      List<String> stuckGot = new CopyOnWriteArrayList<>();
+      bus.subscribe(e -> {
+        stuckGot.add(e.instance().id());
+        try {
+          release.await();
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      List<String> got = new CopyOnWriteArrayList<>();
+      bus.subscribe(e -> got.add(e.instance().id()));
+      long started = System.nanoTime();
+      int count = EventBus.QUEUE_CAPACITY + 100;
+      for (int i = 0; i < count; i++) {
+        bus.publish(event(i));
+      }
+      assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(5), "publishing never waits");
+      await("all events", () -> got.size() == count);
+      for (int i = 0; i < count; i++) {
+        assertEquals("i-" + i, got.get(i));
+      }
+      release.countDown();
+      await("the stuck subscriber catches up", () -> stuckGot.size() >= EventBus.QUEUE_CAPACITY);
+      assertTrue(stuckGot.size() <= EventBus.QUEUE_CAPACITY + 1, "its overflow was dropped: " + stuckGot.size());
+    }
+  }
+
+  @Test
+  void aFailingSubscriberKeepsReceivingAndAClosedOneStops() throws Exception {
+    try (EventBus bus = new EventBus()) {
+      List<String> got = new CopyOnWriteArrayList<>();
+      bus.subscribe(e -> {
+        got.add(e.instance().id());
+        throw new IllegalStateException("subscriber bug");
+      });
+      List<String> closedGot = new CopyOnWriteArrayList<>();
+      AutoCloseable closing = bus.subscribe(e -> closedGot.add(e.instance().id()));
+      bus.publish(event(1));
+      await("first events", () -> got.size() == 1 && closedGot.size() == 1);
+      closing.close();
+      assertEquals(1, bus.subscriberCount());
+      bus.publish(event(2));
+      await("second event", () -> got.size() == 2);
+      Thread.sleep(100);
+      assertEquals(List.of("i-1"), closedGot);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package dev.buildhost.manager.instance;
+
+import dev.buildhost.manager.machine.MachineType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A backend whose guests are plain objects the test drives: it records every call and lets the
+ * test report the guest's life through the listener the manager gave.
+ */
+final class FakeBackend implements InstanceBackend {
+  final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
+  final Set<String> live = ConcurrentHashMap.newKeySet();
+  final List<String> removedOrphans = new CopyOnWriteArrayList<>();
+  final List<LaunchSpec> launched = new CopyOnWriteArrayList<>();
+  volatile String failLaunchWith;
+  /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
+  volatile boolean honoursShutdown = true;
+  volatile boolean closed;
+
+  @Override
+  public MachineType type() {
+    return MachineType.KVM;
+  }
+
+  @Override
+  public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
+    if (failLaunchWith != null) {
+      throw new BackendException(failLaunchWith);
+    }
+    launched.add(spec);
+    FakeGuest guest = new FakeGuest(spec, listener);
+    guests.put(spec.instanceId(), guest);
+    live.add(spec.instanceId());
+    listener.onRunning();
+    return guest;
+  }
+
+  @Override
+  public Set<String> ourInstanceIds() {
+    return Set.copyOf(live);
+  }
+
+  @Override
+  public Guest adopt(LaunchSpec spec, GuestListener listener) throws BackendException {
+    if (!live.contains(spec.instanceId())) {
+      throw new BackendException("no guest " + spec.instanceId());
+    }
+    FakeGuest guest = new FakeGuest(spec, listener);
+    guest.adopted = true;
+    guests.put(spec.instanceId(), guest);
+    return guest;
+  }
+
+  @Override
+  public void removeOrphan(String instanceId) {
+    removedOrphans.add(instanceId);
+    live.remove(instanceId);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+  }
+
+  final class FakeGuest implements Guest {
+    final LaunchSpec spec;
+    final GuestListener listener;
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    volatile boolean adopted;
+
+    FakeGuest(LaunchSpec spec, GuestListener listener) {
+      this.spec = spec;
+      this.listener = listener;
+    }
+
+    @Override
+    public String instanceId() {
+      return spec.instanceId();
+    }
+
+    /** The guest ends by itself (as if it powered off or crashed). */
+    void end(EndReason reason, Integer exitCode) {
+      live.remove(spec.instanceId());
+      listener.onStopped(reason, exitCode);
+    }
+
+    @Override
+    public void shutdown() {
+      calls.add("shutdown");
+      if (honoursShutdown) {
+        end(EndReason.POWEROFF, null);
+      }
+    }
+
+    @Override
+    public void kill() {
+      calls.add("kill");
+      end(EndReason.CRASHED, null);
+    }
+
+    @Override
+    public void release() {
+      calls.add("release");
+      live.remove(spec.instanceId());
+    }
+
+    List<String> calls() {
+      return new ArrayList<>(calls);
+    }
+  }
+}

@@ -1,0 +1,466 @@
+package dev.buildhost.manager.instance;
+
+import static dev.buildhost.manager.instance.TestMachines.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.event.InstanceEvent;
+import dev.buildhost.manager.machine.Revision;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import org.apache.commons.net.tftp.TFTP;
+import org.apache.commons.net.tftp.TFTPClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class InstanceManagerTest {
+  @TempDir
+  Path root;
+
+  private final FakeBackend backend = new FakeBackend();
+  private final List<InstanceEvent> events = new CopyOnWriteArrayList<>();
+  private InstanceManager manager;
+  private Revision small;
+  private Revision big;
+
+  private InstanceManager open(ManagerConfig config, FakeBackend fake) {
+    small = TestMachines.revision(root, "small", 256L);
+    big = TestMachines.revision(root, "big", 600L);
+    InstanceManager opened = InstanceManager.open(config, machine -> switch (machine) {
+      case "small" -> small;
+      case "big" -> big;
+      default -> throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no machine " + machine);
+    }, List.of(fake));
+    opened.subscribe(events::add);
+    return opened;
+  }
+
+  private InstanceManager open() {
+    return manager = open(TestMachines.config(root, 8, 4, 4096, Duration.ofSeconds(5)), backend);
+  }
+
+  @AfterEach
+  void close() {
+    if (manager != null) {
+      manager.close();
+    }
+  }
+
+  private FakeBackend.FakeGuest guest(Instance instance) {
+    return backend.guests.get(instance.id());
+  }
+
+  private InstanceState state(String id) {
+    return manager.get(id).state();
+  }
+
+  private List<InstanceEvent.Kind> kindsOf(String id) {
+    return events.stream().filter(e -> e.instance().id().equals(id)).map(InstanceEvent::kind).toList();
+  }
+
+  private static boolean portFree(int port) {
+    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      return socket.isBound();
+    } catch (SocketException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void anInstanceRunsServesItsFolderOverTftpAndIsReleasedWhenTheGuestPowersOff() throws Exception {
+    open();
+    Instance started = manager.start(new StartRequest("small", null,
+        Map.of("task.manifest", "command: true\n".getBytes(StandardCharsets.UTF_8))));
+    String id = started.id();
+    assertTrue(id.matches("small-\\d{8}-\\d{6}-[0-9a-f]{4}"), id);
+    await("running", () -> state(id) == InstanceState.RUNNING);
+    int port = manager.get(id).tftpPort();
+    assertFalse(portFree(port), "the instance's TFTP server holds its port");
+    assertEquals(root.resolve("instances").resolve(id), backend.launched.get(0).instanceDir());
+    assertTrue(Files.isRegularFile(root.resolve("state/instances").resolve(id + ".json")));
+
+    TFTPClient client = new TFTPClient();
+    client.open();
+    try {
+      ByteArrayOutputStream task = new ByteArrayOutputStream();
+      client.receiveFile("task.manifest", TFTP.BINARY_MODE, task, InetAddress.getLoopbackAddress(), port);
+      assertEquals("command: true\n", task.toString(StandardCharsets.UTF_8));
+      client.sendFile("result.manifest", TFTP.BINARY_MODE,
+          new ByteArrayInputStream("status: success\n".getBytes(StandardCharsets.UTF_8)),
+          InetAddress.getLoopbackAddress(), port);
+    } finally {
+      client.close();
+    }
+    await("upload event", () -> kindsOf(id).contains(InstanceEvent.Kind.FILE_UPLOADED));
+    assertEquals("result.manifest", events.stream()
+        .filter(e -> e.kind() == InstanceEvent.Kind.FILE_UPLOADED).findFirst().orElseThrow().detail());
+
+    guest(started).end(EndReason.POWEROFF, null);
+    await("stopped", () -> state(id) == InstanceState.STOPPED);
+    Instance stopped = manager.get(id);
+    assertEquals(EndReason.POWEROFF, stopped.endReason());
+    assertTrue(guest(started).calls().contains("release"));
+    assertTrue(portFree(port), "the TFTP port is released");
+    try (InputStream result = manager.openFile(id, "result.manifest")) {
+      assertEquals("status: success\n", new String(result.readAllBytes(), StandardCharsets.UTF_8));
+    }
+    await("stopped event", () -> kindsOf(id).contains(InstanceEvent.Kind.STOPPED));
+    assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.FILE_UPLOADED,
+        InstanceEvent.Kind.STOPPED), kindsOf(id));
+  }
+
+  @Test
+  void poweroffAsksTheGuestAndEndsAsPoweroffWhenItComplies() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    await("running", () -> state(instance.id()) == InstanceState.RUNNING);
+    manager.poweroff(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    assertEquals(List.of("shutdown", "release"), guest(instance).calls());
+    assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPING));
+  }
+
+  @Test
+  void poweroffKillsAGuestThatIgnoresItAfterTheGracePeriod() {
+    backend.honoursShutdown = false;
+    manager = open(TestMachines.config(root, 4, 4, 4096, Duration.ofMillis(300)), backend);
+    Instance instance = manager.start(StartRequest.of("small"));
+    assertEquals(InstanceState.STOPPING, manager.poweroff(instance.id()).state());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
+    assertEquals(List.of("shutdown", "kill", "release"), guest(instance).calls());
+  }
+
+  @Test
+  void terminateKillsAtOnce() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.terminate(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
+    assertEquals(List.of("kill", "release"), guest(instance).calls());
+  }
+
+  @Test
+  void anInstanceIsKilledAtItsTimeout() {
+    open();
+    Instance instance = manager.start(new StartRequest("small", Duration.ofMillis(300), Map.of()));
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
+    assertEquals(List.of("kill", "release"), guest(instance).calls());
+  }
+
+  @Test
+  void aGuestThatCrashesEndsAsCrashed() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    guest(instance).end(EndReason.CRASHED, null);
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.CRASHED, manager.get(instance.id()).endReason());
+  }
+
+  @Test
+  void theInstanceCountIsCapped() {
+    manager = open(TestMachines.config(root, 8, 2, 100_000, Duration.ofSeconds(5)), backend);
+    Instance first = manager.start(StartRequest.of("small"));
+    manager.start(StartRequest.of("small"));
+    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
+    assertTrue(refused.getMessage().contains("max-instances"), refused.getMessage());
+    manager.terminate(first.id());
+    await("stopped", () -> state(first.id()) == InstanceState.STOPPED);
+    Instance next = manager.start(StartRequest.of("small"));
+    await("running", () -> state(next.id()) == InstanceState.RUNNING);
+  }
+
+  @Test
+  void theRamBudgetIsCapped() {
+    manager = open(TestMachines.config(root, 8, 8, 1000, Duration.ofSeconds(5)), backend);
+    manager.start(StartRequest.of("big"));
+    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("big")));
+    assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
+    assertTrue(refused.getMessage().contains("600 MiB") && refused.getMessage().contains("ram-budget"),
+        refused.getMessage());
+    manager.start(StartRequest.of("small"));
+  }
+
+  @Test
+  void aLaunchFailureReleasesThePortAndLeavesAFailedRecordWithTheReason() {
+    open();
+    backend.failLaunchWith = "libvirt says no";
+    ManagerException failed = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.BACKEND_FAILED, failed.kind());
+    assertTrue(failed.getMessage().contains("libvirt says no"), failed.getMessage());
+    Instance instance = manager.list().get(0);
+    assertEquals(InstanceState.STOPPED, instance.state());
+    assertEquals(EndReason.FAILED_TO_START, instance.endReason());
+    assertTrue(instance.message().contains("libvirt says no"));
+    assertTrue(portFree(instance.tftpPort()));
+    assertTrue(Files.isDirectory(root.resolve("tftp").resolve(instance.id())), "the folder is kept");
+    assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.FAILED, InstanceEvent.Kind.STOPPED),
+        waitForEvents(instance.id(), 3));
+  }
+
+  private List<InstanceEvent.Kind> waitForEvents(String id, int count) {
+    await(count + " events", () -> kindsOf(id).size() >= count);
+    return kindsOf(id);
+  }
+
+  @Test
+  void portsInUseElsewhereAreSkippedAndExhaustionIsAClearRefusal() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 2, 8, 100_000, Duration.ofSeconds(5));
+    try (DatagramSocket squatter = new DatagramSocket(
+        new InetSocketAddress(InetAddress.getLoopbackAddress(), config.tftpPortFirst()))) {
+      manager = open(config, backend);
+      Instance instance = manager.start(StartRequest.of("small"));
+      assertEquals(squatter.getLocalPort() + 1, instance.tftpPort());
+      ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+      assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
+      assertTrue(refused.getMessage().contains("no free TFTP port"), refused.getMessage());
+      assertTrue(refused.getMessage().contains("1 in use by other programs"), refused.getMessage());
+      assertEquals(List.of(instance.id()), manager.list().stream().map(Instance::id).toList(),
+          "a start refused for want of a port leaves nothing");
+      try (var folders = Files.list(root.resolve("tftp"))) {
+        assertEquals(1, folders.count());
+      }
+    }
+  }
+
+  @Test
+  void deleteRefusesARunningInstanceAndRemovesAStoppedOne() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    ManagerException conflict = assertThrows(ManagerException.class, () -> manager.delete(instance.id()));
+    assertEquals(ManagerException.Kind.CONFLICT, conflict.kind());
+    manager.terminate(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    manager.delete(instance.id());
+    assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id())));
+    assertFalse(Files.exists(root.resolve("instances").resolve(instance.id())));
+    assertFalse(Files.exists(root.resolve("state/instances").resolve(instance.id() + ".json")));
+    assertEquals(ManagerException.Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> manager.get(instance.id())).kind());
+    await("deleted event", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.DELETED));
+  }
+
+  @Test
+  void drainingRefusesNewInstancesButKeepsRunningOnes() {
+    open();
+    Instance running = manager.start(StartRequest.of("small"));
+    await("running", () -> state(running.id()) == InstanceState.RUNNING);
+    manager.setDraining(true);
+    assertTrue(manager.isDraining());
+    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
+    assertTrue(refused.getMessage().contains("draining"));
+    assertEquals(InstanceState.RUNNING, manager.get(running.id()).state());
+    manager.setDraining(false);
+    manager.start(StartRequest.of("small"));
+  }
+
+  @Test
+  void fileNamesThatLeaveTheFolderOrAreHiddenAreRefused() throws IOException {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    for (String bad : List.of("../x", "..", "a/b", "/etc/passwd", ".hidden", ".put-1.tmp", "", "a\u0000b", "-rf",
+        "..\\x")) {
+      ManagerException refused = assertThrows(ManagerException.class,
+          () -> manager.putFile(instance.id(), bad, new ByteArrayInputStream(new byte[1])), bad);
+      assertEquals(ManagerException.Kind.BAD_REQUEST, refused.kind(), bad);
+      assertEquals(ManagerException.Kind.BAD_REQUEST,
+          assertThrows(ManagerException.class, () -> manager.openFile(instance.id(), bad)).kind(), bad);
+    }
+    assertThrows(ManagerException.class, () -> manager.start(new StartRequest("small", null,
+        Map.of("../escape", new byte[1]))));
+    manager.putFile(instance.id(), "task.manifest", new ByteArrayInputStream("abc".getBytes(StandardCharsets.UTF_8)));
+    Files.writeString(root.resolve("tftp").resolve(instance.id()).resolve(".upload.tmp"), "partial");
+    List<FileEntry> files = manager.listFiles(instance.id());
+    assertEquals(1, files.size());
+    assertEquals("task.manifest", files.get(0).name());
+    assertEquals(3, files.get(0).size());
+    assertEquals(ManagerException.Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> manager.openFile(instance.id(), "absent")).kind());
+    assertEquals(ManagerException.Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> manager.listFiles("no-such-instance")).kind());
+  }
+
+  @Test
+  void aClosedManagerRefusesToActAndLeavesGuestsRunning() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.close();
+    ManagerException refused = assertThrows(ManagerException.class, () -> manager.terminate(instance.id()));
+    assertEquals(ManagerException.Kind.CONFLICT, refused.kind());
+    assertEquals(ManagerException.Kind.CONFLICT,
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small"))).kind());
+    assertEquals(List.of(), guest(instance).calls(), "closing touches no guest");
+    assertTrue(backend.closed, "the manager closes its backends");
+    assertTrue(portFree(instance.tftpPort()), "closing stops the TFTP servers");
+  }
+
+  @Test
+  void anInterruptedPutLeavesNeitherAPartialFileNorItsTemporaryFile() throws IOException {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.putFile(instance.id(), "task.manifest", new ByteArrayInputStream("old".getBytes(StandardCharsets.UTF_8)));
+    InputStream failing = new InputStream() {
+      private int sent;
+
+      @Override
+      public int read() throws IOException {
+        if (sent++ < 10_000) {
+          return 'x';
+        }
+        throw new IOException("client went away");
+      }
+    };
+    ManagerException failed = assertThrows(ManagerException.class,
+        () -> manager.putFile(instance.id(), "task.manifest", failing));
+    assertTrue(failed.getMessage().contains("client went away"), failed.getMessage());
+    try (InputStream kept = manager.openFile(instance.id(), "task.manifest")) {
+      assertEquals("old", new String(kept.readAllBytes(), StandardCharsets.UTF_8));
+    }
+    try (var files = Files.list(root.resolve("tftp").resolve(instance.id()))) {
+      assertEquals(List.of("task.manifest"), files.map(f -> f.getFileName().toString()).toList());
+    }
+  }
+
+  @Test
+  void unknownMachinesAndBadRequestsAreRefused() {
+    open();
+    assertEquals(ManagerException.Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("nope"))).kind());
+    assertEquals(ManagerException.Kind.BAD_REQUEST,
+        assertThrows(ManagerException.class, () -> manager.start(new StartRequest("small", Duration.ZERO, null))).kind());
+    assertEquals(ManagerException.Kind.BAD_REQUEST,
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of(" "))).kind());
+    assertTrue(manager.list().isEmpty(), "a refused start leaves nothing");
+  }
+
+  @Test
+  void aSubscriberThatBlocksDelaysNeitherTheLifecycleNorOtherSubscribers() throws Exception {
+    open();
+    CountDownLatch never = new CountDownLatch(1);
+    AutoCloseable stuck = manager.subscribe(event -> {
+      try {
+        never.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.terminate(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    await("events to the other subscriber", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
+    stuck.close();
+    never.countDown();
+  }
+
+  @Test
+  void theConsoleLogIsServedOnceTheGuestWroteIt() throws IOException {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    assertEquals(ManagerException.Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> manager.openConsoleLog(instance.id())).kind());
+    Files.writeString(guest(instance).spec.consoleLog(), "booting\n");
+    try (InputStream log = manager.openConsoleLog(instance.id())) {
+      assertEquals("booting\n", new String(log.readAllBytes(), StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void aRestartAdoptsLiveGuestsEndsVanishedOnesAndRemovesOrphans() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    Instance survivor = manager.start(StartRequest.of("small"));
+    Instance vanished = manager.start(StartRequest.of("small"));
+    Instance finished = manager.start(StartRequest.of("small"));
+    manager.terminate(finished.id());
+    await("stopped", () -> state(finished.id()) == InstanceState.STOPPED);
+    Files.writeString(LaunchSpec.overlayDisk(root.resolve("instances").resolve(vanished.id())), "overlay");
+    Files.writeString(LaunchSpec.overlayDisk(root.resolve("instances").resolve(finished.id())), "overlay");
+    manager.close();
+    assertTrue(portFree(survivor.tftpPort()), "close stops the TFTP servers");
+
+    Path leftover = root.resolve("instances").resolve("small-20200101-000000-abcd");
+    Files.createDirectories(leftover);
+    Files.writeString(LaunchSpec.overlayDisk(leftover), "overlay");
+    FakeBackend restarted = new FakeBackend();
+    restarted.live.add(survivor.id());
+    restarted.live.add("orphan-20200101-000000-0001");
+    manager = open(config, restarted);
+
+    Instance adopted = manager.get(survivor.id());
+    assertEquals(InstanceState.RUNNING, adopted.state());
+    assertTrue(restarted.guests.get(survivor.id()).adopted);
+    assertEquals(survivor.tftpPort(), adopted.tftpPort());
+    assertFalse(portFree(survivor.tftpPort()), "the adopted instance's TFTP server is back on its port");
+
+    Instance crashed = manager.get(vanished.id());
+    assertEquals(InstanceState.STOPPED, crashed.state());
+    assertEquals(EndReason.CRASHED, crashed.endReason());
+    assertTrue(crashed.message().contains("gone"), crashed.message());
+    assertEquals(EndReason.TERMINATED, manager.get(finished.id()).endReason());
+    assertFalse(Files.exists(LaunchSpec.overlayDisk(root.resolve("instances").resolve(finished.id()))));
+
+    assertEquals(List.of("orphan-20200101-000000-0001"), restarted.removedOrphans);
+    assertFalse(Files.exists(leftover), "a folder no record claims is removed");
+
+    restarted.guests.get(survivor.id()).end(EndReason.POWEROFF, null);
+    await("adopted instance stops", () -> state(survivor.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.POWEROFF, manager.get(survivor.id()).endReason());
+    assertTrue(portFree(survivor.tftpPort()));
+  }
+
+  @Test
+  void anAdoptedInstanceWhoseDeadlinePassedWhileTheDaemonWasDownIsKilledAsTimedOut() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    Instance instance = manager.start(new StartRequest("small", Duration.ofMillis(400), Map.of()));
+    manager.close();
+    Thread.sleep(500);
+    FakeBackend restarted = new FakeBackend();
+    restarted.live.add(instance.id());
+    manager = open(config, restarted);
+    await("timed out", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
+    assertEquals(List.of("kill", "release"), restarted.guests.get(instance.id()).calls());
+  }
+
+  @Test
+  void aStopRequestedBeforeACrashIsCarriedOutAfterTheRestart() {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    backend.honoursShutdown = false;
+    manager = open(config, backend);
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.poweroff(instance.id());
+    manager.close();
+    FakeBackend restarted = new FakeBackend();
+    restarted.live.add(instance.id());
+    manager = open(config, restarted);
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    assertEquals("shutdown", restarted.guests.get(instance.id()).calls().get(0));
+    assertNull(manager.get(instance.id()).exitCode());
+  }
+}

@@ -1,0 +1,48 @@
+package dev.buildhost.manager.instance;
+
+import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.machine.Revision;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** Revisions, configurations and waiting for the lifecycle tests. */
+final class TestMachines {
+  private TestMachines() {
+  }
+
+  static Manifest manifest(String name, Long ramMib) {
+    return new Manifest("0123", name, "a test machine", MachineType.KVM, "build", ramMib, null, 1, null,
+        List.of(), null, "disk.qcow2", null, null, null, null, null);
+  }
+
+  static Revision revision(Path root, String name, Long ramMib) {
+    return new Revision(name, "1.0", root.resolve("machines").resolve(name).resolve(name + "-1.0"),
+        manifest(name, ramMib));
+  }
+
+  /** A configuration on {@code root} whose TFTP range is {@code ports} ports from a random base. */
+  static ManagerConfig config(Path root, int ports, int maxInstances, long ramBudgetMib, Duration grace) {
+    int first = 20000 + (int) (Math.random() * 20000);
+    return new ManagerConfig(root, root.resolve("state"), first, first + ports - 1, maxInstances, ramBudgetMib,
+        Duration.ofHours(1), grace, Acceleration.TCG, "test:///default", "unix:///nonexistent", "host");
+  }
+
+  static void await(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for: " + what);
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.buildhost.manager.journal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.manager.instance.EndReason;
+import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.instance.InstanceState;
+import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.machine.Revision;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JournalTest {
+  @TempDir
+  Path state;
+
+  private static JournalEntry entry(String id, InstanceState instanceState) {
+    Manifest manifest = new Manifest("abc", "vm", "a VM", MachineType.KVM, "build", 256L, 512L, 2,
+        "52:54:00:00:00:01", List.of("virtio-rng"), null, "disk.qcow2", "vmlinuz", "initrd.img", "quiet", null, null);
+    Revision revision = new Revision("vm", "1.0", Path.of("/build/machines/vm/vm-1.0"), manifest);
+    Instant now = Instant.parse("2026-01-02T03:04:05Z");
+    Instance instance = new Instance(id, "vm", "1.0", MachineType.KVM, instanceState,
+        instanceState == InstanceState.STOPPED ? EndReason.POWEROFF : null, null, 10001, now, now, null, null);
+    return new JournalEntry(instance, revision, now.plusSeconds(3600), null);
+  }
+
+  private List<String> files() throws IOException {
+    try (Stream<Path> list = Files.list(state.resolve("instances"))) {
+      return list.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void recordsRoundTripWithTheirRevision() {
+    Journal journal = new Journal(state);
+    JournalEntry written = entry("vm-20260102-030405-abcd", InstanceState.RUNNING);
+    journal.write(written);
+    List<JournalEntry> read = new Journal(state).readAll();
+    assertEquals(List.of(written), read);
+  }
+
+  @Test
+  void aRewriteReplacesTheRecordAndLeavesNoTemporaryFile() throws IOException {
+    Journal journal = new Journal(state);
+    journal.write(entry("vm-1", InstanceState.RUNNING));
+    journal.write(entry("vm-1", InstanceState.STOPPED));
+    assertEquals(List.of("vm-1.json"), files());
+    assertEquals(InstanceState.STOPPED, journal.readAll().get(0).instance().state());
+    journal.delete("vm-1");
+    assertEquals(List.of(), files());
+  }
+
+  @Test
+  void aWriteInterruptedBeforeItsRenameLeavesTheOldRecordIntact() throws IOException {
+    Journal journal = new Journal(state);
+    journal.write(entry("vm-1", InstanceState.RUNNING));
+    // A crash after the temporary file was (partly) written, before the rename:
+    Files.writeString(state.resolve("instances/.vm-1.json.tmp"), "{\"instance\": {\"id\": \"vm-1\", \"sta");
+    List<JournalEntry> read = new Journal(state).readAll();
+    assertEquals(1, read.size());
+    assertEquals(InstanceState.RUNNING, read.get(0).instance().state());
+    assertEquals(List.of("vm-1.json"), files(), "the torn temporary file is removed");
+  }
+
+  @Test
+  void anUnreadableRecordIsSetAsideAndDoesNotHideTheOthers() throws IOException {
+    Journal journal = new Journal(state);
+    journal.write(entry("good-1", InstanceState.RUNNING));
+    Files.writeString(state.resolve("instances/bad-1.json"), "not json");
+    Files.writeString(state.resolve("instances/renamed.json"),
+        Files.readString(state.resolve("instances/good-1.json")));
+    List<JournalEntry> read = journal.readAll();
+    assertEquals(List.of("good-1"), read.stream().map(JournalEntry::id).toList());
+    assertEquals(List.of("bad-1.json.bad", "good-1.json", "renamed.json.bad"), files());
+  }
+
+  @Test
+  void idsThatAreNotFileNamesAreRefused() {
+    Journal journal = new Journal(state);
+    assertThrows(IllegalArgumentException.class, () -> journal.write(entry("../escape", InstanceState.RUNNING)));
+    assertThrows(IllegalArgumentException.class, () -> journal.delete("a/b"));
+    assertFalse(Files.exists(state.resolve("escape.json")));
+    assertTrue(Files.isDirectory(journal.dir()));
+  }
+}

@@ -1,0 +1,105 @@
+package dev.buildhost.manager.libvirt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.xpath.XPathConstants;
+import javax.xml.xpath.XPathFactory;
+import org.junit.jupiter.api.Test;
+import org.w3c.dom.Document;
+import org.w3c.dom.NodeList;
+
+class DomainXmlTest {
+  private static final Path DIR = Path.of("/build/instances/vm-1");
+  private static final Path REV = Path.of("/build/machines/vm/vm-1.0");
+
+  private static Document parse(DomainXml domain) throws Exception {
+    DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+    factory.setNamespaceAware(true);
+    return factory.newDocumentBuilder().parse(new ByteArrayInputStream(domain.toXml().getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static String x(Document doc, String path) throws Exception {
+    return XPathFactory.newInstance().newXPath().evaluate(path, doc);
+  }
+
+  private static int count(Document doc, String path) throws Exception {
+    return ((NodeList) XPathFactory.newInstance().newXPath().evaluate(path, doc, XPathConstants.NODESET)).getLength();
+  }
+
+  private static DomainXml directBoot(String cmdline, String mac, VmOptions options) {
+    return new DomainXml("vm-1", "/state/buildhost", "qemu", 768, 2, DIR.resolve("console.log"), mac, DIR.resolve("disk.qcow2"),
+        REV.resolve("vmlinuz"), REV.resolve("initrd.img"), cmdline, 10042, options);
+  }
+
+  @Test
+  void aDirectBootDomainHasEverythingTheInstanceNeeds() throws Exception {
+    Document doc = parse(directBoot("console=ttyS0 quiet", "52:54:00:12:34:56", VmOptions.DEFAULTS));
+    assertEquals("qemu", x(doc, "/domain/@type"));
+    assertEquals("buildhost-vm-1", x(doc, "/domain/name"));
+    org.w3c.dom.Element label = (org.w3c.dom.Element) doc.getElementsByTagNameNS(DomainXml.METADATA_NS, "instance").item(0);
+    assertEquals("vm-1", label.getTextContent());
+    assertEquals("/state/buildhost", label.getAttribute("owner"));
+    assertEquals("768", x(doc, "/domain/memory"));
+    assertEquals("MiB", x(doc, "/domain/memory/@unit"));
+    assertEquals("2", x(doc, "/domain/vcpu"));
+    assertEquals(1, count(doc, "/domain/features/acpi"));
+    assertEquals("/build/machines/vm/vm-1.0/vmlinuz", x(doc, "/domain/os/kernel"));
+    assertEquals("/build/machines/vm/vm-1.0/initrd.img", x(doc, "/domain/os/initrd"));
+    assertEquals("console=ttyS0 quiet buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"));
+    assertEquals("pc", x(doc, "/domain/os/type/@machine"));
+    assertEquals(0, count(doc, "/domain/sysinfo"), "direct boot passes the endpoint on the command line");
+    assertEquals("file", x(doc, "/domain/devices/serial/@type"));
+    assertEquals("/build/instances/vm-1/console.log", x(doc, "/domain/devices/serial/source/@path"));
+    assertEquals("user", x(doc, "/domain/devices/interface/@type"));
+    assertEquals("virtio", x(doc, "/domain/devices/interface/model/@type"));
+    assertEquals("52:54:00:12:34:56", x(doc, "/domain/devices/interface/mac/@address"));
+    assertEquals("qcow2", x(doc, "/domain/devices/disk/driver/@type"));
+    assertEquals("/build/instances/vm-1/disk.qcow2", x(doc, "/domain/devices/disk/source/@file"));
+    assertEquals("vda", x(doc, "/domain/devices/disk/target/@dev"));
+    assertEquals("destroy", x(doc, "/domain/on_poweroff"));
+    assertEquals("destroy", x(doc, "/domain/on_reboot"));
+    assertEquals(0, count(doc, "/domain/devices/rng"));
+  }
+
+  @Test
+  void aDiskBootDomainGetsItsEndpointThroughFwCfg() throws Exception {
+    DomainXml domain = new DomainXml("vm-1", "/state/buildhost", "kvm", 512, 1, DIR.resolve("console.log"), null,
+        DIR.resolve("disk.qcow2"), null, null, null, 10043, VmOptions.DEFAULTS);
+    Document doc = parse(domain);
+    assertEquals("kvm", x(doc, "/domain/@type"));
+    assertEquals("fwcfg", x(doc, "/domain/sysinfo/@type"));
+    assertEquals("opt/buildhost/tftp", x(doc, "/domain/sysinfo/entry/@name"));
+    assertEquals("10.0.2.2:10043", x(doc, "/domain/sysinfo/entry"));
+    assertEquals("hd", x(doc, "/domain/os/boot/@dev"));
+    assertEquals(0, count(doc, "/domain/os/kernel"));
+    assertEquals(0, count(doc, "/domain/devices/interface/mac"), "libvirt picks a MAC when the manifest has none");
+  }
+
+  @Test
+  void theAcceptedOptionsShapeTheDomain() throws Exception {
+    VmOptions options = new VmOptions("q35", "e1000", "sata", true);
+    Document doc = parse(directBoot(null, null, options));
+    assertEquals("q35", x(doc, "/domain/os/type/@machine"));
+    assertEquals("e1000", x(doc, "/domain/devices/interface/model/@type"));
+    assertEquals("sata", x(doc, "/domain/devices/disk/target/@bus"));
+    assertEquals("sda", x(doc, "/domain/devices/disk/target/@dev"));
+    assertEquals("virtio", x(doc, "/domain/devices/rng/@model"));
+    assertEquals("/dev/urandom", x(doc, "/domain/devices/rng/backend"));
+    assertEquals("buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"), "no manifest cmdline");
+  }
+
+  @Test
+  void manifestValuesCannotAddElements() throws Exception {
+    String hostile = "quiet</cmdline></os><devices><disk type='file'><source file='/etc/shadow'/></disk></devices><os><cmdline>";
+    Document doc = parse(directBoot(hostile, null, VmOptions.DEFAULTS));
+    assertEquals(hostile + " buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"));
+    assertEquals(1, count(doc, "//disk"));
+    assertEquals(1, count(doc, "/domain/os"));
+    assertTrue(directBoot(hostile, null, VmOptions.DEFAULTS).toXml().contains("&lt;/cmdline&gt;"));
+  }
+}

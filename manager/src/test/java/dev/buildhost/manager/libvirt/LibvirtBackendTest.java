@@ -1,0 +1,195 @@
+package dev.buildhost.manager.libvirt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.instance.EndReason;
+import dev.buildhost.manager.instance.Guest;
+import dev.buildhost.manager.instance.GuestListener;
+import dev.buildhost.manager.instance.LaunchSpec;
+import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.machine.Revision;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+
+/**
+ * The backend against libvirt's in-process mock driver {@code test:///default}: domain creation,
+ * labels, lifecycle events through the event loop, kill and release. The real libvirtd is
+ * exercised by the integration tests.
+ */
+class LibvirtBackendTest {
+  private static final String URI = "test:///default";
+
+  @TempDir
+  Path root;
+
+  private LibvirtBackend backend;
+  private Revision revision;
+  private final List<String> heard = new CopyOnWriteArrayList<>();
+  private final GuestListener listener = new GuestListener() {
+    @Override
+    public void onRunning() {
+      heard.add("running");
+    }
+
+    @Override
+    public void onStopped(EndReason reason, Integer exitCode) {
+      heard.add("stopped " + reason);
+    }
+  };
+
+  @BeforeEach
+  void setUp() throws Exception {
+    ManagerConfig config = new ManagerConfig(root, root.resolve("state"), 10000, 10010, 4, 4096,
+        Duration.ofHours(1), Duration.ofSeconds(5), Acceleration.TCG, URI, "unix:///nonexistent", "host");
+    backend = new LibvirtBackend(config);
+    Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
+    Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
+    revision = revision(dir, List.of("virtio-rng"), "vmlinuz");
+  }
+
+  private static Revision revision(Path dir, List<String> options, String kernel) {
+    Manifest manifest = new Manifest("1", "vm", "test", MachineType.KVM, "build", 128L, null, 1, null, options,
+        null, null, kernel, null, "quiet", null, null);
+    return new Revision("vm", "1.0", dir, manifest);
+  }
+
+  private static GuestListener recorder(List<String> into) {
+    return new GuestListener() {
+      @Override
+      public void onRunning() {
+        into.add("running");
+      }
+
+      @Override
+      public void onStopped(EndReason reason, Integer exitCode) {
+        into.add("stopped " + reason);
+      }
+    };
+  }
+
+  @AfterEach
+  void tearDown() {
+    backend.close();
+  }
+
+  private LaunchSpec spec(String id, Revision rev) throws Exception {
+    return new LaunchSpec(id, rev, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
+  }
+
+  private static boolean exists(String id) throws Exception {
+    Connect connect = new Connect(URI);
+    try {
+      for (Domain domain : connect.listAllDomains(0)) {
+        if (domain.getName().equals(DomainXml.domainName(id))) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      connect.close();
+    }
+  }
+
+  private void awaitHeard(String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!heard.contains(what)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no '" + what + "' event; heard " + heard);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  @Test
+  void aLaunchedDomainIsLabelledAndItsEndArrivesAsAnEvent() throws Exception {
+    String id = "vm-20260101-000000-0001";
+    Guest guest = backend.launch(spec(id, revision), listener);
+    assertTrue(heard.contains("running"));
+    assertTrue(exists(id));
+    assertTrue(backend.ourInstanceIds().contains(id));
+    assertFalse(backend.ourInstanceIds().contains("test"), "the driver's own domain is not ours");
+    assertEquals("qemu", backend.acceleration().domainType());
+
+    guest.kill();
+    awaitHeard("stopped " + EndReason.CRASHED);
+    assertFalse(exists(id));
+    guest.release();
+    guest.release();
+  }
+
+  @Test
+  void aGuestCanBeAdoptedByAnotherBackendAndOrphansAreRemoved() throws Exception {
+    String id = "vm-20260101-000000-0002";
+    String orphan = "vm-20260101-000000-0003";
+    List<String> firstListener = new CopyOnWriteArrayList<>();
+    backend.launch(spec(id, revision), recorder(firstListener));
+    backend.launch(spec(orphan, revision), recorder(firstListener));
+    assertTrue(backend.ourInstanceIds().containsAll(List.of(id, orphan)));
+
+    Guest adopted = backend.adopt(spec(id, revision), listener);
+    backend.removeOrphan(orphan);
+    assertFalse(exists(orphan));
+    adopted.kill();
+    awaitHeard("stopped " + EndReason.CRASHED);
+    assertThrows(BackendException.class, () -> backend.adopt(spec(id, revision), listener));
+  }
+
+  @Test
+  void domainsOfAnotherManagerAreNotOurs() throws Exception {
+    ManagerConfig otherConfig = new ManagerConfig(root, root.resolve("other-state"), 10000, 10010, 4, 4096,
+        Duration.ofHours(1), Duration.ofSeconds(5), Acceleration.TCG, URI, "unix:///nonexistent", "host");
+    String id = "vm-20260101-000000-0005";
+    try (LibvirtBackend other = new LibvirtBackend(otherConfig)) {
+      other.launch(spec(id, revision), listener);
+      assertTrue(other.ourInstanceIds().contains(id));
+      assertFalse(backend.ourInstanceIds().contains(id), "another state folder, another owner");
+      assertThrows(BackendException.class, () -> backend.adopt(spec(id, revision), listener));
+      other.removeOrphan(id);
+      assertFalse(exists(id));
+    }
+  }
+
+  @Test
+  void refusedOptionsAndMissingFilesCreateNothing() throws Exception {
+    String id = "vm-20260101-000000-0004";
+    BackendException refused = assertThrows(BackendException.class,
+        () -> backend.launch(spec(id, revision(revision.dir(), List.of("-device virtio-9p"), "vmlinuz")), listener));
+    assertTrue(refused.getMessage().contains("'-device'"), refused.getMessage());
+    BackendException missing = assertThrows(BackendException.class,
+        () -> backend.launch(spec(id, revision(revision.dir(), List.of(), "bzImage")), listener));
+    assertTrue(missing.getMessage().contains("bzImage"), missing.getMessage());
+    BackendException nothing = assertThrows(BackendException.class,
+        () -> backend.launch(spec(id, revision(revision.dir(), List.of(), null)), listener));
+    assertTrue(nothing.getMessage().contains("neither a disk nor a kernel"), nothing.getMessage());
+    assertFalse(exists(id));
+    assertTrue(heard.isEmpty());
+  }
+
+  @Test
+  void anUnreachableLibvirtdIsAClearBackendError() {
+    ManagerConfig config = new ManagerConfig(root, root.resolve("state"), 10000, 10010, 4, 4096,
+        Duration.ofHours(1), Duration.ofSeconds(5), Acceleration.TCG, "qemu+unix:///system?socket=/nonexistent/sock",
+        "unix:///nonexistent", "host");
+    try (LibvirtBackend unreachable = new LibvirtBackend(config)) {
+      BackendException e = assertThrows(BackendException.class, unreachable::ourInstanceIds);
+      assertTrue(e.getMessage().contains("libvirtd"), e.getMessage());
+    }
+  }
+}
