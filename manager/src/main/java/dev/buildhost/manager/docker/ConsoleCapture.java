@@ -1,0 +1,180 @@
+package dev.buildhost.manager.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Frame;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies a container's stdout and stderr, as they come, into the instance's console log.
+ *
+ * <p>It follows the engine's log of the container from its first byte (containers are created
+ * with the json-file log driver, which keeps everything), so it loses nothing whether it starts
+ * before or after the process writes; after a daemon restart, or when the log stream broke off,
+ * it rewrites the console log whole. The copy ends by itself when the container stops.
+ */
+final class ConsoleCapture {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ConsoleCapture.class);
+  private static final int MAX_RETRIES = 5;
+  private static final Duration RETRY_PAUSE = Duration.ofMillis(500);
+
+  private final Path file;
+  private final CompletableFuture<Void> done = new CompletableFuture<>();
+  private volatile Closeable stream;
+  private volatile boolean stopping;
+  private volatile OutputStream out;
+  private volatile boolean following;
+  /** Times the copy started again after the log stream broke off (only the stream's thread counts). */
+  private int retries;
+
+  ConsoleCapture(Path file) {
+    this.file = file;
+  }
+
+  /**
+   * Opens the console log, before the container starts so that a log that cannot be written
+   * fails the launch rather than a running container.
+   *
+   * @param rewrite true to replace the console log with the container's whole output (adopting a
+   *     container); false to append (a new container)
+   */
+  void open(boolean rewrite) throws IOException {
+    Files.createDirectories(file.getParent());
+    out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        rewrite ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND);
+  }
+
+  /** Starts copying; the copy ends by itself when the container stops. */
+  void follow(DockerClient docker, String containerId) {
+    following = true;
+    OutputStream target = out;
+    AtomicBoolean ended = new AtomicBoolean();
+    docker.logContainerCmd(containerId)
+        .withFollowStream(true)
+        .withStdOut(true)
+        .withStdErr(true)
+        .exec(new ResultCallback.Adapter<Frame>() {
+          @Override
+          public void onStart(Closeable closeable) {
+            stream = closeable;
+          }
+
+          @Override
+          public void onNext(Frame frame) {
+            try {
+              target.write(frame.getPayload());
+            } catch (IOException e) {
+              LOG.warn("cannot write {}: {}", file, e.getMessage());
+            }
+          }
+
+          @Override
+          public void onError(Throwable error) {
+            // docker-java may report one end twice: as an error, then as completion.
+            if (ended.compareAndSet(false, true)) {
+              if (stopping || error instanceof NotFoundException || !copyAgain(docker, containerId, error)) {
+                finish();
+              }
+            }
+          }
+
+          @Override
+          public void onComplete() {
+            if (ended.compareAndSet(false, true)) {
+              finish();
+            }
+          }
+
+          private void finish() {
+            closeOutput();
+            done.complete(null);
+          }
+        });
+  }
+
+  /**
+   * After the log stream broke off (a dropped connection, not the container's end): copies the
+   * whole output again, from the engine's complete log, a few times at most.
+   */
+  private boolean copyAgain(DockerClient docker, String containerId, Throwable error) {
+    if (++retries > MAX_RETRIES) {
+      LOG.warn("console capture of container {} broke off for good: {}", containerId, error.toString());
+      return false;
+    }
+    LOG.warn("console capture of container {} broke off ({}); copying its output again", containerId,
+        error.toString());
+    try {
+      Thread.sleep(RETRY_PAUSE.toMillis() * retries);
+      closeOutput();
+      open(true);
+      follow(docker, containerId);
+      return true;
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot copy the output of container {} again: {}", containerId, e.toString());
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** Waits until the container's output is all in the console log; false if that took too long. */
+  boolean awaitEnd(Duration timeout) {
+    if (!following) {
+      return true;
+    }
+    try {
+      done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException e) {
+      return true;
+    }
+  }
+
+  /** Stops following (the container is going away); what was copied stays. */
+  void stop() {
+    stopping = true;
+    Closeable current = stream;
+    if (current != null && !done.isDone()) {
+      try {
+        current.close();
+      } catch (IOException e) {
+        LOG.debug("closing the log stream: {}", e.toString());
+      }
+    }
+    if (!following) {
+      closeOutput(); // never followed: the launch failed
+    }
+  }
+
+  private synchronized void closeOutput() {
+    if (out != null) {
+      try {
+        out.close();
+      } catch (IOException e) {
+        LOG.warn("cannot close {}: {}", file, e.getMessage());
+      }
+      out = null;
+    }
+  }
+}

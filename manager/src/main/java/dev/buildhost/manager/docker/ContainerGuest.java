@@ -1,0 +1,208 @@
+package dev.buildhost.manager.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.instance.EndReason;
+import dev.buildhost.manager.instance.Guest;
+import dev.buildhost.manager.instance.GuestListener;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One container of an instance: turns the engine's events about it into {@link GuestListener}
+ * calls (each at most once, in order, off the event thread) and carries out the lifecycle's
+ * shutdown, kill and release.
+ */
+final class ContainerGuest implements Guest {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ContainerGuest.class);
+  /** How long the end of an instance waits for the last of its output to reach the console log. */
+  private static final Duration CONSOLE_DRAIN = Duration.ofSeconds(10);
+
+  private final String instanceId;
+  private final String containerId;
+  private final DockerConnection engine;
+  private final GuestListener listener;
+  private final ConsoleCapture console;
+  private final Runnable forget;
+  private final Executor executor;
+  private final AtomicBoolean released = new AtomicBoolean();
+  private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
+  // Written only by tasks of the queue, which run one at a time.
+  private boolean runningReported;
+  private boolean stoppedReported;
+  private volatile boolean oomKilled;
+
+  ContainerGuest(String instanceId, String containerId, DockerConnection engine, GuestListener listener,
+      ConsoleCapture console, Runnable forget, Executor executor) {
+    this.instanceId = instanceId;
+    this.containerId = containerId;
+    this.engine = engine;
+    this.listener = listener;
+    this.console = console;
+    this.forget = forget;
+    this.executor = executor;
+  }
+
+  @Override
+  public String instanceId() {
+    return instanceId;
+  }
+
+  /** Opens the console log (before the container starts; see {@link ConsoleCapture}). */
+  void openConsole(boolean rewrite) throws IOException {
+    console.open(rewrite);
+  }
+
+  /** Starts copying the container's output into the console log. */
+  void followConsole(DockerClient docker) {
+    console.follow(docker, containerId);
+  }
+
+  // --- what the engine reports ------------------------------------------------------------------
+
+  void started() {
+    enqueue(() -> {
+      if (!runningReported && !stoppedReported) {
+        runningReported = true;
+        listener.onRunning();
+      }
+    });
+  }
+
+  void outOfMemory() {
+    oomKilled = true;
+  }
+
+  /** The process ended: waits for its last output, then reports its exit code. */
+  void died(Integer exitCodeFromEvent) {
+    enqueue(() -> {
+      if (stoppedReported) {
+        return;
+      }
+      if (!console.awaitEnd(CONSOLE_DRAIN)) {
+        LOG.warn("instance {}: its output was still being copied {} s after it ended", instanceId,
+            CONSOLE_DRAIN.toSeconds());
+      }
+      Integer exitCode = exitCodeFromEvent;
+      boolean oom = oomKilled;
+      try {
+        InspectContainerResponse.ContainerState state =
+            engine.client().inspectContainerCmd(containerId).exec().getState();
+        if (Boolean.TRUE.equals(state.getRunning())) {
+          return; // restarted by someone since: its next die event counts
+        }
+        exitCode = state.getExitCodeLong() != null ? Integer.valueOf(state.getExitCodeLong().intValue()) : exitCode;
+        oom |= Boolean.TRUE.equals(state.getOOMKilled());
+      } catch (NotFoundException e) {
+        // removed already: the event's exit code is all there is
+      } catch (BackendException | RuntimeException e) {
+        LOG.warn("instance {}: cannot inspect its container after it ended: {}", instanceId, e.getMessage());
+      }
+      report(oom ? EndReason.CRASHED : EndReason.POWEROFF, exitCode);
+    });
+  }
+
+  /** The container is gone without a die event seen: it was removed behind buildhost's back. */
+  void vanished() {
+    enqueue(() -> report(EndReason.CRASHED, null));
+  }
+
+  /** Compares with the engine after events may have been missed (a reconnection, an adoption). */
+  void resync() {
+    enqueue(() -> {
+      if (stoppedReported) {
+        return;
+      }
+      InspectContainerResponse.ContainerState state;
+      try {
+        state = engine.client().inspectContainerCmd(containerId).exec().getState();
+      } catch (NotFoundException e) {
+        vanished();
+        return;
+      } catch (BackendException | RuntimeException e) {
+        LOG.warn("instance {}: cannot inspect its container: {}", instanceId, e.getMessage());
+        return;
+      }
+      if (Boolean.TRUE.equals(state.getRunning())) {
+        started();
+      } else if (state.getFinishedAt() != null && !state.getFinishedAt().startsWith("0001-")) {
+        if (!runningReported) {
+          started();
+        }
+        died(state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue());
+      }
+    });
+  }
+
+  private void report(EndReason reason, Integer exitCode) {
+    if (!stoppedReported) {
+      stoppedReported = true;
+      listener.onStopped(reason, exitCode);
+    }
+  }
+
+  private synchronized void enqueue(Runnable task) {
+    queue = queue.thenRunAsync(task, executor).exceptionally(error -> {
+      LOG.error("instance {}: reporting its container's state failed", instanceId, error);
+      return null;
+    });
+  }
+
+  // --- what the lifecycle asks --------------------------------------------------------------------
+
+  @Override
+  public void shutdown() {
+    signal("SIGTERM");
+  }
+
+  @Override
+  public void kill() {
+    signal("SIGKILL");
+  }
+
+  private void signal(String signal) {
+    try {
+      engine.client().killContainerCmd(containerId).withSignal(signal).exec();
+    } catch (NotFoundException | ConflictException e) {
+      LOG.debug("instance {}: {} not sent: {}", instanceId, signal, DockerConnection.engineMessage(e));
+    } catch (BackendException | RuntimeException e) {
+      LOG.warn("instance {}: cannot send {} to its container: {}", instanceId, signal, e.getMessage());
+    }
+  }
+
+  @Override
+  public void release() {
+    if (!released.compareAndSet(false, true)) {
+      return;
+    }
+    forget.run();
+    try {
+      DockerClient docker = engine.client();
+      docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+    } catch (NotFoundException e) {
+      LOG.debug("instance {}: container already removed", instanceId);
+    } catch (ConflictException e) {
+      LOG.debug("instance {}: container removal already under way: {}", instanceId,
+          DockerConnection.engineMessage(e));
+    } catch (BackendException | RuntimeException e) {
+      LOG.warn("instance {}: cannot remove container {}: {}", instanceId, containerId, e.getMessage());
+    }
+    // The container is gone, so the copy of its output ends by itself; don't wait long for it.
+    console.awaitEnd(Duration.ofSeconds(2));
+    console.stop();
+  }
+
+  /** Stops watching the container without touching it (the backend closes; the container runs on). */
+  void detach() {
+    console.stop();
+  }
+}

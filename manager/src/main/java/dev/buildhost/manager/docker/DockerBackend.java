@@ -1,0 +1,345 @@
+package dev.buildhost.manager.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Event;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.LogConfig;
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.instance.Guest;
+import dev.buildhost.manager.instance.GuestListener;
+import dev.buildhost.manager.instance.InstanceBackend;
+import dev.buildhost.manager.instance.LaunchSpec;
+import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.machine.Revision;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the instances of {@code type: docker} machines as containers of the Docker engine at
+ * {@link ManagerConfig#dockerHost()}. It only launches, observes, stops and removes containers
+ * (and loads their images through {@link ImageLoader}); capacity, ids, ports, timeouts and the
+ * poweroff grace period belong to the instance lifecycle that drives it.
+ *
+ * <p>A container: name {@code buildhost-<instanceId>}; labels {@value #LABEL_INSTANCE},
+ * {@value #LABEL_MACHINE}, {@value #LABEL_REVISION} and {@value #LABEL_ROOT} (the manager's root
+ * folder, so two managers sharing an engine leave each other's containers alone); memory limit
+ * {@code ram-maximum}, else {@code ram-minimum} (no swap beyond it); CPU limit {@code cpus}
+ * (capped at the engine's CPU count); env {@code BUILDHOST_TFTP=127.0.0.1:<port>}; network mode
+ * {@link ManagerConfig#dockerNetworkMode()}; Docker's init as PID 1, so the command gets signals
+ * and its exit code becomes the container's; the manifest {@code command} split into words (see
+ * {@link CommandLine}) or else the image's own command.
+ *
+ * <p>States come from one Docker event stream ({@link ContainerEvents}), not from polling.
+ */
+public final class DockerBackend implements InstanceBackend {
+
+  public static final String LABEL_INSTANCE = "dev.buildhost.instance";
+  public static final String LABEL_MACHINE = "dev.buildhost.machine";
+  public static final String LABEL_REVISION = "dev.buildhost.revision";
+  public static final String LABEL_ROOT = "dev.buildhost.root";
+  public static final String NAME_PREFIX = "buildhost-";
+
+  private static final Logger LOG = LoggerFactory.getLogger(DockerBackend.class);
+
+  private final ManagerConfig config;
+  private final String root;
+  private final DockerConnection engine;
+  private final ImageLoader images;
+  private final ExecutorService executor;
+  private final ScheduledExecutorService scheduler;
+  private final ContainerEvents events;
+  /** Tracked guests by container id. */
+  private final Map<String, ContainerGuest> guests = new ConcurrentHashMap<>();
+  private volatile Integer engineCpus;
+
+  public DockerBackend(ManagerConfig config) {
+    this(config, message -> { });
+  }
+
+  /** @param progress receives image loading progress lines (the CLI prints them) */
+  public DockerBackend(ManagerConfig config, Consumer<String> progress) {
+    this.config = config;
+    this.root = config.root().toAbsolutePath().normalize().toString();
+    this.engine = new DockerConnection(config.dockerHost());
+    this.images = new ImageLoader(engine, progress);
+    this.executor = Executors.newCachedThreadPool(daemonThreads("buildhost-docker-"));
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("buildhost-docker-events-"));
+    this.events = new ContainerEvents(engine, Map.of(LABEL_ROOT, root), this::onEvent, this::resyncAll, scheduler);
+  }
+
+  /** {@code buildhost-<instanceId>}. */
+  public static String containerName(String instanceId) {
+    return NAME_PREFIX + instanceId;
+  }
+
+  @Override
+  public MachineType type() {
+    return MachineType.DOCKER;
+  }
+
+  /** The image loader, for the CLI's image commands (load ahead of time, show status). */
+  public ImageLoader images() {
+    return images;
+  }
+
+  @Override
+  public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
+    long began = System.nanoTime();
+    DockerClient docker = engine.client();
+    events.ensureStarted();
+    Revision revision = spec.revision();
+    String image = images.ensure(revision);
+    long imageReady = System.nanoTime();
+    String containerId;
+    try {
+      containerId = create(docker, spec, image);
+    } catch (ImageGoneException e) {
+      LOG.info("instance {}: image {} is gone from the engine; loading it again", spec.instanceId(), image);
+      images.forget(revision);
+      containerId = create(docker, spec, images.ensure(revision));
+    }
+    long created = System.nanoTime();
+    ContainerGuest guest = track(spec, listener, containerId);
+    try {
+      guest.openConsole(false);
+      docker.startContainerCmd(containerId).exec();
+      long started = System.nanoTime();
+      guest.followConsole(docker);
+      // The engine confirmed the start: report it now rather than when its start event arrives
+      // (the event then finds it reported; whichever comes first counts once).
+      guest.started();
+      LOG.debug("instance {}: image {} ms, create {} ms, start {} ms, console {} ms", spec.instanceId(),
+          (imageReady - began) / 1_000_000, (created - imageReady) / 1_000_000, (started - created) / 1_000_000,
+          (System.nanoTime() - started) / 1_000_000);
+      return guest;
+    } catch (RuntimeException | IOException e) {
+      guest.release();
+      throw startFailure(e, spec);
+    }
+  }
+
+  private BackendException startFailure(Exception e, LaunchSpec spec) {
+    String machine = spec.revision().machine() + " " + spec.revision().version();
+    if (e instanceof IOException) {
+      return new BackendException("cannot write the console log " + spec.consoleLog() + ": " + e.getMessage(), e);
+    }
+    return engine.failure("cannot start the container of " + machine, e);
+  }
+
+  private String create(DockerClient docker, LaunchSpec spec, String image) throws BackendException {
+    Revision revision = spec.revision();
+    String machine = revision.machine() + " " + revision.version();
+    ContainerPlan plan = ContainerPlan.of(spec, image, root, config.dockerNetworkMode(),
+        revision.manifest().cpus() == null ? 1 : engineCpus());
+    HostConfig host = HostConfig.newHostConfig()
+        .withNetworkMode(plan.networkMode())
+        .withInit(true)
+        .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE));
+    if (plan.memoryBytes() != null) {
+      host.withMemory(plan.memoryBytes()).withMemorySwap(plan.memoryBytes());
+    }
+    if (plan.nanoCpus() != null) {
+      host.withNanoCPUs(plan.nanoCpus());
+    }
+    CreateContainerCmd create = docker.createContainerCmd(plan.image())
+        .withName(plan.name())
+        .withLabels(plan.labels())
+        .withEnv(plan.env())
+        .withHostConfig(host);
+    if (!plan.command().isEmpty()) {
+      create.withEntrypoint(List.of()).withCmd(plan.command());
+    }
+    try {
+      return create.exec().getId();
+    } catch (NotFoundException e) {
+      throw new ImageGoneException("cannot create the container of " + machine + ": " + DockerConnection.engineMessage(e), e);
+    } catch (ConflictException e) {
+      throw new BackendException("cannot create the container of " + machine + ": a container named "
+          + plan.name() + " exists already", e);
+    } catch (RuntimeException e) {
+      String message = DockerConnection.engineMessage(e);
+      if (message.contains("No command specified")) {
+        throw new BackendException("cannot create the container of " + machine + ": neither "
+            + revision.dir().resolve("manifest") + " (no `command`) nor image " + image
+            + " names a command to run", e);
+      }
+      throw engine.failure("cannot create the container of " + machine, e);
+    }
+  }
+
+  /** The CPUs the engine has: a container cannot be given more. */
+  private int engineCpus() throws BackendException {
+    Integer cpus = engineCpus;
+    if (cpus == null) {
+      try {
+        cpus = engine.client().infoCmd().exec().getNCPU();
+      } catch (RuntimeException e) {
+        throw engine.failure("cannot read the Docker engine's CPU count", e);
+      }
+      engineCpus = cpus = cpus == null || cpus < 1 ? 1 : cpus;
+    }
+    return cpus;
+  }
+
+  private ContainerGuest track(LaunchSpec spec, GuestListener listener, String containerId) {
+    ConsoleCapture console = new ConsoleCapture(spec.consoleLog());
+    ContainerGuest guest = new ContainerGuest(spec.instanceId(), containerId, engine, listener, console,
+        () -> guests.remove(containerId), executor);
+    guests.put(containerId, guest);
+    return guest;
+  }
+
+  private void onEvent(Event event) {
+    String containerId = event.getId() != null ? event.getId()
+        : event.getActor() == null ? null : event.getActor().getId();
+    ContainerGuest guest = containerId == null ? null : guests.get(containerId);
+    if (guest == null) {
+      return;
+    }
+    String action = event.getAction() != null ? event.getAction() : event.getStatus();
+    switch (action == null ? "" : action) {
+      case "start" -> guest.started();
+      case "oom" -> guest.outOfMemory();
+      case "die" -> guest.died(exitCode(event));
+      case "destroy" -> guest.vanished();
+      default -> LOG.debug("ignored Docker event {}", event);
+    }
+  }
+
+  private static Integer exitCode(Event event) {
+    Map<String, String> attributes = event.getActor() == null ? null : event.getActor().getAttributes();
+    String code = attributes == null ? null : attributes.get("exitCode");
+    try {
+      return code == null ? null : Integer.valueOf(code);
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  private void resyncAll() {
+    guests.values().forEach(ContainerGuest::resync);
+  }
+
+  @Override
+  public Set<String> ourInstanceIds() throws BackendException {
+    Set<String> ids = new TreeSet<>();
+    for (Container container : ourContainers()) {
+      String id = container.getLabels() == null ? null : container.getLabels().get(LABEL_INSTANCE);
+      if (id != null) {
+        ids.add(id);
+      }
+    }
+    return ids;
+  }
+
+  private List<Container> ourContainers() throws BackendException {
+    try {
+      return engine.client().listContainersCmd()
+          .withShowAll(true)
+          .withLabelFilter(Map.of(LABEL_ROOT, root))
+          .exec();
+    } catch (RuntimeException e) {
+      throw engine.failure("cannot list containers", e);
+    }
+  }
+
+  @Override
+  public Guest adopt(LaunchSpec spec, GuestListener listener) throws BackendException {
+    DockerClient docker = engine.client();
+    events.ensureStarted();
+    InspectContainerResponse container = inspectOurs(spec.instanceId());
+    if (container == null) {
+      throw new BackendException("instance " + spec.instanceId() + " has no container "
+          + containerName(spec.instanceId()) + " to adopt");
+    }
+    ContainerGuest guest = track(spec, listener, container.getId());
+    try {
+      guest.openConsole(true);
+      guest.followConsole(docker);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("instance {}: cannot capture its output again into {}: {}", spec.instanceId(),
+          spec.consoleLog(), e.toString());
+    }
+    guest.resync();
+    return guest;
+  }
+
+  /** The container of {@code instanceId} if it exists and belongs to this manager's root. */
+  private InspectContainerResponse inspectOurs(String instanceId) throws BackendException {
+    try {
+      InspectContainerResponse container = engine.client().inspectContainerCmd(containerName(instanceId)).exec();
+      Map<String, String> labels = container.getConfig() == null ? null : container.getConfig().getLabels();
+      boolean ours = labels != null && root.equals(labels.get(LABEL_ROOT))
+          && instanceId.equals(labels.get(LABEL_INSTANCE));
+      return ours ? container : null;
+    } catch (NotFoundException e) {
+      return null;
+    } catch (RuntimeException e) {
+      throw engine.failure("cannot inspect container " + containerName(instanceId), e);
+    }
+  }
+
+  @Override
+  public void removeOrphan(String instanceId) throws BackendException {
+    InspectContainerResponse container = inspectOurs(instanceId);
+    if (container == null) {
+      return;
+    }
+    ContainerGuest tracked = guests.remove(container.getId());
+    if (tracked != null) {
+      tracked.release();
+      return;
+    }
+    try {
+      engine.client().removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
+      LOG.info("removed orphan container {} of instance {}", containerName(instanceId), instanceId);
+    } catch (NotFoundException e) {
+      // gone already
+    } catch (RuntimeException e) {
+      throw engine.failure("cannot remove orphan container " + containerName(instanceId), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    guests.values().forEach(ContainerGuest::detach);
+    events.close();
+    scheduler.shutdownNow();
+    executor.shutdown();
+    engine.close();
+  }
+
+  /** Creating a container failed because its image is not in the engine (any more). */
+  private static final class ImageGoneException extends BackendException {
+    ImageGoneException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, prefix + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

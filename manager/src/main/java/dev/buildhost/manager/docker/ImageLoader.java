@@ -1,0 +1,396 @@
+package dev.buildhost.manager.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.transport.DockerHttpClient.Request;
+import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.machine.Revision;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes the image of a docker machine revision available in the engine, once per revision.
+ *
+ * <p>A manifest {@code image} ending in {@code .tar} names a file of the revision: a
+ * {@code docker save} archive (loaded as it is) or a root file system tar (imported as a
+ * one-layer image). Either way the image is tagged {@code buildhost/<name>:<P>.<R>} and the tag
+ * is trusted only while it matches the file's content: for a {@code docker save} archive the tag
+ * must point at the image id the archive's config gives; an imported root file system carries
+ * the file's sha256 in the image label {@value #LABEL_SHA256}. A changed tarball therefore
+ * yields a new image; the image it replaces is removed when nothing else uses it. Any other
+ * {@code image} value is a reference to an image already in the engine: it is never pulled
+ * (build hosts reach no registry).
+ *
+ * <p>Starts of the same revision wait for one load; a tarball's hash is computed once per file
+ * version (size, time, inode) in this process. Loading reports progress, about every two
+ * seconds, to the consumer given at construction (the CLI prints it).
+ */
+public final class ImageLoader {
+
+  /** Image label holding the sha256 of the root file system tarball an image was imported from. */
+  public static final String LABEL_SHA256 = "dev.buildhost.image.sha256";
+
+  private static final Logger LOG = LoggerFactory.getLogger(ImageLoader.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String REPOSITORY_PREFIX = "buildhost/";
+  private static final Pattern REPOSITORY_NAME =
+      Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
+  private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
+
+  private final DockerConnection engine;
+  private final Consumer<String> progress;
+  private final Map<String, Object> revisionLocks = new ConcurrentHashMap<>();
+  private final Map<Path, Scanned> scans = new ConcurrentHashMap<>();
+  /** Tag to the image found or loaded for the tarball version in {@code file}. */
+  private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
+
+  ImageLoader(DockerConnection engine, Consumer<String> progress) {
+    this.engine = engine;
+    this.progress = Objects.requireNonNull(progress);
+  }
+
+  /** {@code buildhost/<name>:<P>.<R>}: the tag an image tarball of {@code revision} is loaded as. */
+  public static String tagFor(Revision revision) throws BackendException {
+    String name = revision.machine().toLowerCase(Locale.ROOT);
+    if (!REPOSITORY_NAME.matcher(name).matches() || !TAG.matcher(revision.version()).matches()) {
+      throw new BackendException("machine " + revision.machine() + " revision " + revision.version()
+          + " cannot be a Docker image name: use lower-case letters, digits and . _ - only");
+    }
+    return REPOSITORY_PREFIX + name + ":" + revision.version();
+  }
+
+  /**
+   * Makes sure the revision's image is in the engine and returns the reference to create its
+   * containers from: for an image tarball the id of the image loaded from it (content-exact,
+   * whatever happens to the tag), else the manifest's image reference. Once a version of a
+   * tarball was found in the engine, later calls ask the engine nothing; if the image was
+   * removed since, creating a container fails and {@link #forget} makes the next call load it
+   * again.
+   *
+   * @throws BackendException the manifest names no image, the tarball is missing or corrupt (then
+   *     nothing was added to the engine), the named local image is absent, or the engine failed
+   */
+  public String ensure(Revision revision) throws BackendException {
+    Manifest manifest = revision.manifest();
+    Path manifestFile = revision.dir().resolve("manifest");
+    String image = manifest.image();
+    if (image == null || image.isBlank()) {
+      throw new BackendException(manifestFile + ": a docker machine needs an `image` field (an image"
+          + " tarball of the revision, e.g. image.tar, or a local image reference)");
+    }
+    if (!manifest.imageIsArchive()) {
+      return requireLocalImage(image, manifestFile);
+    }
+    Path file = revision.file(image);
+    if (!Files.isRegularFile(file)) {
+      throw new BackendException(file + ": no such image tarball (named by `image` in " + manifestFile + ")");
+    }
+    String tag = tagFor(revision);
+    Loaded known = loaded.get(tag);
+    if (known != null && known.file.isOf(file) && known.file.sameVersion(attributes(file))) {
+      return known.imageId; // this version of the file was checked against the engine already
+    }
+    synchronized (revisionLocks.computeIfAbsent(tag, k -> new Object())) {
+      ImageArchive archive = scan(file, tag);
+      InspectImageResponse tagged = inspectOrNull(tag);
+      String imageId;
+      if (tagged != null && matches(tagged, archive)) {
+        imageId = tagged.getId();
+      } else {
+        imageId = archive.kind() == ImageArchive.Kind.ROOTFS
+            ? importRootfs(archive, revision, tag)
+            : loadSaved(archive, tag);
+        if (tagged != null && !tagged.getId().equals(imageId)) {
+          LOG.info("{}: its tarball changed; removing the image it replaces, {}", tag, tagged.getId());
+          removeQuietly(tagged.getId());
+        }
+        removeUnusedReplacedImages();
+      }
+      loaded.put(tag, new Loaded(scans.get(file), imageId));
+      return imageId;
+    }
+  }
+
+  /**
+   * Forgets that the image of {@code revision} was found in the engine, so the next
+   * {@link #ensure} checks again (and loads it again if it is gone).
+   */
+  public void forget(Revision revision) throws BackendException {
+    loaded.remove(tagFor(revision));
+  }
+
+  /** Whether the image tagged for {@code revision} exists and matches its tarball (hashes it if needed). */
+  public boolean isLoaded(Revision revision) throws BackendException {
+    if (!revision.manifest().imageIsArchive()) {
+      return inspectOrNull(revision.manifest().image()) != null;
+    }
+    String tag = tagFor(revision);
+    InspectImageResponse tagged = inspectOrNull(tag);
+    return tagged != null && matches(tagged, scan(revision.file(revision.manifest().image()), tag));
+  }
+
+  private static boolean matches(InspectImageResponse image, ImageArchive archive) {
+    if (archive.kind() == ImageArchive.Kind.DOCKER_SAVE) {
+      return archive.imageId().equals(image.getId());
+    }
+    Map<String, String> labels = image.getConfig() == null ? null : image.getConfig().getLabels();
+    return labels != null && archive.sha256().equals(labels.get(LABEL_SHA256));
+  }
+
+  private String requireLocalImage(String reference, Path manifestFile) throws BackendException {
+    if (inspectOrNull(reference) == null) {
+      throw new BackendException("image '" + reference + "' (named by `image` in " + manifestFile
+          + ") is not in the Docker engine at " + engine.host() + "; images are never pulled: load it"
+          + " (docker load / docker import) or ship it as the revision's image.tar");
+    }
+    return reference;
+  }
+
+  private InspectImageResponse inspectOrNull(String reference) throws BackendException {
+    DockerClient docker = engine.client();
+    try {
+      return docker.inspectImageCmd(reference).exec();
+    } catch (NotFoundException e) {
+      return null;
+    } catch (RuntimeException e) {
+      throw engine.failure("cannot inspect image " + reference, e);
+    }
+  }
+
+  /** The archive's facts, hashing the file only when this version of it was not seen before. */
+  private ImageArchive scan(Path file, String tag) throws BackendException {
+    BasicFileAttributes attributes = attributes(file);
+    Scanned known = scans.get(file);
+    if (known != null && known.sameVersion(attributes)) {
+      return known.archive;
+    }
+    Meter meter = new Meter(tag + ": checking " + file.getFileName(), attributes.size());
+    try {
+      ImageArchive archive = ImageArchive.scan(file, meter::update);
+      scans.put(file, new Scanned(attributes, archive));
+      LOG.info("{}: {} is a {} archive, sha256 {}", tag, file, archive.kind(), archive.sha256());
+      return archive;
+    } catch (IOException e) {
+      throw new BackendException("cannot read image tarball " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static BasicFileAttributes attributes(Path file) throws BackendException {
+    try {
+      return Files.readAttributes(file, BasicFileAttributes.class);
+    } catch (IOException e) {
+      throw new BackendException("cannot read image tarball " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private String importRootfs(ImageArchive archive, Revision revision, String tag) throws BackendException {
+    int colon = tag.lastIndexOf(':');
+    String path = "/images/create?fromSrc=-"
+        + "&repo=" + encode(tag.substring(0, colon))
+        + "&tag=" + encode(tag.substring(colon + 1))
+        + "&changes=" + encode("LABEL " + LABEL_SHA256 + "=" + archive.sha256())
+        + "&changes=" + encode("LABEL " + DockerBackend.LABEL_MACHINE + "=" + revision.machine())
+        + "&changes=" + encode("LABEL " + DockerBackend.LABEL_REVISION + "=" + revision.version());
+    String status = post(path, archive, tag, "importing");
+    String imageId = status != null && status.startsWith("sha256:") ? status.strip() : null;
+    InspectImageResponse imported = inspectOrNull(tag);
+    if (imported == null || (imageId != null && !imageId.equals(imported.getId()))) {
+      throw new BackendException("importing " + archive.file() + " as " + tag
+          + " reported success but the engine has no such image");
+    }
+    return imported.getId();
+  }
+
+  private String loadSaved(ImageArchive archive, String tag) throws BackendException {
+    DockerClient docker = engine.client();
+    boolean existed = inspectOrNull(archive.imageId()) != null;
+    if (!existed) {
+      post("/images/load?quiet=1", archive, tag, "loading");
+      if (inspectOrNull(archive.imageId()) == null) {
+        throw new BackendException("loading " + archive.file() + " reported success but the engine has"
+            + " no image " + archive.imageId() + " (the one its manifest.json names)");
+      }
+    }
+    int colon = tag.lastIndexOf(':');
+    try {
+      docker.tagImageCmd(archive.imageId(), tag.substring(0, colon), tag.substring(colon + 1))
+          .withForce(true).exec();
+    } catch (RuntimeException e) {
+      if (!existed) {
+        removeQuietly(archive.imageId());
+      }
+      throw engine.failure("cannot tag image " + archive.imageId() + " as " + tag, e);
+    }
+    return archive.imageId();
+  }
+
+  /**
+   * Streams the archive to {@code path} and reads the engine's JSON message stream.
+   *
+   * @return the last {@code status} message (an import's image id)
+   */
+  private String post(String path, ImageArchive archive, String tag, String verb) throws BackendException {
+    DockerHttpClient http = engine.http();
+    long started = System.nanoTime();
+    String what = verb + " " + archive.file() + " (" + mib(archive.size()) + " MiB) as " + tag;
+    report(what);
+    Meter meter = new Meter(tag + ": " + verb, archive.size());
+    try (InputStream body = new Metered(Files.newInputStream(archive.file()), meter);
+         DockerHttpClient.Response response = http.execute(Request.builder()
+             .method(Request.Method.POST)
+             .path(path)
+             .putHeader("Content-Type", "application/x-tar")
+             .body(body)
+             .build())) {
+      String text = null;
+      String status = null;
+      if (response.getStatusCode() / 100 != 2) {
+        JsonNode error = JSON.readTree(response.getBody());
+        text = error != null && error.hasNonNull("message") ? error.get("message").asText()
+            : "HTTP status " + response.getStatusCode();
+      } else {
+        try (MappingIterator<JsonNode> messages = JSON.readerFor(JsonNode.class).readValues(response.getBody())) {
+          while (messages.hasNextValue()) {
+            JsonNode message = messages.nextValue();
+            if (message.hasNonNull("error")) {
+              text = message.get("error").asText();
+            } else if (message.hasNonNull("status")) {
+              status = message.get("status").asText();
+            }
+          }
+        }
+      }
+      if (text != null) {
+        throw new BackendException(archive.file() + ": the Docker engine refused it while " + verb
+            + " it as " + tag + ": " + text);
+      }
+      report(String.format(Locale.ROOT, "%s: done in %.1f s", what, (System.nanoTime() - started) / 1e9));
+      return status;
+    } catch (IOException | RuntimeException e) {
+      throw new BackendException(verb + " " + archive.file() + " as " + tag + " failed: "
+          + DockerConnection.engineMessage(e), e);
+    }
+  }
+
+  /**
+   * Removes the untagged images buildhost imported that no container uses any more: images
+   * replaced while a container still ran from them (their removal failed then).
+   */
+  private void removeUnusedReplacedImages() {
+    try {
+      engine.client().listImagesCmd()
+          .withDanglingFilter(true)
+          .withLabelFilter(LABEL_SHA256)
+          .exec()
+          .forEach(image -> removeQuietly(image.getId()));
+    } catch (BackendException | RuntimeException e) {
+      LOG.warn("cannot list replaced images: {}", e.getMessage());
+    }
+  }
+
+  private void removeQuietly(String imageId) {
+    try {
+      engine.client().removeImageCmd(imageId).exec();
+    } catch (NotFoundException | ConflictException e) {
+      LOG.debug("image {} stays: {}", imageId, DockerConnection.engineMessage(e));
+    } catch (BackendException | RuntimeException e) {
+      LOG.warn("cannot remove image {}: {}", imageId, e.getMessage());
+    }
+  }
+
+  private void report(String message) {
+    LOG.info(message);
+    progress.accept(message);
+  }
+
+  private static String encode(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+  }
+
+  private static long mib(long bytes) {
+    return (bytes + (1 << 20) - 1) >> 20;
+  }
+
+  /** Reports "label: N of M MiB (P%)" when a long read has made progress for a while. */
+  private final class Meter {
+    private final String label;
+    private final long total;
+    private long lastReport = System.nanoTime();
+
+    Meter(String label, long total) {
+      this.label = label;
+      this.total = total;
+    }
+
+    void update(long done) {
+      long now = System.nanoTime();
+      if (now - lastReport >= PROGRESS_EVERY.toNanos() && done < total) {
+        lastReport = now;
+        report(String.format(Locale.ROOT, "%s: %d of %d MiB (%d%%)", label, done >> 20, mib(total),
+            total == 0 ? 100 : done * 100 / total));
+      }
+    }
+  }
+
+  /** Feeds the bytes read through it to a {@link Meter}. */
+  private static final class Metered extends FilterInputStream {
+    private final Meter meter;
+    private long done;
+
+    Metered(InputStream in, Meter meter) {
+      super(in);
+      this.meter = meter;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        done += n;
+        meter.update(done);
+      }
+      return n;
+    }
+  }
+
+  private record Loaded(Scanned file, String imageId) {
+  }
+
+  private record Scanned(long size, long modified, Object fileKey, ImageArchive archive) {
+    Scanned(BasicFileAttributes attributes, ImageArchive archive) {
+      this(attributes.size(), attributes.lastModifiedTime().toMillis(), attributes.fileKey(), archive);
+    }
+
+    boolean isOf(Path file) {
+      return archive.file().equals(file);
+    }
+
+    boolean sameVersion(BasicFileAttributes attributes) {
+      return size == attributes.size() && modified == attributes.lastModifiedTime().toMillis()
+          && Objects.equals(fileKey, attributes.fileKey());
+    }
+  }
+}
