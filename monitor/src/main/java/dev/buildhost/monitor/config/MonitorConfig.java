@@ -1,0 +1,311 @@
+package dev.buildhost.monitor.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The monitor's checked settings (see {@link Setting} for each one's meaning and default).
+ * Optional settings are null when unset.
+ */
+public record MonitorConfig(
+    Path root,
+    Path stateDir,
+    URI buildIdUrl,
+    URI toolchainUrl,
+    String toolchainName,
+    String toolchainTrust,
+    String installCommand,
+    String agentBuildCommand,
+    Duration commandTimeout,
+    AgentMode agentMode,
+    String agentUnit,
+    String systemctl,
+    String agentCommand,
+    Duration agentBackoffMin,
+    Duration agentBackoffMax,
+    Duration interval,
+    Duration connectTimeout,
+    Duration fetchTimeout,
+    int fetchRetries,
+    Duration retryDelay,
+    URI daemonUrl,
+    Path tokenFile,
+    Duration drainTimeout,
+    Duration drainPoll,
+    String rebootCommand,
+    int maxRebootsPerHour,
+    String smtpRelay,
+    List<String> adminEmail,
+    String mailFrom,
+    Duration smtpTimeout,
+    String tftpTmpfsSize,
+    List<String> warnings) {
+
+  public MonitorConfig {
+    adminEmail = List.copyOf(adminEmail);
+    warnings = List.copyOf(warnings);
+  }
+
+  public Path tftpDir() {
+    return root.resolve("tftp");
+  }
+
+  /** {@code <root>/tftp/toolchain}: the published toolchains live in folders below it. */
+  public Path toolchainsDir() {
+    return tftpDir().resolve("toolchain");
+  }
+
+  /** The monitor's own part of the state folder. */
+  public Path monitorStateDir() {
+    return stateDir.resolve("monitor");
+  }
+
+  /** The agent mode with AUTO decided. */
+  public AgentMode effectiveAgentMode() {
+    if (agentMode != AgentMode.AUTO) {
+      return agentMode;
+    }
+    return agentUnit != null ? AgentMode.SYSTEMD : agentCommand != null ? AgentMode.PROCESS : AgentMode.NONE;
+  }
+
+  /** A file or folder name safe to use inside the TFTP root: no separators, no leading dot. */
+  public static boolean isValidName(String s) {
+    return s.length() <= 100 && s.matches("[A-Za-z0-9_+-][A-Za-z0-9._+-]*");
+  }
+
+  /** The toolchain name a checksum URL gives: its file name less {@code .sha256} ({@code toolchain.sha256} gives toolchain). */
+  public static String nameFromUrl(URI url) {
+    String path = url.getPath() == null ? "" : url.getPath();
+    String file = path.substring(path.lastIndexOf('/') + 1);
+    String name = file.replaceFirst("\\.(sha256sums?|sha256|sum|txt)$", "");
+    return isValidName(name) ? name : "toolchain";
+  }
+
+  /**
+   * Merges the sources, lowest precedence first (file, kernel command line, flags), and checks
+   * every value.
+   *
+   * @throws ConfigException naming the origin of the first bad value
+   */
+  public static MonitorConfig resolve(List<ConfigSource> lowToHigh) throws ConfigException {
+    Map<Setting, RawValue> merged = new EnumMap<>(Setting.class);
+    List<String> warnings = new ArrayList<>();
+    for (ConfigSource source : lowToHigh) {
+      warnings.addAll(source.warnings());
+      Set<String> toolchainNames = new LinkedHashSet<>();
+      boolean explicitName = false;
+      RawValue namedUrl = null;
+      for (RawValue v : source.values()) {
+        if (v.setting() == Setting.TOOLCHAIN_URL && v.suffix() != null) {
+          toolchainNames.add(v.suffix());
+          namedUrl = v;
+        }
+        if (v.setting() == Setting.TOOLCHAIN_NAME) {
+          explicitName = true;
+        }
+        merged.put(v.setting(), v);
+      }
+      if (toolchainNames.size() > 1) {
+        throw new ConfigException(source.name() + ": names toolchains " + String.join(" and ", toolchainNames)
+            + "; this monitor serves one toolchain: keep one toolchain_url");
+      }
+      if (namedUrl != null && !explicitName) {
+        merged.put(Setting.TOOLCHAIN_NAME, new RawValue(Setting.TOOLCHAIN_NAME, null, namedUrl.suffix(), namedUrl.origin()));
+      }
+    }
+    return new Builder(merged, warnings).build();
+  }
+
+  private static final class Builder {
+    private final Map<Setting, RawValue> merged;
+    private final List<String> warnings;
+
+    Builder(Map<Setting, RawValue> merged, List<String> warnings) {
+      this.merged = merged;
+      this.warnings = warnings;
+    }
+
+    String text(Setting s) {
+      RawValue v = merged.get(s);
+      if (v == null) {
+        return null;
+      }
+      String t = v.value().strip();
+      return t.isEmpty() ? null : t;
+    }
+
+    String where(Setting s) {
+      RawValue v = merged.get(s);
+      return v == null ? s.key() : v.origin();
+    }
+
+    ConfigException bad(Setting s, String why) {
+      return new ConfigException(where(s) + ": " + why);
+    }
+
+    Duration duration(Setting s, String dflt, boolean zeroOk) throws ConfigException {
+      String t = text(s);
+      try {
+        Duration d = Durations.parse(t == null ? dflt : t);
+        if (!zeroOk && d.isZero()) {
+          throw bad(s, "must be longer than 0");
+        }
+        return d;
+      } catch (IllegalArgumentException e) {
+        throw bad(s, e.getMessage());
+      }
+    }
+
+    int integer(Setting s, int dflt, int min, int max) throws ConfigException {
+      String t = text(s);
+      if (t == null) {
+        return dflt;
+      }
+      try {
+        int n = Integer.parseInt(t);
+        if (n < min || n > max) {
+          throw bad(s, n + " is out of range " + min + ".." + max);
+        }
+        return n;
+      } catch (NumberFormatException e) {
+        throw bad(s, "'" + Texts.shown(t) + "' is not a whole number");
+      }
+    }
+
+    URI url(Setting s) throws ConfigException {
+      String t = text(s);
+      if (t == null) {
+        return null;
+      }
+      try {
+        URI u = new URI(t);
+        String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+        if (!(scheme.equals("http") || scheme.equals("https")) || u.getHost() == null) {
+          throw bad(s, "'" + Texts.shown(t) + "' is not an http:// or https:// URL");
+        }
+        return u;
+      } catch (URISyntaxException e) {
+        throw bad(s, "'" + Texts.shown(t) + "' is not a URL: " + e.getReason());
+      }
+    }
+
+    Path path(Setting s, Path dflt) throws ConfigException {
+      String t = text(s);
+      if (t == null) {
+        return dflt;
+      }
+      try {
+        return Path.of(t).toAbsolutePath().normalize();
+      } catch (RuntimeException e) {
+        throw bad(s, "'" + Texts.shown(t) + "' is not a path");
+      }
+    }
+
+    MonitorConfig build() throws ConfigException {
+      Path root = path(Setting.ROOT, Path.of("/build"));
+      Path state = path(Setting.STATE_DIR,
+          root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state"));
+      URI buildId = url(Setting.BUILDID_URL);
+      URI toolchain = url(Setting.TOOLCHAIN_URL);
+      String name = text(Setting.TOOLCHAIN_NAME);
+      if (name != null && !isValidName(name)) {
+        throw bad(Setting.TOOLCHAIN_NAME, "'" + Texts.shown(name)
+            + "' is not a usable folder name: letters, digits, '.', '_', '+', '-', not starting with '.'");
+      }
+      if (name == null && toolchain != null) {
+        name = nameFromUrl(toolchain);
+      }
+      String trust = text(Setting.TOOLCHAIN_TRUST);
+      RawValue trustRaw = merged.get(Setting.TOOLCHAIN_TRUST);
+      if (trust != null && trustRaw.suffix() != null && !trustRaw.suffix().equals(name)) {
+        warnings.add(trustRaw.origin() + " is for toolchain '" + trustRaw.suffix() + "', not '" + name + "'; ignored");
+        trust = null;
+      }
+      AgentMode mode;
+      String modeText = text(Setting.AGENT_MODE);
+      try {
+        mode = modeText == null ? AgentMode.AUTO : AgentMode.valueOf(modeText.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw bad(Setting.AGENT_MODE, "'" + Texts.shown(modeText) + "' is not one of auto, systemd, process, none");
+      }
+      String unit = text(Setting.AGENT_UNIT);
+      String agentCommand = text(Setting.AGENT_COMMAND);
+      if (mode == AgentMode.SYSTEMD && unit == null) {
+        throw bad(Setting.AGENT_MODE, "systemd needs agent_unit");
+      }
+      if (mode == AgentMode.PROCESS && agentCommand == null) {
+        throw bad(Setting.AGENT_MODE, "process needs agent_command");
+      }
+      Duration backoffMin = duration(Setting.AGENT_BACKOFF_MIN, "1s", false);
+      Duration backoffMax = duration(Setting.AGENT_BACKOFF_MAX, "5m", false);
+      if (backoffMax.compareTo(backoffMin) < 0) {
+        throw bad(Setting.AGENT_BACKOFF_MAX, "is shorter than agent_backoff_min (" + Durations.format(backoffMin) + ")");
+      }
+      String relay = text(Setting.SMTP_RELAY);
+      if (relay != null && !relay.matches("[A-Za-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?")) {
+        throw bad(Setting.SMTP_RELAY, "'" + Texts.shown(relay) + "' is not host or host:port");
+      }
+      List<String> admins = new ArrayList<>();
+      String adminText = text(Setting.ADMIN_EMAIL);
+      if (adminText != null) {
+        for (String a : adminText.split(",")) {
+          String addr = a.strip();
+          if (!addr.isEmpty()) {
+            admins.add(checkedAddress(Setting.ADMIN_EMAIL, addr));
+          }
+        }
+      }
+      String from = text(Setting.MAIL_FROM);
+      from = from == null ? "buildhost-monitor@" + hostName() : checkedAddress(Setting.MAIL_FROM, from);
+      if (relay != null && admins.isEmpty()) {
+        warnings.add(where(Setting.SMTP_RELAY) + ": set, but admin_email is not: no email will be sent");
+      }
+      String size = text(Setting.TFTP_TMPFS_SIZE);
+      if (size != null && !size.matches("[0-9]{1,12}[kKmMgG%]?")) {
+        throw bad(Setting.TFTP_TMPFS_SIZE, "'" + Texts.shown(size) + "' is not a tmpfs size such as 512m or 2g");
+      }
+      String reboot = merged.containsKey(Setting.REBOOT_COMMAND) ? text(Setting.REBOOT_COMMAND) : "systemctl reboot";
+      if (reboot == null) {
+        throw bad(Setting.REBOOT_COMMAND, "is empty; the monitor needs a command to reboot with");
+      }
+      String systemctl = text(Setting.SYSTEMCTL);
+      return new MonitorConfig(root, state, buildId, toolchain, name, trust,
+          text(Setting.INSTALL_COMMAND), text(Setting.AGENT_BUILD_COMMAND),
+          duration(Setting.COMMAND_TIMEOUT, "2h", false), mode, unit, systemctl == null ? "systemctl" : systemctl,
+          agentCommand, backoffMin, backoffMax,
+          duration(Setting.INTERVAL, "5m", false), duration(Setting.CONNECT_TIMEOUT, "60s", false),
+          duration(Setting.FETCH_TIMEOUT, "600s", false), integer(Setting.FETCH_RETRIES, 4, 0, 100),
+          duration(Setting.RETRY_DELAY, "5s", true), url(Setting.DAEMON_URL),
+          path(Setting.TOKEN_FILE, state.resolve("api-token")),
+          duration(Setting.DRAIN_TIMEOUT, "2h", true), duration(Setting.DRAIN_POLL, "5s", false), reboot,
+          integer(Setting.MAX_REBOOTS_PER_HOUR, 3, 0, 1000), relay, admins, from,
+          duration(Setting.SMTP_TIMEOUT, "30s", false), size, warnings);
+    }
+
+    String checkedAddress(Setting s, String addr) throws ConfigException {
+      if (!addr.matches("[^\\s<>@,\"]+@[A-Za-z0-9.-]+")) {
+        throw bad(s, "'" + Texts.shown(addr) + "' is not an email address");
+      }
+      return addr;
+    }
+  }
+
+  /** This host's name from /proc/sys/kernel/hostname (no DNS look-up), or localhost. */
+  public static String hostName() {
+    try {
+      String n = java.nio.file.Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+      return n.matches("[A-Za-z0-9.-]+") ? n : "localhost";
+    } catch (java.io.IOException | RuntimeException e) {
+      return "localhost";
+    }
+  }
+}

@@ -1,0 +1,176 @@
+package dev.buildhost.monitor.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ConfigTest {
+  @TempDir Path tmp;
+
+  private static ConfigSource file(String text) throws ConfigException {
+    return ConfigFile.parse("monitor.conf", text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void defaultsFollowTheRoot() throws Exception {
+    MonitorConfig d = MonitorConfig.resolve(List.of());
+    assertEquals(Path.of("/build"), d.root());
+    assertEquals(Path.of("/state/buildhost"), d.stateDir());
+    assertEquals(Path.of("/state/buildhost/api-token"), d.tokenFile());
+    assertEquals(Duration.ofMinutes(5), d.interval());
+    assertEquals("systemctl reboot", d.rebootCommand());
+    assertEquals(3, d.maxRebootsPerHour());
+    assertEquals(Duration.ofHours(2), d.drainTimeout());
+    assertEquals(AgentMode.NONE, d.effectiveAgentMode());
+    assertNull(d.buildIdUrl());
+    MonitorConfig other = MonitorConfig.resolve(List.of(ConfigLoader.flags(Map.of(Setting.ROOT, "/srv/b"))));
+    assertEquals(Path.of("/srv/b/state"), other.stateDir());
+    assertEquals(Path.of("/srv/b/tftp/toolchain"), other.toolchainsDir());
+  }
+
+  @Test
+  void flagBeatsCmdlineBeatsFileBeatsDefault() throws Exception {
+    ConfigSource f = file("# comment\ninterval = 1m\ndrain_timeout=10m\nmax_reboots_per_hour = 7\n\nroot = /f\n");
+    ConfigSource k = KernelCmdline.parse("cmdline", "BOOT_IMAGE=/vmlinuz quiet buildos.interval=2m buildos.root=/k");
+    ConfigSource fl = ConfigLoader.flags(Map.of(Setting.INTERVAL, "3m"));
+    MonitorConfig c = MonitorConfig.resolve(List.of(f, k, fl));
+    assertEquals(Duration.ofMinutes(3), c.interval());
+    assertEquals(Path.of("/k"), c.root());
+    assertEquals(Duration.ofMinutes(10), c.drainTimeout());
+    assertEquals(7, c.maxRebootsPerHour());
+    assertEquals(Duration.ofSeconds(600), c.fetchTimeout());
+  }
+
+  @Test
+  void kernelCmdlineInBuildOsStyle() throws Exception {
+    ConfigSource k = KernelCmdline.parse("cmdline",
+        "quiet buildos.buildid_url=http://h/buildos-buildid buildos.toolchain_url.stage=http://h/t/toolchain.sha256"
+            + " buildos.toolchain_trust.stage=AB:CD buildos.smtp_relay=mail.example.org:2525"
+            + " buildos.admin_email=a@example.org,b@example.org buildos.install_command=\"sh ./install.sh --x\""
+            + " buildos.state=LABEL buildos.flag -- buildos.interval=1s");
+    MonitorConfig c = MonitorConfig.resolve(List.of(k));
+    assertEquals(URI.create("http://h/buildos-buildid"), c.buildIdUrl());
+    assertEquals(URI.create("http://h/t/toolchain.sha256"), c.toolchainUrl());
+    assertEquals("stage", c.toolchainName());
+    assertEquals("AB:CD", c.toolchainTrust());
+    assertEquals("mail.example.org:2525", c.smtpRelay());
+    assertEquals(List.of("a@example.org", "b@example.org"), c.adminEmail());
+    assertEquals("sh ./install.sh --x", c.installCommand());
+    assertEquals(Duration.ofMinutes(5), c.interval(), "parameters after -- belong to init");
+    assertTrue(c.warnings().stream().anyMatch(w -> w.contains("buildos.state")), c.warnings().toString());
+    assertTrue(c.warnings().stream().anyMatch(w -> w.contains("buildos.flag")), c.warnings().toString());
+  }
+
+  @Test
+  void toolchainNameComesFromTheChecksumFileName() throws Exception {
+    MonitorConfig c = MonitorConfig.resolve(List.of(ConfigLoader.flags(
+        Map.of(Setting.TOOLCHAIN_URL, "https://download.example.org/0.17/toolchain.sha256"))));
+    assertEquals("toolchain", c.toolchainName());
+    MonitorConfig named = MonitorConfig.resolve(List.of(ConfigLoader.flags(
+        Map.of(Setting.TOOLCHAIN_URL, "https://h/x/public-0.17.sha256"))));
+    assertEquals("public-0.17", named.toolchainName());
+  }
+
+  @Test
+  void trustForAnotherToolchainIsIgnoredWithAWarning() throws Exception {
+    ConfigSource k = KernelCmdline.parse("cmdline",
+        "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_trust.b=XX");
+    MonitorConfig c = MonitorConfig.resolve(List.of(k));
+    assertNull(c.toolchainTrust());
+    assertTrue(c.warnings().stream().anyMatch(w -> w.contains("toolchain 'b'")));
+  }
+
+  @Test
+  void twoToolchainsAreRefused() {
+    ConfigSource k = KernelCmdline.parse("cmdline",
+        "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_url.b=http://h/b.sha256");
+    ConfigException e = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(List.of(k)));
+    assertTrue(e.getMessage().contains("a and b"), e.getMessage());
+  }
+
+  @Test
+  void fileErrorsNameTheLine() {
+    ConfigException unknown = assertThrows(ConfigException.class, () -> file("interval = 1m\nintervall = 2m\n"));
+    assertTrue(unknown.getMessage().startsWith("monitor.conf line 2: unknown setting 'intervall'"), unknown.getMessage());
+    ConfigException noEq = assertThrows(ConfigException.class, () -> file("\n\njust words\n"));
+    assertTrue(noEq.getMessage().startsWith("monitor.conf line 3: expected 'key = value'"), noEq.getMessage());
+    ConfigException twice = assertThrows(ConfigException.class, () -> file("root=/a\nroot=/b\n"));
+    assertTrue(twice.getMessage().contains("line 2: 'root' was already set on line 1"), twice.getMessage());
+    ConfigException binary = assertThrows(ConfigException.class,
+        () -> ConfigFile.parse("monitor.conf", new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
+    assertTrue(binary.getMessage().contains("not UTF-8"), binary.getMessage());
+  }
+
+  @Test
+  void badValuesNameTheirOrigin() throws Exception {
+    ConfigException dur = assertThrows(ConfigException.class,
+        () -> MonitorConfig.resolve(List.of(file("root=/x\n\ninterval = soon\n"))));
+    assertEquals("monitor.conf line 3: interval: 'soon' is not a duration; write e.g. 500ms, 30s, 5m, 2h, 1h30m or 1d",
+        dur.getMessage());
+    ConfigException url = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(KernelCmdline.parse("/proc/cmdline", "buildos.buildid_url=ftp://h/x"))));
+    assertTrue(url.getMessage().startsWith("/proc/cmdline: buildos.buildid_url: 'ftp://h/x' is not an http"),
+        url.getMessage());
+    ConfigException n = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(ConfigLoader.flags(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "-1")))));
+    assertTrue(n.getMessage().startsWith("--max-reboots-per-hour: -1 is out of range"), n.getMessage());
+    ConfigException size = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(ConfigLoader.flags(Map.of(Setting.TFTP_TMPFS_SIZE, "1g,exec")))));
+    assertTrue(size.getMessage().contains("not a tmpfs size"), size.getMessage());
+    ConfigException mode = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(ConfigLoader.flags(Map.of(Setting.AGENT_MODE, "systemd")))));
+    assertTrue(mode.getMessage().contains("systemd needs agent_unit"), mode.getMessage());
+    ConfigException name = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(ConfigLoader.flags(Map.of(Setting.TOOLCHAIN_NAME, "../etc")))));
+    assertTrue(name.getMessage().contains("not a usable folder name"), name.getMessage());
+  }
+
+  @Test
+  void loaderReadsFilesAndComplainsAboutAMissingConfig() throws Exception {
+    Path conf = tmp.resolve("monitor.conf");
+    Files.writeString(conf, "interval = 7s\nreboot_command = echo reboot\n");
+    Path cmdline = tmp.resolve("cmdline");
+    Files.writeString(cmdline, "quiet buildos.interval=8s\n");
+    MonitorConfig c = ConfigLoader.load(conf, cmdline, Map.of());
+    assertEquals(Duration.ofSeconds(8), c.interval());
+    assertEquals("echo reboot", c.rebootCommand());
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(tmp.resolve("nope.conf"), cmdline, Map.of()));
+    assertTrue(e.getMessage().contains("nope.conf does not exist"), e.getMessage());
+    MonitorConfig noCmdline = ConfigLoader.load(conf, tmp.resolve("missing-cmdline"), Map.of());
+    assertEquals(Duration.ofSeconds(7), noCmdline.interval());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"500ms:500", "30s:30000", "5m:300000", "2h:7200000", "1h30m:5400000", "1d:86400000",
+      "45:45000", "PT2M:120000"})
+  void durations(String spec) {
+    String[] p = spec.split(":");
+    assertEquals(Long.parseLong(p[1]), Durations.parse(p[0]).toMillis());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "-1s", "1x", "s", "1.5h", "PT-1S", "99999999999999999999s"})
+  void badDurations(String text) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse(text));
+    assertTrue(e.getMessage().contains("is not a duration"), e.getMessage());
+  }
+
+  @Test
+  void kernelTokensKeepQuotedBlanks() {
+    assertEquals(List.of("a", "b=c d", "e"), KernelCmdline.tokens("  a b=\"c d\"\te\n"));
+  }
+}
