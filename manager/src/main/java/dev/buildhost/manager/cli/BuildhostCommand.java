@@ -9,7 +9,14 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build host: one-shot VMs and containers with a TFTP channel.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class,
+        MachineCommands.ListMachines.class, MachineCommands.ListImages.class, MachineCommands.ImageStatus.class,
+        StartCommand.class, InstanceCommands.ListInstances.class, InstanceCommands.Status.class,
+        InstanceCommands.Show.class, InstanceCommands.Poweroff.class, InstanceCommands.Terminate.class,
+        InstanceCommands.Delete.class, FileCommands.Logs.class, FileCommands.CopyTo.class,
+        FileCommands.CopyFrom.class, EventsCommand.class, HostCommand.class, DaemonCommand.class,
+        GenerateCompletionCommand.class,
+        dev.buildhost.tftp.cli.TftpCommand.class})
 public final class BuildhostCommand implements Runnable {
 
   @CommandLine.Spec

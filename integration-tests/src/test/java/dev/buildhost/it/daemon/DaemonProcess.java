@@ -1,0 +1,100 @@
+package dev.buildhost.it.daemon;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.buildhost.manager.api.ApiClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code buildhost daemon} in its own JVM (the test's class path), on a root of the test's: it
+ * can be killed with SIGKILL and started again like the real service.
+ */
+final class DaemonProcess implements AutoCloseable {
+
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+
+  private final Path root;
+  private final List<String> flags;
+  private final Path log;
+  private Process process;
+
+  DaemonProcess(Path root, List<String> flags) {
+    this.root = root;
+    this.flags = List.copyOf(flags);
+    this.log = root.resolve("daemon.log");
+  }
+
+  Path stateDir() {
+    return root.resolve("state");
+  }
+
+  /** Starts the daemon and waits until its API answers; returns a client of it. */
+  ApiClient start() throws IOException, InterruptedException {
+    Path apiJson = stateDir().resolve(ApiClient.ENDPOINT_FILE);
+    Files.deleteIfExists(apiJson); // a SIGKILLed daemon leaves its stale api.json behind
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        "dev.buildhost.manager.cli.BuildhostCommand", "daemon", "--root", root.toString()));
+    command.addAll(flags);
+    process = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (true) {
+      if (!process.isAlive()) {
+        fail("the daemon exited with " + process.exitValue() + " before serving; its log:\n" + log());
+      }
+      if (Files.exists(apiJson)) {
+        ApiClient client = ApiClient.forStateDir(stateDir());
+        client.host();
+        return client;
+      }
+      if (System.nanoTime() > deadline) {
+        fail("the daemon did not serve within " + START_TIMEOUT + "; its log:\n" + log());
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** SIGKILL: no shutdown hook runs, nothing is cleaned up. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      fail("the daemon did not die on SIGKILL");
+    }
+  }
+
+  /** SIGTERM, the clean stop; returns the exit code. */
+  int stop() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(90, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      fail("the daemon did not stop within 90 s of SIGTERM; its log:\n" + log());
+    }
+    return process.exitValue();
+  }
+
+  String log() {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+}

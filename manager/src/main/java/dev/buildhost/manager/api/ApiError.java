@@ -1,0 +1,10 @@
+package dev.buildhost.manager.api;
+
+/**
+ * The body of every error answer.
+ *
+ * @param error what went wrong
+ * @param hint  what to do about it
+ */
+public record ApiError(String error, String hint) {
+}

@@ -1,0 +1,39 @@
+package dev.buildhost.manager.cli;
+
+import dev.buildhost.manager.api.ApiClient;
+import dev.buildhost.manager.api.Json;
+import dev.buildhost.manager.event.InstanceEvent;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code buildhost events}: the lifecycle events as they happen. */
+@Command(name = "events", mixinStandardHelpOptions = true,
+    description = "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
+        + "interrupted or the daemon stops.",
+    footer = {"%nExample:", "  buildhost events --instance sample-vm-20260101-120000-1a2b", ExitCode.HELP})
+final class EventsCommand extends ClientCommand {
+
+  @Option(names = "--instance", paramLabel = "ID", description = "only the events of this instance")
+  String instance;
+
+  @Override
+  int run(ApiClient client) throws Exception {
+    try (ApiClient.Events events = client.events(instance)) {
+      while (events.hasNext()) {
+        InstanceEvent event = events.next();
+        out().println(json() ? Json.MAPPER.writeValueAsString(event) : line(event));
+        out().flush();
+      }
+    }
+    err().println("buildhost events: the daemon closed the event stream");
+    err().flush();
+    return ExitCode.OK;
+  }
+
+  /** 12:00:03  RUNNING  sample-vm-...  RUNNING  detail */
+  static String line(InstanceEvent event) {
+    String detail = event.detail() == null ? "" : "  " + event.detail();
+    return Format.clock(event.time()) + "  " + String.format("%-13s", event.kind()) + "  "
+        + event.instance().id() + "  " + Format.state(event.instance()) + detail;
+  }
+}

@@ -1,0 +1,139 @@
+package dev.buildhost.manager.cli;
+
+import dev.buildhost.manager.api.ApiClient;
+import dev.buildhost.manager.api.ApiClientException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The verbs that move bytes: copy-to, copy-from, logs. */
+final class FileCommands {
+
+  private FileCommands() {
+  }
+
+  static ApiClientException broken(IOException e) {
+    return new ApiClientException(ApiClientException.UNREACHABLE,
+        "the transfer from the daemon broke off: " + e.getMessage(), "check that the daemon still runs, then try again");
+  }
+
+  @Command(name = "copy-to", mixinStandardHelpOptions = true,
+      description = "Copies a local file into an instance's folder (where its worker fetches it over TFTP).",
+      footer = {"%nExample:", "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
+          ExitCode.HELP})
+  static final class CopyTo extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "the instance")
+    String id;
+
+    @Parameters(index = "1", paramLabel = "SRC", description = "the local file")
+    Path source;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "DST",
+        description = "its name in the instance folder (default: SRC's file name)")
+    String target;
+
+    @Override
+    int run(ApiClient client) throws Exception {
+      if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
+        err().println("buildhost copy-to: " + source + " is not a readable file");
+        err().flush();
+        return ExitCode.USAGE;
+      }
+      String name = target != null ? target : source.getFileName().toString();
+      client.putFile(id, name, source);
+      if (json()) {
+        printJson(Map.of("id", id, "name", name, "size", Files.size(source)));
+      } else {
+        out().printf("%s -> %s:%s (%d bytes)%n", source, id, name, Files.size(source));
+        out().flush();
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "copy-from", mixinStandardHelpOptions = true,
+      description = "Copies a file out of an instance's folder (e.g. the worker's result.manifest).",
+      footer = {"%nExample:", "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -",
+          ExitCode.HELP})
+  static final class CopyFrom extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "the instance")
+    String id;
+
+    @Parameters(index = "1", paramLabel = "SRC", description = "the file's name in the instance folder")
+    String source;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "DST",
+        description = "where to write it: a file, a folder, or - for standard output (default: SRC in the "
+            + "current folder)")
+    String target;
+
+    @Override
+    int run(ApiClient client) throws Exception {
+      if ("-".equals(target)) {
+        try (InputStream in = client.openFile(id, source)) {
+          in.transferTo(System.out);
+          System.out.flush();
+        } catch (IOException e) {
+          throw broken(e);
+        }
+        return ExitCode.OK;
+      }
+      Path destination = Path.of(target == null ? source : target);
+      if (Files.isDirectory(destination)) {
+        destination = destination.resolve(source);
+      }
+      Path absolute = destination.toAbsolutePath();
+      Path temp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".part");
+      try (InputStream in = client.openFile(id, source)) {
+        Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        throw broken(e);
+      } finally {
+        Files.deleteIfExists(temp);
+      }
+      if (json()) {
+        printJson(Map.of("id", id, "name", source, "path", absolute.toString(), "size", Files.size(absolute)));
+      } else {
+        out().printf("%s:%s -> %s (%d bytes)%n", id, source, destination, Files.size(absolute));
+        out().flush();
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "logs", mixinStandardHelpOptions = true,
+      description = "Prints an instance's console log (VM serial console or container output).",
+      footer = {"%nExample:", "  buildhost logs -f sample-vm-20260101-120000-1a2b", ExitCode.HELP})
+  static final class Logs extends ClientCommand {
+    @Parameters(paramLabel = "ID", description = "the instance")
+    String id;
+
+    @Option(names = {"-f", "--follow"}, description = "go on printing until the instance stops")
+    boolean follow;
+
+    @Override
+    int run(ApiClient client) {
+      try (Reader in = new InputStreamReader(client.openConsole(id, follow), StandardCharsets.UTF_8)) {
+        char[] buffer = new char[8192];
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+          out().write(buffer, 0, n);
+          out().flush();
+        }
+      } catch (IOException e) {
+        throw broken(e);
+      }
+      return ExitCode.OK;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+package dev.buildhost.manager.cli;
+
+import dev.buildhost.manager.instance.Instance;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+
+/** How times and instances read in tables. */
+final class Format {
+
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
+  private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+
+  private Format() {
+  }
+
+  static String time(Instant instant) {
+    return instant == null ? "-" : TIME.format(instant);
+  }
+
+  static String clock(Instant instant) {
+    return instant == null ? "--:--:--" : CLOCK.format(instant);
+  }
+
+  /** 850ms, 5.3s, 2m05s, 1h02m. */
+  static String duration(Duration d) {
+    if (d == null) {
+      return "-";
+    }
+    long millis = d.toMillis();
+    if (millis < 1000) {
+      return millis + "ms";
+    }
+    if (millis < 60_000) {
+      return String.format("%.1fs", millis / 1000.0);
+    }
+    long seconds = d.toSeconds();
+    if (seconds < 3600) {
+      return String.format("%dm%02ds", seconds / 60, seconds % 60);
+    }
+    return String.format("%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+  }
+
+  /** How long the instance ran (so far, when it still runs). */
+  static String runtime(Instance instance) {
+    if (instance.createdAt() == null) {
+      return "-";
+    }
+    Instant end = instance.stoppedAt() != null ? instance.stoppedAt() : Instant.now();
+    return duration(Duration.between(instance.createdAt(), end));
+  }
+
+  /** STOPPED (POWEROFF, exit 0), RUNNING, ... */
+  static String state(Instance instance) {
+    StringBuilder out = new StringBuilder(String.valueOf(instance.state()));
+    if (instance.endReason() != null) {
+      out.append(" (").append(instance.endReason());
+      if (instance.exitCode() != null) {
+        out.append(", exit ").append(instance.exitCode());
+      }
+      out.append(')');
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,121 @@
+package dev.buildhost.manager.cli;
+
+import dev.buildhost.manager.api.ApiClient;
+import dev.buildhost.manager.api.MachineView;
+import dev.buildhost.manager.machine.Manifest;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** The verbs about the machine library: list, list-images, image-status. */
+final class MachineCommands {
+
+  private MachineCommands() {
+  }
+
+  static String type(MachineView machine) {
+    return machine.type() == null ? "-" : machine.type().manifestValue();
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = "Lists the machines of the library: type, revision in service, revisions, problems.",
+      footer = {"%nExample:", "  buildhost list", "  buildhost list --json | jq '.[].name'", ExitCode.HELP})
+  static final class ListMachines extends ClientCommand {
+    @Override
+    int run(ApiClient client) throws Exception {
+      List<MachineView> machines = client.machines();
+      if (json()) {
+        printJson(machines);
+        return ExitCode.OK;
+      }
+      Table table = new Table("MACHINE", "TYPE", "IN SERVICE", "REVISIONS", "PROBLEMS");
+      for (MachineView m : machines) {
+        table.row(m.name(), type(m), m.inService(), m.revisions().size(),
+            m.problems().isEmpty() ? "-" : m.problems().size() + " (buildhost image-status " + m.name() + ")");
+      }
+      table.print(out());
+      out().printf("%n%d machine(s)%n", machines.size());
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "list-images", mixinStandardHelpOptions = true,
+      description = "Lists every revision (image) of every machine, and which one is in service.",
+      footer = {"%nExample:", "  buildhost list-images", ExitCode.HELP})
+  static final class ListImages extends ClientCommand {
+    @Override
+    int run(ApiClient client) throws Exception {
+      List<MachineView> machines = client.machines();
+      if (json()) {
+        printJson(machines.stream().flatMap(m -> m.revisions().stream()).toList());
+        return ExitCode.OK;
+      }
+      Table table = new Table("IMAGE", "MACHINE", "TYPE", "IN SERVICE", "RAM", "CPUS", "FOLDER");
+      for (MachineView m : machines) {
+        for (MachineView.RevisionView r : m.revisions()) {
+          Manifest manifest = r.manifest();
+          table.row(m.name() + "-" + r.version(), m.name(), manifest.type().manifestValue(),
+              r.inService() ? "yes" : "no", manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + "M",
+              manifest.cpus(), r.dir());
+        }
+      }
+      table.print(out());
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "image-status", mixinStandardHelpOptions = true,
+      description = "Shows one machine: its revision in service, its manifest, its revisions and problems.",
+      footer = {"%nExample:", "  buildhost image-status sample-vm", ExitCode.HELP})
+  static final class ImageStatus extends ClientCommand {
+    @Parameters(paramLabel = "NAME", description = "the machine")
+    String name;
+
+    @Override
+    int run(ApiClient client) throws Exception {
+      MachineView machine = client.machine(name);
+      if (json()) {
+        printJson(machine);
+        return ExitCode.OK;
+      }
+      PrintWriter out = out();
+      out.println(machine.name());
+      out.printf("  type:       %s%n", type(machine));
+      out.printf("  in service: %s%n", machine.inService() == null ? "none (no usable <name>-<P> symlink)"
+          : machine.name() + "-" + machine.inService());
+      Manifest manifest = machine.inServiceManifest();
+      if (manifest != null) {
+        field(out, "summary", manifest.summary());
+        field(out, "id", manifest.id());
+        field(out, "role", manifest.role());
+        field(out, "ram", manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + " MiB"
+            + (manifest.ramMaximumMib() == null ? "" : " (max " + manifest.ramMaximumMib() + " MiB)"));
+        field(out, "cpus", manifest.cpus());
+        field(out, "disk", manifest.disk());
+        field(out, "kernel", manifest.kernel());
+        field(out, "initrd", manifest.initrd());
+        field(out, "cmdline", manifest.cmdline());
+        field(out, "image", manifest.image());
+        field(out, "command", manifest.command());
+      }
+      out.println("  revisions:");
+      for (MachineView.RevisionView r : machine.revisions()) {
+        out.printf("    %s%s  %s%n", r.version(), r.inService() ? " *" : "  ", r.dir());
+      }
+      if (!machine.problems().isEmpty()) {
+        out.println("  problems:");
+        machine.problems().forEach(p -> out.println("    " + p));
+      }
+      out.flush();
+      return ExitCode.OK;
+    }
+
+    private static void field(PrintWriter out, String name, Object value) {
+      if (value != null) {
+        out.printf("  %-11s %s%n", name.toLowerCase(Locale.ROOT) + ":", value);
+      }
+    }
+  }
+}

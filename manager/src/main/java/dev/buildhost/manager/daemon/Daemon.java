@@ -1,0 +1,251 @@
+package dev.buildhost.manager.daemon;
+
+import dev.buildhost.manager.api.ApiServer;
+import dev.buildhost.manager.api.HostInfo;
+import dev.buildhost.manager.api.Metrics;
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.instance.InstanceBackend;
+import dev.buildhost.manager.instance.InstanceManager;
+import dev.buildhost.manager.instance.InstanceState;
+import dev.buildhost.manager.instance.ManagerException;
+import dev.buildhost.manager.libvirt.AccelerationProbe;
+import dev.buildhost.manager.libvirt.LibvirtBackend;
+import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.tftp.server.TftpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running daemon: machine library, instance manager (which reconciles at open), the
+ * read-only TFTP server of {@code <root>/tftp} and the HTTP API. {@link #close()} is what SIGTERM
+ * does: stop taking work, stop the TFTP server, and leave the instances running unless the
+ * settings say to stop them.
+ */
+public final class Daemon implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Daemon.class);
+  static final String LOCK_FILE = "daemon.lock";
+  /** Beyond the poweroff grace, how long a stopping daemon waits for guests to end. */
+  private static final Duration STOP_MARGIN = Duration.ofSeconds(15);
+
+  private final DaemonSettings settings;
+  private FileChannel lockChannel;
+  private InstanceManager manager;
+  private AutoCloseable metricsSubscription;
+  private TftpServer tftp;
+  private ApiServer api;
+  private boolean closed;
+
+  private Daemon(DaemonSettings settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * Starts everything; on failure closes what was started and throws.
+   *
+   * @param backends makes the backends for a config (libvirt and Docker in production)
+   */
+  public static Daemon start(DaemonSettings settings, Function<ManagerConfig, List<InstanceBackend>> backends,
+                             ApiServer.Limits limits) throws IOException {
+    Daemon daemon = new Daemon(settings);
+    try {
+      daemon.open(backends, limits);
+      return daemon;
+    } catch (IOException | RuntimeException e) {
+      daemon.close();
+      throw e;
+    }
+  }
+
+  private void open(Function<ManagerConfig, List<InstanceBackend>> backends, ApiServer.Limits limits)
+      throws IOException {
+    ManagerConfig config = settings.manager();
+    lock(config.stateDir());
+    String token = ApiCredentials.token(config.stateDir());
+    String version = version();
+    log.info("buildhost {} daemon starting: root {}, state {}, acceleration {}", version, config.root(),
+        config.stateDir(), config.acceleration().name().toLowerCase(Locale.ROOT));
+    MachineLibrary library = new MachineLibrary(config.machinesDir());
+    Metrics metrics = new Metrics();
+    List<InstanceBackend> made = backends.apply(config);
+    Acceleration acceleration = acceleration(config, made);
+    manager = InstanceManager.open(config, library::inService, made);
+    metricsSubscription = manager.subscribe(metrics::onEvent);
+    log.info("instance manager open: {} instance(s) known after reconciliation", manager.list().size());
+
+    if (settings.tftpListen() != null) {
+      tftp = startTftp(config.tftpDir(), settings.tftpListen(), metrics);
+      log.info("read-only TFTP server of {} on {}", config.tftpDir(), address(tftp.localAddress()));
+    } else {
+      log.info("read-only TFTP server off (tftp-listen = off)");
+    }
+
+    ApiServer.HostFacts facts = new ApiServer.HostFacts(version, acceleration.mode(), acceleration.reason(),
+        HostVersions.probe(version),
+        config.maxInstances(), config.ramBudgetMib(),
+        new HostInfo.Tftp(tftp == null ? null : address(tftp.localAddress()), config.tftpPortFirst(),
+            config.tftpPortLast()),
+        config.root().toString(), config.stateDir().toString());
+    try {
+      api = new ApiServer(settings.listen(), token, new ApiServer.Services(manager, library, facts, metrics), limits)
+          .start();
+    } catch (IOException e) {
+      throw new IOException("cannot serve the API on " + address(settings.listen()) + ": " + e.getMessage()
+          + "; is another daemon running? choose another address with --listen", e);
+    }
+    ApiCredentials.publish(config.stateDir(), api.url());
+    log.info("API listening on {} (token in {})", api.url(), config.stateDir().resolve("api-token"));
+  }
+
+  private static TftpServer startTftp(Path root, InetSocketAddress listen, Metrics metrics) throws IOException {
+    try {
+      return TftpServer.builder(root).bindAddress(listen.getAddress()).port(listen.getPort()).writable(false)
+          .listener(metrics::onTransfer).build().start();
+    } catch (IOException e) {
+      throw new IOException("cannot serve TFTP on " + address(listen) + ": " + e.getMessage()
+          + "; choose another address with --tftp-listen ADDR:PORT (or 'off')", e);
+    }
+  }
+
+  /** One daemon per state folder: the lock dies with the process, so a SIGKILL leaves none behind. */
+  private void lock(Path stateDir) throws IOException {
+    Files.createDirectories(stateDir);
+    Path file = stateDir.resolve(LOCK_FILE);
+    lockChannel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null; // held by this very process
+    }
+    if (lock == null) {
+      String holder = Files.readString(file, StandardCharsets.UTF_8).strip();
+      lockChannel.close();
+      lockChannel = null;
+      throw new IOException("another buildhost daemon (" + (holder.isEmpty() ? "pid unknown" : holder)
+          + ") runs on the state folder " + stateDir + ": stop it first, or use another --state-dir");
+    }
+    lockChannel.truncate(0);
+    lockChannel.write(StandardCharsets.UTF_8.encode("pid " + ProcessHandle.current().pid() + "\n"));
+  }
+
+  public URI url() {
+    return api.url();
+  }
+
+  public InstanceManager manager() {
+    return manager;
+  }
+
+  /** Stops taking work, stops the TFTP server and, if so set, the instances; idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("buildhost daemon stopping");
+    if (api != null) {
+      api.close();
+      try {
+        ApiCredentials.withdraw(settings.manager().stateDir());
+      } catch (IOException e) {
+        log.warn("cannot remove api.json: {}", e.toString());
+      }
+    }
+    if (tftp != null) {
+      tftp.close();
+    }
+    if (manager != null) {
+      if (settings.stopInstancesOnExit()) {
+        stopInstances();
+      } else {
+        long running = manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
+        log.info("leaving {} instance(s) running: the next daemon adopts them", running);
+      }
+    }
+    if (metricsSubscription != null) {
+      try {
+        metricsSubscription.close();
+      } catch (Exception e) {
+        log.warn("unsubscribing the metrics failed: {}", e.toString());
+      }
+    }
+    if (manager != null) {
+      manager.close();
+    }
+    if (lockChannel != null) {
+      try {
+        lockChannel.close();
+      } catch (IOException e) {
+        log.warn("cannot release the daemon lock: {}", e.toString());
+      }
+    }
+    log.info("buildhost daemon stopped");
+  }
+
+  private void stopInstances() {
+    List<String> running = manager.list().stream()
+        .filter(i -> i.state() != InstanceState.STOPPED).map(Instance::id).toList();
+    log.info("powering off {} running instance(s) (stop-instances-on-exit)", running.size());
+    for (String id : running) {
+      try {
+        manager.poweroff(id);
+      } catch (ManagerException e) {
+        log.warn("instance {}: poweroff failed: {}", id, e.getMessage());
+      }
+    }
+    Instant deadline = Instant.now().plus(settings.manager().poweroffGrace()).plus(STOP_MARGIN);
+    while (Instant.now().isBefore(deadline)
+        && manager.list().stream().anyMatch(i -> i.state() != InstanceState.STOPPED)) {
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED)
+        .forEach(i -> log.warn("instance {} still {} at exit; the next daemon reconciles it", i.id(), i.state()));
+  }
+
+  /** The VM acceleration in use and why: the libvirt backend's probe, else the configured value. */
+  private static Acceleration acceleration(ManagerConfig config, List<InstanceBackend> backends) {
+    for (InstanceBackend backend : backends) {
+      if (backend instanceof LibvirtBackend libvirt) {
+        AccelerationProbe.Choice choice = libvirt.acceleration();
+        return new Acceleration(choice.kvm() ? "kvm" : "tcg", choice.reason());
+      }
+    }
+    return new Acceleration(config.acceleration().name().toLowerCase(Locale.ROOT), "configured; no libvirt backend runs");
+  }
+
+  private record Acceleration(String mode, String reason) {
+  }
+
+  static String address(InetSocketAddress address) {
+    String host = address.getAddress().getHostAddress();
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+  }
+
+  static String version() {
+    String version = Daemon.class.getPackage().getImplementationVersion();
+    return version == null ? "development build" : version;
+  }
+}

@@ -1,0 +1,195 @@
+package dev.buildhost.manager.daemon;
+
+import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ManagerConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Everything {@code buildhost daemon} runs with: the manager's config plus the daemon's own
+ * addresses and exit behaviour.
+ *
+ * @param manager             the machine manager's settings
+ * @param listen              the HTTP API's address
+ * @param tftpListen          the read-only TFTP server's address; null when it is off
+ * @param stopInstancesOnExit whether SIGTERM powers off running instances
+ */
+public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, InetSocketAddress tftpListen,
+                             boolean stopInstancesOnExit) {
+
+  public static final int DEFAULT_API_PORT = 7346;
+
+  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMGT]?)(?:i?B)?", Pattern.CASE_INSENSITIVE);
+  private static final Pattern RANGE = Pattern.compile("(\\d+)\\s*-\\s*(\\d+)");
+
+  /**
+   * Settings from the config file's values overridden by the flags' values; what neither names
+   * keeps its default. An unusable value is a {@link ConfigException} naming its origin.
+   */
+  public static DaemonSettings resolve(Map<Setting, String> file, String fileName, Map<Setting, String> flags) {
+    Values values = new Values(file, fileName, flags);
+    Path root = values.has(Setting.ROOT) ? values.path(Setting.ROOT) : Path.of("/build");
+    ManagerConfig d = ManagerConfig.defaults(root);
+    int[] ports = values.has(Setting.TFTP_PORTS) ? values.range(Setting.TFTP_PORTS)
+        : new int[] {d.tftpPortFirst(), d.tftpPortLast()};
+    ManagerConfig config = new ManagerConfig(
+        root,
+        values.has(Setting.STATE_DIR) ? values.path(Setting.STATE_DIR) : d.stateDir(),
+        ports[0],
+        ports[1],
+        values.has(Setting.MAX_INSTANCES) ? values.positiveInt(Setting.MAX_INSTANCES) : d.maxInstances(),
+        values.has(Setting.RAM_BUDGET) ? values.sizeMib(Setting.RAM_BUDGET) : d.ramBudgetMib(),
+        values.has(Setting.DEFAULT_TIMEOUT) ? values.duration(Setting.DEFAULT_TIMEOUT) : d.defaultTimeout(),
+        values.has(Setting.POWEROFF_GRACE) ? values.duration(Setting.POWEROFF_GRACE) : d.poweroffGrace(),
+        values.has(Setting.ACCEL) ? values.acceleration(Setting.ACCEL) : d.acceleration(),
+        values.has(Setting.LIBVIRT_URI) ? values.text(Setting.LIBVIRT_URI) : d.libvirtUri(),
+        values.has(Setting.DOCKER_HOST) ? values.text(Setting.DOCKER_HOST) : d.dockerHost(),
+        values.has(Setting.DOCKER_NETWORK) ? values.text(Setting.DOCKER_NETWORK) : d.dockerNetworkMode());
+    InetSocketAddress listen = values.has(Setting.LISTEN) ? values.address(Setting.LISTEN)
+        : new InetSocketAddress(InetAddress.getLoopbackAddress(), DEFAULT_API_PORT);
+    InetSocketAddress tftp = !values.has(Setting.TFTP_LISTEN)
+        ? new InetSocketAddress(InetAddress.getLoopbackAddress(), 69)
+        : values.text(Setting.TFTP_LISTEN).equals("off") ? null : values.address(Setting.TFTP_LISTEN);
+    boolean stop = values.has(Setting.STOP_INSTANCES_ON_EXIT) && values.bool(Setting.STOP_INSTANCES_ON_EXIT);
+    return new DaemonSettings(config, listen, tftp, stop);
+  }
+
+  /** The values with their origins, for error messages. */
+  private record Values(Map<Setting, String> file, String fileName, Map<Setting, String> flags) {
+
+    boolean has(Setting s) {
+      return flags.containsKey(s) || file.containsKey(s);
+    }
+
+    String origin(Setting s) {
+      return flags.containsKey(s) ? s.flag() : "'" + s.key() + "' in " + fileName;
+    }
+
+    String text(Setting s) {
+      String value = flags.containsKey(s) ? flags.get(s) : file.get(s);
+      if (value == null || value.isBlank()) {
+        throw bad(s, value, "it is empty");
+      }
+      return value.strip();
+    }
+
+    ConfigException bad(Setting s, String value, String why) {
+      return new ConfigException(origin(s) + ": '" + value + "' is not a valid value (" + why
+          + "); expected " + s.valueLabel() + ": " + s.description());
+    }
+
+    Path path(Setting s) {
+      return Path.of(text(s)).toAbsolutePath().normalize();
+    }
+
+    int positiveInt(Setting s) {
+      String value = text(s);
+      try {
+        int n = Integer.parseInt(value);
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw bad(s, value, "not a positive whole number");
+    }
+
+    long sizeMib(Setting s) {
+      String value = text(s);
+      Matcher m = SIZE.matcher(value);
+      if (!m.matches()) {
+        throw bad(s, value, "not a size like 16G or 4096M");
+      }
+      long n = Long.parseLong(m.group(1));
+      long mib = switch (m.group(2).toUpperCase(Locale.ROOT)) {
+        case "K" -> n / 1024;
+        case "G" -> n * 1024;
+        case "T" -> n * 1024 * 1024;
+        default -> n; // M or none
+      };
+      if (mib <= 0) {
+        throw bad(s, value, "less than 1 MiB");
+      }
+      return mib;
+    }
+
+    Duration duration(Setting s) {
+      String value = text(s);
+      try {
+        return Durations.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw bad(s, value, e.getMessage());
+      }
+    }
+
+    Acceleration acceleration(Setting s) {
+      String value = text(s);
+      try {
+        return Acceleration.valueOf(value.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw bad(s, value, "not auto, kvm or tcg");
+      }
+    }
+
+    boolean bool(Setting s) {
+      String value = text(s);
+      return switch (value.toLowerCase(Locale.ROOT)) {
+        case "true", "yes", "on" -> true;
+        case "false", "no", "off" -> false;
+        default -> throw bad(s, value, "not true or false");
+      };
+    }
+
+    int[] range(Setting s) {
+      String value = text(s);
+      Matcher m = RANGE.matcher(value);
+      if (!m.matches()) {
+        throw bad(s, value, "not a port range like 10000-10999");
+      }
+      int first = port(s, value, m.group(1));
+      int last = port(s, value, m.group(2));
+      if (first == 0 || first > last) {
+        throw bad(s, value, "the first port must be between 1 and the last port");
+      }
+      return new int[] {first, last};
+    }
+
+    InetSocketAddress address(Setting s) {
+      String value = text(s);
+      int colon = value.lastIndexOf(':');
+      if (colon <= 0) {
+        throw bad(s, value, "not ADDRESS:PORT");
+      }
+      String host = value.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port = port(s, value, value.substring(colon + 1));
+      try {
+        return new InetSocketAddress(InetAddress.getByName(host), port);
+      } catch (UnknownHostException e) {
+        throw bad(s, value, "unknown address " + host);
+      }
+    }
+
+    private int port(Setting s, String value, String text) {
+      try {
+        int port = Integer.parseInt(text.strip());
+        if (port >= 0 && port <= 65535) {
+          return port;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw bad(s, value, "'" + text + "' is not a port number 0-65535");
+    }
+  }
+}

@@ -1,0 +1,127 @@
+package dev.buildhost.manager.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ManagerConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class DaemonSettingsTest {
+
+  static DaemonSettings resolve(Map<Setting, String> file, Map<Setting, String> flags) {
+    return DaemonSettings.resolve(file, "test.conf", flags);
+  }
+
+  @Test
+  void withNothingGivenTheDefaultsHold() {
+    DaemonSettings settings = resolve(Map.of(), Map.of());
+    assertEquals(ManagerConfig.defaults(Path.of("/build")), settings.manager());
+    assertEquals(Path.of("/state/buildhost"), settings.manager().stateDir());
+    assertEquals("127.0.0.1", settings.listen().getAddress().getHostAddress());
+    assertEquals(7346, settings.listen().getPort());
+    assertEquals(69, settings.tftpListen().getPort());
+    assertFalse(settings.stopInstancesOnExit());
+  }
+
+  @Test
+  void everySettingIsRead() {
+    Map<Setting, String> values = Map.ofEntries(
+        Map.entry(Setting.ROOT, "/srv/bh"), Map.entry(Setting.STATE_DIR, "/var/lib/bh"),
+        Map.entry(Setting.LISTEN, "127.0.0.2:9000"), Map.entry(Setting.TFTP_LISTEN, "[::1]:6969"),
+        Map.entry(Setting.TFTP_PORTS, "20000 - 20099"), Map.entry(Setting.MAX_INSTANCES, "3"),
+        Map.entry(Setting.RAM_BUDGET, "2G"), Map.entry(Setting.DEFAULT_TIMEOUT, "90m"),
+        Map.entry(Setting.POWEROFF_GRACE, "PT45S"), Map.entry(Setting.ACCEL, "TCG"),
+        Map.entry(Setting.LIBVIRT_URI, "qemu:///session"), Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
+        Map.entry(Setting.DOCKER_NETWORK, "none"), Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"));
+    assertEquals(Setting.values().length, values.size(), "a setting is missing from this test");
+    DaemonSettings s = resolve(values, Map.of());
+    ManagerConfig c = s.manager();
+    assertEquals(new ManagerConfig(Path.of("/srv/bh"), Path.of("/var/lib/bh"), 20000, 20099, 3, 2048,
+        Duration.ofMinutes(90), Duration.ofSeconds(45), Acceleration.TCG, "qemu:///session", "unix:///d.sock", "none"), c);
+    assertEquals(9000, s.listen().getPort());
+    assertEquals("0:0:0:0:0:0:0:1", s.tftpListen().getAddress().getHostAddress());
+    assertTrue(s.stopInstancesOnExit());
+  }
+
+  @Test
+  void aFlagOverridesTheFileAndTheStateFolderFollowsTheRoot() {
+    DaemonSettings s = resolve(Map.of(Setting.ROOT, "/a", Setting.MAX_INSTANCES, "2"),
+        Map.of(Setting.ROOT, "/b", Setting.TFTP_LISTEN, "off"));
+    assertEquals(Path.of("/b"), s.manager().root());
+    assertEquals(Path.of("/b/state"), s.manager().stateDir());
+    assertEquals(2, s.manager().maxInstances());
+    assertNull(s.tftpListen());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "RAM_BUDGET|lots|--ram-budget: 'lots' is not a valid value (not a size like 16G or 4096M)",
+      "RAM_BUDGET|0M|less than 1 MiB",
+      "MAX_INSTANCES|0|not a positive whole number",
+      "MAX_INSTANCES|two|not a positive whole number",
+      "TFTP_PORTS|10999-10000|the first port must be between 1 and the last port",
+      "TFTP_PORTS|1-70000|'70000' is not a port number",
+      "LISTEN|127.0.0.1|not ADDRESS:PORT",
+      "LISTEN|127.0.0.1:http|'http' is not a port number",
+      "DEFAULT_TIMEOUT|0s|not a positive duration",
+      "DEFAULT_TIMEOUT|soon|not a duration like 90s",
+      "ACCEL|xen|not auto, kvm or tcg",
+      "STOP_INSTANCES_ON_EXIT|maybe|not true or false",
+      "LIBVIRT_URI|'  '|it is empty"})
+  void aBadFlagValueIsNamedWithWhatIsExpected(Setting setting, String value, String message) {
+    ConfigException e = assertThrows(ConfigException.class, () -> resolve(Map.of(), Map.of(setting, value)));
+    assertTrue(e.getMessage().contains(message), e.getMessage());
+    assertTrue(e.getMessage().contains(setting.flag()), e.getMessage());
+  }
+
+  @Test
+  void aBadFileValueNamesTheFileAndKey() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> resolve(Map.of(Setting.RAM_BUDGET, "lots"), Map.of()));
+    assertTrue(e.getMessage().startsWith("'ram-budget' in test.conf: 'lots' is not a valid value"), e.getMessage());
+  }
+
+  @Test
+  void theConfigFileIsKeyEqualsValueWithComments(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("daemon.conf");
+    Files.writeString(file, "# buildhost daemon\n\nroot = /srv/build\n  max-instances=4  \nlisten = 127.0.0.1:0\n"
+        + "docker-host = unix:///run/docker.sock?x=1\n");
+    assertEquals(Map.of(Setting.ROOT, "/srv/build", Setting.MAX_INSTANCES, "4", Setting.LISTEN, "127.0.0.1:0",
+        Setting.DOCKER_HOST, "unix:///run/docker.sock?x=1"), ConfigFile.read(file));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "root = /a\\nroot = /b|f.conf:2: 'root' is set a second time",
+      "# ok\\nrot = /a|f.conf:2: unknown key 'rot'; the keys are: root, state-dir",
+      "root /a|f.conf:1: expected 'key = value', got 'root /a'"})
+  void aBadConfigLineIsNamedByFileAndLine(String text, String message) {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigFile.parse("f.conf", List.of(text.split("\\\\n"))));
+    assertTrue(e.getMessage().startsWith(message), e.getMessage());
+  }
+
+  @Test
+  void aMissingConfigFileIsNamed(@TempDir Path dir) {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.read(dir.resolve("nope.conf")));
+    assertTrue(e.getMessage().contains("nope.conf"), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @CsvSource({"90,PT1M30S", "90s,PT1M30S", "30m,PT30M", "2h,PT2H", "1d,PT24H", "500ms,PT0.5S", "pt1h30m,PT1H30M"})
+  void durationsReadAsPeopleWriteThem(String text, String iso) {
+    assertEquals(Duration.parse(iso), Durations.parse(text));
+  }
+}
