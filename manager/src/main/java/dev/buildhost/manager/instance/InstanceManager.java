@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -443,12 +444,12 @@ public final class InstanceManager implements AutoCloseable {
     return new GuestListener() {
       @Override
       public void onRunning() {
-        runLater(() -> running(tracked));
+        runInReportOrder(tracked, () -> running(tracked));
       }
 
       @Override
       public void onStopped(EndReason reason, Integer exitCode) {
-        runLater(() -> stopped(tracked, reason, exitCode, null));
+        runInReportOrder(tracked, () -> stopped(tracked, reason, exitCode, null));
       }
     };
   }
@@ -583,16 +584,35 @@ public final class InstanceManager implements AutoCloseable {
 
   private void runLater(Runnable task) {
     try {
-      lifecycle.execute(() -> {
-        try {
-          task.run();
-        } catch (RuntimeException e) {
-          LOG.error("instance lifecycle task failed", e);
-        }
-      });
+      lifecycle.execute(logFailures(task));
     } catch (RejectedExecutionException e) {
       LOG.debug("manager closed; dropped a lifecycle task");
     }
+  }
+
+  /**
+   * Backend reports run off the backend's thread, but in the order the backend made them: a guest
+   * that stops right after it starts must not have its RUNNING applied after its STOPPED.
+   */
+  private void runInReportOrder(Tracked tracked, Runnable report) {
+    synchronized (tracked.reportOrder) {
+      tracked.pendingReports = tracked.pendingReports
+          .thenRunAsync(logFailures(report), lifecycle)
+          .exceptionally(e -> {
+            LOG.debug("manager closed; dropped a guest report");
+            return null;
+          });
+    }
+  }
+
+  private static Runnable logFailures(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.error("instance lifecycle task failed", e);
+      }
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -787,6 +807,8 @@ public final class InstanceManager implements AutoCloseable {
     ScheduledFuture<?> timeoutTask;
     ScheduledFuture<?> graceTask;
     ScheduledFuture<?> watchdogTask;
+    final Object reportOrder = new Object();
+    CompletableFuture<Void> pendingReports = CompletableFuture.completedFuture(null);
 
     Tracked(Instance snapshot, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
       this.snapshot = snapshot;

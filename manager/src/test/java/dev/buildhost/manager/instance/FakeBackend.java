@@ -20,6 +20,8 @@ final class FakeBackend implements InstanceBackend {
   volatile String failLaunchWith;
   /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
   volatile boolean honoursShutdown = true;
+  /** Whether a guest powers off right after it reports running, from the same backend thread. */
+  volatile boolean stopsAtOnce;
   volatile boolean closed;
 
   @Override
@@ -37,6 +39,9 @@ final class FakeBackend implements InstanceBackend {
     guests.put(spec.instanceId(), guest);
     live.add(spec.instanceId());
     listener.onRunning();
+    if (stopsAtOnce) {
+      guest.end(EndReason.POWEROFF, 0);
+    }
     return guest;
   }
 

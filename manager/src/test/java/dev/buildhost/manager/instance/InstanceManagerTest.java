@@ -3,6 +3,7 @@ package dev.buildhost.manager.instance;
 import static dev.buildhost.manager.instance.TestMachines.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -126,6 +127,19 @@ class InstanceManagerTest {
     await("stopped event", () -> kindsOf(id).contains(InstanceEvent.Kind.STOPPED));
     assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.FILE_UPLOADED,
         InstanceEvent.Kind.STOPPED), kindsOf(id));
+  }
+
+  @Test
+  void aGuestThatStopsRightAfterItStartsIsSeenRunningBeforeStopped() {
+    open();
+    backend.stopsAtOnce = true;
+    for (int i = 0; i < 20; i++) {
+      String id = manager.start(StartRequest.of("small")).id();
+      await("stopped event", () -> kindsOf(id).contains(InstanceEvent.Kind.STOPPED));
+      assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.STOPPED),
+          kindsOf(id), "run " + i);
+      assertNotNull(manager.get(id).runningAt(), "run " + i);
+    }
   }
 
   @Test
