@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the sample-vm initramfs (busybox). Brings up what the worker needs, runs the worker
-# from the machine's disk, then powers off (ACPI; the domain then disappears).
+# from the machine's disk, then powers off (ACPI; the domain then disappears). A press of the ACPI
+# power button powers it off at any time.
 # The network is fixed and minimal: eth0 10.0.2.15/24 (QEMU user networking), no default route,
 # no DNS: the only peer the guest can reach is the host's loopback, seen as 10.0.2.2.
 
@@ -28,6 +29,9 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 while read -r module; do
   insmod "/lib/modules/$module.ko" || say "insmod $module failed"
 done </lib/modules/load-order
+
+# The ACPI power button (buildhost poweroff) runs /etc/acpi/PWRF/00000080, which powers off.
+acpid -d -c /etc/acpi >/dev/null 2>&1 &
 
 ip link set lo up
 if ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0; then

@@ -50,10 +50,7 @@ final class VmFixture {
 
   /**
    * A root for one test whose {@code machines/sample-vm/sample-vm-1.0} mirrors the built sample:
-   * its kernel, initrd and disk are hard links to the sample's files (copies across file
-   * systems), its manifest a copy. The copy's
-   * kernel command line gains {@code no_timer_check} when it lacks it: under TCG on a loaded
-   * 2-core host the guest kernel's IO-APIC timer check can fail and panic the boot.
+   * its files are hard links to the sample's files (copies across file systems).
    */
   static Path root(Path dir) throws IOException {
     Path sample = Samples.revision(Samples.VM);
@@ -61,16 +58,7 @@ final class VmFixture {
     Path revision = Files.createDirectories(machine.resolve(sample.getFileName()));
     try (var files = Files.list(sample)) {
       for (Path file : files.toList()) {
-        String name = file.getFileName().toString();
-        if (name.equals("manifest")) {
-          String manifest = Files.readString(file, StandardCharsets.UTF_8);
-          if (!manifest.contains("no_timer_check")) {
-            manifest = manifest.replaceFirst("(?m)^(cmdline:.*)$", "$1 no_timer_check");
-          }
-          Files.writeString(revision.resolve(name), manifest, StandardCharsets.UTF_8);
-        } else {
-          link(file, revision.resolve(name));
-        }
+        link(file, revision.resolve(file.getFileName()));
       }
     }
     Files.createSymbolicLink(machine.resolve(Samples.VM + "-1"), revision.getFileName());
