@@ -731,7 +731,7 @@ public final class InstanceManager implements AutoCloseable {
   private Tracked find(String id) {
     Tracked tracked = id == null ? null : instances.get(id);
     if (tracked == null) {
-      throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no instance '" + id + "'; list shows the instances");
+      throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no instance '" + id + "'; 'buildhost instances' (GET /v1/instances) lists them");
     }
     return tracked;
   }
