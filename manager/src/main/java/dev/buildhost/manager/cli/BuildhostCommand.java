@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build host: one-shot VMs and containers with a TFTP channel.",
+    footer = {"%nThe monitor (toolchain bootstrap, reboot on OS or toolchain change) runs as",
+        "'buildhost monitor'; see 'buildhost monitor --help'. The manual is in doc/."},
     subcommands = {CommandLine.HelpCommand.class,
         MachineCommands.ListMachines.class, MachineCommands.ListImages.class, MachineCommands.ImageStatus.class,
         StartCommand.class, InstanceCommands.ListInstances.class, InstanceCommands.Status.class,

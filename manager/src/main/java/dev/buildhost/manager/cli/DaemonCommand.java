@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
             + "On SIGTERM it stops taking work and stops the TFTP servers; instances keep running (the next "
             + "daemon adopts them) unless --stop-instances-on-exit.",
         "Settings come from --config FILE (one 'key = value' per line, '#' comments; keys as the flags "
-            + "without '--'; see doc/daemon.md); a flag overrides the file."},
+            + "without '--'; see doc/configuration.md); a flag overrides the file."},
     footer = {"%nExamples:", "  buildhost daemon --root /build --listen 127.0.0.1:7346",
         "  buildhost daemon --config /etc/buildhost/daemon.conf --max-instances 4", ExitCode.HELP})
 public final class DaemonCommand implements Callable<Integer> {
