@@ -21,7 +21,6 @@ import java.nio.file.StandardOpenOption;
  */
 final class ReadTransfer extends Transfer {
   private FileChannel file;
-  private TransferBuffers buffers;
 
   ReadTransfer(TftpServer server, TftpRequest request, InetSocketAddress peer, DatagramChannel channel) {
     super(server, request, peer, channel);
@@ -43,8 +42,6 @@ final class ReadTransfer extends Transfer {
     } catch (TftpProtocolException e) {
       throw new TransferFailure(e.errorCode(), e.getMessage());
     }
-    buffers = server.takeBuffers();
-    received = buffers.control;
     if (options.hasOack()) {
       sendOack();
     }
@@ -142,10 +139,6 @@ final class ReadTransfer extends Transfer {
       } catch (IOException e) {
         LOG.debug("closing file", e);
       }
-    }
-    if (buffers != null) {
-      server.returnBuffers(buffers);
-      buffers = null;
     }
   }
 }

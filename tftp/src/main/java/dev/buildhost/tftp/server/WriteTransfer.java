@@ -31,7 +31,6 @@ final class WriteTransfer extends Transfer {
   private Path target;
   private Path temp;
   private FileChannel file;
-  private TransferBuffers buffers;
   private long replacedSize;
   private long committedUsage;
   private long accounted; // bytes added to the server's in-flight total
@@ -64,8 +63,9 @@ final class WriteTransfer extends Transfer {
     } catch (TftpProtocolException e) {
       throw new TransferFailure(e.errorCode(), e.getMessage());
     }
-    String hidden = "." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
-        + SafePaths.TEMP_SUFFIX;
+    String name = target.getFileName().toString();
+    String hidden = "." + name.substring(0, Math.min(name.length(), 100)) + "."
+        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + SafePaths.TEMP_SUFFIX; // fits NAME_MAX
     temp = target.resolveSibling(hidden);
     try {
       file = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -73,8 +73,6 @@ final class WriteTransfer extends Transfer {
       temp = null;
       throw new TransferFailure(Opcodes.ERR_ACCESS_VIOLATION, "cannot create the file: " + e.getClass().getSimpleName());
     }
-    buffers = server.takeBuffers();
-    received = buffers.control;
     receiveBlocks();
   }
 
@@ -244,10 +242,6 @@ final class WriteTransfer extends Transfer {
       } catch (IOException e) {
         LOG.warn("cannot delete temporary upload {}: {}", temp, e.toString());
       }
-    }
-    if (buffers != null) {
-      server.returnBuffers(buffers);
-      buffers = null;
     }
   }
 }
