@@ -33,7 +33,6 @@ public record ManagerConfig(
     String libvirtUri,
     String dockerHost,
     String dockerNetworkMode) {
-  // CONTRACT: the daemon builds this from its config file and flags.
 
   public Path machinesDir() {
     return root.resolve("machines");

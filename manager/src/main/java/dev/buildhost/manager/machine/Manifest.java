@@ -24,7 +24,6 @@ public record Manifest(
     String cmdline,
     String image,
     String command) {
-  // CONTRACT: field set shared by the machine library, both backends and the API.
 
   /** Suffix that makes {@code image} a file of the revision (docker save / rootfs tar). */
   public static final String IMAGE_ARCHIVE_SUFFIX = ".tar";

@@ -52,7 +52,6 @@ import org.slf4j.LoggerFactory;
  * that cap are answered with an ERROR. Threads of the pool end when idle and when the server closes.
  */
 public final class TftpServer implements AutoCloseable {
-  // CONTRACT: the manager codes against this public surface; the tftp module implements it.
   private static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
   private static final AtomicInteger SERVER_IDS = new AtomicInteger();
 
