@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.command.InspectImageResponse;
+import dev.buildhost.it.support.Checksums;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.TaskManifest;
@@ -423,7 +424,7 @@ class DockerBackendContainerIT {
     }
     InspectImageResponse second = docker.inspectImageCmd(tag).exec();
     assertNotEquals(first.getId(), second.getId());
-    assertEquals(sha256(tarball), second.getConfig().getLabels().get(ImageLoader.LABEL_SHA256));
+    assertEquals(Checksums.sha256(tarball), second.getConfig().getLabels().get(ImageLoader.LABEL_SHA256));
     assertFalse(imageExists(first.getId()), "the replaced image is removed");
   }
 
@@ -526,11 +527,6 @@ class DockerBackendContainerIT {
     }
   }
 
-  private static String sha256(Path file) throws Exception {
-    return java.util.HexFormat.of().formatHex(
-        java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-  }
-
   record Stopped(EndReason reason, Integer exitCode) {}
 
   /** Records a guest's reported life. */
@@ -573,13 +569,7 @@ class DockerBackendContainerIT {
       byte[] layer = ContainerFixtures.busyboxRootfs(Map.of());
       String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
           + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + "0".repeat(64) + "\"]}}";
-      String configName;
-      try {
-        configName = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-            .digest(config.getBytes(StandardCharsets.UTF_8))) + ".json";
-      } catch (java.security.NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+      String configName = Checksums.sha256(config.getBytes(StandardCharsets.UTF_8)) + ".json";
       String layerDir = "1".repeat(64);
       String manifest = "[{\"Config\":\"" + configName + "\",\"RepoTags\":null,\"Layers\":[\"" + layerDir
           + "/layer.tar\"]}]";

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.it.support.Checksums;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.event.InstanceEvent;
@@ -60,7 +61,7 @@ class VmLifecycleVmIT {
 
   @Test
   void theWorkerFetchesItsTaskUploadsItsResultAndTheGuestPowersOff() throws Exception {
-    String baseBefore = VmFixture.sha256(VmFixture.baseDisk());
+    String baseBefore = Checksums.sha256(VmFixture.baseDisk());
     open(Duration.ofSeconds(30));
     Instance started = manager.start(VmFixture.task(null, "echo vm-says-$((6 * 7))", "cat /proc/cmdline"));
     assertTrue(VmFixture.domainExists(started.id()));
@@ -77,7 +78,7 @@ class VmLifecycleVmIT {
     VmFixture.awaitEvents(events, started.id(), InstanceEvent.Kind.STOPPED);
     assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.FILE_UPLOADED,
         InstanceEvent.Kind.STOPPED), kindsOf(started.id()));
-    assertEquals(baseBefore, VmFixture.sha256(VmFixture.baseDisk()), "the base disk is unchanged");
+    assertEquals(baseBefore, Checksums.sha256(VmFixture.baseDisk()), "the base disk is unchanged");
   }
 
   @Test
