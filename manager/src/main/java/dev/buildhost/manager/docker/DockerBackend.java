@@ -122,10 +122,11 @@ public final class DockerBackend implements InstanceBackend {
       guest.openConsole(false);
       docker.startContainerCmd(containerId).exec();
       long started = System.nanoTime();
-      guest.followConsole(docker);
       // The engine confirmed the start: report it now rather than when its start event arrives
-      // (the event then finds it reported; whichever comes first counts once).
+      // (the event then finds it reported; whichever comes first counts once). The console can
+      // follow after: the engine keeps the output from the first byte.
       guest.started();
+      guest.followConsole(docker);
       LOG.debug("instance {}: image {} ms, create {} ms, start {} ms, console {} ms", spec.instanceId(),
           (imageReady - began) / 1_000_000, (created - imageReady) / 1_000_000, (started - created) / 1_000_000,
           (System.nanoTime() - started) / 1_000_000);

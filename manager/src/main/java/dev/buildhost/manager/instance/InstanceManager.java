@@ -463,10 +463,15 @@ public final class InstanceManager implements AutoCloseable {
         return;
       }
       Instance s = tracked.snapshot;
-      change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.RUNNING, null, null,
-          s.tftpPort(), s.createdAt(), clock.instant(), null, s.message()));
+      Instance next = new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.RUNNING, null, null,
+          s.tftpPort(), s.createdAt(), clock.instant(), null, s.message());
+      // Published before it is journaled: the agent waits for this event, and the record's fsync
+      // costs milliseconds. Losing RUNNING in a crash costs nothing, as reconciliation turns a
+      // STARTING record whose guest is alive into RUNNING (and ends it if the guest is gone).
+      tracked.snapshot = next;
+      publish(InstanceEvent.Kind.RUNNING, next, null);
       LOG.info("instance {}: running", tracked.id());
-      publish(InstanceEvent.Kind.RUNNING, tracked.snapshot, null);
+      change(tracked, next);
     }
   }
 
