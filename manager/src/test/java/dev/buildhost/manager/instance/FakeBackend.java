@@ -20,6 +20,8 @@ final class FakeBackend implements InstanceBackend {
   volatile String failLaunchWith;
   /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
   volatile boolean honoursShutdown = true;
+  /** Whether a launched guest reports running at once (else it stays STARTING). */
+  volatile boolean reportsRunning = true;
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
   volatile boolean stopsAtOnce;
   volatile boolean closed;
@@ -38,6 +40,9 @@ final class FakeBackend implements InstanceBackend {
     FakeGuest guest = new FakeGuest(spec, listener);
     guests.put(spec.instanceId(), guest);
     live.add(spec.instanceId());
+    if (!reportsRunning) {
+      return guest;
+    }
     listener.onRunning();
     if (stopsAtOnce) {
       guest.end(EndReason.POWEROFF, 0);

@@ -447,6 +447,25 @@ class InstanceManagerTest {
   }
 
   @Test
+  void aStartingRecordWhoseGuestRunsIsAdoptedAsRunning() throws Exception {
+    // RUNNING is published before it is journaled; a crash in between leaves this record.
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    backend.reportsRunning = false;
+    manager = open(config, backend);
+    Instance starting = manager.start(StartRequest.of("small"));
+    assertEquals(InstanceState.STARTING, manager.get(starting.id()).state());
+    manager.close();
+
+    FakeBackend restarted = new FakeBackend();
+    restarted.live.add(starting.id());
+    manager = open(config, restarted);
+    Instance adopted = manager.get(starting.id());
+    assertEquals(InstanceState.RUNNING, adopted.state());
+    assertNotNull(adopted.runningAt());
+    assertTrue(restarted.guests.get(starting.id()).adopted);
+  }
+
+  @Test
   void anAdoptedInstanceWhoseDeadlinePassedWhileTheDaemonWasDownIsKilledAsTimedOut() throws Exception {
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
     manager = open(config, backend);
