@@ -86,18 +86,26 @@ final class ReadTransfer extends Transfer {
     long last = -1; // the final (short) block, once known
     int lastLength = 0;
     int retries = 0;
+    long prepared = -1; // the block whose DATA packet is in the buffer, not sent yet
     while (true) {
       while (next < base + window && (last < 0 || next <= last)) {
-        packet.clear();
-        packet.putShort((short) Opcodes.DATA).putShort((short) next);
-        int length = source.read(next, packet);
-        packet.flip();
+        if (prepared != next) {
+          prepare(source, next, packet);
+        }
+        prepared = -1;
+        int length = packet.limit() - 4;
         send(packet);
         if (length < blockSize) {
           last = next;
           lastLength = length;
         }
         next++;
+      }
+      // While the peer takes in the window, build the packet the next window most likely starts
+      // with: reading the file is then off the path from its ACK to our answer.
+      if (last < 0) {
+        prepare(source, next, packet);
+        prepared = next;
       }
       long deadline = System.nanoTime() + timeout;
       boolean advanced = false;
@@ -129,6 +137,13 @@ final class ReadTransfer extends Transfer {
         // otherwise a duplicate or stale ACK: ignored, only a timeout re-sends
       }
     }
+  }
+
+  private static void prepare(BlockSource source, long block, ByteBuffer packet) throws IOException {
+    packet.clear();
+    packet.putShort((short) Opcodes.DATA).putShort((short) block);
+    source.read(block, packet);
+    packet.flip();
   }
 
   @Override
