@@ -8,6 +8,7 @@ import dev.buildhost.manager.instance.InstanceState;
 import dev.buildhost.manager.instance.ManagerException;
 import dev.buildhost.manager.instance.StartRequest;
 import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.tftp.net.Addresses;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -126,12 +127,7 @@ public final class ApiServer implements AutoCloseable {
 
   /** The base URL clients use, e.g. {@code http://127.0.0.1:7346}. */
   public URI url() {
-    InetSocketAddress address = address();
-    String host = address.getAddress().getHostAddress();
-    if (host.contains(":")) {
-      host = "[" + host + "]";
-    }
-    return URI.create("http://" + host + ":" + address.getPort());
+    return URI.create("http://" + Addresses.hostPort(address()));
   }
 
   /** Stops accepting requests, ends event streams and waits a moment for answers in flight. */

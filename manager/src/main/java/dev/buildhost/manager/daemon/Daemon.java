@@ -12,6 +12,7 @@ import dev.buildhost.manager.instance.ManagerException;
 import dev.buildhost.manager.libvirt.AccelerationProbe;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.tftp.net.Addresses;
 import dev.buildhost.tftp.server.TftpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -91,7 +92,7 @@ public final class Daemon implements AutoCloseable {
 
     if (settings.tftpListen() != null) {
       tftp = startTftp(config.tftpDir(), settings.tftpListen(), metrics);
-      log.info("read-only TFTP server of {} on {}", config.tftpDir(), address(tftp.localAddress()));
+      log.info("read-only TFTP server of {} on {}", config.tftpDir(), Addresses.hostPort(tftp.localAddress()));
     } else {
       log.info("read-only TFTP server off (tftp-listen = off)");
     }
@@ -99,14 +100,14 @@ public final class Daemon implements AutoCloseable {
     ApiServer.HostFacts facts = new ApiServer.HostFacts(version, acceleration.mode(), acceleration.reason(),
         HostVersions.probe(version),
         config.maxInstances(), config.ramBudgetMib(),
-        new HostInfo.Tftp(tftp == null ? null : address(tftp.localAddress()), config.tftpPortFirst(),
+        new HostInfo.Tftp(tftp == null ? null : Addresses.hostPort(tftp.localAddress()), config.tftpPortFirst(),
             config.tftpPortLast()),
         config.root().toString(), config.stateDir().toString());
     try {
       api = new ApiServer(settings.listen(), token, new ApiServer.Services(manager, library, facts, metrics), limits)
           .start();
     } catch (IOException e) {
-      throw new IOException("cannot serve the API on " + address(settings.listen()) + ": " + e.getMessage()
+      throw new IOException("cannot serve the API on " + Addresses.hostPort(settings.listen()) + ": " + e.getMessage()
           + "; is another daemon running? choose another address with --listen", e);
     }
     ApiCredentials.publish(config.stateDir(), api.url());
@@ -118,7 +119,7 @@ public final class Daemon implements AutoCloseable {
       return TftpServer.builder(root).bindAddress(listen.getAddress()).port(listen.getPort()).writable(false)
           .listener(metrics::onTransfer).build().start();
     } catch (IOException e) {
-      throw new IOException("cannot serve TFTP on " + address(listen) + ": " + e.getMessage()
+      throw new IOException("cannot serve TFTP on " + Addresses.hostPort(listen) + ": " + e.getMessage()
           + "; choose another address with --tftp-listen ADDR:PORT (or 'off')", e);
     }
   }
@@ -237,11 +238,6 @@ public final class Daemon implements AutoCloseable {
   }
 
   private record Acceleration(String mode, String reason) {
-  }
-
-  static String address(InetSocketAddress address) {
-    String host = address.getAddress().getHostAddress();
-    return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   static String version() {

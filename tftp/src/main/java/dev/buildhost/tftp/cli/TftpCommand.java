@@ -1,5 +1,6 @@
 package dev.buildhost.tftp.cli;
 
+import dev.buildhost.tftp.net.Addresses;
 import dev.buildhost.tftp.server.TftpServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -102,10 +103,10 @@ public final class TftpCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();
-      LOG.info("TFTP server on {} stopped", format(server.localAddress()));
+      LOG.info("TFTP server on {} stopped", Addresses.hostPort(server.localAddress()));
       stopped.countDown();
     }, "tftp-shutdown"));
-    System.out.println("listening on " + format(server.localAddress()));
+    System.out.println("listening on " + Addresses.hostPort(server.localAddress()));
     System.out.flush();
     LOG.info("serving {} ({}{})", server.root(), writable ? "writable" : "read-only",
         quota != null ? ", quota " + quota + " bytes" : "");
@@ -116,11 +117,6 @@ public final class TftpCommand implements Callable<Integer> {
   /** Runs the command on its own (bin/buildhost runs it as a subcommand). */
   public static void main(String[] args) {
     System.exit(new CommandLine(new TftpCommand()).execute(args));
-  }
-
-  static String format(InetSocketAddress address) {
-    String host = address.getAddress().getHostAddress();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   /** ADDR:PORT, [IPv6]:PORT, or :PORT (loopback). */

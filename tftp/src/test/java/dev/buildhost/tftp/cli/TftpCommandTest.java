@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.tftp.net.Addresses;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
@@ -37,7 +38,7 @@ class TftpCommandTest {
     assertEquals("127.0.0.1", a.getAddress().getHostAddress());
     assertEquals(0, a.getPort());
     assertEquals(69, c.convert("[::1]:69").getPort());
-    assertEquals("[0:0:0:0:0:0:0:1]:69", TftpCommand.format(c.convert("[::1]:69")));
+    assertEquals("[::1]:69", Addresses.hostPort(c.convert("[::1]:69")));
     for (String bad : new String[] {"127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000"}) {
       assertThrows(CommandLine.TypeConversionException.class, () -> c.convert(bad), bad);
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -13,11 +14,15 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,15 +38,9 @@ class TftpCommandIT {
     Path root = Files.createDirectories(dir.resolve("root"));
     Files.writeString(root.resolve("task.manifest"), "command: true\n");
     Path log = dir.resolve("stderr.log");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        "dev.buildhost.tftp.cli.TftpCommand", "--root", root.toString(), "--listen", "127.0.0.1:0", "--writable")
-        .redirectError(log.toFile()).start();
+    Process p = startCommand(log, "--root", root.toString(), "--listen", "127.0.0.1:0", "--writable");
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String first = out.readLine();
-      Matcher m = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)").matcher(first == null ? "" : first);
-      assertTrue(m.matches(), "first line: " + first);
+      Matcher m = firstLine(p, "listening on 127\\.0\\.0\\.1:(\\d+)");
       int port = Integer.parseInt(m.group(1));
       assertTrue(port > 0);
       try (FaultyClient c = new FaultyClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
@@ -66,5 +65,58 @@ class TftpCommandIT {
     } finally {
       p.destroyForcibly();
     }
+  }
+
+  @Test
+  void appliesTheLimitsGivenOnTheCommandLineOverIpv6() throws Exception {
+    ExternalTools.require("/usr/bin/curl");
+    Path root = Files.createDirectories(dir.resolve("root"));
+    byte[] served = new byte[10_000];
+    new Random(7).nextBytes(served);
+    Files.write(root.resolve("served.bin"), served);
+    Process p = startCommand(dir.resolve("stderr.log"), "--root", root.toString(), "--listen", "[::1]:0",
+        "--writable", "--quota", "12K", "--max-file-size", "2K", "--max-blksize", "1024", "--max-windowsize", "4");
+    try {
+      int port = Integer.parseInt(firstLine(p, "listening on \\[::1\\]:(\\d+)").group(1));
+      InetSocketAddress server = new InetSocketAddress(InetAddress.getByName("::1"), port);
+      try (FaultyClient c = new FaultyClient(server)) {
+        FaultyClient.Result download = c.download("served.bin", "octet", Map.of("blksize", "65464", "windowsize", "64"));
+        assertArrayEquals(served, download.data());
+        assertEquals(Map.of("blksize", "1024", "windowsize", "4"), download.oack(), "options capped by the flags");
+
+        FaultyClient.Result tooBig = c.upload("big.bin", "octet", Map.of("tsize", "3000"), new byte[3000]);
+        assertEquals(3, tooBig.error().errorCode(), "over --max-file-size");
+        assertTrue(c.upload("first.bin", "octet", Map.of(), new byte[2000]).ok());
+        FaultyClient.Result overQuota = c.upload("second.bin", "octet", Map.of(), new byte[2000]);
+        assertEquals(3, overQuota.error().errorCode(), "10000 + 2000 + 2000 bytes exceed --quota 12K");
+      }
+      try (Stream<Path> files = Files.list(root)) {
+        assertEquals(List.of("first.bin", "served.bin"), files.map(f -> f.getFileName().toString()).sorted().toList(),
+            "refused uploads leave nothing behind");
+      }
+      ExternalTools.Outcome curl = ExternalTools.run(dir, List.of("curl", "-sS", "-o", "by-curl.bin",
+          "tftp://[::1]:" + port + "/served.bin"));
+      assertEquals(0, curl.exitCode(), curl.output());
+      assertArrayEquals(served, Files.readAllBytes(dir.resolve("by-curl.bin")), "a real client over IPv6");
+    } finally {
+      p.destroyForcibly().waitFor();
+    }
+  }
+
+  private static Process startCommand(Path log, String... arguments) throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+        "dev.buildhost.tftp.cli.TftpCommand"));
+    command.addAll(List.of(arguments));
+    return new ProcessBuilder(command).redirectError(log.toFile()).start();
+  }
+
+  /** Reads the command's first line and checks it against {@code pattern}. */
+  private static Matcher firstLine(Process p, String pattern) throws IOException {
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String first = out.readLine();
+    Matcher m = Pattern.compile(pattern).matcher(first == null ? "" : first);
+    assertTrue(m.matches(), "first line: " + first);
+    return m;
   }
 }

@@ -65,7 +65,9 @@ public final class FaultyClient implements AutoCloseable {
 
   public FaultyClient(InetSocketAddress server) throws IOException {
     this.server = server;
-    this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    // the server's own loopback address, so that an IPv6 server gets an IPv6 client
+    InetAddress local = server.getAddress().isLoopbackAddress() ? server.getAddress() : InetAddress.getLoopbackAddress();
+    this.socket = new DatagramSocket(new InetSocketAddress(local, 0));
   }
 
   public FaultyClient timeout(Duration timeout) {
