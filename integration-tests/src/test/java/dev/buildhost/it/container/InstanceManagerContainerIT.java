@@ -81,6 +81,8 @@ class InstanceManagerContainerIT {
     machines.put("stubborn", ContainerFixtures.sampleRunning(
         "/bin/sh -c \"trap '' TERM; echo ignoring-sigterm; while :; do sleep 1; done\""));
     machines.put("sleeper", ContainerFixtures.sampleRunning("sleep 1000"));
+    // a 200 MiB buffer in a machine of 64 MiB (ram-minimum of the sample)
+    machines.put("hog", ContainerFixtures.sampleRunning("dd if=/dev/zero of=/dev/null bs=200M count=1"));
     config = ContainerFixtures.config(root, 16, GRACE);
     manager = openManager();
   }
@@ -173,6 +175,15 @@ class InstanceManagerContainerIT {
     manager.poweroff(started.id());
     Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
     assertEquals(143, stopped.exitCode(), "ended by SIGTERM");
+  }
+
+  @Test
+  void aContainerKilledForWantingMoreMemoryThanItsMachineHasEndsCrashed() throws Exception {
+    Instance started = manager.start(StartRequest.of("hog"));
+    Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
+    assertEquals(EndReason.CRASHED, stopped.endReason(), stopped::toString);
+    assertEquals(137, stopped.exitCode(), "killed by the kernel's OOM killer");
+    assertTrue(ContainerFixtures.containersOf(docker, root).isEmpty(), "the container is removed when it ends");
   }
 
   @Test
