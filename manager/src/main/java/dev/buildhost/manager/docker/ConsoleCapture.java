@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,6 +58,23 @@ final class ConsoleCapture {
     Files.createDirectories(file.getParent());
     out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         rewrite ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND);
+  }
+
+  /**
+   * Starts copying from {@code executor}, so that a launch does not wait for the log stream to
+   * open; the end of the instance waits for the copy from now on all the same.
+   */
+  void followSoon(DockerClient docker, String containerId, Executor executor) {
+    following = true;
+    executor.execute(() -> {
+      try {
+        follow(docker, containerId);
+      } catch (RuntimeException e) {
+        LOG.warn("cannot copy the output of container {} into {}: {}", containerId, file, e.toString());
+        closeOutput();
+        done.complete(null);
+      }
+    });
   }
 
   /** Starts copying; the copy ends by itself when the container stops. */

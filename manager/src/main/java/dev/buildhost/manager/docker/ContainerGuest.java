@@ -67,7 +67,22 @@ final class ContainerGuest implements Guest {
     console.follow(docker, containerId);
   }
 
+  /** Like {@link #followConsole}, without waiting for the log stream to open. */
+  void followConsoleSoon(DockerClient docker) {
+    console.followSoon(docker, containerId, executor);
+  }
+
   // --- what the engine reports ------------------------------------------------------------------
+
+  /**
+   * The engine confirmed the start (its start call returned): reports it on the caller's thread,
+   * since the lifecycle orders reports itself, and the queue's thread may take milliseconds to
+   * come. The start event that follows then finds it reported.
+   */
+  void startConfirmed() {
+    listener.onRunning();
+    enqueue(() -> runningReported = true);
+  }
 
   void started() {
     enqueue(() -> {

@@ -444,7 +444,14 @@ public final class InstanceManager implements AutoCloseable {
     return new GuestListener() {
       @Override
       public void onRunning() {
-        runInReportOrder(tracked, () -> running(tracked));
+        if (Thread.holdsLock(tracked)) {
+          // Reported during the launch, on its thread (libvirt's running, a container's confirmed
+          // start): applied at once rather than a thread later. A report made before it can
+          // only be waiting for this lock, and RUNNING goes first anyway.
+          running(tracked);
+        } else {
+          runInReportOrder(tracked, () -> running(tracked));
+        }
       }
 
       @Override
