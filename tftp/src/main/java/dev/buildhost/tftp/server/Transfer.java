@@ -37,6 +37,7 @@ abstract class Transfer implements Runnable {
   final DatagramChannel channel;
   final long startNanos = System.nanoTime();
   private volatile boolean aborted;
+  private boolean released;
   TransferBuffers buffers;
   private Selector selector;
   /** The packet {@link #await} received: [0, limit). */
@@ -64,6 +65,13 @@ abstract class Transfer implements Runnable {
   /** Releases what the subclass holds (files); called once, after the transfer ended either way. */
   abstract void release();
 
+  private void releaseOnce() {
+    if (!released) {
+      released = true;
+      release();
+    }
+  }
+
   @Override
   public final void run() {
     String kind = request.isWrite() ? "WRQ" : "RRQ";
@@ -85,11 +93,13 @@ abstract class Transfer implements Runnable {
         LOG.debug("after the transfer", e);
       }
     } catch (TransferFailure f) {
+      releaseOnce(); // a failed upload is gone before the peer hears of the failure
       fail(kind, f.errorCode(), f.getMessage());
     } catch (IOException | RuntimeException e) {
+      releaseOnce();
       fail(kind, Opcodes.ERR_UNDEFINED, "internal error: " + e);
     } finally {
-      release();
+      releaseOnce();
       if (selector != null) {
         try {
           selector.close();
