@@ -121,7 +121,7 @@ public final class MachineLibrary {
           inService = revision;
         }
       } catch (ManifestException e) {
-        problems.add(e.getMessage());
+        e.problems().forEach(problem -> problems.add(problem.getMessage()));
         if (service.isPresent() && service.get().version().equals(version)) {
           problems.add(service.get().link() + " -> " + name + "-" + version
               + ": the revision in service is broken, so the machine cannot be started");

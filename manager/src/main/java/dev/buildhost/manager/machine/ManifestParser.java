@@ -11,12 +11,15 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -151,6 +154,10 @@ public final class ManifestParser {
     private final String expectedName;
     private final int lastLine;
     private final Map<String, ManifestLexer.Pair> pairs = new HashMap<>();
+    /** Fields given with a value refused outright: reported once, then treated as absent. */
+    private final Set<String> refused = new HashSet<>();
+    /** Everything found wrong so far: the whole manifest is checked, so that one edit fixes all. */
+    private final List<ManifestException> problems = new ArrayList<>();
 
     Fields(Path file, Path revisionDir, String text, String expectedName) {
       this.file = file;
@@ -158,7 +165,7 @@ public final class ManifestParser {
       this.expectedName = expectedName;
       this.lastLine = Math.max(1, ManifestLexer.lineCount(text));
       for (ManifestLexer.Pair pair : ManifestLexer.pairs(file, text)) {
-        accept(pair);
+        checkThat(() -> accept(pair));
       }
     }
 
@@ -168,27 +175,107 @@ public final class ManifestParser {
         throw new ManifestException(file, pair.line(), ManifestLexer.printable(field),
             "unknown field (known fields: " + String.join(", ", FIELDS) + ")");
       }
-      ManifestLexer.Pair earlier = pairs.putIfAbsent(field, pair);
-      if (earlier != null) {
-        throw error(pair, "given twice (first on line " + earlier.line() + ")");
+      ManifestLexer.Pair earlier = pairs.get(field);
+      if (earlier != null || refused.contains(field)) {
+        throw error(pair, "given twice" + (earlier == null ? "" : " (first on line " + earlier.line() + ")"));
       }
-      String value = pair.value();
+      String problem = valueProblem(field, pair.value());
+      if (problem != null) {
+        refused.add(field);
+        throw error(pair, problem);
+      }
+      pairs.put(field, pair);
+    }
+
+    private static String valueProblem(String field, String value) {
       if (value.isEmpty()) {
-        throw error(pair, "empty value (leave the field out instead)");
+        return "empty value (leave the field out instead)";
       }
-      boolean multiLineAllowed = MULTI_LINE_FIELDS.contains(field);
-      if (!multiLineAllowed && value.indexOf('\n') >= 0) {
-        throw error(pair, "must be a single line");
+      if (!MULTI_LINE_FIELDS.contains(field) && value.indexOf('\n') >= 0) {
+        return "must be a single line";
       }
       for (char c : value.toCharArray()) {
         if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-          throw error(pair, String.format("contains the control character \\x%02x", (int) c));
+          return String.format("contains the control character \\x%02x", (int) c);
         }
       }
+      return null;
     }
 
     Manifest manifest() {
+      String name = check(this::name);
+      String summary = check(() -> required("summary"));
+      String typeName = check(() -> required("type"));
+      MachineType type = typeName == null ? null : check(() -> type(typeName));
+
+      Long ramMinimum = check(() -> size("ram-minimum"));
+      Long ramMaximum = check(() -> size("ram-maximum"));
+      if (ramMinimum != null && ramMaximum != null && ramMinimum > ramMaximum) {
+        problems.add(error(pairs.get("ram-maximum"), ramMaximum + " MiB is less than ram-minimum ("
+            + ramMinimum + " MiB, line " + pairs.get("ram-minimum").line() + ")"));
+      }
+      String role = check(this::role);
+      Integer cpus = check(this::cpus);
+      String mac = check(this::mac);
+      String disk = check(() -> revisionFile("disk"));
+      String kernel = check(() -> revisionFile("kernel"));
+      String initrd = check(() -> revisionFile("initrd"));
+      String cmdline = value("cmdline");
+      String image = value("image");
+      String command = value("command");
+
+      if (type == MachineType.KVM) {
+        checkThat(() -> refusedFor(type, "image", "command"));
+        if (given("disk") || given("kernel")) {
+          checkThat(() -> needsKernel("initrd"));
+          checkThat(() -> needsKernel("cmdline"));
+        } else {
+          problems.add(error(pairs.get("type"),
+              "a kvm machine needs 'disk' (a disk image) or 'kernel' (direct boot), or both"));
+        }
+      } else if (type == MachineType.DOCKER) {
+        checkThat(() -> refusedFor(type, "disk", "kernel", "initrd", "cmdline", "mac"));
+        if (given("image")) {
+          image = image == null ? null : check(() -> image(value("image")));
+        } else {
+          problems.add(error(pairs.get("type"), "a docker machine needs 'image' (an image.tar archive "
+              + "in the revision folder, or a local image reference like repo/name:tag)"));
+        }
+      }
+      if (!problems.isEmpty()) {
+        throw ManifestException.all(problems);
+      }
+      return new Manifest(value("id"), name, summary, type, role, ramMinimum, ramMaximum, cpus, mac,
+          options(), value("changes"), disk, kernel, initrd, cmdline, image, command);
+    }
+
+    /** The step's result, or null after recording its problem. */
+    private <T> T check(Supplier<T> step) {
+      try {
+        return step.get();
+      } catch (ManifestException e) {
+        problems.add(e);
+        return null;
+      }
+    }
+
+    private void checkThat(Runnable step) {
+      check(() -> {
+        step.run();
+        return null;
+      });
+    }
+
+    /** Whether the manifest has the field, with a usable value or a refused one. */
+    private boolean given(String field) {
+      return pairs.containsKey(field) || refused.contains(field);
+    }
+
+    private String name() {
       String name = required("name");
+      if (name == null) {
+        return null;
+      }
       ManifestLexer.Pair namePair = pairs.get("name");
       if (!MachineNames.isValid(name)) {
         throw error(namePair, "'" + ManifestLexer.printable(name) + "' is not a valid machine name ("
@@ -198,62 +285,7 @@ public final class ManifestParser {
         throw error(namePair, "'" + name + "' does not match the machine folder name '"
             + expectedName + "'");
       }
-      String summary = required("summary");
-      MachineType type = type(required("type"));
-
-      Long ramMinimum = size("ram-minimum");
-      Long ramMaximum = size("ram-maximum");
-      if (ramMinimum != null && ramMaximum != null && ramMinimum > ramMaximum) {
-        throw error(pairs.get("ram-maximum"), ramMaximum + " MiB is less than ram-minimum ("
-            + ramMinimum + " MiB, line " + pairs.get("ram-minimum").line() + ")");
-      }
-
-      if (type == MachineType.KVM) {
-        refusedFor(type, "image", "command");
-      } else {
-        refusedFor(type, "disk", "kernel", "initrd", "cmdline", "mac");
-      }
-      String disk = revisionFile("disk");
-      String kernel = revisionFile("kernel");
-      String initrd = revisionFile("initrd");
-      String cmdline = value("cmdline");
-      String image = value("image");
-      String command = value("command");
-      String mac = mac();
-
-      if (type == MachineType.KVM) {
-        if (disk == null && kernel == null) {
-          throw error(pairs.get("type"),
-              "a kvm machine needs 'disk' (a disk image) or 'kernel' (direct boot), or both");
-        }
-        needsKernel("initrd", kernel);
-        needsKernel("cmdline", kernel);
-      } else {
-        if (image == null) {
-          throw error(pairs.get("type"), "a docker machine needs 'image' (an image.tar archive "
-              + "in the revision folder, or a local image reference like repo/name:tag)");
-        }
-        image = image(image);
-      }
-
-      return new Manifest(
-          value("id"),
-          name,
-          summary,
-          type,
-          role(),
-          ramMinimum,
-          ramMaximum,
-          cpus(),
-          mac,
-          options(),
-          value("changes"),
-          disk,
-          kernel,
-          initrd,
-          cmdline,
-          image,
-          command);
+      return name;
     }
 
     private String value(String field) {
@@ -261,9 +293,10 @@ public final class ManifestParser {
       return pair == null ? null : pair.value();
     }
 
+    /** The field's value; null if it was refused (reported already). */
     private String required(String field) {
       String value = value(field);
-      if (value == null) {
+      if (value == null && !refused.contains(field)) {
         throw new ManifestException(file, lastLine, field,
             "required field is missing (reached the end of the manifest without it)");
       }
@@ -407,8 +440,8 @@ public final class ManifestParser {
       return value;
     }
 
-    private void needsKernel(String field, String kernel) {
-      if (pairs.containsKey(field) && kernel == null) {
+    private void needsKernel(String field) {
+      if (pairs.containsKey(field) && !given("kernel")) {
         throw error(pairs.get(field), "only makes sense with 'kernel' (direct boot)");
       }
     }

@@ -160,6 +160,38 @@ class ManifestParserTest {
   }
 
   @Test
+  void everyProblemOfAManifestIsReportedAtOnceInLineOrder() throws IOException {
+    ManifestException e = failure("""
+        : 1
+        name: x
+        colour: blue
+        type: kvm
+        kernel: no-such-kernel
+        ram-minimum: 12Q
+        cpus: many
+        """);
+    String[] lines = e.getMessage().split("\n");
+    assertEquals(5, lines.length, e::getMessage);
+    assertTrue(lines[0].startsWith(manifest + ":3: colour: unknown field"), lines[0]);
+    assertTrue(lines[1].startsWith(manifest + ":5: kernel: 'no-such-kernel' does not exist in "), lines[1]);
+    assertEquals(manifest + ":6: ram-minimum: '12Q' is not a size (e.g. 2G, 512M, or KiB as an integer)", lines[2]);
+    // the end of the manifest is its last line, 7: same line, in the order they were found
+    assertEquals(manifest + ":7: summary: required field is missing (reached the end of the manifest without it)",
+        lines[3]);
+    assertTrue(lines[4].startsWith(manifest + ":7: cpus: 'many' is not a number of CPUs"), lines[4]);
+    assertEquals(5, e.problems().size());
+    assertEquals(3, e.line(), "the first problem's details");
+    assertEquals("colour", e.field());
+  }
+
+  @Test
+  void aFieldWithARefusedValueIsReportedOnceNotAlsoAsMissing() throws IOException {
+    ManifestException e = failure(KVM_HEAD.replace("summary: ", "summary:\t\u0001 "));
+    assertEquals(1, e.problems().size(), e::getMessage);
+    assertTrue(e.problem().contains("control character"), e::getMessage);
+  }
+
+  @Test
   void theBriefsExampleMessage() throws IOException {
     ManifestException e = failure(KVM_HEAD + "cpus: 1\nram-minimum: 12Q\n");
     assertEquals(manifest + ":7: ram-minimum: '12Q' is not a size (e.g. 2G, 512M, or KiB as an integer)",
