@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One container of an instance: turns the engine's events about it into {@link GuestListener}
- * calls (each at most once, in order, off the event thread) and carries out the lifecycle's
- * shutdown, kill and release.
+ * calls (each at most once, in order, off the event thread; RUNNING comes from the launch when
+ * the engine confirms the start first) and carries out the lifecycle's shutdown, kill and release.
  */
 final class ContainerGuest implements Guest {
 
@@ -36,9 +36,10 @@ final class ContainerGuest implements Guest {
   private final Executor executor;
   private final AtomicBoolean released = new AtomicBoolean();
   private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
+  /** Set by whoever reports RUNNING: a task of the queue, or the launch ({@link #startConfirmed}). */
+  private final AtomicBoolean runningReported = new AtomicBoolean();
   // Written only by tasks of the queue, which run one at a time.
-  private boolean runningReported;
-  private boolean stoppedReported;
+  private volatile boolean stoppedReported;
   private volatile boolean oomKilled;
 
   ContainerGuest(String instanceId, String containerId, DockerConnection engine, GuestListener listener,
@@ -80,17 +81,17 @@ final class ContainerGuest implements Guest {
    * come. The start event that follows then finds it reported.
    */
   void startConfirmed() {
-    listener.onRunning();
-    enqueue(() -> runningReported = true);
+    reportRunning();
   }
 
   void started() {
-    enqueue(() -> {
-      if (!runningReported && !stoppedReported) {
-        runningReported = true;
-        listener.onRunning();
-      }
-    });
+    enqueue(this::reportRunning);
+  }
+
+  private void reportRunning() {
+    if (!stoppedReported && runningReported.compareAndSet(false, true)) {
+      listener.onRunning();
+    }
   }
 
   void outOfMemory() {
@@ -150,7 +151,7 @@ final class ContainerGuest implements Guest {
       if (Boolean.TRUE.equals(state.getRunning())) {
         started();
       } else if (state.getFinishedAt() != null && !state.getFinishedAt().startsWith("0001-")) {
-        if (!runningReported) {
+        if (!runningReported.get()) {
           started();
         }
         died(state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue());
