@@ -235,9 +235,9 @@ public final class ManifestParser {
         }
       } else if (type == MachineType.DOCKER) {
         checkThat(() -> refusedFor(type, "disk", "kernel", "initrd", "cmdline", "mac"));
-        if (given("image")) {
-          image = image == null ? null : check(() -> image(value("image")));
-        } else {
+        if (image != null) {
+          image = check(() -> image(value("image")));
+        } else if (!given("image")) {
           problems.add(error(pairs.get("type"), "a docker machine needs 'image' (an image.tar archive "
               + "in the revision folder, or a local image reference like repo/name:tag)"));
         }

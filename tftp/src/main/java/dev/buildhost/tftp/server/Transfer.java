@@ -26,7 +26,7 @@ abstract class Transfer implements Runnable {
   static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
   private static final Consumer<SelectionKey> IGNORE = key -> { };
   /** The longest {@link #await} polls before it sleeps. */
-  static final long MAX_POLL_NANOS = 250_000;
+  private static final long MAX_POLL_NANOS = 250_000;
   private static final int CPUS = Runtime.getRuntime().availableProcessors();
   /** Transfers running in this process, over all servers. */
   private static final AtomicInteger RUNNING = new AtomicInteger();
