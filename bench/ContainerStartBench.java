@@ -27,7 +27,9 @@ import java.util.concurrent.TimeUnit;
  * bench/container-start, the Java side (run by the script, in one JVM so it is warm): the time
  * from InstanceManager.start() to the instance's RUNNING event, against the wall time of
  * `docker run -d` of the same image with the same limits, each the median of RUNS runs after
- * WARMUP warm-up runs. Arguments: MACHINES_DIR MACHINE.
+ * WARMUP warm-up runs. Like an agent's starts one after another, each start after the first
+ * finds the container the manager prepared while the previous instance ran; the table says
+ * whether it took it. Arguments: MACHINES_DIR MACHINE.
  */
 public class ContainerStartBench {
 
@@ -53,7 +55,10 @@ public class ContainerStartBench {
     print(machine, revision, rows);
   }
 
-  /** Warm-ups, then RUNS measured pairs: {start() returned, RUNNING event, docker run -d} in ms. */
+  /**
+   * Warm-ups, then RUNS measured pairs: {start() returned, RUNNING event, docker run -d} in ms,
+   * and 1 when the start took the prepared container, else 0.
+   */
   static List<double[]> measure(InstanceManager manager, String machine, Revision revision) throws Exception {
     Map<String, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
     manager.subscribe(event -> {
@@ -76,7 +81,7 @@ public class ContainerStartBench {
         api = apiStart(manager, machine, running);
       }
       if (i >= WARMUP) {
-        rows.add(new double[] {api[0], api[1], docker});
+        rows.add(new double[] {api[0], api[1], docker, api[2]});
       }
     }
     return rows;
@@ -85,10 +90,10 @@ public class ContainerStartBench {
   static void print(String machine, Revision revision, List<double[]> rows) {
     System.out.printf(Locale.ROOT, "container-start: %s %s, median of %d runs after %d warm-ups%n", machine,
         revision.version(), RUNS, WARMUP);
-    System.out.println("run  start()-returned-ms  start()-to-RUNNING-event-ms  docker-run-d-ms");
+    System.out.println("run  start()-returned-ms  start()-to-RUNNING-event-ms  docker-run-d-ms  prepared-container");
     for (int i = 0; i < rows.size(); i++) {
-      System.out.printf(Locale.ROOT, "%3d  %19.1f  %27.1f  %15.1f%n", i + 1, rows.get(i)[0], rows.get(i)[1],
-          rows.get(i)[2]);
+      System.out.printf(Locale.ROOT, "%3d  %19.1f  %27.1f  %15.1f  %18s%n", i + 1, rows.get(i)[0], rows.get(i)[1],
+          rows.get(i)[2], rows.get(i)[3] == 1 ? "taken" : "none");
     }
     double returned = median(rows, 0);
     double api = median(rows, 1);
@@ -100,16 +105,20 @@ public class ContainerStartBench {
 
   /**
    * Milliseconds from start() to its return (the engine started the container) and to the
-   * RUNNING event; the instance is terminated, awaited and deleted afterwards.
+   * RUNNING event, and 1 if the instance got the container prepared for it, else 0; the instance
+   * is terminated, awaited and deleted afterwards.
    */
   static double[] apiStart(InstanceManager manager, String machine, Map<String, CompletableFuture<Void>> running)
       throws Exception {
     byte[] task = ": 1\ncommand: sleep 30\n".getBytes(StandardCharsets.UTF_8);
+    String prepared = run("docker", "ps", "-a", "--filter", "label=dev.buildhost.machine=" + machine,
+        "--filter", "status=created", "--format", "{{.Names}}");
     long t0 = System.nanoTime();
     Instance instance = manager.start(new StartRequest(machine, null, Map.of("task.manifest", task)));
     double returned = (System.nanoTime() - t0) / 1e6;
     running.computeIfAbsent(instance.id(), id -> new CompletableFuture<>()).get(60, TimeUnit.SECONDS);
     double ms = (System.nanoTime() - t0) / 1e6;
+    boolean tookPrepared = prepared.equals(DockerBackend.containerName(instance.id()));
     manager.terminate(instance.id());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (manager.get(instance.id()).state() != InstanceState.STOPPED) {
@@ -119,7 +128,7 @@ public class ContainerStartBench {
       Thread.sleep(20);
     }
     manager.delete(instance.id());
-    return new double[] {returned, ms};
+    return new double[] {returned, ms, tookPrepared ? 1 : 0};
   }
 
   /** `docker run -d` with the limits the backend sets; the container is removed afterwards. */
@@ -142,10 +151,16 @@ public class ContainerStartBench {
       throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
     }
     double ms = (System.nanoTime() - t0) / 1e6;
-    Process rm = new ProcessBuilder("docker", "rm", "-f", output).redirectErrorStream(true).start();
-    rm.getInputStream().readAllBytes();
-    rm.waitFor(60, TimeUnit.SECONDS);
+    run("docker", "rm", "-f", output);
     return ms;
+  }
+
+  /** Runs a command to its end and returns its output, stripped. */
+  static String run(String... command) throws IOException, InterruptedException {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    process.waitFor(60, TimeUnit.SECONDS);
+    return output;
   }
 
   static void deleteTree(Path root) throws IOException {

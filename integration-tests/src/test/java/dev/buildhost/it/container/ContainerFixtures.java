@@ -127,6 +127,14 @@ final class ContainerFixtures {
         .exec();
   }
 
+  /** The names of the containers of one instance (none once it ended and was cleaned up). */
+  static List<String> containersOf(DockerClient docker, Path root, String instanceId) {
+    return docker.listContainersCmd().withShowAll(true)
+        .withLabelFilter(Map.of(DockerBackend.LABEL_ROOT, root.toAbsolutePath().normalize().toString(),
+            DockerBackend.LABEL_INSTANCE, instanceId))
+        .exec().stream().map(container -> container.getNames()[0]).toList();
+  }
+
   /**
    * Ids of the images that have no tag (what a failed load could leave behind), less the
    * sample-container images replaced when test runs with differently built samples share the

@@ -238,6 +238,59 @@ class DockerBackendContainerIT {
     assertEquals(Set.of(), backend.ourInstanceIds());
   }
 
+  // --- containers prepared ahead ---------------------------------------------------------------------
+
+  @Test
+  void aPreparedContainerIsCreatedNotStartedAndALaunchOfTheSameSpecStartsIt() throws Exception {
+    LaunchSpec spec = spec("p1", ContainerFixtures.sampleRunning("sleep 1000"), 1);
+    backend.prepare(spec);
+    InspectContainerResponse prepared = docker.inspectContainerCmd("buildhost-p1").exec();
+    assertEquals("created", prepared.getState().getStatus());
+
+    Recorder recorder = new Recorder();
+    Guest guest = backend.launch(spec, recorder);
+    try {
+      recorder.awaitRunning();
+      InspectContainerResponse running = docker.inspectContainerCmd("buildhost-p1").exec();
+      assertEquals(prepared.getId(), running.getId());
+      assertTrue(running.getState().getRunning());
+    } finally {
+      guest.release();
+    }
+  }
+
+  @Test
+  void aLaunchWhoseSpecDiffersFromThePreparedOneReplacesItsContainer() throws Exception {
+    Revision sleeper = ContainerFixtures.sampleRunning("sleep 1000");
+    backend.prepare(spec("p2", sleeper, 1));
+    String preparedId = docker.inspectContainerCmd("buildhost-p2").exec().getId();
+
+    Recorder recorder = new Recorder();
+    Guest guest = backend.launch(spec("p2", sleeper, 2), recorder); // another TFTP port
+    try {
+      recorder.awaitRunning();
+      InspectContainerResponse running = docker.inspectContainerCmd("buildhost-p2").exec();
+      assertNotEquals(preparedId, running.getId());
+      assertTrue(List.of(running.getConfig().getEnv()).contains("BUILDHOST_TFTP=127.0.0.1:2"));
+      assertEquals(List.of("buildhost-p2"), ContainerFixtures.containersOf(docker, root, "p2").stream()
+          .map(name -> name.substring(1)).toList());
+    } finally {
+      guest.release();
+    }
+  }
+
+  @Test
+  void discardedAndUnclaimedPreparedContainersAreRemoved() throws Exception {
+    Revision sleeper = ContainerFixtures.sampleRunning("sleep 1000");
+    backend.prepare(spec("p3", sleeper, 1));
+    backend.prepare(spec("p4", sleeper, 2));
+
+    backend.discardPrepared("p3");
+    assertEquals(Set.of("p4"), backend.ourInstanceIds());
+    backend.close(); // the one no launch took goes too
+    assertEquals(List.of(), ContainerFixtures.containersOf(docker, root));
+  }
+
   // --- a restarted daemon ----------------------------------------------------------------------------
 
   @Test
@@ -412,9 +465,11 @@ class DockerBackendContainerIT {
     assertEquals(1, progress.stream().filter(line -> line.startsWith("importing") && line.contains("done")).count(),
         progress::toString);
 
+    LaunchSpec spec = spec("v2", revision, 1);
+    backend.prepare(spec); // its container is made from the first image
+
     ContainerFixtures.write(tarball, ContainerFixtures.busyboxRootfs(Map.of("version", "two\n")));
     Recorder recorder = new Recorder();
-    LaunchSpec spec = spec("v2", revision, 1);
     Guest guest = backend.launch(spec, recorder);
     try {
       assertEquals(new Stopped(EndReason.POWEROFF, 0), recorder.awaitStopped());

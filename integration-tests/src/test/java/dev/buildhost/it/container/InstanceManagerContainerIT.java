@@ -2,10 +2,12 @@ package dev.buildhost.it.container;
 
 import static dev.buildhost.it.container.ContainerFixtures.SAMPLE_TAG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.TaskManifest;
@@ -139,7 +141,7 @@ class InstanceManagerContainerIT {
     assertEquals(java.util.Set.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING,
         InstanceEvent.Kind.FILE_UPLOADED, InstanceEvent.Kind.STOPPED), java.util.Set.copyOf(kinds));
     assertEquals(4, kinds.size(), kinds::toString);
-    assertTrue(ContainerFixtures.containersOf(docker, root).isEmpty(), "the container is removed when it ends");
+    assertEquals(List.of(), ContainerFixtures.containersOf(docker, root, started.id()), "removed when it ends");
     docker.inspectImageCmd(SAMPLE_TAG).exec(); // the image is kept for the next instance
   }
 
@@ -183,7 +185,7 @@ class InstanceManagerContainerIT {
     Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
     assertEquals(EndReason.CRASHED, stopped.endReason(), stopped::toString);
     assertEquals(137, stopped.exitCode(), "killed by the kernel's OOM killer");
-    assertTrue(ContainerFixtures.containersOf(docker, root).isEmpty(), "the container is removed when it ends");
+    assertEquals(List.of(), ContainerFixtures.containersOf(docker, root, started.id()), "removed when it ends");
   }
 
   @Test
@@ -262,7 +264,80 @@ class InstanceManagerContainerIT {
       assertTrue(result.logLines().contains("instance-" + i), result::log);
     }
     assertEquals(count, peakRunning(), "all of them ran at the same time");
-    assertTrue(ContainerFixtures.containersOf(docker, root).isEmpty());
+    for (Instance instance : started) {
+      assertEquals(List.of(), ContainerFixtures.containersOf(docker, root, instance.id()), "removed when it ends");
+    }
+  }
+
+  @Test
+  void theNextStartOfAMachineRunsTheContainerPreparedWhileTheLastOneRan() throws Exception {
+    Instance first = manager.start(new StartRequest("sample-container", null,
+        Map.of(TaskManifest.FILE_NAME, task("echo first"))));
+    Container prepared = awaitPreparedContainer("sample-container");
+    String preparedFor = prepared.getLabels().get(DockerBackend.LABEL_INSTANCE);
+    assertNotEquals(first.id(), preparedFor);
+    awaitState(first.id(), InstanceState.STOPPED);
+
+    // The task waits, so that the container can be looked at while it runs.
+    Instance second = manager.start(new StartRequest("sample-container", null,
+        Map.of(TaskManifest.FILE_NAME, task("echo second-$((6 * 7))", "sleep 3"))));
+
+    assertEquals(preparedFor, second.id());
+    assertEquals(prepared.getId(), docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec().getId(),
+        "the prepared container itself runs");
+    Instance stopped = awaitState(second.id(), InstanceState.STOPPED);
+    assertEquals(0, stopped.exitCode(), stopped::toString);
+    ResultManifest result = result(second.id());
+    assertTrue(result.logLines().contains("second-42"), result::log);
+    String console = text(manager.openConsoleLog(second.id()));
+    assertTrue(console.contains("buildhost-worker: TFTP endpoint 127.0.0.1:" + second.tftpPort()), console);
+  }
+
+  @Test
+  void aPreparedContainerRemovedBehindTheManagersBackIsCreatedAgain() throws Exception {
+    manager.start(StartRequest.of("sleeper"));
+    Container prepared = awaitPreparedContainer("sample-container");
+    docker.removeContainerCmd(prepared.getId()).exec(); // as `docker container prune` would
+
+    Instance second = manager.start(StartRequest.of("sleeper"));
+
+    assertEquals(prepared.getLabels().get(DockerBackend.LABEL_INSTANCE), second.id());
+    assertEquals(InstanceState.RUNNING, second.state());
+    assertEquals("running", docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec()
+        .getState().getStatus());
+  }
+
+  @Test
+  void aPreparedContainerOfARevisionNoLongerInServiceIsRemoved() throws Exception {
+    manager.start(StartRequest.of("sleeper"));
+    Container prepared = awaitPreparedContainer("sample-container");
+    machines.put("sleeper", ContainerFixtures.sampleRunning("sleep 999"));
+
+    Instance second = manager.start(StartRequest.of("sleeper"));
+
+    assertNotEquals(prepared.getLabels().get(DockerBackend.LABEL_INSTANCE), second.id());
+    assertEquals(List.of("sleep", "999"), Arrays.asList(
+        docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec().getConfig().getCmd()));
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (ContainerFixtures.containersOf(docker, root).stream().anyMatch(c -> c.getId().equals(prepared.getId()))) {
+      assertTrue(System.nanoTime() < deadline, "the prepared container of the old revision is still there");
+      Thread.sleep(50);
+    }
+  }
+
+  /** The container created ahead for the next instance of the machine (never started). */
+  private Container awaitPreparedContainer(String machine) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (true) {
+      for (Container container : ContainerFixtures.containersOf(docker, root)) {
+        if ("created".equals(container.getState())
+            && machine.equals(container.getLabels().get(DockerBackend.LABEL_MACHINE))) {
+          return container;
+        }
+      }
+      assertTrue(System.nanoTime() < deadline, "no container prepared for the next instance of " + machine);
+      Thread.sleep(50);
+    }
   }
 
   /** The most instances that were RUNNING at one time, from the event stream. */

@@ -38,13 +38,16 @@ final class ContainerGuest implements Guest {
   private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
   /** Set by whoever reports RUNNING: a task of the queue, or the launch ({@link #startConfirmed}). */
   private final AtomicBoolean runningReported = new AtomicBoolean();
+  /** Until the launch's start call returns, which reports RUNNING itself (see {@link #startConfirmed}). */
+  private volatile boolean launching;
   // Written only by tasks of the queue, which run one at a time.
   private volatile boolean stoppedReported;
   private volatile boolean oomKilled;
 
   ContainerGuest(String instanceId, String containerId, DockerConnection engine, GuestListener listener,
-      ConsoleCapture console, Runnable forget, Executor executor) {
+      ConsoleCapture console, Runnable forget, Executor executor, boolean launching) {
     this.instanceId = instanceId;
+    this.launching = launching;
     this.containerId = containerId;
     this.engine = engine;
     this.listener = listener;
@@ -78,14 +81,20 @@ final class ContainerGuest implements Guest {
   /**
    * The engine confirmed the start (its start call returned): reports it on the caller's thread,
    * since the lifecycle orders reports itself, and the queue's thread may take milliseconds to
-   * come. The start event that follows then finds it reported.
+   * come. A start event seen before the call returned leaves the report to it: the lifecycle
+   * applies a report made during the launch at once, and one from the queue only after it.
    */
   void startConfirmed() {
     reportRunning();
+    launching = false;
   }
 
   void started() {
-    enqueue(this::reportRunning);
+    enqueue(() -> {
+      if (!launching) {
+        reportRunning();
+      }
+    });
   }
 
   private void reportRunning() {

@@ -48,6 +48,10 @@ import org.slf4j.LoggerFactory;
  * {@link CommandLine}) or else the image's own command.
  *
  * <p>States come from one Docker event stream ({@link ContainerEvents}), not from polling.
+ *
+ * <p>A container can be {@linkplain #prepare prepared}: created ahead for an instance id the
+ * lifecycle reserved, so that the launch only starts it. The launch checks it against the plan
+ * the spec gives at that moment (the image may have changed since) and replaces it if it differs.
  */
 public final class DockerBackend implements InstanceBackend {
 
@@ -68,6 +72,8 @@ public final class DockerBackend implements InstanceBackend {
   private final ContainerEvents events;
   /** Tracked guests by container id. */
   private final Map<String, ContainerGuest> guests = new ConcurrentHashMap<>();
+  /** Containers created by {@link #prepare}, not started yet, by instance id. */
+  private final Map<String, Created> prepared = new ConcurrentHashMap<>();
   private volatile Integer engineCpus;
 
   public DockerBackend(ManagerConfig config) {
@@ -105,30 +111,33 @@ public final class DockerBackend implements InstanceBackend {
     long began = System.nanoTime();
     DockerClient docker = engine.client();
     events.ensureStarted();
-    Revision revision = spec.revision();
-    String image = images.ensure(revision);
-    long imageReady = System.nanoTime();
-    String containerId;
-    try {
-      containerId = create(docker, spec, image);
-    } catch (ImageGoneException e) {
-      LOG.info("instance {}: image {} is gone from the engine; loading it again", spec.instanceId(), image);
-      images.forget(revision);
-      containerId = create(docker, spec, images.ensure(revision));
+    Created ahead = prepared.remove(spec.instanceId());
+    Created container = ahead == null ? null : checkIn(ahead, spec);
+    if (container == null) {
+      container = create(spec);
     }
     long created = System.nanoTime();
-    ContainerGuest guest = track(spec, listener, containerId);
+    ContainerGuest guest = track(spec, listener, container.id(), true);
     try {
       guest.openConsole(false);
-      docker.startContainerCmd(containerId).exec();
+      docker.startContainerCmd(container.id()).exec();
       long started = System.nanoTime();
       // Reported now rather than when the start event arrives. The console follows off this
       // thread: the engine keeps the output from the first byte.
       guest.startConfirmed();
       guest.followConsoleSoon(docker);
-      LOG.debug("instance {}: image {} ms, create {} ms, start {} ms", spec.instanceId(),
-          (imageReady - began) / 1_000_000, (created - imageReady) / 1_000_000, (started - created) / 1_000_000);
+      LOG.debug("instance {}: {} {} ms, start {} ms", spec.instanceId(),
+          container == ahead ? "prepared container checked in" : "container created in",
+          (created - began) / 1_000_000, (started - created) / 1_000_000);
       return guest;
+    } catch (NotFoundException e) {
+      guest.release();
+      if (container != ahead) {
+        throw startFailure(e, spec);
+      }
+      // Removed since it was prepared (`docker container prune` removes containers never started).
+      LOG.info("instance {}: its prepared container is gone; creating it again", spec.instanceId());
+      return launch(spec, listener);
     } catch (RuntimeException | IOException e) {
       guest.release();
       throw startFailure(e, spec);
@@ -143,11 +152,67 @@ public final class DockerBackend implements InstanceBackend {
     return engine.failure("cannot start the container of " + machine, e);
   }
 
-  private String create(DockerClient docker, LaunchSpec spec, String image) throws BackendException {
+  /** Creates the container ahead: {@link #launch} of the same spec then only starts it. */
+  @Override
+  public void prepare(LaunchSpec spec) throws BackendException {
+    prepared.put(spec.instanceId(), create(spec));
+  }
+
+  @Override
+  public boolean preparesAhead() {
+    return true;
+  }
+
+  @Override
+  public void discardPrepared(String instanceId) {
+    remove(prepared.remove(instanceId));
+  }
+
+  /** A container created but not started, and the plan it was created from. */
+  private record Created(String id, ContainerPlan plan) {
+  }
+
+  /** The prepared container if it is what the spec asks for now; else it is removed (null). */
+  private Created checkIn(Created ahead, LaunchSpec spec) throws BackendException {
+    ContainerPlan plan;
+    try {
+      plan = plan(spec, images.ensure(spec.revision()));
+    } catch (BackendException | RuntimeException e) {
+      remove(ahead);
+      throw e;
+    }
+    if (ahead.plan().equals(plan)) {
+      return ahead;
+    }
+    remove(ahead);
+    if (!ahead.plan().image().equals(plan.image())) {
+      images.removeUnusedReplacedImages(); // the prepared container held on to the old image
+    }
+    return null;
+  }
+
+  private ContainerPlan plan(LaunchSpec spec, String image) throws BackendException {
+    return ContainerPlan.of(spec, image, root, config.dockerNetworkMode(),
+        spec.revision().manifest().cpus() == null ? 1 : engineCpus());
+  }
+
+  /** Creates the instance's container, loading its image first when the engine lacks it. */
+  private Created create(LaunchSpec spec) throws BackendException {
+    Revision revision = spec.revision();
+    String image = images.ensure(revision);
+    try {
+      return create(spec, image);
+    } catch (ImageGoneException e) {
+      LOG.info("instance {}: image {} is gone from the engine; loading it again", spec.instanceId(), image);
+      images.forget(revision);
+      return create(spec, images.ensure(revision));
+    }
+  }
+
+  private Created create(LaunchSpec spec, String image) throws BackendException {
     Revision revision = spec.revision();
     String machine = revision.machine() + " " + revision.version();
-    ContainerPlan plan = ContainerPlan.of(spec, image, root, config.dockerNetworkMode(),
-        revision.manifest().cpus() == null ? 1 : engineCpus());
+    ContainerPlan plan = plan(spec, image);
     HostConfig host = HostConfig.newHostConfig()
         .withNetworkMode(plan.networkMode())
         .withInit(true)
@@ -158,7 +223,7 @@ public final class DockerBackend implements InstanceBackend {
     if (plan.nanoCpus() != null) {
       host.withNanoCPUs(plan.nanoCpus());
     }
-    CreateContainerCmd create = docker.createContainerCmd(plan.image())
+    CreateContainerCmd create = engine.client().createContainerCmd(plan.image())
         .withName(plan.name())
         .withLabels(plan.labels())
         .withEnv(plan.env())
@@ -167,7 +232,7 @@ public final class DockerBackend implements InstanceBackend {
       create.withEntrypoint(List.of()).withCmd(plan.command());
     }
     try {
-      return create.exec().getId();
+      return new Created(create.exec().getId(), plan);
     } catch (NotFoundException e) {
       throw new ImageGoneException("cannot create the container of " + machine + ": " + DockerConnection.engineMessage(e), e);
     } catch (ConflictException e) {
@@ -198,10 +263,10 @@ public final class DockerBackend implements InstanceBackend {
     return cpus;
   }
 
-  private ContainerGuest track(LaunchSpec spec, GuestListener listener, String containerId) {
+  private ContainerGuest track(LaunchSpec spec, GuestListener listener, String containerId, boolean launching) {
     ConsoleCapture console = new ConsoleCapture(spec.consoleLog());
     ContainerGuest guest = new ContainerGuest(spec.instanceId(), containerId, engine, listener, console,
-        () -> guests.remove(containerId), executor);
+        () -> guests.remove(containerId), executor, launching);
     guests.put(containerId, guest);
     return guest;
   }
@@ -269,7 +334,7 @@ public final class DockerBackend implements InstanceBackend {
       throw new BackendException("instance " + spec.instanceId() + " has no container "
           + containerName(spec.instanceId()) + " to adopt");
     }
-    ContainerGuest guest = track(spec, listener, container.getId());
+    ContainerGuest guest = track(spec, listener, container.getId(), false);
     try {
       guest.openConsole(true);
       guest.followConsole(docker);
@@ -317,8 +382,23 @@ public final class DockerBackend implements InstanceBackend {
     }
   }
 
+  /** Removes a container that was created and never started (a prepared one); null is none. */
+  private void remove(Created container) {
+    if (container == null) {
+      return;
+    }
+    try {
+      engine.client().removeContainerCmd(container.id()).withForce(true).exec();
+    } catch (NotFoundException e) {
+      // gone already
+    } catch (BackendException | RuntimeException e) {
+      LOG.warn("cannot remove prepared container {}: {}", container.plan().name(), e.getMessage());
+    }
+  }
+
   @Override
   public void close() {
+    prepared.keySet().forEach(this::discardPrepared);
     guests.values().forEach(ContainerGuest::detach);
     events.close();
     scheduler.shutdownNow();

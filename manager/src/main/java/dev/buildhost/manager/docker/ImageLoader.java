@@ -83,10 +83,10 @@ public final class ImageLoader {
   }
 
   /**
-   * Makes sure the revision's image is in the engine and returns the reference to create its
-   * containers from: for an image tarball the id of the image loaded from it (content-exact,
-   * whatever happens to the tag), else the manifest's image reference. Once a version of a
-   * tarball was found in the engine, later calls ask the engine nothing; if the image was
+   * Makes sure the revision's image is in the engine and returns the id of the image to create
+   * its containers from (content-exact, whatever happens to a tag later): the image loaded from
+   * the revision's tarball, or the one the manifest's image reference names now. Once a version
+   * of a tarball was found in the engine, later calls ask the engine nothing; if the image was
    * removed since, creating a container fails and {@link #forget} makes the next call load it
    * again.
    *
@@ -161,12 +161,13 @@ public final class ImageLoader {
   }
 
   private String requireLocalImage(String reference, Path manifestFile) throws BackendException {
-    if (inspectOrNull(reference) == null) {
+    InspectImageResponse image = inspectOrNull(reference);
+    if (image == null) {
       throw new BackendException("image '" + reference + "' (named by `image` in " + manifestFile
           + ") is not in the Docker engine at " + engine.host() + "; images are never pulled: load it"
           + " (docker load / docker import) or ship it as the revision's image.tar");
     }
-    return reference;
+    return image.getId();
   }
 
   private InspectImageResponse inspectOrNull(String reference) throws BackendException {
@@ -299,7 +300,7 @@ public final class ImageLoader {
    * Removes the untagged images buildhost imported that no container uses any more: images
    * replaced while a container still ran from them (their removal failed then).
    */
-  private void removeUnusedReplacedImages() {
+  void removeUnusedReplacedImages() {
     try {
       engine.client().listImagesCmd()
           .withDanglingFilter(true)

@@ -14,6 +14,27 @@ public interface InstanceBackend extends AutoCloseable {
    */
   Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException;
 
+  /**
+   * Whether {@link #prepare} does anything: the manager then prepares the next launch of a
+   * machine while its last instance runs.
+   */
+  default boolean preparesAhead() {
+    return false;
+  }
+
+  /**
+   * Does ahead of time the part of {@link #launch} that runs nothing (a container's create), so
+   * that a later launch of an equal spec only starts the guest. A launch whose spec differs (the
+   * image changed meanwhile) removes what was prepared and starts afresh.
+   */
+  default void prepare(LaunchSpec spec) throws BackendException {
+    throw new UnsupportedOperationException(type() + " backend prepares nothing ahead");
+  }
+
+  /** Removes what {@link #prepare} made for the instance, if no launch took it. */
+  default void discardPrepared(String instanceId) {
+  }
+
   /** Ids of the instances whose guests exist now and carry buildhost's label. */
   Set<String> ourInstanceIds() throws BackendException;
 

@@ -82,6 +82,7 @@ public final class InstanceManager implements AutoCloseable {
   private final Journal journal;
   private final EventBus bus = new EventBus();
   private final InstanceTftpServers tftp;
+  private final PreparedLaunches prepared;
   private final ScheduledExecutorService timers;
   private final ExecutorService lifecycle;
   private final Map<String, Tracked> instances = new ConcurrentHashMap<>();
@@ -101,6 +102,10 @@ public final class InstanceManager implements AutoCloseable {
     }
     this.journal = new Journal(config.stateDir());
     this.tftp = new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
+    this.prepared = new PreparedLaunches(capacityLock, tftp.pool(), (revision, port) -> {
+      String id = newId(revision.machine());
+      return new LaunchSpec(id, revision, config.instancesDir().resolve(id), port);
+    });
     this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("instance-timer"));
     this.lifecycle = Executors.newCachedThreadPool(daemonThreads("instance-lifecycle"));
   }
@@ -315,6 +320,7 @@ public final class InstanceManager implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    prepared.close();
     for (InstanceBackend backend : backends.values()) {
       try {
         backend.close();
@@ -349,12 +355,14 @@ public final class InstanceManager implements AutoCloseable {
             + " needs " + ram + " MiB of RAM but only " + (config.ramBudgetMib() - ramInUse) + " of the "
             + config.ramBudgetMib() + " MiB budget are free (ram-budget); wait for an instance to end, or raise ram-budget");
       }
-      String id = newId(revision.machine());
+      LaunchSpec ahead = prepared.take(revision);
+      String id = ahead != null ? ahead.instanceId() : newId(revision.machine());
       Instant now = clock.instant();
       Instance snapshot = new Instance(id, revision.machine(), revision.version(), revision.manifest().type(),
           InstanceState.STARTING, null, null, 0, now, null, null, null);
       Tracked tracked = new Tracked(snapshot, revision, config.tftpDir().resolve(id),
           config.instancesDir().resolve(id), now.plus(timeout));
+      tracked.preparedPort = ahead != null ? ahead.tftpPort() : 0;
       instances.put(id, tracked);
       return tracked;
     }
@@ -368,21 +376,51 @@ public final class InstanceManager implements AutoCloseable {
       for (Map.Entry<String, byte[]> file : request.files().entrySet()) {
         InstanceFiles.put(tracked.tftpDir, file.getKey(), file.getValue());
       }
-      tracked.server = tftp.start(tracked.tftpDir, uploads(tracked));
+      tracked.server = startTftp(tracked);
       change(tracked, copy(tracked.snapshot, InstanceState.STARTING, tracked.server.port()));
       LOG.info("instance {}: starting {} {} (TFTP port {}, timeout at {})", id, tracked.revision.machine(),
           tracked.revision.version(), tracked.snapshot.tftpPort(), tracked.deadline);
       publish(InstanceEvent.Kind.CREATED, tracked.snapshot, null);
       tracked.guest = backend.launch(spec(tracked), guestListener(tracked));
       armTimeout(tracked);
+      prepared.prepareSoon(tracked.revision, backend);
       return tracked.snapshot;
     } catch (NoFreePortException e) {
+      backend.discardPrepared(id);
       discard(tracked);
       throw new ManagerException(ManagerException.Kind.NO_CAPACITY, e.getMessage(), e);
     } catch (BackendException | IOException | RuntimeException e) {
+      backend.discardPrepared(id);
       String message = "cannot start machine " + tracked.revision.machine() + ": " + describe(e);
       failStart(tracked, message);
       throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, message, e);
+    }
+  }
+
+  /**
+   * The instance's TFTP server: on the port of its prepared launch, else on a free port. When no
+   * port is free, the ports of the launches prepared for other machines are taken back first.
+   */
+  private TftpServer startTftp(Tracked tracked) throws IOException {
+    if (tracked.preparedPort > 0) {
+      try {
+        return tftp.startOn(tracked.tftpDir, tracked.preparedPort, uploads(tracked));
+      } catch (IOException e) {
+        // Another program took the port meanwhile. The spec the backend gets then differs from
+        // the prepared one, so it creates the guest afresh.
+        LOG.info("instance {}: its prepared TFTP port {} is taken ({}); using another", tracked.id(),
+            tracked.preparedPort, e.getMessage());
+        tftp.pool().release(tracked.preparedPort);
+        tracked.preparedPort = 0;
+      }
+    }
+    try {
+      return tftp.start(tracked.tftpDir, uploads(tracked));
+    } catch (NoFreePortException e) {
+      if (!prepared.discardAll()) {
+        throw e;
+      }
+      return tftp.start(tracked.tftpDir, uploads(tracked));
     }
   }
 
@@ -416,14 +454,16 @@ public final class InstanceManager implements AutoCloseable {
   /**
    * Stops the instance's TFTP server and frees its port; caller holds the lock of an instance that
    * is ending. The port is freed even without a server (an adopted instance whose server could not
-   * be restarted keeps its port held until it ends).
+   * be restarted keeps its port held until it ends; a start that failed before its server started
+   * holds the port of its prepared launch).
    */
   private void releaseTftp(Tracked tracked) {
+    int held = tracked.snapshot.tftpPort() > 0 ? tracked.snapshot.tftpPort() : tracked.preparedPort;
     if (tracked.server != null) {
       tftp.stop(tracked.server, tracked.server.port());
       tracked.server = null;
-    } else if (tracked.snapshot.tftpPort() > 0) {
-      tftp.pool().release(tracked.snapshot.tftpPort());
+    } else if (held > 0) {
+      tftp.pool().release(held);
     }
   }
 
@@ -764,7 +804,7 @@ public final class InstanceManager implements AutoCloseable {
     base = base + "-" + ID_TIME.format(clock.instant()) + "-";
     for (int attempt = 0; ; attempt++) {
       String id = base + String.format("%04x", random.nextInt(0x10000));
-      if (!instances.containsKey(id) && !Files.exists(config.instancesDir().resolve(id))
+      if (!instances.containsKey(id) && !prepared.reserves(id) && !Files.exists(config.instancesDir().resolve(id))
           && !Files.exists(config.tftpDir().resolve(id))) {
         return id;
       }
@@ -816,6 +856,8 @@ public final class InstanceManager implements AutoCloseable {
     EndReason requestedReason;
     Guest guest;
     TftpServer server;
+    /** The TFTP port of the prepared launch the instance took; 0 when it took none. */
+    int preparedPort;
     ScheduledFuture<?> timeoutTask;
     ScheduledFuture<?> graceTask;
     ScheduledFuture<?> watchdogTask;

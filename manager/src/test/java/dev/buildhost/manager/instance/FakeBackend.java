@@ -25,6 +25,12 @@ final class FakeBackend implements InstanceBackend {
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
   volatile boolean stopsAtOnce;
   volatile boolean closed;
+  /** Whether the backend prepares launches ahead, as the Docker backend does. */
+  volatile boolean preparesAhead;
+  final Map<String, LaunchSpec> prepared = new ConcurrentHashMap<>();
+  final List<String> discarded = new CopyOnWriteArrayList<>();
+  /** Launches that took what was prepared for them. */
+  final List<LaunchSpec> launchedPrepared = new CopyOnWriteArrayList<>();
 
   @Override
   public MachineType type() {
@@ -33,8 +39,15 @@ final class FakeBackend implements InstanceBackend {
 
   @Override
   public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
+    LaunchSpec ahead = prepared.remove(spec.instanceId());
+    if (ahead != null && (failLaunchWith != null || !ahead.equals(spec))) {
+      discarded.add(ahead.instanceId());
+    }
     if (failLaunchWith != null) {
       throw new BackendException(failLaunchWith);
+    }
+    if (spec.equals(ahead)) {
+      launchedPrepared.add(spec);
     }
     launched.add(spec);
     FakeGuest guest = new FakeGuest(spec, listener);
@@ -48,6 +61,23 @@ final class FakeBackend implements InstanceBackend {
       guest.end(EndReason.POWEROFF, 0);
     }
     return guest;
+  }
+
+  @Override
+  public boolean preparesAhead() {
+    return preparesAhead;
+  }
+
+  @Override
+  public void prepare(LaunchSpec spec) {
+    prepared.put(spec.instanceId(), spec);
+  }
+
+  @Override
+  public void discardPrepared(String instanceId) {
+    if (prepared.remove(instanceId) != null) {
+      discarded.add(instanceId);
+    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.buildhost.manager.instance;
 
 import static dev.buildhost.manager.instance.TestMachines.await;
+import static dev.buildhost.manager.instance.TestMachines.portFree;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -18,7 +19,6 @@ import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,14 +76,6 @@ class InstanceManagerTest {
 
   private List<InstanceEvent.Kind> kindsOf(String id) {
     return events.stream().filter(e -> e.instance().id().equals(id)).map(InstanceEvent::kind).toList();
-  }
-
-  private static boolean portFree(int port) {
-    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
-      return socket.isBound();
-    } catch (SocketException e) {
-      return false;
-    }
   }
 
   @Test

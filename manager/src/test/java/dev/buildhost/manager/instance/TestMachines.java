@@ -5,6 +5,10 @@ import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -30,6 +34,15 @@ final class TestMachines {
     int first = 20000 + (int) (Math.random() * 20000);
     return new ManagerConfig(root, root.resolve("state"), first, first + ports - 1, maxInstances, ramBudgetMib,
         Duration.ofHours(1), grace, Acceleration.TCG, "test:///default", "unix:///nonexistent", "host");
+  }
+
+  /** Whether a UDP socket can bind the loopback port (no TFTP server holds it). */
+  static boolean portFree(int port) {
+    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      return socket.isBound();
+    } catch (SocketException e) {
+      return false;
+    }
   }
 
   static void await(String what, BooleanSupplier condition) {
