@@ -50,6 +50,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.ThrowingConsumer;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -241,39 +242,38 @@ class DockerBackendContainerIT {
   // --- containers prepared ahead ---------------------------------------------------------------------
 
   @Test
-  void aPreparedContainerIsCreatedNotStartedAndALaunchOfTheSameSpecStartsIt() throws Exception {
+  void aPreparedContainerIsCreatedNotStartedAndALaunchOfTheSameSpecStartsIt() throws Throwable {
     LaunchSpec spec = spec("p1", ContainerFixtures.sampleRunning("sleep 1000"), 1);
     backend.prepare(spec);
     InspectContainerResponse prepared = docker.inspectContainerCmd("buildhost-p1").exec();
     assertEquals("created", prepared.getState().getStatus());
 
-    Recorder recorder = new Recorder();
-    Guest guest = backend.launch(spec, recorder);
-    try {
-      recorder.awaitRunning();
-      InspectContainerResponse running = docker.inspectContainerCmd("buildhost-p1").exec();
+    whileRunning(spec, running -> {
       assertEquals(prepared.getId(), running.getId());
       assertTrue(running.getState().getRunning());
-    } finally {
-      guest.release();
-    }
+    });
   }
 
   @Test
-  void aLaunchWhoseSpecDiffersFromThePreparedOneReplacesItsContainer() throws Exception {
+  void aLaunchWhoseSpecDiffersFromThePreparedOneReplacesItsContainer() throws Throwable {
     Revision sleeper = ContainerFixtures.sampleRunning("sleep 1000");
     backend.prepare(spec("p2", sleeper, 1));
     String preparedId = docker.inspectContainerCmd("buildhost-p2").exec().getId();
 
-    Recorder recorder = new Recorder();
-    Guest guest = backend.launch(spec("p2", sleeper, 2), recorder); // another TFTP port
-    try {
-      recorder.awaitRunning();
-      InspectContainerResponse running = docker.inspectContainerCmd("buildhost-p2").exec();
+    whileRunning(spec("p2", sleeper, 2), running -> { // another TFTP port
       assertNotEquals(preparedId, running.getId());
       assertTrue(List.of(running.getConfig().getEnv()).contains("BUILDHOST_TFTP=127.0.0.1:2"));
-      assertEquals(List.of("buildhost-p2"), ContainerFixtures.containersOf(docker, root, "p2").stream()
-          .map(name -> name.substring(1)).toList());
+      assertEquals(List.of("/buildhost-p2"), ContainerFixtures.containersOf(docker, root, "p2"));
+    });
+  }
+
+  /** Launches the spec, hands its running container to {@code check}, then releases it. */
+  private void whileRunning(LaunchSpec spec, ThrowingConsumer<InspectContainerResponse> check) throws Throwable {
+    Recorder recorder = new Recorder();
+    Guest guest = backend.launch(spec, recorder);
+    try {
+      recorder.awaitRunning();
+      check.accept(docker.inspectContainerCmd(DockerBackend.containerName(spec.instanceId())).exec());
     } finally {
       guest.release();
     }
