@@ -14,11 +14,16 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.parsers.ParserConfigurationException;
@@ -26,6 +31,8 @@ import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error;
 import org.libvirt.LibvirtException;
+import org.libvirt.event.ConnectionCloseListener;
+import org.libvirt.event.ConnectionCloseReason;
 import org.libvirt.event.DomainEvent;
 import org.libvirt.event.DomainEventType;
 import org.libvirt.event.LifecycleListener;
@@ -39,9 +46,12 @@ import org.xml.sax.SAXException;
 /**
  * Runs instances of {@code type: kvm} machines as transient libvirt domains (see
  * {@link DomainXml}) over a qcow2 overlay of the revision's disk. Domain lifecycle events come
- * through libvirt's event loop; the connection is opened on first use and reopened after libvirtd
- * went away, so the backend can be created while libvirtd is down and its instances then fail to
- * start with a message saying so.
+ * through libvirt's event loop; the connection is opened on first use, so the backend can be
+ * created while libvirtd is down and its instances then fail to start with a message saying so.
+ *
+ * <p>When the connection closes (libvirtd restarted, or stopped answering its keepalives), the
+ * backend reconnects in the background and reports the end of every guest whose domain ended
+ * meanwhile: their lifecycle events were lost with the connection.
  */
 public final class LibvirtBackend implements InstanceBackend {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtBackend.class);
@@ -49,6 +59,11 @@ public final class LibvirtBackend implements InstanceBackend {
   private static final int DEFAULT_CPUS = 1;
   /** libvirt-java's flag value for "all domains" in listAllDomains. */
   private static final int ALL_DOMAINS = 0;
+  /** A libvirtd that misses this many keepalives in a row, one every interval, counts as gone. */
+  private static final int KEEPALIVE_INTERVAL_SECONDS = 5;
+  private static final int KEEPALIVE_COUNT = 3;
+  private static final Duration FIRST_RECONNECT_DELAY = Duration.ofMillis(200);
+  private static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(5);
 
   private final ManagerConfig config;
   /** Written into every domain's metadata: this backend lists and adopts only domains it owns. */
@@ -56,7 +71,15 @@ public final class LibvirtBackend implements InstanceBackend {
   private final CompletableFuture<AccelerationProbe.Choice> acceleration;
   /** Listeners of the guests this backend launched or adopted, by domain name. */
   private final Map<String, GuestListener> listeners = new ConcurrentHashMap<>();
+  /** Domains being created: their listener is registered, their domain may not exist yet. */
+  private final Set<String> launching = ConcurrentHashMap.newKeySet();
   private final LifecycleListener lifecycle = this::onLifecycle;
+  private final ConnectionCloseListener closeListener = this::onConnectionClosed;
+  private final ScheduledExecutorService reconnector = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "libvirt-reconnect");
+    thread.setDaemon(true);
+    return thread;
+  });
   private Connect connection;
   private boolean closed;
 
@@ -97,6 +120,7 @@ public final class LibvirtBackend implements InstanceBackend {
     if (overlay != null) {
       QemuImg.createOverlay(base, overlay);
     }
+    launching.add(name);
     listeners.put(name, listener);
     try {
       Domain domain = connection().domainCreateXML(xml, 0);
@@ -108,6 +132,8 @@ public final class LibvirtBackend implements InstanceBackend {
       }
       throw e instanceof BackendException be ? be
           : new BackendException("libvirt could not start domain " + name + ": " + message(e), e);
+    } finally {
+      launching.remove(name);
     }
     LOG.debug("domain {} created", name);
     listener.onRunning();
@@ -189,19 +215,27 @@ public final class LibvirtBackend implements InstanceBackend {
   @Override
   public synchronized void close() {
     closed = true;
-    if (connection != null) {
-      try {
-        connection.removeLifecycleListener(lifecycle);
-      } catch (LibvirtException | RuntimeException e) {
-        LOG.debug("removing the lifecycle listener failed: {}", e.getMessage());
-      }
-      try {
-        connection.close();
-      } catch (LibvirtException e) {
-        LOG.debug("closing the libvirt connection failed: {}", e.getMessage());
-      }
-      connection = null;
+    reconnector.shutdownNow();
+    drop();
+  }
+
+  /** Closes the connection, if there is one; caller holds this object's lock. */
+  private void drop() {
+    if (connection == null) {
+      return;
     }
+    try {
+      connection.unregisterCloseListener();
+      connection.removeLifecycleListener(lifecycle);
+    } catch (LibvirtException | RuntimeException e) {
+      LOG.debug("removing the libvirt listeners failed: {}", e.getMessage());
+    }
+    try {
+      connection.close();
+    } catch (LibvirtException e) {
+      LOG.debug("closing the libvirt connection failed: {}", e.getMessage());
+    }
+    connection = null;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -209,24 +243,87 @@ public final class LibvirtBackend implements InstanceBackend {
   private int onLifecycle(Domain domain, DomainEvent event) {
     try {
       String name = domain.getName();
-      GuestListener listener = listeners.get(name);
-      if (listener == null) {
-        return 0;
-      }
       DomainEventType type = event.getType();
       if (type == DomainEventType.STARTED) {
-        listener.onRunning();
+        GuestListener listener = listeners.get(name);
+        if (listener != null) {
+          listener.onRunning();
+        }
       } else if (type == DomainEventType.STOPPED) {
         Object detail = event.getDetail();
-        EndReason reason = detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED;
-        LOG.debug("domain {} stopped ({})", name, detail);
-        listeners.remove(name);
-        listener.onStopped(reason, null);
+        GuestListener listener = listeners.remove(name);
+        if (listener != null) {
+          LOG.debug("domain {} stopped ({})", name, detail);
+          listener.onStopped(detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED, null);
+        }
       }
     } catch (LibvirtException | RuntimeException e) {
       LOG.error("cannot handle libvirt event {}: {}", event, e.getMessage(), e);
     }
     return 0;
+  }
+
+  /** Runs on libvirt's event loop thread, which must not call libvirt: the work is handed on. */
+  private void onConnectionClosed(Connect closedConnection, ConnectionCloseReason reason) {
+    if (reason == ConnectionCloseReason.CLIENT) {
+      return;
+    }
+    LOG.warn("the connection to libvirtd at {} closed ({}); reconnecting to catch up with its domains",
+        config.libvirtUri(), reason);
+    try {
+      reconnector.execute(() -> reconnect(closedConnection, FIRST_RECONNECT_DELAY));
+    } catch (RejectedExecutionException e) {
+      LOG.debug("the libvirt backend is closed; not reconnecting");
+    }
+  }
+
+  private void reconnect(Connect closedConnection, Duration delay) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      if (connection == closedConnection) {
+        drop();
+      }
+    }
+    try {
+      connection();
+      catchUp();
+    } catch (BackendException e) {
+      Duration next = delay.multipliedBy(2).compareTo(MAX_RECONNECT_DELAY) > 0 ? MAX_RECONNECT_DELAY : delay.multipliedBy(2);
+      LOG.debug("reconnecting to libvirtd failed ({}); trying again in {} ms", e.getMessage(), delay.toMillis());
+      try {
+        reconnector.schedule(() -> reconnect(closedConnection, next), delay.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException closing) {
+        LOG.debug("the libvirt backend is closed; not reconnecting");
+      }
+    }
+  }
+
+  /** Reports the end of the guests whose domain ended while no connection could tell. */
+  private void catchUp() throws BackendException {
+    for (String name : listeners.keySet()) {
+      if (launching.contains(name)) {
+        continue;
+      }
+      boolean running;
+      try {
+        Domain domain = lookup(name);
+        try {
+          running = domain != null && domain.isActive() == 1;
+        } finally {
+          free(domain);
+        }
+      } catch (LibvirtException e) {
+        throw new BackendException("cannot look up domain " + name + ": " + message(e), e);
+      }
+      GuestListener listener = running ? null : listeners.remove(name);
+      if (listener != null) {
+        LOG.warn("domain {} ended while the connection to libvirtd was down", name);
+        listener.onStopped(EndReason.CRASHED, null);
+      }
+    }
+    LOG.info("reconnected to libvirtd at {}; {} domain(s) of ours run on", config.libvirtUri(), listeners.size());
   }
 
   private synchronized Connect connection() throws BackendException {
@@ -240,10 +337,12 @@ public final class LibvirtBackend implements InstanceBackend {
     } catch (LibvirtException e) {
       LOG.warn("the connection to libvirtd at {} is broken ({}); reconnecting", config.libvirtUri(), message(e));
     }
+    drop();
     try {
       LibvirtEventLoop.ensureStarted();
       Connect fresh = new Connect(config.libvirtUri());
       fresh.addLifecycleListener(lifecycle);
+      watchForClose(fresh);
       connection = fresh;
       LOG.info("connected to libvirtd at {}", config.libvirtUri());
       return fresh;
@@ -251,6 +350,16 @@ public final class LibvirtBackend implements InstanceBackend {
       connection = null;
       throw new BackendException("cannot connect to libvirtd at " + config.libvirtUri() + ": " + message(e)
           + " (is libvirtd running? start it with 'virtlogd -d && libvirtd -d')", e);
+    }
+  }
+
+  /** Drivers that run in the daemon's own process (test:///default) have no connection to lose. */
+  private void watchForClose(Connect fresh) {
+    try {
+      fresh.registerCloseListener(closeListener);
+      fresh.setKeepAlive(KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_COUNT);
+    } catch (LibvirtException e) {
+      LOG.debug("the libvirt connection cannot report being closed: {}", message(e));
     }
   }
 
