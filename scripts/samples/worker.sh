@@ -4,7 +4,9 @@
 #
 # Protocol
 #   Endpoint   env BUILDHOST_TFTP=HOST:PORT (containers) or, failing that, the kernel command line
-#              parameter buildhost.tftp=HOST:PORT from /proc/cmdline (VMs). PORT defaults to 69.
+#              parameter buildhost.tftp=HOST:PORT from /proc/cmdline (VMs booted from a kernel),
+#              or else the fw_cfg entry opt/buildhost/tftp (every VM; needs the qemu_fw_cfg
+#              module). PORT defaults to 69.
 #   Task       downloads task.manifest over TFTP (busybox tftp -g), trying once a second for up
 #              to BUILDHOST_TASK_WAIT seconds (default 120): the task may arrive after the start.
 #              Every `command: <shell command>` line is one command; they run in order with
@@ -37,6 +39,8 @@ say() {
   echo "buildhost-worker: $*"
 }
 
+FW_CFG_TFTP=/sys/firmware/qemu_fw_cfg/by_name/opt/buildhost/tftp/raw
+
 endpoint() {
   if [ -n "${BUILDHOST_TFTP:-}" ]; then
     echo "$BUILDHOST_TFTP"
@@ -48,6 +52,10 @@ endpoint() {
         buildhost.tftp=*) echo "${word#buildhost.tftp=}"; return 0 ;;
       esac
     done
+  fi
+  if [ -r "$FW_CFG_TFTP" ]; then
+    cat "$FW_CFG_TFTP"
+    return 0
   fi
   return 1
 }
@@ -120,6 +128,10 @@ case "$EP" in
   *) HOST=$EP; PORT=69 ;;
 esac
 say "TFTP endpoint $HOST:$PORT"
+# The daemon gives every VM both channels; say what fw_cfg holds, so a test can compare them.
+if [ -r "$FW_CFG_TFTP" ]; then
+  say "fw_cfg opt/buildhost/tftp: $(cat "$FW_CFG_TFTP")"
+fi
 
 if ! transfer get "$WORK/task.manifest" task.manifest "$TASK_WAIT"; then
   say "could not download task.manifest from $HOST:$PORT"
@@ -146,6 +158,11 @@ while IFS= read -r cmd <&3; do
   code=$?
   cat "$WORK/out"
   cat "$WORK/out" >>"$WORK/log"
+  # Output that does not end its last line would run into the next line (or the log's end).
+  if [ -n "$(tail -c 1 "$WORK/out")" ]; then
+    echo
+    echo >>"$WORK/log"
+  fi
   if [ "$code" -ne 0 ]; then
     say "[$n/$count] failed with exit code $code"
     echo "buildhost-worker: command $n failed with exit code $code" >>"$WORK/log"

@@ -120,6 +120,20 @@ class SampleContainerHarnessIT {
     }
   }
 
+  @Test
+  void outputWithoutAFinalNewlineEndsItsOwnLine() throws Exception {
+    TaskManifest.of("printf 'no-newline'", "printf 'ends-with-a-backslash\\\\'", "echo next").writeTo(tftpRoot);
+    try (TftpServer tftp = TestTftp.writable(tftpRoot)) {
+      Run run = runWorker(tftp.port());
+
+      ResultManifest result = awaitResult(run);
+      assertEquals("success", result.status(), result::log);
+      assertEquals(List.of("$ printf 'no-newline'", "no-newline", "$ printf 'ends-with-a-backslash\\\\'",
+          "ends-with-a-backslash\\", "$ echo next", "next"), result.logLines());
+      assertTrue(run.output().contains("no-newline\nbuildhost-worker: [2/3]"), run.output());
+    }
+  }
+
   private record Run(int exitCode, String output) {}
 
   /** Runs the sample's worker to its end (bounded) and removes the container. */

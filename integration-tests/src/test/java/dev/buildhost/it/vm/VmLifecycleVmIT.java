@@ -63,7 +63,8 @@ class VmLifecycleVmIT {
   void theWorkerFetchesItsTaskUploadsItsResultAndTheGuestPowersOff() throws Exception {
     String baseBefore = Checksums.sha256(VmFixture.baseDisk());
     open(Duration.ofSeconds(30));
-    Instance started = manager.start(VmFixture.task(null, "echo vm-says-$((6 * 7))", "cat /proc/cmdline"));
+    Instance started = manager.start(VmFixture.task(null, "echo vm-says-$((6 * 7))", "cat /proc/cmdline",
+        "cat /sys/firmware/qemu_fw_cfg/by_name/opt/buildhost/tftp/raw"));
     assertTrue(VmFixture.domainExists(started.id()));
     assertTrue(VmFixture.overlayExists(config, started.id()), "the overlay exists while the guest runs");
 
@@ -73,6 +74,7 @@ class VmLifecycleVmIT {
     assertEquals("success", result.status(), result::log);
     assertTrue(result.logLines().contains("vm-says-42"), result::log);
     assertTrue(result.log().contains("buildhost.tftp=10.0.2.2:" + started.tftpPort()), result::log);
+    assertTrue(result.logLines().contains("10.0.2.2:" + started.tftpPort()), "the fw_cfg entry: " + result.log());
     assertReleased(stopped);
     assertTrue(VmFixture.console(manager, started.id()).contains("buildhost-worker"));
     VmFixture.awaitEvents(events, started.id(), InstanceEvent.Kind.STOPPED);

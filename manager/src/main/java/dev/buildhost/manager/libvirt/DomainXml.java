@@ -14,9 +14,9 @@ import org.w3c.dom.Element;
 
 /**
  * The libvirt XML of one instance's transient domain. Built with the DOM, so every value from a
- * manifest is escaped and cannot add elements. The guest learns its TFTP endpoint from the kernel
- * command line ({@code buildhost.tftp=10.0.2.2:PORT}) when the machine boots a kernel directly,
- * otherwise from the fw_cfg entry {@code opt/buildhost/tftp}.
+ * manifest is escaped and cannot add elements. The guest learns its TFTP endpoint from the fw_cfg
+ * entry {@code opt/buildhost/tftp} (a disk-only machine has no other way), and also from the
+ * kernel command line ({@code buildhost.tftp=10.0.2.2:PORT}) when the machine boots a kernel.
  *
  * @param instanceId  the instance id: names the domain {@code buildhost-<id>} and is kept in its metadata
  * @param owner       the state folder of the manager that owns the domain, kept in its metadata: a
@@ -78,11 +78,9 @@ public record DomainXml(String instanceId, String owner, String domainType, long
     child(domain, "memory", Long.toString(memoryMib)).setAttribute("unit", "MiB");
     child(domain, "vcpu", Integer.toString(vcpus));
 
-    if (kernel == null) {
-      Element sysinfo = child(domain, "sysinfo", null);
-      sysinfo.setAttribute("type", "fwcfg");
-      child(sysinfo, "entry", tftpEndpoint()).setAttribute("name", FW_CFG_TFTP);
-    }
+    Element sysinfo = child(domain, "sysinfo", null);
+    sysinfo.setAttribute("type", "fwcfg");
+    child(sysinfo, "entry", tftpEndpoint()).setAttribute("name", FW_CFG_TFTP);
 
     Element os = child(domain, "os", null);
     Element type = child(os, "type", "hvm");

@@ -52,7 +52,8 @@ class DomainXmlTest {
     assertEquals("/build/machines/vm/vm-1.0/initrd.img", x(doc, "/domain/os/initrd"));
     assertEquals("console=ttyS0 quiet buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"));
     assertEquals("pc", x(doc, "/domain/os/type/@machine"));
-    assertEquals(0, count(doc, "/domain/sysinfo"), "direct boot passes the endpoint on the command line");
+    assertEquals("10.0.2.2:10042", x(doc, "/domain/sysinfo[@type='fwcfg']/entry[@name='opt/buildhost/tftp']"),
+        "fw_cfg holds the endpoint too");
     assertEquals("file", x(doc, "/domain/devices/serial/@type"));
     assertEquals("/build/instances/vm-1/console.log", x(doc, "/domain/devices/serial/source/@path"));
     assertEquals("user", x(doc, "/domain/devices/interface/@type"));
