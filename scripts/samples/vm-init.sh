@@ -46,7 +46,8 @@ while [ ! -b /dev/vda ] && [ "$n" -lt 50 ]; do
   sleep 0.1
   n=$((n + 1))
 done
-if ! mount -t ext4 -o ro /dev/vda /mnt/worker; then
+# ext2 for sample-vm's disk, FAT for a disk that boots itself (scripts/samples/make-boot-disk).
+if ! mount -o ro /dev/vda /mnt/worker; then
   say "cannot mount the worker disk /dev/vda"
   halt_now
 fi
