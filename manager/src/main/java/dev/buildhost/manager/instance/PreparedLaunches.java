@@ -75,8 +75,8 @@ final class PreparedLaunches implements AutoCloseable {
       if (taken == null) {
         return null;
       }
-      reservedIds.remove(taken.spec.instanceId());
       if (taken.spec.revision().equals(revision)) {
+        reservedIds.remove(taken.spec.instanceId());
         return taken.spec;
       }
     }

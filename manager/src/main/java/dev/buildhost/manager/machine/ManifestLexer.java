@@ -50,24 +50,37 @@ final class ManifestLexer {
     return new ManifestLexer(null, text).lines.length;
   }
 
+  /** Every syntax error at once: a line that is not a pair is reported and the next one read. */
   private List<Pair> readAll() {
     List<Pair> pairs = new ArrayList<>();
+    List<ManifestException> problems = new ArrayList<>();
     boolean first = true;
     while (skipBlankAndComments()) {
-      Pair pair = readPair();
+      Pair pair;
+      try {
+        pair = readPair();
+      } catch (ManifestException e) {
+        problems.add(e);
+        first = false;
+        continue;
+      }
       if (pair.name().isEmpty()) {
         if (!first) {
-          throw error(pair.line(), null,
-              "a second manifest starts here (':' line); a machine manifest file holds one manifest");
+          problems.add(error(pair.line(), null,
+              "a second manifest starts here (':' line); a machine manifest file holds one manifest"));
+          break; // what follows belongs to that other manifest
         }
         if (!pair.value().equals("1")) {
-          throw error(pair.line(), null,
-              "unsupported manifest format version '" + pair.value() + "' (only ': 1' is known)");
+          problems.add(error(pair.line(), null,
+              "unsupported manifest format version '" + pair.value() + "' (only ': 1' is known)"));
         }
       } else {
         pairs.add(pair);
       }
       first = false;
+    }
+    if (!problems.isEmpty()) {
+      throw ManifestException.all(problems);
     }
     return pairs;
   }

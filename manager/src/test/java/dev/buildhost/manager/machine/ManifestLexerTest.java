@@ -61,6 +61,19 @@ class ManifestLexerTest {
   }
 
   @Test
+  void everySyntaxErrorIsReportedAtOnceInLineOrder() {
+    ManifestException e = assertThrows(ManifestException.class,
+        () -> pairs(": 2\nname: x\nsummary x\ntype: kvm\nram-minimum 1G\ndisk: \\\nnever ended\n"));
+    assertEquals(List.of(1, 3, 5, 6), e.problems().stream().map(ManifestException::line).toList());
+    assertEquals(String.join("\n",
+        FILE + ":1: unsupported manifest format version '2' (only ': 1' is known)",
+        FILE + ":3: 'summary x' is not a 'name: value' line (':' expected after the name)",
+        FILE + ":5: 'ram-minimum 1G' is not a 'name: value' line (':' expected after the name)",
+        FILE + ":6: disk: multi-line value is not terminated (a line holding just '\\' must end it)"),
+        e.getMessage());
+  }
+
+  @Test
   void continuationJoinsLinesKeepingTheNextLinesLeadingBlanks() {
     assertEquals("one two three", only("summary: one \\\ntwo\\\n three\n"));
   }
