@@ -378,8 +378,9 @@ public final class InstanceManager implements AutoCloseable {
       }
       tracked.server = startTftp(tracked);
       change(tracked, copy(tracked.snapshot, InstanceState.STARTING, tracked.server.port()));
-      LOG.info("instance {}: starting {} {} (TFTP port {}, timeout at {})", id, tracked.revision.machine(),
-          tracked.revision.version(), tracked.snapshot.tftpPort(), tracked.deadline);
+      LOG.info("instance {}: starting {} {} (TFTP port {}, timeout at {}{})", id, tracked.revision.machine(),
+          tracked.revision.version(), tracked.snapshot.tftpPort(), tracked.deadline,
+          tracked.preparedPort > 0 ? ", prepared ahead" : "");
       publish(InstanceEvent.Kind.CREATED, tracked.snapshot, null);
       tracked.guest = backend.launch(spec(tracked), guestListener(tracked));
       armTimeout(tracked);
