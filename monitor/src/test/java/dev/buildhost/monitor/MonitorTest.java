@@ -195,6 +195,24 @@ class MonitorTest {
   }
 
   @Test
+  void aProxyErrorPageServedWith200NeverReboots() throws Exception {
+    Monitor m = started(config(Map.of()));
+    server.put(BUILDID, ("<html><head><title>Service Unavailable</title></head>\n<body>The proxy could not"
+        + " reach pxe.example.org</body></html>\n").getBytes(StandardCharsets.UTF_8), "text/html");
+    Monitor.CheckResult r = m.check();
+    assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
+    assertTrue(r.message().contains("build-id at " + server.url(BUILDID) + " was served as 'text/html', not as plain"
+        + " text"), r.message());
+    server.put(BUILDID, "buildos-20261126-1\nbuildos-20261127-1\n");
+    assertEquals(Monitor.Status.UNKNOWN, m.check().status());
+    assertEquals(List.of(), reboots());
+    assertTrue(daemon.requests().isEmpty(), "no drain either");
+    assertEquals("buildos-20261126-1", m.buildIdBaseline());
+    server.put(BUILDID, "buildos-20261126-1\n");
+    assertEquals(Monitor.Status.UNCHANGED, m.check().status());
+  }
+
+  @Test
   void theLoopRetriesUnknownChecksEveryInterval() throws Exception {
     MonitorConfig cfg = config(Map.of(Setting.INTERVAL, "20ms"));
     Monitor m = monitor(cfg);

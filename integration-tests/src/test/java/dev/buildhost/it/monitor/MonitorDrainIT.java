@@ -94,6 +94,7 @@ class MonitorDrainIT {
     buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     buildIds.createContext("/buildos-buildid", ex -> {
       byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+      ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
       ex.sendResponseHeaders(200, b.length);
       try (OutputStream out = ex.getResponseBody()) {
         out.write(b);

@@ -41,8 +41,11 @@ public final class HttpFetcher {
     this.timeout = timeout;
   }
 
-  /** A body read whole: its bytes and their SHA-256. */
-  public record Fetched(byte[] bytes, String sha256) {}
+  /**
+   * A body read whole: its bytes, their SHA-256 and the response's {@code Content-Type} (null
+   * when the server sent none).
+   */
+  public record Fetched(byte[] bytes, String sha256, String contentType) {}
 
   /** A body streamed to a file: its size and SHA-256. */
   public record Downloaded(long size, String sha256) {}
@@ -51,7 +54,7 @@ public final class HttpFetcher {
   public Fetched fetch(URI uri, long maxBytes) throws FetchException {
     Sink sink = new Sink(null, maxBytes, ProgressListener.NONE);
     Result r = run(uri, sink, ProgressListener.NONE, uri.toString());
-    return new Fetched(sink.buffer.toByteArray(), r.sha256);
+    return new Fetched(sink.buffer.toByteArray(), r.sha256, r.contentType);
   }
 
   /** Streams a body into {@code file} (created or truncated), reporting progress. */
@@ -71,7 +74,7 @@ public final class HttpFetcher {
     }
   }
 
-  private record Result(long size, String sha256) {}
+  private record Result(long size, String sha256, String contentType) {}
 
   private Result run(URI uri, Sink sink, ProgressListener progress, String name) throws FetchException {
     HttpRequest req = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
@@ -89,7 +92,8 @@ public final class HttpFetcher {
         throw new FetchException("HTTP " + resp.statusCode() + " from " + uri, resp.statusCode(), null);
       }
       ok = true;
-      return resp.body();
+      Result body = resp.body();
+      return new Result(body.size, body.sha256, resp.headers().firstValue("content-type").orElse(null));
     } catch (TimeoutException e) {
       sink.cancel();
       cf.cancel(true);
@@ -200,7 +204,7 @@ public final class HttpFetcher {
           if (channel != null) {
             channel.force(false);
           }
-          body.complete(new Result(size, HexFormat.of().formatHex(digest.digest())));
+          body.complete(new Result(size, HexFormat.of().formatHex(digest.digest()), null));
         } catch (IOException e) {
           body.completeExceptionally(e);
         }
