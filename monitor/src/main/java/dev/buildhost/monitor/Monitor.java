@@ -10,6 +10,7 @@ import dev.buildhost.monitor.bootstrap.ToolchainBootstrap;
 import dev.buildhost.monitor.config.MonitorConfig;
 import dev.buildhost.monitor.config.Texts;
 import dev.buildhost.monitor.daemon.DaemonClient;
+import dev.buildhost.monitor.daemon.GuestRecords;
 import dev.buildhost.monitor.daemon.HostDrainer;
 import dev.buildhost.monitor.http.HttpFetcher;
 import dev.buildhost.monitor.http.ProgressListener;
@@ -95,7 +96,8 @@ public final class Monitor implements AutoCloseable {
     this.notifier = new Notifier(cfg);
     Duration apiTimeout = cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
         ? cfg.connectTimeout() : Duration.ofSeconds(30);
-    this.drainer = new HostDrainer(() -> DaemonClient.locate(cfg, apiTimeout).orElse(null));
+    this.drainer = new HostDrainer(() -> DaemonClient.locate(cfg, apiTimeout).orElse(null),
+        new GuestRecords(cfg.stateDir(), cfg.daemonUrl() != null));
     this.bootId = HostInfo.bootId(bootIdFile);
     this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId);
   }
@@ -274,6 +276,7 @@ public final class Monitor implements AutoCloseable {
       return new CheckResult(switch (o.kind()) {
         case REBOOTING -> Status.REBOOTING;
         case REFUSED -> Status.REFUSED;
+        case WAITING -> Status.UNKNOWN;
         case FAILED -> Status.REBOOT_FAILED;
       }, o.message());
     }

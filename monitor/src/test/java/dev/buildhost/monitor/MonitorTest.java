@@ -299,6 +299,54 @@ class MonitorTest {
     assertEquals(1, reboots().size());
   }
 
+  /** The daemon exited (api.json withdrawn, port closed) but its journal still lists an instance. */
+  void daemonDownWithAnInstanceRecord() throws Exception {
+    daemon.close();
+    Path journal = Files.createDirectories(tmp.resolve("state/instances"));
+    Files.writeString(journal.resolve("i-7.json"), "{\"id\":\"i-7\",\"state\":\"RUNNING\"}");
+  }
+
+  @Test
+  void aRebootWaitsWhileTheDaemonIsDownAndItsGuestsMayRun() throws Exception {
+    try (FakeSmtp smtp = new FakeSmtp()) {
+      Monitor m = started(config(Map.of(Setting.SMTP_RELAY, smtp.relay(), Setting.ADMIN_EMAIL, "admin@example.org")));
+      daemonDownWithAnInstanceRecord();
+      server.put(BUILDID, "buildos-20261127-1\n");
+      Monitor.CheckResult r = m.check();
+      assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
+      assertTrue(r.message().startsWith("not rebooting for \"OS build-id changed: 'buildos-20261126-1' ->"
+          + " 'buildos-20261127-1'\" while the daemon is down: no daemon listens at "), r.message());
+      assertTrue(r.message().contains("its guests may still run: its journal " + tmp.resolve("state/instances")
+          + " holds 1 instance record(s)"), r.message());
+      assertTrue(r.message().endsWith("set reboot_when_daemon_down=true to reboot anyway)"), r.message());
+      assertEquals(Monitor.Status.UNKNOWN, m.check().status(), "still waiting at the next check");
+      assertEquals(List.of(), reboots(), "the reboot command did not run");
+      assertFalse(Files.exists(cfgStateFile("reboots.json")), "a reboot that waits is not counted");
+      assertEquals(1, smtp.received().stream().filter(l -> l.endsWith(": reboot waits for the daemon")).count(),
+          "mailed once: " + smtp.received());
+
+      Files.delete(tmp.resolve("state/instances/i-7.json"));
+      assertEquals(Monitor.Status.REBOOTING, m.check().status(), "no instance left: nothing to wait for");
+      assertEquals(1, reboots().size());
+    }
+  }
+
+  @Test
+  void rebootWhenDaemonDownLetsTheRebootGoAhead() throws Exception {
+    Monitor m = started(config(Map.of(Setting.REBOOT_WHEN_DAEMON_DOWN, "true")));
+    daemonDownWithAnInstanceRecord();
+    server.put(BUILDID, "buildos-20261127-1\n");
+    Monitor.CheckResult r = m.check();
+    assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
+    assertEquals(List.of("OS build-id changed: 'buildos-20261126-1' -> 'buildos-20261127-1'"), reboots());
+    JsonNode last = StateStore.JSON.readTree(cfgStateFile("last-reboot.json").toFile());
+    assertTrue(last.get("drain").asText().endsWith("rebooting anyway (reboot_when_daemon_down)"), last.toString());
+  }
+
+  Path cfgStateFile(String name) {
+    return tmp.resolve("state/monitor").resolve(name);
+  }
+
   @Test
   void anUnknownBuildIdAtStartBecomesTheFirstOneRead() throws Exception {
     server.status(BUILDID, 503);

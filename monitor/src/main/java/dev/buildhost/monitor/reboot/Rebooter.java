@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Refuse when {@code max_reboots_per_hour} reboots were already decided in the last hour
  *       (history in {@code reboots.json}); this is checked first, so a refused reboot leaves the
  *       daemon undrained.
- *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out.
+ *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out. A daemon
+ *       that is down while its guests may run makes the reboot wait (nothing recorded, the next
+ *       check decides again) unless {@code reboot_when_daemon_down} is set.
  *   <li>Notify (log, email).
  *   <li>Persist the reason and time ({@code last-reboot.json}, {@code reboots.json}) atomically,
  *       before the command runs, so a reboot loop is caught even if the command kills us.
@@ -44,6 +46,8 @@ public final class Rebooter {
   private final Notifier notifier;
   private final Clock clock;
   private final String bootId;
+  /** The reason last mailed as waiting for the daemon: mailed once, not at every check. */
+  private String waitNotified;
 
   public Rebooter(MonitorConfig cfg, StateStore store, HostDrainer drainer, Notifier notifier, Clock clock,
       String bootId) {
@@ -85,6 +89,21 @@ public final class Rebooter {
     }
     LOG.warn("reboot decided: {}", reason);
     HostDrainer.Result drain = drainer.drain(cfg.drainTimeout(), cfg.drainPoll());
+    if (drain.outcome() == HostDrainer.Outcome.DAEMON_DOWN) {
+      if (!cfg.rebootWhenDaemonDown()) {
+        String msg = "not rebooting for \"" + reason + "\" while the daemon is down: " + drain.summary()
+            + "; waiting for the daemon (set reboot_when_daemon_down=true to reboot anyway)";
+        LOG.warn(msg);
+        drainer.cancel();
+        if (!reason.equals(waitNotified)) {
+          notifier.notify("reboot waits for the daemon", msg);
+          waitNotified = reason;
+        }
+        return new RebootOutcome(RebootOutcome.Kind.WAITING, msg);
+      }
+      LOG.warn("reboot_when_daemon_down is set: rebooting although the daemon is down");
+      drain = new HostDrainer.Result(drain.outcome(), drain.summary() + "; rebooting anyway (reboot_when_daemon_down)");
+    }
     Instant decided = clock.instant();
     notifier.notify("rebooting", reason + "\n\nDrain: " + drain.summary() + "\nReboot command: "
         + cfg.rebootCommand() + "\nTime: " + decided);
