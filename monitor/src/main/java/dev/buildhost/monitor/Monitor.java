@@ -151,13 +151,7 @@ public final class Monitor implements AutoCloseable {
     cfg.warnings().forEach(w -> LOG.warn("config: {}", w));
     LOG.info("monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
         cfg.root(), cfg.stateDir(), cfg.buildIdUrl(), cfg.toolchainUrl(), cfg.interval().toMillis());
-    if (cfg.tftpTmpfsSize() != null) {
-      try {
-        TftpTmpfs.mount(cfg.tftpDir(), cfg.tftpTmpfsSize());
-      } catch (IOException e) {
-        LOG.error("{}; the TFTP root stays where it is", e.getMessage());
-      }
-    }
+    mountTmpfs();
     MonitorState saved = store.readState().orElse(null);
     if (saved != null && bootId != null && bootId.equals(saved.bootId()) && saved.buildId() != null) {
       state = saved;
@@ -172,6 +166,26 @@ public final class Monitor implements AutoCloseable {
           LOG.warn("OS build-id unknown at start ({}); the first one read will be the baseline", r.error());
         }
       }
+    }
+  }
+
+  /**
+   * Mounts the TFTP tmpfs if tftp_tmpfs_size is set (and it is not mounted yet); a failure or a
+   * refusal (the TFTP root is not empty) is logged and mailed, and the TFTP root stays as it is.
+   *
+   * @return false when a mount was wanted and failed or was refused
+   */
+  public boolean mountTmpfs() {
+    if (cfg.tftpTmpfsSize() == null) {
+      return true;
+    }
+    try {
+      TftpTmpfs.mount(cfg.tftpDir(), cfg.tftpTmpfsSize());
+      return true;
+    } catch (IOException e) {
+      LOG.error("{}; the TFTP root stays where it is", e.getMessage());
+      notifier.notify("TFTP tmpfs not mounted", e.getMessage());
+      return false;
     }
   }
 
