@@ -20,6 +20,7 @@ import dev.buildhost.monitor.reboot.Rebooter;
 import dev.buildhost.monitor.state.HostInfo;
 import dev.buildhost.monitor.state.MonitorState;
 import dev.buildhost.monitor.state.StateStore;
+import dev.buildhost.monitor.state.Uptime;
 import dev.buildhost.monitor.tmpfs.TftpTmpfs;
 import dev.buildhost.monitor.watch.Reading;
 import dev.buildhost.monitor.watch.Watcher;
@@ -82,11 +83,16 @@ public final class Monitor implements AutoCloseable {
     this(cfg, Clock.systemUTC(), HostInfo.BOOT_ID, Progress.forConsole());
   }
 
+  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress) {
+    this(cfg, clock, bootIdFile, progress, Uptime.proc());
+  }
+
   /**
    * @param bootIdFile where the kernel's boot id is read (tests point it elsewhere)
    * @param progress   how downloads show progress
+   * @param uptime     time since boot, which the reboot rate cap measures with (tests drive it)
    */
-  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress) {
+  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress, Uptime uptime) {
     this.cfg = cfg;
     this.clock = clock;
     this.store = new StateStore(cfg.monitorStateDir());
@@ -99,7 +105,7 @@ public final class Monitor implements AutoCloseable {
     this.drainer = new HostDrainer(() -> DaemonClient.locate(cfg, apiTimeout).orElse(null),
         new GuestRecords(cfg.stateDir(), cfg.daemonUrl() != null));
     this.bootId = HostInfo.bootId(bootIdFile);
-    this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId);
+    this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime);
   }
 
   /** The toolchain published by this run, or null. */
@@ -258,6 +264,7 @@ public final class Monitor implements AutoCloseable {
   /** One check: usage report, build-id and toolchain readings, and a reboot if either changed. */
   public CheckResult check() throws InterruptedException {
     reportUsage();
+    rebooter.tick();
     List<String> reasons = new ArrayList<>();
     List<String> unknown = new ArrayList<>();
     if (cfg.buildIdUrl() != null) {

@@ -13,6 +13,7 @@ import dev.buildhost.monitor.state.StateStore;
 import dev.buildhost.monitor.testing.FakeDaemon;
 import dev.buildhost.monitor.testing.FakeSmtp;
 import dev.buildhost.monitor.testing.FileServer;
+import dev.buildhost.monitor.testing.ManualTime;
 import dev.buildhost.monitor.testing.TestConfigs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -230,34 +231,89 @@ class MonitorTest {
     assertTrue(daemon.requests().isEmpty());
   }
 
+  /** One decided reboot that did not reboot: a new Monitor of the same boot sees the build-id change. */
+  void rebootOnce(MonitorConfig cfg, ManualTime time) throws Exception {
+    server.put(BUILDID, "buildos-A\n");
+    Monitor m = new Monitor(cfg, time.clock(), bootId, ProgressListener.NONE, time.uptime());
+    m.start();
+    assertTrue(m.prepare());
+    server.put(BUILDID, "buildos-B\n");
+    Monitor.CheckResult r = m.check();
+    assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
+  }
+
+  Monitor.CheckResult checkAChange(MonitorConfig cfg, ManualTime time) throws Exception {
+    server.put(BUILDID, "buildos-A\n");
+    Monitor m = new Monitor(cfg, time.clock(), bootId, ProgressListener.NONE, time.uptime());
+    m.start();
+    assertTrue(m.prepare());
+    server.put(BUILDID, "buildos-B\n");
+    return m.check();
+  }
+
   @Test
   void theRebootRateCapRefusesAndSaysWhy() throws Exception {
     MonitorConfig cfg = config(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "2"));
-    server.put(BUILDID, "buildos-A\n");
-    // Each new Monitor stands for the same boot after a reboot command that did not reboot.
-    for (int i = 1; i <= 2; i++) {
-      Monitor m = started(cfg);
-      server.put(BUILDID, "buildos-B\n");
-      assertEquals(Monitor.Status.REBOOTING, m.check().status());
-      server.put(BUILDID, "buildos-A\n");
-      assertEquals(i, reboots().size());
-    }
-    Monitor third = started(cfg);
-    server.put(BUILDID, "buildos-B\n");
+    ManualTime time = new ManualTime(Instant.parse("2026-12-01T10:00:00Z"), Duration.ofMinutes(3));
+    rebootOnce(cfg, time);
+    time.pass(Duration.ofMinutes(10));
+    rebootOnce(cfg, time);
+    assertEquals(2, reboots().size());
+    time.pass(Duration.ofMinutes(5));
     int drains = daemon.requests().size();
-    Monitor.CheckResult r = third.check();
+    Monitor.CheckResult r = checkAChange(cfg, time);
     assertEquals(Monitor.Status.REFUSED, r.status());
     assertTrue(r.message().startsWith("not rebooting for \"OS build-id changed: 'buildos-A' -> 'buildos-B'\": "
-        + "2 reboot(s) in the last hour (at "), r.message());
-    assertTrue(r.message().contains("reach max_reboots_per_hour=2; the next reboot may happen after "), r.message());
+        + "2 reboot(s) in the last hour (at 2026-12-01T10:00:00Z, 2026-12-01T10:10:00Z) reach max_reboots_per_hour=2;"
+        + " the next reboot may happen after 2026-12-01T11:00:00Z"), r.message());
     assertEquals(2, reboots().size(), "the reboot command did not run");
     assertEquals(drains, daemon.requests().size(), "a refused reboot does not drain the host");
 
-    Clock later = Clock.offset(Clock.systemUTC(), Duration.ofMinutes(61));
-    Monitor nextHour = new Monitor(cfg, later, bootId, ProgressListener.NONE);
-    nextHour.start();
-    assertEquals(Monitor.Status.REBOOTING, nextHour.check().status(), "an hour later the cap allows it again");
+    time.pass(Duration.ofMinutes(46));
+    assertEquals(Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour later the cap allows it again");
     assertEquals(3, reboots().size());
+  }
+
+  @Test
+  void theRateCapHoldsWhenTheWallClockIsSteppedBackOrForward() throws Exception {
+    MonitorConfig cfg = config(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "2"));
+    ManualTime time = new ManualTime(Instant.parse("2026-12-01T10:00:00Z"), Duration.ofMinutes(3));
+    rebootOnce(cfg, time);
+    time.pass(Duration.ofMinutes(1));
+    rebootOnce(cfg, time);
+
+    time.pass(Duration.ofMinutes(1));
+    time.stepWallClock(Duration.ofHours(-3));
+    Monitor.CheckResult back = checkAChange(cfg, time);
+    assertEquals(Monitor.Status.REFUSED, back.status(), "clock stepped back 3 h: " + back.message());
+
+    time.stepWallClock(Duration.ofHours(6));
+    Monitor.CheckResult forward = checkAChange(cfg, time);
+    assertEquals(Monitor.Status.REFUSED, forward.status(), "clock stepped forward 6 h: " + forward.message());
+    assertTrue(forward.message().contains("2 reboot(s) in the last hour"), forward.message());
+    assertEquals(2, reboots().size());
+
+    time.pass(Duration.ofMinutes(59));
+    assertEquals(Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour of uptime later");
+  }
+
+  @Test
+  void theRateCapHoldsAcrossReboots() throws Exception {
+    MonitorConfig cfg = config(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "2"));
+    ManualTime time = new ManualTime(Instant.parse("2026-12-01T10:00:00Z"), Duration.ofMinutes(2));
+    rebootOnce(cfg, time);
+    Files.writeString(bootId, "boot-bbbb\n");
+    time.boot(Duration.ofSeconds(40));
+    time.stepWallClock(Duration.ofHours(-2));  // an RTC that is wrong until NTP steps it
+    rebootOnce(cfg, time);
+    Files.writeString(bootId, "boot-cccc\n");
+    time.boot(Duration.ofSeconds(40));
+    time.stepWallClock(Duration.ofHours(5));
+    Monitor.CheckResult r = checkAChange(cfg, time);
+    assertEquals(Monitor.Status.REFUSED, r.status(), "two quick reboots: a loop, whatever the wall clock says");
+    Files.delete(cfgStateFile("host-clock.json"));
+    assertEquals(Monitor.Status.REFUSED, checkAChange(cfg, time).status(),
+        "a lost host-clock.json does not reset the cap");
   }
 
   @Test
