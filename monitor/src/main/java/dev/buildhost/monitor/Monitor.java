@@ -22,6 +22,7 @@ import dev.buildhost.monitor.state.MonitorState;
 import dev.buildhost.monitor.state.StateStore;
 import dev.buildhost.monitor.state.Uptime;
 import dev.buildhost.monitor.tmpfs.TftpTmpfs;
+import dev.buildhost.monitor.trust.ChecksumFileTrust;
 import dev.buildhost.monitor.watch.Reading;
 import dev.buildhost.monitor.watch.Watcher;
 import java.io.IOException;
@@ -97,8 +98,9 @@ public final class Monitor implements AutoCloseable {
     this.clock = clock;
     this.store = new StateStore(cfg.monitorStateDir());
     HttpFetcher fetcher = new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout());
-    this.watcher = new Watcher(fetcher);
-    this.bootstrap = new ToolchainBootstrap(cfg, fetcher, progress);
+    this.watcher = new Watcher(fetcher, cfg.maxChecksumFileSize(),
+        cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock));
+    this.bootstrap = new ToolchainBootstrap(cfg, fetcher, progress, clock);
     this.notifier = new Notifier(cfg);
     Duration apiTimeout = cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
         ? cfg.connectTimeout() : Duration.ofSeconds(30);

@@ -57,15 +57,19 @@ public final class HttpFetcher {
     return new Fetched(sink.buffer.toByteArray(), r.sha256, r.contentType);
   }
 
-  /** Streams a body into {@code file} (created or truncated), reporting progress. */
-  public Downloaded download(URI uri, Path file, String name, ProgressListener progress) throws FetchException {
+  /**
+   * Streams a body into {@code file} (created or truncated), reporting progress; more than
+   * {@code maxBytes} (announced or received) is an error that stops the download.
+   */
+  public Downloaded download(URI uri, Path file, String name, long maxBytes, ProgressListener progress)
+      throws FetchException {
     FileChannel ch;
     try {
       ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
     } catch (IOException e) {
       throw new FetchException("cannot write " + file + ": " + e.getMessage(), -1, e);
     }
-    Sink sink = new Sink(ch, Long.MAX_VALUE, progress);
+    Sink sink = new Sink(ch, maxBytes, progress);
     try {
       Result r = run(uri, sink, progress, name);
       return new Downloaded(r.size, r.sha256);
@@ -82,7 +86,11 @@ public final class HttpFetcher {
       if (info.statusCode() != 200) {
         return BodySubscribers.replacing(null);
       }
-      progress.started(name, info.headers().firstValueAsLong("content-length").orElse(-1));
+      long announced = info.headers().firstValueAsLong("content-length").orElse(-1);
+      if (announced > sink.maxBytes) {
+        sink.announcedTooLarge = announced;
+      }
+      progress.started(name, announced);
       return sink;
     });
     boolean ok = false;
@@ -105,6 +113,10 @@ public final class HttpFetcher {
       throw new FetchException("interrupted fetching " + uri, -1, e);
     } catch (ExecutionException e) {
       Throwable c = e.getCause() == null ? e : e.getCause();
+      if (c instanceof TooLarge) {
+        throw new FetchException(c.getMessage() + " at " + uri + " (over the size cap; not fetched further)", -1, c,
+            false);
+      }
       if (c instanceof java.net.http.HttpConnectTimeoutException) {
         throw new FetchException("cannot connect within " + connectTimeout.toMillis() + " ms to " + uri, -1, c);
       }
@@ -120,8 +132,17 @@ public final class HttpFetcher {
     }
   }
 
+  /** A body over its size cap. */
+  private static final class TooLarge extends IOException {
+    TooLarge(String message) {
+      super(message);
+    }
+  }
+
   /** Writes each buffer to the file or buffer and the digest as it arrives. */
   private static final class Sink implements BodySubscriber<Result> {
+    /** The Content-Length when it exceeds the cap: nothing is read then. */
+    private volatile long announcedTooLarge = -1;
     private final FileChannel channel;
     private final long maxBytes;
     private final ProgressListener progress;
@@ -157,6 +178,12 @@ public final class HttpFetcher {
         s.cancel();
         return;
       }
+      if (announcedTooLarge >= 0) {
+        s.cancel();
+        body.completeExceptionally(new TooLarge("announced " + announcedTooLarge + " bytes, more than " + maxBytes
+            + " bytes"));
+        return;
+      }
       s.request(1);
     }
 
@@ -171,7 +198,7 @@ public final class HttpFetcher {
           int n = b.remaining();
           size += n;
           if (size > maxBytes) {
-            throw new IOException("more than " + maxBytes + " bytes");
+            throw new TooLarge("more than " + maxBytes + " bytes");
           }
           digest.update(b.duplicate());
           if (channel != null) {

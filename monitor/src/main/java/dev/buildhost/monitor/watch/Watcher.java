@@ -4,6 +4,8 @@ import dev.buildhost.monitor.bootstrap.ChecksumFile;
 import dev.buildhost.monitor.bootstrap.ChecksumFormatException;
 import dev.buildhost.monitor.http.FetchException;
 import dev.buildhost.monitor.http.HttpFetcher;
+import dev.buildhost.monitor.trust.ChecksumFileTrust;
+import dev.buildhost.monitor.trust.TrustException;
 import java.net.URI;
 
 /**
@@ -17,9 +19,17 @@ public final class Watcher {
   /** A build-id is a short line of text: a bigger body is not fetched whole. */
   public static final long MAX_BUILDID_BYTES = 4096;
   private final HttpFetcher fetcher;
+  private final long maxChecksumFileSize;
+  private final ChecksumFileTrust trust;
 
-  public Watcher(HttpFetcher fetcher) {
+  /**
+   * @param trust checks the checksum file's signature when toolchain_trust is set, else null: an
+   *              unsigned or badly signed checksum file is then unknown, never a reason to reboot
+   */
+  public Watcher(HttpFetcher fetcher, long maxChecksumFileSize, ChecksumFileTrust trust) {
     this.fetcher = fetcher;
+    this.maxChecksumFileSize = maxChecksumFileSize;
+    this.trust = trust;
   }
 
   public Reading buildId(URI url) {
@@ -35,11 +45,17 @@ public final class Watcher {
 
   public Reading toolchainId(URI url) {
     try {
-      HttpFetcher.Fetched f = fetcher.fetch(url, ChecksumFile.MAX_BYTES);
+      HttpFetcher.Fetched f = fetcher.fetch(url, maxChecksumFileSize);
       ChecksumFile.parse(url.toString(), f.bytes());
+      if (trust != null) {
+        trust.verify(url, f.bytes());
+      }
       return Reading.of(f.sha256());
     } catch (FetchException e) {
       return Reading.unknown("toolchain checksum file: " + e.getMessage());
+    } catch (TrustException e) {
+      return Reading.unknown("toolchain checksum file " + url + " is not signed by " + trust.pin()
+          + " (not treated as a change): " + e.getMessage());
     } catch (ChecksumFormatException e) {
       return Reading.unknown("toolchain checksum file is malformed (not treated as a change): " + e.getMessage());
     }

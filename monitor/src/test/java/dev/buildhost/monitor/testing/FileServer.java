@@ -24,7 +24,11 @@ public final class FileServer implements AutoCloseable {
   public static final String TEXT = "text/plain; charset=utf-8";
   public static final String BINARY = "application/octet-stream";
 
-  private record Entry(byte[] body, int status, long delayMs, String contentType) {}
+  private record Entry(byte[] body, int status, long delayMs, String contentType, boolean chunked) {
+    Entry(byte[] body, int status, long delayMs, String contentType) {
+      this(body, status, delayMs, contentType, false);
+    }
+  }
 
   private final HttpServer server;
   private final ExecutorService pool = Executors.newCachedThreadPool();
@@ -54,6 +58,12 @@ public final class FileServer implements AutoCloseable {
   /** Serves {@code body} with this Content-Type (null: no Content-Type header). */
   public FileServer put(String path, byte[] body, String contentType) {
     files.put(path, new Entry(body, 200, 0, contentType));
+    return this;
+  }
+
+  /** Serves {@code body} without a Content-Length (chunked): its size shows only as it arrives. */
+  public FileServer putChunked(String path, byte[] body) {
+    files.put(path, new Entry(body, 200, 0, BINARY, true));
     return this;
   }
 
@@ -93,7 +103,7 @@ public final class FileServer implements AutoCloseable {
       if (e.contentType != null) {
         ex.getResponseHeaders().set("Content-Type", e.contentType);
       }
-      ex.sendResponseHeaders(e.status, e.body.length == 0 ? -1 : e.body.length);
+      ex.sendResponseHeaders(e.status, e.chunked ? 0 : e.body.length == 0 ? -1 : e.body.length);
       try (OutputStream out = ex.getResponseBody()) {
         out.write(e.body);
       }

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class WatcherTest {
   FileServer server;
-  Watcher watcher = new Watcher(new HttpFetcher(Duration.ofSeconds(2), Duration.ofSeconds(2)));
+  Watcher watcher = new Watcher(new HttpFetcher(Duration.ofSeconds(2), Duration.ofSeconds(2)), 1 << 20, null);
 
   @BeforeEach
   void start() throws Exception {
