@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 /** {@code bin/buildhost monitor}: bootstrap the toolchain, start the agent, reboot on change. */
 @Command(name = "buildhost monitor", mixinStandardHelpOptions = true, sortOptions = false,
     versionProvider = MonitorCommand.Version.class,
-    customSynopsis = "buildhost monitor [--config FILE] [--cmdline FILE] [--once | --mount-tmpfs] [--SETTING VALUE]...",
+    customSynopsis = "buildhost monitor [--config FILE] [--cmdline FILE] [--once|--mount-tmpfs] [--SETTING VALUE]...",
     description = {
         "Bootstraps the toolchain (fetch the checksum file, download and verify every file, publish them"
             + " read-only under <root>/tftp/toolchain/<name>/, run the install and agent-build commands),"

@@ -19,7 +19,7 @@ public enum Setting {
           + " On the kernel command line buildos.toolchain_url.<name>=URL also names the toolchain."),
   TOOLCHAIN_NAME("toolchain_name", "NAME", "the checksum file name without .sha256 (toolchain.sha256 -> toolchain)",
       "Name of the toolchain folder <root>/tftp/toolchain/<name>/."),
-  TOOLCHAIN_TRUST("toolchain_trust", "KEYFILE|FINGERPRINT", "none (the checksum file is not verified)",
+  TOOLCHAIN_TRUST("toolchain_trust", "KEY", "none (the checksum file is not verified)",
       "OpenPGP key that must have signed the checksum file: an absolute path to a public key file, or the"
           + " fingerprint of a key fetched from <toolchain_url>.key. The detached signature is fetched from"
           + " <toolchain_url>.sig; an unsigned or badly signed toolchain is refused. Also handed to the commands as"
