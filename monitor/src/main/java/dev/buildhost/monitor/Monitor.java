@@ -10,6 +10,7 @@ import dev.buildhost.monitor.bootstrap.ToolchainBootstrap;
 import dev.buildhost.monitor.config.MonitorConfig;
 import dev.buildhost.monitor.config.Texts;
 import dev.buildhost.monitor.daemon.DaemonClient;
+import dev.buildhost.monitor.daemon.GuestRecords;
 import dev.buildhost.monitor.daemon.HostDrainer;
 import dev.buildhost.monitor.http.HttpFetcher;
 import dev.buildhost.monitor.http.ProgressListener;
@@ -19,7 +20,9 @@ import dev.buildhost.monitor.reboot.Rebooter;
 import dev.buildhost.monitor.state.HostInfo;
 import dev.buildhost.monitor.state.MonitorState;
 import dev.buildhost.monitor.state.StateStore;
+import dev.buildhost.monitor.state.Uptime;
 import dev.buildhost.monitor.tmpfs.TftpTmpfs;
+import dev.buildhost.monitor.trust.ChecksumFileTrust;
 import dev.buildhost.monitor.watch.Reading;
 import dev.buildhost.monitor.watch.Watcher;
 import java.io.IOException;
@@ -81,23 +84,30 @@ public final class Monitor implements AutoCloseable {
     this(cfg, Clock.systemUTC(), HostInfo.BOOT_ID, Progress.forConsole());
   }
 
+  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress) {
+    this(cfg, clock, bootIdFile, progress, Uptime.proc());
+  }
+
   /**
    * @param bootIdFile where the kernel's boot id is read (tests point it elsewhere)
    * @param progress   how downloads show progress
+   * @param uptime     time since boot, which the reboot rate cap measures with (tests drive it)
    */
-  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress) {
+  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress, Uptime uptime) {
     this.cfg = cfg;
     this.clock = clock;
     this.store = new StateStore(cfg.monitorStateDir());
     HttpFetcher fetcher = new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout());
-    this.watcher = new Watcher(fetcher);
-    this.bootstrap = new ToolchainBootstrap(cfg, fetcher, progress);
+    this.watcher = new Watcher(fetcher, cfg.maxChecksumFileSize(),
+        cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock));
+    this.bootstrap = new ToolchainBootstrap(cfg, fetcher, progress, clock);
     this.notifier = new Notifier(cfg);
     Duration apiTimeout = cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
         ? cfg.connectTimeout() : Duration.ofSeconds(30);
-    this.drainer = new HostDrainer(() -> DaemonClient.locate(cfg, apiTimeout).orElse(null));
+    this.drainer = new HostDrainer(() -> DaemonClient.locate(cfg, apiTimeout).orElse(null),
+        new GuestRecords(cfg.stateDir(), cfg.daemonUrl() != null));
     this.bootId = HostInfo.bootId(bootIdFile);
-    this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId);
+    this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime);
   }
 
   /** The toolchain published by this run, or null. */
@@ -149,13 +159,7 @@ public final class Monitor implements AutoCloseable {
     cfg.warnings().forEach(w -> LOG.warn("config: {}", w));
     LOG.info("monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
         cfg.root(), cfg.stateDir(), cfg.buildIdUrl(), cfg.toolchainUrl(), cfg.interval().toMillis());
-    if (cfg.tftpTmpfsSize() != null) {
-      try {
-        TftpTmpfs.mount(cfg.tftpDir(), cfg.tftpTmpfsSize());
-      } catch (IOException e) {
-        LOG.error("{}; the TFTP root stays where it is", e.getMessage());
-      }
-    }
+    mountTmpfs();
     MonitorState saved = store.readState().orElse(null);
     if (saved != null && bootId != null && bootId.equals(saved.bootId()) && saved.buildId() != null) {
       state = saved;
@@ -170,6 +174,26 @@ public final class Monitor implements AutoCloseable {
           LOG.warn("OS build-id unknown at start ({}); the first one read will be the baseline", r.error());
         }
       }
+    }
+  }
+
+  /**
+   * Mounts the TFTP tmpfs if tftp_tmpfs_size is set (and it is not mounted yet); a failure or a
+   * refusal (the TFTP root is not empty) is logged and mailed, and the TFTP root stays as it is.
+   *
+   * @return false when a mount was wanted and failed or was refused
+   */
+  public boolean mountTmpfs() {
+    if (cfg.tftpTmpfsSize() == null) {
+      return true;
+    }
+    try {
+      TftpTmpfs.mount(cfg.tftpDir(), cfg.tftpTmpfsSize());
+      return true;
+    } catch (IOException e) {
+      LOG.error("{}; the TFTP root stays where it is", e.getMessage());
+      notifier.notify("TFTP tmpfs not mounted", e.getMessage());
+      return false;
     }
   }
 
@@ -242,6 +266,7 @@ public final class Monitor implements AutoCloseable {
   /** One check: usage report, build-id and toolchain readings, and a reboot if either changed. */
   public CheckResult check() throws InterruptedException {
     reportUsage();
+    rebooter.tick();
     List<String> reasons = new ArrayList<>();
     List<String> unknown = new ArrayList<>();
     if (cfg.buildIdUrl() != null) {
@@ -274,6 +299,7 @@ public final class Monitor implements AutoCloseable {
       return new CheckResult(switch (o.kind()) {
         case REBOOTING -> Status.REBOOTING;
         case REFUSED -> Status.REFUSED;
+        case WAITING -> Status.UNKNOWN;
         case FAILED -> Status.REBOOT_FAILED;
       }, o.message());
     }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 /** {@code bin/buildhost monitor}: bootstrap the toolchain, start the agent, reboot on change. */
 @Command(name = "buildhost monitor", mixinStandardHelpOptions = true, sortOptions = false,
     versionProvider = MonitorCommand.Version.class,
-    customSynopsis = "buildhost monitor [--config FILE] [--cmdline FILE] [--once] [--SETTING VALUE]...",
+    customSynopsis = "buildhost monitor [--config FILE] [--cmdline FILE] [--once|--mount-tmpfs] [--SETTING VALUE]...",
     description = {
         "Bootstraps the toolchain (fetch the checksum file, download and verify every file, publish them"
             + " read-only under <root>/tftp/toolchain/<name>/, run the install and agent-build commands),"
@@ -42,7 +42,7 @@ import picocli.CommandLine.Option;
         "    buildos.smtp_relay=mail.lan buildos.admin_email=admin@example.org",
         "",
         "Exit status: 0 fine (or a reboot is under way), 1 bootstrap, agent or reboot"
-            + " failure, 2 bad configuration, 3 (--once) a check could not be made, 4 (--once)"
+            + " failure (--mount-tmpfs: the mount failed or was refused), 2 bad configuration, 3 (--once) a check could not be made, 4 (--once)"
             + " a reboot was refused by the rate cap. See doc/monitor.md."})
 public final class MonitorCommand implements Callable<Integer> {
 
@@ -56,6 +56,11 @@ public final class MonitorCommand implements Callable<Integer> {
 
   @Option(names = "--once", description = "Bootstrap, check once, and exit (a supervised agent is stopped on exit).")
   boolean once;
+
+  @Option(names = "--mount-tmpfs", description = "Only mount the TFTP tmpfs (tftp_tmpfs_size) and exit: the"
+      + " unit's ExecStartPre, so that it is mounted before the daemon starts. Exit status 1 when the mount failed"
+      + " or was refused (the TFTP root is not empty).")
+  boolean mountTmpfs;
 
   @CommandLine.Spec
   CommandSpec spec;
@@ -93,6 +98,9 @@ public final class MonitorCommand implements Callable<Integer> {
       return 2;
     }
     Monitor monitor = new Monitor(cfg);
+    if (mountTmpfs) {
+      return monitor.mountTmpfs() ? 0 : 1;
+    }
     Thread main = Thread.currentThread();
     Thread hook = new Thread(() -> {
       main.interrupt();

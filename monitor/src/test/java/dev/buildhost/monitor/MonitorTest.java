@@ -13,6 +13,7 @@ import dev.buildhost.monitor.state.StateStore;
 import dev.buildhost.monitor.testing.FakeDaemon;
 import dev.buildhost.monitor.testing.FakeSmtp;
 import dev.buildhost.monitor.testing.FileServer;
+import dev.buildhost.monitor.testing.ManualTime;
 import dev.buildhost.monitor.testing.TestConfigs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -195,6 +196,24 @@ class MonitorTest {
   }
 
   @Test
+  void aProxyErrorPageServedWith200NeverReboots() throws Exception {
+    Monitor m = started(config(Map.of()));
+    server.put(BUILDID, ("<html><head><title>Service Unavailable</title></head>\n<body>The proxy could not"
+        + " reach pxe.example.org</body></html>\n").getBytes(StandardCharsets.UTF_8), "text/html");
+    Monitor.CheckResult r = m.check();
+    assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
+    assertTrue(r.message().contains("build-id at " + server.url(BUILDID) + " was served as 'text/html', not as plain"
+        + " text"), r.message());
+    server.put(BUILDID, "buildos-20261126-1\nbuildos-20261127-1\n");
+    assertEquals(Monitor.Status.UNKNOWN, m.check().status());
+    assertEquals(List.of(), reboots());
+    assertTrue(daemon.requests().isEmpty(), "no drain either");
+    assertEquals("buildos-20261126-1", m.buildIdBaseline());
+    server.put(BUILDID, "buildos-20261126-1\n");
+    assertEquals(Monitor.Status.UNCHANGED, m.check().status());
+  }
+
+  @Test
   void theLoopRetriesUnknownChecksEveryInterval() throws Exception {
     MonitorConfig cfg = config(Map.of(Setting.INTERVAL, "20ms"));
     Monitor m = monitor(cfg);
@@ -212,34 +231,89 @@ class MonitorTest {
     assertTrue(daemon.requests().isEmpty());
   }
 
+  /** One decided reboot that did not reboot: a new Monitor of the same boot sees the build-id change. */
+  void rebootOnce(MonitorConfig cfg, ManualTime time) throws Exception {
+    server.put(BUILDID, "buildos-A\n");
+    Monitor m = new Monitor(cfg, time.clock(), bootId, ProgressListener.NONE, time.uptime());
+    m.start();
+    assertTrue(m.prepare());
+    server.put(BUILDID, "buildos-B\n");
+    Monitor.CheckResult r = m.check();
+    assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
+  }
+
+  Monitor.CheckResult checkAChange(MonitorConfig cfg, ManualTime time) throws Exception {
+    server.put(BUILDID, "buildos-A\n");
+    Monitor m = new Monitor(cfg, time.clock(), bootId, ProgressListener.NONE, time.uptime());
+    m.start();
+    assertTrue(m.prepare());
+    server.put(BUILDID, "buildos-B\n");
+    return m.check();
+  }
+
   @Test
   void theRebootRateCapRefusesAndSaysWhy() throws Exception {
     MonitorConfig cfg = config(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "2"));
-    server.put(BUILDID, "buildos-A\n");
-    // Each new Monitor stands for the same boot after a reboot command that did not reboot.
-    for (int i = 1; i <= 2; i++) {
-      Monitor m = started(cfg);
-      server.put(BUILDID, "buildos-B\n");
-      assertEquals(Monitor.Status.REBOOTING, m.check().status());
-      server.put(BUILDID, "buildos-A\n");
-      assertEquals(i, reboots().size());
-    }
-    Monitor third = started(cfg);
-    server.put(BUILDID, "buildos-B\n");
+    ManualTime time = new ManualTime(Instant.parse("2026-12-01T10:00:00Z"), Duration.ofMinutes(3));
+    rebootOnce(cfg, time);
+    time.pass(Duration.ofMinutes(10));
+    rebootOnce(cfg, time);
+    assertEquals(2, reboots().size());
+    time.pass(Duration.ofMinutes(5));
     int drains = daemon.requests().size();
-    Monitor.CheckResult r = third.check();
+    Monitor.CheckResult r = checkAChange(cfg, time);
     assertEquals(Monitor.Status.REFUSED, r.status());
     assertTrue(r.message().startsWith("not rebooting for \"OS build-id changed: 'buildos-A' -> 'buildos-B'\": "
-        + "2 reboot(s) in the last hour (at "), r.message());
-    assertTrue(r.message().contains("reach max_reboots_per_hour=2; the next reboot may happen after "), r.message());
+        + "2 reboot(s) in the last hour (at 2026-12-01T10:00:00Z, 2026-12-01T10:10:00Z) reach max_reboots_per_hour=2;"
+        + " the next reboot may happen after 2026-12-01T11:00:00Z"), r.message());
     assertEquals(2, reboots().size(), "the reboot command did not run");
     assertEquals(drains, daemon.requests().size(), "a refused reboot does not drain the host");
 
-    Clock later = Clock.offset(Clock.systemUTC(), Duration.ofMinutes(61));
-    Monitor nextHour = new Monitor(cfg, later, bootId, ProgressListener.NONE);
-    nextHour.start();
-    assertEquals(Monitor.Status.REBOOTING, nextHour.check().status(), "an hour later the cap allows it again");
+    time.pass(Duration.ofMinutes(46));
+    assertEquals(Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour later the cap allows it again");
     assertEquals(3, reboots().size());
+  }
+
+  @Test
+  void theRateCapHoldsWhenTheWallClockIsSteppedBackOrForward() throws Exception {
+    MonitorConfig cfg = config(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "2"));
+    ManualTime time = new ManualTime(Instant.parse("2026-12-01T10:00:00Z"), Duration.ofMinutes(3));
+    rebootOnce(cfg, time);
+    time.pass(Duration.ofMinutes(1));
+    rebootOnce(cfg, time);
+
+    time.pass(Duration.ofMinutes(1));
+    time.stepWallClock(Duration.ofHours(-3));
+    Monitor.CheckResult back = checkAChange(cfg, time);
+    assertEquals(Monitor.Status.REFUSED, back.status(), "clock stepped back 3 h: " + back.message());
+
+    time.stepWallClock(Duration.ofHours(6));
+    Monitor.CheckResult forward = checkAChange(cfg, time);
+    assertEquals(Monitor.Status.REFUSED, forward.status(), "clock stepped forward 6 h: " + forward.message());
+    assertTrue(forward.message().contains("2 reboot(s) in the last hour"), forward.message());
+    assertEquals(2, reboots().size());
+
+    time.pass(Duration.ofMinutes(59));
+    assertEquals(Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour of uptime later");
+  }
+
+  @Test
+  void theRateCapHoldsAcrossReboots() throws Exception {
+    MonitorConfig cfg = config(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "2"));
+    ManualTime time = new ManualTime(Instant.parse("2026-12-01T10:00:00Z"), Duration.ofMinutes(2));
+    rebootOnce(cfg, time);
+    Files.writeString(bootId, "boot-bbbb\n");
+    time.boot(Duration.ofSeconds(40));
+    time.stepWallClock(Duration.ofHours(-2));  // an RTC that is wrong until NTP steps it
+    rebootOnce(cfg, time);
+    Files.writeString(bootId, "boot-cccc\n");
+    time.boot(Duration.ofSeconds(40));
+    time.stepWallClock(Duration.ofHours(5));
+    Monitor.CheckResult r = checkAChange(cfg, time);
+    assertEquals(Monitor.Status.REFUSED, r.status(), "two quick reboots: a loop, whatever the wall clock says");
+    Files.delete(cfgStateFile("host-clock.json"));
+    assertEquals(Monitor.Status.REFUSED, checkAChange(cfg, time).status(),
+        "a lost host-clock.json does not reset the cap");
   }
 
   @Test
@@ -279,6 +353,54 @@ class MonitorTest {
     server.put(BUILDID, "new\n");
     assertEquals(Monitor.Status.REBOOTING, m.check().status());
     assertEquals(1, reboots().size());
+  }
+
+  /** The daemon exited (api.json withdrawn, port closed) but its journal still lists an instance. */
+  void daemonDownWithAnInstanceRecord() throws Exception {
+    daemon.close();
+    Path journal = Files.createDirectories(tmp.resolve("state/instances"));
+    Files.writeString(journal.resolve("i-7.json"), "{\"id\":\"i-7\",\"state\":\"RUNNING\"}");
+  }
+
+  @Test
+  void aRebootWaitsWhileTheDaemonIsDownAndItsGuestsMayRun() throws Exception {
+    try (FakeSmtp smtp = new FakeSmtp()) {
+      Monitor m = started(config(Map.of(Setting.SMTP_RELAY, smtp.relay(), Setting.ADMIN_EMAIL, "admin@example.org")));
+      daemonDownWithAnInstanceRecord();
+      server.put(BUILDID, "buildos-20261127-1\n");
+      Monitor.CheckResult r = m.check();
+      assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
+      assertTrue(r.message().startsWith("not rebooting for \"OS build-id changed: 'buildos-20261126-1' ->"
+          + " 'buildos-20261127-1'\" while the daemon is down: no daemon listens at "), r.message());
+      assertTrue(r.message().contains("its guests may still run: its journal " + tmp.resolve("state/instances")
+          + " holds 1 instance record(s)"), r.message());
+      assertTrue(r.message().endsWith("set reboot_when_daemon_down=true to reboot anyway)"), r.message());
+      assertEquals(Monitor.Status.UNKNOWN, m.check().status(), "still waiting at the next check");
+      assertEquals(List.of(), reboots(), "the reboot command did not run");
+      assertFalse(Files.exists(cfgStateFile("reboots.json")), "a reboot that waits is not counted");
+      assertEquals(1, smtp.received().stream().filter(l -> l.endsWith(": reboot waits for the daemon")).count(),
+          "mailed once: " + smtp.received());
+
+      Files.delete(tmp.resolve("state/instances/i-7.json"));
+      assertEquals(Monitor.Status.REBOOTING, m.check().status(), "no instance left: nothing to wait for");
+      assertEquals(1, reboots().size());
+    }
+  }
+
+  @Test
+  void rebootWhenDaemonDownLetsTheRebootGoAhead() throws Exception {
+    Monitor m = started(config(Map.of(Setting.REBOOT_WHEN_DAEMON_DOWN, "true")));
+    daemonDownWithAnInstanceRecord();
+    server.put(BUILDID, "buildos-20261127-1\n");
+    Monitor.CheckResult r = m.check();
+    assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
+    assertEquals(List.of("OS build-id changed: 'buildos-20261126-1' -> 'buildos-20261127-1'"), reboots());
+    JsonNode last = StateStore.JSON.readTree(cfgStateFile("last-reboot.json").toFile());
+    assertTrue(last.get("drain").asText().endsWith("rebooting anyway (reboot_when_daemon_down)"), last.toString());
+  }
+
+  Path cfgStateFile(String name) {
+    return tmp.resolve("state/monitor").resolve(name);
   }
 
   @Test

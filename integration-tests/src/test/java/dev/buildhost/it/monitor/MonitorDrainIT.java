@@ -85,7 +85,7 @@ class MonitorDrainIT {
     Files.createDirectories(root.resolve("machines"));
     Files.createDirectories(state);
     copy(sample, root.resolve("machines"));
-    startDaemon(root, state);
+    startDaemon(root, state, true);
 
     String id = startInstance("command: sleep " + TASK_SECONDS + "\n");
     awaitState(id, "RUNNING", Duration.ofSeconds(90));
@@ -94,6 +94,7 @@ class MonitorDrainIT {
     buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     buildIds.createContext("/buildos-buildid", ex -> {
       byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+      ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
       ex.sendResponseHeaders(200, b.length);
       try (OutputStream out = ex.getResponseBody()) {
         out.write(b);
@@ -142,13 +143,73 @@ class MonitorDrainIT {
     assertTrue(last.path("drain").asText().startsWith("host drained"), last.toString());
   }
 
-  private void startDaemon(Path root, Path state) throws Exception {
+  /**
+   * The daemon exits (SIGTERM, instances left running as by default) while its instance runs: a
+   * change seen then does not reboot; the check is unknown until the daemon is back.
+   */
+  @Test
+  void theRebootWaitsWhileTheDaemonIsDownAndItsInstanceRuns() throws Exception {
+    Daemons.docker().close();
+    Samples.revision(Samples.CONTAINER);
+    Path root = tmp.resolve("build");
+    Path state = tmp.resolve("state");
+    Files.createDirectories(root.resolve("machines"));
+    Files.createDirectories(state);
+    copy(Samples.machines().resolve(Samples.CONTAINER), root.resolve("machines"));
+    startDaemon(root, state, false);
+    String id = startInstance("command: sleep 300\n");
+    awaitState(id, "RUNNING", Duration.ofSeconds(90));
+
+    AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
+    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    buildIds.createContext("/buildos-buildid", ex -> {
+      byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+      ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+      ex.sendResponseHeaders(200, b.length);
+      try (OutputStream out = ex.getResponseBody()) {
+        out.write(b);
+      }
+    });
+    buildIds.start();
+    Path rebootLog = tmp.resolve("reboot.log");
+    Path script = tmp.resolve("fake-reboot.sh");
+    Files.writeString(script, "#!/bin/sh\nprintf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '" + rebootLog + "'\n");
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Map<Setting, String> flags = new EnumMap<>(Setting.class);
+    flags.put(Setting.ROOT, root.toString());
+    flags.put(Setting.STATE_DIR, state.toString());
+    flags.put(Setting.BUILDID_URL, "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
+    flags.put(Setting.REBOOT_COMMAND, script.toString());
+    flags.put(Setting.DRAIN_TIMEOUT, "10s");
+    flags.put(Setting.DRAIN_POLL, "200ms");
+    flags.put(Setting.AGENT_MODE, "none");
+    Monitor monitor = new Monitor(MonitorConfig.resolve(List.of(ConfigLoader.flags(flags))));
+    monitor.start();
+    assertTrue(monitor.prepare());
+
+    daemon.destroy();
+    assertTrue(daemon.waitFor(60, TimeUnit.SECONDS), "the daemon exits on SIGTERM");
+    assertFalse(Files.exists(state.resolve("api.json")), "the daemon withdrew its address");
+    buildId.set("buildos-2\n");
+    Monitor.CheckResult r = monitor.check();
+    assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
+    assertTrue(r.message().contains("while the daemon is down: no daemon runs (no daemon_url, no api.json), but its"
+        + " guests may still run: its journal " + state.resolve("instances") + " holds 1 instance record(s)"),
+        r.message());
+    assertFalse(Files.exists(rebootLog), "no reboot while the daemon's instance may run");
+
+    // The next daemon adopts the instance, which ran on without it; its exit then stops it.
+    startDaemon(root, state, true);
+    assertEquals("RUNNING", instance(id).path("state").asText(), "the instance outlived its daemon");
+  }
+
+  private void startDaemon(Path root, Path state, boolean stopInstancesOnExit) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Path log = tmp.resolve("daemon.log");
     daemon = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
         "dev.buildhost.manager.cli.BuildhostCommand", "daemon", "--root", root.toString(),
         "--state-dir", state.toString(), "--listen", "127.0.0.1:0", "--tftp-listen", "off",
-        "--tftp-ports", "27300-27399", "--stop-instances-on-exit", "true")
+        "--tftp-ports", "27300-27399", "--stop-instances-on-exit", String.valueOf(stopInstancesOnExit))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     Path apiJson = state.resolve("api.json");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -21,8 +21,6 @@ import java.util.regex.Pattern;
  * so is any malformed line: the message names the line number.
  */
 public record ChecksumFile(String name, List<Entry> entries) {
-  /** Checksum files are small; a bigger one is refused. */
-  public static final long MAX_BYTES = 1 << 20;
   private static final Pattern LINE = Pattern.compile("([0-9A-Fa-f]{64}) [ *](.+)");
   private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*");
 
@@ -38,9 +36,6 @@ public record ChecksumFile(String name, List<Entry> entries) {
    * @throws ChecksumFormatException naming the line that is wrong
    */
   public static ChecksumFile parse(String name, byte[] bytes) throws ChecksumFormatException {
-    if (bytes.length > MAX_BYTES) {
-      throw new ChecksumFormatException(name + ": " + bytes.length + " bytes is too large for a checksum file");
-    }
     String text;
     try {
       text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)

@@ -7,6 +7,8 @@ import dev.buildhost.monitor.http.ProgressListener;
 import dev.buildhost.monitor.process.CommandException;
 import dev.buildhost.monitor.process.CommandRunner;
 import dev.buildhost.monitor.state.Trees;
+import dev.buildhost.monitor.trust.ChecksumFileTrust;
+import dev.buildhost.monitor.trust.TrustException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -14,6 +16,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -23,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * Fetches the toolchain named by its checksum file, verifies every file's SHA-256 and publishes
  * them read-only under {@code <root>/tftp/toolchain/<name>/}, then runs the install and
  * agent-build commands.
+ *
+ * <p>With {@code toolchain_trust} set, the checksum file must carry a detached OpenPGP signature
+ * by the pinned key ({@link ChecksumFileTrust}) before anything is downloaded; an unsigned or
+ * badly signed toolchain is refused. Downloads are capped ({@code max_checksum_file_size},
+ * {@code max_toolchain_file_size}).
  *
  * <p>Publishing is all or nothing: the files are downloaded into a hidden folder beside the
  * target ({@code .<name>.tmp-*}, same file system), verified all, made read-only, and only then
@@ -35,11 +43,18 @@ public final class ToolchainBootstrap {
   private final MonitorConfig cfg;
   private final HttpFetcher fetcher;
   private final ProgressListener progress;
+  private final ChecksumFileTrust trust;
 
   public ToolchainBootstrap(MonitorConfig cfg, HttpFetcher fetcher, ProgressListener progress) {
+    this(cfg, fetcher, progress, Clock.systemUTC());
+  }
+
+  /** @param clock when the trusted key must be valid */
+  public ToolchainBootstrap(MonitorConfig cfg, HttpFetcher fetcher, ProgressListener progress, Clock clock) {
     this.cfg = cfg;
     this.fetcher = fetcher;
     this.progress = progress;
+    this.trust = cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock);
   }
 
   /**
@@ -53,7 +68,35 @@ public final class ToolchainBootstrap {
   /** Fetches the checksum file, with retries. */
   private HttpFetcher.Fetched fetchChecksumFile() throws BootstrapException {
     URI url = cfg.toolchainUrl();
-    return withRetries("checksum file " + url, () -> fetcher.fetch(url, ChecksumFile.MAX_BYTES));
+    return withRetries("checksum file " + url, () -> fetcher.fetch(url, cfg.maxChecksumFileSize()));
+  }
+
+  /**
+   * With toolchain_trust set, proves that the pinned key signed the checksum file (fetches are
+   * retried; a bad or missing signature is not).
+   *
+   * @return the signature, or null when no key is pinned
+   */
+  private ChecksumFileTrust.Verified verify(HttpFetcher.Fetched sums) throws BootstrapException {
+    if (trust == null) {
+      return null;
+    }
+    URI url = cfg.toolchainUrl();
+    TrustException[] refused = new TrustException[1];
+    ChecksumFileTrust.Verified v = withRetries("signature of " + url, () -> {
+      try {
+        return trust.verify(url, sums.bytes());
+      } catch (TrustException e) {
+        refused[0] = e;
+        return null;
+      }
+    });
+    if (v == null) {
+      throw new BootstrapException("toolchain checksum file " + url + " is not signed by " + trust.pin() + ": "
+          + refused[0].getMessage() + "; nothing was installed", refused[0]);
+    }
+    LOG.info("toolchain checksum file {} is signed by {} (trusted: {})", url, v.signer(), trust.pin());
+    return v;
   }
 
   /** Downloads, verifies and publishes the toolchain; on any failure nothing new is installed. */
@@ -61,6 +104,7 @@ public final class ToolchainBootstrap {
     URI url = cfg.toolchainUrl();
     String name = cfg.toolchainName();
     HttpFetcher.Fetched sums = fetchChecksumFile();
+    ChecksumFileTrust.Verified signed = verify(sums);
     ChecksumFile listing;
     try {
       listing = ChecksumFile.parse(url.toString(), sums.bytes());
@@ -85,7 +129,7 @@ public final class ToolchainBootstrap {
         Path file = tmp.resolve(entry.file());
         Files.createDirectories(file.getParent());
         HttpFetcher.Downloaded d = withRetries(entry.file() + " from " + fileUrl,
-            () -> fetcher.download(fileUrl, file, entry.file(), progress));
+            () -> fetcher.download(fileUrl, file, entry.file(), cfg.maxToolchainFileSize(), progress));
         if (!d.sha256().equals(entry.sha256())) {
           throw new BootstrapException("checksum mismatch for " + entry.file() + " (from " + fileUrl + "): expected "
               + entry.sha256() + " as listed in " + url + ", got " + d.sha256() + "; nothing was installed");
@@ -95,6 +139,9 @@ public final class ToolchainBootstrap {
       String sumsName = fileName(url);
       if (listing.entries().stream().noneMatch(e -> e.file().equals(sumsName))) {
         Files.write(tmp.resolve(sumsName), sums.bytes());
+      }
+      if (signed != null && listing.entries().stream().noneMatch(e -> e.file().equals(sumsName + ".sig"))) {
+        Files.write(tmp.resolve(sumsName + ".sig"), signed.signature());
       }
       Trees.makeReadOnly(tmp);
       publish(tmp, target);
@@ -189,6 +236,9 @@ public final class ToolchainBootstrap {
       try {
         return attempt.run();
       } catch (FetchException e) {
+        if (!e.retriable()) {
+          throw new BootstrapException("cannot fetch " + what + ": " + e.getMessage() + "; nothing was installed", e);
+        }
         if (i >= tries) {
           throw new BootstrapException("cannot fetch " + what + " after " + tries + " tries: " + e.getMessage()
               + "; nothing was installed", e);

@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.config;
 
+import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -23,6 +24,9 @@ public record MonitorConfig(
     URI toolchainUrl,
     String toolchainName,
     String toolchainTrust,
+    PinnedKey trustedKey,
+    long maxChecksumFileSize,
+    long maxToolchainFileSize,
     String installCommand,
     String agentBuildCommand,
     Duration commandTimeout,
@@ -41,6 +45,7 @@ public record MonitorConfig(
     Path tokenFile,
     Duration drainTimeout,
     Duration drainPoll,
+    boolean rebootWhenDaemonDown,
     String rebootCommand,
     int maxRebootsPerHour,
     String smtpRelay,
@@ -165,6 +170,27 @@ public record MonitorConfig(
       }
     }
 
+    boolean bool(Setting s, boolean dflt) throws ConfigException {
+      String t = text(s);
+      if (t == null) {
+        return dflt;
+      }
+      return switch (t.toLowerCase(Locale.ROOT)) {
+        case "true", "yes", "1" -> true;
+        case "false", "no", "0" -> false;
+        default -> throw bad(s, "'" + Texts.shown(t) + "' is not true or false");
+      };
+    }
+
+    long size(Setting s, String dflt) throws ConfigException {
+      String t = text(s);
+      try {
+        return Sizes.parse(t == null ? dflt : t);
+      } catch (IllegalArgumentException e) {
+        throw bad(s, e.getMessage());
+      }
+    }
+
     int integer(Setting s, int dflt, int min, int max) throws ConfigException {
       String t = text(s);
       if (t == null) {
@@ -230,6 +256,12 @@ public record MonitorConfig(
         warnings.add(trustRaw.origin() + " is for toolchain '" + trustRaw.suffix() + "', not '" + name + "'; ignored");
         trust = null;
       }
+      PinnedKey trustedKey;
+      try {
+        trustedKey = trust == null ? null : PinnedKey.parse(trust);
+      } catch (IllegalArgumentException e) {
+        throw bad(Setting.TOOLCHAIN_TRUST, e.getMessage());
+      }
       AgentMode mode;
       String modeText = text(Setting.AGENT_MODE);
       try {
@@ -278,7 +310,8 @@ public record MonitorConfig(
         throw bad(Setting.REBOOT_COMMAND, "is empty; the monitor needs a command to reboot with");
       }
       String systemctl = text(Setting.SYSTEMCTL);
-      return new MonitorConfig(root, state, buildId, toolchain, name, trust,
+      return new MonitorConfig(root, state, buildId, toolchain, name, trust, trustedKey,
+          size(Setting.MAX_CHECKSUM_FILE_SIZE, "1m"), size(Setting.MAX_TOOLCHAIN_FILE_SIZE, "4g"),
           text(Setting.INSTALL_COMMAND), text(Setting.AGENT_BUILD_COMMAND),
           duration(Setting.COMMAND_TIMEOUT, "2h", false), mode, unit, systemctl == null ? "systemctl" : systemctl,
           agentCommand, backoffMin, backoffMax,
@@ -286,7 +319,8 @@ public record MonitorConfig(
           duration(Setting.FETCH_TIMEOUT, "600s", false), integer(Setting.FETCH_RETRIES, 4, 0, 100),
           duration(Setting.RETRY_DELAY, "5s", true), url(Setting.DAEMON_URL),
           path(Setting.TOKEN_FILE, state.resolve("api-token")),
-          duration(Setting.DRAIN_TIMEOUT, "2h", true), duration(Setting.DRAIN_POLL, "5s", false), reboot,
+          duration(Setting.DRAIN_TIMEOUT, "2h", true), duration(Setting.DRAIN_POLL, "5s", false),
+          bool(Setting.REBOOT_WHEN_DAEMON_DOWN, false), reboot,
           integer(Setting.MAX_REBOOTS_PER_HOUR, 3, 0, 1000), relay, admins, from,
           duration(Setting.SMTP_TIMEOUT, "30s", false), size, warnings);
     }

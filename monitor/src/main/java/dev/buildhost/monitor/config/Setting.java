@@ -19,8 +19,15 @@ public enum Setting {
           + " On the kernel command line buildos.toolchain_url.<name>=URL also names the toolchain."),
   TOOLCHAIN_NAME("toolchain_name", "NAME", "the checksum file name without .sha256 (toolchain.sha256 -> toolchain)",
       "Name of the toolchain folder <root>/tftp/toolchain/<name>/."),
-  TOOLCHAIN_TRUST("toolchain_trust", "FINGERPRINT", "none",
-      "Repository certificate fingerprint to trust; handed to the commands as BUILDHOST_TOOLCHAIN_TRUST."),
+  TOOLCHAIN_TRUST("toolchain_trust", "KEY", "none (the checksum file is not verified)",
+      "OpenPGP key that must have signed the checksum file: an absolute path to a public key file, or the"
+          + " fingerprint of a key fetched from <toolchain_url>.key. The detached signature is fetched from"
+          + " <toolchain_url>.sig; an unsigned or badly signed toolchain is refused. Also handed to the commands as"
+          + " BUILDHOST_TOOLCHAIN_TRUST."),
+  MAX_CHECKSUM_FILE_SIZE("max_checksum_file_size", "SIZE", "1m",
+      "Largest toolchain checksum file fetched (bytes, or with k, m, g)."),
+  MAX_TOOLCHAIN_FILE_SIZE("max_toolchain_file_size", "SIZE", "4g",
+      "Largest toolchain file downloaded (bytes, or with k, m, g); a bigger one fails the bootstrap."),
   INSTALL_COMMAND("install_command", "CMD", "none",
       "Shell command (sh -c) that installs the toolchain, run in the published toolchain folder."),
   AGENT_BUILD_COMMAND("agent_build_command", "CMD", "none",
@@ -45,6 +52,9 @@ public enum Setting {
   TOKEN_FILE("token_file", "FILE", "<state_dir>/api-token", "File holding the daemon's bearer token."),
   DRAIN_TIMEOUT("drain_timeout", "DURATION", "2h",
       "Longest wait for running instances to end before rebooting anyway."),
+  REBOOT_WHEN_DAEMON_DOWN("reboot_when_daemon_down", "BOOL", "false",
+      "Whether to reboot when the daemon cannot be reached although its instances may still run (their"
+          + " builds are lost); when false such a reboot waits for the daemon."),
   DRAIN_POLL("drain_poll", "DURATION", "5s", "Time between two looks at the daemon's instances while draining."),
   REBOOT_COMMAND("reboot_command", "CMD", "systemctl reboot",
       "Shell command (sh -c) run once per decided reboot; it sees BUILDHOST_REBOOT_REASON."),

@@ -8,7 +8,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Drains the host before a reboot: asks the daemon to start no new instances, then waits until
  * none is STARTING, RUNNING or STOPPING, or the drain timeout passes. Errors are retried until
- * the timeout; a daemon that is not running at all has nothing to drain.
+ * the timeout. A daemon that is not running cannot be drained, but its guests may still run
+ * (libvirt and Docker own them): unless its journal shows that no guest can run, that is
+ * {@link Outcome#DAEMON_DOWN}, and the caller decides.
  */
 public final class HostDrainer {
   private static final Logger LOG = LoggerFactory.getLogger(HostDrainer.class);
@@ -19,8 +21,10 @@ public final class HostDrainer {
     DRAINED,
     /** The timeout passed with instances still active or the daemon not answering. */
     TIMED_OUT,
-    /** No daemon listens (or none is configured): nothing runs that a reboot could kill. */
-    NO_DAEMON
+    /** No daemon listens (or none is configured) and its journal shows that no guest can run. */
+    NO_DAEMON,
+    /** No daemon listens (or none is configured) and its guests may still run: their builds are at stake. */
+    DAEMON_DOWN
   }
 
   /** The outcome with a sentence for the log and the notification. */
@@ -34,10 +38,22 @@ public final class HostDrainer {
   }
 
   private final Locator locator;
+  private final GuestRecords guests;
   private volatile DaemonClient drained;
 
-  public HostDrainer(Locator locator) {
+  public HostDrainer(Locator locator, GuestRecords guests) {
     this.locator = locator;
+    this.guests = guests;
+  }
+
+  /** The outcome when no daemon answers: NO_DAEMON only when no guest can run. */
+  private Result down(String why) {
+    String mayRun = guests.whyGuestsMayRun();
+    if (mayRun == null) {
+      return log(new Result(Outcome.NO_DAEMON, why + "; no guest can run (no instance record in " + guests.journal()
+          + "): nothing to drain"));
+    }
+    return log(new Result(Outcome.DAEMON_DOWN, why + ", but its guests may still run: " + mayRun));
   }
 
   public Result drain(Duration timeout, Duration poll) throws InterruptedException {
@@ -49,15 +65,14 @@ public final class HostDrainer {
       try {
         c = locator.locate();
         if (c == null) {
-          return log(new Result(Outcome.NO_DAEMON,
-              "no daemon is configured (no daemon_url, no api.json): nothing to drain"));
+          return down("no daemon runs (no daemon_url, no api.json)");
         }
         drained = c;
         c.drain();
         LOG.info("daemon at {} is draining: it starts no new instances", c.base());
         break;
       } catch (DaemonUnreachableException e) {
-        return log(new Result(Outcome.NO_DAEMON, e.getMessage() + ": nothing to drain"));
+        return down(e.getMessage());
       } catch (DaemonException e) {
         if (!e.getMessage().equals(lastError)) {
           LOG.warn("asking the daemon to drain failed: {}; trying again until the drain timeout", e.getMessage());
@@ -71,6 +86,7 @@ public final class HostDrainer {
       sleep(poll, deadline);
     }
     String lastActive = null;
+    boolean unreachable = false;
     while (true) {
       try {
         List<DaemonClient.InstanceInfo> active = c.instances().stream().filter(DaemonClient.InstanceInfo::active).toList();
@@ -78,16 +94,22 @@ public final class HostDrainer {
           return log(new Result(Outcome.DRAINED, "host drained in " + (System.nanoTime() - start) / 1_000_000
               + " ms: no instance is running"));
         }
+        unreachable = false;
         String now = active.toString();
         if (!now.equals(lastActive)) {
           LOG.info("draining: waiting for {} instance(s): {}", active.size(), now);
           lastActive = now;
         }
       } catch (DaemonException e) {
+        unreachable = e instanceof DaemonUnreachableException;
         if (!e.getMessage().equals(lastError)) {
           LOG.warn("listing the daemon's instances failed: {}; trying again", e.getMessage());
           lastError = e.getMessage();
         }
+      }
+      if (System.nanoTime() >= deadline && unreachable) {
+        // It went away while instances ran: they run on without it.
+        return down("the daemon stopped answering during the drain (" + lastError + ")");
       }
       if (System.nanoTime() >= deadline) {
         return log(new Result(Outcome.TIMED_OUT, "drain timeout of " + timeout.toMillis()
@@ -120,6 +142,8 @@ public final class HostDrainer {
   private static Result log(Result r) {
     if (r.outcome() == Outcome.TIMED_OUT) {
       LOG.warn("{}; rebooting anyway", r.summary());
+    } else if (r.outcome() == Outcome.DAEMON_DOWN) {
+      LOG.warn("{}", r.summary());
     } else {
       LOG.info("{}", r.summary());
     }

@@ -41,8 +41,11 @@ public final class HttpFetcher {
     this.timeout = timeout;
   }
 
-  /** A body read whole: its bytes and their SHA-256. */
-  public record Fetched(byte[] bytes, String sha256) {}
+  /**
+   * A body read whole: its bytes, their SHA-256 and the response's {@code Content-Type} (null
+   * when the server sent none).
+   */
+  public record Fetched(byte[] bytes, String sha256, String contentType) {}
 
   /** A body streamed to a file: its size and SHA-256. */
   public record Downloaded(long size, String sha256) {}
@@ -51,18 +54,22 @@ public final class HttpFetcher {
   public Fetched fetch(URI uri, long maxBytes) throws FetchException {
     Sink sink = new Sink(null, maxBytes, ProgressListener.NONE);
     Result r = run(uri, sink, ProgressListener.NONE, uri.toString());
-    return new Fetched(sink.buffer.toByteArray(), r.sha256);
+    return new Fetched(sink.buffer.toByteArray(), r.sha256, r.contentType);
   }
 
-  /** Streams a body into {@code file} (created or truncated), reporting progress. */
-  public Downloaded download(URI uri, Path file, String name, ProgressListener progress) throws FetchException {
+  /**
+   * Streams a body into {@code file} (created or truncated), reporting progress; more than
+   * {@code maxBytes} (announced or received) is an error that stops the download.
+   */
+  public Downloaded download(URI uri, Path file, String name, long maxBytes, ProgressListener progress)
+      throws FetchException {
     FileChannel ch;
     try {
       ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
     } catch (IOException e) {
       throw new FetchException("cannot write " + file + ": " + e.getMessage(), -1, e);
     }
-    Sink sink = new Sink(ch, Long.MAX_VALUE, progress);
+    Sink sink = new Sink(ch, maxBytes, progress);
     try {
       Result r = run(uri, sink, progress, name);
       return new Downloaded(r.size, r.sha256);
@@ -71,7 +78,7 @@ public final class HttpFetcher {
     }
   }
 
-  private record Result(long size, String sha256) {}
+  private record Result(long size, String sha256, String contentType) {}
 
   private Result run(URI uri, Sink sink, ProgressListener progress, String name) throws FetchException {
     HttpRequest req = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
@@ -79,7 +86,11 @@ public final class HttpFetcher {
       if (info.statusCode() != 200) {
         return BodySubscribers.replacing(null);
       }
-      progress.started(name, info.headers().firstValueAsLong("content-length").orElse(-1));
+      long announced = info.headers().firstValueAsLong("content-length").orElse(-1);
+      if (announced > sink.maxBytes) {
+        sink.announcedTooLarge = announced;
+      }
+      progress.started(name, announced);
       return sink;
     });
     boolean ok = false;
@@ -89,7 +100,8 @@ public final class HttpFetcher {
         throw new FetchException("HTTP " + resp.statusCode() + " from " + uri, resp.statusCode(), null);
       }
       ok = true;
-      return resp.body();
+      Result body = resp.body();
+      return new Result(body.size, body.sha256, resp.headers().firstValue("content-type").orElse(null));
     } catch (TimeoutException e) {
       sink.cancel();
       cf.cancel(true);
@@ -101,6 +113,10 @@ public final class HttpFetcher {
       throw new FetchException("interrupted fetching " + uri, -1, e);
     } catch (ExecutionException e) {
       Throwable c = e.getCause() == null ? e : e.getCause();
+      if (c instanceof TooLarge) {
+        throw new FetchException(c.getMessage() + " at " + uri + " (over the size cap; not fetched further)", -1, c,
+            false);
+      }
       if (c instanceof java.net.http.HttpConnectTimeoutException) {
         throw new FetchException("cannot connect within " + connectTimeout.toMillis() + " ms to " + uri, -1, c);
       }
@@ -116,8 +132,17 @@ public final class HttpFetcher {
     }
   }
 
+  /** A body over its size cap. */
+  private static final class TooLarge extends IOException {
+    TooLarge(String message) {
+      super(message);
+    }
+  }
+
   /** Writes each buffer to the file or buffer and the digest as it arrives. */
   private static final class Sink implements BodySubscriber<Result> {
+    /** The Content-Length when it exceeds the cap: nothing is read then. */
+    private volatile long announcedTooLarge = -1;
     private final FileChannel channel;
     private final long maxBytes;
     private final ProgressListener progress;
@@ -153,6 +178,12 @@ public final class HttpFetcher {
         s.cancel();
         return;
       }
+      if (announcedTooLarge >= 0) {
+        s.cancel();
+        body.completeExceptionally(new TooLarge("announced " + announcedTooLarge + " bytes, more than " + maxBytes
+            + " bytes"));
+        return;
+      }
       s.request(1);
     }
 
@@ -167,7 +198,7 @@ public final class HttpFetcher {
           int n = b.remaining();
           size += n;
           if (size > maxBytes) {
-            throw new IOException("more than " + maxBytes + " bytes");
+            throw new TooLarge("more than " + maxBytes + " bytes");
           }
           digest.update(b.duplicate());
           if (channel != null) {
@@ -200,7 +231,7 @@ public final class HttpFetcher {
           if (channel != null) {
             channel.force(false);
           }
-          body.complete(new Result(size, HexFormat.of().formatHex(digest.digest())));
+          body.complete(new Result(size, HexFormat.of().formatHex(digest.digest()), null));
         } catch (IOException e) {
           body.completeExceptionally(e);
         }

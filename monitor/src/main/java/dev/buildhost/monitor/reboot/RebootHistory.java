@@ -3,7 +3,9 @@ package dev.buildhost.monitor.reboot;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.OptionalLong;
 
 /** The persisted list of decided reboots ({@code reboots.json}), newest last, at most {@link #KEEP} kept. */
 public record RebootHistory(List<RebootRecord> reboots) {
@@ -13,20 +15,37 @@ public record RebootHistory(List<RebootRecord> reboots) {
     reboots = reboots == null ? List.of() : List.copyOf(reboots);
   }
 
-  /** The reboots decided within {@code window} before {@code now}. */
-  public List<Instant> within(Instant now, Duration window) {
-    Instant from = now.minus(window);
-    List<Instant> out = new ArrayList<>();
+  /** A reboot that counts against the cap, and how long until it stops counting. */
+  public record Counted(Instant time, Duration leavesWindowIn) {}
+
+  /**
+   * The reboots decided within {@code window} before now, the first to leave the window first. A record's age is
+   * measured on the {@link HostClock} when both it and {@code hostNow} have host time, so no step
+   * of the wall clock can shorten it; otherwise on the wall clock, where an entry dated in the
+   * future (the clock was stepped back) counts as recent rather than being dropped.
+   */
+  public List<Counted> within(Instant now, OptionalLong hostNow, Duration window) {
+    List<Counted> out = new ArrayList<>();
     for (RebootRecord r : reboots) {
+      Instant t;
       try {
-        Instant t = Instant.parse(r.time());
-        if (t.isAfter(from) && !t.isAfter(now.plusSeconds(60))) {
-          out.add(t);
-        }
+        t = Instant.parse(r.time());
       } catch (RuntimeException e) {
-        // an unreadable entry does not count
+        t = null;
+      }
+      Duration age;
+      if (r.hostClock() != null && hostNow.isPresent()) {
+        age = Duration.ofMillis(hostNow.getAsLong() - r.hostClock());
+      } else if (t != null) {
+        age = Duration.between(t, now);
+      } else {
+        continue; // neither time can be read: it cannot be placed
+      }
+      if (age.compareTo(window) < 0) {
+        out.add(new Counted(t == null ? now.minus(age) : t, window.minus(age)));
       }
     }
+    out.sort(Comparator.comparing(Counted::leavesWindowIn));
     return out;
   }
 
@@ -37,5 +56,10 @@ public record RebootHistory(List<RebootRecord> reboots) {
       all.remove(0);
     }
     return new RebootHistory(all);
+  }
+
+  /** The latest host time recorded, or 0. */
+  public long latestHostClock() {
+    return reboots.stream().filter(r -> r.hostClock() != null).mapToLong(RebootRecord::hostClock).max().orElse(0);
   }
 }

@@ -6,6 +6,7 @@ import dev.buildhost.monitor.notify.Notifier;
 import dev.buildhost.monitor.process.CommandException;
 import dev.buildhost.monitor.process.CommandRunner;
 import dev.buildhost.monitor.state.StateStore;
+import dev.buildhost.monitor.state.Uptime;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,8 +26,11 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>Refuse when {@code max_reboots_per_hour} reboots were already decided in the last hour
  *       (history in {@code reboots.json}); this is checked first, so a refused reboot leaves the
- *       daemon undrained.
- *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out.
+ *       daemon undrained. The hour is measured on the {@link HostClock} (uptime summed over
+ *       boots), so stepping the wall clock back or forth does not reset the cap.
+ *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out. A daemon
+ *       that is down while its guests may run makes the reboot wait (nothing recorded, the next
+ *       check decides again) unless {@code reboot_when_daemon_down} is set.
  *   <li>Notify (log, email).
  *   <li>Persist the reason and time ({@code last-reboot.json}, {@code reboots.json}) atomically,
  *       before the command runs, so a reboot loop is caught even if the command kills us.
@@ -44,9 +49,13 @@ public final class Rebooter {
   private final Notifier notifier;
   private final Clock clock;
   private final String bootId;
+  private final HostClock hostClock;
+  /** The reason last mailed as waiting for the daemon: mailed once, not at every check. */
+  private String waitNotified;
 
   public Rebooter(MonitorConfig cfg, StateStore store, HostDrainer drainer, Notifier notifier, Clock clock,
-      String bootId) {
+      String bootId, Uptime uptime) {
+    this.hostClock = new HostClock(store, bootId, uptime, () -> history().latestHostClock());
     this.cfg = cfg;
     this.store = store;
     this.drainer = drainer;
@@ -60,24 +69,32 @@ public final class Rebooter {
   }
 
   /** Why a reboot may not happen now, or null if it may. */
-  private String refusal(Instant now) {
-    List<Instant> recent = history().within(now, HOUR);
-    if (recent.size() < cfg.maxRebootsPerHour()) {
+  private String refusal(Instant now, OptionalLong hostNow) {
+    List<RebootHistory.Counted> recent = history().within(now, hostNow, HOUR);
+    int max = cfg.maxRebootsPerHour();
+    if (recent.size() < max) {
       return null;
     }
-    if (cfg.maxRebootsPerHour() == 0) {
+    if (max == 0) {
       return "max_reboots_per_hour is 0: this host never reboots by itself";
     }
-    Instant next = recent.stream().min(Instant::compareTo).orElse(now).plus(HOUR);
+    // The cap allows a reboot again once all but max - 1 of the counted ones left the window.
+    Instant next = now.plus(recent.get(recent.size() - max).leavesWindowIn());
     return recent.size() + " reboot(s) in the last hour (at "
-        + recent.stream().map(t -> t.truncatedTo(ChronoUnit.SECONDS).toString()).collect(Collectors.joining(", "))
-        + ") reach max_reboots_per_hour=" + cfg.maxRebootsPerHour() + "; the next reboot may happen after "
-        + next.truncatedTo(ChronoUnit.SECONDS);
+        + recent.stream().map(c -> c.time().truncatedTo(ChronoUnit.SECONDS).toString()).sorted()
+            .collect(Collectors.joining(", "))
+        + ") reach max_reboots_per_hour=" + max + "; the next reboot may happen after "
+        + next.truncatedTo(ChronoUnit.SECONDS) + " (measured on the host's uptime, which clock steps do not move)";
+  }
+
+  /** Brings the host clock's last look up to date (called at every check, so a reboot loses little of it). */
+  public void tick() {
+    hostClock.now();
   }
 
   public RebootOutcome reboot(String reason) throws InterruptedException {
     Instant now = clock.instant();
-    String refusal = refusal(now);
+    String refusal = refusal(now, hostClock.now());
     if (refusal != null) {
       String msg = "not rebooting for \"" + reason + "\": " + refusal;
       LOG.warn(msg);
@@ -85,11 +102,27 @@ public final class Rebooter {
     }
     LOG.warn("reboot decided: {}", reason);
     HostDrainer.Result drain = drainer.drain(cfg.drainTimeout(), cfg.drainPoll());
+    if (drain.outcome() == HostDrainer.Outcome.DAEMON_DOWN) {
+      if (!cfg.rebootWhenDaemonDown()) {
+        String msg = "not rebooting for \"" + reason + "\" while the daemon is down: " + drain.summary()
+            + "; waiting for the daemon (set reboot_when_daemon_down=true to reboot anyway)";
+        LOG.warn(msg);
+        drainer.cancel();
+        if (!reason.equals(waitNotified)) {
+          notifier.notify("reboot waits for the daemon", msg);
+          waitNotified = reason;
+        }
+        return new RebootOutcome(RebootOutcome.Kind.WAITING, msg);
+      }
+      LOG.warn("reboot_when_daemon_down is set: rebooting although the daemon is down");
+      drain = new HostDrainer.Result(drain.outcome(), drain.summary() + "; rebooting anyway (reboot_when_daemon_down)");
+    }
     Instant decided = clock.instant();
     notifier.notify("rebooting", reason + "\n\nDrain: " + drain.summary() + "\nReboot command: "
         + cfg.rebootCommand() + "\nTime: " + decided);
+    OptionalLong hostDecided = hostClock.now();
     RebootRecord record = new RebootRecord(decided.toString(), reason, MonitorConfig.hostName(), bootId,
-        drain.summary());
+        drain.summary(), hostDecided.isPresent() ? hostDecided.getAsLong() : null);
     try {
       store.write(store.lastRebootFile(), record);
       store.write(store.rebootsFile(), history().plus(record));

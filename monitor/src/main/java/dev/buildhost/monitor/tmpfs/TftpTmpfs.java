@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.tmpfs;
 
+import dev.buildhost.monitor.config.Texts;
 import dev.buildhost.monitor.process.CommandException;
 import dev.buildhost.monitor.process.CommandRunner;
 import dev.buildhost.monitor.state.HostInfo;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,6 +19,11 @@ import org.slf4j.LoggerFactory;
  * The TFTP root as a size-limited tmpfs (Build OS keeps {@code /build/tftp} in RAM): mounted
  * with {@code mount -t tmpfs -o size=SIZE,mode=0755 tmpfs DIR} when running as root and the
  * folder is not a mount point yet, and its usage reported from its {@link FileStore}.
+ *
+ * <p>Never over a folder that holds anything: a tmpfs mounted there would hide the folders of
+ * instances that already run (their guests would upload into a folder nobody sees) and the
+ * toolchain. The mount is meant to happen before the daemon starts ({@code buildhost monitor
+ * --mount-tmpfs} in the unit's ExecStartPre); later it is refused.
  */
 public final class TftpTmpfs {
   private static final Logger LOG = LoggerFactory.getLogger(TftpTmpfs.class);
@@ -30,7 +37,7 @@ public final class TftpTmpfs {
   /**
    * Mounts a tmpfs of {@code size} (e.g. {@code 512m}) on {@code dir}, creating the folder.
    *
-   * @throws IOException when mount fails
+   * @throws IOException when mount fails, or is refused because {@code dir} is not empty
    */
   public static Mounted mount(Path dir, String size) throws IOException {
     if (!size.matches("[0-9]{1,12}[kKmMgG%]?")) {
@@ -46,6 +53,13 @@ public final class TftpTmpfs {
       LOG.warn("not running as root: {} stays on {} instead of a {} tmpfs", real, Files.getFileStore(real).type(), size);
       return Mounted.NOT_ROOT;
     }
+    List<String> present = firstEntries(real, 5);
+    if (!present.isEmpty()) {
+      throw new IOException("refusing to mount a tmpfs over " + real + ": it is not empty (it holds "
+          + String.join(", ", present) + (present.size() == 5 ? ", ..." : "") + "), and a tmpfs would hide"
+          + " those files, such as the folders of instances that already run; nothing was mounted. Mount it"
+          + " before the daemon starts (buildhost monitor --mount-tmpfs), or empty the folder");
+    }
     try {
       CommandRunner.run("mount", List.of("mount", "-t", "tmpfs", "-o", "size=" + size + ",mode=0755", "tmpfs",
           real.toString()), null, Map.of(), Duration.ofSeconds(30));
@@ -54,6 +68,13 @@ public final class TftpTmpfs {
     }
     LOG.info("mounted a {} tmpfs on {}", size, real);
     return Mounted.MOUNTED;
+  }
+
+  /** Up to {@code max} names in {@code dir}, sorted. */
+  private static List<String> firstEntries(Path dir, int max) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> Texts.shown(p.getFileName().toString())).sorted().limit(max).toList();
+    }
   }
 
   /** Whether {@code dir} (a real path) is listed as a mount point in /proc/self/mountinfo. */

@@ -81,9 +81,8 @@ class ToolchainBootstrapTest {
     Path log = tmp.resolve("commands.log");
     MonitorConfig cfg = config(Map.of(
         Setting.INSTALL_COMMAND, "echo \"install in $(pwd) name=$BUILDHOST_TOOLCHAIN_NAME id=$BUILDHOST_TOOLCHAIN_ID"
-            + " trust=$BUILDHOST_TOOLCHAIN_TRUST\" >> " + log + "; sh bin/install.sh",
-        Setting.AGENT_BUILD_COMMAND, "echo agent-build >> " + log,
-        Setting.TOOLCHAIN_TRUST, "AB:CD"));
+            + "\" >> " + log + "; sh bin/install.sh",
+        Setting.AGENT_BUILD_COMMAND, "echo agent-build >> " + log));
     ToolchainBootstrap b = bootstrap(cfg);
     ToolchainBootstrap.Published p = b.fetchAndPublish();
     b.runCommands(p);
@@ -99,7 +98,7 @@ class ToolchainBootstrapTest {
         "toolchain/toolchain.sha256"), toolchainTree(cfg), "no temporary folder is left");
     String sumsId = sha256(Files.readAllBytes(dir.resolve("toolchain.sha256")));
     assertEquals(sumsId, p.toolchainId());
-    assertEquals(List.of("install in " + dir + " name=toolchain id=" + sumsId + " trust=AB:CD", "agent-build"),
+    assertEquals(List.of("install in " + dir + " name=toolchain id=" + sumsId + "", "agent-build"),
         Files.readAllLines(log));
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -58,14 +59,15 @@ class ConfigTest {
   void kernelCmdlineInBuildOsStyle() throws Exception {
     ConfigSource k = KernelCmdline.parse("cmdline",
         "quiet buildos.buildid_url=http://h/buildos-buildid buildos.toolchain_url.stage=http://h/t/toolchain.sha256"
-            + " buildos.toolchain_trust.stage=AB:CD buildos.smtp_relay=mail.example.org:2525"
+            + " buildos.toolchain_trust.stage=4E:7C:0A:9B:1D:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01 buildos.smtp_relay=mail.example.org:2525"
             + " buildos.admin_email=a@example.org,b@example.org buildos.install_command=\"sh ./install.sh --x\""
             + " buildos.state=LABEL buildos.flag -- buildos.interval=1s");
     MonitorConfig c = MonitorConfig.resolve(List.of(k));
     assertEquals(URI.create("http://h/buildos-buildid"), c.buildIdUrl());
     assertEquals(URI.create("http://h/t/toolchain.sha256"), c.toolchainUrl());
     assertEquals("stage", c.toolchainName());
-    assertEquals("AB:CD", c.toolchainTrust());
+    assertEquals("4E:7C:0A:9B:1D:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01", c.toolchainTrust());
+    assertEquals(new PinnedKey(null, "4E7C0A9B1D2233445566778899AABBCCDDEEFF01"), c.trustedKey());
     assertEquals("mail.example.org:2525", c.smtpRelay());
     assertEquals(List.of("a@example.org", "b@example.org"), c.adminEmail());
     assertEquals("sh ./install.sh --x", c.installCommand());
@@ -112,6 +114,31 @@ class ConfigTest {
     ConfigException binary = assertThrows(ConfigException.class,
         () -> ConfigFile.parse("monitor.conf", new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
     assertTrue(binary.getMessage().contains("not UTF-8"), binary.getMessage());
+  }
+
+  @Test
+  void hardeningSettingsAreCheckedAndHaveSafeDefaults() throws Exception {
+    MonitorConfig d = MonitorConfig.resolve(List.of(ConfigLoader.flags(Map.of())));
+    assertEquals(false, d.rebootWhenDaemonDown());
+    assertEquals(1L << 20, d.maxChecksumFileSize());
+    assertEquals(4L << 30, d.maxToolchainFileSize());
+    assertNull(d.trustedKey());
+    MonitorConfig set = MonitorConfig.resolve(List.of(file("reboot_when_daemon_down = yes\n"
+        + "max_checksum_file_size = 64k\nmax_toolchain_file_size = 512m\ntoolchain_trust = /etc/buildhost/toolchain.asc\n")));
+    assertEquals(true, set.rebootWhenDaemonDown());
+    assertEquals(64 * 1024, set.maxChecksumFileSize());
+    assertEquals(512L << 20, set.maxToolchainFileSize());
+    assertEquals(new PinnedKey(Path.of("/etc/buildhost/toolchain.asc"), null), set.trustedKey());
+    ConfigException bool = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(ConfigLoader.flags(Map.of(Setting.REBOOT_WHEN_DAEMON_DOWN, "sometimes")))));
+    assertEquals("--reboot-when-daemon-down: 'sometimes' is not true or false", bool.getMessage());
+    ConfigException size = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(ConfigLoader.flags(Map.of(Setting.MAX_TOOLCHAIN_FILE_SIZE, "lots")))));
+    assertTrue(size.getMessage().startsWith("--max-toolchain-file-size: 'lots' is not a size"), size.getMessage());
+    ConfigException trust = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
+        List.of(KernelCmdline.parse("/proc/cmdline", "buildos.toolchain_trust=AB:CD"))));
+    assertTrue(trust.getMessage().startsWith("/proc/cmdline: buildos.toolchain_trust: 'AB:CD' is neither an absolute"
+        + " path to an OpenPGP public key file nor an OpenPGP key fingerprint"), trust.getMessage());
   }
 
   @Test

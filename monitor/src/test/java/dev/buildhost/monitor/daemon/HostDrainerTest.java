@@ -24,8 +24,23 @@ class HostDrainerTest {
   static final Duration POLL = Duration.ofMillis(10);
   @TempDir Path tmp;
 
-  static HostDrainer drainer(URI url, String token) {
-    return new HostDrainer(() -> new DaemonClient(url, token, Duration.ofSeconds(2)));
+  HostDrainer drainer(URI url, String token) {
+    return new HostDrainer(() -> new DaemonClient(url, token, Duration.ofSeconds(2)),
+        new GuestRecords(tmp.resolve("state"), false));
+  }
+
+  static URI closedPort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return URI.create("http://127.0.0.1:" + s.getLocalPort());
+    }
+  }
+
+  /** A journal as the daemon keeps it: one record per instance not yet deleted. */
+  void journal(String... ids) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("state/instances"));
+    for (String id : ids) {
+      Files.writeString(dir.resolve(id + ".json"), "{\"id\":\"" + id + "\",\"state\":\"RUNNING\"}");
+    }
   }
 
   @Test
@@ -64,14 +79,67 @@ class HostDrainerTest {
   }
 
   @Test
-  void noDaemonListeningMeansNothingToDrain() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    HostDrainer.Result r = drainer(URI.create("http://127.0.0.1:" + port), null).drain(Duration.ofSeconds(5), POLL);
+  void noDaemonListeningWithAnEmptyJournalMeansNothingToDrain() throws Exception {
+    journal();
+    HostDrainer.Result r = drainer(closedPort(), null).drain(Duration.ofSeconds(5), POLL);
     assertEquals(HostDrainer.Outcome.NO_DAEMON, r.outcome());
     assertTrue(r.summary().contains("no daemon listens"), r.summary());
+    assertTrue(r.summary().contains("no guest can run"), r.summary());
+  }
+
+  @Test
+  void noDaemonListeningWhileItsJournalHoldsInstancesIsDown() throws Exception {
+    journal("i-1", "i-2");
+    Files.writeString(tmp.resolve("state/instances/.i-3.json.tmp"), "half");
+    HostDrainer.Result r = drainer(closedPort(), null).drain(Duration.ofSeconds(5), POLL);
+    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, r.outcome(), r.summary());
+    assertTrue(r.summary().contains("no daemon listens"), r.summary());
+    assertTrue(r.summary().endsWith("its guests may still run: its journal " + tmp.resolve("state/instances")
+        + " holds 2 instance record(s)"), r.summary());
+  }
+
+  @Test
+  void noDaemonAtAllWithInstanceRecordsIsDown() throws Exception {
+    journal("i-1");
+    HostDrainer none = new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), false));
+    HostDrainer.Result r = none.drain(Duration.ofSeconds(5), POLL);
+    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, r.outcome(), r.summary());
+    assertTrue(r.summary().startsWith("no daemon runs (no daemon_url, no api.json), but its guests may still run"),
+        r.summary());
+    Files.delete(tmp.resolve("state/instances/i-1.json"));
+    assertEquals(HostDrainer.Outcome.NO_DAEMON, none.drain(Duration.ofSeconds(5), POLL).outcome());
+    Files.delete(tmp.resolve("state/instances"));
+    assertEquals(HostDrainer.Outcome.NO_DAEMON, none.drain(Duration.ofSeconds(5), POLL).outcome(),
+        "no journal: no daemon ran with this state folder");
+    HostDrainer elsewhere = new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), true));
+    HostDrainer.Result unknown = elsewhere.drain(Duration.ofSeconds(5), POLL);
+    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, unknown.outcome(), "daemon_url set: its journal may be elsewhere");
+  }
+
+  @Test
+  void aDaemonThatGoesAwayDuringTheDrainIsDown() throws Exception {
+    journal("i-1");
+    FakeDaemon d = new FakeDaemon(null);
+    d.instance("i-1", "RUNNING", -1);
+    URI url = d.url();
+    HostDrainer dr = drainer(url, null);
+    java.util.concurrent.atomic.AtomicReference<HostDrainer.Result> result = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t = new Thread(() -> {
+      try {
+        result.set(dr.drain(Duration.ofMillis(600), POLL));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    t.start();
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (Collections.frequency(d.requests(), "GET /v1/instances") < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    d.close();
+    t.join(10_000);
+    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, result.get().outcome(), result.get().summary());
+    assertTrue(result.get().summary().startsWith("the daemon stopped answering during the drain"), result.get().summary());
   }
 
   @Test

@@ -16,9 +16,19 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A real HTTP server on 127.0.0.1 serving files that a test changes while it runs. */
+/**
+ * A real HTTP server on 127.0.0.1 serving files that a test changes while it runs. Text is served
+ * as {@code text/plain; charset=utf-8}, bytes as {@code application/octet-stream}.
+ */
 public final class FileServer implements AutoCloseable {
-  private record Entry(byte[] body, int status, long delayMs) {}
+  public static final String TEXT = "text/plain; charset=utf-8";
+  public static final String BINARY = "application/octet-stream";
+
+  private record Entry(byte[] body, int status, long delayMs, String contentType, boolean chunked) {
+    Entry(byte[] body, int status, long delayMs, String contentType) {
+      this(body, status, delayMs, contentType, false);
+    }
+  }
 
   private final HttpServer server;
   private final ExecutorService pool = Executors.newCachedThreadPool();
@@ -38,23 +48,34 @@ public final class FileServer implements AutoCloseable {
   }
 
   public FileServer put(String path, byte[] body) {
-    files.put(path, new Entry(body, 200, 0));
-    return this;
+    return put(path, body, BINARY);
   }
 
   public FileServer put(String path, String body) {
-    return put(path, body.getBytes(StandardCharsets.UTF_8));
+    return put(path, body.getBytes(StandardCharsets.UTF_8), TEXT);
+  }
+
+  /** Serves {@code body} with this Content-Type (null: no Content-Type header). */
+  public FileServer put(String path, byte[] body, String contentType) {
+    files.put(path, new Entry(body, 200, 0, contentType));
+    return this;
+  }
+
+  /** Serves {@code body} without a Content-Length (chunked): its size shows only as it arrives. */
+  public FileServer putChunked(String path, byte[] body) {
+    files.put(path, new Entry(body, 200, 0, BINARY, true));
+    return this;
   }
 
   /** Answers this status (with a short body) instead of the file. */
   public FileServer status(String path, int status) {
-    files.put(path, new Entry("error\n".getBytes(StandardCharsets.UTF_8), status, 0));
+    files.put(path, new Entry("error\n".getBytes(StandardCharsets.UTF_8), status, 0, TEXT));
     return this;
   }
 
   /** Serves the body only after a delay (bounded by the server's closing). */
   public FileServer slow(String path, byte[] body, long delayMs) {
-    files.put(path, new Entry(body, 200, delayMs));
+    files.put(path, new Entry(body, 200, delayMs, TEXT));
     return this;
   }
 
@@ -79,7 +100,10 @@ public final class FileServer implements AutoCloseable {
           Thread.currentThread().interrupt();
         }
       }
-      ex.sendResponseHeaders(e.status, e.body.length == 0 ? -1 : e.body.length);
+      if (e.contentType != null) {
+        ex.getResponseHeaders().set("Content-Type", e.contentType);
+      }
+      ex.sendResponseHeaders(e.status, e.chunked ? 0 : e.body.length == 0 ? -1 : e.body.length);
       try (OutputStream out = ex.getResponseBody()) {
         out.write(e.body);
       }

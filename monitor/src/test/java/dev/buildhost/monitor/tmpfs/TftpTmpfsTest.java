@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.buildhost.monitor.Monitor;
+import dev.buildhost.monitor.MonitorCommand;
 import dev.buildhost.monitor.bootstrap.BootstrapException;
 import dev.buildhost.monitor.bootstrap.ToolchainBootstrap;
 import dev.buildhost.monitor.config.MonitorConfig;
@@ -63,6 +64,42 @@ class TftpTmpfsTest {
     assertTrue(after.used() >= 1024 * 1024, after.toString());
     assertTrue(after.toString().startsWith("tmpfs: 1024 KiB used of 2048 KiB (50%)"), after.toString());
     assertEquals(TftpTmpfs.Mounted.ALREADY_MOUNTED, TftpTmpfs.mount(tftp, "2m"), "not mounted twice");
+    assertEquals(1, Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+        .filter(l -> l.split(" ")[4].equals(tftp.toString())).count());
+  }
+
+  @Test
+  void mountsOverAnEmptyRootThatExistsAlready() throws Exception {
+    Files.createDirectories(tftp);
+    assertEquals(TftpTmpfs.Mounted.MOUNTED, TftpTmpfs.mount(tftp, "1m"));
+    assertTrue(TftpTmpfs.isMountPoint(tftp.toRealPath()));
+    assertEquals("tmpfs", TftpTmpfs.usage(tftp).type());
+  }
+
+  @Test
+  void refusesToMountOverARootThatHoldsInstanceFolders() throws Exception {
+    Path running = Files.createDirectories(tftp.resolve("i-42"));
+    Files.writeString(running.resolve("result.manifest"), "uploaded while the daemon ran\n");
+    java.io.IOException e = assertThrows(java.io.IOException.class, () -> TftpTmpfs.mount(tftp, "1m"));
+    assertTrue(e.getMessage().startsWith("refusing to mount a tmpfs over " + tftp.toRealPath()
+        + ": it is not empty (it holds i-42)"), e.getMessage());
+    assertTrue(e.getMessage().contains("nothing was mounted"), e.getMessage());
+    assertFalse(TftpTmpfs.isMountPoint(tftp.toRealPath()), "nothing mounted");
+    assertEquals("uploaded while the daemon ran\n", Files.readString(running.resolve("result.manifest")),
+        "the running instance's folder is still visible");
+  }
+
+  @Test
+  void theMountOnlyCommandRefusesANonEmptyRootWithStatus1() throws Exception {
+    Files.createDirectories(tftp.resolve("toolchain"));
+    String[] args = {"--mount-tmpfs", "--root", tmp.resolve("build").toString(), "--state-dir",
+        tmp.resolve("state").toString(), "--tftp-tmpfs-size", "1m", "--cmdline", tmp.resolve("no-cmdline").toString()};
+    assertEquals(1, MonitorCommand.commandLine().execute(args));
+    assertFalse(TftpTmpfs.isMountPoint(tftp.toRealPath()));
+    Files.delete(tftp.resolve("toolchain"));
+    assertEquals(0, MonitorCommand.commandLine().execute(args));
+    assertTrue(TftpTmpfs.isMountPoint(tftp.toRealPath()));
+    assertEquals(0, MonitorCommand.commandLine().execute(args), "mounted already: nothing to do");
     assertEquals(1, Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
         .filter(l -> l.split(" ")[4].equals(tftp.toString())).count());
   }
