@@ -12,15 +12,18 @@ import java.util.Objects;
  * <p>A transfer is <em>unacknowledged</em> from its admission until the client's first
  * acknowledgement (a request costs an attacker one datagram, from any address, spoofed or not;
  * an acknowledgement needs the server's answer). Three rules keep such requests from starving
- * real clients:
+ * real clients, and keep refusing them cheap (no socket, no thread):
  * <ol>
- *   <li>one client address holds at most {@code perClient} slots; at that cap its oldest
- *       unacknowledged transfer gives way to its new request, else the request is refused;</li>
- *   <li>when every slot is taken, the oldest unacknowledged transfer of the address holding the
- *       most unacknowledged transfers (counting the new request for its sender; in a tie another
- *       address than the sender's) gives way, so a flood from several addresses evicts its own
- *       requests, not the one a real client has not acknowledged yet;</li>
- *   <li>only when every slot holds an acknowledged transfer is a request refused outright.</li>
+ *   <li>one client address holds at most {@code perClient} slots; beyond that its requests are
+ *       refused;</li>
+ *   <li>when every slot is taken, a request takes the slot of the oldest unacknowledged transfer
+ *       of the address holding the most unacknowledged transfers (the longest-waiting one among
+ *       equals), if the requester's address holds none, or if that address holds at least two
+ *       more than the requester's (so that addresses of a flood do not take slots from each
+ *       other in turn, each at the cost of starting and stopping a transfer). A client that waits
+ *       for its one answer thus gets in, and keeps its slot while a flood from a few addresses
+ *       goes on; a request that could only evict its own address's is refused;</li>
+ *   <li>otherwise, and whenever every slot holds an acknowledged transfer, it is refused.</li>
  * </ol>
  * The caller stops an evicted transfer; its slot is already the new request's.
  *
@@ -31,6 +34,7 @@ public final class TransferSlots<T> {
   private final int perClient;
   private final Map<T, Holder> holders = new HashMap<>();
   private final Map<InetAddress, Client<T>> clients = new HashMap<>();
+  private long admissions;
 
   public TransferSlots(int capacity, int perClient) {
     if (capacity < 1) {
@@ -63,45 +67,45 @@ public final class TransferSlots<T> {
       throw new IllegalArgumentException("already holds a slot: " + transfer);
     }
     Client<T> own = clients.get(client);
-    T evicted = null;
     if (own != null && own.held >= perClient) {
-      if (own.unacknowledged.isEmpty()) {
-        return new Refused<>("too many concurrent transfers from " + client.getHostAddress() + " (" + perClient
-            + "), try again later");
-      }
-      evicted = own.unacknowledged.iterator().next();
-    } else if (holders.size() >= capacity) {
-      Client<T> victim = heaviestUnacknowledged(client);
+      return new Refused<>("too many concurrent transfers from " + client.getHostAddress() + " (" + perClient
+          + "), try again later");
+    }
+    T evicted = null;
+    if (holders.size() >= capacity) {
+      int waiting = own == null ? 0 : own.unacknowledged.size();
+      Client<T> victim = heaviestUnacknowledged(waiting == 0 ? 0 : waiting + 1);
       if (victim == null) {
         return new Refused<>("too many concurrent transfers (" + capacity + "), try again later");
       }
       evicted = victim.unacknowledged.iterator().next();
-    }
-    if (evicted != null) {
       release(evicted);
     }
-    holders.put(transfer, new Holder(client));
+    holders.put(transfer, new Holder(client, ++admissions));
     Client<T> slots = clients.computeIfAbsent(client, a -> new Client<>());
     slots.held++;
     slots.unacknowledged.add(transfer);
     return new Admitted<>(evicted);
   }
 
-  /** The client with unacknowledged transfers that has the most of them; {@code requester} counts its new one. */
-  private Client<T> heaviestUnacknowledged(InetAddress requester) {
+  /**
+   * The client holding the most unacknowledged transfers, more than {@code than}; of several, the
+   * one whose oldest unacknowledged transfer is the oldest. Null if none holds more.
+   */
+  private Client<T> heaviestUnacknowledged(int than) {
     Client<T> heaviest = null;
     int most = 0;
-    for (Map.Entry<InetAddress, Client<T>> entry : clients.entrySet()) {
-      Client<T> c = entry.getValue();
-      if (c.unacknowledged.isEmpty()) {
+    long oldest = Long.MAX_VALUE;
+    for (Client<T> c : clients.values()) {
+      int count = c.unacknowledged.size();
+      if (count <= than) {
         continue;
       }
-      boolean isRequester = entry.getKey().equals(requester);
-      int weight = c.unacknowledged.size() + (isRequester ? 1 : 0);
-      // in a tie another address gives way: the requester evicts its own only when it is the heaviest
-      if (weight > most || (weight == most && !isRequester)) {
+      long age = holders.get(c.unacknowledged.iterator().next()).admission;
+      if (count > most || (count == most && age < oldest)) {
         heaviest = c;
-        most = weight;
+        most = count;
+        oldest = age;
       }
     }
     return heaviest;
@@ -158,10 +162,13 @@ public final class TransferSlots<T> {
 
   private static final class Holder {
     final InetAddress client;
+    /** Admission order: lower is older. */
+    final long admission;
     boolean acknowledged;
 
-    Holder(InetAddress client) {
+    Holder(InetAddress client, long admission) {
       this.client = client;
+      this.admission = admission;
     }
   }
 

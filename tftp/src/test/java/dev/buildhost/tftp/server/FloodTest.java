@@ -7,21 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
+import dev.buildhost.tftp.testing.Flood;
 import dev.buildhost.tftp.testing.ServerFixture;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,71 +36,6 @@ class FloodTest {
   void files() throws IOException {
     new Random(1).nextBytes(content);
     Files.write(root.resolve("file"), content);
-  }
-
-  static InetAddress loopback(int last) {
-    try {
-      return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
-    } catch (UnknownHostException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  /**
-   * Sends requests with timeout=255 from each address in turn and never acknowledges (nor reads)
-   * anything, until closed; bounded to 60 s in any case.
-   */
-  static final class Flood implements AutoCloseable {
-    private final List<DatagramChannel> senders = new ArrayList<>();
-    private final Thread thread;
-    private final AtomicLong sent = new AtomicLong();
-    private volatile boolean stop;
-
-    Flood(InetSocketAddress server, boolean withUploads, InetAddress... from) throws IOException {
-      for (InetAddress address : from) {
-        DatagramChannel channel = DatagramChannel.open();
-        channel.bind(new InetSocketAddress(address, 0));
-        senders.add(channel);
-      }
-      byte[] read = FaultyClient.request(FaultyClient.RRQ, "file", "octet", Map.of("timeout", "255"));
-      byte[] write = FaultyClient.request(FaultyClient.WRQ, "flood-upload", "octet", Map.of("timeout", "255"));
-      thread = new Thread(() -> {
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        try {
-          for (long round = 0; !stop && System.nanoTime() < end; round++) {
-            for (DatagramChannel channel : senders) {
-              byte[] request = withUploads && round % 2 == 1 ? write : read;
-              channel.send(ByteBuffer.wrap(request), server);
-              sent.incrementAndGet();
-            }
-            Thread.sleep(2); // a few hundred requests a second per address: far more than the slots
-          }
-        } catch (IOException | InterruptedException e) {
-          // the test ends the flood
-        }
-      }, "flood");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    /** Waits (bounded) until this many requests went out. */
-    Flood awaitSent(long count) throws InterruptedException {
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (sent.get() < count && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
-      assertTrue(sent.get() >= count, "the flood sent " + sent.get());
-      return this;
-    }
-
-    @Override
-    public void close() throws Exception {
-      stop = true;
-      thread.join(5_000);
-      for (DatagramChannel channel : senders) {
-        channel.close();
-      }
-    }
   }
 
   private void realClientIsServed(ServerFixture f, boolean writable) throws Exception {
@@ -139,7 +67,7 @@ class FloodTest {
   @ValueSource(booleans = {false, true})
   void aRealClientIsServedWhileOneAddressFloods(boolean writable) throws Exception {
     try (ServerFixture f = new ServerFixture(root, b -> b.writable(writable))) {
-      try (Flood flood = new Flood(f.address(), writable, loopback(2)).awaitSent(300)) {
+      try (Flood flood = new Flood(f.address(), "file", writable, Flood.loopback(2)).awaitSent(300)) {
         realClientIsServed(f, writable);
       }
       afterTheFlood(f);
@@ -149,12 +77,8 @@ class FloodTest {
   @ParameterizedTest(name = "writable={0}")
   @ValueSource(booleans = {false, true})
   void aRealClientIsServedWhileEightAddressesFlood(boolean writable) throws Exception {
-    InetAddress[] from = new InetAddress[8];
-    for (int i = 0; i < from.length; i++) {
-      from[i] = loopback(2 + i);
-    }
     try (ServerFixture f = new ServerFixture(root, b -> b.writable(writable))) {
-      try (Flood flood = new Flood(f.address(), writable, from).awaitSent(1000)) {
+      try (Flood flood = new Flood(f.address(), "file", writable, Flood.loopbacks(2, 8)).awaitSent(1000)) {
         realClientIsServed(f, writable);
       }
       afterTheFlood(f);

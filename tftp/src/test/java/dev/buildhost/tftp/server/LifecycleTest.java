@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
+import dev.buildhost.tftp.testing.Flood;
 import dev.buildhost.tftp.testing.ServerFixture;
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -75,7 +76,7 @@ class LifecycleTest {
 
   /** Starts a download from {@code from} and acknowledges its first block only: the transfer then stalls. */
   private static FaultyClient stalledAfterFirstAck(ServerFixture f, int from) throws IOException {
-    FaultyClient c = new FaultyClient(f.address(), FloodTest.loopback(from));
+    FaultyClient c = new FaultyClient(f.address(), Flood.loopback(from));
     c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
     FaultyClient.Packet first = c.receive(Duration.ofSeconds(2));
     assertNotNull(first);
@@ -86,7 +87,7 @@ class LifecycleTest {
   }
 
   private static FaultyClient.Packet request(ServerFixture f, int from) throws IOException {
-    try (FaultyClient c = new FaultyClient(f.address(), FloodTest.loopback(from))) {
+    try (FaultyClient c = new FaultyClient(f.address(), Flood.loopback(from))) {
       c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
       FaultyClient.Packet p = c.receive(Duration.ofSeconds(2));
       assertNotNull(p);
