@@ -59,7 +59,7 @@ public final class TftpCommand implements Callable<Integer> {
 
   @Option(names = "--max-transfers-per-client", paramLabel = "N",
       description = "Concurrent transfers one client address may hold, 1 to --max-transfers "
-          + "(default: half of --max-transfers).")
+          + "(default: three quarters of --max-transfers).")
   Integer maxTransfersPerClient;
 
   @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1",

@@ -382,7 +382,7 @@ public final class TftpServer implements AutoCloseable {
     private int maxBlockSize = 65464;
     private int maxWindowSize = 64;
     private int maxTransfers = 64;
-    private int maxTransfersPerClient; // 0: half of maxTransfers
+    private int maxTransfersPerClient; // 0: three quarters of maxTransfers
     private int maxTimeoutSeconds = DEFAULT_MAX_TIMEOUT_SECONDS;
     private Duration timeout = Duration.ofSeconds(1);
     private Duration firstAckTimeout; // null: twice the timeout
@@ -403,7 +403,11 @@ public final class TftpServer implements AutoCloseable {
     public Builder maxBlockSize(int size) { this.maxBlockSize = size; return this; }
     public Builder maxWindowSize(int size) { this.maxWindowSize = size; return this; }
     public Builder maxTransfers(int count) { this.maxTransfers = count; return this; }
-    /** Slots one client address may hold, 1 to maxTransfers; default half of maxTransfers (at least 1). */
+    /**
+     * Slots one client address may hold, 1 to maxTransfers; default three quarters of maxTransfers
+     * (at least 1): not all, yet room for many clients behind one address (QEMU user networking
+     * makes every VM's requests come from 127.0.0.1).
+     */
     public Builder maxTransfersPerClient(int count) { this.maxTransfersPerClient = count; return this; }
     /** Largest timeout option (RFC 2349) accepted, 1-255 s; a larger one is ignored. Default 10 s. */
     public Builder maxTimeoutSeconds(int seconds) { this.maxTimeoutSeconds = seconds; return this; }
@@ -449,7 +453,7 @@ public final class TftpServer implements AutoCloseable {
     }
 
     int maxTransfersPerClient() {
-      return maxTransfersPerClient != 0 ? maxTransfersPerClient : Math.max(1, maxTransfers / 2);
+      return maxTransfersPerClient != 0 ? maxTransfersPerClient : Math.max(1, maxTransfers * 3 / 4);
     }
 
     Duration firstAckTimeout() {

@@ -128,12 +128,12 @@ class LifecycleTest {
     try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(8).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
       List<FaultyClient> stalled = new ArrayList<>();
       try {
-        for (int i = 0; i < 4; i++) { // the default share: half of the slots
+        for (int i = 0; i < 6; i++) { // the default share: three quarters of the slots
           stalled.add(stalledAfterFirstAck(f, 2));
         }
         FaultyClient.Packet refused = request(f, 2);
         assertEquals(FaultyClient.ERROR, refused.opcode());
-        assertEquals("too many concurrent transfers from 127.0.0.2 (4), try again later", refused.errorMessage());
+        assertEquals("too many concurrent transfers from 127.0.0.2 (6), try again later", refused.errorMessage());
         try (FaultyClient c = f.client()) {
           assertArrayEquals(new byte[5000], c.download("f", "octet", Map.of()).data(), "another address is served");
         }
