@@ -73,6 +73,8 @@ public final class TransferSlots<T> {
     }
     T evicted = null;
     if (holders.size() >= capacity) {
+      // an address waiting for no answer may take from any that waits; one that waits already only
+      // from an address waiting for two more, so that a flood's addresses do not trade slots
       int waiting = own == null ? 0 : own.unacknowledged.size();
       Client<T> victim = heaviestUnacknowledged(waiting == 0 ? 0 : waiting + 1);
       if (victim == null) {
