@@ -888,7 +888,7 @@ function _picocli_buildhost_tftp() {
 
   local commands=""
   local flag_opts="'--writable' '--no-overwrite' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--root' '--listen' '--quota' '--max-file-size' '--max-blksize' '--max-windowsize' '--max-transfers' '--timeout' '--retries'"
+  local arg_opts="'--root' '--listen' '--quota' '--max-file-size' '--max-blksize' '--max-windowsize' '--max-transfers' '--max-transfers-per-client' '--timeout' '--max-timeout' '--first-ack-timeout' '--retries'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -917,7 +917,16 @@ function _picocli_buildhost_tftp() {
     '--max-transfers')
       return
       ;;
+    '--max-transfers-per-client')
+      return
+      ;;
     '--timeout')
+      return
+      ;;
+    '--max-timeout')
+      return
+      ;;
+    '--first-ack-timeout')
       return
       ;;
     '--retries')

@@ -57,9 +57,24 @@ public final class TftpCommand implements Callable<Integer> {
       description = "Concurrent transfers; more are refused with an ERROR (default: ${DEFAULT-VALUE}).")
   int maxTransfers;
 
+  @Option(names = "--max-transfers-per-client", paramLabel = "N",
+      description = "Concurrent transfers one client address may hold, 1 to --max-transfers "
+          + "(default: three quarters of --max-transfers).")
+  Integer maxTransfersPerClient;
+
   @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "1",
       description = "Retransmission timeout unless the client negotiates one (default: ${DEFAULT-VALUE}).")
   int timeoutSeconds;
+
+  @Option(names = "--max-timeout", paramLabel = "SECONDS", defaultValue = "10",
+      description = "Largest timeout a client may negotiate, 1-255; a larger request is ignored "
+          + "(default: ${DEFAULT-VALUE}).")
+  int maxTimeoutSeconds;
+
+  @Option(names = "--first-ack-timeout", paramLabel = "SECONDS",
+      description = "How long a transfer waits for the client's first acknowledgement, at least --timeout "
+          + "(default: twice --timeout).")
+  Integer firstAckTimeoutSeconds;
 
   @Option(names = "--retries", paramLabel = "N", defaultValue = "5",
       description = "Retransmissions before a transfer is given up (default: ${DEFAULT-VALUE}).")
@@ -70,6 +85,13 @@ public final class TftpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    checkRange("--max-timeout", maxTimeoutSeconds, 1, 255);
+    if (maxTransfersPerClient != null) {
+      checkRange("--max-transfers-per-client", maxTransfersPerClient, 1, Math.max(1, maxTransfers));
+    }
+    if (firstAckTimeoutSeconds != null) {
+      checkRange("--first-ack-timeout", firstAckTimeoutSeconds, Math.max(1, timeoutSeconds), Integer.MAX_VALUE);
+    }
     TftpServer.Builder builder;
     try {
       builder = TftpServer.builder(root)
@@ -81,7 +103,14 @@ public final class TftpCommand implements Callable<Integer> {
           .maxWindowSize(maxWindowSize)
           .maxTransfers(maxTransfers)
           .timeout(Duration.ofSeconds(timeoutSeconds))
+          .maxTimeoutSeconds(maxTimeoutSeconds)
           .maxRetries(retries);
+      if (maxTransfersPerClient != null) {
+        builder.maxTransfersPerClient(maxTransfersPerClient);
+      }
+      if (firstAckTimeoutSeconds != null) {
+        builder.firstAckTimeout(Duration.ofSeconds(firstAckTimeoutSeconds));
+      }
       if (quota != null) {
         builder.quotaBytes(quota);
       }
@@ -112,6 +141,14 @@ public final class TftpCommand implements Callable<Integer> {
         quota != null ? ", quota " + quota + " bytes" : "");
     stopped.await();
     return 0;
+  }
+
+  private void checkRange(String option, int value, int min, int max) {
+    if (value < min || value > max) {
+      String range = max == Integer.MAX_VALUE ? "at least " + min : "within " + min + "-" + max;
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          option + " must be " + range + ", not " + value);
+    }
   }
 
   /** Runs the command on its own (bin/buildhost runs it as a subcommand). */

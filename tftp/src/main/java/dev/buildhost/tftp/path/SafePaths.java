@@ -13,9 +13,12 @@ import java.nio.file.attribute.BasicFileAttributes;
 /**
  * Maps a requested file name to a file inside one root, or refuses it.
  *
- * <p>Names are relative, '/'-separated paths of components made of letters, digits and
+ * <p>Names are '/'-separated paths of components made of letters, digits and
  * {@code . _ - + = , @ ~ #}; no component may be empty or start with a dot (which rules out
- * {@code .}, {@code ..}, {@code ...} and the server's hidden temporary files). Backslashes,
+ * {@code .}, {@code ..}, {@code ...} and the server's hidden temporary files). One leading '/' is
+ * taken to mean the root, as tftpd-hpa does with {@code -s} (PXE firmware and some clients ask
+ * for {@code /pxelinux.0}): {@code /a/b} is {@code a/b}, while {@code //a}, {@code /../a} and
+ * {@code /} are refused like {@code /a}, {@code ../a} and the empty name. Backslashes,
  * percent signs, spaces, control characters and non-ASCII bytes are refused, so no encoding or
  * alternative separator can smuggle a parent reference in. After that check the path is resolved
  * with symbolic links followed, and must still lie inside the (real) root.
@@ -40,16 +43,25 @@ public final class SafePaths {
     return root;
   }
 
-  /** Checks the syntax of a requested name; returns it unchanged when acceptable. */
-  public static String checkName(String name) throws TftpProtocolException {
-    if (name.isEmpty()) {
-      throw denied("empty file name");
-    }
-    if (name.length() > MAX_NAME_LENGTH) {
+  /**
+   * The requested name relative to the root: without its one leading '/', if it has one. Only a
+   * string operation; {@link #checkName} decides whether the result is acceptable.
+   */
+  public static String relativeName(String requested) {
+    return requested.startsWith("/") ? requested.substring(1) : requested;
+  }
+
+  /** Checks the syntax of a requested name; returns it relative to the root when acceptable. */
+  public static String checkName(String requested) throws TftpProtocolException {
+    if (requested.length() > MAX_NAME_LENGTH) {
       throw denied("file name longer than " + MAX_NAME_LENGTH + " bytes");
     }
+    String name = relativeName(requested);
+    if (name.isEmpty()) {
+      throw denied(requested.isEmpty() ? "empty file name" : "the root is not a file");
+    }
     if (name.charAt(0) == '/') {
-      throw denied("absolute paths are not allowed");
+      throw denied("empty path component");
     }
     int componentStart = 0;
     for (int i = 0; i <= name.length(); i++) {
@@ -76,8 +88,8 @@ public final class SafePaths {
   }
 
   /** The real path of an existing regular file inside the root, for reading. */
-  public Path resolveForRead(String name) throws TftpProtocolException {
-    checkName(name);
+  public Path resolveForRead(String requested) throws TftpProtocolException {
+    String name = checkName(requested);
     Path real;
     try {
       real = root.resolve(name).toRealPath();
@@ -101,8 +113,8 @@ public final class SafePaths {
    * The path to create or replace for an upload: its folder must exist inside the root, and an
    * existing entry of that name must be a regular file (not a link, folder or device).
    */
-  public Path resolveForWrite(String name) throws TftpProtocolException {
-    checkName(name);
+  public Path resolveForWrite(String requestedName) throws TftpProtocolException {
+    String name = checkName(requestedName);
     Path requested = root.resolve(name);
     Path parent;
     try {

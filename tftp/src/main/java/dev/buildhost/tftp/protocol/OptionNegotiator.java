@@ -7,26 +7,39 @@ import java.util.Map;
 /**
  * RFC 2347 option negotiation: blksize (RFC 2348), timeout and tsize (RFC 2349), windowsize (RFC
  * 7440). Unknown options are ignored. Values out of their RFC range or not numbers are refused
- * (ERROR 8); valid values above the server's caps are lowered to the cap, as the RFCs allow. A WRQ
- * whose tsize exceeds what the upload may take is refused up front (ERROR 3).
+ * (ERROR 8); valid blksize and windowsize values above the server's caps are lowered to the cap, as
+ * RFC 2348 and RFC 7440 allow. RFC 2349 lets a server only accept a timeout as asked or ignore it,
+ * so a timeout above the server's cap is left out of the OACK and the server's own timeout
+ * applies: a client cannot make a transfer it stalls hold its slot for minutes. A WRQ whose tsize
+ * exceeds what the upload may take is refused up front (ERROR 3).
  */
 public final class OptionNegotiator {
   public static final String BLKSIZE = "blksize";
   public static final String TIMEOUT = "timeout";
   public static final String TSIZE = "tsize";
   public static final String WINDOWSIZE = "windowsize";
+  /** RFC 2349: a timeout option is 1-255 seconds. */
+  public static final int MAX_TIMEOUT_SECONDS = 255;
 
   private final int maxBlockSize;
   private final int maxWindowSize;
   private final long defaultTimeoutMillis;
+  private final int maxTimeoutSeconds;
 
-  public OptionNegotiator(int maxBlockSize, int maxWindowSize, long defaultTimeoutMillis) {
+  /**
+   * @param maxTimeoutSeconds the largest timeout option accepted, 1-255; larger ones are ignored
+   */
+  public OptionNegotiator(int maxBlockSize, int maxWindowSize, long defaultTimeoutMillis, int maxTimeoutSeconds) {
     if (maxBlockSize < Opcodes.MIN_BLOCK_SIZE || maxBlockSize > Opcodes.MAX_BLOCK_SIZE) {
       throw new IllegalArgumentException("maximum block size must be within 8-65464: " + maxBlockSize);
     }
     if (maxWindowSize < 1 || maxWindowSize > Opcodes.MAX_WINDOW_SIZE) {
       throw new IllegalArgumentException("maximum window size must be within 1-65535: " + maxWindowSize);
     }
+    if (maxTimeoutSeconds < 1 || maxTimeoutSeconds > MAX_TIMEOUT_SECONDS) {
+      throw new IllegalArgumentException("maximum timeout must be within 1-255 seconds: " + maxTimeoutSeconds);
+    }
+    this.maxTimeoutSeconds = maxTimeoutSeconds;
     this.maxBlockSize = maxBlockSize;
     this.maxWindowSize = maxWindowSize;
     this.defaultTimeoutMillis = defaultTimeoutMillis;
@@ -61,9 +74,11 @@ public final class OptionNegotiator {
           break;
         }
         case TIMEOUT: {
-          long seconds = number(TIMEOUT, value, 1, 255);
-          timeoutMillis = seconds * 1000;
-          ack.put(TIMEOUT, Long.toString(seconds));
+          long seconds = number(TIMEOUT, value, 1, MAX_TIMEOUT_SECONDS);
+          if (seconds <= maxTimeoutSeconds) { // else ignored: RFC 2349 allows no other value in the OACK
+            timeoutMillis = seconds * 1000;
+            ack.put(TIMEOUT, Long.toString(seconds));
+          }
           break;
         }
         case TSIZE: {

@@ -8,7 +8,6 @@ import dev.buildhost.tftp.protocol.TransferMode;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
@@ -22,8 +21,8 @@ import java.nio.file.StandardOpenOption;
 final class ReadTransfer extends Transfer {
   private FileChannel file;
 
-  ReadTransfer(TftpServer server, TftpRequest request, InetSocketAddress peer, DatagramChannel channel) {
-    super(server, request, peer, channel);
+  ReadTransfer(TftpServer server, TftpRequest request, InetSocketAddress peer) {
+    super(server, request, peer);
   }
 
   @Override
@@ -68,6 +67,7 @@ final class ReadTransfer extends Transfer {
       int opcode = Packets.opcode(received);
       if (opcode == Opcodes.ACK && received.limit() >= 4) {
         if (Packets.block(received) == 0) {
+          acknowledged();
           return;
         }
         continue; // stray ACK: ignore
@@ -79,7 +79,6 @@ final class ReadTransfer extends Transfer {
   private void sendBlocks(BlockSource source) throws IOException, TransferFailure {
     final int blockSize = options.blockSize();
     final int window = options.windowSize();
-    final long timeout = timeoutNanos();
     final ByteBuffer packet = buffers.packet;
     long base = 1; // oldest unacknowledged block
     long next = 1; // next block to send
@@ -107,7 +106,7 @@ final class ReadTransfer extends Transfer {
         prepare(source, next, packet);
         prepared = next;
       }
-      long deadline = System.nanoTime() + timeout;
+      long deadline = System.nanoTime() + timeoutNanos(); // longer once the peer acknowledged
       boolean advanced = false;
       while (!advanced) {
         if (!await(deadline)) {
@@ -124,6 +123,7 @@ final class ReadTransfer extends Transfer {
         }
         long acked = (base - 1) + ((Packets.block(received) - (base - 1)) & 0xffff);
         if (acked >= base && acked < next) {
+          acknowledged();
           if (acked == last) {
             bytes = (last - 1) * blockSize + lastLength;
             return;

@@ -7,6 +7,7 @@ import dev.buildhost.tftp.protocol.Packets;
 import dev.buildhost.tftp.protocol.Printable;
 import dev.buildhost.tftp.protocol.TftpProtocolException;
 import dev.buildhost.tftp.protocol.TftpRequest;
+import dev.buildhost.tftp.slots.TransferSlots;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -17,18 +18,13 @@ import java.net.StandardProtocolFamily;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -48,12 +44,17 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>One thread receives requests on the server's port; each transfer then runs on its own
- * ephemeral port (its TID) on a thread of a pool bounded by {@code maxTransfers}. Requests beyond
- * that cap are answered with an ERROR. Threads of the pool end when idle and when the server closes.
+ * ephemeral port (its TID) on a thread of a pool. A request needs one of {@code maxTransfers}
+ * slots, of which one client address holds at most {@code maxTransfersPerClient}; a transfer the
+ * client has not acknowledged yet gives its slot up to a new request when the slots run out
+ * ({@link TransferSlots}) and ends at the first-ACK deadline anyway. Requests that get no slot are
+ * answered with an ERROR. Threads of the pool end when idle and when the server closes.
  */
 public final class TftpServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
   private static final AtomicInteger SERVER_IDS = new AtomicInteger();
+  /** The default cap on the timeout option: a stalled transfer holds its slot for at most ~(retries + 1) x this. */
+  public static final int DEFAULT_MAX_TIMEOUT_SECONDS = 10;
 
   private final Path requestedRoot;
   private final InetAddress bindAddress;
@@ -64,15 +65,20 @@ public final class TftpServer implements AutoCloseable {
   final boolean allowOverwrite;
   final int maxTransfers;
   final int maxRetries;
+  /** The server's retransmission timeout; also the longest one before a transfer's first ACK. */
+  final Duration timeout;
+  final Duration firstAckTimeout;
   private final OptionNegotiator negotiator;
   private final TransferListener listener;
 
   private final Object lifecycle = new Object();
-  private final Semaphore slots;
+  private final TransferSlots<Transfer> slots;
+  /** Transfers whose thread runs: those holding a slot and evicted ones still ending. */
   private final Set<Transfer> active = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedQueue<TransferBuffers> bufferPool = new ConcurrentLinkedQueue<>();
   private final AtomicLong uploadsInFlight = new AtomicLong();
   private SafePaths paths;
+  private StoredBytes stored;
   private DatagramChannel socket;
   private InetSocketAddress localAddress;
   private Thread receiver;
@@ -93,9 +99,11 @@ public final class TftpServer implements AutoCloseable {
     this.allowOverwrite = b.allowOverwrite;
     this.maxTransfers = b.maxTransfers;
     this.maxRetries = b.maxRetries;
-    this.negotiator = new OptionNegotiator(b.maxBlockSize, b.maxWindowSize, b.timeout.toMillis());
+    this.timeout = b.timeout;
+    this.firstAckTimeout = b.firstAckTimeout();
+    this.negotiator = new OptionNegotiator(b.maxBlockSize, b.maxWindowSize, b.timeout.toMillis(), b.maxTimeoutSeconds);
     this.listener = b.listener;
-    this.slots = new Semaphore(b.maxTransfers);
+    this.slots = new TransferSlots<>(b.maxTransfers, b.maxTransfersPerClient());
   }
 
   /** Binds the socket and starts serving; returns this. Fails if the port is taken. */
@@ -106,7 +114,7 @@ public final class TftpServer implements AutoCloseable {
       }
       paths = new SafePaths(requestedRoot);
       if (writable) {
-        removeStaleUploads();
+        stored = StoredBytes.measure(paths.root());
       }
       DatagramChannel channel = DatagramChannel.open(family());
       try {
@@ -120,7 +128,8 @@ public final class TftpServer implements AutoCloseable {
       localAddress = (InetSocketAddress) channel.getLocalAddress();
       String name = "tftp-" + localAddress.getPort() + "-" + SERVER_IDS.incrementAndGet();
       AtomicInteger threadIds = new AtomicInteger();
-      pool = new ThreadPoolExecutor(0, maxTransfers, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+      // twice the slots: an evicted transfer's thread may still be ending when its successor starts
+      pool = new ThreadPoolExecutor(0, 2 * maxTransfers, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
         Thread t = new Thread(r, name + "-transfer-" + threadIds.incrementAndGet());
         t.setDaemon(true);
         return t;
@@ -255,20 +264,24 @@ public final class TftpServer implements AutoCloseable {
       LOG.warn("TFTP server {}: request from {} repeats options; the first of each counts", localAddress, from);
     }
     fire(TransferEvent.Kind.REQUESTED, request, from, 0, Duration.ZERO, null);
-    if (!slots.tryAcquire()) {
-      String reason = "too many concurrent transfers (" + maxTransfers + "), try again later";
+    Transfer transfer = request.isWrite() ? new WriteTransfer(this, request, from) : new ReadTransfer(this, request, from);
+    TransferSlots.Admission<Transfer> admission = slots.admit(from.getAddress(), transfer);
+    if (admission instanceof TransferSlots.Refused<Transfer> refused) {
       LOG.warn("TFTP server {}: refused {} {} from {}: {}", localAddress, request.isWrite() ? "WRQ" : "RRQ",
-          Printable.quote(request.fileName()), from, reason);
-      reply(from, Opcodes.ERR_UNDEFINED, reason);
-      fire(TransferEvent.Kind.FAILED, request, from, 0, Duration.ZERO, reason);
+          Printable.quote(request.fileName()), from, refused.reason());
+      reply(from, Opcodes.ERR_UNDEFINED, refused.reason());
+      fire(TransferEvent.Kind.FAILED, request, from, 0, Duration.ZERO, refused.reason());
       return;
+    }
+    Transfer evicted = ((TransferSlots.Admitted<Transfer>) admission).evicted();
+    if (evicted != null) {
+      evicted.abort("not acknowledged, and its slot was needed for a new request", Opcodes.ERR_UNDEFINED);
     }
     DatagramChannel channel = null;
     try {
       channel = DatagramChannel.open(family());
       channel.bind(new InetSocketAddress(localAddress.getAddress(), 0));
-      Transfer transfer = request.isWrite() ? new WriteTransfer(this, request, from, channel)
-          : new ReadTransfer(this, request, from, channel);
+      transfer.channel = channel;
       active.add(transfer);
       try {
         pool.execute(transfer);
@@ -277,7 +290,7 @@ public final class TftpServer implements AutoCloseable {
         throw e;
       }
     } catch (IOException | RuntimeException e) {
-      slots.release();
+      slots.release(transfer);
       if (channel != null) {
         try {
           channel.close();
@@ -309,16 +322,21 @@ public final class TftpServer implements AutoCloseable {
   private void fire(TransferEvent.Kind kind, TftpRequest request, InetSocketAddress peer, long bytes, Duration took,
                     String reason) {
     try {
-      listener.onTransfer(new TransferEvent(kind, peer, request.fileName(), request.isWrite(), bytes, took, reason));
+      listener.onTransfer(new TransferEvent(kind, peer, SafePaths.relativeName(request.fileName()), request.isWrite(),
+          bytes, took, reason));
     } catch (RuntimeException e) {
       LOG.warn("TFTP transfer listener failed", e);
     }
   }
 
   void transferEnded(Transfer transfer) {
-    if (active.remove(transfer)) {
-      slots.release();
-    }
+    active.remove(transfer);
+    slots.release(transfer);
+  }
+
+  /** The peer acknowledged {@code transfer} for the first time; false if it lost its slot meanwhile. */
+  boolean acknowledged(Transfer transfer) {
+    return slots.acknowledged(transfer);
   }
 
   SafePaths paths() {
@@ -348,43 +366,9 @@ public final class TftpServer implements AutoCloseable {
     return uploadsInFlight.addAndGet(delta);
   }
 
-  /** Bytes of the files stored under the root (uploads in progress not included). */
-  long usage() throws IOException {
-    AtomicLong total = new AtomicLong();
-    Files.walkFileTree(paths.root(), new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-        if (attrs.isRegularFile() && !file.getFileName().toString().endsWith(SafePaths.TEMP_SUFFIX)) {
-          total.addAndGet(attrs.size());
-        }
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) {
-        return FileVisitResult.CONTINUE;
-      }
-    });
-    return total.get();
-  }
-
-  /** Temporary files of uploads cut short by a crash are never visible; remove them. */
-  private void removeStaleUploads() throws IOException {
-    Files.walkFileTree(paths.root(), new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        String name = file.getFileName().toString();
-        if (attrs.isRegularFile() && name.startsWith(".") && name.endsWith(SafePaths.TEMP_SUFFIX)) {
-          Files.deleteIfExists(file);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) {
-        return FileVisitResult.CONTINUE;
-      }
-    });
+  /** The running count of the bytes stored under a writable root. */
+  StoredBytes stored() {
+    return stored;
   }
 
   public static final class Builder {
@@ -398,7 +382,10 @@ public final class TftpServer implements AutoCloseable {
     private int maxBlockSize = 65464;
     private int maxWindowSize = 64;
     private int maxTransfers = 64;
+    private int maxTransfersPerClient; // 0: three quarters of maxTransfers
+    private int maxTimeoutSeconds = DEFAULT_MAX_TIMEOUT_SECONDS;
     private Duration timeout = Duration.ofSeconds(1);
+    private Duration firstAckTimeout; // null: twice the timeout
     private int maxRetries = 5;
     private TransferListener listener = event -> { };
 
@@ -416,6 +403,19 @@ public final class TftpServer implements AutoCloseable {
     public Builder maxBlockSize(int size) { this.maxBlockSize = size; return this; }
     public Builder maxWindowSize(int size) { this.maxWindowSize = size; return this; }
     public Builder maxTransfers(int count) { this.maxTransfers = count; return this; }
+    /**
+     * Slots one client address may hold, 1 to maxTransfers; default three quarters of maxTransfers
+     * (at least 1): not all, yet room for many clients behind one address (QEMU user networking
+     * makes every VM's requests come from 127.0.0.1).
+     */
+    public Builder maxTransfersPerClient(int count) { this.maxTransfersPerClient = count; return this; }
+    /** Largest timeout option (RFC 2349) accepted, 1-255 s; a larger one is ignored. Default 10 s. */
+    public Builder maxTimeoutSeconds(int seconds) { this.maxTimeoutSeconds = seconds; return this; }
+    /**
+     * How long a transfer may wait for the client's first acknowledgement before it ends, at least
+     * the timeout; default twice the timeout (one retransmission).
+     */
+    public Builder firstAckTimeout(Duration timeout) { this.firstAckTimeout = Objects.requireNonNull(timeout); return this; }
     public Builder listener(TransferListener listener) { this.listener = Objects.requireNonNull(listener); return this; }
     /** Retransmission timeout unless the client negotiates one (RFC 2349); default 1 s. */
     public Builder timeout(Duration timeout) { this.timeout = Objects.requireNonNull(timeout); return this; }
@@ -438,7 +438,26 @@ public final class TftpServer implements AutoCloseable {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("timeout must be positive: " + timeout);
       }
+      if (maxTransfersPerClient != 0 && (maxTransfersPerClient < 1 || maxTransfersPerClient > maxTransfers)) {
+        throw new IllegalArgumentException("maxTransfersPerClient must be within 1-" + maxTransfers
+            + " (maxTransfers): " + maxTransfersPerClient);
+      }
+      if (maxTimeoutSeconds < 1 || maxTimeoutSeconds > OptionNegotiator.MAX_TIMEOUT_SECONDS) {
+        throw new IllegalArgumentException("maxTimeoutSeconds must be within 1-255: " + maxTimeoutSeconds);
+      }
+      if (firstAckTimeout().compareTo(timeout) < 0) {
+        throw new IllegalArgumentException("firstAckTimeout (" + firstAckTimeout() + ") must not be shorter than the timeout ("
+            + timeout + ")");
+      }
       return new TftpServer(this);
+    }
+
+    int maxTransfersPerClient() {
+      return maxTransfersPerClient != 0 ? maxTransfersPerClient : Math.max(1, maxTransfers * 3 / 4);
+    }
+
+    Duration firstAckTimeout() {
+      return firstAckTimeout != null ? firstAckTimeout : timeout.multipliedBy(2);
     }
   }
 }

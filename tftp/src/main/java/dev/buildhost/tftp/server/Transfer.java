@@ -21,6 +21,11 @@ import org.slf4j.LoggerFactory;
 /**
  * One transfer on its own socket (its TID, RFC 1350), run on one pool thread from request to end.
  * Packets from any other address or port get ERROR 5 and leave the transfer undisturbed.
+ *
+ * <p>Until the peer first acknowledges (an ACK for a download, DATA block 1 for an upload) the
+ * transfer is only a claim made by one datagram, possibly with a forged source: it retransmits at
+ * the server's timeout even if a longer one was negotiated, and ends at the server's first-ACK
+ * deadline, so that such claims never hold a slot for long.
  */
 abstract class Transfer implements Runnable {
   static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
@@ -34,9 +39,13 @@ abstract class Transfer implements Runnable {
   final TftpServer server;
   final TftpRequest request;
   final InetSocketAddress peer;
-  final DatagramChannel channel;
+  /** Set by the server once the transfer holds a slot, before it runs. */
+  DatagramChannel channel;
   final long startNanos = System.nanoTime();
-  private volatile boolean aborted;
+  private final long firstAckDeadlineNanos;
+  private boolean acknowledged;
+  private volatile String abortReason;
+  private volatile int abortErrorCode;
   private boolean released;
   TransferBuffers buffers;
   private Selector selector;
@@ -48,11 +57,11 @@ abstract class Transfer implements Runnable {
   int timeouts;
   private long pollNanos = MAX_POLL_NANOS;
 
-  Transfer(TftpServer server, TftpRequest request, InetSocketAddress peer, DatagramChannel channel) {
+  Transfer(TftpServer server, TftpRequest request, InetSocketAddress peer) {
     this.server = server;
     this.request = request;
     this.peer = peer;
-    this.channel = channel;
+    this.firstAckDeadlineNanos = startNanos + server.firstAckTimeout.toNanos();
   }
 
   /** Runs the protocol; returns normally once the transfer completed. */
@@ -121,9 +130,10 @@ abstract class Transfer implements Runnable {
   }
 
   private void fail(String kind, int errorCode, String reason) {
-    if (aborted) { // closing the socket to stop the transfer shows up here as an error
-      errorCode = TransferFailure.NO_ERROR_PACKET;
-      reason = "server stopped";
+    String aborted = abortReason;
+    if (aborted != null) { // what stopping the transfer from outside did to it shows up here as an error
+      errorCode = abortErrorCode;
+      reason = aborted;
     }
     if (errorCode != TransferFailure.NO_ERROR_PACKET) {
       sendQuietly(ByteBuffer.wrap(Packets.error(errorCode, reason)), peer);
@@ -147,12 +157,36 @@ abstract class Transfer implements Runnable {
     return String.format("%.1f MB/s", bytes / seconds / 1e6);
   }
 
-  /** Stops the transfer from another thread; it ends without sending anything more. */
+  /** Stops the transfer from another thread (the server stops); it ends without sending anything more. */
   final void abort() {
-    aborted = true;
+    abort("server stopped", TransferFailure.NO_ERROR_PACKET);
+  }
+
+  /**
+   * Stops the transfer from another thread: it ends with {@code reason}, sending it to the peer
+   * as an ERROR with {@code errorCode} unless that is {@link TransferFailure#NO_ERROR_PACKET}.
+   */
+  final void abort(String reason, int errorCode) {
+    abortErrorCode = errorCode;
+    abortReason = reason;
     Selector s = selector;
     if (s != null) {
       s.wakeup();
+    }
+  }
+
+  /**
+   * The peer acknowledged something: from the first time on, the transfer is a real one, which
+   * the server never evicts and which uses the negotiated timeout.
+   */
+  final void acknowledged() throws TransferFailure {
+    if (acknowledged) {
+      return;
+    }
+    acknowledged = true;
+    if (!server.acknowledged(this)) {
+      String reason = abortReason;
+      throw new TransferFailure(TransferFailure.NO_ERROR_PACKET, reason != null ? reason : "lost its slot");
     }
   }
 
@@ -178,10 +212,14 @@ abstract class Transfer implements Runnable {
    */
   final boolean await(long deadlineNanos) throws IOException, TransferFailure {
     long began = System.nanoTime();
+    if (!acknowledged) {
+      deadlineNanos = Math.min(deadlineNanos, firstAckDeadlineNanos);
+    }
     long pollUntil = RUNNING.get() < CPUS ? Math.min(began + pollNanos, deadlineNanos) : began;
     while (true) {
-      if (aborted) {
-        throw new TransferFailure(TransferFailure.NO_ERROR_PACKET, "server stopped");
+      String aborted = abortReason;
+      if (aborted != null) {
+        throw new TransferFailure(abortErrorCode, aborted);
       }
       SocketAddress from = channel.receive(received.clear());
       if (from != null) {
@@ -200,6 +238,10 @@ abstract class Transfer implements Runnable {
       }
       long remaining = deadlineNanos - now;
       if (remaining <= 0) {
+        if (!acknowledged && now - firstAckDeadlineNanos >= 0) {
+          throw new TransferFailure(TransferFailure.NO_ERROR_PACKET,
+              "not acknowledged within " + server.firstAckTimeout.toMillis() + " ms of the request");
+        }
         timeouts++;
         adaptPolling(now - began);
         return false;
@@ -232,7 +274,9 @@ abstract class Transfer implements Runnable {
         "unexpected packet (opcode " + opcode + ", " + received.limit() + " bytes)");
   }
 
+  /** The retransmission timeout now: the negotiated one once the peer acknowledged, at most the server's before. */
   final long timeoutNanos() {
-    return options.timeoutMillis() * 1_000_000L;
+    long negotiated = options.timeoutMillis() * 1_000_000L;
+    return acknowledged ? negotiated : Math.min(negotiated, server.timeout.toNanos());
   }
 }

@@ -8,7 +8,8 @@ import java.time.Duration;
  *
  * @param kind     what happened
  * @param peer     the client's address
- * @param fileName the name as requested (already checked to lie inside the root for COMPLETED)
+ * @param fileName the name as requested, taken relative to the root: without the one leading '/' a
+ *                 client may send (already checked to lie inside the root for COMPLETED)
  * @param upload   true for a write request (WRQ), false for a read request (RRQ)
  * @param bytes    bytes transferred so far (the file size for COMPLETED)
  * @param duration time since the request arrived

@@ -10,7 +10,6 @@ import dev.buildhost.tftp.protocol.TransferMode;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -18,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -25,20 +25,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * last block (before its ACK is sent), so an interrupted upload leaves nothing visible. Blocks in
  * order are written and acknowledged once per window (RFC 7440); a repeated last block is
  * re-acknowledged (the peer lost our ACK); a gap is answered once with the ACK of the last block in
- * order. Size cap, quota and a full file system end the upload with ERROR 3.
+ * order. Size cap, quota and a full file system end the upload with ERROR 3. The quota is checked
+ * against the server's running count of stored bytes ({@link StoredBytes}) plus all uploads in
+ * progress on every block, and once more, exactly, when the upload is renamed into place.
  */
 final class WriteTransfer extends Transfer {
   private Path target;
   private Path temp;
   private FileChannel file;
   private long replacedSize;
-  private long committedUsage;
   private long accounted; // bytes added to the server's in-flight total
   private ByteBuffer finalAck;
   private long finalBlock;
 
-  WriteTransfer(TftpServer server, TftpRequest request, InetSocketAddress peer, DatagramChannel channel) {
-    super(server, request, peer, channel);
+  WriteTransfer(TftpServer server, TftpRequest request, InetSocketAddress peer) {
+    super(server, request, peer);
   }
 
   @Override
@@ -53,8 +54,7 @@ final class WriteTransfer extends Transfer {
         throw new TftpProtocolException(Opcodes.ERR_FILE_EXISTS, "file already exists");
       }
       replacedSize = exists ? Files.size(target) : 0;
-      committedUsage = server.quotaBytes == Long.MAX_VALUE ? 0 : server.usage();
-      long quotaLeft = server.quotaBytes - (committedUsage - replacedSize + server.uploadsInFlight());
+      long quotaLeft = server.quotaBytes - (server.stored().get() - replacedSize + server.uploadsInFlight());
       long spaceLeft = Files.getFileStore(target.getParent()).getUsableSpace();
       long limit = Math.min(Math.min(server.maxFileSizeBytes, Math.max(0, quotaLeft)), spaceLeft);
       String reason = limit == spaceLeft ? "free space of the file system"
@@ -79,7 +79,6 @@ final class WriteTransfer extends Transfer {
   private void receiveBlocks() throws IOException, TransferFailure {
     final int blockSize = options.blockSize();
     final int window = options.windowSize();
-    final long timeout = timeoutNanos();
     final Netascii.Decoder decoder = request.mode() == TransferMode.NETASCII ? new Netascii.Decoder() : null;
     final ByteBuffer decoded = decoder == null ? null : ByteBuffer.allocate(blockSize + 1);
     final ByteBuffer first = options.hasOack() ? ByteBuffer.wrap(Packets.oack(options.acknowledged()))
@@ -90,7 +89,7 @@ final class WriteTransfer extends Transfer {
     boolean gapAnswered = false;
     int retries = 0;
     send(reply);
-    long deadline = System.nanoTime() + timeout;
+    long deadline = System.nanoTime() + timeoutNanos();
     while (true) {
       if (!await(deadline)) {
         if (++retries > server.maxRetries) {
@@ -101,7 +100,7 @@ final class WriteTransfer extends Transfer {
         reply = lastInOrder == 0 ? first.rewind() : Packets.ack(buffers.ack, (int) lastInOrder);
         acknowledged = lastInOrder;
         send(reply);
-        deadline = System.nanoTime() + timeout;
+        deadline = System.nanoTime() + timeoutNanos();
         continue;
       }
       if (Packets.opcode(received) != Opcodes.DATA || received.limit() < 4) {
@@ -127,6 +126,7 @@ final class WriteTransfer extends Transfer {
         throw new TransferFailure(Opcodes.ERR_ILLEGAL_OPERATION,
             "DATA block of " + length + " bytes exceeds the block size " + blockSize);
       }
+      acknowledged(); // the first block in order: the peer has heard from this TID
       boolean lastBlock = length < blockSize;
       write(received.position(4), decoder, decoded, lastBlock);
       lastInOrder++;
@@ -144,7 +144,7 @@ final class WriteTransfer extends Transfer {
         acknowledged = lastInOrder;
         send(reply);
       }
-      deadline = System.nanoTime() + timeout;
+      deadline = System.nanoTime() + timeoutNanos();
     }
   }
 
@@ -166,8 +166,8 @@ final class WriteTransfer extends Transfer {
     }
     long inFlight = server.addUploadBytes(out.remaining());
     accounted += out.remaining();
-    if (server.quotaBytes != Long.MAX_VALUE && committedUsage - replacedSize + inFlight > server.quotaBytes) {
-      throw new TransferFailure(Opcodes.ERR_DISK_FULL, "upload exceeds the quota of " + server.quotaBytes + " bytes");
+    if (server.quotaBytes != Long.MAX_VALUE && server.stored().get() - replacedSize + inFlight > server.quotaBytes) {
+      throw overQuota();
     }
     try {
       while (out.hasRemaining()) {
@@ -179,7 +179,15 @@ final class WriteTransfer extends Transfer {
     bytes = after;
   }
 
-  /** Makes the upload visible: sync, close, rename over (or link beside) the target. */
+  private TransferFailure overQuota() {
+    return new TransferFailure(Opcodes.ERR_DISK_FULL, "upload exceeds the quota of " + server.quotaBytes + " bytes");
+  }
+
+  /**
+   * Makes the upload visible: sync, close, rename over (or link beside) the target. The rename and
+   * the stored-bytes count change together, under the count's lock, with the size of the file
+   * replaced at that moment: uploads that finished meanwhile (of this name or others) count exactly.
+   */
   private void commit() throws TransferFailure {
     try {
       file.force(true);
@@ -187,18 +195,40 @@ final class WriteTransfer extends Transfer {
     } catch (IOException e) {
       throw new TransferFailure(Opcodes.ERR_DISK_FULL, "cannot write: " + e.getMessage());
     }
-    try {
-      if (server.allowOverwrite) {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } else {
-        Files.createLink(target, temp); // fails if the target appeared meanwhile
-        Files.delete(temp);
+    StoredBytes stored = server.stored();
+    synchronized (stored) {
+      long replaced = server.allowOverwrite ? regularFileSize(target) : 0;
+      if (server.quotaBytes != Long.MAX_VALUE && stored.get() - replaced + bytes > server.quotaBytes) {
+        throw overQuota();
       }
-      temp = null;
-    } catch (FileAlreadyExistsException e) {
-      throw new TransferFailure(Opcodes.ERR_FILE_EXISTS, "file already exists");
+      try {
+        if (server.allowOverwrite) {
+          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } else {
+          Files.createLink(target, temp); // fails if the target appeared meanwhile
+          Files.delete(temp);
+        }
+        temp = null;
+      } catch (FileAlreadyExistsException e) {
+        throw new TransferFailure(Opcodes.ERR_FILE_EXISTS, "file already exists");
+      } catch (IOException e) {
+        throw new TransferFailure(Opcodes.ERR_ACCESS_VIOLATION, "cannot store the file: " + e.getClass().getSimpleName());
+      }
+      // stored now, no longer in flight (also while it lingers); in this order a concurrent check
+      // may see the bytes in neither for a moment, never in both: the check above is the exact one
+      server.addUploadBytes(-accounted);
+      accounted = 0;
+      stored.add(bytes - replaced);
+    }
+  }
+
+  /** The size of the regular file at {@code path}, 0 if there is none (links are never followed). */
+  private static long regularFileSize(Path path) {
+    try {
+      BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      return attrs.isRegularFile() ? attrs.size() : 0;
     } catch (IOException e) {
-      throw new TransferFailure(Opcodes.ERR_ACCESS_VIOLATION, "cannot store the file: " + e.getClass().getSimpleName());
+      return 0;
     }
   }
 

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.server.TftpServer;
 import dev.buildhost.tftp.server.TransferEvent;
+import dev.buildhost.tftp.testing.Flood;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -171,6 +172,47 @@ class RealClientsIT {
       assertNotEquals(0, refused.exitCode());
     }
     assertFalse(Files.exists(root.resolve("x")));
+  }
+
+  @Test
+  void absolutePathsNameFilesInTheRoot() throws Exception {
+    require(TFTP_HPA);
+    require(BUSYBOX);
+    require(CURL);
+    require(ATFTP);
+    Files.writeString(dir.resolve("secret"), "next to the root");
+    ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "get", "/random.bin", "hpa.bin")));
+    assertSame(root.resolve("random.bin"), local.resolve("hpa.bin"));
+    ok(run(local, List.of(CURL, "-sS", "-o", "curl.bin", "tftp://127.0.0.1:" + port + "/%2Frandom.bin")));
+    assertSame(root.resolve("random.bin"), local.resolve("curl.bin"));
+    ok(run(local, List.of(ATFTP, "-g", "-r", "/exact.bin", "-l", "atftp.bin", "127.0.0.1", port)));
+    assertSame(root.resolve("exact.bin"), local.resolve("atftp.bin"));
+    ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "hpa.bin", "/up.bin")));
+    awaitCompleted("up.bin");
+    assertSame(root.resolve("random.bin"), root.resolve("up.bin"));
+    // still inside the root: /secret is the root's (missing) secret, /../secret is refused
+    assertEquals(68, run(local, List.of(CURL, "-sS", "-o", "s1", "tftp://127.0.0.1:" + port + "/%2Fsecret")).exitCode());
+    assertNotEquals(0, run(local, List.of(CURL, "-sS", "-o", "s2", "tftp://127.0.0.1:" + port + "/%2F..%2Fsecret"))
+        .exitCode());
+    assertNotEquals(0, run(local, List.of(BUSYBOX, "tftp", "-g", "-r", "//../secret", "-l", "s3", "127.0.0.1", port))
+        .exitCode());
+    for (String stolen : List.of("s1", "s2", "s3")) {
+      assertFalse(Files.exists(local.resolve(stolen)) && Files.size(local.resolve(stolen)) > 0, stolen);
+    }
+  }
+
+  @Test
+  void realClientsAreServedWhileAFloodRuns() throws Exception {
+    require(CURL);
+    require(TFTP_HPA);
+    try (Flood flood = new Flood(server.localAddress(), "random.bin", true, Flood.loopbacks(2, 4)).awaitSent(1000)) {
+      ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", "1468", "-o", "flood.bin",
+          "tftp://127.0.0.1:" + port + "/random.bin")));
+      assertSame(root.resolve("random.bin"), local.resolve("flood.bin"));
+      ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "flood.bin", "during-flood.bin")));
+      awaitCompleted("during-flood.bin");
+      assertSame(root.resolve("random.bin"), root.resolve("during-flood.bin"));
+    }
   }
 
   private void awaitCompleted(String name) throws InterruptedException {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
+import dev.buildhost.tftp.testing.Flood;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -14,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -98,6 +100,51 @@ class TftpCommandIT {
           "tftp://[::1]:" + port + "/served.bin"));
       assertEquals(0, curl.exitCode(), curl.output());
       assertArrayEquals(served, Files.readAllBytes(dir.resolve("by-curl.bin")), "a real client over IPv6");
+    } finally {
+      p.destroyForcibly().waitFor();
+    }
+  }
+
+  @Test
+  void appliesTheFloodLimitsGivenOnTheCommandLine() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("root"));
+    Files.write(root.resolve("f.bin"), new byte[5000]);
+    Path log = dir.resolve("stderr.log");
+    Process p = startCommand(log, "--root", root.toString(), "--listen", "127.0.0.1:0", "--max-transfers", "4",
+        "--max-transfers-per-client", "2", "--max-timeout", "3", "--first-ack-timeout", "2");
+    try {
+      int port = Integer.parseInt(firstLine(p, "listening on 127\\.0\\.0\\.1:(\\d+)").group(1));
+      InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+      Duration patient = Duration.ofSeconds(3); // no retransmitted requests while the new JVM warms up
+      try (FaultyClient c = new FaultyClient(server).timeout(patient)) {
+        assertEquals(Map.of("timeout", "3"), c.download("f.bin", "octet", Map.of("timeout", "3")).oack());
+      }
+      try (FaultyClient c = new FaultyClient(server).timeout(patient)) {
+        FaultyClient.Result r = c.download("f.bin", "octet", Map.of("timeout", "4", "blksize", "1024"));
+        assertEquals(Map.of("blksize", "1024"), r.oack(), "a timeout over --max-timeout is ignored: " + c.received);
+      }
+      try (FaultyClient stalled = new FaultyClient(server, Flood.loopback(2));
+           FaultyClient stalledToo = new FaultyClient(server, Flood.loopback(2));
+           FaultyClient second = new FaultyClient(server, Flood.loopback(2)).timeout(patient);
+           FaultyClient other = new FaultyClient(server).timeout(patient)) {
+        for (FaultyClient c : List.of(stalled, stalledToo)) { // acknowledged, then stalled
+          c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f.bin", "octet", Map.of()));
+          FaultyClient.Packet first = c.receive(Duration.ofSeconds(5));
+          assertEquals(FaultyClient.DATA, first.opcode());
+          c.sendRaw(new byte[] {0, FaultyClient.ACK, 0, 1}, first.from());
+          assertEquals(2, c.receive(Duration.ofSeconds(5)).block());
+        }
+        FaultyClient.Result refused = second.download("f.bin", "octet", Map.of());
+        assertEquals("too many concurrent transfers from 127.0.0.2 (2), try again later",
+            refused.error().errorMessage(), "--max-transfers-per-client 2");
+        assertArrayEquals(new byte[5000], other.download("f.bin", "octet", Map.of()).data(), "127.0.0.1 is served");
+        other.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f.bin", "octet", Map.of("timeout", "3")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (Files.readAllLines(log).stream().noneMatch(l -> l.contains("not acknowledged within 2000 ms"))) {
+          assertTrue(System.nanoTime() < deadline, "no first-ACK deadline in the log: " + Files.readString(log));
+          Thread.sleep(50);
+        }
+      }
     } finally {
       p.destroyForcibly().waitFor();
     }

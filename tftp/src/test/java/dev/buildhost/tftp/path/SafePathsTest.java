@@ -33,13 +33,42 @@ class SafePathsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"../secret", "..\\secret", "....//secret", "...", "..", ".", "/etc/passwd", "//etc/passwd",
+  @ValueSource(strings = {"../secret", "..\\secret", "....//secret", "...", "..", ".", "//etc/passwd", "//secret",
+      "/../secret", "/..", "/./inside.txt", "/", "//", "///inside.txt", "/.hidden", "/sub//file", "/escape",
       "sub//file", "sub/", "%2e%2e/secret", "%2e%2e%2fsecret", "a\u0001b", "a\nb", "a b", "sub/../inside.txt",
       ".hidden", "sub/.x", "caf\u00e9", "a:b", "a*", "", "\u007f"})
   void hostileNamesAreRefused(String name) {
     TftpProtocolException e = assertThrows(TftpProtocolException.class, () -> paths.resolveForRead(name));
     assertEquals(Opcodes.ERR_ACCESS_VIOLATION, e.errorCode(), e.getMessage());
     assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite(name));
+  }
+
+  @Test
+  void aLeadingSlashMeansTheRoot() throws Exception {
+    assertEquals(root.toRealPath().resolve("inside.txt"), paths.resolveForRead("/inside.txt"));
+    assertEquals(root.toRealPath().resolve("sub/file"), paths.resolveForRead("/sub/file"));
+    assertEquals(root.toRealPath().resolve("sub/new"), paths.resolveForWrite("/sub/new"));
+    assertEquals("sub/file", SafePaths.checkName("/sub/file"));
+    assertEquals("sub/file", SafePaths.checkName("sub/file"));
+    // the host's /etc/passwd and the file next to the root are not what /etc/passwd and /secret name
+    assertEquals(Opcodes.ERR_FILE_NOT_FOUND,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/etc/passwd")).errorCode());
+    assertEquals(Opcodes.ERR_FILE_NOT_FOUND,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/secret")).errorCode());
+    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("/etc/passwd")).errorCode());
+  }
+
+  @Test
+  void refusalsSayWhatIsWrong() {
+    assertEquals("the root is not a file",
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/")).getMessage());
+    assertEquals("empty path component",
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("//etc/passwd")).getMessage());
+    assertEquals("path components may not start with '.'",
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/../secret")).getMessage());
+    assertEquals("empty file name",
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("")).getMessage());
   }
 
   @Test

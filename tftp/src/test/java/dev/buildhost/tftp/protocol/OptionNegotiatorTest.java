@@ -12,7 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class OptionNegotiatorTest {
-  private final OptionNegotiator negotiator = new OptionNegotiator(1468, 16, 1000);
+  private final OptionNegotiator negotiator = new OptionNegotiator(1468, 16, 1000, 10);
 
   private static TftpRequest request(int opcode, String... nameValues) {
     Map<String, String> options = new LinkedHashMap<>();
@@ -40,6 +40,24 @@ class OptionNegotiatorTest {
     assertEquals(16, o.windowSize());
     assertEquals(3000, o.timeoutMillis());
     assertEquals(Map.of("blksize", "1468", "windowsize", "16", "timeout", "3", "tsize", "12345"), o.acknowledged());
+  }
+
+  @Test
+  void aTimeoutAboveTheCapIsIgnoredNotLowered() throws Exception {
+    // RFC 2349: the OACK must carry the client's timeout or none; the server's own then applies
+    NegotiatedOptions o = negotiator.negotiate(request(Opcodes.RRQ, "timeout", "255", "blksize", "1024"), 1, 0, "");
+    assertEquals(1000, o.timeoutMillis());
+    assertEquals(Map.of("blksize", "1024"), o.acknowledged());
+    assertFalse(negotiator.negotiate(request(Opcodes.WRQ, "timeout", "11"), -1, 10, "").hasOack());
+    NegotiatedOptions atCap = negotiator.negotiate(request(Opcodes.RRQ, "timeout", "10"), 1, 0, "");
+    assertEquals(10_000, atCap.timeoutMillis());
+    assertEquals(Map.of("timeout", "10"), atCap.acknowledged());
+  }
+
+  @Test
+  void theTimeoutCapIsChecked() {
+    assertThrows(IllegalArgumentException.class, () -> new OptionNegotiator(1468, 16, 1000, 0));
+    assertThrows(IllegalArgumentException.class, () -> new OptionNegotiator(1468, 16, 1000, 256));
   }
 
   @Test

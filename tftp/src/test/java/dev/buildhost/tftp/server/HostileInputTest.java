@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.tftp.path.SafePaths;
 import dev.buildhost.tftp.testing.FaultyClient;
 import dev.buildhost.tftp.testing.ServerFixture;
 import java.io.ByteArrayOutputStream;
@@ -180,9 +181,9 @@ class HostileInputTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"../secret", "..\\secret", "....//secret", "...", "/etc/passwd", "//etc/passwd",
-      "a//file", "%2e%2e/secret", "%2e%2e%2fsecret", "fi\u0001le", "fi\u001ble", "link-out", "../instance-b/x",
-      ".file.0.tftp-part"})
+  @ValueSource(strings = {"../secret", "..\\secret", "....//secret", "...", "//etc/passwd", "//secret", "/../secret",
+      "/../instance-b/x", "/", "a//file", "%2e%2e/secret", "%2e%2e%2fsecret", "fi\u0001le", "fi\u001ble", "link-out",
+      "/link-out", "../instance-b/x", ".file.0.tftp-part"})
   void hostilePaths(String name) throws Exception {
     try (FaultyClient c = fixture.client()) {
       assertError(2, c.download(name, "octet", Map.of()).error());
@@ -190,8 +191,32 @@ class HostileInputTest {
     try (FaultyClient c = fixture.client()) {
       assertError(2, c.upload(name, "octet", Map.of(), "evil".getBytes(StandardCharsets.US_ASCII)).error());
     }
-    TransferEvent failed = fixture.awaitEvent(TransferEvent.Kind.FAILED, name);
+    TransferEvent failed = fixture.awaitEvent(TransferEvent.Kind.FAILED, SafePaths.relativeName(name));
     assertNotNull(failed.reason());
+  }
+
+  @Test
+  void absolutePathsAreTakenRelativeToTheRoot() throws Exception {
+    try (FaultyClient c = fixture.client()) {
+      assertArrayEquals(content, c.download("/file", "octet", Map.of()).data());
+      assertError(1, c.download("/secret", "octet", Map.of()).error()); // not the file next to the root
+      assertError(1, c.download("/etc/passwd", "octet", Map.of()).error());
+      assertTrue(c.upload("/uploaded", "octet", Map.of(), content).ok());
+      assertError(2, c.upload("/etc/passwd", "octet", Map.of(), content).error());
+    }
+    assertArrayEquals(content, Files.readAllBytes(root.resolve("uploaded")));
+    TransferEvent stored = fixture.awaitEvent(TransferEvent.Kind.COMPLETED, "uploaded");
+    assertTrue(stored.upload(), "events name the file relative to the root");
+  }
+
+  @Test
+  void aTimeoutAboveTheCapIsLeftOutOfTheOack() throws Exception {
+    try (FaultyClient c = fixture.client()) {
+      FaultyClient.Result r = c.download("file", "octet", Map.of("timeout", "255", "blksize", "1024"));
+      assertTrue(r.ok());
+      assertEquals(Map.of("blksize", "1024"), r.oack(), "timeout=255 ignored: the server's own applies");
+      assertEquals(Map.of("timeout", "10"), c.download("file", "octet", Map.of("timeout", "10")).oack());
+    }
   }
 
   @Test

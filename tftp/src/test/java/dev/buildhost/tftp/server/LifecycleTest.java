@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
+import dev.buildhost.tftp.testing.Flood;
 import dev.buildhost.tftp.testing.ServerFixture;
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -73,27 +74,42 @@ class LifecycleTest {
     awaitNoServerThreads();
   }
 
+  /** Starts a download from {@code from} and acknowledges its first block only: the transfer then stalls. */
+  private static FaultyClient stalledAfterFirstAck(ServerFixture f, int from) throws IOException {
+    FaultyClient c = new FaultyClient(f.address(), Flood.loopback(from));
+    c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
+    FaultyClient.Packet first = c.receive(Duration.ofSeconds(2));
+    assertNotNull(first);
+    assertEquals(FaultyClient.DATA, first.opcode(), first.errorMessage());
+    c.sendRaw(new byte[] {0, FaultyClient.ACK, 0, 1}, first.from());
+    assertEquals(FaultyClient.DATA, c.receive(Duration.ofSeconds(2)).opcode());
+    return c;
+  }
+
+  private static FaultyClient.Packet request(ServerFixture f, int from) throws IOException {
+    try (FaultyClient c = new FaultyClient(f.address(), Flood.loopback(from))) {
+      c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
+      FaultyClient.Packet p = c.receive(Duration.ofSeconds(2));
+      assertNotNull(p);
+      return p;
+    }
+  }
+
   @Test
   void concurrencyCapAnswersWithAnErrorAndRecovers() throws Exception {
     Files.write(root.resolve("f"), new byte[5000]);
-    try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(4))) {
+    // stalled transfers live (timeout x (retries + 1)) long enough for the burst below
+    try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(4).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
       List<FaultyClient> stalled = new ArrayList<>();
       try {
-        for (int i = 0; i < 4; i++) {
-          FaultyClient c = f.client();
-          stalled.add(c);
-          c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
-          assertEquals(FaultyClient.DATA, c.receive(Duration.ofSeconds(2)).opcode());
+        for (int i = 0; i < 4; i++) { // acknowledged transfers from four addresses take every slot
+          stalled.add(stalledAfterFirstAck(f, 2 + i));
         }
         // a burst beyond the cap: every request is answered with an ERROR, none crashes anything
         for (int i = 0; i < 50; i++) {
-          try (FaultyClient c = f.client()) {
-            c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
-            FaultyClient.Packet p = c.receive(Duration.ofSeconds(2));
-            assertNotNull(p);
-            assertEquals(FaultyClient.ERROR, p.opcode());
-            assertTrue(p.errorMessage().contains("too many"), p.errorMessage());
-          }
+          FaultyClient.Packet p = request(f, 1);
+          assertEquals(FaultyClient.ERROR, p.opcode());
+          assertEquals("too many concurrent transfers (4), try again later", p.errorMessage());
         }
       } finally {
         stalled.forEach(FaultyClient::close);
@@ -102,6 +118,29 @@ class LifecycleTest {
       try (FaultyClient c = f.client()) {
         assertArrayEquals(new byte[5000], c.download("f", "octet", Map.of()).data());
       }
+    }
+    awaitNoServerThreads();
+  }
+
+  @Test
+  void oneClientAddressHoldsAtMostItsShareOfTheSlots() throws Exception {
+    Files.write(root.resolve("f"), new byte[5000]);
+    try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(8).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
+      List<FaultyClient> stalled = new ArrayList<>();
+      try {
+        for (int i = 0; i < 6; i++) { // the default share: three quarters of the slots
+          stalled.add(stalledAfterFirstAck(f, 2));
+        }
+        FaultyClient.Packet refused = request(f, 2);
+        assertEquals(FaultyClient.ERROR, refused.opcode());
+        assertEquals("too many concurrent transfers from 127.0.0.2 (6), try again later", refused.errorMessage());
+        try (FaultyClient c = f.client()) {
+          assertArrayEquals(new byte[5000], c.download("f", "octet", Map.of()).data(), "another address is served");
+        }
+      } finally {
+        stalled.forEach(FaultyClient::close);
+      }
+      f.awaitIdle();
     }
     awaitNoServerThreads();
   }
@@ -133,6 +172,13 @@ class LifecycleTest {
     assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTransfers(0).build());
     assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxBlockSize(7).build());
     assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxWindowSize(0).build());
+    assertThrows(IllegalArgumentException.class,
+        () -> TftpServer.builder(root).maxTransfers(8).maxTransfersPerClient(9).build());
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTransfersPerClient(-1).build());
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTimeoutSeconds(256).build());
+    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTimeoutSeconds(0).build());
+    assertThrows(IllegalArgumentException.class,
+        () -> TftpServer.builder(root).timeout(Duration.ofSeconds(2)).firstAckTimeout(Duration.ofSeconds(1)).build());
     assertThrows(IOException.class, () -> TftpServer.builder(root.resolve("missing")).port(0).build().start());
   }
 }

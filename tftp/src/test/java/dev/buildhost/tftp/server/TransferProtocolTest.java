@@ -179,7 +179,22 @@ class TransferProtocolTest {
       assertEquals(FaultyClient.DATA, c.receive(Duration.ofSeconds(2)).opcode());
     }
     TransferEvent failed = fixture.awaitEvent(TransferEvent.Kind.FAILED, "f");
-    assertTrue(failed.reason().contains("timed out"), failed.reason());
+    assertTrue(failed.reason().contains("not acknowledged within"), failed.reason());
+    fixture.awaitIdle();
+  }
+
+  @Test
+  void downloaderVanishingAfterItsFirstAckFreesTheTransfer() throws Exception {
+    file("f", 5000);
+    try (FaultyClient c = fixture.client()) {
+      c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
+      FaultyClient.Packet first = c.receive(Duration.ofSeconds(2));
+      assertEquals(FaultyClient.DATA, first.opcode());
+      c.sendRaw(new byte[] {0, FaultyClient.ACK, 0, 1}, first.from());
+      assertEquals(2, c.receive(Duration.ofSeconds(2)).block());
+    }
+    TransferEvent failed = fixture.awaitEvent(TransferEvent.Kind.FAILED, "f");
+    assertTrue(failed.reason().contains("timed out waiting for the ACK of block 2"), failed.reason());
     fixture.awaitIdle();
   }
 

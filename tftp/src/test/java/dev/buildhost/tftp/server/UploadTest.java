@@ -2,11 +2,14 @@ package dev.buildhost.tftp.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
 import dev.buildhost.tftp.testing.ServerFixture;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -76,6 +79,74 @@ class UploadTest {
       assertTrue(ok.ok());
     }
     assertArrayEquals(random(4000, 3), Files.readAllBytes(root.resolve("existing")));
+  }
+
+  @Test
+  void anUploadThatFinishesWhileAnotherRunsCountsAgainstTheQuota() throws Exception {
+    try (ServerFixture f = new ServerFixture(root, b -> b.writable(true).quotaBytes(10_000).timeout(Duration.ofSeconds(1)));
+         FaultyClient second = f.client()) {
+      // the second upload is accepted while the root is empty; the first one then stores 6000 bytes
+      second.onAccepted = () -> {
+        try (FaultyClient first = f.client()) {
+          assertTrue(first.upload("first", "octet", Map.of(), random(6000, 10)).ok());
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      };
+      FaultyClient.Result r = second.upload("second", "octet", Map.of(), random(6000, 11));
+      assertFalse(r.ok(), "6000 + 6000 bytes were stored under a quota of 10000");
+      assertEquals(3, r.error().errorCode(), r.error().errorMessage());
+      assertTrue(r.error().errorMessage().contains("quota of 10000 bytes"), r.error().errorMessage());
+      f.awaitIdle();
+      assertEquals(List.of("first"), names());
+      FaultyClient.Result rest = second.upload("rest", "octet", Map.of(), random(4000, 12));
+      assertTrue(rest.ok(), () -> "what is left still fits: " + rest.error().errorMessage());
+      assertEquals(3, second.upload("more", "octet", Map.of(), random(1, 13)).error().errorCode());
+    }
+  }
+
+  @Test
+  void theQuotaHoldsExactlyOverManyThousandFiles() throws Exception {
+    for (int folder = 0; folder < 50; folder++) {
+      Path dir = Files.createDirectories(root.resolve("d" + folder));
+      for (int i = 0; i < 100; i++) {
+        Files.write(dir.resolve("f" + i), new byte[10]);
+      }
+    }
+    // 5000 files of 10 bytes: 50,000 bytes stored; room for 10,000 more
+    try (ServerFixture f = new ServerFixture(root, b -> b.writable(true).quotaBytes(60_000)); FaultyClient c = f.client()) {
+      for (int i = 0; i < 9; i++) {
+        assertTrue(c.upload("d" + i + "/new", "octet", Map.of(), random(1000, i)).ok());
+      }
+      assertEquals(3, c.upload("over", "octet", Map.of(), random(1001, 20)).error().errorCode(), "60,001 bytes");
+      assertEquals(3, c.upload("over", "octet", Map.of("tsize", "1001"), random(1001, 20)).error().errorCode());
+      FaultyClient.Result exact = c.upload("exact", "octet", Map.of(), random(1000, 21));
+      assertTrue(exact.ok(), () -> "exactly 60,000 bytes: " + exact.error().errorMessage());
+      // replacing a file counts the difference: 10 bytes for 10 fit, 11 do not
+      assertTrue(c.upload("d7/f7", "octet", Map.of(), random(10, 22)).ok());
+      assertEquals(3, c.upload("d7/f8", "octet", Map.of(), random(11, 23)).error().errorCode());
+      assertTrue(c.upload("exact", "octet", Map.of(), random(990, 24)).ok(), "smaller now: 59,990 bytes");
+      assertTrue(c.upload("d7/f8", "octet", Map.of(), random(20, 25)).ok(), "the 10 bytes freed are usable");
+      f.awaitIdle();
+    }
+    assertFalse(Files.exists(root.resolve("over")));
+    assertArrayEquals(random(20, 25), Files.readAllBytes(root.resolve("d7/f8")));
+  }
+
+  @Test
+  void failedUploadsLeaveTheCountAsItWas() throws Exception {
+    try (ServerFixture f = new ServerFixture(root, b -> b.writable(true).quotaBytes(5000)); FaultyClient c = f.client()) {
+      try (FaultyClient vanishing = f.client()) {
+        vanishing.vanishAfterBlocks = 3; // its temporary file holds 1536 bytes until the server gives up
+        vanishing.upload("vanished", "octet", Map.of(), random(4000, 30));
+        f.awaitEvent(TransferEvent.Kind.FAILED, "vanished");
+        f.awaitIdle();
+      }
+      assertEquals(3, c.upload("too-big", "octet", Map.of(), random(6000, 31)).error().errorCode());
+      f.awaitIdle();
+      assertEquals(List.of(), names());
+      assertTrue(c.upload("whole", "octet", Map.of(), random(5000, 32)).ok(), "the whole quota is free");
+    }
   }
 
   @Test

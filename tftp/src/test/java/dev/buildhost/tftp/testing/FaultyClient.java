@@ -55,6 +55,8 @@ public final class FaultyClient implements AutoCloseable {
   public boolean withholdFinalAck;
   /** Upload: stop sending (vanish) after this many blocks; -1 for never. */
   public long vanishAfterBlocks = -1;
+  /** Upload: runs once the server accepted the WRQ, before the first DATA is sent. */
+  public Runnable onAccepted = () -> { };
 
   private byte[] heldBack;
   private final byte[] buffer = new byte[65536];
@@ -64,9 +66,13 @@ public final class FaultyClient implements AutoCloseable {
   public InetSocketAddress tid;
 
   public FaultyClient(InetSocketAddress server) throws IOException {
-    this.server = server;
     // the server's own loopback address, so that an IPv6 server gets an IPv6 client
-    InetAddress local = server.getAddress().isLoopbackAddress() ? server.getAddress() : InetAddress.getLoopbackAddress();
+    this(server, server.getAddress().isLoopbackAddress() ? server.getAddress() : InetAddress.getLoopbackAddress());
+  }
+
+  /** A client sending from {@code local} (e.g. 127.0.0.2: all of 127.0.0.0/8 is loopback on Linux). */
+  public FaultyClient(InetSocketAddress server, InetAddress local) throws IOException {
+    this.server = server;
     this.socket = new DatagramSocket(new InetSocketAddress(local, 0));
   }
 
@@ -341,6 +347,7 @@ public final class FaultyClient implements AutoCloseable {
       }
       throw new IOException("unexpected answer to WRQ: " + p.key());
     }
+    onAccepted.run();
     long blocks = content.length / blockSize + 1;
     long base = 1;
     long next = 1;
