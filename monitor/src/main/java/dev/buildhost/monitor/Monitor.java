@@ -149,6 +149,7 @@ public final class Monitor implements AutoCloseable {
     cfg.warnings().forEach(w -> LOG.warn("config: {}", w));
     LOG.info("monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
         cfg.root(), cfg.stateDir(), cfg.buildIdUrl(), cfg.toolchainUrl(), cfg.interval().toMillis());
+    rebooter.publishMetrics();
     if (cfg.tftpTmpfsSize() != null) {
       try {
         TftpTmpfs.mount(cfg.tftpDir(), cfg.tftpTmpfsSize());

@@ -44,6 +44,7 @@ public final class Rebooter {
   private final Notifier notifier;
   private final Clock clock;
   private final String bootId;
+  private final RebootMetricsFile metrics;
 
   public Rebooter(MonitorConfig cfg, StateStore store, HostDrainer drainer, Notifier notifier, Clock clock,
       String bootId) {
@@ -53,6 +54,7 @@ public final class Rebooter {
     this.notifier = notifier;
     this.clock = clock;
     this.bootId = bootId;
+    this.metrics = new RebootMetricsFile(store.dir());
   }
 
   private RebootHistory history() {
@@ -75,12 +77,18 @@ public final class Rebooter {
         + next.truncatedTo(ChronoUnit.SECONDS);
   }
 
+  /** Writes the reboot counters (zeros at start) for node_exporter's textfile collector. */
+  public void publishMetrics() {
+    metrics.publish();
+  }
+
   public RebootOutcome reboot(String reason) throws InterruptedException {
     Instant now = clock.instant();
     String refusal = refusal(now);
     if (refusal != null) {
       String msg = "not rebooting for \"" + reason + "\": " + refusal;
       LOG.warn(msg);
+      metrics.refused();
       return new RebootOutcome(RebootOutcome.Kind.REFUSED, msg);
     }
     LOG.warn("reboot decided: {}", reason);
@@ -100,6 +108,7 @@ public final class Rebooter {
       drainer.cancel();
       return new RebootOutcome(RebootOutcome.Kind.FAILED, msg);
     }
+    metrics.decided();
     try {
       CommandRunner.shell("reboot", cfg.rebootCommand(), null, Map.of("BUILDHOST_REBOOT_REASON", reason),
           cfg.commandTimeout());
