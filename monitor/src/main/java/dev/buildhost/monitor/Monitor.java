@@ -159,6 +159,7 @@ public final class Monitor implements AutoCloseable {
     cfg.warnings().forEach(w -> LOG.warn("config: {}", w));
     LOG.info("monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
         cfg.root(), cfg.stateDir(), cfg.buildIdUrl(), cfg.toolchainUrl(), cfg.interval().toMillis());
+    rebooter.publishMetrics();
     mountTmpfs();
     MonitorState saved = store.readState().orElse(null);
     if (saved != null && bootId != null && bootId.equals(saved.bootId()) && saved.buildId() != null) {

@@ -38,8 +38,15 @@ class ManualStructureTest {
       "doc/cli.md|mvn -B -q -o -pl integration-tests -am test -Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dbuildhost.doc.regenerate=true",
       "rewrites committed files; CliReferenceTest checks that they are current",
       "doc/operations.md|git clone <repository> /opt/buildhost && cd /opt/buildhost",
-      "installs and enables system services (systemctl enable); the units' ExecStart lines are run by the block "
-          + "after it and the units are checked with systemd-analyze verify",
+      "installs and enables system services (systemctl enable); the units' ExecStart lines are run by a block "
+          + "before it and the units are checked with systemd-analyze verify",
+      "doc/operations.md|mvn -B -q package -DskipTests                       # also builds the package",
+      "installs the Debian package on the host; scripts/test-package builds, installs, runs and purges it",
+      "doc/operations.md|apt-get install ./buildhost_NEWVERSION_all.deb",
+      "upgrades the installed package; scripts/test-package upgrades it to a newer build",
+      "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
+          + "/state/buildhost",
+      "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
       "doc/operations.md|sed -i -E 's/^([[:space:]]*(user|group)[[:space:]]*=)/#\\1/' /etc/libvirt/qemu.conf",
       "edits /etc/libvirt/qemu.conf and restarts libvirtd; scripts/host-setup applies the same fix and the "
           + "block after it checks the setting");

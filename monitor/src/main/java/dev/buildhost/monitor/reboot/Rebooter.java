@@ -52,6 +52,7 @@ public final class Rebooter {
   private final HostClock hostClock;
   /** The reason last mailed as waiting for the daemon: mailed once, not at every check. */
   private String waitNotified;
+  private final RebootMetricsFile metrics;
 
   public Rebooter(MonitorConfig cfg, StateStore store, HostDrainer drainer, Notifier notifier, Clock clock,
       String bootId, Uptime uptime) {
@@ -62,6 +63,7 @@ public final class Rebooter {
     this.notifier = notifier;
     this.clock = clock;
     this.bootId = bootId;
+    this.metrics = new RebootMetricsFile(store.dir());
   }
 
   private RebootHistory history() {
@@ -92,12 +94,18 @@ public final class Rebooter {
     hostClock.now();
   }
 
+  /** Writes the reboot counters (zeros at start) for node_exporter's textfile collector. */
+  public void publishMetrics() {
+    metrics.publish();
+  }
+
   public RebootOutcome reboot(String reason) throws InterruptedException {
     Instant now = clock.instant();
     String refusal = refusal(now, hostClock.now());
     if (refusal != null) {
       String msg = "not rebooting for \"" + reason + "\": " + refusal;
       LOG.warn(msg);
+      metrics.refused();
       return new RebootOutcome(RebootOutcome.Kind.REFUSED, msg);
     }
     LOG.warn("reboot decided: {}", reason);
@@ -133,6 +141,7 @@ public final class Rebooter {
       drainer.cancel();
       return new RebootOutcome(RebootOutcome.Kind.FAILED, msg);
     }
+    metrics.decided();
     try {
       CommandRunner.shell("reboot", cfg.rebootCommand(), null, Map.of("BUILDHOST_REBOOT_REASON", reason),
           cfg.commandTimeout());
