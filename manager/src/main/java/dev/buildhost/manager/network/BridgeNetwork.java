@@ -55,6 +55,8 @@ public final class BridgeNetwork {
   }
 
   private void setUp() throws NetworkException {
+    // Checked first: a state folder dnsmasq cannot read must not leave a half-made network.
+    dnsmasq.prepareFolder();
     links.ensureBridge();
     firewall.ensureTables();
     for (DhcpHost host : dnsmasq.readHosts()) {

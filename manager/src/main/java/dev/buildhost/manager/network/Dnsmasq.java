@@ -6,6 +6,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -62,11 +64,7 @@ public final class Dnsmasq {
    * it has), else starts one with {@code hosts}.
    */
   public void start(Collection<DhcpHost> hosts) throws NetworkException {
-    try {
-      Files.createDirectories(folder);
-    } catch (IOException e) {
-      throw new NetworkException("cannot create the network state folder " + folder + ": " + e.getMessage(), e);
-    }
+    prepareFolder();
     Optional<Long> running = runningPid();
     if (running.isPresent()) {
       pid = running.get();
@@ -77,7 +75,7 @@ public final class Dnsmasq {
     writeHosts(hosts);
     List<String> command = List.of("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-hosts",
         "--no-resolv", "--port=0", "--interface=" + network.bridgeName(), "--except-interface=lo",
-        "--bind-interfaces", "--dhcp-authoritative",
+        "--bind-dynamic", "--dhcp-authoritative",
         "--dhcp-range=" + network.subnet().substring(0, network.subnet().indexOf('/')) + ",static,"
             + network.netmask() + ",1h",
         "--dhcp-option=option:router," + network.hostAddress().getHostAddress(),
@@ -198,6 +196,27 @@ public final class Dnsmasq {
     return Optional.empty();
   }
 
+  /**
+   * dnsmasq drops root for its own unprivileged user before it reads the hosts file (at start and
+   * on every SIGHUP), so that file (MACs and addresses, nothing secret) must be readable by
+   * anyone, and every folder above it passable.
+   */
+  public void prepareFolder() throws NetworkException {
+    try {
+      Files.createDirectories(folder);
+      Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwxr-xr-x"));
+      for (Path dir = folder.toAbsolutePath().getParent(); dir != null; dir = dir.getParent()) {
+        if (!Files.getPosixFilePermissions(dir).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+          throw new NetworkException("dnsmasq, which runs as an unprivileged user, cannot reach " + hostsFile()
+              + " because " + dir + " is closed to others: give " + dir + " the mode o+x (chmod o+x " + dir
+              + ") or choose another state folder");
+        }
+      }
+    } catch (IOException e) {
+      throw new NetworkException("cannot prepare the network state folder " + folder + ": " + e.getMessage(), e);
+    }
+  }
+
   private void reload() throws NetworkException {
     if (pid > 0) {
       commands.run("tell dnsmasq " + pid + " to re-read its hosts", List.of("kill", "-HUP", Long.toString(pid)));
@@ -218,6 +237,7 @@ public final class Dnsmasq {
     Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
     try {
       Files.writeString(temp, text, StandardCharsets.UTF_8);
+      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
       try {
         Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
