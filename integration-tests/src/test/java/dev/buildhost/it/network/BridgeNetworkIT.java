@@ -18,6 +18,7 @@ import dev.buildhost.manager.network.GuestNamespace;
 import dev.buildhost.manager.network.GuestPort;
 import dev.buildhost.manager.network.HostCommands;
 import dev.buildhost.manager.network.Links;
+import dev.buildhost.manager.network.MacAddress;
 import dev.buildhost.manager.network.NetworkException;
 import dev.buildhost.manager.network.ReconcileResult;
 import dev.buildhost.tftp.server.TftpServer;
@@ -31,6 +32,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -240,6 +242,49 @@ class BridgeNetworkIT {
     assertFalse(NetworkLab.readFile(network.dnsmasq().hostsFile()).contains(a.id()));
     assertTrue(network.addressOf(a.id()).isEmpty());
     network.detach(a.id());
+  }
+
+  @Test
+  void aVmGetsAnIsolatedLabelledTapWithItsManifestMacAndASecondGuestCannotTakeThatMac() throws Exception {
+    MacAddress manifestMac = MacAddress.parse("52:54:00:aa:bb:01", "machine it-vm");
+    GuestPort tap = network.attachVm("it-vm", Optional.of(manifestMac), 10000, false);
+    assertEquals(manifestMac, tap.mac());
+    String link = check(run("ip", "-d", "link", "show", "dev", tap.interfaceName())).output();
+    assertTrue(link.contains("tun type tap") && link.contains("master " + SETTINGS.bridgeName())
+        && link.contains("alias buildhost instance it-vm"), link);
+    assertTrue(network.links().isolated(tap.interfaceName()));
+    assertTrue(NetworkLab.readFile(network.dnsmasq().hostsFile()).contains("52:54:00:aa:bb:01," + tap.addressText()));
+    GuestPort derived = network.attachVm("it-vm-2", Optional.empty(), 10001, false);
+    assertEquals(MacAddress.forInstance("it-vm-2"), derived.mac());
+    NetworkException taken = assertThrows(NetworkException.class,
+        () -> network.attachVm("it-vm-3", Optional.of(manifestMac), 10002, false));
+    assertEquals("instance it-vm-3: MAC 52:54:00:aa:bb:01 is already used by instance it-vm", taken.getMessage());
+    assertEquals(Set.of("it-vm", "it-vm-2"), network.firewall().instanceIds(), "the refused guest left nothing");
+  }
+
+  @Test
+  void aContainersNamespaceIsFoundByItsProcessId() throws Exception {
+    // A process in a network namespace of its own, as the Docker engine makes for a container.
+    Path started = temp.resolve("started");
+    Process container = lab.start(temp.resolve("unshare.log"), "unshare", "--net", "sh", "-c",
+        "touch " + started + "; exec sleep 120");
+    for (int i = 0; i < 100 && !Files.exists(started); i++) {
+      Thread.sleep(50);
+    }
+    Path root = Files.createDirectories(temp.resolve("tftp-pid"));
+    Files.writeString(root.resolve("pid.txt"), "by pid\n");
+    TftpServer server = TftpServer.builder(root).bindAddress(InetAddress.getByName(HOST)).port(0).writable(true)
+        .build().start();
+    servers.add(server);
+    String pid = Long.toString(container.pid());
+    GuestPort port = network.attachContainer("it-pid", new GuestNamespace.OfProcess(container.pid()), server.port(),
+        false, ContainerAddressing.STATIC);
+    assertTrue(check(run("nsenter", "-t", pid, "-n", "ip", "-4", "address", "show", "dev", "eth0")).output()
+        .contains("inet " + port.addressText() + "/24"));
+    assertEquals("by pid\n", check(run("nsenter", "-t", pid, "-n", "curl", "-sS", "--max-time", "4",
+        "tftp://" + HOST + "/pid.txt")).output());
+    network.detach("it-pid");
+    assertFalse(run("nsenter", "-t", pid, "-n", "ip", "link", "show", "dev", "eth0").ok(), "the veth went with detach");
   }
 
   @Test

@@ -37,7 +37,7 @@ final class NetworkLab implements AutoCloseable {
     if (!"root".equals(System.getProperty("user.name"))) {
       Requirement.unmet("the network tests make bridges, namespaces and nftables tables: run them as root");
     }
-    for (String tool : List.of("ip", "bridge", "nft", "dnsmasq", "busybox", "curl", "nsenter")) {
+    for (String tool : List.of("ip", "bridge", "nft", "dnsmasq", "busybox", "curl", "nsenter", "unshare")) {
       Requirement.command(tool);
     }
   }
