@@ -3,7 +3,6 @@ package dev.buildhost.manager.network;
 import java.net.Inet4Address;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -143,7 +142,7 @@ public final class BridgeNetwork {
       removedHosts.forEach(addresses::release);
       dnsmasq.updateHosts(hosts.values());
     }
-    kept.addAll(new HashSet<>(hosts.keySet()));
+    kept.addAll(hosts.keySet());
     ReconcileResult result = new ReconcileResult(removedPorts, removedRules, removedHosts, kept);
     if (result.removedAnything()) {
       LOG.info("guest network reconciled: removed ports {}, rules of {}, DHCP hosts of {}; kept {}", removedPorts,

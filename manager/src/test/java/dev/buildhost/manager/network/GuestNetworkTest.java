@@ -73,4 +73,19 @@ class GuestNetworkTest {
     assertTrue(network.inRange(Ipv4.parse("10.1.2.6", "a")));
     assertEquals(false, network.inRange(Ipv4.parse("10.1.2.7", "a")));
   }
+
+  @Test
+  void userModeIsTheFallbackAndNeverMakesABridge() {
+    GuestNetwork user = of("user", "b0", "196.254.111.222", 24, "196.254.111.10", "196.254.111.20", "t", "bh");
+    assertEquals("user", user.mode().settingValue());
+    HostCommands refusing = new HostCommands() {
+      @Override
+      public Result execute(String what, java.util.List<String> command, String input) {
+        throw new AssertionError("user mode ran " + command);
+      }
+    };
+    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+        () -> BridgeNetwork.open(user, java.nio.file.Path.of("/nonexistent"), refusing));
+    assertEquals("network mode is 'user': the bridge network is only made in mode 'bridge'", refused.getMessage());
+  }
 }
