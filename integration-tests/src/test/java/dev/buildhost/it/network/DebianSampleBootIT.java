@@ -81,6 +81,9 @@ class DebianSampleBootIT {
       }
       System.out.printf("sample-debian: boot, DHCP, task, result and poweroff in %.1f s (TCG)%n",
           (System.nanoTime() - bootStart) / 1e9);
+      String qemuLog = NetworkLab.readFile(temp.resolve("qemu.log"));
+      assertTrue(qemu.exitValue() == 0 && !qemuLog.contains("terminating on signal"),
+          "QEMU ended by the guest's poweroff, not killed: exit " + qemu.exitValue() + ", " + qemuLog);
       Path result = root.resolve("result.manifest");
       assertTrue(Files.exists(result), "no result.manifest; QEMU: " + NetworkLab.readFile(temp.resolve("qemu.log"))
           + "\nconsole:\n" + tail(temp.resolve("console.log")));
