@@ -192,9 +192,13 @@ class BridgeNetworkIT {
 
   @Test
   void outboundNatReachesOnlyPublicAddressesAndOnlyForTheGuestThatAskedForIt() throws Exception {
-    String forwarding = NetworkLab.readFile(Path.of("/proc/sys/net/ipv4/ip_forward")).strip();
-    assertEquals("1", forwarding, "this test needs IPv4 forwarding on (it is on this host; the daemon wiring "
-        + "will turn it on for NAT)");
+    // NAT needs IPv4 forwarding; the test turns it on when it is off and puts it back at the end.
+    Path forwarding = Path.of("/proc/sys/net/ipv4/ip_forward");
+    String before = NetworkLab.readFile(forwarding).strip();
+    if (!before.equals("1")) {
+      Files.writeString(forwarding, "1\n");
+      listeners.add(() -> Files.writeString(forwarding, before + "\n"));
+    }
     // "Outside": a namespace of the test's own on a veth, with a public (documentation, TEST-NET-2)
     // address and a private one. No packet leaves this host.
     String outside = lab.namespace("out");
