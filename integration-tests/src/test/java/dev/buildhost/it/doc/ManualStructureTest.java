@@ -140,5 +140,6 @@ class ManualStructureTest {
   }
 
   /** Pages that are prose only, or owned by another part of the project. */
-  private static final Set<String> NO_EXAMPLES = Set.of("doc/architecture.md", "doc/monitor.md");
+  // network.md: the network is not wired into the daemon yet; BridgeNetworkIT tests what it describes.
+  private static final Set<String> NO_EXAMPLES = Set.of("doc/architecture.md", "doc/monitor.md", "doc/network.md");
 }

@@ -1,0 +1,219 @@
+package dev.buildhost.manager.network;
+
+import java.net.Inet4Address;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's guest network in {@link NetworkMode#BRIDGE} mode: the bridge with the host
+ * address, buildhost's firewall tables and dnsmasq. Each guest attached gets an address, a MAC,
+ * an isolated port, a DHCP entry and its firewall rules; detaching removes all four.
+ * {@link #open} adopts whatever a previous daemon left (its bridge, tables, dnsmasq, hosts);
+ * {@link #reconcile} then removes what belongs to no live instance.
+ */
+public final class BridgeNetwork {
+  private static final Logger LOG = LoggerFactory.getLogger(BridgeNetwork.class);
+
+  private final GuestNetwork network;
+  private final Links links;
+  private final Firewall firewall;
+  private final Dnsmasq dnsmasq;
+  private final AddressPool addresses;
+  private final Map<String, DhcpHost> hosts = new LinkedHashMap<>();
+
+  private BridgeNetwork(GuestNetwork network, Path stateFolder, HostCommands commands) {
+    this.network = network;
+    this.links = new Links(network, commands);
+    this.firewall = new Firewall(network, commands);
+    this.dnsmasq = new Dnsmasq(network, stateFolder, commands);
+    this.addresses = new AddressPool(network);
+  }
+
+  /**
+   * Sets the network up, or adopts it: the bridge, the tables (kept with their rules when there),
+   * the DHCP hosts of the last daemon and its dnsmasq when still running. {@code stateFolder}
+   * holds dnsmasq's files.
+   */
+  public static BridgeNetwork open(GuestNetwork network, Path stateFolder, HostCommands commands)
+      throws NetworkException {
+    if (network.mode() != NetworkMode.BRIDGE) {
+      throw new IllegalArgumentException("network mode is '" + network.mode().settingValue()
+          + "': the bridge network is only made in mode 'bridge'");
+    }
+    BridgeNetwork opened = new BridgeNetwork(network, stateFolder, commands);
+    opened.setUp();
+    return opened;
+  }
+
+  private void setUp() throws NetworkException {
+    // Checked first: a state folder dnsmasq cannot read must not leave a half-made network.
+    dnsmasq.prepareFolder();
+    links.ensureBridge();
+    firewall.ensureTables();
+    for (DhcpHost host : dnsmasq.readHosts()) {
+      addresses.adopt(host.instanceId(), host.address());
+      hosts.put(host.instanceId(), host);
+    }
+    dnsmasq.start(hosts.values());
+    LOG.info("guest network: bridge {} at {}, tables {}, dnsmasq {} ({} guests adopted)", network.bridgeName(),
+        network.hostCidr(), network.tableName(), dnsmasq.pid(), hosts.size());
+  }
+
+  public GuestNetwork settings() {
+    return network;
+  }
+
+  /**
+   * A VM's place: an address, the MAC ({@code mac} when the manifest gives one, else derived from
+   * the id), a tap on the bridge for QEMU to open, its DHCP entry and its rules.
+   */
+  public synchronized GuestPort attachVm(String instanceId, Optional<MacAddress> mac, int tftpPort,
+      boolean outboundNat) throws NetworkException {
+    GuestPort port = plan(instanceId, PortKind.TAP, mac);
+    attach(port, tftpPort, outboundNat, () -> links.createTap(port));
+    return port;
+  }
+
+  /**
+   * A container's place: a veth whose end becomes eth0 in {@code namespace}, addressed there now
+   * ({@link ContainerAddressing#STATIC}) or by the guest's DHCP client, which gets the same address.
+   */
+  public synchronized GuestPort attachContainer(String instanceId, GuestNamespace namespace, int tftpPort,
+      boolean outboundNat, ContainerAddressing addressing) throws NetworkException {
+    GuestPort port = plan(instanceId, PortKind.VETH, Optional.empty());
+    attach(port, tftpPort, outboundNat, () -> {
+      links.createVeth(port, namespace);
+      if (addressing == ContainerAddressing.STATIC) {
+        links.assignStatic(port, namespace);
+      }
+    });
+    return port;
+  }
+
+  /** Removes the guest's rules, port, DHCP entry and address; what is already gone is fine. */
+  public synchronized void detach(String instanceId) throws NetworkException {
+    GuestRules.requireInstanceId(instanceId);
+    firewall.removeGuest(instanceId);
+    for (PortKind kind : PortKind.values()) {
+      links.delete(GuestPort.interfaceName(network.portPrefix(), kind, instanceId));
+    }
+    if (hosts.remove(instanceId) != null) {
+      dnsmasq.updateHosts(hosts.values());
+    }
+    addresses.release(instanceId);
+  }
+
+  /**
+   * Removes every port, rule and DHCP host that belongs to no instance in {@code live}, and keeps
+   * those of live instances untouched (their guests keep their network).
+   */
+  public synchronized ReconcileResult reconcile(Set<String> live) throws NetworkException {
+    List<String> removedPorts = new ArrayList<>();
+    Set<String> kept = new TreeSet<>();
+    for (Links.PortLink link : links.ports()) {
+      if (link.instanceId().isPresent() && live.contains(link.instanceId().get())) {
+        kept.add(link.instanceId().get());
+      } else {
+        links.delete(link.name());
+        removedPorts.add(link.name());
+      }
+    }
+    Set<String> removedRules = new TreeSet<>();
+    for (String id : firewall.instanceIds()) {
+      if (live.contains(id)) {
+        kept.add(id);
+      } else {
+        firewall.removeGuest(id);
+        removedRules.add(id);
+      }
+    }
+    Set<String> removedHosts = new TreeSet<>(hosts.keySet());
+    removedHosts.removeAll(live);
+    if (!removedHosts.isEmpty()) {
+      hosts.keySet().removeAll(removedHosts);
+      removedHosts.forEach(addresses::release);
+      dnsmasq.updateHosts(hosts.values());
+    }
+    kept.addAll(hosts.keySet());
+    ReconcileResult result = new ReconcileResult(removedPorts, removedRules, removedHosts, kept);
+    if (result.removedAnything()) {
+      LOG.info("guest network reconciled: removed ports {}, rules of {}, DHCP hosts of {}; kept {}", removedPorts,
+          removedRules, removedHosts, kept);
+    }
+    return result;
+  }
+
+  /** Takes the whole network down: dnsmasq, every port of ours, both tables, the bridge. */
+  public synchronized void shutDown() throws NetworkException {
+    dnsmasq.stop();
+    for (Links.PortLink link : links.ports()) {
+      links.delete(link.name());
+    }
+    firewall.deleteTables();
+    links.deleteBridge();
+    hosts.clear();
+  }
+
+  /** The address held by an instance, e.g. to show it or to hand it to a container. */
+  public Optional<Inet4Address> addressOf(String instanceId) {
+    return addresses.addressOf(instanceId);
+  }
+
+  public Firewall firewall() {
+    return firewall;
+  }
+
+  public Links links() {
+    return links;
+  }
+
+  public Dnsmasq dnsmasq() {
+    return dnsmasq;
+  }
+
+  private GuestPort plan(String instanceId, PortKind kind, Optional<MacAddress> mac) throws NetworkException {
+    GuestRules.requireInstanceId(instanceId);
+    MacAddress chosen = mac.orElseGet(() -> MacAddress.forInstance(instanceId));
+    for (DhcpHost host : hosts.values()) {
+      // Two guests with one MAC would get each other's address and frames: refuse the second.
+      if (host.mac().equals(chosen) && !host.instanceId().equals(instanceId)) {
+        throw new NetworkException("instance " + instanceId + ": MAC " + chosen + " is already used by instance "
+            + host.instanceId());
+      }
+    }
+    Inet4Address address = addresses.assign(instanceId);
+    return new GuestPort(instanceId, kind, GuestPort.interfaceName(network.portPrefix(), kind, instanceId),
+        chosen, address);
+  }
+
+  private void attach(GuestPort port, int tftpPort, boolean outboundNat, PortMaker maker) throws NetworkException {
+    GuestRules rules = new GuestRules(port, tftpPort, outboundNat);
+    String id = port.instanceId();
+    try {
+      hosts.put(id, new DhcpHost(id, port.mac(), port.address()));
+      dnsmasq.updateHosts(hosts.values());
+      maker.make();
+      firewall.addGuest(rules);
+    } catch (NetworkException | RuntimeException e) {
+      try {
+        detach(id);
+      } catch (NetworkException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+  }
+
+  @FunctionalInterface
+  private interface PortMaker {
+    void make() throws NetworkException;
+  }
+}
