@@ -42,6 +42,8 @@ public final class HttpFetcher {
   }
 
   /** A body read whole: its bytes and their SHA-256. */
+  // ArrayRecordComponent: a payload carrier, never compared or used as a key.
+  @SuppressWarnings("ArrayRecordComponent")
   public record Fetched(byte[] bytes, String sha256) {}
 
   /** A body streamed to a file: its size and SHA-256. */
