@@ -14,6 +14,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +24,10 @@ import org.slf4j.LoggerFactory;
  */
 abstract class Transfer implements Runnable {
   static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
+  // UnnecessaryLambda: a constant made when the class loads, so that await(), which times the
+  // peer's answer, never links a method reference on its first call.
+  @SuppressWarnings("UnnecessaryLambda")
+  private static final Consumer<SelectionKey> IGNORE = key -> { };
   /** The longest {@link #await} polls before it sleeps. */
   private static final long MAX_POLL_NANOS = 250_000;
   private static final int CPUS = Runtime.getRuntime().availableProcessors();
@@ -202,7 +207,7 @@ abstract class Transfer implements Runnable {
         adaptPolling(now - began);
         return false;
       }
-      selector.select(Transfer::ignore, Math.max(1, (remaining + 999_999) / 1_000_000));
+      selector.select(IGNORE, Math.max(1, (remaining + 999_999) / 1_000_000));
     }
   }
 
@@ -233,7 +238,4 @@ abstract class Transfer implements Runnable {
   final long timeoutNanos() {
     return options.timeoutMillis() * 1_000_000L;
   }
-
-  /** What {@link #await} does with a ready key: nothing, the caller reads the channel itself. */
-  private static void ignore(SelectionKey key) {}
 }
