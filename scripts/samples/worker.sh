@@ -47,6 +47,8 @@ endpoint() {
     return 0
   fi
   if [ -r /proc/cmdline ]; then
+    # The kernel command line is one line of space-separated words: split it into words on purpose.
+    # shellcheck disable=SC2013
     for word in $(cat /proc/cmdline); do
       case "$word" in
         buildhost.tftp=*) echo "${word#buildhost.tftp=}"; return 0 ;;
@@ -90,6 +92,8 @@ transfer() {
 }
 
 # write_result STATUS EXIT_CODE: result.manifest from $WORK/log.
+# The quoted trailing backslashes are literal: they open and close the manifest's multi-line value.
+# shellcheck disable=SC1003
 write_result() {
   {
     echo ": 1"

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
  * {@code buildhost daemon} in its own JVM (the test's class path), on a root of the test's: it
  * can be killed with SIGKILL and started again like the real service.
  */
+@SuppressWarnings("try") // close() waits for the daemon's JVM to end, so it may be interrupted
 final class DaemonProcess implements AutoCloseable {
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 class SampleVmHarnessIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(SampleVmHarnessIT.class);
-  private static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
+  private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(2);
 
   @TempDir
   Path work;

@@ -21,6 +21,7 @@ public final class Requirement {
   }
 
   /** Never returns: fails the test under CI, aborts (skips) it elsewhere. */
+  @SuppressWarnings("TypeParameterUnusedInFormals") // T lets callers write `return unmet(...)` in any method
   public static <T> T unmet(String reason) {
     if (inCi()) {
       return fail(reason + " (CI=true: this is a failure, not a skip; scripts/test sets it up)");

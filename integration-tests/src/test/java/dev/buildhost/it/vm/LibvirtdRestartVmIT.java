@@ -16,6 +16,7 @@ import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.instance.InstanceState;
 import dev.buildhost.manager.libvirt.DomainXml;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,7 +98,7 @@ class LibvirtdRestartVmIT {
   private static void startLibvirtd() throws Exception {
     Path script = Samples.repository().resolve("scripts/host-setup");
     Process setup = new ProcessBuilder(script.toString()).redirectErrorStream(true).start();
-    String output = new String(setup.getInputStream().readAllBytes());
+    String output = new String(setup.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertEquals(0, setup.waitFor(), script + " failed:\n" + output);
   }
 

@@ -40,7 +40,7 @@ import org.libvirt.LibvirtException;
  * host without a working KVM). Guests are slow under TCG on a shared 2-core host: waits are long.
  */
 final class VmFixture {
-  static final Duration GUEST_TIMEOUT = Duration.ofSeconds(240);
+  static final Duration GUEST_TIMEOUT = Duration.ofMinutes(4);
 
   private VmFixture() {
   }

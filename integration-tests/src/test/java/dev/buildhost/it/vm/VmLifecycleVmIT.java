@@ -91,7 +91,7 @@ class VmLifecycleVmIT {
     // The sample's init starts acpid before the worker: once the worker speaks, the power button works.
     awaitConsole(started.id(), "buildhost-worker:");
     assertEquals(InstanceState.STOPPING, manager.poweroff(started.id()).state());
-    Instance stopped = awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofSeconds(120));
+    Instance stopped = awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofMinutes(2));
     assertEquals(EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, started.id()));
     assertTrue(VmFixture.console(manager, started.id()).contains("ACPI power button pressed"));
     assertReleased(stopped);

@@ -106,6 +106,11 @@ public final class ApiServer implements AutoCloseable {
         .add("GET", "/v1/events", events::handle);
   }
 
+  /** Every route this server answers (OpenApiRoutesTest checks them against doc/api/openapi.yaml). */
+  List<Router.Route> routes() {
+    return router.routes();
+  }
+
   /** Binds the listen address and starts serving; returns this. */
   public ApiServer start() throws IOException {
     AtomicInteger threads = new AtomicInteger();

@@ -36,6 +36,7 @@ final class EventStream {
     this.manager = manager;
   }
 
+  @SuppressWarnings("ReferenceEquality") // END is a sentinel: only that very object ends the stream
   void handle(Request request) throws IOException {
     String only = request.query("instance");
     BlockingQueue<InstanceEvent> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);

@@ -45,6 +45,11 @@ final class Router {
     return this;
   }
 
+  /** The routes in the order they were added (OpenApiRoutesTest checks them against the spec). */
+  List<Route> routes() {
+    return List.copyOf(routes);
+  }
+
   /** The route for this request; a Match with a null route when nothing fits. */
   Match match(String method, String rawPath) {
     List<String> segments = segments(rawPath);

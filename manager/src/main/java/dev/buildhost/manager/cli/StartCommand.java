@@ -71,7 +71,6 @@ final class StartCommand extends ClientCommand {
       return ExitCode.OK;
     }
     Instance instance;
-    Instant started = Instant.now();
     // Subscribed before the start, so no event of the new instance can be missed.
     try (ApiClient.Events events = client.events(null)) {
       instance = client.start(body);
@@ -82,7 +81,7 @@ final class StartCommand extends ClientCommand {
       }
       instance = follow(client, events, instance);
     }
-    return finish(client, instance, Duration.between(started, Instant.now()));
+    return finish(client, instance);
   }
 
   /** Prints the instance's events until it has stopped; polls when the stream breaks off. */
@@ -117,7 +116,7 @@ final class StartCommand extends ClientCommand {
   }
 
   /** Prints the result; the exit code says whether the worker succeeded. */
-  private int finish(ApiClient client, Instance instance, Duration waited) throws Exception {
+  private int finish(ApiClient client, Instance instance) throws Exception {
     WorkerResult result = result(client, instance.id());
     boolean ok = result != null ? result.succeeded()
         : instance.exitCode() != null && instance.exitCode() == 0;

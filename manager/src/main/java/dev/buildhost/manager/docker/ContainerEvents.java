@@ -130,6 +130,7 @@ final class ContainerEvents implements AutoCloseable {
     }
   }
 
+  @SuppressWarnings("FutureReturnValueIgnored") // the retry reports its own failures and nothing waits for it
   private void reconnectLater() {
     Duration pause = retry;
     retry = pause.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY : pause.multipliedBy(2);

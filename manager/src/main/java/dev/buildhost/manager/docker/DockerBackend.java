@@ -107,6 +107,7 @@ public final class DockerBackend implements InstanceBackend {
   }
 
   @Override
+  @SuppressWarnings("ReferenceEquality") // container == ahead asks whether checkIn kept the prepared one
   public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
     long began = System.nanoTime();
     DockerClient docker = engine.client();

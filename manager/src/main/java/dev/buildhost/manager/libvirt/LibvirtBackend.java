@@ -277,6 +277,9 @@ public final class LibvirtBackend implements InstanceBackend {
     }
   }
 
+  // ReferenceEquality: the connection that closed is that very object, not an equal one.
+  // FutureReturnValueIgnored: the retry reports its own failures and nothing waits for it.
+  @SuppressWarnings({"ReferenceEquality", "FutureReturnValueIgnored"})
   private void reconnect(Connect closedConnection, Duration delay) {
     synchronized (this) {
       if (closed) {
@@ -301,6 +304,8 @@ public final class LibvirtBackend implements InstanceBackend {
   }
 
   /** Reports the end of the guests whose domain ended while no connection could tell. */
+  // listeners is a ConcurrentHashMap: removing while iterating its key set is safe.
+  @SuppressWarnings("ModifyCollectionInEnhancedForLoop")
   private void catchUp() throws BackendException {
     for (String name : listeners.keySet()) {
       if (launching.contains(name)) {
@@ -407,8 +412,8 @@ public final class LibvirtBackend implements InstanceBackend {
         try {
           domain.destroy();
         } catch (LibvirtException e) {
-          if (e.getError() == null || e.getError().getCode() != Error.ErrorNumber.VIR_ERR_NO_DOMAIN
-              && e.getError().getCode() != Error.ErrorNumber.VIR_ERR_OPERATION_INVALID) {
+          if (e.getError() == null || (e.getError().getCode() != Error.ErrorNumber.VIR_ERR_NO_DOMAIN
+              && e.getError().getCode() != Error.ErrorNumber.VIR_ERR_OPERATION_INVALID)) {
             throw e;
           }
         } finally {

@@ -204,7 +204,8 @@ final class ManifestLexer {
   static String printable(String s) {
     String shortened = s.length() > 60 ? s.substring(0, 57) + "..." : s;
     StringBuilder out = new StringBuilder();
-    for (char c : shortened.toCharArray()) {
+    for (int i = 0; i < shortened.length(); i++) {
+      char c = shortened.charAt(i);
       if (c < 0x20 || c == 0x7f) {
         out.append(String.format("\\x%02x", (int) c));
       } else {

@@ -194,7 +194,8 @@ public final class ManifestParser {
       if (!MULTI_LINE_FIELDS.contains(field) && value.indexOf('\n') >= 0) {
         return "must be a single line";
       }
-      for (char c : value.toCharArray()) {
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
         if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
           return String.format("contains the control character \\x%02x", (int) c);
         }

@@ -8,6 +8,7 @@ import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceState;
 import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.tftp.server.TransferEvent;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +28,7 @@ class MetricsTest {
     metrics.onEvent(new InstanceEvent(InstanceEvent.Kind.STOPPED, Instant.EPOCH,
         instance(InstanceState.STOPPED, EndReason.TIMEOUT), null));
     metrics.onStartRefused("NO_CAPACITY");
-    InetSocketAddress peer = new InetSocketAddress("127.0.0.1", 5000);
+    InetSocketAddress peer = new InetSocketAddress(InetAddress.getLoopbackAddress(), 5000);
     metrics.onTransfer(new TransferEvent(TransferEvent.Kind.REQUESTED, peer, "f", false, 0, Duration.ZERO, null));
     metrics.onTransfer(new TransferEvent(TransferEvent.Kind.COMPLETED, peer, "f", false, 1234, Duration.ZERO, null));
     metrics.onTransfer(new TransferEvent(TransferEvent.Kind.FAILED, peer, "f", false, 10, Duration.ZERO, "timeout"));

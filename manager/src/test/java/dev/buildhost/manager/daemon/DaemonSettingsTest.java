@@ -94,6 +94,7 @@ class DaemonSettingsTest {
   }
 
   @Test
+  @SuppressWarnings("StringConcatToTextBlock") // a text block would drop the trailing blanks under test
   void theConfigFileIsKeyEqualsValueWithComments(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("daemon.conf");
     Files.writeString(file, "# buildhost daemon\n\nroot = /srv/build\n  max-instances=4  \nlisten = 127.0.0.1:0\n"

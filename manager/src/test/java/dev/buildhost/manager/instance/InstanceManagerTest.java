@@ -56,7 +56,8 @@ class InstanceManagerTest {
   }
 
   private InstanceManager open() {
-    return manager = open(TestMachines.config(root, 8, 4, 4096, Duration.ofSeconds(5)), backend);
+    manager = open(TestMachines.config(root, 8, 4, 4096, Duration.ofSeconds(5)), backend);
+    return manager;
   }
 
   @AfterEach
@@ -325,6 +326,7 @@ class InstanceManagerTest {
   }
 
   @Test
+  @SuppressWarnings("InputStreamSlowMultibyteRead") // a slow byte-at-a-time client is the point
   void anInterruptedPutLeavesNeitherAPartialFileNorItsTemporaryFile() throws IOException {
     open();
     Instance instance = manager.start(StartRequest.of("small"));

@@ -12,6 +12,9 @@ public final class Progress {
   private Progress() {}
 
   /** A bar on stdout when it is a terminal ({@code System.console() != null}), else log lines. */
+  // SystemConsoleNull: on JDK 17, which the project targets, null means "not a terminal"; JDK 22
+  // changed that, and Console.isTerminal(), its replacement, does not exist on 17.
+  @SuppressWarnings("SystemConsoleNull")
   public static ProgressListener forConsole() {
     return System.console() != null ? new Bar(System.out) : new Lines();
   }

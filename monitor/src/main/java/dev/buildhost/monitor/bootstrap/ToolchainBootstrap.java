@@ -63,6 +63,8 @@ public final class ToolchainBootstrap {
    * @param toolchainId  SHA-256 of the checksum file: what the watch compares
    * @param checksumFile the checksum file's bytes as fetched
    */
+  // ArrayRecordComponent: a payload carrier, never compared or used as a key.
+  @SuppressWarnings("ArrayRecordComponent")
   public record Published(String name, Path dir, String toolchainId, byte[] checksumFile, ChecksumFile listing) {}
 
   /** Fetches the checksum file, with retries. */

@@ -45,6 +45,8 @@ public final class HttpFetcher {
    * A body read whole: its bytes, their SHA-256 and the response's {@code Content-Type} (null
    * when the server sent none).
    */
+  // ArrayRecordComponent: a payload carrier, never compared or used as a key.
+  @SuppressWarnings("ArrayRecordComponent")
   public record Fetched(byte[] bytes, String sha256, String contentType) {}
 
   /** A body streamed to a file: its size and SHA-256. */

@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
@@ -71,7 +72,7 @@ public final class SmtpClient {
       msg.append("From: ").append(clean(from)).append("\r\n");
       msg.append("To: ").append(clean(String.join(", ", to))).append("\r\n");
       msg.append("Subject: ").append(clean(subject)).append("\r\n");
-      msg.append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now())).append("\r\n");
+      msg.append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneId.systemDefault()))).append("\r\n");
       msg.append("Content-Type: text/plain; charset=UTF-8\r\n");
       msg.append("\r\n");
       for (String line : body.replace("\r\n", "\n").replace('\r', '\n').split("\n", -1)) {

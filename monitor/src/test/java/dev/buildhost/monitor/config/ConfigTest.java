@@ -52,7 +52,7 @@ class ConfigTest {
     assertEquals(Path.of("/k"), c.root());
     assertEquals(Duration.ofMinutes(10), c.drainTimeout());
     assertEquals(7, c.maxRebootsPerHour());
-    assertEquals(Duration.ofSeconds(600), c.fetchTimeout());
+    assertEquals(Duration.ofMinutes(10), c.fetchTimeout());
   }
 
   @Test

@@ -24,6 +24,8 @@ public final class FileServer implements AutoCloseable {
   public static final String TEXT = "text/plain; charset=utf-8";
   public static final String BINARY = "application/octet-stream";
 
+  // ArrayRecordComponent: a payload carrier, never compared or used as a key.
+  @SuppressWarnings("ArrayRecordComponent")
   private record Entry(byte[] body, int status, long delayMs, String contentType, boolean chunked) {
     Entry(byte[] body, int status, long delayMs, String contentType) {
       this(body, status, delayMs, contentType, false);

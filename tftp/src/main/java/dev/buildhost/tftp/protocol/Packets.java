@@ -73,8 +73,7 @@ public final class Packets {
     try {
       TFTPPacket packet = TFTPPacket.newTFTPPacket(
           new DatagramPacket(bytes, bytes.length, InetAddress.getLoopbackAddress(), 0));
-      if (packet instanceof TFTPErrorPacket) {
-        TFTPErrorPacket error = (TFTPErrorPacket) packet;
+      if (packet instanceof TFTPErrorPacket error) {
         return "error " + error.getError() + ": " + Printable.quote(error.getMessage());
       }
     } catch (TFTPPacketException | RuntimeException e) {

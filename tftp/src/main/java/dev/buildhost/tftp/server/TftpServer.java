@@ -233,14 +233,14 @@ public final class TftpServer implements AutoCloseable {
         LOG.warn("TFTP server {}: receiving a request failed: {}", localAddress, e.toString());
         continue;
       }
-      if (!(from instanceof InetSocketAddress)) {
+      if (!(from instanceof InetSocketAddress peer)) {
         continue;
       }
       buffer.flip();
       int length = buffer.remaining();
       buffer.get(bytes, 0, length);
       try {
-        handleRequest((InetSocketAddress) from, bytes, length);
+        handleRequest(peer, bytes, length);
       } catch (RuntimeException e) {
         LOG.error("TFTP server {}: request from {} failed", localAddress, from, e);
       }

@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  */
 abstract class Transfer implements Runnable {
   static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
+  // UnnecessaryLambda: a constant made when the class loads, so that await(), which times the
+  // peer's answer, never links a method reference on its first call.
+  @SuppressWarnings("UnnecessaryLambda")
   private static final Consumer<SelectionKey> IGNORE = key -> { };
   /** The longest {@link #await} polls before it sleeps. */
   private static final long MAX_POLL_NANOS = 250_000;

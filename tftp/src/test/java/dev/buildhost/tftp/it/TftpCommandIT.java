@@ -48,7 +48,7 @@ class TftpCommandIT {
       try (FaultyClient c = new FaultyClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
         assertArrayEquals(Files.readAllBytes(root.resolve("task.manifest")),
             c.download("task.manifest", "octet", Map.of()).data());
-        assertTrue(c.upload("result.manifest", "octet", Map.of(), "status: success\n".getBytes()).ok());
+        assertTrue(c.upload("result.manifest", "octet", Map.of(), "status: success\n".getBytes(StandardCharsets.UTF_8)).ok());
         assertEquals(2, c.download("../escape", "octet", Map.of()).error().errorCode());
       }
       new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
@@ -70,6 +70,7 @@ class TftpCommandIT {
   }
 
   @Test
+  @SuppressWarnings("AddressSelection") // "::1" is a literal: no name is looked up
   void appliesTheLimitsGivenOnTheCommandLineOverIpv6() throws Exception {
     ExternalTools.require("/usr/bin/curl");
     Path root = Files.createDirectories(dir.resolve("root"));

@@ -49,10 +49,6 @@ class TransferProtocolTest {
     return content;
   }
 
-  private static long count(FaultyClient client, int opcode) {
-    return client.received.stream().filter(p -> p.opcode() == opcode).count();
-  }
-
   @ParameterizedTest
   @ValueSource(ints = {0, 1, 511, 512, 513, 1024, 5000})
   void lockStepDownloadWithoutOptions(int size) throws Exception {
