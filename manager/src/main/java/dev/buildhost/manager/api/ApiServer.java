@@ -48,6 +48,8 @@ public final class ApiServer implements AutoCloseable {
   /** Request line and headers together; Jetty's default is 8 KiB. */
   private static final int MAX_HEADER_BYTES = 16 * 1024;
   private static final long FOLLOW_POLL_MILLIS = 250;
+  /** A refused request's body is read this far (if it has arrived) to keep its connection. */
+  private static final long DRAIN_BYTES = 64 * 1024;
 
   /**
    * Body size caps and connection limits.
@@ -247,7 +249,12 @@ public final class ApiServer implements AutoCloseable {
     try {
       status = handle(exchange);
     } finally {
-      exchange.close();
+      try {
+        exchange.close();
+      } catch (RuntimeException e) {
+        // Jetty's exchange reports a client that went away as an exception on close
+        log.debug("{} {}: client went away: {}", exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
+      }
     }
     services.metrics().onAnswer(status);
   }
@@ -289,6 +296,11 @@ public final class ApiServer implements AutoCloseable {
       if (exchange.getResponseCode() > 0) {
         return exchange.getResponseCode(); // a streamed answer broke midway: nothing more can be said
       }
+      if (!bodyConsumed(exchange)) {
+        // The client may still be sending a body nobody will read: end the connection after the
+        // answer, and say so, so that the client does not send its next request on it.
+        exchange.getResponseHeaders().set("Connection", "close");
+      }
       try {
         request.sendJson(error.status(), error.toError());
       } catch (IOException gone) {
@@ -318,6 +330,40 @@ public final class ApiServer implements AutoCloseable {
       return null;
     }
     return new ApiException(500, "internal error: " + e, "see the daemon's log; report it if it persists");
+  }
+
+  /**
+   * Whether the request has no body left to read, after reading what has arrived already (a
+   * refused request's small body, without waiting for more: a client that trickles a body must
+   * not hold a thread).
+   */
+  private static boolean bodyConsumed(HttpExchange exchange) {
+    String length = exchange.getRequestHeaders().getFirst("Content-Length");
+    boolean chunked = exchange.getRequestHeaders().containsKey("Transfer-Encoding");
+    long declared;
+    try {
+      declared = length == null ? 0 : Long.parseLong(length.strip());
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    if (!chunked && declared == 0) {
+      return true;
+    }
+    try {
+      InputStream body = exchange.getRequestBody();
+      byte[] buffer = new byte[8192];
+      long read = 0;
+      while (read < DRAIN_BYTES && body.available() > 0) {
+        int n = body.read(buffer, 0, (int) Math.min(buffer.length, Math.min(body.available(), DRAIN_BYTES - read)));
+        if (n < 0) {
+          return true;
+        }
+        read += n;
+      }
+      return !chunked && read == declared;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private void authenticate(HttpExchange exchange) {

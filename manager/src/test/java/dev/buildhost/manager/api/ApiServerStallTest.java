@@ -143,6 +143,20 @@ class ApiServerStallTest {
     }
   }
 
+  @Test
+  void aRefusedRequestWhoseBodyIsStillComingIsAnsweredAtOnceAndTheConnectionEnds() throws Exception {
+    startDaemon(ApiServer.Connections.DEFAULT.maxConnections());
+    Socket socket = new Socket(daemon.url().getHost(), daemon.url().getPort());
+    sockets.add(socket);
+    socket.setSoTimeout(5000);
+    socket.getOutputStream().write(("PUT /v1/instances/x/files/y HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+        + "only the start").getBytes(StandardCharsets.US_ASCII));
+    String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+    assertTrue(answer.startsWith("HTTP/1.1 401 "), answer);
+    assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"),
+        "the client is told not to send another request on it: " + answer);
+  }
+
   /** The server ends the connection (EOF or reset) within the deadline plus slack, and says nothing. */
   private static void assertClosedByServer(Socket socket, long since) throws IOException {
     long bound = since + HEADER_DEADLINE.toNanos() * 4;
