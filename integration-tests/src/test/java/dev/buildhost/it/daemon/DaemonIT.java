@@ -173,8 +173,8 @@ class DaemonIT {
     assertTrue(malformed.body().contains("malformed JSON"), malformed.body());
     assertEquals(400, post(http, url, "Bearer " + token,
         "{\"machine\": \"sample-container\", \"files\": {\"../x\": \"eA==\"}}").statusCode());
-    assertEquals("HTTP/1.1 413 Request Entity Too Large", rawStatus(url, token,
-        "POST /v1/instances HTTP/1.1", "Content-Length: " + (200L << 20)));
+    String tooLarge = rawStatus(url, token, "POST /v1/instances HTTP/1.1", "Content-Length: " + (200L << 20));
+    assertTrue(tooLarge.startsWith("HTTP/1.1 413 "), tooLarge); // the reason phrase is the server's wording
     assertEquals(List.of(), api.instances(), "no bad request started an instance");
 
     Instance instance = start(api, Samples.CONTAINER, TaskManifest.of("sleep 5"));
@@ -185,8 +185,9 @@ class DaemonIT {
           HttpResponse.BodyHandlers.ofString());
       assertEquals(400, put.statusCode(), name + ": " + put.body());
     }
-    assertEquals("HTTP/1.1 413 Request Entity Too Large", rawStatus(url, token,
-        "PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1", "Content-Length: " + (65L << 20)));
+    String bigFile = rawStatus(url, token, "PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1",
+        "Content-Length: " + (65L << 20));
+    assertTrue(bigFile.startsWith("HTTP/1.1 413 "), bigFile);
     Instance stopped = awaitStopped(api, instance.id(), Duration.ofMinutes(2));
     try (Stream<Path> files = Files.list(root.resolve("tftp").resolve(instance.id()))) {
       assertEquals(List.of("result.manifest", "task.manifest"),

@@ -18,11 +18,18 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.http.spi.JettyHttpServer;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandlerCollection;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,17 +41,58 @@ import org.slf4j.LoggerFactory;
 public final class ApiServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
-  private static final int MAX_THREADS = 128;
+  /** Handlers block (event streams, console follows): this many run at once. */
+  private static final int MAX_THREADS = 160;
+  private static final int MIN_THREADS = 4;
+  private static final int BACKLOG = 64;
+  /** Request line and headers together; Jetty's default is 8 KiB. */
+  private static final int MAX_HEADER_BYTES = 16 * 1024;
   private static final long FOLLOW_POLL_MILLIS = 250;
+  /** A refused request's body is read this far (if it has arrived) to keep its connection. */
+  private static final long DRAIN_BYTES = 64 * 1024;
 
   /**
-   * Body size caps.
+   * Body size caps and connection limits.
    *
-   * @param jsonBytes the start request's JSON (which may carry files in base64)
-   * @param fileBytes one file put into an instance folder
+   * @param jsonBytes   the start request's JSON (which may carry files in base64)
+   * @param fileBytes   one file put into an instance folder
+   * @param connections how many connections, and how long they may stall
    */
-  public record Limits(long jsonBytes, long fileBytes) {
+  public record Limits(long jsonBytes, long fileBytes, Connections connections) {
     public static final Limits DEFAULT = new Limits(16L << 20, 64L << 20);
+
+    public Limits(long jsonBytes, long fileBytes) {
+      this(jsonBytes, fileBytes, Connections.DEFAULT);
+    }
+  }
+
+  /**
+   * What keeps clients that connect and stall from starving the others. A stalled connection
+   * holds no thread, only a socket, and only for a while: its first request's line and headers
+   * must arrive whole within {@code headerDeadline} of connecting, and any connection with no
+   * traffic for {@code idleTimeout} (between requests, or while a request body or a response
+   * stalls) is closed. At {@code maxConnections} open connections the server stops accepting
+   * more (they wait in the kernel's backlog) and closes idle ones after
+   * {@code idleTimeoutWhenFull} instead, until it is below the cap again.
+   *
+   * @param maxConnections       open connections at most
+   * @param headerDeadline       time from connecting to the end of the first request's headers
+   * @param idleTimeout          time without any traffic on a connection
+   * @param idleTimeoutWhenFull  the idle timeout while the cap is reached
+   */
+  public record Connections(int maxConnections, Duration headerDeadline, Duration idleTimeout,
+                            Duration idleTimeoutWhenFull) {
+    public static final Connections DEFAULT =
+        new Connections(1024, Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(5));
+
+    public Connections {
+      if (maxConnections < 1 || headerDeadline.isNegative() || headerDeadline.isZero()
+          || idleTimeout.isNegative() || idleTimeout.isZero() || idleTimeoutWhenFull.isNegative()
+          || idleTimeoutWhenFull.isZero()) {
+        throw new IllegalArgumentException("connection limits must be positive: " + maxConnections + " connections, "
+            + headerDeadline + " header deadline, " + idleTimeout + " idle timeout, " + idleTimeoutWhenFull + " when full");
+      }
+    }
   }
 
   /**
@@ -72,8 +120,10 @@ public final class ApiServer implements AutoCloseable {
   private final Limits limits;
   private final Router router = new Router();
   private final EventStream events;
+  private Server jetty;
   private HttpServer server;
-  private ExecutorService executor;
+  private HeaderDeadline headerDeadline;
+  private ScheduledExecutorService deadlines;
   private volatile boolean closing;
 
   public ApiServer(InetSocketAddress listen, String token, Services services, Limits limits) {
@@ -111,19 +161,64 @@ public final class ApiServer implements AutoCloseable {
     return router.routes();
   }
 
-  /** Binds the listen address and starts serving; returns this. */
+  /**
+   * Binds the listen address and starts serving; returns this. The server is Jetty behind the
+   * JDK's {@code com.sun.net.httpserver} interface (jetty-http-spi): the handlers are written for
+   * that interface, and the JDK's own server reads request headers on a pool thread with no
+   * deadline a handler-friendly setting could bound, so a few hundred clients that send one byte
+   * and stall would hold every thread.
+   */
   public ApiServer start() throws IOException {
-    AtomicInteger threads = new AtomicInteger();
-    executor = new ThreadPoolExecutor(2, MAX_THREADS, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-      Thread thread = new Thread(r, "api-" + threads.incrementAndGet());
+    Connections limitsOfConnections = limits.connections();
+    QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, MIN_THREADS);
+    threads.setName("api");
+    threads.setDaemon(true);
+    jetty = new Server(threads);
+    ServerConnector connector = new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(httpConfiguration()));
+    connector.setHost(listen.getAddress() == null ? listen.getHostString() : listen.getAddress().getHostAddress());
+    connector.setPort(listen.getPort());
+    connector.setAcceptQueueSize(BACKLOG);
+    connector.setIdleTimeout(limitsOfConnections.idleTimeout().toMillis());
+    deadlines = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "api-header-deadline");
       thread.setDaemon(true);
       return thread;
     });
-    server = HttpServer.create(listen, 64);
-    server.setExecutor(executor);
+    headerDeadline = new HeaderDeadline(limitsOfConnections.headerDeadline(), deadlines);
+    connector.addBean(headerDeadline);
+    jetty.addConnector(connector);
+    NetworkConnectionLimit cap = new NetworkConnectionLimit(limitsOfConnections.maxConnections(), connector);
+    cap.setEndPointIdleTimeout(limitsOfConnections.idleTimeoutWhenFull().toMillis());
+    jetty.addBean(cap);
+    headerDeadline.setHandler(new ContextHandlerCollection());
+    jetty.setHandler(headerDeadline);
+    server = new JettyHttpServer(jetty, false);
+    server.bind(listen, BACKLOG);
     server.createContext("/", this::dispatch);
-    server.start();
+    try {
+      server.start();
+    } catch (RuntimeException e) {
+      close();
+      throw new IOException("cannot serve the API on " + Addresses.hostPort(listen) + ": "
+          + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
+    }
     return this;
+  }
+
+  private static HttpConfiguration httpConfiguration() {
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    http.setRequestHeaderSize(MAX_HEADER_BYTES);
+    // The routes see the raw path and refuse what they cannot use with an ApiError naming it
+    // (e.g. an encoded '/' in a file name); Jetty's default would answer such paths itself.
+    http.setUriCompliance(UriCompliance.UNSAFE);
+    return http;
+  }
+
+  /** Connections closed so far because their first request's headers did not arrive in time. */
+  public long connectionsClosedForHeaderDeadline() {
+    return headerDeadline == null ? 0 : headerDeadline.closedCount();
   }
 
   public InetSocketAddress address() {
@@ -142,9 +237,15 @@ public final class ApiServer implements AutoCloseable {
     events.close();
     if (server != null) {
       server.stop(1);
+    } else if (jetty != null) {
+      try {
+        jetty.stop();
+      } catch (Exception e) {
+        log.debug("stopping the API server: {}", e.toString());
+      }
     }
-    if (executor != null) {
-      executor.shutdownNow();
+    if (deadlines != null) {
+      deadlines.shutdownNow();
     }
   }
 
@@ -153,7 +254,12 @@ public final class ApiServer implements AutoCloseable {
     try {
       status = handle(exchange);
     } finally {
-      exchange.close();
+      try {
+        exchange.close();
+      } catch (RuntimeException e) {
+        // Jetty's exchange reports a client that went away as an exception on close
+        log.debug("{} {}: client went away: {}", exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
+      }
     }
     services.metrics().onAnswer(status);
   }
@@ -195,6 +301,11 @@ public final class ApiServer implements AutoCloseable {
       if (exchange.getResponseCode() > 0) {
         return exchange.getResponseCode(); // a streamed answer broke midway: nothing more can be said
       }
+      if (!bodyConsumed(exchange)) {
+        // The client may still be sending a body nobody will read: end the connection after the
+        // answer, and say so, so that the client does not send its next request on it.
+        exchange.getResponseHeaders().set("Connection", "close");
+      }
       try {
         request.sendJson(error.status(), error.toError());
       } catch (IOException gone) {
@@ -224,6 +335,40 @@ public final class ApiServer implements AutoCloseable {
       return null;
     }
     return new ApiException(500, "internal error: " + e, "see the daemon's log; report it if it persists");
+  }
+
+  /**
+   * Whether the request has no body left to read, after reading what has arrived already (a
+   * refused request's small body, without waiting for more: a client that trickles a body must
+   * not hold a thread).
+   */
+  private static boolean bodyConsumed(HttpExchange exchange) {
+    String length = exchange.getRequestHeaders().getFirst("Content-Length");
+    boolean chunked = exchange.getRequestHeaders().containsKey("Transfer-Encoding");
+    long declared;
+    try {
+      declared = length == null ? 0 : Long.parseLong(length.strip());
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    if (!chunked && declared == 0) {
+      return true;
+    }
+    try {
+      InputStream body = exchange.getRequestBody();
+      byte[] buffer = new byte[8192];
+      long read = 0;
+      while (read < DRAIN_BYTES && body.available() > 0) {
+        int n = body.read(buffer, 0, (int) Math.min(buffer.length, Math.min(body.available(), DRAIN_BYTES - read)));
+        if (n < 0) {
+          return true;
+        }
+        read += n;
+      }
+      return !chunked && read == declared;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private void authenticate(HttpExchange exchange) {

@@ -3,52 +3,145 @@ package dev.buildhost.manager.daemon;
 import dev.buildhost.manager.api.ApiClient;
 import dev.buildhost.manager.api.Json;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The files in the state folder through which the CLI finds the daemon: {@code api-token} (the
  * bearer token, made once, readable by its owner only) and {@code api.json} (the URL, written at
  * every start, removed at a clean exit).
+ *
+ * <p>The token file is written whole or not at all: the token goes into a temporary file made
+ * with mode 0600 in the same folder, which is synced and then renamed over the final name. A
+ * crash therefore leaves either no token file or a complete one (and perhaps a hidden temporary
+ * file, removed at the next start). A token file that holds no usable token (empty, too short,
+ * or bytes a header cannot carry, as an interrupted older version could leave) is replaced by a
+ * fresh token, with a warning naming the file: no client can hold a token the daemon never used.
  */
 public final class ApiCredentials {
 
+  /** Shorter tokens were never made by buildhost nor accepted by it. */
+  static final int MIN_TOKEN_LENGTH = 16;
+  /** A token file is a line; anything larger is not one. */
+  private static final int MAX_TOKEN_FILE_BYTES = 4096;
+  private static final String TEMP_PREFIX = "." + ApiClient.TOKEN_FILE + ".";
+  private static final String TEMP_SUFFIX = ".tmp";
   private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  private static final Logger LOG = LoggerFactory.getLogger(ApiCredentials.class);
 
   private ApiCredentials() {
   }
 
-  /** The token in {@code stateDir/api-token}; made from 32 random bytes on the first start. */
+  /**
+   * The token in {@code stateDir/api-token}; made from 32 random bytes on the first start, and
+   * again when the file holds no usable token.
+   *
+   * @throws IOException the state folder or the token file cannot be read or written; the
+   *     message names the file
+   */
   public static String token(Path stateDir) throws IOException {
     Path file = stateDir.resolve(ApiClient.TOKEN_FILE);
     Files.createDirectories(stateDir);
-    byte[] random = new byte[32];
-    new SecureRandom().nextBytes(random);
-    String fresh = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-    try {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-      Files.writeString(file, fresh + "\n", StandardCharsets.US_ASCII);
-      return fresh;
-    } catch (FileAlreadyExistsException e) {
-      String token = Files.readString(file, StandardCharsets.US_ASCII).strip();
-      if (token.length() < 16) {
-        throw new IOException(file + " holds no usable token (fewer than 16 characters): delete it, and a new "
-            + "one is made at the next start");
-      }
-      if (!Files.getPosixFilePermissions(file).equals(OWNER_ONLY)) {
+    removeLeftoverTemporaryFiles(stateDir);
+    String existing = readToken(file);
+    if (existing != null) {
+      if (!Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS).equals(OWNER_ONLY)) {
         Files.setPosixFilePermissions(file, OWNER_ONLY); // someone loosened it: the token is a secret
       }
+      return existing;
+    }
+    String fresh = newToken();
+    writeAtomically(stateDir, file, fresh);
+    return fresh;
+  }
+
+  /** The usable token in {@code file}, or null when there is none (after saying why). */
+  private static String readToken(Path file) throws IOException {
+    if (Files.isSymbolicLink(file) || (Files.exists(file) && !Files.isRegularFile(file))) {
+      throw new IOException(file + " is not a regular file: move it away, and a new token is made at the next start");
+    }
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(file)) {
+      bytes = in.readNBytes(MAX_TOKEN_FILE_BYTES + 1);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+    String problem = null;
+    String token = new String(bytes, StandardCharsets.ISO_8859_1).strip();
+    if (bytes.length > MAX_TOKEN_FILE_BYTES) {
+      problem = "is larger than " + MAX_TOKEN_FILE_BYTES + " bytes";
+    } else if (token.isEmpty()) {
+      problem = "is empty";
+    } else if (!token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      problem = "holds bytes that are not printable ASCII (damaged?)";
+    } else if (token.length() < MIN_TOKEN_LENGTH) {
+      problem = "holds fewer than " + MIN_TOKEN_LENGTH + " characters (truncated?)";
+    }
+    if (problem == null) {
       return token;
+    }
+    LOG.warn("{} {}: it holds no usable token, so a new token replaces it", file, problem);
+    return null;
+  }
+
+  private static String newToken() {
+    byte[] random = new byte[32];
+    new SecureRandom().nextBytes(random);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+  }
+
+  /** Temporary file (0600 from birth), synced, renamed over {@code file}, folder synced. */
+  private static void writeAtomically(Path stateDir, Path file, String token) throws IOException {
+    Path temp = Files.createTempFile(stateDir, TEMP_PREFIX, TEMP_SUFFIX, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+    try {
+      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+        ByteBuffer bytes = ByteBuffer.wrap((token + "\n").getBytes(StandardCharsets.US_ASCII));
+        while (bytes.hasRemaining()) {
+          channel.write(bytes);
+        }
+        channel.force(true); // the rename must not reach the disk before the token does
+      }
+      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new IOException("cannot write the API token to " + file + ": " + e.getMessage(), e);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+    syncFolder(stateDir);
+  }
+
+  private static void syncFolder(Path dir) {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      LOG.debug("cannot sync {}: {}", dir, e.getMessage()); // some file systems refuse; the rename stands
+    }
+  }
+
+  /** Temporary token files that a crash left behind: each holds a token nobody uses. */
+  private static void removeLeftoverTemporaryFiles(Path stateDir) throws IOException {
+    try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(stateDir, TEMP_PREFIX + "*" + TEMP_SUFFIX)) {
+      for (Path leftover : leftovers) {
+        Files.deleteIfExists(leftover);
+      }
     }
   }
 

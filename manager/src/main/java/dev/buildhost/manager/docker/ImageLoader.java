@@ -3,6 +3,7 @@ package dev.buildhost.manager.docker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.exception.ConflictException;
@@ -15,17 +16,22 @@ import dev.buildhost.manager.machine.Revision;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,14 +40,17 @@ import org.slf4j.LoggerFactory;
  * Makes the image of a docker machine revision available in the engine, once per revision.
  *
  * <p>A manifest {@code image} ending in {@code .tar} names a file of the revision: a
- * {@code docker save} archive (loaded as it is) or a root file system tar (imported as a
- * one-layer image). Either way the image is tagged {@code buildhost/<name>:<P>.<R>} and the tag
- * is trusted only while it matches the file's content: for a {@code docker save} archive the tag
- * must point at the image id the archive's config gives; an imported root file system carries
- * the file's sha256 in the image label {@value #LABEL_SHA256}. A changed tarball therefore
- * yields a new image; the image it replaces is removed when nothing else uses it. Any other
- * {@code image} value is a reference to an image already in the engine: it is never pulled
- * (build hosts reach no registry).
+ * {@code docker save} archive or a root file system tar (which becomes a one-layer image).
+ * Either way the image is loaded without letting the archive name any tag ({@link LoadStream})
+ * and then tagged {@code buildhost/<name>:<P>.<R>} by buildhost, and the tag is trusted only
+ * while it points at the image id the file's content gives: for a {@code docker save} archive
+ * the digest of its config (checked against the config's content), for a root file system the
+ * digest of the config buildhost writes for it, which is deterministic (the file's sha256, its
+ * uncompressed sha256, the machine and revision, the engine's architecture, no dates). Labels are
+ * never what makes an image ours: anything loaded into the engine can carry any label. A changed
+ * tarball therefore yields a new image; the image it replaces is removed when nothing else uses
+ * it. Any other {@code image} value is a reference to an image already in the engine: it is
+ * never pulled (build hosts reach no registry).
  *
  * <p>Starts of the same revision wait for one load; a tarball's hash is computed once per file
  * version (size, time, inode) in this process. Loading reports progress, about every two
@@ -59,6 +68,7 @@ public final class ImageLoader {
       Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
   private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
+  private static final Pattern LOADED_ID = Pattern.compile("Loaded image ID: (sha256:[0-9a-f]{64})");
 
   private final DockerConnection engine;
   private final Consumer<String> progress;
@@ -66,6 +76,12 @@ public final class ImageLoader {
   private final Map<Path, Scanned> scans = new ConcurrentHashMap<>();
   /** Tag to the image found or loaded for the tarball version in {@code file}. */
   private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
+  /**
+   * Loads hold it shared, the removal of replaced images exclusively: between a load and its
+   * tagging the new image is untagged, and must not be taken for a replaced one.
+   */
+  private final ReadWriteLock loading = new ReentrantReadWriteLock();
+  private volatile String architecture;
 
   ImageLoader(DockerConnection engine, Consumer<String> progress) {
     this.engine = engine;
@@ -116,13 +132,16 @@ public final class ImageLoader {
     synchronized (revisionLocks.computeIfAbsent(tag, k -> new Object())) {
       ImageArchive archive = scan(file, tag);
       InspectImageResponse tagged = inspectOrNull(tag);
+      String expected = expectedImageId(archive, revision);
       String imageId;
-      if (tagged != null && matches(tagged, archive)) {
+      if (tagged != null && expected.equals(tagged.getId())) {
         imageId = tagged.getId();
       } else {
-        imageId = archive.kind() == ImageArchive.Kind.ROOTFS
-            ? importRootfs(archive, revision, tag)
-            : loadSaved(archive, tag);
+        if (tagged != null) {
+          LOG.info("{} points at {}, not at {}, the image its tarball gives: loading the tarball", tag, tagged.getId(),
+              expected);
+        }
+        imageId = load(archive, revision, tag, expected);
         if (tagged != null && !tagged.getId().equals(imageId)) {
           LOG.info("{}: its tarball changed; removing the image it replaces, {}", tag, tagged.getId());
           removeQuietly(tagged.getId());
@@ -142,22 +161,72 @@ public final class ImageLoader {
     loaded.remove(tagFor(revision));
   }
 
-  /** Whether the image tagged for {@code revision} exists and matches its tarball (hashes it if needed). */
+  /** Whether the image tagged for {@code revision} exists and is the one its tarball gives (hashes it if needed). */
   public boolean isLoaded(Revision revision) throws BackendException {
     if (!revision.manifest().imageIsArchive()) {
       return inspectOrNull(revision.manifest().image()) != null;
     }
     String tag = tagFor(revision);
     InspectImageResponse tagged = inspectOrNull(tag);
-    return tagged != null && matches(tagged, scan(revision.file(revision.manifest().image()), tag));
+    return tagged != null
+        && expectedImageId(scan(revision.file(revision.manifest().image()), tag), revision).equals(tagged.getId());
   }
 
-  private static boolean matches(InspectImageResponse image, ImageArchive archive) {
-    if (archive.kind() == ImageArchive.Kind.DOCKER_SAVE) {
-      return archive.imageId().equals(image.getId());
+  /** The id the image of {@code archive} gets in the engine, known before loading it. */
+  private String expectedImageId(ImageArchive archive, Revision revision) throws BackendException {
+    return archive.kind() == ImageArchive.Kind.DOCKER_SAVE ? archive.imageId()
+        : "sha256:" + sha256Hex(rootfsConfig(archive, revision));
+  }
+
+  /**
+   * The config of the image a root file system tar becomes: what {@code docker import} would
+   * write, without its date, so that the same file always gives the same image id.
+   */
+  private byte[] rootfsConfig(ImageArchive archive, Revision revision) throws BackendException {
+    ObjectNode config = JSON.createObjectNode();
+    config.put("architecture", architecture());
+    config.put("os", "linux");
+    config.put("created", "1970-01-01T00:00:00Z");
+    ObjectNode labels = config.putObject("config").putObject("Labels");
+    labels.put(LABEL_SHA256, archive.sha256());
+    labels.put(DockerBackend.LABEL_MACHINE, revision.machine());
+    labels.put(DockerBackend.LABEL_REVISION, revision.version());
+    ObjectNode rootfs = config.putObject("rootfs");
+    rootfs.put("type", "layers");
+    rootfs.putArray("diff_ids").add(archive.diffId());
+    config.putArray("history").addObject()
+        .put("created", "1970-01-01T00:00:00Z")
+        .put("created_by", "buildhost: root file system " + archive.file().getFileName());
+    try {
+      return JSON.writeValueAsBytes(config);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write an image config", e);
     }
-    Map<String, String> labels = image.getConfig() == null ? null : image.getConfig().getLabels();
-    return labels != null && archive.sha256().equals(labels.get(LABEL_SHA256));
+  }
+
+  /** The engine's architecture in Go's terms (amd64, arm64), as {@code docker import} records it. */
+  private String architecture() throws BackendException {
+    String known = architecture;
+    if (known == null) {
+      try {
+        known = engine.client().versionCmd().exec().getArch();
+      } catch (RuntimeException e) {
+        throw engine.failure("cannot ask the engine for its architecture", e);
+      }
+      if (known == null || known.isBlank()) {
+        throw new BackendException("the Docker engine at " + engine.host() + " did not say its architecture");
+      }
+      architecture = known;
+    }
+    return known;
+  }
+
+  private static String sha256Hex(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JVM has no SHA-256", e);
+    }
   }
 
   private String requireLocalImage(String reference, Path manifestFile) throws BackendException {
@@ -207,59 +276,61 @@ public final class ImageLoader {
     }
   }
 
-  private String importRootfs(ImageArchive archive, Revision revision, String tag) throws BackendException {
-    int colon = tag.lastIndexOf(':');
-    String path = "/images/create?fromSrc=-"
-        + "&repo=" + encode(tag.substring(0, colon))
-        + "&tag=" + encode(tag.substring(colon + 1))
-        + "&changes=" + encode("LABEL " + LABEL_SHA256 + "=" + archive.sha256())
-        + "&changes=" + encode("LABEL " + DockerBackend.LABEL_MACHINE + "=" + revision.machine())
-        + "&changes=" + encode("LABEL " + DockerBackend.LABEL_REVISION + "=" + revision.version());
-    String status = post(path, archive, tag, "importing");
-    String imageId = status != null && status.startsWith("sha256:") ? status.strip() : null;
-    InspectImageResponse imported = inspectOrNull(tag);
-    if (imported == null || (imageId != null && !imageId.equals(imported.getId()))) {
-      throw new BackendException("importing " + archive.file() + " as " + tag
-          + " reported success but the engine has no such image");
+  /**
+   * Loads the archive as {@code expected} (unless the engine has that image already) and tags it
+   * {@code tag}; a load that gives another image is undone and refused.
+   */
+  private String load(ImageArchive archive, Revision revision, String tag, String expected) throws BackendException {
+    DockerClient docker = engine.client();
+    loading.readLock().lock();
+    try {
+      boolean existed = inspectOrNull(expected) != null;
+      if (!existed) {
+        byte[] config = archive.kind() == ImageArchive.Kind.ROOTFS ? rootfsConfig(archive, revision) : null;
+        String loadedId = post("/images/load?quiet=1", archive, tag, archive.kind() == ImageArchive.Kind.ROOTFS
+            ? "importing" : "loading", () -> config == null ? LoadStream.ofSaved(archive)
+            : LoadStream.ofRootfs(archive, config, expected.substring("sha256:".length()) + ".json"));
+        if (inspectOrNull(expected) == null) {
+          if (loadedId != null && !loadedId.equals(expected)) {
+            removeQuietly(loadedId);
+          }
+          throw new BackendException("loading " + archive.file() + " reported success but the engine has no image "
+              + expected + " (the one its content gives)" + (loadedId == null ? "" : "; it loaded " + loadedId
+              + ", which was removed again"));
+        }
+      }
+      int colon = tag.lastIndexOf(':');
+      try {
+        docker.tagImageCmd(expected, tag.substring(0, colon), tag.substring(colon + 1)).withForce(true).exec();
+      } catch (RuntimeException e) {
+        if (!existed) {
+          removeQuietly(expected);
+        }
+        throw engine.failure("cannot tag image " + expected + " as " + tag, e);
+      }
+      return expected;
+    } finally {
+      loading.readLock().unlock();
     }
-    return imported.getId();
   }
 
-  private String loadSaved(ImageArchive archive, String tag) throws BackendException {
-    DockerClient docker = engine.client();
-    boolean existed = inspectOrNull(archive.imageId()) != null;
-    if (!existed) {
-      post("/images/load?quiet=1", archive, tag, "loading");
-      if (inspectOrNull(archive.imageId()) == null) {
-        throw new BackendException("loading " + archive.file() + " reported success but the engine has"
-            + " no image " + archive.imageId() + " (the one its manifest.json names)");
-      }
-    }
-    int colon = tag.lastIndexOf(':');
-    try {
-      docker.tagImageCmd(archive.imageId(), tag.substring(0, colon), tag.substring(colon + 1))
-          .withForce(true).exec();
-    } catch (RuntimeException e) {
-      if (!existed) {
-        removeQuietly(archive.imageId());
-      }
-      throw engine.failure("cannot tag image " + archive.imageId() + " as " + tag, e);
-    }
-    return archive.imageId();
+  /** Opens the body of a request. */
+  private interface Body {
+    InputStream open() throws IOException;
   }
 
   /**
    * Streams the archive to {@code path} and reads the engine's JSON message stream.
    *
-   * @return the last {@code status} message (an import's image id)
+   * @return the id of the image loaded, as the engine reports it, or null
    */
-  private String post(String path, ImageArchive archive, String tag, String verb) throws BackendException {
+  private String post(String path, ImageArchive archive, String tag, String verb, Body source) throws BackendException {
     DockerHttpClient http = engine.http();
     long started = System.nanoTime();
     String what = verb + " " + archive.file() + " (" + mib(archive.size()) + " MiB) as " + tag;
     report(what);
     Meter meter = new Meter(tag + ": " + verb, archive.size());
-    try (InputStream body = new Metered(Files.newInputStream(archive.file()), meter);
+    try (InputStream body = new Metered(source.open(), meter);
          DockerHttpClient.Response response = http.execute(Request.builder()
              .method(Request.Method.POST)
              .path(path)
@@ -278,8 +349,11 @@ public final class ImageLoader {
             JsonNode message = messages.nextValue();
             if (message.hasNonNull("error")) {
               text = message.get("error").asText();
-            } else if (message.hasNonNull("status")) {
-              status = message.get("status").asText();
+            } else if (message.hasNonNull("stream")) {
+              Matcher loadedId = LOADED_ID.matcher(message.get("stream").asText());
+              if (loadedId.find()) {
+                status = loadedId.group(1);
+              }
             }
           }
         }
@@ -301,6 +375,9 @@ public final class ImageLoader {
    * replaced while a container still ran from them (their removal failed then).
    */
   void removeUnusedReplacedImages() {
+    if (!loading.writeLock().tryLock()) {
+      return; // a load is in flight; a later call removes what is left
+    }
     try {
       engine.client().listImagesCmd()
           .withDanglingFilter(true)
@@ -309,6 +386,8 @@ public final class ImageLoader {
           .forEach(image -> removeQuietly(image.getId()));
     } catch (BackendException | RuntimeException e) {
       LOG.warn("cannot list replaced images: {}", e.getMessage());
+    } finally {
+      loading.writeLock().unlock();
     }
   }
 
@@ -325,10 +404,6 @@ public final class ImageLoader {
   private void report(String message) {
     LOG.info(message);
     progress.accept(message);
-  }
-
-  private static String encode(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
   private static long mib(long bytes) {

@@ -3,25 +3,36 @@ package dev.buildhost.manager.docker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Walks the entries of a tar stream as strictly as the engine reads it (Go's archive/tar):
  * every header's checksum is verified and an archive that ends inside a header or inside an
  * entry's data is reported as truncated. Understands ustar names (prefix + name), GNU long names
- * and PAX {@code path} records. Commons Compress was not used because it does not verify header
+ * and PAX {@code path} and {@code size} records. Commons Compress was not used because it does not verify header
  * checksums, so it accepts archives the engine then refuses.
  */
 final class TarWalker {
 
-  /** Receives each entry; {@code data} gives exactly the entry's content. */
+  /**
+   * Receives each entry; {@code data} gives exactly the entry's content. {@code start} is the
+   * offset in the tar stream of the entry's first header block (a GNU long name or PAX header
+   * that belongs to it, else its own header); the entry ends where the next one starts, or at
+   * {@link #endOfArchive()}.
+   */
   interface Visitor {
-    void entry(String name, char type, long size, InputStream data) throws IOException;
+    void entry(String name, char type, long size, long start, InputStream data) throws IOException;
   }
+
+  /** PAX headers and GNU long names are a few hundred bytes; larger ones are not read into memory. */
+  private static final int MAX_EXTENDED_HEADER = 1 << 20;
 
   private static final int BLOCK = 512;
 
   private final InputStream in;
   private long offset;
+  private long endOfArchive = -1;
 
   TarWalker(InputStream in) {
     this.in = in;
@@ -30,6 +41,14 @@ final class TarWalker {
   /** Bytes of the tar read so far. */
   long offset() {
     return offset;
+  }
+
+  /**
+   * Where the archive's entries end, once {@link #walk} returned: the offset of the
+   * end-of-archive block, or of the end of the stream when it has none.
+   */
+  long endOfArchive() {
+    return endOfArchive;
   }
 
   /**
@@ -42,38 +61,79 @@ final class TarWalker {
     byte[] header = new byte[BLOCK];
     int entries = 0;
     String longName = null;
+    Long paxSize = null;
+    long start = -1;
     while (true) {
       long headerOffset = offset;
       int n = readBlock(header);
       if (n == 0) {
+        endOfArchive = headerOffset;
         return entries;
       }
       if (n < BLOCK) {
         throw new TarException("truncated: the archive ends inside the header at byte " + headerOffset);
       }
       if (isZero(header)) {
+        endOfArchive = headerOffset;
         return entries;
       }
       if (!checksumMatches(header)) {
         throw new TarException("damaged header at byte " + headerOffset + " (checksum mismatch)");
       }
-      long size = parseSize(header, headerOffset);
+      if (start < 0) {
+        start = headerOffset;
+      }
       char type = (char) header[156];
+      // Like Go's archive/tar (the engine's reader): a PAX size record overrides the header's.
+      long size = paxSize != null && type != 'x' && type != 'g' ? paxSize : parseSize(header, headerOffset);
       String name = longName != null ? longName : name(header);
       longName = null;
+      paxSize = null;
       BoundedStream data = new BoundedStream(size, name);
       switch (type) {
-        case 'L' -> longName = cString(data.readAllBytes());
-        case 'x' -> longName = paxPath(data.readAllBytes());
-        case 'g', 'K' -> data.readAllBytes(); // global PAX header, GNU long link name: not needed
+        case 'L' -> longName = cString(extendedHeader(data, size, name));
+        case 'x' -> {
+          Map<String, String> records = paxRecords(extendedHeader(data, size, name));
+          longName = records.get("path");
+          paxSize = paxSize(records.get("size"), headerOffset);
+        }
+        case 'K' -> extendedHeader(data, size, name); // GNU long link name: not needed
+        case 'g' -> {
+          data.skipRest(); // a global PAX header: Go's reader hands it over as it is and applies nothing
+          start = -1;
+        }
         default -> {
           entries++;
-          visitor.entry(name, type == 0 ? '0' : type, size, data);
+          visitor.entry(name, type == 0 ? '0' : type, size, start, data);
+          start = -1;
         }
       }
       data.skipRest();
       long padding = (BLOCK - size % BLOCK) % BLOCK;
       skipFully(padding, name);
+    }
+  }
+
+  private static byte[] extendedHeader(BoundedStream data, long size, String name) throws IOException {
+    if (size > MAX_EXTENDED_HEADER) {
+      throw new TarException("the extended header '" + name + "' is " + size + " bytes, more than "
+          + MAX_EXTENDED_HEADER);
+    }
+    return data.readAllBytes();
+  }
+
+  private static Long paxSize(String value, long headerOffset) throws TarException {
+    if (value == null) {
+      return null;
+    }
+    try {
+      long size = Long.parseLong(value);
+      if (size < 0) {
+        throw new NumberFormatException();
+      }
+      return size;
+    } catch (NumberFormatException e) {
+      throw new TarException("damaged PAX header at byte " + headerOffset + " (size '" + value + "')");
     }
   }
 
@@ -165,17 +225,18 @@ final class TarWalker {
     return new String(bytes, from, end - from, StandardCharsets.UTF_8);
   }
 
-  /** The {@code path} of a PAX extended header ("LEN path=VALUE\n" records), or null. */
-  private static String paxPath(byte[] records) {
+  /** The records of a PAX extended header ("LEN key=VALUE\n" each); later ones win. */
+  private static Map<String, String> paxRecords(byte[] records) {
     String text = new String(records, StandardCharsets.UTF_8);
-    String path = null;
+    Map<String, String> values = new HashMap<>();
     for (String record : text.split("\n")) {
       int space = record.indexOf(' ');
-      if (space > 0 && record.startsWith("path=", space + 1)) {
-        path = record.substring(space + 1 + "path=".length());
+      int equals = record.indexOf('=', space + 1);
+      if (space > 0 && equals > space) {
+        values.put(record.substring(space + 1, equals), record.substring(equals + 1));
       }
     }
-    return path;
+    return values;
   }
 
   /** A damaged or truncated archive. */

@@ -1,23 +1,31 @@
 package dev.buildhost.manager.libvirt;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.machine.DiskChain;
+import dev.buildhost.manager.machine.DiskFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Copy-on-write overlays through {@code qemu-img}: the overlay is a small qcow2 file whose
  * backing file is the revision's disk, so creating it costs the same whatever the disk's size,
  * and the guest's writes never reach the base.
+ *
+ * <p>The base's format comes from its name ({@link DiskFormat}) and is written into the overlay
+ * ({@code -F}), so neither qemu nor libvirt ever guesses it: a raw disk that holds a qcow2 header
+ * stays raw. The base's backing chain is checked again right before ({@link DiskChain}: the
+ * file may have changed since its manifest was read), and the overlay's chain as qemu-img reads
+ * it is checked after: every file in it must be the overlay or lie in the base's folder.
  */
 public final class QemuImg {
   private static final long TIMEOUT_SECONDS = 60;
-  private static final Pattern FORMAT = Pattern.compile("\"format\"\\s*:\\s*\"([a-z0-9]+)\"");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private QemuImg() {
   }
@@ -27,31 +35,56 @@ public final class QemuImg {
     if (!Files.isRegularFile(base)) {
       throw new BackendException("the machine's disk " + base + " does not exist or is not a file");
     }
-    String format = formatOf(base);
+    DiskFormat format = formatOf(base);
+    Path folder = base.toAbsolutePath().getParent();
+    String problem = DiskChain.problem(folder, base.getFileName().toString());
+    if (problem != null) {
+      throw new BackendException("the machine's disk " + base + " cannot be used: " + problem);
+    }
     try {
-      run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format, "-b", base.toAbsolutePath().toString(),
-          overlay.toString()), "create the overlay " + overlay + " over " + base);
+      run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.qemuName(), "-b",
+          base.toAbsolutePath().toString(), overlay.toString()), "create the overlay " + overlay + " over " + base);
+      checkChain(overlay, base.toAbsolutePath(), format);
     } catch (BackendException e) {
       deleteQuietly(overlay);
       throw e;
     }
   }
 
-  /** The base disk's format: by its name when it tells, else as qemu-img reads it. */
-  static String formatOf(Path disk) throws BackendException {
-    String name = disk.getFileName().toString();
-    if (name.endsWith(".qcow2")) {
-      return "qcow2";
+  /** The base disk's format, as its name declares it (never guessed from the content). */
+  static DiskFormat formatOf(Path disk) throws BackendException {
+    return DiskFormat.ofFileName(disk.getFileName().toString()).orElseThrow(() -> new BackendException(
+        "the machine's disk " + disk + " does not tell its format: " + DiskFormat.RULE));
+  }
+
+  /**
+   * The overlay's backing chain as qemu-img reads it: the overlay (qcow2), then the base in its
+   * declared format, then only files in the base's folder.
+   */
+  static void checkChain(Path overlay, Path base, DiskFormat baseFormat) throws BackendException {
+    String json = run(List.of("qemu-img", "info", "--output=json", "--backing-chain", "-f", "qcow2", overlay.toString()),
+        "read the backing chain of " + overlay);
+    JsonNode chain;
+    try {
+      chain = JSON.readTree(json);
+    } catch (IOException e) {
+      throw new BackendException("cannot read the backing chain of " + overlay + ": qemu-img said " + json, e);
     }
-    if (name.endsWith(".img") || name.endsWith(".raw")) {
-      return "raw";
+    if (chain == null || !chain.isArray() || chain.size() < 2) {
+      throw new BackendException("the overlay " + overlay + " does not chain to " + base + ": qemu-img said " + json);
     }
-    String json = run(List.of("qemu-img", "info", "--output=json", disk.toString()), "read the format of " + disk);
-    Matcher matcher = FORMAT.matcher(json);
-    if (!matcher.find()) {
-      throw new BackendException("qemu-img cannot tell the format of " + disk);
+    JsonNode second = chain.get(1);
+    if (!base.toString().equals(second.path("filename").asText()) || !baseFormat.qemuName().equals(second.path("format").asText())) {
+      throw new BackendException("the overlay " + overlay + " chains to " + second.path("filename").asText() + " ("
+          + second.path("format").asText() + "), not to " + base + " (" + baseFormat.qemuName() + ")");
     }
-    return matcher.group(1);
+    Path folder = base.getParent();
+    for (int i = 2; i < chain.size(); i++) {
+      String filename = chain.get(i).path("filename").asText();
+      if (!folder.equals(Path.of(filename).toAbsolutePath().normalize().getParent())) {
+        throw new BackendException("the machine's disk " + base + " chains to " + filename + ", outside " + folder);
+      }
+    }
   }
 
   static void deleteQuietly(Path file) {

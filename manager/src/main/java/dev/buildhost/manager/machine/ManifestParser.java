@@ -41,6 +41,9 @@ import java.util.regex.Pattern;
  *   <li>{@code disk}, {@code kernel}, {@code initrd} and a {@code .tar} {@code image} name a
  *       regular file directly inside the revision folder (the manifest's folder): no {@code /},
  *       no {@code ..}, no symlinks;
+ *   <li>{@code disk} tells its format by its name ({@code .qcow2}, or {@code .raw}/{@code .img}
+ *       for raw), and a qcow2 disk may be backed only by files directly in the revision folder
+ *       (see {@link DiskChain});
  *   <li>{@code type: kvm} needs {@code disk} or {@code kernel}; {@code initrd} and
  *       {@code cmdline} need {@code kernel}; {@code image} and {@code command} are refused;
  *   <li>{@code type: docker} needs {@code image}: a value ending in {@code .tar} is an archive in
@@ -227,6 +230,9 @@ public final class ManifestParser {
 
       if (type == MachineType.KVM) {
         checkThat(() -> refusedFor(type, "image", "command"));
+        if (disk != null) {
+          checkThat(() -> baseDisk(disk));
+        }
         if (given("disk") || given("kernel")) {
           checkThat(() -> needsKernel("initrd"));
           checkThat(() -> needsKernel("cmdline"));
@@ -407,6 +413,14 @@ public final class ManifestParser {
       }
       checkRevisionFile(pairs.get(field), value);
       return value;
+    }
+
+    /** The disk tells its format by its name, and its backing chain stays in the revision. */
+    private void baseDisk(String disk) {
+      String problem = DiskChain.problem(revisionDir, disk);
+      if (problem != null) {
+        throw error(pairs.get("disk"), problem);
+      }
     }
 
     private void checkRevisionFile(ManifestLexer.Pair pair, String value) {

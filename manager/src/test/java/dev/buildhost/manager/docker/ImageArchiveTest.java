@@ -26,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ImageArchiveTest {
 
-  private static final String CONFIG = "a".repeat(64);
+  private static final String CONFIG_JSON = "{\"config\":{}}";
+  /** Named by its digest, as the engine (and the check) require. */
+  private static final String CONFIG = sha256(CONFIG_JSON.getBytes(StandardCharsets.UTF_8));
   private static final String LAYER = "b".repeat(64);
 
   @TempDir
@@ -62,7 +64,7 @@ class ImageArchiveTest {
   @Test
   void dockerSaveArchiveWithDotSlashNamesAndOciConfigPath() throws Exception {
     Map<String, byte[]> entries = new LinkedHashMap<>();
-    entries.put("./blobs/sha256/" + CONFIG, "{}".getBytes(StandardCharsets.UTF_8));
+    entries.put("./blobs/sha256/" + CONFIG, CONFIG_JSON.getBytes(StandardCharsets.UTF_8));
     entries.put("./blobs/sha256/" + LAYER, tar(rootfs()));
     entries.put("./manifest.json", ("[{\"Config\":\"blobs/sha256/" + CONFIG + "\",\"Layers\":[\"blobs/sha256/"
         + LAYER + "\"]}]").getBytes(StandardCharsets.UTF_8));
@@ -157,10 +159,49 @@ class ImageArchiveTest {
   }
 
   @Test
-  void normalizesEntryNames() {
-    assertEquals("manifest.json", ImageArchive.normalize("./manifest.json"));
-    assertEquals("bin", ImageArchive.normalize("/bin/"));
-    assertEquals("", ImageArchive.normalize("./"));
+  void aConfigThatDoesNotHoldWhatItsNameSaysIsRefused() throws Exception {
+    String forged = "c".repeat(64); // e.g. the id of another machine's image
+    Map<String, byte[]> entries = saved("manifest.json", forged + ".json");
+    String message = assertThrows(BackendException.class,
+        () -> ImageArchive.scan(write("forged.tar", tar(entries)), n -> { })).getMessage();
+    assertTrue(message.contains("the config '" + forged + ".json' does not hold what its name says: its sha256 is "
+        + CONFIG), message);
+  }
+
+  @Test
+  void theLastEntryOfANameIsTheOneThatCounts() throws Exception {
+    Map<String, byte[]> entries = saved("manifest.json", CONFIG + ".json");
+    entries.put("./" + CONFIG + ".json", "{\"config\":{\"Labels\":{\"x\":\"y\"}}}".getBytes(StandardCharsets.UTF_8));
+    String message = assertThrows(BackendException.class,
+        () -> ImageArchive.scan(write("twice.tar", tar(entries)), n -> { })).getMessage();
+    assertTrue(message.contains("does not hold what its name says"), message);
+  }
+
+  @Test
+  void theManifestIsKeptWithoutRepoTagsAndTheEntriesThatNameTagsAreFound() throws Exception {
+    Map<String, byte[]> entries = saved("manifest.json", CONFIG + ".json");
+    entries.put("manifest.json", ("[{\"Config\":\"" + CONFIG + ".json\",\"RepoTags\":[\"debian:12\"],\"Layers\":[\""
+        + LAYER + "/layer.tar\"]}]").getBytes(StandardCharsets.UTF_8));
+    entries.put("repositories", "{\"debian\":{\"12\":\"x\"}}".getBytes(StandardCharsets.UTF_8));
+    byte[] tar = tar(entries);
+    ImageArchive archive = ImageArchive.scan(write("tags.tar", tar), n -> { });
+    assertEquals("[{\"Config\":\"" + CONFIG + ".json\",\"RepoTags\":null,\"Layers\":[\"" + LAYER + "/layer.tar\"]}]",
+        new String(archive.untaggedManifest(), StandardCharsets.UTF_8));
+    assertEquals(2, archive.tagSources().size(), archive.tagSources().toString());
+    for (ImageArchive.Span span : archive.tagSources()) {
+      assertTrue(span.start() % 512 == 0 && span.end() % 512 == 0 && span.end() > span.start(), span.toString());
+    }
+    assertEquals(archive.tagSources().get(1).end(), archive.endOfArchive(), "repositories is the last entry");
+  }
+
+  @Test
+  void cleansEntryNamesAsTheEngineDoes() {
+    assertEquals("manifest.json", ImageArchive.clean("./manifest.json"));
+    assertEquals("bin", ImageArchive.clean("/bin/"));
+    assertEquals("", ImageArchive.clean("./"));
+    assertEquals("manifest.json", ImageArchive.clean("x/../manifest.json"));
+    assertEquals("manifest.json", ImageArchive.clean(".//./manifest.json/"));
+    assertEquals("manifest.json", ImageArchive.clean("../../manifest.json"));
   }
 
   // --- archives --------------------------------------------------------------------------------
@@ -178,7 +219,7 @@ class ImageArchiveTest {
     Map<String, byte[]> entries = new LinkedHashMap<>();
     entries.put(LAYER + "/", null);
     entries.put(LAYER + "/layer.tar", tar(rootfs()));
-    entries.put(configName, "{\"config\":{}}".getBytes(StandardCharsets.UTF_8));
+    entries.put(configName, CONFIG_JSON.getBytes(StandardCharsets.UTF_8));
     entries.put(manifestName, ("[{\"Config\":\"" + configName + "\",\"RepoTags\":null,\"Layers\":[\"" + LAYER
         + "/layer.tar\"]}]").getBytes(StandardCharsets.UTF_8));
     return entries;
@@ -215,7 +256,11 @@ class ImageArchiveTest {
     return Files.write(dir.resolve(name), content);
   }
 
-  private static String sha256(byte[] data) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+  static String sha256(byte[] data) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }
