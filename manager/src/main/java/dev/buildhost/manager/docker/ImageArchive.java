@@ -52,6 +52,8 @@ import java.util.zip.ZipException;
  *                        entries that can name tags (manifest.json, repositories, index.json)
  * @param endOfArchive    offset in the uncompressed tar where its entries end
  */
+// ArrayRecordComponent: a payload carrier, never compared or used as a key.
+@SuppressWarnings("ArrayRecordComponent")
 record ImageArchive(Path file, Kind kind, String sha256, String imageId, long size, boolean gzip, String diffId,
                     byte[] untaggedManifest, List<Span> tagSources, long endOfArchive) {
 

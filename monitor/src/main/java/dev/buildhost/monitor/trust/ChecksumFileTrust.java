@@ -40,6 +40,8 @@ public final class ChecksumFileTrust {
   }
 
   /** The signature's bytes, as fetched. */
+  // ArrayRecordComponent: a payload carrier, never compared or used as a key.
+  @SuppressWarnings("ArrayRecordComponent")
   public record Verified(byte[] signature, String signer) {}
 
   /**

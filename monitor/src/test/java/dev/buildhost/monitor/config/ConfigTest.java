@@ -123,8 +123,12 @@ class ConfigTest {
     assertEquals(1L << 20, d.maxChecksumFileSize());
     assertEquals(4L << 30, d.maxToolchainFileSize());
     assertNull(d.trustedKey());
-    MonitorConfig set = MonitorConfig.resolve(List.of(file("reboot_when_daemon_down = yes\n"
-        + "max_checksum_file_size = 64k\nmax_toolchain_file_size = 512m\ntoolchain_trust = /etc/buildhost/toolchain.asc\n")));
+    MonitorConfig set = MonitorConfig.resolve(List.of(file("""
+        reboot_when_daemon_down = yes
+        max_checksum_file_size = 64k
+        max_toolchain_file_size = 512m
+        toolchain_trust = /etc/buildhost/toolchain.asc
+        """)));
     assertEquals(true, set.rebootWhenDaemonDown());
     assertEquals(64 * 1024, set.maxChecksumFileSize());
     assertEquals(512L << 20, set.maxToolchainFileSize());

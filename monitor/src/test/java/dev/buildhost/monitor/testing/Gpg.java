@@ -91,8 +91,12 @@ public final class Gpg implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     Process p = new ProcessBuilder("gpgconf", "--homedir", home.toString(), "--kill", "all").inheritIO().start();
-    p.waitFor(30, TimeUnit.SECONDS);
+    try {
+      p.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

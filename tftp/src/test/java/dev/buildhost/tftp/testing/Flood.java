@@ -85,9 +85,13 @@ public final class Flood implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     stop = true;
-    thread.join(5_000);
+    try {
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     for (DatagramChannel channel : senders) {
       channel.close();
     }
