@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
             + "On SIGTERM it stops taking work and stops the TFTP servers; instances keep running (the next "
             + "daemon adopts them) unless --stop-instances-on-exit.",
         "Settings come from --config FILE (one 'key = value' per line, '#' comments; keys as the flags "
-            + "without '--'; see doc/configuration.md); a flag overrides the file."},
+            + "without '--', with '_' for '-': state_dir; see doc/configuration.md); a flag overrides the file."},
     footer = {"%nExamples:", "  buildhost daemon --root /build --listen 127.0.0.1:7346",
         "  buildhost daemon --config /etc/buildhost/daemon.conf --max-instances 4", ExitCode.HELP})
 public final class DaemonCommand implements Callable<Integer> {
@@ -69,8 +69,12 @@ public final class DaemonCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     DaemonSettings settings;
     try {
-      Map<Setting, String> file = config == null ? Map.of() : ConfigFile.read(config);
-      settings = DaemonSettings.resolve(file, String.valueOf(config), flags());
+      ConfigFile file = config == null ? new ConfigFile("", Map.of(), List.of()) : ConfigFile.read(config);
+      for (String warning : file.warnings()) {
+        spec.commandLine().getErr().println("buildhost daemon: warning: " + warning);
+      }
+      spec.commandLine().getErr().flush();
+      settings = DaemonSettings.resolve(file.values(), file.name(), flags());
     } catch (ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }

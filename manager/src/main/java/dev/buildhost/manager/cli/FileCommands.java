@@ -1,5 +1,6 @@
 package dev.buildhost.manager.cli;
 
+import dev.buildhost.common.files.AtomicFiles;
 import dev.buildhost.manager.api.ApiClient;
 import dev.buildhost.manager.api.ApiClientException;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -92,14 +92,11 @@ final class FileCommands {
         destination = destination.resolve(source);
       }
       Path absolute = destination.toAbsolutePath();
-      Path temp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".part");
+      // A broken download must not leave half a result.manifest where a script looks for one.
       try (InputStream in = client.openFile(id, source)) {
-        Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);
-        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(absolute, in::transferTo);
       } catch (IOException e) {
         throw broken(e);
-      } finally {
-        Files.deleteIfExists(temp);
       }
       if (json()) {
         printJson(Map.of("id", id, "name", source, "path", absolute.toString(), "size", Files.size(absolute)));

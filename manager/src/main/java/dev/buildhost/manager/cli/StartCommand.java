@@ -1,9 +1,9 @@
 package dev.buildhost.manager.cli;
 
+import dev.buildhost.common.time.Durations;
 import dev.buildhost.manager.api.ApiClient;
 import dev.buildhost.manager.api.ApiClientException;
 import dev.buildhost.manager.api.StartBody;
-import dev.buildhost.manager.daemon.Durations;
 import dev.buildhost.manager.event.InstanceEvent;
 import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceState;
@@ -157,7 +157,7 @@ final class StartCommand extends ClientCommand {
       return null;
     }
     try {
-      return Math.max(1, Durations.parse(timeout).toSeconds());
+      return Math.max(1, Durations.parsePositive(timeout).toSeconds());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--timeout: " + e.getMessage());
     }

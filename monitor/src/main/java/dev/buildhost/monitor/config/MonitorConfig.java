@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.config;
 
+import dev.buildhost.common.time.Durations;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
