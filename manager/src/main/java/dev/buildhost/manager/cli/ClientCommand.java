@@ -1,9 +1,9 @@
 package dev.buildhost.manager.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.api.Json;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.ApiJson;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.util.concurrent.Callable;
@@ -58,7 +58,7 @@ abstract class ClientCommand implements Callable<Integer> {
   }
 
   void printJson(Object value) throws JsonProcessingException {
-    out().println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value));
+    out().println(ApiJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value));
     out().flush();
   }
 }

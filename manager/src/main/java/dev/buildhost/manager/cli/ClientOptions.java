@@ -1,24 +1,28 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.DaemonEndpoint;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
-/** How a verb finds the daemon, and whether it prints JSON: options every client verb has. */
+/**
+ * How a verb finds the daemon, and whether it prints JSON: options every client verb has. They
+ * are inherited ({@link ScopeType.INHERIT}), so they may be given before the verb
+ * ({@code buildhost --state-dir DIR list}) or after it.
+ */
 public final class ClientOptions {
 
-  static final String STATE_DIR_ENV = "BUILDHOST_STATE_DIR";
-
-  @Option(names = "--state-dir", paramLabel = "DIR",
-      description = "the daemon's state folder (default: <root>/state with --root, else $" + STATE_DIR_ENV
-          + ", else /state/buildhost)")
+  @Option(names = "--state-dir", paramLabel = "DIR", scope = ScopeType.INHERIT,
+      description = "the daemon's state folder (default: <root>/state with --root, else $"
+          + DaemonEndpoint.STATE_DIR_ENV + ", else /state/buildhost)")
   Path stateDir;
 
-  @Option(names = "--root", paramLabel = "DIR", description = "the daemon's storage root, to find its state folder")
+  @Option(names = "--root", paramLabel = "DIR", scope = ScopeType.INHERIT,
+      description = "the daemon's storage root, to find its state folder")
   Path root;
 
-  @Option(names = "--json", description = "print JSON for scripts instead of tables")
+  @Option(names = "--json", scope = ScopeType.INHERIT, description = "print JSON for scripts instead of tables")
   boolean json;
 
   /**
@@ -26,17 +30,7 @@ public final class ClientOptions {
    * $BUILDHOST_STATE_DIR, which wins over the default root's.
    */
   Path stateDir() {
-    if (stateDir != null) {
-      return stateDir;
-    }
-    if (root != null) {
-      return ManagerConfig.defaults(root.toAbsolutePath().normalize()).stateDir();
-    }
-    String env = System.getenv(STATE_DIR_ENV);
-    if (env != null && !env.isBlank()) {
-      return Path.of(env);
-    }
-    return ManagerConfig.defaults(Path.of("/build")).stateDir();
+    return DaemonEndpoint.stateDir(stateDir, root, System.getenv());
   }
 
   ApiClient client() {

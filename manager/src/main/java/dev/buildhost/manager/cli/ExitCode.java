@@ -1,6 +1,6 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClientException;
+import dev.buildhost.client.ApiClientException;
 
 /** The CLI's exit codes, the same for every verb and listed in each verb's help. */
 public final class ExitCode {

@@ -1,8 +1,8 @@
 package dev.buildhost.manager.cli;
 
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
 import dev.buildhost.common.files.AtomicFiles;
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;

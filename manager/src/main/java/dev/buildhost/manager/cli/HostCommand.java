@@ -1,7 +1,7 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.HostInfo;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.wire.HostInfo;
 import java.io.PrintWriter;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;

@@ -1,9 +1,9 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.instance.FileEntry;
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.wire.FileView;
+import dev.buildhost.client.wire.InstanceView;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,13 +22,13 @@ final class InstanceCommands {
   static final class ListInstances extends ClientCommand {
     @Override
     int run(ApiClient client) throws Exception {
-      List<Instance> instances = client.instances();
+      List<InstanceView> instances = client.instances();
       if (json()) {
         printJson(instances);
         return ExitCode.OK;
       }
       Table table = new Table("ID", "MACHINE", "REVISION", "STATE", "TFTP", "CREATED", "RUNTIME");
-      for (Instance i : instances) {
+      for (InstanceView i : instances) {
         table.row(i.id(), i.machine(), i.revision(), Format.state(i), i.tftpPort(), Format.time(i.createdAt()),
             Format.runtime(i));
       }
@@ -47,8 +47,8 @@ final class InstanceCommands {
 
     @Override
     int run(ApiClient client) throws Exception {
-      Instance i = client.instance(id);
-      List<FileEntry> files = client.files(id);
+      InstanceView i = client.instance(id);
+      List<FileView> files = client.files(id);
       if (json()) {
         printJson(java.util.Map.of("instance", i, "files", files));
         return ExitCode.OK;
@@ -65,7 +65,7 @@ final class InstanceCommands {
         out.printf("  message: %s%n", i.message());
       }
       out.printf("    files: %s%n", files.isEmpty() ? "none" : "");
-      for (FileEntry f : files) {
+      for (FileView f : files) {
         out.printf("           %-24s %10d bytes  %s%n", f.name(), f.size(), Format.time(f.modified()));
       }
       out.flush();
@@ -82,7 +82,7 @@ final class InstanceCommands {
 
     @Override
     int run(ApiClient client) throws Exception {
-      Instance i = client.instance(id);
+      InstanceView i = client.instance(id);
       if (json()) {
         printJson(i);
         return ExitCode.OK;
@@ -112,7 +112,7 @@ final class InstanceCommands {
 
     abstract String done();
 
-    abstract Instance apply(ApiClient client, String id);
+    abstract InstanceView apply(ApiClient client, String id);
 
     @Override
     int run(ApiClient client) throws Exception {
@@ -120,7 +120,7 @@ final class InstanceCommands {
       List<Object> results = new ArrayList<>();
       for (String id : ids) {
         try {
-          Instance instance = apply(client, id);
+          InstanceView instance = apply(client, id);
           results.add(instance == null ? java.util.Map.of("id", id, "deleted", true) : instance);
           if (!json()) {
             out().println(id + ": " + done() + (instance == null ? "" : " (" + Format.state(instance) + ")"));
@@ -153,7 +153,7 @@ final class InstanceCommands {
     }
 
     @Override
-    Instance apply(ApiClient client, String id) {
+    InstanceView apply(ApiClient client, String id) {
       return client.poweroff(id);
     }
   }
@@ -168,7 +168,7 @@ final class InstanceCommands {
     }
 
     @Override
-    Instance apply(ApiClient client, String id) {
+    InstanceView apply(ApiClient client, String id) {
       return client.terminate(id);
     }
   }
@@ -183,7 +183,7 @@ final class InstanceCommands {
     }
 
     @Override
-    Instance apply(ApiClient client, String id) {
+    InstanceView apply(ApiClient client, String id) {
       client.delete(id);
       return null;
     }

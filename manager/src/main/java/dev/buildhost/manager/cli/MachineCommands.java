@@ -1,8 +1,8 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.MachineView;
-import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.wire.MachineView;
+import dev.buildhost.client.wire.ManifestView;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -55,7 +55,7 @@ final class MachineCommands {
       Table table = new Table("IMAGE", "MACHINE", "TYPE", "IN SERVICE", "RAM", "CPUS", "FOLDER");
       for (MachineView m : machines) {
         for (MachineView.RevisionView r : m.revisions()) {
-          Manifest manifest = r.manifest();
+          ManifestView manifest = r.manifest();
           table.row(m.name() + "-" + r.version(), m.name(), manifest.type().manifestValue(),
               r.inService() ? "yes" : "no", manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + "M",
               manifest.cpus(), r.dir());
@@ -85,7 +85,7 @@ final class MachineCommands {
       out.printf("  type:       %s%n", type(machine));
       out.printf("  in service: %s%n", machine.inService() == null ? "none (no usable <name>-<P> symlink)"
           : machine.name() + "-" + machine.inService());
-      Manifest manifest = machine.inServiceManifest();
+      ManifestView manifest = machine.inServiceManifest();
       if (manifest != null) {
         field(out, "summary", manifest.summary());
         field(out, "id", manifest.id());

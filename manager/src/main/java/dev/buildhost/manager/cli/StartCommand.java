@@ -1,12 +1,11 @@
 package dev.buildhost.manager.cli;
 
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.wire.InstanceEventView;
+import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.common.time.Durations;
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.api.StartBody;
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,7 +60,7 @@ final class StartCommand extends ClientCommand {
   int run(ApiClient client) throws Exception {
     StartBody body = new StartBody(machine, timeoutSeconds(), files());
     if (!wait) {
-      Instance instance = client.start(body);
+      InstanceView instance = client.start(body);
       if (json()) {
         printJson(instance);
       } else {
@@ -70,7 +69,7 @@ final class StartCommand extends ClientCommand {
       }
       return ExitCode.OK;
     }
-    Instance instance;
+    InstanceView instance;
     Instant started = Instant.now();
     // Subscribed before the start, so no event of the new instance can be missed.
     try (ApiClient.Events events = client.events(null)) {
@@ -86,26 +85,26 @@ final class StartCommand extends ClientCommand {
   }
 
   /** Prints the instance's events until it has stopped; polls when the stream breaks off. */
-  private Instance follow(ApiClient client, ApiClient.Events events, Instance instance) throws Exception {
+  private InstanceView follow(ApiClient client, ApiClient.Events events, InstanceView instance) throws Exception {
     String id = instance.id();
     // Even an instance that stopped before start() answered has its events in the stream.
     while (events.hasNext()) {
-      InstanceEvent event = events.next();
+      InstanceEventView event = events.next();
       if (event.instance() == null || !id.equals(event.instance().id())) {
         continue;
       }
       instance = event.instance();
-      if (!json() && event.kind() != InstanceEvent.Kind.CREATED) {
+      if (!json() && event.kind() != InstanceEventView.Kind.CREATED) {
         out().println(EventsCommand.line(event));
         out().flush();
       }
-      if (event.kind() == InstanceEvent.Kind.STOPPED) {
+      if (event.kind() == InstanceEventView.Kind.STOPPED) {
         return instance;
       }
     }
     Instant deadline = Instant.now().plus(timeoutSeconds() == null ? Duration.ofDays(1)
         : Duration.ofSeconds(timeoutSeconds())).plus(WAIT_MARGIN);
-    while (instance.state() != InstanceState.STOPPED) {
+    while (instance.state() != InstanceView.State.STOPPED) {
       if (Instant.now().isAfter(deadline)) {
         throw new ApiClientException(ApiClientException.UNREACHABLE, "instance " + id
             + " did not stop within its time limit", "see `buildhost status " + id + "` and the daemon's log");
@@ -117,7 +116,7 @@ final class StartCommand extends ClientCommand {
   }
 
   /** Prints the result; the exit code says whether the worker succeeded. */
-  private int finish(ApiClient client, Instance instance, Duration waited) throws Exception {
+  private int finish(ApiClient client, InstanceView instance, Duration waited) throws Exception {
     WorkerResult result = result(client, instance.id());
     boolean ok = result != null ? result.succeeded()
         : instance.exitCode() != null && instance.exitCode() == 0;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.buildhost.client.ApiClientException;
 import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.api.Json;
 import dev.buildhost.manager.daemon.ApiCredentials;
@@ -316,13 +317,13 @@ class CliTest {
 
   @Test
   void exitCodesFollowTheHttpStatus() {
-    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(0, "x", null)));
-    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(401, "x", null)));
-    assertEquals(ExitCode.USAGE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(413, "x", null)));
-    assertEquals(ExitCode.NOT_FOUND, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(404, "x", null)));
-    assertEquals(ExitCode.CONFLICT, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(409, "x", null)));
-    assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(503, "x", null)));
-    assertEquals(ExitCode.FAILED, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(500, "x", null)));
+    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new ApiClientException(0, "x", null)));
+    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new ApiClientException(401, "x", null)));
+    assertEquals(ExitCode.USAGE, ExitCode.of(new ApiClientException(413, "x", null)));
+    assertEquals(ExitCode.NOT_FOUND, ExitCode.of(new ApiClientException(404, "x", null)));
+    assertEquals(ExitCode.CONFLICT, ExitCode.of(new ApiClientException(409, "x", null)));
+    assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(new ApiClientException(503, "x", null)));
+    assertEquals(ExitCode.FAILED, ExitCode.of(new ApiClientException(500, "x", null)));
   }
 
   @Test

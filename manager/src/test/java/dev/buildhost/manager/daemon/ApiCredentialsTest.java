@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.DaemonEndpoint;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ class ApiCredentialsTest {
   @Test
   void theTokenIsMadeOnceReadableByItsOwnerOnly() throws Exception {
     String token = ApiCredentials.token(state);
-    Path file = state.resolve(ApiClient.TOKEN_FILE);
+    Path file = state.resolve(DaemonEndpoint.TOKEN_FILE);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(43, token.length(), "32 random bytes in unpadded base64url");
     assertEquals(token, ApiCredentials.token(state), "the token survives restarts");
@@ -34,7 +35,7 @@ class ApiCredentialsTest {
   @Test
   void aLoosenedTokenFileIsTightenedAgain() throws Exception {
     ApiCredentials.token(state);
-    Path file = state.resolve(ApiClient.TOKEN_FILE);
+    Path file = state.resolve(DaemonEndpoint.TOKEN_FILE);
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     ApiCredentials.token(state);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
@@ -42,7 +43,7 @@ class ApiCredentialsTest {
 
   @Test
   void anEmptyTokenFileIsRefusedWithWhatToDo() throws Exception {
-    Files.writeString(state.resolve(ApiClient.TOKEN_FILE), "\n");
+    Files.writeString(state.resolve(DaemonEndpoint.TOKEN_FILE), "\n");
     IOException e = assertThrows(IOException.class, () -> ApiCredentials.token(state));
     assertTrue(e.getMessage().contains("delete it"), e.getMessage());
   }
