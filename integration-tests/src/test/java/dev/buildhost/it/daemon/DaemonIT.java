@@ -220,7 +220,7 @@ class DaemonIT {
   private String[] cli(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new BuildhostCommand());
+    CommandLine cli = BuildhostCommand.commandLine();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     List<String> all = new ArrayList<>(List.of(args));

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code buildhost events}: the lifecycle events as they happen. */
-@Command(name = "events", mixinStandardHelpOptions = true,
+@Command(name = "events",
     description = "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
         + "interrupted or the daemon stops.",
     footer = {"%nExample:", "  buildhost events --instance sample-vm-20260101-120000-1a2b", ExitCode.HELP})

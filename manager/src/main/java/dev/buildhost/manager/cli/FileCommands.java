@@ -26,7 +26,7 @@ final class FileCommands {
         "the transfer from the daemon broke off: " + e.getMessage(), "check that the daemon still runs, then try again");
   }
 
-  @Command(name = "copy-to", mixinStandardHelpOptions = true,
+  @Command(name = "copy-to",
       description = "Copies a local file into an instance's folder (where its worker fetches it over TFTP).",
       footer = {"%nExample:", "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
           ExitCode.HELP})
@@ -60,7 +60,7 @@ final class FileCommands {
     }
   }
 
-  @Command(name = "copy-from", mixinStandardHelpOptions = true,
+  @Command(name = "copy-from",
       description = "Copies a file out of an instance's folder (e.g. the worker's result.manifest).",
       footer = {"%nExample:", "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -",
           ExitCode.HELP})
@@ -108,7 +108,7 @@ final class FileCommands {
     }
   }
 
-  @Command(name = "logs", mixinStandardHelpOptions = true,
+  @Command(name = "logs",
       description = "Prints an instance's console log (VM serial console or container output).",
       footer = {"%nExample:", "  buildhost logs -f sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Logs extends ClientCommand {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code buildhost host}: acceleration, capacity, versions, draining. */
-@Command(name = "host", mixinStandardHelpOptions = true,
+@Command(name = "host",
     description = "Shows the host: acceleration, capacity, versions, TFTP, whether it drains. "
         + "--drain makes it refuse new instances (running ones go on); --undrain ends that.",
     footer = {"%nExample:", "  buildhost host", "  buildhost host --drain", ExitCode.HELP})

@@ -16,7 +16,7 @@ final class InstanceCommands {
   private InstanceCommands() {
   }
 
-  @Command(name = "instances", mixinStandardHelpOptions = true,
+  @Command(name = "instances",
       description = "Lists the instances: running ones and stopped ones not yet deleted.",
       footer = {"%nExample:", "  buildhost instances", ExitCode.HELP})
   static final class ListInstances extends ClientCommand {
@@ -38,7 +38,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true,
+  @Command(name = "status",
       description = "Shows an instance for people: state, times, TFTP port, files, end reason.",
       footer = {"%nExample:", "  buildhost status sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Status extends ClientCommand {
@@ -73,7 +73,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true,
+  @Command(name = "show",
       description = "Shows an instance's properties as Name=Value lines, for scripts.",
       footer = {"%nExample:", "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=", ExitCode.HELP})
   static final class Show extends ClientCommand {
@@ -143,7 +143,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "poweroff", mixinStandardHelpOptions = true,
+  @Command(name = "poweroff",
       description = "Asks instances to shut down (ACPI / SIGTERM); they are killed after the poweroff grace.",
       footer = {"%nExample:", "  buildhost poweroff sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Poweroff extends OnEach {
@@ -158,7 +158,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "terminate", mixinStandardHelpOptions = true,
+  @Command(name = "terminate",
       description = "Stops instances at once (destroy / SIGKILL).",
       footer = {"%nExample:", "  buildhost terminate sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Terminate extends OnEach {
@@ -173,7 +173,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "delete", mixinStandardHelpOptions = true,
+  @Command(name = "delete",
       description = "Deletes stopped instances: their folder, files and console log.",
       footer = {"%nExample:", "  buildhost delete sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Delete extends OnEach {

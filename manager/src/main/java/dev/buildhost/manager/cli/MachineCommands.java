@@ -19,7 +19,7 @@ final class MachineCommands {
     return machine.type() == null ? "-" : machine.type().manifestValue();
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true,
+  @Command(name = "list",
       description = "Lists the machines of the library: type, revision in service, revisions, problems.",
       footer = {"%nExample:", "  buildhost list", "  buildhost list --json | jq '.[].name'", ExitCode.HELP})
   static final class ListMachines extends ClientCommand {
@@ -41,7 +41,7 @@ final class MachineCommands {
     }
   }
 
-  @Command(name = "list-images", mixinStandardHelpOptions = true,
+  @Command(name = "list-images",
       description = "Lists every revision (image) of every machine, and which one is in service.",
       footer = {"%nExample:", "  buildhost list-images", ExitCode.HELP})
   static final class ListImages extends ClientCommand {
@@ -66,7 +66,7 @@ final class MachineCommands {
     }
   }
 
-  @Command(name = "image-status", mixinStandardHelpOptions = true,
+  @Command(name = "image-status",
       description = "Shows one machine: its revision in service, its manifest, its revisions and problems.",
       footer = {"%nExample:", "  buildhost image-status sample-vm", ExitCode.HELP})
   static final class ImageStatus extends ClientCommand {

@@ -27,7 +27,7 @@ import picocli.CommandLine.Parameters;
  * {@code buildhost start}: starts an instance; with {@code --wait} follows it to its end and
  * exits with the worker's status.
  */
-@Command(name = "start", mixinStandardHelpOptions = true,
+@Command(name = "start",
     description = {"Starts an instance of a machine and prints its id.",
         "With --wait it prints the instance's state changes as they happen, then the worker's result "
             + "(status and exit code from the result.manifest the worker uploaded, else the container's exit "

@@ -66,7 +66,7 @@ class CliTest {
   static Run runExactly(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new BuildhostCommand());
+    CommandLine cli = BuildhostCommand.commandLine();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     int exit = cli.execute(args);
@@ -282,7 +282,7 @@ class CliTest {
 
   @Test
   void everyVerbsHelpHasAnExampleAndTheExitCodes() {
-    CommandLine cli = new CommandLine(new BuildhostCommand());
+    CommandLine cli = BuildhostCommand.commandLine();
     int verbs = 0;
     for (var entry : cli.getSubcommands().entrySet()) {
       if (entry.getKey().equals("help") || entry.getKey().equals("tftp")) {
@@ -299,7 +299,7 @@ class CliTest {
 
   @Test
   void everyDaemonSettingIsAFlag() {
-    CommandLine daemonCli = new CommandLine(new BuildhostCommand()).getSubcommands().get("daemon");
+    CommandLine daemonCli = BuildhostCommand.commandLine().getSubcommands().get("daemon");
     for (Setting setting : Setting.values()) {
       assertNotNull(daemonCli.getCommandSpec().findOption(setting.flag()), setting.flag());
     }
@@ -313,6 +313,35 @@ class CliTest {
     Path committed = Path.of("..", "doc", "cli", "buildhost-completion.bash");
     assertEquals(run.out(), Files.readString(committed),
         "doc/cli/buildhost-completion.bash is stale: bin/buildhost generate-completion > doc/cli/buildhost-completion.bash");
+  }
+
+  @Test
+  void everyVerbHasHelpAndVersionInheritedFromTheTopCommand() {
+    for (String verb : BuildhostCommand.commandLine().getSubcommands().keySet()) {
+      if (verb.equals("help")) {
+        continue; // picocli's help verb takes a verb name, not options
+      }
+      Run help = runExactly(verb, "--help");
+      assertEquals(0, help.exit(), verb + ": " + help);
+      assertTrue(help.out().startsWith("Usage: buildhost " + verb), verb + ": " + help);
+      Run version = runExactly(verb, "--version");
+      assertEquals(0, version.exit(), verb + ": " + version);
+      assertTrue(version.out().startsWith("buildhost "), verb + " --version: " + version);
+    }
+  }
+
+  @Test
+  void picocliMapsWhatAVerbThrowsToTheDocumentedExitCode() {
+    ExitCode codes = new ExitCode();
+    assertEquals(ExitCode.NOT_FOUND, codes.getExitCode(new ApiClientException(404, "x", null)));
+    assertEquals(ExitCode.USAGE,
+        codes.getExitCode(new CommandLine.ParameterException(BuildhostCommand.commandLine(), "x")));
+    assertEquals(ExitCode.FAILED, codes.getExitCode(new IllegalStateException("a bug")));
+    Run unreachable = runExactly("instances", "--state-dir", work.resolve("nowhere").toString());
+    assertEquals(ExitCode.UNREACHABLE, unreachable.exit(), unreachable.toString());
+    assertTrue(unreachable.err().startsWith("buildhost instances: cannot reach the buildhost daemon"), unreachable.err());
+    assertTrue(unreachable.err().contains("\n  hint: start it with `buildhost daemon`"), unreachable.err());
+    assertFalse(unreachable.err().contains("\tat "), "no stack trace: " + unreachable.err());
   }
 
   @Test
