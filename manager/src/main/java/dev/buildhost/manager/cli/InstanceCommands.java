@@ -6,8 +6,12 @@ import dev.buildhost.client.wire.FileView;
 import dev.buildhost.client.wire.InstanceView;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /** The verbs about instances: instances, status, show, poweroff, terminate, delete. */
@@ -74,34 +78,62 @@ final class InstanceCommands {
   }
 
   @Command(name = "show",
-      description = "Shows an instance's properties as Name=Value lines, for scripts.",
-      footer = {"%nExample:", "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=", ExitCode.HELP})
+      description = {"Shows an instance's properties as Name=Value lines, for scripts.",
+          "As with machinectl show, -p limits the output to the named properties and --value prints "
+              + "their values alone."},
+      footer = {"%nExample:", "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=",
+          "  buildhost show -p State --value sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Show extends ClientCommand {
     @Parameters(paramLabel = "ID", description = "the instance")
     String id;
 
+    @Option(names = {"-p", "--property"}, paramLabel = "NAME",
+        description = "show only this property (repeatable), e.g. State or EndReason")
+    List<String> properties = List.of();
+
+    @Option(names = "--value", description = "print the values alone, without 'Name='")
+    boolean valueOnly;
+
     @Override
     int run(ApiClient client) throws Exception {
-      InstanceView i = client.instance(id);
+      InstanceView instance = client.instance(id);
+      Map<String, Object> shown = properties(instance);
+      for (String name : properties) {
+        if (!shown.containsKey(name)) {
+          throw new ParameterException(spec.commandLine(), "--property " + name + ": no such property; the properties are "
+              + String.join(", ", shown.keySet()));
+        }
+      }
       if (json()) {
-        printJson(i);
+        printJson(instance);
         return ExitCode.OK;
       }
       PrintWriter out = out();
-      out.println("Id=" + i.id());
-      out.println("Machine=" + i.machine());
-      out.println("Revision=" + i.revision());
-      out.println("Type=" + i.type());
-      out.println("State=" + i.state());
-      out.println("EndReason=" + (i.endReason() == null ? "" : i.endReason()));
-      out.println("ExitCode=" + (i.exitCode() == null ? "" : i.exitCode()));
-      out.println("TftpPort=" + i.tftpPort());
-      out.println("CreatedAt=" + (i.createdAt() == null ? "" : i.createdAt()));
-      out.println("RunningAt=" + (i.runningAt() == null ? "" : i.runningAt()));
-      out.println("StoppedAt=" + (i.stoppedAt() == null ? "" : i.stoppedAt()));
-      out.println("Message=" + (i.message() == null ? "" : i.message()));
+      shown.forEach((name, value) -> {
+        if (properties.isEmpty() || properties.contains(name)) {
+          String text = value == null ? "" : value.toString();
+          out.println(valueOnly ? text : name + "=" + text);
+        }
+      });
       out.flush();
       return ExitCode.OK;
+    }
+
+    private static Map<String, Object> properties(InstanceView i) {
+      Map<String, Object> shown = new LinkedHashMap<>();
+      shown.put("Id", i.id());
+      shown.put("Machine", i.machine());
+      shown.put("Revision", i.revision());
+      shown.put("Type", i.type());
+      shown.put("State", i.state());
+      shown.put("EndReason", i.endReason());
+      shown.put("ExitCode", i.exitCode());
+      shown.put("TftpPort", i.tftpPort());
+      shown.put("CreatedAt", i.createdAt());
+      shown.put("RunningAt", i.runningAt());
+      shown.put("StoppedAt", i.stoppedAt());
+      shown.put("Message", i.message());
+      return shown;
     }
   }
 

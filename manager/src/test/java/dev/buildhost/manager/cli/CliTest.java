@@ -138,6 +138,13 @@ class CliTest {
     assertTrue(show.out().contains("Id=" + id + "\n"), show.out());
     assertTrue(show.out().contains("Machine=fake-worker\n"), show.out());
     assertTrue(run("instances").out().contains(id), "instances lists it");
+    assertEquals("fake-worker\n", run("show", "-p", "Machine", "--value", id).out());
+    assertEquals("Id=" + id + "\nMachine=fake-worker\n", run("show", "--property", "Machine", "-p", "Id", id).out(),
+        "the properties come in their usual order, as machinectl shows them");
+    Run noSuchProperty = run("show", "-p", "Colour", id);
+    assertEquals(ExitCode.USAGE, noSuchProperty.exit(), noSuchProperty.toString());
+    assertTrue(noSuchProperty.err().contains("--property Colour: no such property; the properties are Id, Machine"),
+        noSuchProperty.err());
 
     Run copyTo = run("copy-to", id, task("command: sleep\n").toString(), "task.manifest");
     assertEquals(0, copyTo.exit(), copyTo.toString());
@@ -156,7 +163,7 @@ class CliTest {
     assertEquals(ExitCode.NOT_FOUND, missingFile.exit(), missingFile.toString());
     assertFalse(Files.exists(work.resolve("r")));
     try (var files = Files.list(work)) {
-      assertFalse(files.anyMatch(p -> p.toString().endsWith(".part")), "no partial file stays");
+      assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith(".")), "no partial file stays");
     }
 
     Run poweroff = run("poweroff", id, "no-such-instance");
