@@ -305,6 +305,17 @@ class CliTest {
   }
 
   @Test
+  void theDaemonWarnsOfAnOldDashedKeyWithFileAndLine() throws Exception {
+    Path conf = work.resolve("daemon.conf");
+    Files.writeString(conf, "root = " + work.resolve("r") + "\nmax-instances = 2\nlisten = 127.0.0.1:nonsense\n");
+    Run run = runExactly("daemon", "--config", conf.toString());
+    assertEquals(ExitCode.USAGE, run.exit(), run.toString());
+    assertTrue(run.err().startsWith("buildhost daemon: warning: " + conf
+        + ":2: 'max-instances' is the old spelling; write 'max_instances'\n"), run.err());
+    assertTrue(run.err().contains("'listen' in " + conf + ": '127.0.0.1:nonsense' is not a valid value"), run.err());
+  }
+
+  @Test
   void everyDaemonSettingIsAFlag() {
     CommandLine daemonCli = BuildhostCommand.commandLine().getSubcommands().get("daemon");
     for (Setting setting : Setting.values()) {
