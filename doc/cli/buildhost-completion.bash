@@ -481,8 +481,8 @@ function _picocli_buildhost_show() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--json' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--state-dir' '--root'"
+  local flag_opts="'--json' '--value' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root' '-p' '--property'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -498,6 +498,9 @@ function _picocli_buildhost_show() {
       type compopt &>/dev/null && compopt -o filenames
       COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
       return $?
+      ;;
+    '-p'|'--property')
+      return
       ;;
   esac
 

@@ -63,7 +63,7 @@ class MonitorCommandTest {
     Run r = run("--cmdline", cmdline.toString(), "--root", tmp.toString());
     assertEquals(2, r.code());
     assertEquals("buildhost monitor: " + cmdline + ": buildos.interval: 'often' is not a duration; write e.g. 500ms,"
-        + " 30s, 5m, 2h, 1h30m or 1d", r.err().strip());
+        + " 90s, 30m, 2h, 1h30m, 1d, a plain number of seconds, or PT1H30M", r.err().strip());
     assertEquals(2, run("--interval").code(), "a flag without its value");
   }
 

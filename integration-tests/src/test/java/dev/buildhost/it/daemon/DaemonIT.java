@@ -7,17 +7,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.DaemonEndpoint;
+import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.api.StartBody;
 import dev.buildhost.manager.cli.BuildhostCommand;
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
 import dev.buildhost.manager.instance.LaunchSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -105,12 +104,12 @@ class DaemonIT {
   @Test
   void instancesSurviveADaemonKilledWithSigkillAndNothingLeaks() throws Exception {
     ApiClient api = daemon.start();
-    List<Instance> instances = new ArrayList<>();
+    List<InstanceView> instances = new ArrayList<>();
     for (String machine : List.of(Samples.VM, Samples.VM, Samples.CONTAINER, Samples.CONTAINER)) {
       int n = instances.size();
       instances.add(start(api, machine, TaskManifest.of("sleep 30", "echo done-" + n)));
     }
-    for (Instance instance : instances) {
+    for (InstanceView instance : instances) {
       awaitConsole(api, instance.id(), "downloaded task.manifest", Duration.ofMinutes(3));
     }
 
@@ -126,14 +125,14 @@ class DaemonIT {
     }
 
     api = daemon.start();
-    for (Instance instance : instances) {
-      Instance adopted = api.instance(instance.id());
-      assertEquals(InstanceState.RUNNING, adopted.state(), "adopted after the restart: " + adopted);
+    for (InstanceView instance : instances) {
+      InstanceView adopted = api.instance(instance.id());
+      assertEquals(InstanceView.State.RUNNING, adopted.state(), "adopted after the restart: " + adopted);
       assertEquals(instance.tftpPort(), adopted.tftpPort());
     }
     for (int n = 0; n < instances.size(); n++) {
-      Instance done = awaitStopped(api, instances.get(n).id(), Duration.ofMinutes(3));
-      assertEquals(EndReason.POWEROFF, done.endReason(), done.toString());
+      InstanceView done = awaitStopped(api, instances.get(n).id(), Duration.ofMinutes(3));
+      assertEquals(InstanceView.EndReason.POWEROFF, done.endReason(), done.toString());
       ResultManifest result = ResultManifest.parse(read(api, done.id(), ResultManifest.FILE_NAME));
       assertEquals("success", result.status(), result.toString());
       assertEquals(0, result.exitCode());
@@ -142,24 +141,24 @@ class DaemonIT {
 
     daemon.kill();
     api = daemon.start();
-    for (Instance instance : instances) {
-      assertEquals(InstanceState.STOPPED, api.instance(instance.id()).state(), "the records stay for the agent");
+    for (InstanceView instance : instances) {
+      assertEquals(InstanceView.State.STOPPED, api.instance(instance.id()).state(), "the records stay for the agent");
     }
     assertNothingLeft(instances);
-    for (Instance instance : instances) {
+    for (InstanceView instance : instances) {
       api.delete(instance.id());
       assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id())), "delete removes the folder");
     }
     assertEquals(List.of(), api.instances());
     assertEquals(0, daemon.stop(), "SIGTERM is a clean exit");
-    assertFalse(Files.exists(daemon.stateDir().resolve(ApiClient.ENDPOINT_FILE)), "a clean exit withdraws api.json");
+    assertFalse(Files.exists(daemon.stateDir().resolve(DaemonEndpoint.ENDPOINT_FILE)), "a clean exit withdraws api.json");
   }
 
   @Test
   void badApiInputIsRefusedWith4xxAndChangesNothing() throws Exception {
     ApiClient api = daemon.start();
     URI url = api.base();
-    String token = Files.readString(daemon.stateDir().resolve(ApiClient.TOKEN_FILE)).strip();
+    String token = Files.readString(daemon.stateDir().resolve(DaemonEndpoint.TOKEN_FILE)).strip();
     HttpClient http = HttpClient.newHttpClient();
     String start = "{\"machine\": \"" + Samples.CONTAINER + "\"}";
 
@@ -177,7 +176,7 @@ class DaemonIT {
     assertTrue(tooLarge.startsWith("HTTP/1.1 413 "), tooLarge); // the reason phrase is the server's wording
     assertEquals(List.of(), api.instances(), "no bad request started an instance");
 
-    Instance instance = start(api, Samples.CONTAINER, TaskManifest.of("sleep 5"));
+    InstanceView instance = start(api, Samples.CONTAINER, TaskManifest.of("sleep 5"));
     for (String name : List.of("..%2F..%2Fstate%2Fapi-token", "%2E%2E", "a%5Cb", "x%00y")) {
       HttpResponse<String> put = http.send(HttpRequest.newBuilder(
           url.resolve("/v1/instances/" + instance.id() + "/files/" + name))
@@ -188,7 +187,7 @@ class DaemonIT {
     String bigFile = rawStatus(url, token, "PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1",
         "Content-Length: " + (65L << 20));
     assertTrue(bigFile.startsWith("HTTP/1.1 413 "), bigFile);
-    Instance stopped = awaitStopped(api, instance.id(), Duration.ofMinutes(2));
+    InstanceView stopped = awaitStopped(api, instance.id(), Duration.ofMinutes(2));
     try (Stream<Path> files = Files.list(root.resolve("tftp").resolve(instance.id()))) {
       assertEquals(List.of("result.manifest", "task.manifest"),
           files.map(p -> p.getFileName().toString()).sorted().toList(), "only the task and the result");
@@ -213,7 +212,7 @@ class DaemonIT {
         && vmRun[1].contains("worker success, exit code 0"), vmRun[1]);
     assertEquals("1", containerRun[0], String.join("\n", containerRun));
     assertTrue(containerRun[1].contains("worker error, exit code 7"), containerRun[1]);
-    for (Instance instance : ApiClient.forStateDir(daemon.stateDir()).instances()) {
+    for (InstanceView instance : ApiClient.forStateDir(daemon.stateDir()).instances()) {
       started.add(instance.id());
     }
   }
@@ -222,7 +221,7 @@ class DaemonIT {
   private String[] cli(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new BuildhostCommand());
+    CommandLine cli = BuildhostCommand.commandLine();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     List<String> all = new ArrayList<>(List.of(args));
@@ -231,17 +230,17 @@ class DaemonIT {
     return new String[] {String.valueOf(exit), out.toString(), err.toString()};
   }
 
-  private Instance start(ApiClient api, String machine, TaskManifest task) {
-    Instance instance = api.start(new StartBody(machine, 300L, Map.of(TaskManifest.FILE_NAME,
+  private InstanceView start(ApiClient api, String machine, TaskManifest task) {
+    InstanceView instance = api.start(new StartBody(machine, 300L, Map.of(TaskManifest.FILE_NAME,
         Base64.getEncoder().encodeToString(task.text().getBytes(StandardCharsets.UTF_8)))));
     started.add(instance.id());
     return instance;
   }
 
-  private void assertNothingLeft(List<Instance> instances) throws Exception {
+  private void assertNothingLeft(List<InstanceView> instances) throws Exception {
     Connect libvirt = Daemons.libvirt();
     try (DockerClient docker = Daemons.docker()) {
-      for (Instance instance : instances) {
+      for (InstanceView instance : instances) {
         assertFalse(domainExists(libvirt, "buildhost-" + instance.id()), "no domain of " + instance.id());
         assertFalse(Files.exists(LaunchSpec.overlayDisk(root.resolve("instances").resolve(instance.id()))),
             "no overlay of " + instance.id());
@@ -284,11 +283,11 @@ class DaemonIT {
     }
   }
 
-  private static Instance awaitStopped(ApiClient api, String id, Duration timeout) throws InterruptedException {
+  private static InstanceView awaitStopped(ApiClient api, String id, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      Instance instance = api.instance(id);
-      if (instance.state() == InstanceState.STOPPED) {
+      InstanceView instance = api.instance(id);
+      if (instance.state() == InstanceView.State.STOPPED) {
         return instance;
       }
       if (System.nanoTime() > deadline) {

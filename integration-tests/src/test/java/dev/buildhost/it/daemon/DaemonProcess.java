@@ -2,7 +2,8 @@ package dev.buildhost.it.daemon;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.buildhost.manager.api.ApiClient;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.DaemonEndpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +38,7 @@ final class DaemonProcess implements AutoCloseable {
 
   /** Starts the daemon and waits until its API answers; returns a client of it. */
   ApiClient start() throws IOException, InterruptedException {
-    Path apiJson = stateDir().resolve(ApiClient.ENDPOINT_FILE);
+    Path apiJson = stateDir().resolve(DaemonEndpoint.ENDPOINT_FILE);
     Files.deleteIfExists(apiJson); // a SIGKILLed daemon leaves its stale api.json behind
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),

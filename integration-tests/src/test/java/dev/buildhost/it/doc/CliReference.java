@@ -37,7 +37,7 @@ public final class CliReference {
   /** Every visible command: buildhost, its verbs in declaration order, then the monitor. */
   static List<Entry> entries() {
     List<Entry> entries = new ArrayList<>();
-    CommandLine root = new CommandLine(new BuildhostCommand());
+    CommandLine root = BuildhostCommand.commandLine();
     entries.add(entry("buildhost", root));
     for (Map.Entry<String, CommandLine> sub : root.getSubcommands().entrySet()) {
       CommandLine command = sub.getValue();

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.api;
 
+import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.manager.instance.ManagerException;
 
 /** A request the API refuses with an HTTP status, a message and a hint; nothing was changed. */

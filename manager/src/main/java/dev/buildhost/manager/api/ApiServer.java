@@ -2,6 +2,9 @@ package dev.buildhost.manager.api;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.buildhost.client.wire.ApiError;
+import dev.buildhost.client.wire.HostInfo;
+import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.instance.InstanceState;
@@ -138,18 +141,18 @@ public final class ApiServer implements AutoCloseable {
         .add("GET", "/v1/host", r -> r.sendJson(200, host()))
         .add("POST", "/v1/host/drain", r -> drain(r, true))
         .add("DELETE", "/v1/host/drain", r -> drain(r, false))
-        .add("GET", "/v1/machines", r -> r.sendJson(200, services.library().machines().stream().map(MachineView::of).toList()))
-        .add("GET", "/v1/machines/{}", r -> r.sendJson(200, MachineView.of(services.library().machine(r.param(0)))))
-        .add("GET", "/v1/instances", r -> r.sendJson(200, manager.list()))
+        .add("GET", "/v1/machines", r -> r.sendJson(200, Views.machines(services.library().machines())))
+        .add("GET", "/v1/machines/{}", r -> r.sendJson(200, Views.machine(services.library().machine(r.param(0)))))
+        .add("GET", "/v1/instances", r -> r.sendJson(200, Views.instances(manager.list())))
         .add("POST", "/v1/instances", this::start)
-        .add("GET", "/v1/instances/{}", r -> r.sendJson(200, manager.get(r.param(0))))
+        .add("GET", "/v1/instances/{}", r -> r.sendJson(200, Views.instance(manager.get(r.param(0)))))
         .add("DELETE", "/v1/instances/{}", r -> {
           manager.delete(r.param(0));
           r.sendEmpty(204);
         })
-        .add("POST", "/v1/instances/{}/poweroff", r -> r.sendJson(200, manager.poweroff(r.param(0))))
-        .add("POST", "/v1/instances/{}/terminate", r -> r.sendJson(200, manager.terminate(r.param(0))))
-        .add("GET", "/v1/instances/{}/files", r -> r.sendJson(200, manager.listFiles(r.param(0))))
+        .add("POST", "/v1/instances/{}/poweroff", r -> r.sendJson(200, Views.instance(manager.poweroff(r.param(0)))))
+        .add("POST", "/v1/instances/{}/terminate", r -> r.sendJson(200, Views.instance(manager.terminate(r.param(0)))))
+        .add("GET", "/v1/instances/{}/files", r -> r.sendJson(200, Views.files(manager.listFiles(r.param(0)))))
         .add("GET", "/v1/instances/{}/files/{*}", this::getFile)
         .add("PUT", "/v1/instances/{}/files/{*}", this::putFile)
         .add("GET", "/v1/instances/{}/console", this::console)
@@ -407,7 +410,7 @@ public final class ApiServer implements AutoCloseable {
   }
 
   private void start(Request request) throws IOException {
-    StartRequest start = request.json(StartBody.class, limits.jsonBytes()).toRequest();
+    StartRequest start = StartRequests.from(request.json(StartBody.class, limits.jsonBytes()));
     Instance instance;
     try {
       instance = manager.start(start);
@@ -416,7 +419,7 @@ public final class ApiServer implements AutoCloseable {
       throw e;
     }
     request.exchange().getResponseHeaders().set("Location", "/v1/instances/" + instance.id());
-    request.sendJson(201, instance);
+    request.sendJson(201, Views.instance(instance));
   }
 
   private void getFile(Request request) throws IOException {

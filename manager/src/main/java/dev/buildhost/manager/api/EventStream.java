@@ -83,7 +83,7 @@ final class EventStream {
 
   /** One event in the SSE wire format. */
   static String format(InstanceEvent event) throws IOException {
-    return "event: " + event.kind() + "\ndata: " + Json.MAPPER.writeValueAsString(event) + "\n\n";
+    return "event: " + event.kind() + "\ndata: " + Json.MAPPER.writeValueAsString(Views.event(event)) + "\n\n";
   }
 
   private static void write(OutputStream out, String text) throws IOException {

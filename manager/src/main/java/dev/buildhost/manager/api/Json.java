@@ -2,19 +2,14 @@ package dev.buildhost.manager.api;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.buildhost.client.ApiJson;
 
-/** The one JSON mapping of the API, shared by the server and {@link ApiClient}. */
+/** The server's end of the API's one JSON mapping ({@link ApiJson}). */
 public final class Json {
 
-  /** Times as ISO-8601 strings; unknown request fields are errors (a typo must not be ignored). */
-  public static final ObjectMapper MAPPER = JsonMapper.builder()
-      .addModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+  /** As the client's, except that an unknown request field is an error: a typo must not be ignored. */
+  public static final ObjectMapper MAPPER = ApiJson.builder()
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .build();
 
   private Json() {

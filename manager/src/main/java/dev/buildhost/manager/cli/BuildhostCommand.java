@@ -2,15 +2,19 @@ package dev.buildhost.manager.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ScopeType;
 
-/** {@code bin/buildhost}: the machinectl-style CLI and the servers (daemon, tftp). */
+/**
+ * {@code bin/buildhost}: the machinectl-style CLI and the servers (daemon, tftp). Its command
+ * attributes are inherited ({@code scope = INHERIT}): every verb gets --help and --version from
+ * here instead of declaring them.
+ */
 @Command(
     name = "buildhost",
+    scope = ScopeType.INHERIT,
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build host: one-shot VMs and containers with a TFTP channel.",
-    footer = {"%nThe monitor (toolchain bootstrap, reboot on OS or toolchain change) runs as",
-        "'buildhost monitor'; see 'buildhost monitor --help'. The manual is in doc/."},
     subcommands = {CommandLine.HelpCommand.class,
         MachineCommands.ListMachines.class, MachineCommands.ListImages.class, MachineCommands.ImageStatus.class,
         StartCommand.class, InstanceCommands.ListInstances.class, InstanceCommands.Status.class,
@@ -21,6 +25,13 @@ import picocli.CommandLine.Command;
         dev.buildhost.tftp.cli.TftpCommand.class})
 public final class BuildhostCommand implements Runnable {
 
+  /**
+   * The top command's own footer. Set on it after the verbs inherited its attributes, since an
+   * inherited footer would end the help of every verb that has none (tftp) with this text.
+   */
+  private static final String[] FOOTER = {"%nThe monitor (toolchain bootstrap, reboot on OS or toolchain change) runs as",
+      "'buildhost monitor'; see 'buildhost monitor --help'. The manual is in doc/."};
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -29,7 +40,16 @@ public final class BuildhostCommand implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "Missing a command; see 'buildhost --help'.");
   }
 
+  /** The CLI with picocli's exit-code mapping and failure handling set up, as main runs it. */
+  public static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new BuildhostCommand())
+        .setExitCodeExceptionMapper(new ExitCode())
+        .setExecutionExceptionHandler(new ExitCode.Failures());
+    cli.getCommandSpec().usageMessage().footer(FOOTER);
+    return cli;
+  }
+
   public static void main(String[] args) {
-    System.exit(new CommandLine(new BuildhostCommand()).execute(args));
+    System.exit(commandLine().execute(args));
   }
 }

@@ -1,19 +1,19 @@
 package dev.buildhost.manager.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.api.Json;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiJson;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * A verb that talks to the daemon: finds it, runs, and turns the daemon's refusals into a
- * message with a hint on stderr and the documented exit code.
+ * A verb that talks to the daemon through the API client alone: it finds the daemon and runs.
+ * What the daemon refuses is thrown as it is; {@link ExitCode} (picocli's exception handler and
+ * exit-code mapper, set by {@link BuildhostCommand#commandLine()}) prints it with its hint and
+ * picks the documented exit code.
  */
 abstract class ClientCommand implements Callable<Integer> {
 
@@ -28,21 +28,7 @@ abstract class ClientCommand implements Callable<Integer> {
 
   @Override
   public final Integer call() throws Exception {
-    try {
-      return run(options.client());
-    } catch (ApiClientException e) {
-      PrintWriter err = err();
-      err.println("buildhost " + spec.name() + ": " + e.getMessage());
-      if (e.hint() != null) {
-        err.println("  hint: " + e.hint());
-      }
-      err.flush();
-      return ExitCode.of(e);
-    } catch (UncheckedIOException e) {
-      err().println("buildhost " + spec.name() + ": " + e.getMessage() + ": " + e.getCause().getMessage());
-      err().flush();
-      return ExitCode.FAILED;
-    }
+    return run(options.client());
   }
 
   PrintWriter out() {
@@ -58,7 +44,7 @@ abstract class ClientCommand implements Callable<Integer> {
   }
 
   void printJson(Object value) throws JsonProcessingException {
-    out().println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value));
+    out().println(ApiJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value));
     out().flush();
   }
 }

@@ -1,18 +1,20 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.DaemonEndpoint;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** How a verb finds the daemon, and whether it prints JSON: options every client verb has. */
+/**
+ * How a verb finds the daemon, and whether it prints JSON: options every client verb has, mixed
+ * into each through {@link ClientCommand}. They are not inherited from the top command, where
+ * {@code --root} would clash with the daemon's and the TFTP server's own {@code --root}.
+ */
 public final class ClientOptions {
 
-  static final String STATE_DIR_ENV = "BUILDHOST_STATE_DIR";
-
   @Option(names = "--state-dir", paramLabel = "DIR",
-      description = "the daemon's state folder (default: <root>/state with --root, else $" + STATE_DIR_ENV
-          + ", else /state/buildhost)")
+      description = "the daemon's state folder (default: <root>/state with --root, else $"
+          + DaemonEndpoint.STATE_DIR_ENV + ", else /state/buildhost)")
   Path stateDir;
 
   @Option(names = "--root", paramLabel = "DIR", description = "the daemon's storage root, to find its state folder")
@@ -23,20 +25,10 @@ public final class ClientOptions {
 
   /**
    * The state folder: a flag given on the command line (--state-dir, else --root's) wins over
-   * $BUILDHOST_STATE_DIR, which wins over the default root's.
+   * $BUILDHOST_STATE_DIR, which wins over the default root's ({@link DaemonEndpoint#stateDir}).
    */
   Path stateDir() {
-    if (stateDir != null) {
-      return stateDir;
-    }
-    if (root != null) {
-      return ManagerConfig.defaults(root.toAbsolutePath().normalize()).stateDir();
-    }
-    String env = System.getenv(STATE_DIR_ENV);
-    if (env != null && !env.isBlank()) {
-      return Path.of(env);
-    }
-    return ManagerConfig.defaults(Path.of("/build")).stateDir();
+    return DaemonEndpoint.stateDir(stateDir, root, System.getenv());
   }
 
   ApiClient client() {

@@ -1,23 +1,14 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiServer;
-import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.daemon.ConfigException;
 import dev.buildhost.manager.daemon.ConfigFile;
-import dev.buildhost.manager.daemon.Daemon;
 import dev.buildhost.manager.daemon.DaemonSettings;
 import dev.buildhost.manager.daemon.Setting;
-import dev.buildhost.manager.docker.DockerBackend;
-import dev.buildhost.manager.instance.InstanceBackend;
-import dev.buildhost.manager.instance.ManagerException;
-import dev.buildhost.manager.libvirt.LibvirtBackend;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,14 +20,14 @@ import picocli.CommandLine.Spec;
  * {@code buildhost daemon}: runs the manager, the TFTP servers and the API until SIGTERM. Its
  * flags are made from {@link Setting}, so each config file key is a flag too.
  */
-@Command(name = "daemon", mixinStandardHelpOptions = true, modelTransformer = DaemonCommand.SettingFlags.class,
+@Command(name = "daemon", modelTransformer = DaemonCommand.SettingFlags.class,
     description = {"Runs the machine manager, the read-only TFTP server of <root>/tftp, the per-instance TFTP "
         + "servers and the HTTP API until SIGTERM or SIGINT.",
         "At start it reconciles: instances that outlived the previous daemon are adopted, leftovers removed. "
             + "On SIGTERM it stops taking work and stops the TFTP servers; instances keep running (the next "
             + "daemon adopts them) unless --stop-instances-on-exit.",
         "Settings come from --config FILE (one 'key = value' per line, '#' comments; keys as the flags "
-            + "without '--'; see doc/configuration.md); a flag overrides the file."},
+            + "without '--', with '_' for '-': state_dir; see doc/configuration.md); a flag overrides the file."},
     footer = {"%nExamples:", "  buildhost daemon --root /build --listen 127.0.0.1:7346",
         "  buildhost daemon --config /etc/buildhost/daemon.conf --max-instances 4", ExitCode.HELP})
 public final class DaemonCommand implements Callable<Integer> {
@@ -69,26 +60,16 @@ public final class DaemonCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     DaemonSettings settings;
     try {
-      Map<Setting, String> file = config == null ? Map.of() : ConfigFile.read(config);
-      settings = DaemonSettings.resolve(file, String.valueOf(config), flags());
+      ConfigFile file = config == null ? new ConfigFile("", Map.of(), List.of()) : ConfigFile.read(config);
+      for (String warning : file.warnings()) {
+        spec.commandLine().getErr().println("buildhost daemon: warning: " + warning);
+      }
+      spec.commandLine().getErr().flush();
+      settings = DaemonSettings.resolve(file.values(), file.name(), flags());
     } catch (ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
-    Daemon daemon;
-    try {
-      daemon = Daemon.start(settings, DaemonCommand::backends, ApiServer.Limits.DEFAULT);
-    } catch (IOException | ManagerException e) {
-      spec.commandLine().getErr().println("buildhost daemon: " + e.getMessage());
-      spec.commandLine().getErr().flush();
-      return ExitCode.FAILED;
-    }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      daemon.close();
-      // A stop on SIGTERM/SIGINT is the daemon's normal end: exit 0, not the JVM's 128+signal.
-      Runtime.getRuntime().halt(ExitCode.OK);
-    }, "daemon-shutdown"));
-    new CountDownLatch(1).await(); // until the shutdown hook ends the process
-    return ExitCode.OK;
+    return DaemonRunner.run(settings, spec.commandLine().getErr());
   }
 
   /** The settings given as flags. */
@@ -101,10 +82,5 @@ public final class DaemonCommand implements Callable<Integer> {
       }
     }
     return flags;
-  }
-
-  /** The production backends: libvirt for kvm machines, Docker for docker ones. */
-  static List<InstanceBackend> backends(ManagerConfig config) {
-    return List.of(new LibvirtBackend(config), new DockerBackend(config));
   }
 }

@@ -1,13 +1,13 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.Json;
-import dev.buildhost.manager.event.InstanceEvent;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiJson;
+import dev.buildhost.client.wire.InstanceEventView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code buildhost events}: the lifecycle events as they happen. */
-@Command(name = "events", mixinStandardHelpOptions = true,
+@Command(name = "events",
     description = "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
         + "interrupted or the daemon stops.",
     footer = {"%nExample:", "  buildhost events --instance sample-vm-20260101-120000-1a2b", ExitCode.HELP})
@@ -20,8 +20,8 @@ final class EventsCommand extends ClientCommand {
   int run(ApiClient client) throws Exception {
     try (ApiClient.Events events = client.events(instance)) {
       while (events.hasNext()) {
-        InstanceEvent event = events.next();
-        out().println(json() ? Json.MAPPER.writeValueAsString(event) : line(event));
+        InstanceEventView event = events.next();
+        out().println(json() ? ApiJson.MAPPER.writeValueAsString(event) : line(event));
         out().flush();
       }
     }
@@ -31,7 +31,7 @@ final class EventsCommand extends ClientCommand {
   }
 
   /** 12:00:03  RUNNING  sample-vm-...  RUNNING  detail */
-  static String line(InstanceEvent event) {
+  static String line(InstanceEventView event) {
     String detail = event.detail() == null ? "" : "  " + event.detail();
     return Format.clock(event.time()) + "  " + String.format("%-13s", event.kind()) + "  "
         + event.instance().id() + "  " + Format.state(event.instance()) + detail;

@@ -1,7 +1,8 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.common.files.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -9,7 +10,6 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +26,7 @@ final class FileCommands {
         "the transfer from the daemon broke off: " + e.getMessage(), "check that the daemon still runs, then try again");
   }
 
-  @Command(name = "copy-to", mixinStandardHelpOptions = true,
+  @Command(name = "copy-to",
       description = "Copies a local file into an instance's folder (where its worker fetches it over TFTP).",
       footer = {"%nExample:", "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
           ExitCode.HELP})
@@ -60,7 +60,7 @@ final class FileCommands {
     }
   }
 
-  @Command(name = "copy-from", mixinStandardHelpOptions = true,
+  @Command(name = "copy-from",
       description = "Copies a file out of an instance's folder (e.g. the worker's result.manifest).",
       footer = {"%nExample:", "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -",
           ExitCode.HELP})
@@ -92,14 +92,11 @@ final class FileCommands {
         destination = destination.resolve(source);
       }
       Path absolute = destination.toAbsolutePath();
-      Path temp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".part");
+      // A broken download must not leave half a result.manifest where a script looks for one.
       try (InputStream in = client.openFile(id, source)) {
-        Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);
-        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(absolute, in::transferTo);
       } catch (IOException e) {
         throw broken(e);
-      } finally {
-        Files.deleteIfExists(temp);
       }
       if (json()) {
         printJson(Map.of("id", id, "name", source, "path", absolute.toString(), "size", Files.size(absolute)));
@@ -111,7 +108,7 @@ final class FileCommands {
     }
   }
 
-  @Command(name = "logs", mixinStandardHelpOptions = true,
+  @Command(name = "logs",
       description = "Prints an instance's console log (VM serial console or container output).",
       footer = {"%nExample:", "  buildhost logs -f sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Logs extends ClientCommand {

@@ -1,6 +1,6 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.client.wire.InstanceView;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -44,7 +44,7 @@ final class Format {
   }
 
   /** How long the instance ran (so far, when it still runs). */
-  static String runtime(Instance instance) {
+  static String runtime(InstanceView instance) {
     if (instance.createdAt() == null) {
       return "-";
     }
@@ -53,7 +53,7 @@ final class Format {
   }
 
   /** STOPPED (POWEROFF, exit 0), RUNNING, ... */
-  static String state(Instance instance) {
+  static String state(InstanceView instance) {
     StringBuilder out = new StringBuilder(String.valueOf(instance.state()));
     if (instance.endReason() != null) {
       out.append(" (").append(instance.endReason());

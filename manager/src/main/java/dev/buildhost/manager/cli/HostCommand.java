@@ -1,14 +1,14 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.HostInfo;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.wire.HostInfo;
 import java.io.PrintWriter;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code buildhost host}: acceleration, capacity, versions, draining. */
-@Command(name = "host", mixinStandardHelpOptions = true,
+@Command(name = "host",
     description = "Shows the host: acceleration, capacity, versions, TFTP, whether it drains. "
         + "--drain makes it refuse new instances (running ones go on); --undrain ends that.",
     footer = {"%nExample:", "  buildhost host", "  buildhost host --drain", ExitCode.HELP})

@@ -1,13 +1,17 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.instance.FileEntry;
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.wire.FileView;
+import dev.buildhost.client.wire.InstanceView;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /** The verbs about instances: instances, status, show, poweroff, terminate, delete. */
@@ -16,19 +20,19 @@ final class InstanceCommands {
   private InstanceCommands() {
   }
 
-  @Command(name = "instances", mixinStandardHelpOptions = true,
+  @Command(name = "instances",
       description = "Lists the instances: running ones and stopped ones not yet deleted.",
       footer = {"%nExample:", "  buildhost instances", ExitCode.HELP})
   static final class ListInstances extends ClientCommand {
     @Override
     int run(ApiClient client) throws Exception {
-      List<Instance> instances = client.instances();
+      List<InstanceView> instances = client.instances();
       if (json()) {
         printJson(instances);
         return ExitCode.OK;
       }
       Table table = new Table("ID", "MACHINE", "REVISION", "STATE", "TFTP", "CREATED", "RUNTIME");
-      for (Instance i : instances) {
+      for (InstanceView i : instances) {
         table.row(i.id(), i.machine(), i.revision(), Format.state(i), i.tftpPort(), Format.time(i.createdAt()),
             Format.runtime(i));
       }
@@ -38,7 +42,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true,
+  @Command(name = "status",
       description = "Shows an instance for people: state, times, TFTP port, files, end reason.",
       footer = {"%nExample:", "  buildhost status sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Status extends ClientCommand {
@@ -47,8 +51,8 @@ final class InstanceCommands {
 
     @Override
     int run(ApiClient client) throws Exception {
-      Instance i = client.instance(id);
-      List<FileEntry> files = client.files(id);
+      InstanceView i = client.instance(id);
+      List<FileView> files = client.files(id);
       if (json()) {
         printJson(java.util.Map.of("instance", i, "files", files));
         return ExitCode.OK;
@@ -65,7 +69,7 @@ final class InstanceCommands {
         out.printf("  message: %s%n", i.message());
       }
       out.printf("    files: %s%n", files.isEmpty() ? "none" : "");
-      for (FileEntry f : files) {
+      for (FileView f : files) {
         out.printf("           %-24s %10d bytes  %s%n", f.name(), f.size(), Format.time(f.modified()));
       }
       out.flush();
@@ -73,35 +77,63 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true,
-      description = "Shows an instance's properties as Name=Value lines, for scripts.",
-      footer = {"%nExample:", "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=", ExitCode.HELP})
+  @Command(name = "show",
+      description = {"Shows an instance's properties as Name=Value lines, for scripts.",
+          "As with machinectl show, -p limits the output to the named properties and --value prints "
+              + "their values alone."},
+      footer = {"%nExample:", "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=",
+          "  buildhost show -p State --value sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Show extends ClientCommand {
     @Parameters(paramLabel = "ID", description = "the instance")
     String id;
 
+    @Option(names = {"-p", "--property"}, paramLabel = "NAME",
+        description = "show only this property (repeatable), e.g. State or EndReason")
+    List<String> properties = List.of();
+
+    @Option(names = "--value", description = "print the values alone, without 'Name='")
+    boolean valueOnly;
+
     @Override
     int run(ApiClient client) throws Exception {
-      Instance i = client.instance(id);
+      InstanceView instance = client.instance(id);
+      Map<String, Object> shown = properties(instance);
+      for (String name : properties) {
+        if (!shown.containsKey(name)) {
+          throw new ParameterException(spec.commandLine(), "--property " + name + ": no such property; the properties are "
+              + String.join(", ", shown.keySet()));
+        }
+      }
       if (json()) {
-        printJson(i);
+        printJson(instance);
         return ExitCode.OK;
       }
       PrintWriter out = out();
-      out.println("Id=" + i.id());
-      out.println("Machine=" + i.machine());
-      out.println("Revision=" + i.revision());
-      out.println("Type=" + i.type());
-      out.println("State=" + i.state());
-      out.println("EndReason=" + (i.endReason() == null ? "" : i.endReason()));
-      out.println("ExitCode=" + (i.exitCode() == null ? "" : i.exitCode()));
-      out.println("TftpPort=" + i.tftpPort());
-      out.println("CreatedAt=" + (i.createdAt() == null ? "" : i.createdAt()));
-      out.println("RunningAt=" + (i.runningAt() == null ? "" : i.runningAt()));
-      out.println("StoppedAt=" + (i.stoppedAt() == null ? "" : i.stoppedAt()));
-      out.println("Message=" + (i.message() == null ? "" : i.message()));
+      shown.forEach((name, value) -> {
+        if (properties.isEmpty() || properties.contains(name)) {
+          String text = value == null ? "" : value.toString();
+          out.println(valueOnly ? text : name + "=" + text);
+        }
+      });
       out.flush();
       return ExitCode.OK;
+    }
+
+    private static Map<String, Object> properties(InstanceView i) {
+      Map<String, Object> shown = new LinkedHashMap<>();
+      shown.put("Id", i.id());
+      shown.put("Machine", i.machine());
+      shown.put("Revision", i.revision());
+      shown.put("Type", i.type());
+      shown.put("State", i.state());
+      shown.put("EndReason", i.endReason());
+      shown.put("ExitCode", i.exitCode());
+      shown.put("TftpPort", i.tftpPort());
+      shown.put("CreatedAt", i.createdAt());
+      shown.put("RunningAt", i.runningAt());
+      shown.put("StoppedAt", i.stoppedAt());
+      shown.put("Message", i.message());
+      return shown;
     }
   }
 
@@ -112,7 +144,7 @@ final class InstanceCommands {
 
     abstract String done();
 
-    abstract Instance apply(ApiClient client, String id);
+    abstract InstanceView apply(ApiClient client, String id);
 
     @Override
     int run(ApiClient client) throws Exception {
@@ -120,7 +152,7 @@ final class InstanceCommands {
       List<Object> results = new ArrayList<>();
       for (String id : ids) {
         try {
-          Instance instance = apply(client, id);
+          InstanceView instance = apply(client, id);
           results.add(instance == null ? java.util.Map.of("id", id, "deleted", true) : instance);
           if (!json()) {
             out().println(id + ": " + done() + (instance == null ? "" : " (" + Format.state(instance) + ")"));
@@ -143,7 +175,7 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "poweroff", mixinStandardHelpOptions = true,
+  @Command(name = "poweroff",
       description = "Asks instances to shut down (ACPI / SIGTERM); they are killed after the poweroff grace.",
       footer = {"%nExample:", "  buildhost poweroff sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Poweroff extends OnEach {
@@ -153,12 +185,12 @@ final class InstanceCommands {
     }
 
     @Override
-    Instance apply(ApiClient client, String id) {
+    InstanceView apply(ApiClient client, String id) {
       return client.poweroff(id);
     }
   }
 
-  @Command(name = "terminate", mixinStandardHelpOptions = true,
+  @Command(name = "terminate",
       description = "Stops instances at once (destroy / SIGKILL).",
       footer = {"%nExample:", "  buildhost terminate sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Terminate extends OnEach {
@@ -168,12 +200,12 @@ final class InstanceCommands {
     }
 
     @Override
-    Instance apply(ApiClient client, String id) {
+    InstanceView apply(ApiClient client, String id) {
       return client.terminate(id);
     }
   }
 
-  @Command(name = "delete", mixinStandardHelpOptions = true,
+  @Command(name = "delete",
       description = "Deletes stopped instances: their folder, files and console log.",
       footer = {"%nExample:", "  buildhost delete sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Delete extends OnEach {
@@ -183,7 +215,7 @@ final class InstanceCommands {
     }
 
     @Override
-    Instance apply(ApiClient client, String id) {
+    InstanceView apply(ApiClient client, String id) {
       client.delete(id);
       return null;
     }

@@ -1,8 +1,8 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.MachineView;
-import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.wire.MachineView;
+import dev.buildhost.client.wire.ManifestView;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -19,7 +19,7 @@ final class MachineCommands {
     return machine.type() == null ? "-" : machine.type().manifestValue();
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true,
+  @Command(name = "list",
       description = "Lists the machines of the library: type, revision in service, revisions, problems.",
       footer = {"%nExample:", "  buildhost list", "  buildhost list --json | jq '.[].name'", ExitCode.HELP})
   static final class ListMachines extends ClientCommand {
@@ -41,7 +41,7 @@ final class MachineCommands {
     }
   }
 
-  @Command(name = "list-images", mixinStandardHelpOptions = true,
+  @Command(name = "list-images",
       description = "Lists every revision (image) of every machine, and which one is in service.",
       footer = {"%nExample:", "  buildhost list-images", ExitCode.HELP})
   static final class ListImages extends ClientCommand {
@@ -55,7 +55,7 @@ final class MachineCommands {
       Table table = new Table("IMAGE", "MACHINE", "TYPE", "IN SERVICE", "RAM", "CPUS", "FOLDER");
       for (MachineView m : machines) {
         for (MachineView.RevisionView r : m.revisions()) {
-          Manifest manifest = r.manifest();
+          ManifestView manifest = r.manifest();
           table.row(m.name() + "-" + r.version(), m.name(), manifest.type().manifestValue(),
               r.inService() ? "yes" : "no", manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + "M",
               manifest.cpus(), r.dir());
@@ -66,7 +66,7 @@ final class MachineCommands {
     }
   }
 
-  @Command(name = "image-status", mixinStandardHelpOptions = true,
+  @Command(name = "image-status",
       description = "Shows one machine: its revision in service, its manifest, its revisions and problems.",
       footer = {"%nExample:", "  buildhost image-status sample-vm", ExitCode.HELP})
   static final class ImageStatus extends ClientCommand {
@@ -85,7 +85,7 @@ final class MachineCommands {
       out.printf("  type:       %s%n", type(machine));
       out.printf("  in service: %s%n", machine.inService() == null ? "none (no usable <name>-<P> symlink)"
           : machine.name() + "-" + machine.inService());
-      Manifest manifest = machine.inServiceManifest();
+      ManifestView manifest = machine.inServiceManifest();
       if (manifest != null) {
         field(out, "summary", manifest.summary());
         field(out, "id", manifest.id());

@@ -1,12 +1,11 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.api.StartBody;
-import dev.buildhost.manager.daemon.Durations;
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.wire.InstanceEventView;
+import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.client.wire.StartBody;
+import dev.buildhost.common.time.Durations;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,7 +27,7 @@ import picocli.CommandLine.Parameters;
  * {@code buildhost start}: starts an instance; with {@code --wait} follows it to its end and
  * exits with the worker's status.
  */
-@Command(name = "start", mixinStandardHelpOptions = true,
+@Command(name = "start",
     description = {"Starts an instance of a machine and prints its id.",
         "With --wait it prints the instance's state changes as they happen, then the worker's result "
             + "(status and exit code from the result.manifest the worker uploaded, else the container's exit "
@@ -61,7 +60,7 @@ final class StartCommand extends ClientCommand {
   int run(ApiClient client) throws Exception {
     StartBody body = new StartBody(machine, timeoutSeconds(), files());
     if (!wait) {
-      Instance instance = client.start(body);
+      InstanceView instance = client.start(body);
       if (json()) {
         printJson(instance);
       } else {
@@ -70,7 +69,7 @@ final class StartCommand extends ClientCommand {
       }
       return ExitCode.OK;
     }
-    Instance instance;
+    InstanceView instance;
     // Subscribed before the start, so no event of the new instance can be missed.
     try (ApiClient.Events events = client.events(null)) {
       instance = client.start(body);
@@ -85,26 +84,26 @@ final class StartCommand extends ClientCommand {
   }
 
   /** Prints the instance's events until it has stopped; polls when the stream breaks off. */
-  private Instance follow(ApiClient client, ApiClient.Events events, Instance instance) throws Exception {
+  private InstanceView follow(ApiClient client, ApiClient.Events events, InstanceView instance) throws Exception {
     String id = instance.id();
     // Even an instance that stopped before start() answered has its events in the stream.
     while (events.hasNext()) {
-      InstanceEvent event = events.next();
+      InstanceEventView event = events.next();
       if (event.instance() == null || !id.equals(event.instance().id())) {
         continue;
       }
       instance = event.instance();
-      if (!json() && event.kind() != InstanceEvent.Kind.CREATED) {
+      if (!json() && event.kind() != InstanceEventView.Kind.CREATED) {
         out().println(EventsCommand.line(event));
         out().flush();
       }
-      if (event.kind() == InstanceEvent.Kind.STOPPED) {
+      if (event.kind() == InstanceEventView.Kind.STOPPED) {
         return instance;
       }
     }
     Instant deadline = Instant.now().plus(timeoutSeconds() == null ? Duration.ofDays(1)
         : Duration.ofSeconds(timeoutSeconds())).plus(WAIT_MARGIN);
-    while (instance.state() != InstanceState.STOPPED) {
+    while (instance.state() != InstanceView.State.STOPPED) {
       if (Instant.now().isAfter(deadline)) {
         throw new ApiClientException(ApiClientException.UNREACHABLE, "instance " + id
             + " did not stop within its time limit", "see `buildhost status " + id + "` and the daemon's log");
@@ -116,7 +115,7 @@ final class StartCommand extends ClientCommand {
   }
 
   /** Prints the result; the exit code says whether the worker succeeded. */
-  private int finish(ApiClient client, Instance instance) throws Exception {
+  private int finish(ApiClient client, InstanceView instance) throws Exception {
     WorkerResult result = result(client, instance.id());
     boolean ok = result != null ? result.succeeded()
         : instance.exitCode() != null && instance.exitCode() == 0;
@@ -156,7 +155,7 @@ final class StartCommand extends ClientCommand {
       return null;
     }
     try {
-      return Math.max(1, Durations.parse(timeout).toSeconds());
+      return Math.max(1, Durations.parsePositive(timeout).toSeconds());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--timeout: " + e.getMessage());
     }

@@ -1,6 +1,6 @@
 package dev.buildhost.manager.daemon;
 
-import dev.buildhost.manager.api.ApiClient;
+import dev.buildhost.client.DaemonEndpoint;
 import dev.buildhost.manager.api.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,7 +58,7 @@ public final class ApiCredentials {
    *     message names the file
    */
   public static String token(Path stateDir) throws IOException {
-    Path file = stateDir.resolve(ApiClient.TOKEN_FILE);
+    Path file = stateDir.resolve(DaemonEndpoint.TOKEN_FILE);
     Files.createDirectories(stateDir);
     removeLeftoverTemporaryFiles(stateDir);
     String existing = readToken(file);
@@ -147,7 +147,7 @@ public final class ApiCredentials {
 
   /** Writes {@code stateDir/api.json} atomically: a client never reads half of it. */
   public static void publish(Path stateDir, URI url) throws IOException {
-    Path file = stateDir.resolve(ApiClient.ENDPOINT_FILE);
+    Path file = stateDir.resolve(DaemonEndpoint.ENDPOINT_FILE);
     Path temp = Files.createTempFile(stateDir, ".api.json", ".tmp");
     try {
       Files.write(temp, Json.MAPPER.writeValueAsBytes(Map.of("url", url.toString())));
@@ -159,6 +159,6 @@ public final class ApiCredentials {
 
   /** Removes {@code api.json}: the CLI then says no daemon runs instead of trying a dead port. */
   public static void withdraw(Path stateDir) throws IOException {
-    Files.deleteIfExists(stateDir.resolve(ApiClient.ENDPOINT_FILE));
+    Files.deleteIfExists(stateDir.resolve(DaemonEndpoint.ENDPOINT_FILE));
   }
 }

@@ -1,63 +1,63 @@
 package dev.buildhost.manager.daemon;
 
-import java.io.IOException;
+import dev.buildhost.common.config.ConfigEntry;
+import dev.buildhost.common.config.ConfigFileException;
+import dev.buildhost.common.config.ConfigFormat;
+import dev.buildhost.common.config.ConfigText;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
- * The daemon's config file: one {@code key = value} per line, {@code #} starts a comment line,
- * blank lines are ignored, keys are those of {@link Setting}. An unknown key, a line without
- * '=', or a key given twice is an error naming the file and line.
+ * The daemon's config file, in the format every buildhost config file has ({@link ConfigFormat}:
+ * {@code key = value} lines, {@code #} comments, keys such as {@code state_dir}); the keys are
+ * those of {@link Setting}. An unknown key is an error naming the file and line; a key in the
+ * old dashed spelling is read, with a warning.
+ *
+ * @param name     the file as messages name it
+ * @param values   the settings it gives
+ * @param warnings what it should write differently, each naming file and line
  */
-public final class ConfigFile {
+public record ConfigFile(String name, Map<Setting, String> values, List<String> warnings) {
 
-  private ConfigFile() {
+  public ConfigFile {
+    Map<Setting, String> copy = new EnumMap<>(Setting.class);
+    copy.putAll(values);
+    values = Collections.unmodifiableMap(copy);
+    warnings = List.copyOf(warnings);
   }
 
-  public static Map<Setting, String> read(Path file) {
-    List<String> lines;
+  public static ConfigFile read(Path file) {
     try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new ConfigException("cannot read the config file " + file + ": " + e);
+      return of(ConfigFormat.read(file));
+    } catch (ConfigFileException e) {
+      throw new ConfigException(e.getMessage());
     }
-    return parse(file.toString(), lines);
   }
 
-  static Map<Setting, String> parse(String fileName, List<String> lines) {
+  static ConfigFile parse(String name, String text) {
+    try {
+      return of(ConfigFormat.parse(name, text.getBytes(StandardCharsets.UTF_8)));
+    } catch (ConfigFileException e) {
+      throw new ConfigException(e.getMessage());
+    }
+  }
+
+  private static ConfigFile of(ConfigText text) {
     Map<Setting, String> values = new EnumMap<>(Setting.class);
-    for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i).strip();
-      String where = fileName + ":" + (i + 1) + ": ";
-      if (line.isEmpty() || line.startsWith("#")) {
-        continue;
-      }
-      int eq = line.indexOf('=');
-      if (eq < 0) {
-        throw new ConfigException(where + "expected 'key = value', got '" + line + "'");
-      }
-      String key = line.substring(0, eq).strip();
-      String value = line.substring(eq + 1).strip();
-      Setting setting = Setting.ofKey(key);
+    for (ConfigEntry entry : text.entries()) {
+      Setting setting = Setting.ofKey(entry.key());
       if (setting == null) {
-        throw new ConfigException(where + "unknown key '" + key + "'; the keys are: " + keys());
+        throw new ConfigException(entry.where() + ": unknown key '" + entry.key() + "'; the keys are: "
+            + Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.joining(", ")));
       }
-      if (values.put(setting, value) != null) {
-        throw new ConfigException(where + "'" + key + "' is set a second time");
-      }
+      values.put(setting, entry.value());
     }
-    return values;
-  }
-
-  private static String keys() {
-    StringBuilder out = new StringBuilder();
-    for (Setting setting : Setting.values()) {
-      out.append(out.length() == 0 ? "" : ", ").append(setting.key());
-    }
-    return out.toString();
+    return new ConfigFile(text.name(), values, text.warnings());
   }
 }

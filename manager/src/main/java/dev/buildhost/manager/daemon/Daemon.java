@@ -1,7 +1,7 @@
 package dev.buildhost.manager.daemon;
 
+import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.manager.api.ApiServer;
-import dev.buildhost.manager.api.HostInfo;
 import dev.buildhost.manager.api.Metrics;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.instance.Instance;

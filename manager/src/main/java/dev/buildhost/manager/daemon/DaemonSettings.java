@@ -1,5 +1,7 @@
 package dev.buildhost.manager.daemon;
 
+import dev.buildhost.common.size.Sizes;
+import dev.buildhost.common.time.Durations;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
 import java.net.InetAddress;
@@ -26,7 +28,6 @@ public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, In
 
   public static final int DEFAULT_API_PORT = 7346;
 
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMGT]?)(?:i?B)?", Pattern.CASE_INSENSITIVE);
   private static final Pattern RANGE = Pattern.compile("(\\d+)\\s*-\\s*(\\d+)");
 
   /**
@@ -104,17 +105,12 @@ public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, In
 
     long sizeMib(Setting s) {
       String value = text(s);
-      Matcher m = SIZE.matcher(value);
-      if (!m.matches()) {
+      long mib;
+      try {
+        mib = Sizes.parseMib(value, Sizes.Unit.MIB);
+      } catch (IllegalArgumentException e) {
         throw bad(s, value, "not a size like 16G or 4096M");
       }
-      long n = Long.parseLong(m.group(1));
-      long mib = switch (m.group(2).toUpperCase(Locale.ROOT)) {
-        case "K" -> n / 1024;
-        case "G" -> n * 1024;
-        case "T" -> n * 1024 * 1024;
-        default -> n; // M or none
-      };
       if (mib <= 0) {
         throw bad(s, value, "less than 1 MiB");
       }
@@ -124,7 +120,7 @@ public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, In
     Duration duration(Setting s) {
       String value = text(s);
       try {
-        return Durations.parse(value);
+        return Durations.parsePositive(value);
       } catch (IllegalArgumentException e) {
         throw bad(s, value, e.getMessage());
       }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.buildhost.client.wire.HostInfo;
+import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.manager.daemon.Daemon;
 import dev.buildhost.manager.daemon.TestDaemons;
 import dev.buildhost.manager.event.InstanceEvent;

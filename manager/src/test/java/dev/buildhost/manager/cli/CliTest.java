@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.buildhost.client.ApiClientException;
 import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.api.Json;
 import dev.buildhost.manager.daemon.ApiCredentials;
@@ -65,7 +66,7 @@ class CliTest {
   static Run runExactly(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new BuildhostCommand());
+    CommandLine cli = BuildhostCommand.commandLine();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     int exit = cli.execute(args);
@@ -137,6 +138,13 @@ class CliTest {
     assertTrue(show.out().contains("Id=" + id + "\n"), show.out());
     assertTrue(show.out().contains("Machine=fake-worker\n"), show.out());
     assertTrue(run("instances").out().contains(id), "instances lists it");
+    assertEquals("fake-worker\n", run("show", "-p", "Machine", "--value", id).out());
+    assertEquals("Id=" + id + "\nMachine=fake-worker\n", run("show", "--property", "Machine", "-p", "Id", id).out(),
+        "the properties come in their usual order, as machinectl shows them");
+    Run noSuchProperty = run("show", "-p", "Colour", id);
+    assertEquals(ExitCode.USAGE, noSuchProperty.exit(), noSuchProperty.toString());
+    assertTrue(noSuchProperty.err().contains("--property Colour: no such property; the properties are Id, Machine"),
+        noSuchProperty.err());
 
     Run copyTo = run("copy-to", id, task("command: sleep\n").toString(), "task.manifest");
     assertEquals(0, copyTo.exit(), copyTo.toString());
@@ -155,7 +163,7 @@ class CliTest {
     assertEquals(ExitCode.NOT_FOUND, missingFile.exit(), missingFile.toString());
     assertFalse(Files.exists(work.resolve("r")));
     try (var files = Files.list(work)) {
-      assertFalse(files.anyMatch(p -> p.toString().endsWith(".part")), "no partial file stays");
+      assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith(".")), "no partial file stays");
     }
 
     Run poweroff = run("poweroff", id, "no-such-instance");
@@ -281,7 +289,7 @@ class CliTest {
 
   @Test
   void everyVerbsHelpHasAnExampleAndTheExitCodes() {
-    CommandLine cli = new CommandLine(new BuildhostCommand());
+    CommandLine cli = BuildhostCommand.commandLine();
     int verbs = 0;
     for (var entry : cli.getSubcommands().entrySet()) {
       if (entry.getKey().equals("help") || entry.getKey().equals("tftp")) {
@@ -297,8 +305,19 @@ class CliTest {
   }
 
   @Test
+  void theDaemonWarnsOfAnOldDashedKeyWithFileAndLine() throws Exception {
+    Path conf = work.resolve("daemon.conf");
+    Files.writeString(conf, "root = " + work.resolve("r") + "\nmax-instances = 2\nlisten = 127.0.0.1:nonsense\n");
+    Run run = runExactly("daemon", "--config", conf.toString());
+    assertEquals(ExitCode.USAGE, run.exit(), run.toString());
+    assertTrue(run.err().startsWith("buildhost daemon: warning: " + conf
+        + ":2: 'max-instances' is the old spelling; write 'max_instances'\n"), run.err());
+    assertTrue(run.err().contains("'listen' in " + conf + ": '127.0.0.1:nonsense' is not a valid value"), run.err());
+  }
+
+  @Test
   void everyDaemonSettingIsAFlag() {
-    CommandLine daemonCli = new CommandLine(new BuildhostCommand()).getSubcommands().get("daemon");
+    CommandLine daemonCli = BuildhostCommand.commandLine().getSubcommands().get("daemon");
     for (Setting setting : Setting.values()) {
       assertNotNull(daemonCli.getCommandSpec().findOption(setting.flag()), setting.flag());
     }
@@ -315,14 +334,43 @@ class CliTest {
   }
 
   @Test
+  void everyVerbHasHelpAndVersionInheritedFromTheTopCommand() {
+    for (String verb : BuildhostCommand.commandLine().getSubcommands().keySet()) {
+      if (verb.equals("help")) {
+        continue; // picocli's help verb takes a verb name, not options
+      }
+      Run help = runExactly(verb, "--help");
+      assertEquals(0, help.exit(), verb + ": " + help);
+      assertTrue(help.out().startsWith("Usage: buildhost " + verb), verb + ": " + help);
+      Run version = runExactly(verb, "--version");
+      assertEquals(0, version.exit(), verb + ": " + version);
+      assertTrue(version.out().startsWith("buildhost "), verb + " --version: " + version);
+    }
+  }
+
+  @Test
+  void picocliMapsWhatAVerbThrowsToTheDocumentedExitCode() {
+    ExitCode codes = new ExitCode();
+    assertEquals(ExitCode.NOT_FOUND, codes.getExitCode(new ApiClientException(404, "x", null)));
+    assertEquals(ExitCode.USAGE,
+        codes.getExitCode(new CommandLine.ParameterException(BuildhostCommand.commandLine(), "x")));
+    assertEquals(ExitCode.FAILED, codes.getExitCode(new IllegalStateException("a bug")));
+    Run unreachable = runExactly("instances", "--state-dir", work.resolve("nowhere").toString());
+    assertEquals(ExitCode.UNREACHABLE, unreachable.exit(), unreachable.toString());
+    assertTrue(unreachable.err().startsWith("buildhost instances: cannot reach the buildhost daemon"), unreachable.err());
+    assertTrue(unreachable.err().contains("\n  hint: start it with `buildhost daemon`"), unreachable.err());
+    assertFalse(unreachable.err().contains("\tat "), "no stack trace: " + unreachable.err());
+  }
+
+  @Test
   void exitCodesFollowTheHttpStatus() {
-    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(0, "x", null)));
-    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(401, "x", null)));
-    assertEquals(ExitCode.USAGE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(413, "x", null)));
-    assertEquals(ExitCode.NOT_FOUND, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(404, "x", null)));
-    assertEquals(ExitCode.CONFLICT, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(409, "x", null)));
-    assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(503, "x", null)));
-    assertEquals(ExitCode.FAILED, ExitCode.of(new dev.buildhost.manager.api.ApiClientException(500, "x", null)));
+    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new ApiClientException(0, "x", null)));
+    assertEquals(ExitCode.UNREACHABLE, ExitCode.of(new ApiClientException(401, "x", null)));
+    assertEquals(ExitCode.USAGE, ExitCode.of(new ApiClientException(413, "x", null)));
+    assertEquals(ExitCode.NOT_FOUND, ExitCode.of(new ApiClientException(404, "x", null)));
+    assertEquals(ExitCode.CONFLICT, ExitCode.of(new ApiClientException(409, "x", null)));
+    assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(new ApiClientException(503, "x", null)));
+    assertEquals(ExitCode.FAILED, ExitCode.of(new ApiClientException(500, "x", null)));
   }
 
   @Test

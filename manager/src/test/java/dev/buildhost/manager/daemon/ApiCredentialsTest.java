@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.api.ApiClient;
-import dev.buildhost.manager.api.ApiClientException;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
+import dev.buildhost.client.DaemonEndpoint;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +29,7 @@ class ApiCredentialsTest {
   @Test
   void theTokenIsMadeOnceReadableByItsOwnerOnly() throws Exception {
     String token = ApiCredentials.token(state);
-    Path file = state.resolve(ApiClient.TOKEN_FILE);
+    Path file = state.resolve(DaemonEndpoint.TOKEN_FILE);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(43, token.length(), "32 random bytes in unpadded base64url");
     assertEquals(token, ApiCredentials.token(state), "the token survives restarts");
@@ -38,7 +39,7 @@ class ApiCredentialsTest {
   @Test
   void aLoosenedTokenFileIsTightenedAgain() throws Exception {
     ApiCredentials.token(state);
-    Path file = state.resolve(ApiClient.TOKEN_FILE);
+    Path file = state.resolve(DaemonEndpoint.TOKEN_FILE);
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     ApiCredentials.token(state);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
@@ -52,7 +53,7 @@ class ApiCredentialsTest {
   @ValueSource(strings = {"", "\n", "   \n", "abcdefgh", "abcdefghijklmno\n", "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000"
       + "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000", "tokenwith\u0001controlbytes-inside"})
   void aTokenFileLeftEmptyOrTornByACrashIsReplacedByAFreshToken(String debris) throws Exception {
-    Path file = state.resolve(ApiClient.TOKEN_FILE);
+    Path file = state.resolve(DaemonEndpoint.TOKEN_FILE);
     Files.writeString(file, debris, StandardCharsets.ISO_8859_1);
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
 
@@ -62,7 +63,7 @@ class ApiCredentialsTest {
     assertEquals(token + "\n", Files.readString(file));
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(token, ApiCredentials.token(state), "the fresh token is kept from then on");
-    assertEquals(List.of(ApiClient.TOKEN_FILE), names(state), "nothing else is left in the state folder");
+    assertEquals(List.of(DaemonEndpoint.TOKEN_FILE), names(state), "nothing else is left in the state folder");
   }
 
   @Test
@@ -71,20 +72,20 @@ class ApiCredentialsTest {
     Files.writeString(leftover, "x".repeat(43) + "\n");
     String token = ApiCredentials.token(state);
     assertNotEquals("x".repeat(43), token);
-    assertEquals(List.of(ApiClient.TOKEN_FILE), names(state));
+    assertEquals(List.of(DaemonEndpoint.TOKEN_FILE), names(state));
   }
 
   @Test
   void aTokenFileThatIsNotAFileIsRefusedWithWhatToDo() throws Exception {
-    Files.createSymbolicLink(state.resolve(ApiClient.TOKEN_FILE), Path.of("/etc/hostname"));
+    Files.createSymbolicLink(state.resolve(DaemonEndpoint.TOKEN_FILE), Path.of("/etc/hostname"));
     IOException e = assertThrows(IOException.class, () -> ApiCredentials.token(state));
-    assertTrue(e.getMessage().contains(state.resolve(ApiClient.TOKEN_FILE) + " is not a regular file: move it away"),
+    assertTrue(e.getMessage().contains(state.resolve(DaemonEndpoint.TOKEN_FILE) + " is not a regular file: move it away"),
         e.getMessage());
   }
 
   @Test
   void anOperatorsOwnTokenIsKept() throws Exception {
-    Files.writeString(state.resolve(ApiClient.TOKEN_FILE), "  my-own-token-of-20c \n");
+    Files.writeString(state.resolve(DaemonEndpoint.TOKEN_FILE), "  my-own-token-of-20c \n");
     assertEquals("my-own-token-of-20c", ApiCredentials.token(state));
   }
 

@@ -76,7 +76,7 @@ class DaemonSettingsTest {
       "LISTEN|127.0.0.1|not ADDRESS:PORT",
       "LISTEN|127.0.0.1:http|'http' is not a port number",
       "DEFAULT_TIMEOUT|0s|not a positive duration",
-      "DEFAULT_TIMEOUT|soon|not a duration like 90s",
+      "DEFAULT_TIMEOUT|soon|'soon' is not a duration; write e.g. 500ms, 90s",
       "ACCEL|xen|not auto, kvm or tcg",
       "STOP_INSTANCES_ON_EXIT|maybe|not true or false",
       "LIBVIRT_URI|'  '|it is empty"})
@@ -90,27 +90,47 @@ class DaemonSettingsTest {
   void aBadFileValueNamesTheFileAndKey() {
     ConfigException e = assertThrows(ConfigException.class,
         () -> resolve(Map.of(Setting.RAM_BUDGET, "lots"), Map.of()));
-    assertTrue(e.getMessage().startsWith("'ram-budget' in test.conf: 'lots' is not a valid value"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("'ram_budget' in test.conf: 'lots' is not a valid value"), e.getMessage());
   }
 
   @Test
   @SuppressWarnings("StringConcatToTextBlock") // a text block would drop the trailing blanks under test
   void theConfigFileIsKeyEqualsValueWithComments(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("daemon.conf");
-    Files.writeString(file, "# buildhost daemon\n\nroot = /srv/build\n  max-instances=4  \nlisten = 127.0.0.1:0\n"
-        + "docker-host = unix:///run/docker.sock?x=1\n");
+    Files.writeString(file, "# buildhost daemon\n\nroot = /srv/build\n  max_instances=4  \nlisten = 127.0.0.1:0\n"
+        + "docker_host = unix:///run/docker.sock?x=1\n");
+    ConfigFile config = ConfigFile.read(file);
     assertEquals(Map.of(Setting.ROOT, "/srv/build", Setting.MAX_INSTANCES, "4", Setting.LISTEN, "127.0.0.1:0",
-        Setting.DOCKER_HOST, "unix:///run/docker.sock?x=1"), ConfigFile.read(file));
+        Setting.DOCKER_HOST, "unix:///run/docker.sock?x=1"), config.values());
+    assertEquals(List.of(), config.warnings());
+  }
+
+  @Test
+  void theOldDashedKeysAreReadWithAWarningNamingFileLineAndTheNewSpelling() {
+    ConfigFile config = ConfigFile.parse("daemon.conf", "root = /srv/build\nstate-dir = /var/lib/bh\nmax-instances = 2\n");
+    assertEquals(Map.of(Setting.ROOT, "/srv/build", Setting.STATE_DIR, "/var/lib/bh", Setting.MAX_INSTANCES, "2"),
+        config.values());
+    assertEquals(List.of("daemon.conf:2: 'state-dir' is the old spelling; write 'state_dir'",
+        "daemon.conf:3: 'max-instances' is the old spelling; write 'max_instances'"), config.warnings());
+  }
+
+  @Test
+  void everyKeyIsWrittenWithUnderscoresAndItsFlagWithDashes() {
+    for (Setting setting : Setting.values()) {
+      assertFalse(setting.key().contains("-"), setting.key());
+      assertEquals("--" + setting.key().replace('_', '-'), setting.flag());
+    }
   }
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-      "root = /a\\nroot = /b|f.conf:2: 'root' is set a second time",
-      "# ok\\nrot = /a|f.conf:2: unknown key 'rot'; the keys are: root, state-dir",
+      "root = /a\\nroot = /b|f.conf:2: 'root' is set a second time (first on line 1)",
+      "state_dir = /a\\nstate-dir = /b|f.conf:2: 'state_dir' is set a second time (first on line 1)",
+      "# ok\\nrot = /a|f.conf:2: unknown key 'rot'; the keys are: root, state_dir",
       "root /a|f.conf:1: expected 'key = value', got 'root /a'"})
   void aBadConfigLineIsNamedByFileAndLine(String text, String message) {
     ConfigException e = assertThrows(ConfigException.class,
-        () -> ConfigFile.parse("f.conf", List.of(text.split("\\\\n"))));
+        () -> ConfigFile.parse("f.conf", text.replace("\\n", "\n")));
     assertTrue(e.getMessage().startsWith(message), e.getMessage());
   }
 
@@ -123,6 +143,7 @@ class DaemonSettingsTest {
   @ParameterizedTest
   @CsvSource({"90,PT1M30S", "90s,PT1M30S", "30m,PT30M", "2h,PT2H", "1d,PT24H", "500ms,PT0.5S", "pt1h30m,PT1H30M"})
   void durationsReadAsPeopleWriteThem(String text, String iso) {
-    assertEquals(Duration.parse(iso), Durations.parse(text));
+    assertEquals(Duration.parse(iso), DaemonSettings.resolve(Map.of(), "f.conf", Map.of(Setting.DEFAULT_TIMEOUT, text))
+        .manager().defaultTimeout());
   }
 }

@@ -1,6 +1,7 @@
 package dev.buildhost.monitor.config;
 
 import dev.buildhost.monitor.trust.PinnedKey;
+import dev.buildhost.common.time.Durations;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;

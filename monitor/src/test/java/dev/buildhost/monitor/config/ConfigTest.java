@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.monitor.trust.PinnedKey;
+import dev.buildhost.common.time.Durations;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -106,11 +107,11 @@ class ConfigTest {
   @Test
   void fileErrorsNameTheLine() {
     ConfigException unknown = assertThrows(ConfigException.class, () -> file("interval = 1m\nintervall = 2m\n"));
-    assertTrue(unknown.getMessage().startsWith("monitor.conf line 2: unknown setting 'intervall'"), unknown.getMessage());
+    assertTrue(unknown.getMessage().startsWith("monitor.conf:2: unknown setting 'intervall'"), unknown.getMessage());
     ConfigException noEq = assertThrows(ConfigException.class, () -> file("\n\njust words\n"));
-    assertTrue(noEq.getMessage().startsWith("monitor.conf line 3: expected 'key = value'"), noEq.getMessage());
+    assertTrue(noEq.getMessage().startsWith("monitor.conf:3: expected 'key = value'"), noEq.getMessage());
     ConfigException twice = assertThrows(ConfigException.class, () -> file("root=/a\nroot=/b\n"));
-    assertTrue(twice.getMessage().contains("line 2: 'root' was already set on line 1"), twice.getMessage());
+    assertTrue(twice.getMessage().contains("monitor.conf:2: 'root' is set a second time (first on line 1)"), twice.getMessage());
     ConfigException binary = assertThrows(ConfigException.class,
         () -> ConfigFile.parse("monitor.conf", new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
     assertTrue(binary.getMessage().contains("not UTF-8"), binary.getMessage());
@@ -143,14 +144,19 @@ class ConfigTest {
         List.of(KernelCmdline.parse("/proc/cmdline", "buildos.toolchain_trust=AB:CD"))));
     assertTrue(trust.getMessage().startsWith("/proc/cmdline: buildos.toolchain_trust: 'AB:CD' is neither an absolute"
         + " path to an OpenPGP public key file nor an OpenPGP key fingerprint"), trust.getMessage());
+  void aDashedKeyIsReadWithAWarningNamingFileLineAndTheNewSpelling() throws Exception {
+    MonitorConfig c = MonitorConfig.resolve(List.of(file("root = /x\nstate-dir = /s\nmax-reboots-per-hour = 1\n")));
+    assertEquals(Path.of("/s"), c.stateDir());
+    assertEquals(1, c.maxRebootsPerHour());
+    assertEquals(List.of("monitor.conf:2: 'state-dir' is the old spelling; write 'state_dir'",
+        "monitor.conf:3: 'max-reboots-per-hour' is the old spelling; write 'max_reboots_per_hour'"), c.warnings());
   }
 
   @Test
   void badValuesNameTheirOrigin() throws Exception {
     ConfigException dur = assertThrows(ConfigException.class,
         () -> MonitorConfig.resolve(List.of(file("root=/x\n\ninterval = soon\n"))));
-    assertEquals("monitor.conf line 3: interval: 'soon' is not a duration; write e.g. 500ms, 30s, 5m, 2h, 1h30m or 1d",
-        dur.getMessage());
+    assertEquals("monitor.conf:3: interval: 'soon' is not a duration; write e.g. " + Durations.FORMS, dur.getMessage());
     ConfigException url = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
         List.of(KernelCmdline.parse("/proc/cmdline", "buildos.buildid_url=ftp://h/x"))));
     assertTrue(url.getMessage().startsWith("/proc/cmdline: buildos.buildid_url: 'ftp://h/x' is not an http"),

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.api;
+package dev.buildhost.client.wire;
 
 /**
  * The body of every error answer.

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.api;
+package dev.buildhost.client.wire;
 
 import java.util.Map;
 

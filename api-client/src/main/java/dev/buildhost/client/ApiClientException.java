@@ -1,4 +1,4 @@
-package dev.buildhost.manager.api;
+package dev.buildhost.client;
 
 /**
  * The daemon refused a request, or could not be reached.

@@ -1,23 +1,22 @@
 package dev.buildhost.manager.api;
 
+import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.manager.instance.StartRequest;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/**
- * The body of {@code POST /v1/instances}.
- *
- * @param machine        the machine to start an instance of
- * @param timeoutSeconds how long it may run; null for the daemon's default
- * @param files          files to put into the instance folder before it starts, name to base64
- *                       (the manager checks the names)
- */
-public record StartBody(String machine, Long timeoutSeconds, Map<String, String> files) {
+/** The manager's start request from the API's {@link StartBody}: the fields checked, the files decoded. */
+final class StartRequests {
 
-  /** Checks the fields and decodes the files; a 400 names the field that is wrong. */
-  public StartRequest toRequest() {
+  private StartRequests() {
+  }
+
+  /** A 400 names the field that is wrong. */
+  static StartRequest from(StartBody body) {
+    String machine = body.machine();
+    Long timeoutSeconds = body.timeoutSeconds();
     if (machine == null || machine.isBlank()) {
       throw new ApiException(400, "the field 'machine' is missing", "name a machine: {\"machine\": \"sample-vm\"}");
     }
@@ -26,8 +25,8 @@ public record StartBody(String machine, Long timeoutSeconds, Map<String, String>
           "give the instance's time limit in seconds, or leave it out for the daemon's default");
     }
     Map<String, byte[]> decoded = new LinkedHashMap<>();
-    if (files != null) {
-      files.forEach((name, base64) -> {
+    if (body.files() != null) {
+      body.files().forEach((name, base64) -> {
         if (base64 == null) {
           throw new ApiException(400, "files." + name + " is null", "give the content in base64");
         }

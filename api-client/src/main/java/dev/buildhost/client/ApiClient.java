@@ -1,10 +1,13 @@
-package dev.buildhost.manager.api;
+package dev.buildhost.client;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.FileEntry;
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.client.wire.ApiError;
+import dev.buildhost.client.wire.FileView;
+import dev.buildhost.client.wire.HostInfo;
+import dev.buildhost.client.wire.InstanceEventView;
+import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.client.wire.MachineView;
+import dev.buildhost.client.wire.StartBody;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -16,8 +19,6 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -26,13 +27,11 @@ import java.util.NoSuchElementException;
 import java.util.stream.Stream;
 
 /**
- * The client side of the HTTP API, as the CLI uses it. It finds the daemon through the state
- * folder: {@code api.json} holds the URL, {@code api-token} the bearer token.
+ * A client of the daemon's HTTP API (doc/api.md), for the CLI and for a Java build agent alike.
+ * Every call is one request; a refusal or an unreachable daemon is an {@link ApiClientException}
+ * carrying the HTTP status, the daemon's message and its hint. Thread-safe.
  */
 public final class ApiClient {
-
-  public static final String ENDPOINT_FILE = "api.json";
-  public static final String TOKEN_FILE = "api-token";
 
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
@@ -47,31 +46,13 @@ public final class ApiClient {
     this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
   }
 
-  /** The client of the daemon whose state folder is {@code stateDir}. */
+  public ApiClient(DaemonEndpoint endpoint) {
+    this(endpoint.url(), endpoint.token());
+  }
+
+  /** The client of the daemon whose state folder is {@code stateDir}; see {@link DaemonEndpoint#locate}. */
   public static ApiClient forStateDir(Path stateDir) {
-    Path endpoint = stateDir.resolve(ENDPOINT_FILE);
-    Path tokenFile = stateDir.resolve(TOKEN_FILE);
-    String hint = "start it with `buildhost daemon` (or name its state folder with --state-dir or "
-        + "BUILDHOST_STATE_DIR)";
-    URI url;
-    try {
-      JsonNode node = Json.MAPPER.readTree(Files.readString(endpoint));
-      url = URI.create(node.path("url").asText());
-    } catch (NoSuchFileException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon: " + endpoint + " does not exist, so no daemon runs on the state folder "
-              + stateDir, hint);
-    } catch (IOException | IllegalArgumentException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon: cannot read " + endpoint + ": " + e.getMessage(), hint);
-    }
-    try {
-      return new ApiClient(url, Files.readString(tokenFile).trim());
-    } catch (IOException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "cannot read the API token " + tokenFile + ": " + e,
-          "run as the user that runs the daemon (the token file is readable by its owner only)");
-    }
+    return new ApiClient(DaemonEndpoint.locate(stateDir));
   }
 
   public URI base() {
@@ -86,23 +67,23 @@ public final class ApiClient {
     return get("/v1/machines/" + segment(name), new TypeReference<>() { });
   }
 
-  public List<Instance> instances() {
+  public List<InstanceView> instances() {
     return get("/v1/instances", new TypeReference<>() { });
   }
 
-  public Instance instance(String id) {
+  public InstanceView instance(String id) {
     return get("/v1/instances/" + segment(id), new TypeReference<>() { });
   }
 
-  public Instance start(StartBody body) {
+  public InstanceView start(StartBody body) {
     return json(send(request("/v1/instances").POST(jsonBody(body)).build()), new TypeReference<>() { });
   }
 
-  public Instance poweroff(String id) {
+  public InstanceView poweroff(String id) {
     return post("/v1/instances/" + segment(id) + "/poweroff");
   }
 
-  public Instance terminate(String id) {
+  public InstanceView terminate(String id) {
     return post("/v1/instances/" + segment(id) + "/terminate");
   }
 
@@ -110,7 +91,7 @@ public final class ApiClient {
     send(request("/v1/instances/" + segment(id)).DELETE().build());
   }
 
-  public List<FileEntry> files(String id) {
+  public List<FileView> files(String id) {
     return get("/v1/instances/" + segment(id) + "/files", new TypeReference<>() { });
   }
 
@@ -156,10 +137,10 @@ public final class ApiClient {
   }
 
   /** Server-sent events as they come; {@link #hasNext()} blocks until one arrives or the stream ends. */
-  public static final class Events implements Iterator<InstanceEvent>, AutoCloseable {
+  public static final class Events implements Iterator<InstanceEventView>, AutoCloseable {
     private final Stream<String> stream;
     private final Iterator<String> lines;
-    private InstanceEvent next;
+    private InstanceEventView next;
 
     Events(Stream<String> lines) {
       this.stream = lines;
@@ -175,16 +156,16 @@ public final class ApiClient {
     }
 
     @Override
-    public InstanceEvent next() {
+    public InstanceEventView next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      InstanceEvent event = next;
+      InstanceEventView event = next;
       next = null;
       return event;
     }
 
-    private InstanceEvent read() {
+    private InstanceEventView read() {
       StringBuilder data = new StringBuilder();
       try {
         while (lines.hasNext()) {
@@ -192,7 +173,7 @@ public final class ApiClient {
           if (line.startsWith("data:")) {
             data.append(line.substring(line.startsWith("data: ") ? 6 : 5));
           } else if (line.isEmpty() && data.length() > 0) {
-            return Json.MAPPER.readValue(data.toString(), InstanceEvent.class);
+            return ApiJson.MAPPER.readValue(data.toString(), InstanceEventView.class);
           }
         }
       } catch (IOException e) {
@@ -214,7 +195,7 @@ public final class ApiClient {
     return "/v1/instances/" + segment(id) + "/files/" + segment(name);
   }
 
-  private Instance post(String path) {
+  private InstanceView post(String path) {
     return json(send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build()), new TypeReference<>() { });
   }
 
@@ -228,7 +209,7 @@ public final class ApiClient {
 
   private static HttpRequest.BodyPublisher jsonBody(Object value) {
     try {
-      return HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(value));
+      return HttpRequest.BodyPublishers.ofByteArray(ApiJson.MAPPER.writeValueAsBytes(value));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -274,8 +255,11 @@ public final class ApiClient {
     }
     String text = body.get();
     try {
-      ApiError error = Json.MAPPER.readValue(text, ApiError.class);
-      throw new ApiClientException(status, error.error(), error.hint());
+      ApiError error = ApiJson.MAPPER.readValue(text, ApiError.class);
+      if (error != null && error.error() != null) {
+        throw new ApiClientException(status, error.error(), error.hint());
+      }
+      throw new ApiClientException(status, "HTTP " + status + ": " + text, null);
     } catch (IOException e) {
       throw new ApiClientException(status, "HTTP " + status + ": " + text, null);
     }
@@ -283,7 +267,7 @@ public final class ApiClient {
 
   private static <T> T json(byte[] body, TypeReference<T> type) {
     try {
-      return Json.MAPPER.readValue(body, type);
+      return ApiJson.MAPPER.readValue(body, type);
     } catch (IOException e) {
       throw new ApiClientException(502, "the daemon's answer is not the JSON expected: " + e.getMessage(),
           "check that the CLI and the daemon are the same version");

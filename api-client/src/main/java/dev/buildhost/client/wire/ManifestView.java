@@ -1,0 +1,27 @@
+package dev.buildhost.client.wire;
+
+import java.util.List;
+
+/**
+ * A revision's validated manifest (build2 bbot fields plus buildhost's own; doc/machines.md).
+ * Optional fields are null when absent; sizes are in MiB.
+ */
+public record ManifestView(
+    String id,
+    String name,
+    String summary,
+    MachineView.Type type,
+    String role,
+    Long ramMinimumMib,
+    Long ramMaximumMib,
+    Integer cpus,
+    String mac,
+    List<String> options,
+    String changes,
+    String disk,
+    String kernel,
+    String initrd,
+    String cmdline,
+    String image,
+    String command) {
+}
