@@ -68,7 +68,7 @@ public record DaemonEndpoint(URI url, String token) {
       JsonNode node = ApiJson.MAPPER.readTree(Files.readString(endpoint));
       String text = node == null ? "" : node.path("url").asText("");
       url = URI.create(text);
-      if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()) || url.getHost() == null) {
+      if ((!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) || url.getHost() == null) {
         throw new IllegalArgumentException("its url '" + text + "' is not an http:// URL");
       }
     } catch (NoSuchFileException e) {

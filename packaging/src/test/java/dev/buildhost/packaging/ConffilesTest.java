@@ -63,10 +63,12 @@ class ConffilesTest {
     assertEquals(known, new TreeSet<>(shownSettings(lines).keySet()));
 
     DaemonSettings defaults = DaemonSettings.resolve(Map.of(), "none", Map.of());
-    assertEquals(Map.of(), dev.buildhost.manager.daemon.ConfigFile.read(shipped), "as shipped, nothing is set");
+    assertEquals(Map.of(), dev.buildhost.manager.daemon.ConfigFile.read(shipped).values(), "as shipped, nothing is set");
 
     Path active = Files.writeString(tmp.resolve("daemon.conf"), uncommented(lines));
-    var values = dev.buildhost.manager.daemon.ConfigFile.read(active);
+    var read = dev.buildhost.manager.daemon.ConfigFile.read(active);
+    assertEquals(List.of(), read.warnings(), "no old spelling in the shipped file");
+    var values = read.values();
     assertEquals(known.size(), values.size());
     assertEquals(defaults, DaemonSettings.resolve(values, active.toString(), Map.of()),
         "every value shown is the default");

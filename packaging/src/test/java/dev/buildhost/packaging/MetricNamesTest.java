@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -56,7 +57,7 @@ class MetricNamesTest {
     Matcher m = IDENTIFIER.matcher(s);
     while (m.find()) {
       boolean function = m.group(2) != null;
-      if (!function && !KEYWORDS.contains(m.group(1).toLowerCase())) {
+      if (!function && !KEYWORDS.contains(m.group(1).toLowerCase(Locale.ROOT))) {
         names.add(m.group(1));
       }
     }

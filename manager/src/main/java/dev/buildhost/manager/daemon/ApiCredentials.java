@@ -42,7 +42,7 @@ public final class ApiCredentials {
   static final int MIN_TOKEN_LENGTH = 16;
   /** A token file is a line; anything larger is not one. */
   private static final int MAX_TOKEN_FILE_BYTES = 4096;
-  private static final String TEMP_PREFIX = "." + ApiClient.TOKEN_FILE + ".";
+  private static final String TEMP_PREFIX = "." + DaemonEndpoint.TOKEN_FILE + ".";
   private static final String TEMP_SUFFIX = ".tmp";
   private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
   private static final Logger LOG = LoggerFactory.getLogger(ApiCredentials.class);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.manager.daemon.Daemon;
 import dev.buildhost.manager.daemon.TestDaemons;
 import dev.buildhost.manager.machine.MachineLibrary;

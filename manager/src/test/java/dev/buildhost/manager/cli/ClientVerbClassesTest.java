@@ -28,6 +28,8 @@ class ClientVerbClassesTest {
   Path root;
 
   @Test
+  // "try": the daemon only has to run while the CLI talks to it; the body never names it.
+  @SuppressWarnings("try")
   void listLoadsTheApiClientAndNoDaemonLibrary() throws Exception {
     try (Daemon daemon = TestDaemons.start(root, ApiServer.Limits.DEFAULT)) {
       Process cli = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

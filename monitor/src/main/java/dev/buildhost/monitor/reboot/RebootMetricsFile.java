@@ -1,6 +1,6 @@
 package dev.buildhost.monitor.reboot;
 
-import dev.buildhost.monitor.state.AtomicFiles;
+import dev.buildhost.common.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

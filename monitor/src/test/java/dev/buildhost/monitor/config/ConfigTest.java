@@ -144,6 +144,9 @@ class ConfigTest {
         List.of(KernelCmdline.parse("/proc/cmdline", "buildos.toolchain_trust=AB:CD"))));
     assertTrue(trust.getMessage().startsWith("/proc/cmdline: buildos.toolchain_trust: 'AB:CD' is neither an absolute"
         + " path to an OpenPGP public key file nor an OpenPGP key fingerprint"), trust.getMessage());
+  }
+
+  @Test
   void aDashedKeyIsReadWithAWarningNamingFileLineAndTheNewSpelling() throws Exception {
     MonitorConfig c = MonitorConfig.resolve(List.of(file("root = /x\nstate-dir = /s\nmax-reboots-per-hour = 1\n")));
     assertEquals(Path.of("/s"), c.stateDir());
