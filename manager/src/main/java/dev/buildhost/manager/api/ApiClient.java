@@ -2,9 +2,9 @@ package dev.buildhost.manager.api;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.FileEntry;
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -2,12 +2,12 @@ package dev.buildhost.manager.api;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceManager;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.instance.ManagerException;
-import dev.buildhost.manager.instance.StartRequest;
 import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.model.StartRequest;
 import dev.buildhost.tftp.net.Addresses;
 import java.io.IOException;
 import java.io.InputStream;

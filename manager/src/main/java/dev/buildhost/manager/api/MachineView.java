@@ -1,9 +1,9 @@
 package dev.buildhost.manager.api;
 
 import dev.buildhost.manager.machine.Machine;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.MachineType;
 import java.util.List;
 
 /**

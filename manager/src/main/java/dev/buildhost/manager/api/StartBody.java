@@ -1,6 +1,6 @@
 package dev.buildhost.manager.api;
 
-import dev.buildhost.manager.instance.StartRequest;
+import dev.buildhost.manager.model.StartRequest;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;

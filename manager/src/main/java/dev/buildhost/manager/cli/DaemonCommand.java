@@ -1,6 +1,7 @@
 package dev.buildhost.manager.cli;
 
 import dev.buildhost.manager.api.ApiServer;
+import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.daemon.ConfigException;
 import dev.buildhost.manager.daemon.ConfigFile;
@@ -8,9 +9,8 @@ import dev.buildhost.manager.daemon.Daemon;
 import dev.buildhost.manager.daemon.DaemonSettings;
 import dev.buildhost.manager.daemon.Setting;
 import dev.buildhost.manager.docker.DockerBackend;
-import dev.buildhost.manager.instance.InstanceBackend;
-import dev.buildhost.manager.instance.ManagerException;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
+import dev.buildhost.manager.model.ManagerException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.EnumMap;

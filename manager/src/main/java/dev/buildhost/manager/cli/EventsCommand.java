@@ -2,7 +2,7 @@ package dev.buildhost.manager.cli;
 
 import dev.buildhost.manager.api.ApiClient;
 import dev.buildhost.manager.api.Json;
-import dev.buildhost.manager.event.InstanceEvent;
+import dev.buildhost.manager.model.InstanceEvent;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

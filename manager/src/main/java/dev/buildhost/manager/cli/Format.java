@@ -1,6 +1,6 @@
 package dev.buildhost.manager.cli;
 
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.model.Instance;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;

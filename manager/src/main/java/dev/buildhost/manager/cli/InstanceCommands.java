@@ -2,8 +2,8 @@ package dev.buildhost.manager.cli;
 
 import dev.buildhost.manager.api.ApiClient;
 import dev.buildhost.manager.api.ApiClientException;
-import dev.buildhost.manager.instance.FileEntry;
-import dev.buildhost.manager.instance.Instance;
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.Instance;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.ManagerException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,8 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.tftp.TftpPortPool;
 import java.util.ArrayList;

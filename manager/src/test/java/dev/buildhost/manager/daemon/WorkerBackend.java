@@ -1,11 +1,11 @@
 package dev.buildhost.manager.daemon;
 
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Guest;
-import dev.buildhost.manager.instance.GuestListener;
-import dev.buildhost.manager.instance.InstanceBackend;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.MachineType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,12 @@
 package dev.buildhost.manager.instance;
 
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.MachineType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

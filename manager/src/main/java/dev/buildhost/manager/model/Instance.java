@@ -1,6 +1,5 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.model;
 
-import dev.buildhost.manager.machine.MachineType;
 import java.time.Instant;
 
 /**

@@ -1,6 +1,6 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.backend;
 
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.model.MachineType;
 import java.util.Set;
 
 /** A way to run instances: libvirt domains for kvm machines, Docker containers for docker ones. */
