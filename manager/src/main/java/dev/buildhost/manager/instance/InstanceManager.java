@@ -16,6 +16,7 @@ import dev.buildhost.manager.model.FileEntry;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceEvent;
 import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.Lifecycle;
 import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.model.ManagerException;
 import dev.buildhost.manager.model.StartRequest;
@@ -178,13 +179,13 @@ public final class InstanceManager implements AutoCloseable {
   }
 
   public Instance get(String id) {
-    return find(id).snapshot;
+    return find(id).snapshot();
   }
 
   public List<Instance> list() {
     List<Instance> result = new ArrayList<>();
     for (Tracked tracked : instances.values()) {
-      result.add(tracked.snapshot);
+      result.add(tracked.snapshot());
     }
     result.sort(Comparator.comparing(Instance::createdAt).thenComparing(Instance::id));
     return result;
@@ -196,10 +197,10 @@ public final class InstanceManager implements AutoCloseable {
     Tracked tracked = find(id);
     synchronized (tracked) {
       if (tracked.state() == InstanceState.STOPPED || tracked.state() == InstanceState.STOPPING) {
-        return tracked.snapshot;
+        return tracked.snapshot();
       }
       requestShutdown(tracked);
-      return tracked.snapshot;
+      return tracked.snapshot();
     }
   }
 
@@ -209,7 +210,7 @@ public final class InstanceManager implements AutoCloseable {
     Tracked tracked = find(id);
     synchronized (tracked) {
       kill(tracked, EndReason.TERMINATED);
-      return tracked.snapshot;
+      return tracked.snapshot();
     }
   }
 
@@ -232,7 +233,7 @@ public final class InstanceManager implements AutoCloseable {
       journal.delete(id);
       instances.remove(id);
       LOG.info("instance {}: deleted", id);
-      publish(InstanceEvent.Kind.DELETED, tracked.snapshot, null);
+      publish(InstanceEvent.Kind.DELETED, tracked.snapshot(), null);
     }
   }
 
@@ -369,9 +370,8 @@ public final class InstanceManager implements AutoCloseable {
       LaunchSpec ahead = prepared.take(revision);
       String id = ahead != null ? ahead.instanceId() : newId(revision.machine());
       Instant now = clock.instant();
-      Instance snapshot = new Instance(id, revision.machine(), revision.version(), revision.manifest().type(),
-          InstanceState.STARTING, null, null, 0, now, null, null, null);
-      Tracked tracked = new Tracked(snapshot, revision, config.tftpDir().resolve(id),
+      Instance snapshot = Instance.starting(id, revision.machine(), revision.version(), revision.manifest().type(), now);
+      Tracked tracked = new Tracked(new Lifecycle.State(snapshot, null), revision, config.tftpDir().resolve(id),
           config.instancesDir().resolve(id), now.plus(timeout));
       tracked.preparedPort = ahead != null ? ahead.tftpPort() : 0;
       instances.put(id, tracked);
@@ -388,15 +388,17 @@ public final class InstanceManager implements AutoCloseable {
         InstanceFiles.put(tracked.tftpDir, file.getKey(), file.getValue());
       }
       tracked.server = startTftp(tracked);
-      change(tracked, copy(tracked.snapshot, InstanceState.STARTING, tracked.server.port()));
+      Lifecycle.Step launching = Lifecycle.apply(tracked.life, new Lifecycle.Report.Launching(tracked.server.port()),
+          clock.instant());
+      change(tracked, launching.next());
       LOG.info("instance {}: starting {} {} (TFTP port {}, timeout at {}{})", id, tracked.revision.machine(),
-          tracked.revision.version(), tracked.snapshot.tftpPort(), tracked.deadline,
+          tracked.revision.version(), tracked.snapshot().tftpPort(), tracked.deadline,
           tracked.preparedPort > 0 ? ", prepared ahead" : "");
-      publish(InstanceEvent.Kind.CREATED, tracked.snapshot, null);
+      publish(tracked, launching);
       tracked.guest = backend.launch(spec(tracked), guestListener(tracked));
       armTimeout(tracked);
       prepared.prepareSoon(tracked.revision, backend);
-      return tracked.snapshot;
+      return tracked.snapshot();
     } catch (NoFreePortException e) {
       backend.discardPrepared(id);
       discard(tracked);
@@ -450,17 +452,14 @@ public final class InstanceManager implements AutoCloseable {
   private void failStart(Tracked tracked, String message) {
     LOG.error("instance {}: failed to start: {}", tracked.id(), message);
     releaseTftp(tracked);
-    Instance stopped = new Instance(tracked.id(), tracked.snapshot.machine(), tracked.snapshot.revision(),
-        tracked.snapshot.type(), InstanceState.STOPPED, EndReason.FAILED_TO_START, null,
-        tracked.snapshot.tftpPort(), tracked.snapshot.createdAt(), null, clock.instant(), message);
+    Lifecycle.Step failed = Lifecycle.apply(tracked.life, new Lifecycle.Report.LaunchFailed(message), clock.instant());
     try {
-      change(tracked, stopped);
+      change(tracked, failed.next());
     } catch (RuntimeException e) {
-      tracked.snapshot = stopped;
+      tracked.life = failed.next();
       LOG.error("instance {}: cannot journal its failed start: {}", tracked.id(), e.getMessage());
     }
-    publish(InstanceEvent.Kind.FAILED, stopped, message);
-    publish(InstanceEvent.Kind.STOPPED, stopped, message);
+    publish(tracked, failed);
   }
 
   /**
@@ -470,7 +469,7 @@ public final class InstanceManager implements AutoCloseable {
    * holds the port of its prepared launch).
    */
   private void releaseTftp(Tracked tracked) {
-    int held = tracked.snapshot.tftpPort() > 0 ? tracked.snapshot.tftpPort() : tracked.preparedPort;
+    int held = tracked.snapshot().tftpPort() > 0 ? tracked.snapshot().tftpPort() : tracked.preparedPort;
     if (tracked.server != null) {
       tftp.stop(tracked.server, tracked.server.port());
       tracked.server = null;
@@ -480,14 +479,14 @@ public final class InstanceManager implements AutoCloseable {
   }
 
   private LaunchSpec spec(Tracked tracked) {
-    return new LaunchSpec(tracked.id(), tracked.revision, tracked.instanceDir, tracked.snapshot.tftpPort());
+    return new LaunchSpec(tracked.id(), tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
   }
 
   private TransferListener uploads(Tracked tracked) {
     return event -> {
       if (event.kind() == TransferEvent.Kind.COMPLETED && event.upload()) {
         LOG.info("instance {}: uploaded {} ({} bytes)", tracked.id(), event.fileName(), event.bytes());
-        publish(InstanceEvent.Kind.FILE_UPLOADED, tracked.snapshot, event.fileName());
+        publish(InstanceEvent.Kind.FILE_UPLOADED, tracked.snapshot(), event.fileName());
       }
     };
   }
@@ -518,19 +517,17 @@ public final class InstanceManager implements AutoCloseable {
 
   private void running(Tracked tracked) {
     synchronized (tracked) {
-      if (tracked.state() != InstanceState.STARTING) {
+      Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant());
+      if (!step.changed()) {
         return;
       }
-      Instance s = tracked.snapshot;
-      Instance next = new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.RUNNING, null, null,
-          s.tftpPort(), s.createdAt(), clock.instant(), null, s.message());
       // Published before it is journaled: the agent waits for this event, and the record's fsync
       // costs milliseconds. Losing RUNNING in a crash costs nothing, as reconciliation turns a
       // STARTING record whose guest is alive into RUNNING (and ends it if the guest is gone).
-      tracked.snapshot = next;
-      publish(InstanceEvent.Kind.RUNNING, next, null);
+      tracked.life = step.next();
+      publish(tracked, step);
       LOG.info("instance {}: running", tracked.id());
-      change(tracked, next);
+      change(tracked, step.next());
     }
   }
 
@@ -540,7 +537,6 @@ public final class InstanceManager implements AutoCloseable {
       if (tracked.state() == InstanceState.STOPPED) {
         return;
       }
-      EndReason reason = tracked.requestedReason != null ? tracked.requestedReason : reported;
       cancelTimers(tracked);
       if (tracked.guest != null) {
         try {
@@ -551,17 +547,27 @@ public final class InstanceManager implements AutoCloseable {
         }
       }
       releaseTftp(tracked);
-      Instance s = tracked.snapshot;
-      change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.STOPPED, reason,
-          exitCode, s.tftpPort(), s.createdAt(), s.runningAt(), clock.instant(), message));
-      LOG.info("instance {}: stopped ({}{})", tracked.id(), reason, exitCode == null ? "" : ", exit code " + exitCode);
-      publish(InstanceEvent.Kind.STOPPED, tracked.snapshot, message);
+      Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestEnded(reported, exitCode, message),
+          clock.instant());
+      change(tracked, step.next());
+      LOG.info("instance {}: stopped ({}{})", tracked.id(), tracked.snapshot().endReason(),
+          exitCode == null ? "" : ", exit code " + exitCode);
+      publish(tracked, step);
     }
   }
 
   /** Caller holds the lock. ACPI shutdown now, kill when the grace period is over. */
   private void requestShutdown(Tracked tracked) {
-    toStopping(tracked);
+    Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.PoweroffRequested(), clock.instant());
+    if (!step.changed()) {
+      return;
+    }
+    toStopping(tracked, step);
+    resumeShutdown(tracked);
+  }
+
+  /** Caller holds the lock of a STOPPING instance: asks its guest to stop, and arms the grace period. */
+  private void resumeShutdown(Tracked tracked) {
     Guest guest = tracked.guest;
     if (guest != null) {
       runLater(guest::shutdown);
@@ -582,30 +588,29 @@ public final class InstanceManager implements AutoCloseable {
     if (tracked.state() == InstanceState.STOPPED) {
       return;
     }
-    if (tracked.requestedReason == null) {
-      tracked.requestedReason = reason;
-    }
-    toStopping(tracked);
+    toStopping(tracked, Lifecycle.apply(tracked.life, new Lifecycle.Report.KillRequested(reason), clock.instant()));
     Guest guest = tracked.guest;
     if (guest != null) {
       runLater(guest::kill);
     }
     if (tracked.watchdogTask == null) {
-      tracked.watchdogTask = schedule(KILL_WATCHDOG, () -> runLater(() -> stopped(tracked, tracked.requestedReason, null,
+      tracked.watchdogTask = schedule(KILL_WATCHDOG, () -> runLater(() -> stopped(tracked, EndReason.TERMINATED, null,
           "the backend did not report the end of the guest " + KILL_WATCHDOG.toSeconds()
               + " s after it was killed; released anyway")));
     }
   }
 
-  private void toStopping(Tracked tracked) {
-    if (tracked.state() == InstanceState.STOPPING) {
-      change(tracked, tracked.snapshot);
+  /** Records a step towards STOPPING (a poweroff or kill request). */
+  private void toStopping(Tracked tracked, Lifecycle.Step step) {
+    if (!step.changed()) {
       return;
     }
-    change(tracked, copy(tracked.snapshot, InstanceState.STOPPING, tracked.snapshot.tftpPort()));
-    LOG.info("instance {}: stopping{}", tracked.id(),
-        tracked.requestedReason == null ? " (poweroff)" : " (" + tracked.requestedReason + ")");
-    publish(InstanceEvent.Kind.STOPPING, tracked.snapshot, null);
+    change(tracked, step.next());
+    if (!step.events().isEmpty()) {
+      EndReason requested = step.next().requestedReason();
+      LOG.info("instance {}: stopping{}", tracked.id(), requested == null ? " (poweroff)" : " (" + requested + ")");
+    }
+    publish(tracked, step);
   }
 
   private void armTimeout(Tracked tracked) {
@@ -629,9 +634,18 @@ public final class InstanceManager implements AutoCloseable {
   }
 
   /** Records the new snapshot: journal first, so what the API shows is what a restart finds. */
-  private void change(Tracked tracked, Instance next) {
-    journal.write(new JournalEntry(next, tracked.revision, tracked.deadline, tracked.requestedReason));
-    tracked.snapshot = next;
+  private void change(Tracked tracked, Lifecycle.State next) {
+    journal.write(new JournalEntry(next.instance(), tracked.revision, tracked.deadline, next.requestedReason()));
+    tracked.life = next;
+  }
+
+  /** Publishes the events of a step; a STOPPED or FAILED event carries the instance's message. */
+  private void publish(Tracked tracked, Lifecycle.Step step) {
+    Instance instance = step.next().instance();
+    for (InstanceEvent.Kind kind : step.events()) {
+      boolean ended = kind == InstanceEvent.Kind.STOPPED || kind == InstanceEvent.Kind.FAILED;
+      publish(kind, instance, ended ? instance.message() : null);
+    }
   }
 
   private void publish(InstanceEvent.Kind kind, Instance instance, String detail) {
@@ -692,17 +706,16 @@ public final class InstanceManager implements AutoCloseable {
       }
     }
     for (JournalEntry entry : journal.readAll()) {
-      Tracked tracked = new Tracked(entry.instance(), entry.revision(), config.tftpDir().resolve(entry.id()),
-          config.instancesDir().resolve(entry.id()), entry.deadline());
-      tracked.requestedReason = entry.requestedReason();
+      Tracked tracked = new Tracked(new Lifecycle.State(entry.instance(), entry.requestedReason()), entry.revision(),
+          config.tftpDir().resolve(entry.id()), config.instancesDir().resolve(entry.id()), entry.deadline());
       instances.put(tracked.id(), tracked);
       if (tracked.state() == InstanceState.STOPPED) {
         continue;
       }
-      Set<String> ids = live.get(tracked.snapshot.type());
+      Set<String> ids = live.get(tracked.snapshot().type());
       synchronized (tracked) {
         if (ids == null) {
-          endAtReconcile(tracked, "the " + tracked.snapshot.type().manifestValue()
+          endAtReconcile(tracked, "the " + tracked.snapshot().type().manifestValue()
               + " backend was unavailable when the daemon restarted; a guest left running is removed as an orphan at the next restart");
         } else if (ids.remove(tracked.id())) {
           adopt(tracked);
@@ -726,7 +739,7 @@ public final class InstanceManager implements AutoCloseable {
 
   private void adopt(Tracked tracked) {
     String id = tracked.id();
-    int port = tracked.snapshot.tftpPort();
+    int port = tracked.snapshot().tftpPort();
     try {
       tracked.server = tftp.startOn(tracked.tftpDir, port, uploads(tracked));
     } catch (IOException | RuntimeException e) {
@@ -735,26 +748,23 @@ public final class InstanceManager implements AutoCloseable {
       LOG.error("reconcile: instance {} keeps running without its TFTP server: port {}: {}", id, port, e.getMessage());
     }
     try {
-      tracked.guest = backends.get(tracked.snapshot.type()).adopt(spec(tracked), guestListener(tracked));
+      tracked.guest = backends.get(tracked.snapshot().type()).adopt(spec(tracked), guestListener(tracked));
     } catch (BackendException | RuntimeException e) {
       endAtReconcile(tracked, "its guest could not be adopted: " + describe(e));
       return;
     }
-    Instance s = tracked.snapshot;
-    if (s.state() == InstanceState.STARTING) {
-      change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.RUNNING, null, null,
-          s.tftpPort(), s.createdAt(), clock.instant(), null, s.message()));
-    } else {
-      change(tracked, s);
-    }
+    Instance s = tracked.snapshot();
+    // A STARTING record whose guest runs: its RUNNING was lost with the previous daemon.
+    change(tracked, Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant()).next());
     LOG.info("reconcile: adopted instance {} ({} {}, {}, TFTP port {})", id, s.machine(), s.revision(),
         tracked.state(), port);
     armTimeout(tracked);
     if (s.state() == InstanceState.STOPPING) {
-      if (tracked.requestedReason == null) {
-        requestShutdown(tracked);
+      EndReason requested = tracked.life.requestedReason();
+      if (requested == null) {
+        resumeShutdown(tracked);
       } else {
-        kill(tracked, tracked.requestedReason);
+        kill(tracked, requested);
       }
     }
   }
@@ -762,12 +772,11 @@ public final class InstanceManager implements AutoCloseable {
   /** Ends an unfinished record whose guest is gone; caller holds the lock. */
   private void endAtReconcile(Tracked tracked, String message) {
     releaseTftp(tracked);
-    EndReason reason = tracked.requestedReason != null ? tracked.requestedReason : EndReason.CRASHED;
-    Instance s = tracked.snapshot;
-    change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.STOPPED, reason, null,
-        s.tftpPort(), s.createdAt(), s.runningAt(), clock.instant(), message));
-    LOG.warn("reconcile: instance {} marked STOPPED ({}): {}", tracked.id(), reason, message);
-    publish(InstanceEvent.Kind.STOPPED, tracked.snapshot, message);
+    Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestEnded(EndReason.CRASHED, null, message),
+        clock.instant());
+    change(tracked, step.next());
+    LOG.warn("reconcile: instance {} marked STOPPED ({}): {}", tracked.id(), tracked.snapshot().endReason(), message);
+    publish(tracked, step);
   }
 
   /** Overlays of instances that no longer run, and folders that no record claims, are deleted. */
@@ -826,11 +835,6 @@ public final class InstanceManager implements AutoCloseable {
     }
   }
 
-  private static Instance copy(Instance s, InstanceState state, int port) {
-    return new Instance(s.id(), s.machine(), s.revision(), s.type(), state, s.endReason(), s.exitCode(), port,
-        s.createdAt(), s.runningAt(), s.stoppedAt(), s.message());
-  }
-
   private static String describe(Throwable e) {
     String message = e.getMessage();
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
@@ -864,8 +868,8 @@ public final class InstanceManager implements AutoCloseable {
     final Path tftpDir;
     final Path instanceDir;
     final Instant deadline;
-    volatile Instance snapshot;
-    EndReason requestedReason;
+    /** The snapshot and the requested end reason; written under the lock, read without it. */
+    volatile Lifecycle.State life;
     Guest guest;
     TftpServer server;
     /** The TFTP port of the prepared launch the instance took; 0 when it took none. */
@@ -876,20 +880,24 @@ public final class InstanceManager implements AutoCloseable {
     final Object reportOrder = new Object();
     CompletableFuture<Void> pendingReports = CompletableFuture.completedFuture(null);
 
-    Tracked(Instance snapshot, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
-      this.snapshot = snapshot;
+    Tracked(Lifecycle.State life, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
+      this.life = life;
       this.revision = revision;
       this.tftpDir = tftpDir;
       this.instanceDir = instanceDir;
       this.deadline = deadline;
     }
 
+    Instance snapshot() {
+      return life.instance();
+    }
+
     String id() {
-      return snapshot.id();
+      return snapshot().id();
     }
 
     InstanceState state() {
-      return snapshot.state();
+      return snapshot().state();
     }
   }
 }
