@@ -26,6 +26,8 @@ final class FakeBackend implements InstanceBackend {
   volatile String failLaunchWith;
   /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
   volatile boolean honoursShutdown = true;
+  /** Whether a guest reports its end when killed (else the manager's kill watchdog must end it). */
+  volatile boolean honoursKill = true;
   /** Whether a launched guest reports running at once (else it stays STARTING). */
   volatile boolean reportsRunning = true;
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
@@ -146,7 +148,9 @@ final class FakeBackend implements InstanceBackend {
     @Override
     public void kill() {
       calls.add("kill");
-      end(EndReason.CRASHED, null);
+      if (honoursKill) {
+        end(EndReason.CRASHED, null);
+      }
     }
 
     @Override

@@ -30,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -45,6 +46,7 @@ class InstanceManagerTest {
   Path root;
 
   private final FakeBackend backend = new FakeBackend();
+  private final VirtualTime time = new VirtualTime(Instant.parse("2026-03-01T12:00:00Z"));
   private final List<InstanceEvent> events = new CopyOnWriteArrayList<>();
   private InstanceManager manager;
   private Revision small;
@@ -57,7 +59,7 @@ class InstanceManagerTest {
       case "small" -> small;
       case "big" -> big;
       default -> throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no machine " + machine);
-    }, List.of(fake));
+    }, List.of(fake), time.clock(), time.scheduler());
     opened.subscribe(events::add);
     return opened;
   }
@@ -156,9 +158,14 @@ class InstanceManagerTest {
   @Test
   void poweroffKillsAGuestThatIgnoresItAfterTheGracePeriod() {
     backend.honoursShutdown = false;
-    manager = open(TestMachines.config(root, 4, 4, 4096, Duration.ofMillis(300)), backend);
+    manager = open(TestMachines.config(root, 4, 4, 4096, Duration.ofSeconds(30)), backend);
     Instance instance = manager.start(StartRequest.of("small"));
     assertEquals(InstanceState.STOPPING, manager.poweroff(instance.id()).state());
+    await("shutdown asked", () -> guest(instance).calls().contains("shutdown"));
+    time.advance(Duration.ofSeconds(29));
+    assertEquals(InstanceState.STOPPING, state(instance.id()), "the grace period is not over");
+    assertEquals(List.of("shutdown"), guest(instance).calls());
+    time.advance(Duration.ofSeconds(1));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
     assertEquals(List.of("shutdown", "kill", "release"), guest(instance).calls());
@@ -175,9 +182,48 @@ class InstanceManagerTest {
   }
 
   @Test
+  void aGuestWhoseEndIsNeverReportedAfterAKillIsReleasedByTheWatchdog() {
+    backend.honoursKill = false;
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.terminate(instance.id());
+    await("kill sent", () -> guest(instance).calls().contains("kill"));
+    time.advance(InstanceLifecycle.KILL_WATCHDOG.minusMillis(1));
+    assertEquals(InstanceState.STOPPING, state(instance.id()), "the watchdog waits for the backend's report");
+    assertFalse(portFree(instance.tftpPort()), "the port stays held while the guest may run");
+
+    time.advance(Duration.ofMillis(1));
+    await("released by the watchdog", () -> state(instance.id()) == InstanceState.STOPPED);
+    Instance stopped = manager.get(instance.id());
+    assertEquals(EndReason.TERMINATED, stopped.endReason());
+    assertTrue(stopped.message().contains("did not report the end of the guest 30 s after it was killed"),
+        stopped.message());
+    assertEquals(time.now(), stopped.stoppedAt());
+    assertEquals(List.of("kill", "release"), guest(instance).calls());
+    assertTrue(portFree(instance.tftpPort()), "the port is free again");
+    assertEquals(0, time.pending(), "no timer is left behind");
+  }
+
+  @Test
+  void aGuestThatReportsItsEndAfterAKillDisarmsTheWatchdog() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.terminate(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(0, time.pending(), "timeout and watchdog are cancelled");
+    time.advance(InstanceLifecycle.KILL_WATCHDOG.plusSeconds(1));
+    Instance stopped = manager.get(instance.id());
+    assertNull(stopped.message(), "the watchdog never fired");
+    assertEquals(List.of("kill", "release"), guest(instance).calls());
+  }
+
+  @Test
   void anInstanceIsKilledAtItsTimeout() {
     open();
-    Instance instance = manager.start(new StartRequest("small", Duration.ofMillis(300), Map.of()));
+    Instance instance = manager.start(new StartRequest("small", Duration.ofMinutes(10), Map.of()));
+    time.advance(Duration.ofMinutes(10).minusMillis(1));
+    assertEquals(InstanceState.RUNNING, state(instance.id()), "a millisecond before its timeout");
+    time.advance(Duration.ofMillis(1));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
     assertEquals(List.of("kill", "release"), guest(instance).calls());
@@ -468,12 +514,14 @@ class InstanceManagerTest {
   void anAdoptedInstanceWhoseDeadlinePassedWhileTheDaemonWasDownIsKilledAsTimedOut() throws Exception {
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
     manager = open(config, backend);
-    Instance instance = manager.start(new StartRequest("small", Duration.ofMillis(400), Map.of()));
+    Instance instance = manager.start(new StartRequest("small", Duration.ofMinutes(5), Map.of()));
     manager.close();
-    Thread.sleep(500);
+    time.advance(Duration.ofMinutes(6));
     FakeBackend restarted = new FakeBackend();
     restarted.live.add(instance.id());
     manager = open(config, restarted);
+    assertEquals(InstanceState.RUNNING, state(instance.id()), "adopted first");
+    time.advance(Duration.ZERO);
     await("timed out", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
     assertEquals(List.of("kill", "release"), restarted.guests.get(instance.id()).calls());
