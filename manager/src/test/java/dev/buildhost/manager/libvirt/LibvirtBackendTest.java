@@ -20,7 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -107,14 +107,9 @@ class LibvirtBackendTest {
     }
   }
 
-  private void awaitHeard(String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!heard.contains(what)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("no '" + what + "' event; heard " + heard);
-      }
-      Thread.sleep(10);
-    }
+  private void awaitHeard(String what) {
+    Awaitility.await("a '" + what + "' event; heard " + heard).atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(10)).until(() -> heard.contains(what));
   }
 
   @Test
