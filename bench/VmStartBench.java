@@ -47,7 +47,7 @@ public class VmStartBench {
     MachineLibrary library = new MachineLibrary(config.machinesDir());
     Revision revision = library.inService(machine);
     LibvirtBackend backend = new LibvirtBackend(config);
-    System.out.println("acceleration: " + backend.acceleration().domainType() + " (" + backend.acceleration().reason() + ")");
+    System.out.println("acceleration: " + backend.accelerationChoice().domainType() + " (" + backend.accelerationChoice().reason() + ")");
     double[] api;
     double[] virsh;
     try (InstanceManager manager = InstanceManager.open(config, library, List.of(backend))) {

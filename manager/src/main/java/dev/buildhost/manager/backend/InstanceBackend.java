@@ -1,9 +1,15 @@
 package dev.buildhost.manager.backend;
 
 import dev.buildhost.manager.model.MachineType;
+import java.util.Optional;
 import java.util.Set;
 
-/** A way to run instances: libvirt domains for kvm machines, Docker containers for docker ones. */
+/**
+ * A way to run instances: libvirt domains for kvm machines, Docker containers for docker ones.
+ * A backend reports each guest's life to the listener it is given through a {@link GuestReports},
+ * which puts the reports in order. A backend that can do part of a launch ahead of time also
+ * implements {@link PreparesAhead}.
+ */
 public interface InstanceBackend extends AutoCloseable {
 
   MachineType type();
@@ -14,27 +20,6 @@ public interface InstanceBackend extends AutoCloseable {
    */
   Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException;
 
-  /**
-   * Whether {@link #prepare} does anything: the manager then prepares the next launch of a
-   * machine while its last instance runs.
-   */
-  default boolean preparesAhead() {
-    return false;
-  }
-
-  /**
-   * Does ahead of time the part of {@link #launch} that runs nothing (a container's create), so
-   * that a later launch of an equal spec only starts the guest. A launch whose spec differs (the
-   * image changed meanwhile) removes what was prepared and starts afresh.
-   */
-  default void prepare(LaunchSpec spec) throws BackendException {
-    throw new UnsupportedOperationException(type() + " backend prepares nothing ahead");
-  }
-
-  /** Removes what {@link #prepare} made for the instance, if no launch took it. */
-  default void discardPrepared(String instanceId) {
-  }
-
   /** Ids of the instances whose guests exist now and carry buildhost's label. */
   Set<String> ourInstanceIds() throws BackendException;
 
@@ -43,6 +28,14 @@ public interface InstanceBackend extends AutoCloseable {
 
   /** Removes a guest of ours that no journal entry claims. */
   void removeOrphan(String instanceId) throws BackendException;
+
+  /**
+   * The hardware acceleration this backend's guests run with and why it was chosen (the host
+   * reports it); empty for a backend that runs no virtual machines.
+   */
+  default Optional<Acceleration> acceleration() {
+    return Optional.empty();
+  }
 
   @Override
   void close();

@@ -52,14 +52,14 @@ final class InstanceLauncher {
           tracked.preparedPort > 0 ? ", prepared ahead" : "");
       LaunchSpec spec = new LaunchSpec(id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
       lifecycle.launched(tracked, backend.launch(spec, lifecycle.listenerFor(tracked)));
-      prepared.prepareSoon(tracked.revision, backend);
+      prepared.prepareSoon(tracked.revision);
       return tracked.snapshot();
     } catch (NoFreePortException e) {
-      backend.discardPrepared(id);
+      prepared.discardTaken(tracked.revision, id);
       discard(tracked);
       throw new ManagerException(ManagerException.Kind.NO_CAPACITY, e.getMessage(), e);
     } catch (BackendException | IOException | RuntimeException e) {
-      backend.discardPrepared(id);
+      prepared.discardTaken(tracked.revision, id);
       String message = "cannot start machine " + tracked.revision.machine() + ": " + InstanceManager.describe(e);
       lifecycle.failStart(tracked, message);
       throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, message, e);

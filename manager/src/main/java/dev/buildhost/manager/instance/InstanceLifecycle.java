@@ -38,6 +38,7 @@ final class InstanceLifecycle {
   private final Clock clock;
   private final Scheduler timers;
   private final Executor executor;
+  private volatile boolean closed;
 
   InstanceLifecycle(Duration poweroffGrace, Journal journal, EventBus bus, InstanceTftpServers tftp, Clock clock,
       Scheduler timers, Executor executor) {
@@ -54,10 +55,34 @@ final class InstanceLifecycle {
     return clock;
   }
 
-  /** The listener a backend reports the instance's guest through; see {@link GuestReports}. */
+  /**
+   * The listener a backend reports the instance's guest through (the backend puts its reports in
+   * order through {@link dev.buildhost.manager.backend.GuestReports}). Reports that come after the
+   * manager closed are dropped: the next daemon reconciles the guest.
+   */
   GuestListener listenerFor(TrackedInstance tracked) {
-    return new GuestReports(tracked, () -> running(tracked),
-        (reason, exitCode) -> stopped(tracked, reason, exitCode, null), executor);
+    return new GuestListener() {
+      @Override
+      public void onRunning() {
+        if (!closed) {
+          running(tracked);
+        }
+      }
+
+      @Override
+      public void onStopped(EndReason reason, Integer exitCode) {
+        if (closed) {
+          LOG.debug("manager closed; dropped the end of instance {}", tracked.id());
+        } else {
+          stopped(tracked, reason, exitCode, null);
+        }
+      }
+    };
+  }
+
+  /** From now on, guest reports are dropped (the manager is closing). */
+  void close() {
+    closed = true;
   }
 
   // ---------------------------------------------------------------------------------------------

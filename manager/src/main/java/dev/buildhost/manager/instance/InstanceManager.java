@@ -2,6 +2,7 @@ package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.event.EventBus;
 import dev.buildhost.manager.journal.Journal;
@@ -74,15 +75,19 @@ public final class InstanceManager implements AutoCloseable {
       Clock clock, Scheduler timers) {
     this.config = config;
     this.revisions = revisions;
+    Map<MachineType, PreparesAhead> preparers = new EnumMap<>(MachineType.class);
     for (InstanceBackend backend : backendList) {
       if (backends.putIfAbsent(backend.type(), backend) != null) {
         throw new IllegalArgumentException("two backends for machine type " + backend.type());
+      }
+      if (backend instanceof PreparesAhead preparer) {
+        preparers.put(backend.type(), preparer);
       }
     }
     this.journal = new Journal(config.stateDir());
     this.tftp = new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
     this.registry = new InstanceRegistry(config, clock);
-    this.prepared = new PreparedLaunches(registry.lock(), tftp.pool(), registry::newSpec);
+    this.prepared = new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
     registry.preparedLaunches(prepared);
     this.timers = timers;
     this.executor = Executors.newCachedThreadPool(daemonThreads("instance-lifecycle"));
@@ -258,6 +263,7 @@ public final class InstanceManager implements AutoCloseable {
       return;
     }
     closed = true;
+    lifecycle.close();
     timers.close();
     for (TrackedInstance tracked : registry.all()) {
       synchronized (tracked) {

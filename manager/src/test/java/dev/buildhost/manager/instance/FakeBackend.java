@@ -3,8 +3,10 @@ package dev.buildhost.manager.instance;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.GuestReports;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.MachineType;
 import java.util.ArrayList;
@@ -13,12 +15,23 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * A backend whose guests are plain objects the test drives: it records every call and lets the
  * test report the guest's life through the listener the manager gave.
  */
-final class FakeBackend implements InstanceBackend {
+class FakeBackend implements InstanceBackend {
+  /** The fake backend that also prepares launches ahead, as the Docker backend does. */
+  static final class Preparing extends FakeBackend implements PreparesAhead {
+  }
+
+  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "fake-backend-reports");
+    thread.setDaemon(true);
+    return thread;
+  });
   final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
   final Set<String> live = ConcurrentHashMap.newKeySet();
   final List<String> removedOrphans = new CopyOnWriteArrayList<>();
@@ -33,8 +46,6 @@ final class FakeBackend implements InstanceBackend {
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
   volatile boolean stopsAtOnce;
   volatile boolean closed;
-  /** Whether the backend prepares launches ahead, as the Docker backend does. */
-  volatile boolean preparesAhead;
   final Map<String, LaunchSpec> prepared = new ConcurrentHashMap<>();
   final List<String> discarded = new CopyOnWriteArrayList<>();
   /** Launches that took what was prepared for them. */
@@ -64,24 +75,17 @@ final class FakeBackend implements InstanceBackend {
     if (!reportsRunning) {
       return guest;
     }
-    listener.onRunning();
+    guest.reports.runningNow();
     if (stopsAtOnce) {
       guest.end(EndReason.POWEROFF, 0);
     }
     return guest;
   }
 
-  @Override
-  public boolean preparesAhead() {
-    return preparesAhead;
-  }
-
-  @Override
   public void prepare(LaunchSpec spec) {
     prepared.put(spec.instanceId(), spec);
   }
 
-  @Override
   public void discardPrepared(String instanceId) {
     if (prepared.remove(instanceId) != null) {
       discarded.add(instanceId);
@@ -113,17 +117,20 @@ final class FakeBackend implements InstanceBackend {
   @Override
   public void close() {
     closed = true;
+    reportThreads.shutdown();
   }
 
   final class FakeGuest implements Guest {
     final LaunchSpec spec;
     final GuestListener listener;
+    final GuestReports reports;
     final List<String> calls = new CopyOnWriteArrayList<>();
     volatile boolean adopted;
 
     FakeGuest(LaunchSpec spec, GuestListener listener) {
       this.spec = spec;
       this.listener = listener;
+      this.reports = GuestReports.forLaunch(listener, reportThreads);
     }
 
     @Override
@@ -134,7 +141,7 @@ final class FakeBackend implements InstanceBackend {
     /** The guest ends by itself (as if it powered off or crashed). */
     void end(EndReason reason, Integer exitCode) {
       live.remove(spec.instanceId());
-      listener.onStopped(reason, exitCode);
+      reports.stopped(reason, exitCode);
     }
 
     @Override

@@ -27,14 +27,13 @@ class PreparedLaunchTest {
   @TempDir
   Path root;
 
-  private final FakeBackend backend = new FakeBackend();
+  private final FakeBackend backend = new FakeBackend.Preparing();
   private InstanceManager manager;
   private volatile Revision small;
   private volatile Revision other;
 
   @BeforeEach
   void prepareAhead() {
-    backend.preparesAhead = true;
     small = TestMachines.revision(root, "small", 256L);
     other = TestMachines.revision(root, "other", 256L);
   }

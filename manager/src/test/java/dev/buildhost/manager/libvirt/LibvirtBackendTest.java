@@ -120,7 +120,7 @@ class LibvirtBackendTest {
     assertTrue(exists(id));
     assertTrue(backend.ourInstanceIds().contains(id));
     assertFalse(backend.ourInstanceIds().contains("test"), "the driver's own domain is not ours");
-    assertEquals("qemu", backend.acceleration().domainType());
+    assertEquals("qemu", backend.accelerationChoice().domainType());
 
     guest.kill();
     awaitHeard("stopped " + EndReason.CRASHED);
