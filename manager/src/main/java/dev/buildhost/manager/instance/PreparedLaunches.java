@@ -1,10 +1,10 @@
 package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.BackendException;
-import dev.buildhost.manager.backend.PreparesAhead;
-import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.tftp.TftpPortPool;
 import java.util.ArrayList;
 import java.util.HashMap;
