@@ -27,13 +27,23 @@ class FakeBackend implements InstanceBackend {
   static final class Preparing extends FakeBackend implements PreparesAhead {
   }
 
+  FakeBackend() {
+    this(ConcurrentHashMap.newKeySet());
+  }
+
+  /** A backend on the host whose guests are {@code live}. */
+  FakeBackend(Set<String> live) {
+    this.live = live;
+  }
+
   private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
     Thread thread = new Thread(runnable, "fake-backend-reports");
     thread.setDaemon(true);
     return thread;
   });
   final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
-  final Set<String> live = ConcurrentHashMap.newKeySet();
+  /** The guests that exist on the fake host; shared by the backends of one host (a restart adopts them). */
+  final Set<String> live;
   final List<String> removedOrphans = new CopyOnWriteArrayList<>();
   final List<LaunchSpec> launched = new CopyOnWriteArrayList<>();
   volatile String failLaunchWith;
@@ -64,6 +74,9 @@ class FakeBackend implements InstanceBackend {
     }
     if (failLaunchWith != null) {
       throw new BackendException(failLaunchWith);
+    }
+    if (spec.revision().machine().startsWith("broken")) {
+      throw new BackendException("machine " + spec.revision().machine() + " has no disk to boot");
     }
     if (spec.equals(ahead)) {
       launchedPrepared.add(spec);
