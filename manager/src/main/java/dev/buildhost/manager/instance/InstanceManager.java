@@ -20,6 +20,7 @@ import dev.buildhost.manager.tftp.InstanceTftpServers;
 import dev.buildhost.manager.tftp.TftpPortPool;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -68,7 +69,7 @@ public final class InstanceManager implements AutoCloseable {
   private final ExecutorService executor;
   private final InstanceLifecycle lifecycle;
   private final InstanceLauncher launcher;
-  private volatile boolean draining;
+  private final DrainFlag drain;
   private volatile boolean closed;
 
   private InstanceManager(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backendList,
@@ -85,6 +86,7 @@ public final class InstanceManager implements AutoCloseable {
       }
     }
     this.journal = new Journal(config.stateDir());
+    this.drain = new DrainFlag(config.stateDir());
     this.tftp = new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
     this.registry = new InstanceRegistry(config, clock);
     this.prepared = new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
@@ -136,7 +138,7 @@ public final class InstanceManager implements AutoCloseable {
     if (request == null || request.machine() == null || request.machine().isBlank()) {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "name the machine to start");
     }
-    if (draining) {
+    if (drain.draining()) {
       throw new ManagerException(ManagerException.Kind.NO_CAPACITY,
           "this host is draining for maintenance and starts no new instances; use another host or retry later");
     }
@@ -236,16 +238,23 @@ public final class InstanceManager implements AutoCloseable {
     return bus.subscribe(listener);
   }
 
-  /** While draining, start() refuses with NO_CAPACITY; running instances go on. */
+  /**
+   * While draining, start() refuses with NO_CAPACITY; running instances go on. The drain is kept
+   * in the state folder: a restarted daemon goes on draining until the host reboots.
+   */
   public void setDraining(boolean draining) {
-    if (this.draining != draining) {
+    if (drain.draining() != draining) {
       LOG.info(draining ? "draining: new instances are refused" : "draining ended: new instances are accepted");
     }
-    this.draining = draining;
+    try {
+      drain.set(draining);
+    } catch (UncheckedIOException e) {
+      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, e.getMessage(), e);
+    }
   }
 
   public boolean isDraining() {
-    return draining;
+    return drain.draining();
   }
 
   /** The instance folder {@code <root>/tftp/<id>/} (what its TFTP server serves). */

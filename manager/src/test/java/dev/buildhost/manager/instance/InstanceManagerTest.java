@@ -492,6 +492,37 @@ class InstanceManagerTest {
   }
 
   @Test
+  void aDaemonRestartedDuringADrainGoesOnDraining() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    manager.setDraining(true);
+    manager.close();
+
+    manager = open(config, new FakeBackend());
+    assertTrue(manager.isDraining(), "the drain outlives the daemon");
+    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
+    manager.setDraining(false);
+    manager.close();
+
+    manager = open(config, new FakeBackend());
+    assertFalse(manager.isDraining(), "an ended drain stays ended");
+  }
+
+  @Test
+  void aDrainEndsWithTheRebootItWasFor() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    manager.setDraining(true);
+    manager.close();
+    Files.writeString(config.stateDir().resolve("draining"), "boot-id-of-an-earlier-boot\n");
+
+    manager = open(config, new FakeBackend());
+    assertFalse(manager.isDraining(), "after the reboot the host takes work again");
+    assertNotNull(manager.start(StartRequest.of("small")));
+  }
+
+  @Test
   void aStartingRecordWhoseGuestRunsIsAdoptedAsRunning() throws Exception {
     // RUNNING is published before it is journaled; a crash in between leaves this record.
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
