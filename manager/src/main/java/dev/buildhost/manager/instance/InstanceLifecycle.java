@@ -102,6 +102,17 @@ final class InstanceLifecycle {
   /** Caller holds the lock. The launch failed: the instance ends as FAILED_TO_START, even when the journal fails. */
   void failStart(TrackedInstance tracked, String message) {
     LOG.error("instance {}: failed to start: {}", tracked.id(), message);
+    cancelTimers(tracked);
+    Guest guest = tracked.guest;
+    if (guest != null) {
+      // Launched before the failure: no guest may run on untracked.
+      try {
+        guest.kill();
+        guest.release();
+      } catch (RuntimeException e) {
+        LOG.error("instance {}: cannot end the guest of a failed start: {}", tracked.id(), e.getMessage(), e);
+      }
+    }
     releaseTftp(tracked);
     Lifecycle.Step failed = Lifecycle.apply(tracked.life, new Lifecycle.Report.LaunchFailed(message), clock.instant());
     try {

@@ -49,6 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class InstanceManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceManager.class);
+  /** The longest timeout a start may ask for: longer ones are surely mistakes, and overflow the timers. */
+  public static final Duration MAX_TIMEOUT = Duration.ofDays(7);
 
   /** Where start() finds the revision in service of a machine (the machine library). */
   @FunctionalInterface
@@ -145,6 +147,10 @@ public final class InstanceManager implements AutoCloseable {
     Duration timeout = request.timeout() == null ? config.defaultTimeout() : request.timeout();
     if (timeout.isNegative() || timeout.isZero()) {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "the timeout must be positive, not " + timeout);
+    }
+    if (timeout.compareTo(MAX_TIMEOUT) > 0) {
+      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "the timeout must be at most "
+          + MAX_TIMEOUT.toDays() + " days (" + MAX_TIMEOUT.toSeconds() + " s), not " + timeout.toSeconds() + " s");
     }
     request.files().keySet().forEach(InstanceFiles::checkName);
     Revision revision = revisions.inService(request.machine());

@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import org.apache.commons.net.tftp.TFTP;
@@ -227,6 +228,43 @@ class InstanceManagerTest {
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
     assertEquals(List.of("kill", "release"), guest(instance).calls());
+  }
+
+  @Test
+  void aTimeoutTooLongForTheTimersIsRefusedBeforeAnythingRuns() {
+    open();
+    ManagerException refused = assertThrows(ManagerException.class,
+        () -> manager.start(new StartRequest("small", Duration.ofSeconds(10_000_000_000_000_000L), Map.of())));
+    assertEquals(ManagerException.Kind.BAD_REQUEST, refused.kind());
+    assertTrue(refused.getMessage().contains("at most 7 days (604800 s)"), refused.getMessage());
+    assertEquals(List.of(), backend.launched, "no guest was launched");
+    assertEquals(List.of(), manager.list());
+    assertNotNull(manager.start(new StartRequest("small", InstanceManager.MAX_TIMEOUT, Map.of())));
+  }
+
+  @Test
+  void aStartThatFailsAfterItsGuestWasLaunchedEndsThatGuest() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 4, 4096, Duration.ofSeconds(5));
+    small = TestMachines.revision(root, "small", 256L);
+    Scheduler broken = new Scheduler() {
+      @Override
+      public Task schedule(Duration delay, Runnable task) {
+        throw new ArithmeticException("long overflow"); // what a huge timeout did to the timer
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    manager = InstanceManager.open(config, machine -> small, List.of(backend), time.clock(), broken);
+    ManagerException failed = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.BACKEND_FAILED, failed.kind());
+    Instance instance = manager.list().get(0);
+    assertEquals(InstanceState.STOPPED, instance.state());
+    assertEquals(EndReason.FAILED_TO_START, instance.endReason());
+    assertEquals(List.of("kill", "release"), guest(instance).calls(), "the launched guest is ended");
+    assertEquals(Set.of(), backend.ourInstanceIds());
+    assertTrue(portFree(instance.tftpPort()));
   }
 
   @Test
