@@ -30,6 +30,9 @@ final class InstanceLifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceLifecycle.class);
   /** After a kill, how long to wait for the backend to report the end before releasing anyway. */
   static final Duration KILL_WATCHDOG = Duration.ofSeconds(30);
+  /** How soon, and at most how rarely, a journal record that could not be written is tried again. */
+  static final Duration JOURNAL_RETRY_FIRST = Duration.ofSeconds(1);
+  static final Duration JOURNAL_RETRY_MAX = Duration.ofMinutes(1);
 
   private final Duration poweroffGrace;
   private final Journal journal;
@@ -161,7 +164,7 @@ final class InstanceLifecycle {
       releaseTftp(tracked);
       Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestEnded(reported, exitCode, message),
           clock.instant());
-      record(tracked, step.next());
+      recordEnd(tracked, step.next());
       LOG.info("instance {}: stopped ({}{})", tracked.id(), tracked.snapshot().endReason(),
           exitCode == null ? "" : ", exit code " + exitCode);
       publish(step);
@@ -299,6 +302,39 @@ final class InstanceLifecycle {
       record(tracked, step.next());
     }
     publish(step);
+  }
+
+  /**
+   * Records the end of an instance whose guest and port are released already. When the journal
+   * cannot be written (a full disk), the instance is STOPPED all the same, so that its capacity is
+   * free and it can be deleted, and the write is tried again until it succeeds.
+   */
+  private void recordEnd(TrackedInstance tracked, Lifecycle.State next) {
+    try {
+      record(tracked, next);
+    } catch (RuntimeException e) {
+      tracked.life = next;
+      LOG.error("instance {}: ended, but its journal record cannot be written ({}); trying again", tracked.id(),
+          e.getMessage());
+      retryRecord(tracked, JOURNAL_RETRY_FIRST);
+    }
+  }
+
+  private void retryRecord(TrackedInstance tracked, Duration delay) {
+    timers.schedule(delay, () -> runLater(() -> {
+      synchronized (tracked) {
+        if (tracked.deleted) {
+          return;
+        }
+        try {
+          record(tracked, tracked.life);
+          LOG.info("instance {}: its journal record is written at last", tracked.id());
+        } catch (RuntimeException e) {
+          Duration next = delay.multipliedBy(2);
+          retryRecord(tracked, next.compareTo(JOURNAL_RETRY_MAX) > 0 ? JOURNAL_RETRY_MAX : next);
+        }
+      }
+    }));
   }
 
   /** Records the new state: journal first, so what the API shows is what a restart finds. */

@@ -214,6 +214,7 @@ public final class InstanceManager implements AutoCloseable {
             "cannot delete the folders of instance " + id + ": " + e.getMessage(), e);
       }
       journal.delete(id);
+      tracked.deleted = true;
       registry.remove(id);
       LOG.info("instance {}: deleted", id);
       lifecycle.publish(InstanceEvent.Kind.DELETED, tracked.snapshot(), null);

@@ -28,6 +28,8 @@ final class TrackedInstance {
   Scheduler.Task timeoutTask;
   Scheduler.Task graceTask;
   Scheduler.Task watchdogTask;
+  /** Set once the instance is deleted: nothing may write its record again. */
+  boolean deleted;
 
   TrackedInstance(Lifecycle.State life, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
     this.life = life;

@@ -268,6 +268,39 @@ class InstanceManagerTest {
   }
 
   @Test
+  void anEndTheJournalCannotRecordStillStopsTheInstanceAndIsRecordedOnceItCan() throws Exception {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    Path journal = root.resolve("state").resolve("instances");
+    Path aside = root.resolve("state").resolve("instances.aside");
+    Files.move(journal, aside);
+    Files.writeString(journal, "not a folder: every journal write fails, as on a full disk");
+
+    guest(instance).end(EndReason.POWEROFF, 0);
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    assertTrue(portFree(instance.tftpPort()), "the port is free");
+    assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
+    assertEquals(0, manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count(),
+        "its capacity is free");
+
+    Files.delete(journal);
+    Files.move(aside, journal);
+    Path record = journal.resolve(instance.id() + ".json");
+    assertTrue(Files.readString(record).contains("\"RUNNING\""), "the record is stale until the retry");
+    time.advance(InstanceLifecycle.JOURNAL_RETRY_FIRST);
+    await("record written", () -> {
+      try {
+        return Files.readString(record).contains("\"STOPPED\"");
+      } catch (IOException e) {
+        return false;
+      }
+    });
+    manager.delete(instance.id());
+    assertFalse(Files.exists(record));
+  }
+
+  @Test
   void aGuestThatCrashesEndsAsCrashed() {
     open();
     Instance instance = manager.start(StartRequest.of("small"));
