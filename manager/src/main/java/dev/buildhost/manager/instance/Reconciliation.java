@@ -77,8 +77,14 @@ final class Reconciliation {
         }
       }
     }
+    Set<String> unreadable = journal.unreadable();
     for (Map.Entry<MachineType, Set<String>> orphans : live.entrySet()) {
       for (String id : orphans.getValue()) {
+        if (unreadable.contains(id)) {
+          LOG.error("reconcile: guest {} ({}) is left running: its journal record is unreadable (kept as {}.json.bad"
+              + " in {}); end it and remove its folders by hand once looked at", id, orphans.getKey(), id, journal.dir());
+          continue;
+        }
         try {
           backends.get(orphans.getKey()).removeOrphan(id);
           LOG.info("reconcile: removed orphan guest {} ({}): no journal record claims it", id, orphans.getKey());
@@ -87,7 +93,7 @@ final class Reconciliation {
         }
       }
     }
-    removeLeftovers();
+    removeLeftovers(unreadable);
   }
 
   /** Caller holds the lock. */
@@ -123,13 +129,18 @@ final class Reconciliation {
     }
   }
 
-  /** Overlays of instances that no longer run, and folders that no record claims, are deleted. */
-  private void removeLeftovers() throws IOException {
+  /**
+   * Overlays of instances that no longer run, and folders that no record claims, are deleted; the
+   * folders of an instance whose record is unreadable are kept (its upload may be all there is).
+   */
+  private void removeLeftovers(Set<String> unreadable) throws IOException {
     try (var dirs = Files.newDirectoryStream(config.instancesDir())) {
       for (Path dir : dirs) {
         String name = dir.getFileName().toString();
         TrackedInstance tracked = registry.get(name);
-        if (tracked == null) {
+        if (tracked == null && unreadable.contains(name)) {
+          LOG.error("reconcile: the folders of {} are kept: its journal record is unreadable", name);
+        } else if (tracked == null) {
           if (InstanceRegistry.ID_SHAPE.matcher(name).matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             InstanceFiles.deleteTree(dir);
             InstanceFiles.deleteTree(config.tftpDir().resolve(name));

@@ -594,6 +594,29 @@ class InstanceManagerTest {
   }
 
   @Test
+  void anUnreadableRecordNeverCostsItsGuestOrItsFiles() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.putFile(instance.id(), "result.manifest", new ByteArrayInputStream("status: success\n".getBytes()));
+    manager.close();
+    Path record = config.stateDir().resolve("instances").resolve(instance.id() + ".json");
+    Files.writeString(record, "{ torn");
+
+    for (int restart = 1; restart <= 2; restart++) {
+      FakeBackend restarted = new FakeBackend();
+      restarted.live.add(instance.id());
+      manager = open(config, restarted);
+      assertEquals(List.of(), restarted.removedOrphans, "restart " + restart + ": the guest is not an orphan");
+      assertTrue(Files.exists(config.tftpDir().resolve(instance.id()).resolve("result.manifest")),
+          "restart " + restart + ": the uploaded result is kept");
+      assertTrue(Files.isDirectory(config.instancesDir().resolve(instance.id())), "restart " + restart);
+      manager.close();
+    }
+    manager = null;
+  }
+
+  @Test
   void aStartingRecordWhoseGuestRunsIsAdoptedAsRunning() throws Exception {
     // RUNNING is published before it is journaled; a crash in between leaves this record.
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
