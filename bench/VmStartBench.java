@@ -1,17 +1,17 @@
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceManager;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.instance.StartRequest;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.libvirt.QemuImg;
 import dev.buildhost.manager.libvirt.VmOptions;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.StartRequest;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -47,7 +47,7 @@ public class VmStartBench {
     MachineLibrary library = new MachineLibrary(config.machinesDir());
     Revision revision = library.inService(machine);
     LibvirtBackend backend = new LibvirtBackend(config);
-    System.out.println("acceleration: " + backend.acceleration().domainType() + " (" + backend.acceleration().reason() + ")");
+    System.out.println("acceleration: " + backend.accelerationChoice().domainType() + " (" + backend.accelerationChoice().reason() + ")");
     double[] api;
     double[] virsh;
     try (InstanceManager manager = InstanceManager.open(config, library, List.of(backend))) {

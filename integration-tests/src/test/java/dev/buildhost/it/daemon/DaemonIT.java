@@ -17,7 +17,7 @@ import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
 import dev.buildhost.manager.cli.BuildhostCommand;
-import dev.buildhost.manager.instance.LaunchSpec;
+import dev.buildhost.manager.backend.LaunchSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -9,11 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceManager;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.instance.StartRequest;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.StartRequest;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -6,17 +6,17 @@ import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.instance.InstanceManager;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.instance.StartRequest;
 import dev.buildhost.manager.libvirt.DomainXml;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.StartRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.DatagramSocket;
@@ -29,6 +29,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error;
@@ -87,37 +89,33 @@ final class VmFixture {
         Map.of(TaskManifest.FILE_NAME, TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8)));
   }
 
-  static Instance awaitState(InstanceManager manager, String id, InstanceState state, Duration timeout)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (manager.get(id).state() != state) {
-      if (System.nanoTime() > deadline) {
-        fail("instance " + id + " is still " + manager.get(id).state() + " after " + timeout.toSeconds()
-            + " s, expected " + state + "; console:\n" + console(manager, id));
-      }
-      Thread.sleep(100);
+  static Instance awaitState(InstanceManager manager, String id, InstanceState state, Duration timeout) {
+    try {
+      Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(100))
+          .until(() -> manager.get(id).state() == state);
+    } catch (ConditionTimeoutException e) {
+      fail("instance " + id + " is still " + manager.get(id).state() + " after " + timeout.toSeconds()
+          + " s, expected " + state + "; console:\n" + console(manager, id));
     }
     return manager.get(id);
   }
 
   /** Waits until the console log shows {@code text} (the guest reached that point). */
-  static void awaitConsole(InstanceManager manager, String id, String text) throws InterruptedException {
-    long deadline = System.nanoTime() + GUEST_TIMEOUT.toNanos();
-    while (!console(manager, id).contains(text)) {
-      if (System.nanoTime() > deadline) {
-        fail("the console of " + id + " does not show '" + text + "':\n" + console(manager, id));
-      }
-      Thread.sleep(200);
+  static void awaitConsole(InstanceManager manager, String id, String text) {
+    try {
+      Awaitility.await().atMost(GUEST_TIMEOUT).pollInterval(Duration.ofMillis(200))
+          .until(() -> console(manager, id).contains(text));
+    } catch (ConditionTimeoutException e) {
+      fail("the console of " + id + " does not show '" + text + "':\n" + console(manager, id));
     }
   }
 
-  static void awaitEvents(List<InstanceEvent> events, String id, InstanceEvent.Kind kind) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (events.stream().noneMatch(e -> e.instance().id().equals(id) && e.kind() == kind)) {
-      if (System.nanoTime() > deadline) {
-        fail("no " + kind + " event for " + id + "; events: " + events);
-      }
-      Thread.sleep(20);
+  static void awaitEvents(List<InstanceEvent> events, String id, InstanceEvent.Kind kind) {
+    try {
+      Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+          .until(() -> events.stream().anyMatch(e -> e.instance().id().equals(id) && e.kind() == kind));
+    } catch (ConditionTimeoutException e) {
+      fail("no " + kind + " event for " + id + "; events: " + events);
     }
   }
 
@@ -171,7 +169,7 @@ final class VmFixture {
         try {
           manager.terminate(instance.id());
           awaitState(manager, instance.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
-        } catch (RuntimeException | InterruptedException | AssertionError e) {
+        } catch (RuntimeException | AssertionError e) {
           System.err.println("clean-up of instance " + instance.id() + " failed: " + e);
         }
       }

@@ -1,7 +1,7 @@
 package dev.buildhost.manager.api;
 
 import dev.buildhost.client.wire.ApiError;
-import dev.buildhost.manager.instance.ManagerException;
+import dev.buildhost.manager.model.ManagerException;
 
 /** A request the API refuses with an HTTP status, a message and a hint; nothing was changed. */
 public final class ApiException extends RuntimeException {

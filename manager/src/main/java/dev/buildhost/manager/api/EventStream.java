@@ -1,7 +1,7 @@
 package dev.buildhost.manager.api;
 
-import dev.buildhost.manager.event.InstanceEvent;
 import dev.buildhost.manager.instance.InstanceManager;
+import dev.buildhost.manager.model.InstanceEvent;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

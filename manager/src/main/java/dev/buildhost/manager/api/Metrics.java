@@ -1,8 +1,8 @@
 package dev.buildhost.manager.api;
 
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.tftp.server.TransferEvent;
 import java.util.EnumMap;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.buildhost.manager.api;
 
 import dev.buildhost.client.wire.StartBody;
-import dev.buildhost.manager.instance.StartRequest;
+import dev.buildhost.manager.model.StartRequest;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;

@@ -3,15 +3,14 @@ package dev.buildhost.manager.daemon;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.api.Metrics;
+import dev.buildhost.manager.backend.Acceleration;
+import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceBackend;
 import dev.buildhost.manager.instance.InstanceManager;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.instance.ManagerException;
-import dev.buildhost.manager.libvirt.AccelerationProbe;
-import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.ManagerException;
 import dev.buildhost.tftp.net.Addresses;
 import dev.buildhost.tftp.server.TftpServer;
 import java.io.IOException;
@@ -28,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -226,18 +226,15 @@ public final class Daemon implements AutoCloseable {
         .forEach(i -> log.warn("instance {} still {} at exit; the next daemon reconciles it", i.id(), i.state()));
   }
 
-  /** The VM acceleration in use and why: the libvirt backend's probe, else the configured value. */
+  /** The VM acceleration in use and why: what the backend running VMs says, else the configured value. */
   private static Acceleration acceleration(ManagerConfig config, List<InstanceBackend> backends) {
     for (InstanceBackend backend : backends) {
-      if (backend instanceof LibvirtBackend libvirt) {
-        AccelerationProbe.Choice choice = libvirt.acceleration();
-        return new Acceleration(choice.kvm() ? "kvm" : "tcg", choice.reason());
+      Optional<Acceleration> acceleration = backend.acceleration();
+      if (acceleration.isPresent()) {
+        return acceleration.get();
       }
     }
     return new Acceleration(config.acceleration().name().toLowerCase(Locale.ROOT), "configured; no libvirt backend runs");
-  }
-
-  private record Acceleration(String mode, String reason) {
   }
 
   static String version() {

@@ -3,7 +3,7 @@ package dev.buildhost.manager.docker;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.EventType;
-import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.backend.BackendException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.time.Duration;

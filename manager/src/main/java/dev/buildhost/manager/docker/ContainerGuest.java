@@ -4,22 +4,22 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Guest;
-import dev.buildhost.manager.instance.GuestListener;
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.GuestReports;
+import dev.buildhost.manager.model.EndReason;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One container of an instance: turns the engine's events about it into {@link GuestListener}
- * calls (each at most once, in order, off the event thread; RUNNING comes from the launch when
- * the engine confirms the start first) and carries out the lifecycle's shutdown, kill and release.
+ * One container of an instance: turns the engine's events about it into reports through its
+ * {@link GuestReports} (in order, off the event thread; RUNNING comes from the launch when the
+ * engine confirms the start first) and carries out the lifecycle's shutdown, kill and release.
  */
 final class ContainerGuest implements Guest {
 
@@ -30,27 +30,19 @@ final class ContainerGuest implements Guest {
   private final String instanceId;
   private final String containerId;
   private final DockerConnection engine;
-  private final GuestListener listener;
+  private final GuestReports reports;
   private final ConsoleCapture console;
   private final Runnable forget;
   private final Executor executor;
   private final AtomicBoolean released = new AtomicBoolean();
-  private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
-  /** Set by whoever reports RUNNING: a task of the queue, or the launch ({@link #startConfirmed}). */
-  private final AtomicBoolean runningReported = new AtomicBoolean();
-  /** Until the launch's start call returns, which reports RUNNING itself (see {@link #startConfirmed}). */
-  private volatile boolean launching;
-  // Written only by tasks of the queue, which run one at a time.
-  private volatile boolean stoppedReported;
   private volatile boolean oomKilled;
 
   ContainerGuest(String instanceId, String containerId, DockerConnection engine, GuestListener listener,
       ConsoleCapture console, Runnable forget, Executor executor, boolean launching) {
     this.instanceId = instanceId;
-    this.launching = launching;
     this.containerId = containerId;
     this.engine = engine;
-    this.listener = listener;
+    this.reports = launching ? GuestReports.forLaunch(listener, executor) : new GuestReports(listener, executor);
     this.console = console;
     this.forget = forget;
     this.executor = executor;
@@ -79,28 +71,15 @@ final class ContainerGuest implements Guest {
   // --- what the engine reports ------------------------------------------------------------------
 
   /**
-   * The engine confirmed the start (its start call returned): reports it on the caller's thread,
-   * since the lifecycle orders reports itself, and the queue's thread may take milliseconds to
-   * come. A start event seen before the call returned leaves the report to it: the lifecycle
-   * applies a report made during the launch at once, and one from the queue only after it.
+   * The engine confirmed the start (its start call returned): reported on the caller's thread,
+   * since the queue's thread may take milliseconds to come (see {@link GuestReports#runningNow}).
    */
   void startConfirmed() {
-    reportRunning();
-    launching = false;
+    reports.runningNow();
   }
 
   void started() {
-    enqueue(() -> {
-      if (!launching) {
-        reportRunning();
-      }
-    });
-  }
-
-  private void reportRunning() {
-    if (!stoppedReported && runningReported.compareAndSet(false, true)) {
-      listener.onRunning();
-    }
+    reports.running();
   }
 
   void outOfMemory() {
@@ -109,8 +88,8 @@ final class ContainerGuest implements Guest {
 
   /** The process ended: waits for its last output, then reports its exit code. */
   void died(Integer exitCodeFromEvent) {
-    enqueue(() -> {
-      if (stoppedReported) {
+    reports.inOrder(() -> {
+      if (reports.hasStopped()) {
         return;
       }
       if (!console.awaitEnd(CONSOLE_DRAIN)) {
@@ -132,19 +111,19 @@ final class ContainerGuest implements Guest {
       } catch (BackendException | RuntimeException e) {
         LOG.warn("instance {}: cannot inspect its container after it ended: {}", instanceId, e.getMessage());
       }
-      report(oom ? EndReason.CRASHED : EndReason.POWEROFF, exitCode);
+      reports.stopped(oom ? EndReason.CRASHED : EndReason.POWEROFF, exitCode);
     });
   }
 
   /** The container is gone without a die event seen: it was removed behind buildhost's back. */
   void vanished() {
-    enqueue(() -> report(EndReason.CRASHED, null));
+    reports.stopped(EndReason.CRASHED, null);
   }
 
   /** Compares with the engine after events may have been missed (a reconnection, an adoption). */
   void resync() {
-    enqueue(() -> {
-      if (stoppedReported) {
+    reports.inOrder(() -> {
+      if (reports.hasStopped()) {
         return;
       }
       InspectContainerResponse.ContainerState state;
@@ -160,25 +139,11 @@ final class ContainerGuest implements Guest {
       if (Boolean.TRUE.equals(state.getRunning())) {
         started();
       } else if (state.getFinishedAt() != null && !state.getFinishedAt().startsWith("0001-")) {
-        if (!runningReported.get()) {
-          started();
-        }
+        // Ran and ended while nobody watched: RUNNING first (the lifecycle ignores it if it
+        // knew), then the end.
+        started();
         died(state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue());
       }
-    });
-  }
-
-  private void report(EndReason reason, Integer exitCode) {
-    if (!stoppedReported) {
-      stoppedReported = true;
-      listener.onStopped(reason, exitCode);
-    }
-  }
-
-  private synchronized void enqueue(Runnable task) {
-    queue = queue.thenRunAsync(task, executor).exceptionally(error -> {
-      LOG.error("instance {}: reporting its container's state failed", instanceId, error);
-      return null;
     });
   }
 

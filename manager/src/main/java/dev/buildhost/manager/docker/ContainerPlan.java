@@ -1,7 +1,7 @@
 package dev.buildhost.manager.docker;
 
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.instance.LaunchSpec;
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import java.util.List;

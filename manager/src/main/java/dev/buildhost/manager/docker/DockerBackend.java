@@ -9,14 +9,15 @@ import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.LogConfig;
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.instance.Guest;
-import dev.buildhost.manager.instance.GuestListener;
-import dev.buildhost.manager.instance.InstanceBackend;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.MachineType;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * lifecycle reserved, so that the launch only starts it. The launch checks it against the plan
  * the spec gives at that moment (the image may have changed since) and replaces it if it differs.
  */
-public final class DockerBackend implements InstanceBackend {
+public final class DockerBackend implements InstanceBackend, PreparesAhead {
 
   public static final String LABEL_INSTANCE = "dev.buildhost.instance";
   public static final String LABEL_MACHINE = "dev.buildhost.machine";
@@ -157,11 +158,6 @@ public final class DockerBackend implements InstanceBackend {
   @Override
   public void prepare(LaunchSpec spec) throws BackendException {
     prepared.put(spec.instanceId(), create(spec));
-  }
-
-  @Override
-  public boolean preparesAhead() {
-    return true;
   }
 
   @Override

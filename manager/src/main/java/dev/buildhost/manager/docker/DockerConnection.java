@@ -9,7 +9,7 @@ import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
-import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.backend.BackendException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;

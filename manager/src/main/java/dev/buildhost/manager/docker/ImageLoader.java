@@ -10,7 +10,7 @@ import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.transport.DockerHttpClient.Request;
-import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import java.io.FilterInputStream;

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.event;
 
+import dev.buildhost.manager.model.InstanceEvent;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,12 +1,16 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.ManagerException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -84,6 +88,63 @@ final class InstanceFiles {
     }
     entries.sort(Comparator.comparing(FileEntry::name));
     return entries;
+  }
+
+  // --- the API's file calls: what goes wrong becomes a ManagerException naming the instance ---
+
+  static void putFile(String id, Path folder, String name, InputStream content) {
+    checkName(name);
+    try {
+      put(folder, name, content);
+    } catch (IOException e) {
+      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
+          "cannot write " + name + " into the folder of instance " + id + ": " + e.getMessage(), e);
+    }
+  }
+
+  static InputStream openFile(String id, Path folder, String name) {
+    try {
+      return open(folder, name);
+    } catch (IOException e) {
+      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
+          "cannot read " + name + " of instance " + id + ": " + e.getMessage(), e);
+    }
+  }
+
+  static List<FileEntry> listFiles(String id, Path folder) {
+    try {
+      return list(folder);
+    } catch (IOException e) {
+      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
+          "cannot list the folder of instance " + id + ": " + e.getMessage(), e);
+    }
+  }
+
+  static InputStream openConsoleLog(String id, Path instanceDir) {
+    Path log = instanceDir.resolve("console.log");
+    try {
+      return Files.newInputStream(log, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      throw new ManagerException(ManagerException.Kind.NOT_FOUND,
+          "instance " + id + " has no console log yet; its guest has not written any output");
+    } catch (IOException e) {
+      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
+          "cannot read the console log of instance " + id + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Deletes a folder and all in it; a folder that does not exist is fine. */
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   private static String printable(String name) {

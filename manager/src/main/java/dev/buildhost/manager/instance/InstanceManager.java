@@ -1,51 +1,39 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.event.EventBus;
-import dev.buildhost.manager.event.InstanceEvent;
 import dev.buildhost.manager.journal.Journal;
-import dev.buildhost.manager.journal.JournalEntry;
 import dev.buildhost.manager.machine.MachineLibrary;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.MachineType;
+import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.model.StartRequest;
 import dev.buildhost.manager.tftp.InstanceTftpServers;
-import dev.buildhost.manager.tftp.NoFreePortException;
 import dev.buildhost.manager.tftp.TftpPortPool;
-import dev.buildhost.tftp.server.TftpServer;
-import dev.buildhost.tftp.server.TransferEvent;
-import dev.buildhost.tftp.server.TransferListener;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,13 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class InstanceManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceManager.class);
-  private static final DateTimeFormatter ID_TIME =
-      DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
-  private static final Pattern ID_CHARS = Pattern.compile("[^A-Za-z0-9_.-]");
-  /** Instance folder names as {@link #newId} makes them; reconciliation touches no other folder. */
-  private static final Pattern ID_SHAPE = Pattern.compile("[A-Za-z0-9_.-]+-\\d{8}-\\d{6}-[0-9a-f]{4}");
-  /** After a kill, how long to wait for the backend to report the end before releasing anyway. */
-  static final Duration KILL_WATCHDOG = Duration.ofSeconds(30);
+  /** The longest timeout a start may ask for: longer ones are surely mistakes, and overflow the timers. */
+  public static final Duration MAX_TIMEOUT = Duration.ofDays(7);
 
   /** Where start() finds the revision in service of a machine (the machine library). */
   @FunctionalInterface
@@ -82,32 +65,38 @@ public final class InstanceManager implements AutoCloseable {
   private final Journal journal;
   private final EventBus bus = new EventBus();
   private final InstanceTftpServers tftp;
+  private final InstanceRegistry registry;
   private final PreparedLaunches prepared;
-  private final ScheduledExecutorService timers;
-  private final ExecutorService lifecycle;
-  private final Map<String, Tracked> instances = new ConcurrentHashMap<>();
-  private final Object capacityLock = new Object();
-  private final SecureRandom random = new SecureRandom();
-  private final Clock clock = Clock.systemUTC();
-  private volatile boolean draining;
+  private final Scheduler timers;
+  private final ExecutorService executor;
+  private final InstanceLifecycle lifecycle;
+  private final InstanceLauncher launcher;
+  private final DrainFlag drain;
   private volatile boolean closed;
 
-  private InstanceManager(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backendList) {
+  private InstanceManager(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backendList,
+      Clock clock, Scheduler timers) {
     this.config = config;
     this.revisions = revisions;
+    Map<MachineType, PreparesAhead> preparers = new EnumMap<>(MachineType.class);
     for (InstanceBackend backend : backendList) {
       if (backends.putIfAbsent(backend.type(), backend) != null) {
         throw new IllegalArgumentException("two backends for machine type " + backend.type());
       }
+      if (backend instanceof PreparesAhead preparer) {
+        preparers.put(backend.type(), preparer);
+      }
     }
     this.journal = new Journal(config.stateDir());
+    this.drain = new DrainFlag(config.stateDir());
     this.tftp = new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
-    this.prepared = new PreparedLaunches(capacityLock, tftp.pool(), (revision, port) -> {
-      String id = newId(revision.machine());
-      return new LaunchSpec(id, revision, config.instancesDir().resolve(id), port);
-    });
-    this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("instance-timer"));
-    this.lifecycle = Executors.newCachedThreadPool(daemonThreads("instance-lifecycle"));
+    this.registry = new InstanceRegistry(config, clock);
+    this.prepared = new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
+    registry.preparedLaunches(prepared);
+    this.timers = timers;
+    this.executor = Executors.newCachedThreadPool(daemonThreads("instance-lifecycle"));
+    this.lifecycle = new InstanceLifecycle(config.poweroffGrace(), journal, bus, tftp, clock, timers, executor);
+    this.launcher = new InstanceLauncher(registry, tftp, prepared, lifecycle);
   }
 
   /** Opens the manager on the machine library; see {@link #open(ManagerConfig, RevisionSource, List)}. */
@@ -122,11 +111,18 @@ public final class InstanceManager implements AutoCloseable {
    * manager owns the backends from here on and closes them in {@link #close()}.
    */
   public static InstanceManager open(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backends) {
-    InstanceManager manager = new InstanceManager(config, revisions, backends);
+    return open(config, revisions, backends, Clock.systemUTC(), Scheduler.onThread("instance-timer"));
+  }
+
+  /** Like {@link #open(ManagerConfig, RevisionSource, List)}, on the given clock and timers (tests drive both). */
+  public static InstanceManager open(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backends,
+      Clock clock, Scheduler timers) {
+    InstanceManager manager = new InstanceManager(config, revisions, backends, clock, timers);
     try {
       Files.createDirectories(config.tftpDir());
       Files.createDirectories(config.instancesDir());
-      manager.reconcile();
+      new Reconciliation(config, manager.backends, manager.journal, manager.registry, manager.tftp, manager.lifecycle)
+          .run();
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
@@ -144,13 +140,17 @@ public final class InstanceManager implements AutoCloseable {
     if (request == null || request.machine() == null || request.machine().isBlank()) {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "name the machine to start");
     }
-    if (draining) {
+    if (drain.draining()) {
       throw new ManagerException(ManagerException.Kind.NO_CAPACITY,
           "this host is draining for maintenance and starts no new instances; use another host or retry later");
     }
     Duration timeout = request.timeout() == null ? config.defaultTimeout() : request.timeout();
     if (timeout.isNegative() || timeout.isZero()) {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "the timeout must be positive, not " + timeout);
+    }
+    if (timeout.compareTo(MAX_TIMEOUT) > 0) {
+      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "the timeout must be at most "
+          + MAX_TIMEOUT.toDays() + " days (" + MAX_TIMEOUT.toSeconds() + " s), not " + timeout.toSeconds() + " s");
     }
     request.files().keySet().forEach(InstanceFiles::checkName);
     Revision revision = revisions.inService(request.machine());
@@ -160,117 +160,84 @@ public final class InstanceManager implements AutoCloseable {
           + " is of type " + revision.manifest().type().manifestValue()
           + ", and this daemon runs no backend for that type");
     }
-    Tracked tracked = reserve(revision, timeout);
+    TrackedInstance tracked = registry.reserve(revision, timeout);
     synchronized (tracked) {
-      return launch(tracked, backend, request);
+      return launcher.launch(tracked, backend, request);
     }
   }
 
   public Instance get(String id) {
-    return find(id).snapshot;
+    return registry.find(id).snapshot();
   }
 
   public List<Instance> list() {
-    List<Instance> result = new ArrayList<>();
-    for (Tracked tracked : instances.values()) {
-      result.add(tracked.snapshot);
-    }
-    result.sort(Comparator.comparing(Instance::createdAt).thenComparing(Instance::id));
-    return result;
+    return registry.snapshots();
   }
 
   /** ACPI shutdown / SIGTERM, then kill after the grace period. Returns at once. */
   public Instance poweroff(String id) {
     checkOpen();
-    Tracked tracked = find(id);
+    TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
       if (tracked.state() == InstanceState.STOPPED || tracked.state() == InstanceState.STOPPING) {
-        return tracked.snapshot;
+        return tracked.snapshot();
       }
-      requestShutdown(tracked);
-      return tracked.snapshot;
+      lifecycle.requestShutdown(tracked);
+      return tracked.snapshot();
     }
   }
 
   /** Destroy / SIGKILL. Returns at once. */
   public Instance terminate(String id) {
     checkOpen();
-    Tracked tracked = find(id);
+    TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
-      kill(tracked, EndReason.TERMINATED);
-      return tracked.snapshot;
+      lifecycle.kill(tracked, EndReason.TERMINATED);
+      return tracked.snapshot();
     }
   }
 
   /** Removes a stopped instance's folder and console log. CONFLICT while it runs. */
   public void delete(String id) {
     checkOpen();
-    Tracked tracked = find(id);
+    TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
       if (tracked.state() != InstanceState.STOPPED) {
         throw new ManagerException(ManagerException.Kind.CONFLICT, "instance " + id + " is "
             + tracked.state() + ": poweroff or terminate it first, then delete it");
       }
       try {
-        deleteTree(tracked.tftpDir);
-        deleteTree(tracked.instanceDir);
+        InstanceFiles.deleteTree(tracked.tftpDir);
+        InstanceFiles.deleteTree(tracked.instanceDir);
       } catch (IOException e) {
         throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
             "cannot delete the folders of instance " + id + ": " + e.getMessage(), e);
       }
       journal.delete(id);
-      instances.remove(id);
+      tracked.deleted = true;
+      registry.remove(id);
       LOG.info("instance {}: deleted", id);
-      publish(InstanceEvent.Kind.DELETED, tracked.snapshot, null);
+      lifecycle.publish(InstanceEvent.Kind.DELETED, tracked.snapshot(), null);
     }
   }
 
   /** Writes a file into the instance folder atomically (temporary file, then rename). */
   public void putFile(String id, String name, InputStream content) {
     checkOpen();
-    Tracked tracked = find(id);
-    InstanceFiles.checkName(name);
-    try {
-      InstanceFiles.put(tracked.tftpDir, name, content);
-    } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot write " + name + " into the folder of instance " + id + ": " + e.getMessage(), e);
-    }
+    InstanceFiles.putFile(id, registry.find(id).tftpDir, name, content);
   }
 
   public InputStream openFile(String id, String name) {
-    Tracked tracked = find(id);
-    try {
-      return InstanceFiles.open(tracked.tftpDir, name);
-    } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot read " + name + " of instance " + id + ": " + e.getMessage(), e);
-    }
+    return InstanceFiles.openFile(id, registry.find(id).tftpDir, name);
   }
 
   public List<FileEntry> listFiles(String id) {
-    Tracked tracked = find(id);
-    try {
-      return InstanceFiles.list(tracked.tftpDir);
-    } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot list the folder of instance " + id + ": " + e.getMessage(), e);
-    }
+    return InstanceFiles.listFiles(id, registry.find(id).tftpDir);
   }
 
   /** The console log of the instance (VM serial console or container output). */
   public InputStream openConsoleLog(String id) {
-    Tracked tracked = find(id);
-    Path log = tracked.instanceDir.resolve("console.log");
-    try {
-      return Files.newInputStream(log, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException e) {
-      throw new ManagerException(ManagerException.Kind.NOT_FOUND,
-          "instance " + id + " has no console log yet; its guest has not written any output");
-    } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot read the console log of instance " + id + ": " + e.getMessage(), e);
-    }
+    return InstanceFiles.openConsoleLog(id, registry.find(id).instanceDir);
   }
 
   /** Subscribes to lifecycle events; closing the returned handle unsubscribes. */
@@ -278,21 +245,28 @@ public final class InstanceManager implements AutoCloseable {
     return bus.subscribe(listener);
   }
 
-  /** While draining, start() refuses with NO_CAPACITY; running instances go on. */
+  /**
+   * While draining, start() refuses with NO_CAPACITY; running instances go on. The drain is kept
+   * in the state folder: a restarted daemon goes on draining until the host reboots.
+   */
   public void setDraining(boolean draining) {
-    if (this.draining != draining) {
+    if (drain.draining() != draining) {
       LOG.info(draining ? "draining: new instances are refused" : "draining ended: new instances are accepted");
     }
-    this.draining = draining;
+    try {
+      drain.set(draining);
+    } catch (UncheckedIOException e) {
+      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, e.getMessage(), e);
+    }
   }
 
   public boolean isDraining() {
-    return draining;
+    return drain.draining();
   }
 
   /** The instance folder {@code <root>/tftp/<id>/} (what its TFTP server serves). */
   public Path tftpFolder(String id) {
-    return find(id).tftpDir;
+    return registry.find(id).tftpDir;
   }
 
   /**
@@ -305,8 +279,9 @@ public final class InstanceManager implements AutoCloseable {
       return;
     }
     closed = true;
-    timers.shutdownNow();
-    for (Tracked tracked : instances.values()) {
+    lifecycle.close();
+    timers.close();
+    for (TrackedInstance tracked : registry.all()) {
       synchronized (tracked) {
         if (tracked.server != null) {
           tftp.stop(tracked.server, tracked.server.port());
@@ -314,9 +289,9 @@ public final class InstanceManager implements AutoCloseable {
         }
       }
     }
-    lifecycle.shutdown();
+    executor.shutdown();
     try {
-      lifecycle.awaitTermination(10, TimeUnit.SECONDS);
+      executor.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -332,462 +307,7 @@ public final class InstanceManager implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Starting
-
-  /** Takes a capacity slot and an id, or refuses with NO_CAPACITY. */
-  private Tracked reserve(Revision revision, Duration timeout) {
-    long ram = LaunchSpec.ramMib(revision);
-    synchronized (capacityLock) {
-      int running = 0;
-      long ramInUse = 0;
-      for (Tracked tracked : instances.values()) {
-        if (tracked.state() != InstanceState.STOPPED) {
-          running++;
-          ramInUse += LaunchSpec.ramMib(tracked.revision);
-        }
-      }
-      if (running >= config.maxInstances()) {
-        throw new ManagerException(ManagerException.Kind.NO_CAPACITY, "all " + config.maxInstances()
-            + " instance slots are in use (max-instances); wait for an instance to end, or raise max-instances");
-      }
-      if (ramInUse + ram > config.ramBudgetMib()) {
-        throw new ManagerException(ManagerException.Kind.NO_CAPACITY, "machine " + revision.machine()
-            + " needs " + ram + " MiB of RAM but only " + (config.ramBudgetMib() - ramInUse) + " of the "
-            + config.ramBudgetMib() + " MiB budget are free (ram-budget); wait for an instance to end, or raise ram-budget");
-      }
-      LaunchSpec ahead = prepared.take(revision);
-      String id = ahead != null ? ahead.instanceId() : newId(revision.machine());
-      Instant now = clock.instant();
-      Instance snapshot = new Instance(id, revision.machine(), revision.version(), revision.manifest().type(),
-          InstanceState.STARTING, null, null, 0, now, null, null, null);
-      Tracked tracked = new Tracked(snapshot, revision, config.tftpDir().resolve(id),
-          config.instancesDir().resolve(id), now.plus(timeout));
-      tracked.preparedPort = ahead != null ? ahead.tftpPort() : 0;
-      instances.put(id, tracked);
-      return tracked;
-    }
-  }
-
-  private Instance launch(Tracked tracked, InstanceBackend backend, StartRequest request) {
-    String id = tracked.id();
-    try {
-      Files.createDirectories(tracked.tftpDir);
-      Files.createDirectories(tracked.instanceDir);
-      for (Map.Entry<String, byte[]> file : request.files().entrySet()) {
-        InstanceFiles.put(tracked.tftpDir, file.getKey(), file.getValue());
-      }
-      tracked.server = startTftp(tracked);
-      change(tracked, copy(tracked.snapshot, InstanceState.STARTING, tracked.server.port()));
-      LOG.info("instance {}: starting {} {} (TFTP port {}, timeout at {}{})", id, tracked.revision.machine(),
-          tracked.revision.version(), tracked.snapshot.tftpPort(), tracked.deadline,
-          tracked.preparedPort > 0 ? ", prepared ahead" : "");
-      publish(InstanceEvent.Kind.CREATED, tracked.snapshot, null);
-      tracked.guest = backend.launch(spec(tracked), guestListener(tracked));
-      armTimeout(tracked);
-      prepared.prepareSoon(tracked.revision, backend);
-      return tracked.snapshot;
-    } catch (NoFreePortException e) {
-      backend.discardPrepared(id);
-      discard(tracked);
-      throw new ManagerException(ManagerException.Kind.NO_CAPACITY, e.getMessage(), e);
-    } catch (BackendException | IOException | RuntimeException e) {
-      backend.discardPrepared(id);
-      String message = "cannot start machine " + tracked.revision.machine() + ": " + describe(e);
-      failStart(tracked, message);
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, message, e);
-    }
-  }
-
-  /**
-   * The instance's TFTP server: on the port of its prepared launch, else on a free port. When no
-   * port is free, the ports of the launches prepared for other machines are taken back first.
-   */
-  private TftpServer startTftp(Tracked tracked) throws IOException {
-    if (tracked.preparedPort > 0) {
-      try {
-        return tftp.startOn(tracked.tftpDir, tracked.preparedPort, uploads(tracked));
-      } catch (IOException e) {
-        // Another program took the port meanwhile. The spec the backend gets then differs from
-        // the prepared one, so it creates the guest afresh.
-        LOG.info("instance {}: its prepared TFTP port {} is taken ({}); using another", tracked.id(),
-            tracked.preparedPort, e.getMessage());
-        tftp.pool().release(tracked.preparedPort);
-        tracked.preparedPort = 0;
-      }
-    }
-    try {
-      return tftp.start(tracked.tftpDir, uploads(tracked));
-    } catch (NoFreePortException e) {
-      if (!prepared.discardAll()) {
-        throw e;
-      }
-      return tftp.start(tracked.tftpDir, uploads(tracked));
-    }
-  }
-
-  /** Undoes a start refused for lack of capacity before anything ran: like other refusals, it leaves nothing. */
-  private void discard(Tracked tracked) {
-    instances.remove(tracked.id());
-    try {
-      deleteTree(tracked.tftpDir);
-      deleteTree(tracked.instanceDir);
-    } catch (IOException e) {
-      LOG.warn("instance {}: cannot remove the folders of a refused start: {}", tracked.id(), e.getMessage());
-    }
-  }
-
-  private void failStart(Tracked tracked, String message) {
-    LOG.error("instance {}: failed to start: {}", tracked.id(), message);
-    releaseTftp(tracked);
-    Instance stopped = new Instance(tracked.id(), tracked.snapshot.machine(), tracked.snapshot.revision(),
-        tracked.snapshot.type(), InstanceState.STOPPED, EndReason.FAILED_TO_START, null,
-        tracked.snapshot.tftpPort(), tracked.snapshot.createdAt(), null, clock.instant(), message);
-    try {
-      change(tracked, stopped);
-    } catch (RuntimeException e) {
-      tracked.snapshot = stopped;
-      LOG.error("instance {}: cannot journal its failed start: {}", tracked.id(), e.getMessage());
-    }
-    publish(InstanceEvent.Kind.FAILED, stopped, message);
-    publish(InstanceEvent.Kind.STOPPED, stopped, message);
-  }
-
-  /**
-   * Stops the instance's TFTP server and frees its port; caller holds the lock of an instance that
-   * is ending. The port is freed even without a server (an adopted instance whose server could not
-   * be restarted keeps its port held until it ends; a start that failed before its server started
-   * holds the port of its prepared launch).
-   */
-  private void releaseTftp(Tracked tracked) {
-    int held = tracked.snapshot.tftpPort() > 0 ? tracked.snapshot.tftpPort() : tracked.preparedPort;
-    if (tracked.server != null) {
-      tftp.stop(tracked.server, tracked.server.port());
-      tracked.server = null;
-    } else if (held > 0) {
-      tftp.pool().release(held);
-    }
-  }
-
-  private LaunchSpec spec(Tracked tracked) {
-    return new LaunchSpec(tracked.id(), tracked.revision, tracked.instanceDir, tracked.snapshot.tftpPort());
-  }
-
-  private TransferListener uploads(Tracked tracked) {
-    return event -> {
-      if (event.kind() == TransferEvent.Kind.COMPLETED && event.upload()) {
-        LOG.info("instance {}: uploaded {} ({} bytes)", tracked.id(), event.fileName(), event.bytes());
-        publish(InstanceEvent.Kind.FILE_UPLOADED, tracked.snapshot, event.fileName());
-      }
-    };
-  }
-
-  private GuestListener guestListener(Tracked tracked) {
-    return new GuestListener() {
-      @Override
-      public void onRunning() {
-        if (Thread.holdsLock(tracked)) {
-          // Reported during the launch, on its thread (libvirt's running, a container's confirmed
-          // start): applied at once rather than a thread later. A report made before it can
-          // only be waiting for this lock, and RUNNING goes first anyway.
-          running(tracked);
-        } else {
-          runInReportOrder(tracked, () -> running(tracked));
-        }
-      }
-
-      @Override
-      public void onStopped(EndReason reason, Integer exitCode) {
-        runInReportOrder(tracked, () -> stopped(tracked, reason, exitCode, null));
-      }
-    };
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // State changes (each under the instance's lock)
-
-  private void running(Tracked tracked) {
-    synchronized (tracked) {
-      if (tracked.state() != InstanceState.STARTING) {
-        return;
-      }
-      Instance s = tracked.snapshot;
-      Instance next = new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.RUNNING, null, null,
-          s.tftpPort(), s.createdAt(), clock.instant(), null, s.message());
-      // Published before it is journaled: the agent waits for this event, and the record's fsync
-      // costs milliseconds. Losing RUNNING in a crash costs nothing, as reconciliation turns a
-      // STARTING record whose guest is alive into RUNNING (and ends it if the guest is gone).
-      tracked.snapshot = next;
-      publish(InstanceEvent.Kind.RUNNING, next, null);
-      LOG.info("instance {}: running", tracked.id());
-      change(tracked, next);
-    }
-  }
-
-  /** The guest is gone: release everything but the folders, and record why it ended. */
-  private void stopped(Tracked tracked, EndReason reported, Integer exitCode, String message) {
-    synchronized (tracked) {
-      if (tracked.state() == InstanceState.STOPPED) {
-        return;
-      }
-      EndReason reason = tracked.requestedReason != null ? tracked.requestedReason : reported;
-      cancelTimers(tracked);
-      if (tracked.guest != null) {
-        try {
-          tracked.guest.release();
-        } catch (RuntimeException e) {
-          LOG.error("instance {}: releasing its guest failed: {}", tracked.id(), e.getMessage(), e);
-          message = message == null ? "release failed: " + e.getMessage() : message;
-        }
-      }
-      releaseTftp(tracked);
-      Instance s = tracked.snapshot;
-      change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.STOPPED, reason,
-          exitCode, s.tftpPort(), s.createdAt(), s.runningAt(), clock.instant(), message));
-      LOG.info("instance {}: stopped ({}{})", tracked.id(), reason, exitCode == null ? "" : ", exit code " + exitCode);
-      publish(InstanceEvent.Kind.STOPPED, tracked.snapshot, message);
-    }
-  }
-
-  /** Caller holds the lock. ACPI shutdown now, kill when the grace period is over. */
-  private void requestShutdown(Tracked tracked) {
-    toStopping(tracked);
-    Guest guest = tracked.guest;
-    if (guest != null) {
-      runLater(guest::shutdown);
-    }
-    tracked.graceTask = schedule(config.poweroffGrace(), () -> {
-      synchronized (tracked) {
-        if (tracked.state() != InstanceState.STOPPED) {
-          LOG.info("instance {}: still running after the {} poweroff grace; killing it", tracked.id(),
-              config.poweroffGrace());
-          kill(tracked, EndReason.TERMINATED);
-        }
-      }
-    });
-  }
-
-  /** Caller holds the lock. Kills the guest; {@code reason} becomes the end reason unless one was set. */
-  private void kill(Tracked tracked, EndReason reason) {
-    if (tracked.state() == InstanceState.STOPPED) {
-      return;
-    }
-    if (tracked.requestedReason == null) {
-      tracked.requestedReason = reason;
-    }
-    toStopping(tracked);
-    Guest guest = tracked.guest;
-    if (guest != null) {
-      runLater(guest::kill);
-    }
-    if (tracked.watchdogTask == null) {
-      tracked.watchdogTask = schedule(KILL_WATCHDOG, () -> runLater(() -> stopped(tracked, tracked.requestedReason, null,
-          "the backend did not report the end of the guest " + KILL_WATCHDOG.toSeconds()
-              + " s after it was killed; released anyway")));
-    }
-  }
-
-  private void toStopping(Tracked tracked) {
-    if (tracked.state() == InstanceState.STOPPING) {
-      change(tracked, tracked.snapshot);
-      return;
-    }
-    change(tracked, copy(tracked.snapshot, InstanceState.STOPPING, tracked.snapshot.tftpPort()));
-    LOG.info("instance {}: stopping{}", tracked.id(),
-        tracked.requestedReason == null ? " (poweroff)" : " (" + tracked.requestedReason + ")");
-    publish(InstanceEvent.Kind.STOPPING, tracked.snapshot, null);
-  }
-
-  private void armTimeout(Tracked tracked) {
-    Duration left = Duration.between(clock.instant(), tracked.deadline);
-    tracked.timeoutTask = schedule(left.isNegative() ? Duration.ZERO : left, () -> {
-      synchronized (tracked) {
-        if (tracked.state() != InstanceState.STOPPED) {
-          LOG.info("instance {}: timed out at {}; killing it", tracked.id(), tracked.deadline);
-          kill(tracked, EndReason.TIMEOUT);
-        }
-      }
-    });
-  }
-
-  private static void cancelTimers(Tracked tracked) {
-    for (ScheduledFuture<?> task : new ScheduledFuture<?>[] {tracked.timeoutTask, tracked.graceTask, tracked.watchdogTask}) {
-      if (task != null) {
-        task.cancel(false);
-      }
-    }
-  }
-
-  /** Records the new snapshot: journal first, so what the API shows is what a restart finds. */
-  private void change(Tracked tracked, Instance next) {
-    journal.write(new JournalEntry(next, tracked.revision, tracked.deadline, tracked.requestedReason));
-    tracked.snapshot = next;
-  }
-
-  private void publish(InstanceEvent.Kind kind, Instance instance, String detail) {
-    bus.publish(new InstanceEvent(kind, clock.instant(), instance, detail));
-  }
-
-  private ScheduledFuture<?> schedule(Duration delay, Runnable task) {
-    try {
-      return timers.schedule(task, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      return null;
-    }
-  }
-
-  private void runLater(Runnable task) {
-    try {
-      lifecycle.execute(logFailures(task));
-    } catch (RejectedExecutionException e) {
-      LOG.debug("manager closed; dropped a lifecycle task");
-    }
-  }
-
-  /**
-   * Backend reports run off the backend's thread, but in the order the backend made them: a guest
-   * that stops right after it starts must not have its RUNNING applied after its STOPPED.
-   */
-  private void runInReportOrder(Tracked tracked, Runnable report) {
-    synchronized (tracked.reportOrder) {
-      tracked.pendingReports = tracked.pendingReports
-          .thenRunAsync(logFailures(report), lifecycle)
-          .exceptionally(e -> {
-            LOG.debug("manager closed; dropped a guest report");
-            return null;
-          });
-    }
-  }
-
-  private static Runnable logFailures(Runnable task) {
-    return () -> {
-      try {
-        task.run();
-      } catch (RuntimeException e) {
-        LOG.error("instance lifecycle task failed", e);
-      }
-    };
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Reconciliation with what outlived the previous daemon
-
-  private void reconcile() throws IOException {
-    Map<MachineType, Set<String>> live = new EnumMap<>(MachineType.class);
-    for (InstanceBackend backend : backends.values()) {
-      try {
-        live.put(backend.type(), new HashSet<>(backend.ourInstanceIds()));
-      } catch (BackendException | RuntimeException e) {
-        LOG.error("reconcile: cannot list the guests of the {} backend: {}", backend.type(), e.getMessage());
-      }
-    }
-    for (JournalEntry entry : journal.readAll()) {
-      Tracked tracked = new Tracked(entry.instance(), entry.revision(), config.tftpDir().resolve(entry.id()),
-          config.instancesDir().resolve(entry.id()), entry.deadline());
-      tracked.requestedReason = entry.requestedReason();
-      instances.put(tracked.id(), tracked);
-      if (tracked.state() == InstanceState.STOPPED) {
-        continue;
-      }
-      Set<String> ids = live.get(tracked.snapshot.type());
-      synchronized (tracked) {
-        if (ids == null) {
-          endAtReconcile(tracked, "the " + tracked.snapshot.type().manifestValue()
-              + " backend was unavailable when the daemon restarted; a guest left running is removed as an orphan at the next restart");
-        } else if (ids.remove(tracked.id())) {
-          adopt(tracked);
-        } else {
-          endAtReconcile(tracked, "its guest was gone when the daemon restarted");
-        }
-      }
-    }
-    for (Map.Entry<MachineType, Set<String>> orphans : live.entrySet()) {
-      for (String id : orphans.getValue()) {
-        try {
-          backends.get(orphans.getKey()).removeOrphan(id);
-          LOG.info("reconcile: removed orphan guest {} ({}): no journal record claims it", id, orphans.getKey());
-        } catch (BackendException | RuntimeException e) {
-          LOG.error("reconcile: cannot remove orphan guest {}: {}", id, e.getMessage());
-        }
-      }
-    }
-    removeLeftovers();
-  }
-
-  private void adopt(Tracked tracked) {
-    String id = tracked.id();
-    int port = tracked.snapshot.tftpPort();
-    try {
-      tracked.server = tftp.startOn(tracked.tftpDir, port, uploads(tracked));
-    } catch (IOException | RuntimeException e) {
-      // Keep the port held anyway: the guest knows only this one, no other instance may get it.
-      tftp.pool().hold(port);
-      LOG.error("reconcile: instance {} keeps running without its TFTP server: port {}: {}", id, port, e.getMessage());
-    }
-    try {
-      tracked.guest = backends.get(tracked.snapshot.type()).adopt(spec(tracked), guestListener(tracked));
-    } catch (BackendException | RuntimeException e) {
-      endAtReconcile(tracked, "its guest could not be adopted: " + describe(e));
-      return;
-    }
-    Instance s = tracked.snapshot;
-    if (s.state() == InstanceState.STARTING) {
-      change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.RUNNING, null, null,
-          s.tftpPort(), s.createdAt(), clock.instant(), null, s.message()));
-    } else {
-      change(tracked, s);
-    }
-    LOG.info("reconcile: adopted instance {} ({} {}, {}, TFTP port {})", id, s.machine(), s.revision(),
-        tracked.state(), port);
-    armTimeout(tracked);
-    if (s.state() == InstanceState.STOPPING) {
-      if (tracked.requestedReason == null) {
-        requestShutdown(tracked);
-      } else {
-        kill(tracked, tracked.requestedReason);
-      }
-    }
-  }
-
-  /** Ends an unfinished record whose guest is gone; caller holds the lock. */
-  private void endAtReconcile(Tracked tracked, String message) {
-    releaseTftp(tracked);
-    EndReason reason = tracked.requestedReason != null ? tracked.requestedReason : EndReason.CRASHED;
-    Instance s = tracked.snapshot;
-    change(tracked, new Instance(s.id(), s.machine(), s.revision(), s.type(), InstanceState.STOPPED, reason, null,
-        s.tftpPort(), s.createdAt(), s.runningAt(), clock.instant(), message));
-    LOG.warn("reconcile: instance {} marked STOPPED ({}): {}", tracked.id(), reason, message);
-    publish(InstanceEvent.Kind.STOPPED, tracked.snapshot, message);
-  }
-
-  /** Overlays of instances that no longer run, and folders that no record claims, are deleted. */
-  private void removeLeftovers() throws IOException {
-    try (var dirs = Files.newDirectoryStream(config.instancesDir())) {
-      for (Path dir : dirs) {
-        String name = dir.getFileName().toString();
-        Tracked tracked = instances.get(name);
-        if (tracked == null) {
-          if (ID_SHAPE.matcher(name).matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            deleteTree(dir);
-            deleteTree(config.tftpDir().resolve(name));
-            LOG.info("reconcile: removed folders of {}: no journal record claims them", name);
-          }
-        } else if (tracked.state() == InstanceState.STOPPED && Files.deleteIfExists(LaunchSpec.overlayDisk(dir))) {
-          LOG.info("reconcile: removed the overlay disk of stopped instance {}", name);
-        }
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // Helpers
-
-  private Tracked find(String id) {
-    Tracked tracked = id == null ? null : instances.get(id);
-    if (tracked == null) {
-      throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no instance '" + id + "'; 'buildhost instances' (GET /v1/instances) lists them");
-    }
-    return tracked;
-  }
 
   private void checkOpen() {
     if (closed) {
@@ -796,46 +316,9 @@ public final class InstanceManager implements AutoCloseable {
     }
   }
 
-  /** {@code <machine>-<yyyyMMdd-HHmmss>-<4 hex>}: sortable, unique, safe as a file and domain name. */
-  private String newId(String machine) {
-    String base = ID_CHARS.matcher(machine).replaceAll("-");
-    if (base.length() > 64) {
-      base = base.substring(0, 64);
-    }
-    base = base + "-" + ID_TIME.format(clock.instant()) + "-";
-    for (int attempt = 0; ; attempt++) {
-      String id = base + String.format("%04x", random.nextInt(0x10000));
-      if (!instances.containsKey(id) && !prepared.reserves(id) && !Files.exists(config.instancesDir().resolve(id))
-          && !Files.exists(config.tftpDir().resolve(id))) {
-        return id;
-      }
-      if (attempt > 1000) {
-        throw new IllegalStateException("cannot find a free instance id for " + machine);
-      }
-    }
-  }
-
-  private static Instance copy(Instance s, InstanceState state, int port) {
-    return new Instance(s.id(), s.machine(), s.revision(), s.type(), state, s.endReason(), s.exitCode(), port,
-        s.createdAt(), s.runningAt(), s.stoppedAt(), s.message());
-  }
-
-  private static String describe(Throwable e) {
+  static String describe(Throwable e) {
     String message = e.getMessage();
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (var paths = Files.walk(dir)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
   }
 
   private static ThreadFactory daemonThreads(String name) {
@@ -845,40 +328,5 @@ public final class InstanceManager implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     };
-  }
-
-  /** One instance as the manager tracks it; fields are guarded by the object's own lock. */
-  private static final class Tracked {
-    final Revision revision;
-    final Path tftpDir;
-    final Path instanceDir;
-    final Instant deadline;
-    volatile Instance snapshot;
-    EndReason requestedReason;
-    Guest guest;
-    TftpServer server;
-    /** The TFTP port of the prepared launch the instance took; 0 when it took none. */
-    int preparedPort;
-    ScheduledFuture<?> timeoutTask;
-    ScheduledFuture<?> graceTask;
-    ScheduledFuture<?> watchdogTask;
-    final Object reportOrder = new Object();
-    CompletableFuture<Void> pendingReports = CompletableFuture.completedFuture(null);
-
-    Tracked(Instance snapshot, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
-      this.snapshot = snapshot;
-      this.revision = revision;
-      this.tftpDir = tftpDir;
-      this.instanceDir = instanceDir;
-      this.deadline = deadline;
-    }
-
-    String id() {
-      return snapshot.id();
-    }
-
-    InstanceState state() {
-      return snapshot.state();
-    }
   }
 }

@@ -1,6 +1,10 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.tftp.TftpPortPool;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,13 +27,15 @@ import org.slf4j.LoggerFactory;
  * when the machine's revision in service is still the one it was prepared for; otherwise it is
  * discarded.
  *
- * <p>Only backends that {@linkplain InstanceBackend#preparesAhead prepare ahead} get one. A
+ * <p>Only machines whose backend {@linkplain PreparesAhead prepares ahead} get one. A
  * prepared launch is not journaled: if the daemon dies, reconciliation at the next start removes
  * its guest as an orphan. Its id carries the time it was prepared, not the time it started.
  */
 final class PreparedLaunches implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PreparedLaunches.class);
 
+  /** The backends that prepare ahead, by the machine type they run. */
+  private final Map<MachineType, PreparesAhead> preparers;
   /** The manager's lock over ids and capacity, which also guards the fields below. */
   private final Object lock;
   private final TftpPortPool ports;
@@ -42,10 +48,12 @@ final class PreparedLaunches implements AutoCloseable {
   private final Set<String> inTheMaking = new HashSet<>();
   private boolean closed;
 
-  private record Ready(LaunchSpec spec, InstanceBackend backend) {
+  private record Ready(LaunchSpec spec, PreparesAhead backend) {
   }
 
-  PreparedLaunches(Object lock, TftpPortPool ports, BiFunction<Revision, Integer, LaunchSpec> newSpec) {
+  PreparedLaunches(Map<MachineType, PreparesAhead> preparers, Object lock, TftpPortPool ports,
+      BiFunction<Revision, Integer, LaunchSpec> newSpec) {
+    this.preparers = Map.copyOf(preparers);
     this.lock = lock;
     this.ports = ports;
     this.newSpec = newSpec;
@@ -86,9 +94,21 @@ final class PreparedLaunches implements AutoCloseable {
     return null;
   }
 
+  /**
+   * A launch that took its prepared guest failed: what was prepared for the instance is removed
+   * (a backend that prepares nothing has nothing to remove).
+   */
+  void discardTaken(Revision revision, String instanceId) {
+    PreparesAhead backend = preparers.get(revision.manifest().type());
+    if (backend != null) {
+      backend.discardPrepared(instanceId);
+    }
+  }
+
   /** Prepares the next launch of the revision's machine in the background, unless one exists. */
-  void prepareSoon(Revision revision, InstanceBackend backend) {
-    if (!backend.preparesAhead()) {
+  void prepareSoon(Revision revision) {
+    PreparesAhead backend = preparers.get(revision.manifest().type());
+    if (backend == null) {
       return;
     }
     synchronized (lock) {
@@ -103,7 +123,7 @@ final class PreparedLaunches implements AutoCloseable {
     }
   }
 
-  private void prepare(Revision revision, InstanceBackend backend) {
+  private void prepare(Revision revision, PreparesAhead backend) {
     int port = ports.hold();
     LaunchSpec spec = null;
     try {
@@ -153,7 +173,7 @@ final class PreparedLaunches implements AutoCloseable {
     return !discarded.isEmpty();
   }
 
-  private void undo(LaunchSpec spec, InstanceBackend backend) {
+  private void undo(LaunchSpec spec, PreparesAhead backend) {
     try {
       backend.discardPrepared(spec.instanceId());
     } finally {

@@ -15,6 +15,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +30,7 @@ public final class Journal {
   private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
   private static final String SUFFIX = ".json";
   private static final String TEMP_SUFFIX = ".tmp";
+  private static final String BAD_SUFFIX = ".bad";
   /** Instance ids are made by the manager; anything else in the folder is not a record. */
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -105,7 +108,7 @@ public final class Journal {
             }
             entries.add(entry);
           } catch (IOException | RuntimeException e) {
-            Path bad = file.resolveSibling(name + ".bad");
+            Path bad = file.resolveSibling(name + BAD_SUFFIX);
             LOG.error("journal: cannot read {} ({}); moved aside to {}", file, e.getMessage(), bad);
             Files.move(file, bad, StandardCopyOption.REPLACE_EXISTING);
           }
@@ -115,6 +118,23 @@ public final class Journal {
       throw new UncheckedIOException("cannot read the journal folder " + dir + ": " + e.getMessage(), e);
     }
     return entries;
+  }
+
+  /**
+   * The ids of the records that could not be read (kept as {@code <id>.json.bad}): their guests
+   * and folders must be left alone until an operator looks at them.
+   */
+  public Set<String> unreadable() {
+    Set<String> ids = new TreeSet<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX + BAD_SUFFIX)) {
+      for (Path file : files) {
+        String name = file.getFileName().toString();
+        ids.add(name.substring(0, name.length() - SUFFIX.length() - BAD_SUFFIX.length()));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the journal folder " + dir + ": " + e.getMessage(), e);
+    }
+    return ids;
   }
 
   private static String checkedId(String id) {

@@ -1,8 +1,8 @@
 package dev.buildhost.manager.journal;
 
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Instance;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.Instance;
 import java.time.Instant;
 
 /**

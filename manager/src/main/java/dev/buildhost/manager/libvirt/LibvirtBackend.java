@@ -1,15 +1,17 @@
 package dev.buildhost.manager.libvirt;
 
+import dev.buildhost.manager.backend.Acceleration;
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.GuestReports;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Guest;
-import dev.buildhost.manager.instance.GuestListener;
-import dev.buildhost.manager.instance.InstanceBackend;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.MachineType;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Files;
@@ -17,9 +19,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -69,8 +73,14 @@ public final class LibvirtBackend implements InstanceBackend {
   /** Written into every domain's metadata: this backend lists and adopts only domains it owns. */
   private final String owner;
   private final CompletableFuture<AccelerationProbe.Choice> acceleration;
-  /** Listeners of the guests this backend launched or adopted, by domain name. */
-  private final Map<String, GuestListener> listeners = new ConcurrentHashMap<>();
+  /** Where the guests this backend launched or adopted report, by domain name. */
+  private final Map<String, GuestReports> listeners = new ConcurrentHashMap<>();
+  /** Runs the guests' reports off libvirt's event loop, which must not wait for the lifecycle. */
+  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "libvirt-reports");
+    thread.setDaemon(true);
+    return thread;
+  });
   /** Domains being created: their listener is registered, their domain may not exist yet. */
   private final Set<String> launching = ConcurrentHashMap.newKeySet();
   private final LifecycleListener lifecycle = this::onLifecycle;
@@ -95,8 +105,14 @@ public final class LibvirtBackend implements InstanceBackend {
   }
 
   /** The acceleration chosen (waits for the probe). */
-  public AccelerationProbe.Choice acceleration() {
+  public AccelerationProbe.Choice accelerationChoice() {
     return acceleration.join();
+  }
+
+  @Override
+  public Optional<Acceleration> acceleration() {
+    AccelerationProbe.Choice choice = accelerationChoice();
+    return Optional.of(new Acceleration(choice.kvm() ? "kvm" : "tcg", choice.reason()));
   }
 
   @Override
@@ -120,8 +136,9 @@ public final class LibvirtBackend implements InstanceBackend {
     if (overlay != null) {
       QemuImg.createOverlay(base, overlay);
     }
+    GuestReports reports = GuestReports.forLaunch(listener, reportThreads);
     launching.add(name);
-    listeners.put(name, listener);
+    listeners.put(name, reports);
     try {
       Domain domain = connection().domainCreateXML(xml, 0);
       free(domain);
@@ -136,14 +153,14 @@ public final class LibvirtBackend implements InstanceBackend {
       launching.remove(name);
     }
     LOG.debug("domain {} created", name);
-    listener.onRunning();
+    reports.runningNow();
     return new LibvirtGuest(spec.instanceId(), overlay);
   }
 
   /** The domain XML of an instance, as {@link #launch} creates it. */
   public DomainXml domainXml(LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path overlay) {
     Manifest manifest = spec.revision().manifest();
-    return new DomainXml(spec.instanceId(), owner, acceleration().domainType(), spec.ramMib(),
+    return new DomainXml(spec.instanceId(), owner, accelerationChoice().domainType(), spec.ramMib(),
         manifest.cpus() != null && manifest.cpus() > 0 ? manifest.cpus() : DEFAULT_CPUS,
         spec.consoleLog(), manifest.mac(), overlay, kernel, initrd, manifest.cmdline(), spec.tftpPort(), options);
   }
@@ -171,7 +188,7 @@ public final class LibvirtBackend implements InstanceBackend {
   @Override
   public Guest adopt(LaunchSpec spec, GuestListener listener) throws BackendException {
     String name = DomainXml.domainName(spec.instanceId());
-    listeners.put(name, listener);
+    listeners.put(name, new GuestReports(listener, reportThreads));
     try {
       Domain domain = lookup(name);
       try {
@@ -216,6 +233,7 @@ public final class LibvirtBackend implements InstanceBackend {
   public synchronized void close() {
     closed = true;
     reconnector.shutdownNow();
+    reportThreads.shutdown();
     drop();
   }
 
@@ -245,16 +263,16 @@ public final class LibvirtBackend implements InstanceBackend {
       String name = domain.getName();
       DomainEventType type = event.getType();
       if (type == DomainEventType.STARTED) {
-        GuestListener listener = listeners.get(name);
-        if (listener != null) {
-          listener.onRunning();
+        GuestReports reports = listeners.get(name);
+        if (reports != null) {
+          reports.running();
         }
       } else if (type == DomainEventType.STOPPED) {
         Object detail = event.getDetail();
-        GuestListener listener = listeners.remove(name);
-        if (listener != null) {
+        GuestReports reports = listeners.remove(name);
+        if (reports != null) {
           LOG.debug("domain {} stopped ({})", name, detail);
-          listener.onStopped(detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED, null);
+          reports.stopped(detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED, null);
         }
       }
     } catch (LibvirtException | RuntimeException e) {
@@ -322,10 +340,10 @@ public final class LibvirtBackend implements InstanceBackend {
       } catch (LibvirtException e) {
         throw new BackendException("cannot look up domain " + name + ": " + message(e), e);
       }
-      GuestListener listener = running ? null : listeners.remove(name);
-      if (listener != null) {
+      GuestReports reports = running ? null : listeners.remove(name);
+      if (reports != null) {
         LOG.warn("domain {} ended while the connection to libvirtd was down", name);
-        listener.onStopped(EndReason.CRASHED, null);
+        reports.stopped(EndReason.CRASHED, null);
       }
     }
     LOG.info("reconnected to libvirtd at {}; {} domain(s) of ours run on", config.libvirtUri(), listeners.size());

@@ -2,7 +2,7 @@ package dev.buildhost.manager.libvirt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.machine.DiskChain;
 import dev.buildhost.manager.machine.DiskFormat;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.buildhost.manager.libvirt;
 
-import dev.buildhost.manager.instance.BackendException;
+import dev.buildhost.manager.backend.BackendException;
 import java.util.List;
 import java.util.Set;
 

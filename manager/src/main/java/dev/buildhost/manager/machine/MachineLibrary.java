@@ -1,7 +1,7 @@
 package dev.buildhost.manager.machine;
 
-import dev.buildhost.manager.instance.ManagerException;
-import dev.buildhost.manager.instance.ManagerException.Kind;
+import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.model.ManagerException.Kind;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

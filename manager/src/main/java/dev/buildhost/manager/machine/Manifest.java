@@ -1,5 +1,6 @@
 package dev.buildhost.manager.machine;
 
+import dev.buildhost.manager.model.MachineType;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.machine;
 
+import dev.buildhost.manager.model.MachineType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

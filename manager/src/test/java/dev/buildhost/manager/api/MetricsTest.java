@@ -2,11 +2,11 @@ package dev.buildhost.manager.api;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.event.InstanceEvent;
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.tftp.server.TransferEvent;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.manager.api.ApiServer;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.instance.StartRequest;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.StartRequest;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,14 +28,9 @@ class DaemonTest {
   @TempDir
   Path root;
 
-  static void await(Daemon daemon, String id, InstanceState state) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (daemon.manager().get(id).state() != state) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(id + " did not reach " + state + ": " + daemon.manager().get(id));
-      }
-      Thread.sleep(20);
-    }
+  static void await(Daemon daemon, String id, InstanceState state) {
+    Awaitility.await(id + " reaches " + state).atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
+        .until(() -> daemon.manager().get(id).state() == state);
   }
 
   static StartRequest sleeper() {

@@ -1,11 +1,12 @@
 package dev.buildhost.manager.daemon;
 
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Guest;
-import dev.buildhost.manager.instance.GuestListener;
-import dev.buildhost.manager.instance.InstanceBackend;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.GuestReports;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.MachineType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * A stand-in for the Docker backend in fast tests of the API and CLI: each guest is a thread that
@@ -32,6 +35,11 @@ public final class WorkerBackend implements InstanceBackend {
   private static final long BOOT_MILLIS = 100;
 
   private final Map<String, FakeWorker> guests = new ConcurrentHashMap<>();
+  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "worker-backend-reports");
+    thread.setDaemon(true);
+    return thread;
+  });
 
   @Override
   public MachineType type() {
@@ -67,17 +75,18 @@ public final class WorkerBackend implements InstanceBackend {
   @Override
   public void close() {
     guests.values().forEach(w -> w.thread.interrupt());
+    reportThreads.shutdown();
   }
 
   private final class FakeWorker implements Guest {
     private final LaunchSpec spec;
-    private final GuestListener listener;
+    private final GuestReports listener;
     private final Thread thread;
     private volatile boolean ended;
 
     FakeWorker(LaunchSpec spec, GuestListener listener) {
       this.spec = spec;
-      this.listener = listener;
+      this.listener = new GuestReports(listener, reportThreads);
       this.thread = new Thread(this::work, "fake-worker-" + spec.instanceId());
       this.thread.setDaemon(true);
     }
@@ -87,7 +96,7 @@ public final class WorkerBackend implements InstanceBackend {
       try {
         Files.createDirectories(spec.instanceDir());
         console("fake worker: TFTP endpoint 127.0.0.1:" + spec.tftpPort());
-        listener.onRunning();
+        listener.running();
         Thread.sleep(BOOT_MILLIS);
         Path task = folder.resolve("task.manifest");
         while (!Files.exists(task)) {
@@ -119,7 +128,7 @@ public final class WorkerBackend implements InstanceBackend {
     private synchronized void end(EndReason reason, Integer code) {
       if (!ended) {
         ended = true;
-        listener.onStopped(reason, code);
+        listener.stopped(reason, code);
       }
     }
 

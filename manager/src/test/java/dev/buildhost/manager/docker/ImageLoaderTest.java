@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.MachineType;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;

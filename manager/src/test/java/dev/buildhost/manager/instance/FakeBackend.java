@@ -1,32 +1,61 @@
 package dev.buildhost.manager.instance;
 
-import dev.buildhost.manager.machine.MachineType;
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.GuestReports;
+import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.PreparesAhead;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.MachineType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * A backend whose guests are plain objects the test drives: it records every call and lets the
  * test report the guest's life through the listener the manager gave.
  */
-final class FakeBackend implements InstanceBackend {
+class FakeBackend implements InstanceBackend {
+  /** The fake backend that also prepares launches ahead, as the Docker backend does. */
+  static final class Preparing extends FakeBackend implements PreparesAhead {
+  }
+
+  FakeBackend() {
+    this(ConcurrentHashMap.newKeySet());
+  }
+
+  /** A backend on the host whose guests are {@code live}. */
+  FakeBackend(Set<String> live) {
+    this.live = live;
+  }
+
+  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "fake-backend-reports");
+    thread.setDaemon(true);
+    return thread;
+  });
   final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
-  final Set<String> live = ConcurrentHashMap.newKeySet();
+  /** The guests that exist on the fake host; shared by the backends of one host (a restart adopts them). */
+  final Set<String> live;
   final List<String> removedOrphans = new CopyOnWriteArrayList<>();
   final List<LaunchSpec> launched = new CopyOnWriteArrayList<>();
   volatile String failLaunchWith;
   /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
   volatile boolean honoursShutdown = true;
+  /** Whether a guest reports its end when killed (else the manager's kill watchdog must end it). */
+  volatile boolean honoursKill = true;
   /** Whether a launched guest reports running at once (else it stays STARTING). */
   volatile boolean reportsRunning = true;
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
   volatile boolean stopsAtOnce;
   volatile boolean closed;
-  /** Whether the backend prepares launches ahead, as the Docker backend does. */
-  volatile boolean preparesAhead;
   final Map<String, LaunchSpec> prepared = new ConcurrentHashMap<>();
   final List<String> discarded = new CopyOnWriteArrayList<>();
   /** Launches that took what was prepared for them. */
@@ -46,6 +75,9 @@ final class FakeBackend implements InstanceBackend {
     if (failLaunchWith != null) {
       throw new BackendException(failLaunchWith);
     }
+    if (spec.revision().machine().startsWith("broken")) {
+      throw new BackendException("machine " + spec.revision().machine() + " has no disk to boot");
+    }
     if (spec.equals(ahead)) {
       launchedPrepared.add(spec);
     }
@@ -56,24 +88,17 @@ final class FakeBackend implements InstanceBackend {
     if (!reportsRunning) {
       return guest;
     }
-    listener.onRunning();
+    guest.reports.runningNow();
     if (stopsAtOnce) {
       guest.end(EndReason.POWEROFF, 0);
     }
     return guest;
   }
 
-  @Override
-  public boolean preparesAhead() {
-    return preparesAhead;
-  }
-
-  @Override
   public void prepare(LaunchSpec spec) {
     prepared.put(spec.instanceId(), spec);
   }
 
-  @Override
   public void discardPrepared(String instanceId) {
     if (prepared.remove(instanceId) != null) {
       discarded.add(instanceId);
@@ -105,17 +130,20 @@ final class FakeBackend implements InstanceBackend {
   @Override
   public void close() {
     closed = true;
+    reportThreads.shutdown();
   }
 
   final class FakeGuest implements Guest {
     final LaunchSpec spec;
     final GuestListener listener;
+    final GuestReports reports;
     final List<String> calls = new CopyOnWriteArrayList<>();
     volatile boolean adopted;
 
     FakeGuest(LaunchSpec spec, GuestListener listener) {
       this.spec = spec;
       this.listener = listener;
+      this.reports = GuestReports.forLaunch(listener, reportThreads);
     }
 
     @Override
@@ -126,7 +154,7 @@ final class FakeBackend implements InstanceBackend {
     /** The guest ends by itself (as if it powered off or crashed). */
     void end(EndReason reason, Integer exitCode) {
       live.remove(spec.instanceId());
-      listener.onStopped(reason, exitCode);
+      reports.stopped(reason, exitCode);
     }
 
     @Override
@@ -140,7 +168,9 @@ final class FakeBackend implements InstanceBackend {
     @Override
     public void kill() {
       calls.add("kill");
-      end(EndReason.CRASHED, null);
+      if (honoursKill) {
+        end(EndReason.CRASHED, null);
+      }
     }
 
     @Override

@@ -9,9 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.event.InstanceEvent;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.model.StartRequest;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,8 +30,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import org.apache.commons.net.tftp.TFTP;
@@ -38,6 +47,7 @@ class InstanceManagerTest {
   Path root;
 
   private final FakeBackend backend = new FakeBackend();
+  private final VirtualTime time = new VirtualTime(Instant.parse("2026-03-01T12:00:00Z"));
   private final List<InstanceEvent> events = new CopyOnWriteArrayList<>();
   private InstanceManager manager;
   private Revision small;
@@ -50,7 +60,7 @@ class InstanceManagerTest {
       case "small" -> small;
       case "big" -> big;
       default -> throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no machine " + machine);
-    }, List.of(fake));
+    }, List.of(fake), time.clock(), time.scheduler());
     opened.subscribe(events::add);
     return opened;
   }
@@ -150,9 +160,14 @@ class InstanceManagerTest {
   @Test
   void poweroffKillsAGuestThatIgnoresItAfterTheGracePeriod() {
     backend.honoursShutdown = false;
-    manager = open(TestMachines.config(root, 4, 4, 4096, Duration.ofMillis(300)), backend);
+    manager = open(TestMachines.config(root, 4, 4, 4096, Duration.ofSeconds(30)), backend);
     Instance instance = manager.start(StartRequest.of("small"));
     assertEquals(InstanceState.STOPPING, manager.poweroff(instance.id()).state());
+    await("shutdown asked", () -> guest(instance).calls().contains("shutdown"));
+    time.advance(Duration.ofSeconds(29));
+    assertEquals(InstanceState.STOPPING, state(instance.id()), "the grace period is not over");
+    assertEquals(List.of("shutdown"), guest(instance).calls());
+    time.advance(Duration.ofSeconds(1));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
     assertEquals(List.of("shutdown", "kill", "release"), guest(instance).calls());
@@ -169,12 +184,121 @@ class InstanceManagerTest {
   }
 
   @Test
+  void aGuestWhoseEndIsNeverReportedAfterAKillIsReleasedByTheWatchdog() {
+    backend.honoursKill = false;
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.terminate(instance.id());
+    await("kill sent", () -> guest(instance).calls().contains("kill"));
+    time.advance(InstanceLifecycle.KILL_WATCHDOG.minusMillis(1));
+    assertEquals(InstanceState.STOPPING, state(instance.id()), "the watchdog waits for the backend's report");
+    assertFalse(portFree(instance.tftpPort()), "the port stays held while the guest may run");
+
+    time.advance(Duration.ofMillis(1));
+    await("released by the watchdog", () -> state(instance.id()) == InstanceState.STOPPED);
+    Instance stopped = manager.get(instance.id());
+    assertEquals(EndReason.TERMINATED, stopped.endReason());
+    assertTrue(stopped.message().contains("did not report the end of the guest 30 s after it was killed"),
+        stopped.message());
+    assertEquals(time.now(), stopped.stoppedAt());
+    assertEquals(List.of("kill", "release"), guest(instance).calls());
+    assertTrue(portFree(instance.tftpPort()), "the port is free again");
+    assertEquals(0, time.pending(), "no timer is left behind");
+  }
+
+  @Test
+  void aGuestThatReportsItsEndAfterAKillDisarmsTheWatchdog() {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.terminate(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(0, time.pending(), "timeout and watchdog are cancelled");
+    time.advance(InstanceLifecycle.KILL_WATCHDOG.plusSeconds(1));
+    Instance stopped = manager.get(instance.id());
+    assertNull(stopped.message(), "the watchdog never fired");
+    assertEquals(List.of("kill", "release"), guest(instance).calls());
+  }
+
+  @Test
   void anInstanceIsKilledAtItsTimeout() {
     open();
-    Instance instance = manager.start(new StartRequest("small", Duration.ofMillis(300), Map.of()));
+    Instance instance = manager.start(new StartRequest("small", Duration.ofMinutes(10), Map.of()));
+    time.advance(Duration.ofMinutes(10).minusMillis(1));
+    assertEquals(InstanceState.RUNNING, state(instance.id()), "a millisecond before its timeout");
+    time.advance(Duration.ofMillis(1));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
     assertEquals(List.of("kill", "release"), guest(instance).calls());
+  }
+
+  @Test
+  void aTimeoutTooLongForTheTimersIsRefusedBeforeAnythingRuns() {
+    open();
+    ManagerException refused = assertThrows(ManagerException.class,
+        () -> manager.start(new StartRequest("small", Duration.ofSeconds(10_000_000_000_000_000L), Map.of())));
+    assertEquals(ManagerException.Kind.BAD_REQUEST, refused.kind());
+    assertTrue(refused.getMessage().contains("at most 7 days (604800 s)"), refused.getMessage());
+    assertEquals(List.of(), backend.launched, "no guest was launched");
+    assertEquals(List.of(), manager.list());
+    assertNotNull(manager.start(new StartRequest("small", InstanceManager.MAX_TIMEOUT, Map.of())));
+  }
+
+  @Test
+  void aStartThatFailsAfterItsGuestWasLaunchedEndsThatGuest() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 4, 4096, Duration.ofSeconds(5));
+    small = TestMachines.revision(root, "small", 256L);
+    Scheduler broken = new Scheduler() {
+      @Override
+      public Task schedule(Duration delay, Runnable task) {
+        throw new ArithmeticException("long overflow"); // what a huge timeout did to the timer
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    manager = InstanceManager.open(config, machine -> small, List.of(backend), time.clock(), broken);
+    ManagerException failed = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.BACKEND_FAILED, failed.kind());
+    Instance instance = manager.list().get(0);
+    assertEquals(InstanceState.STOPPED, instance.state());
+    assertEquals(EndReason.FAILED_TO_START, instance.endReason());
+    assertEquals(List.of("kill", "release"), guest(instance).calls(), "the launched guest is ended");
+    assertEquals(Set.of(), backend.ourInstanceIds());
+    assertTrue(portFree(instance.tftpPort()));
+  }
+
+  @Test
+  void anEndTheJournalCannotRecordStillStopsTheInstanceAndIsRecordedOnceItCan() throws Exception {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    Path journal = root.resolve("state").resolve("instances");
+    Path aside = root.resolve("state").resolve("instances.aside");
+    Files.move(journal, aside);
+    Files.writeString(journal, "not a folder: every journal write fails, as on a full disk");
+
+    guest(instance).end(EndReason.POWEROFF, 0);
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    assertTrue(portFree(instance.tftpPort()), "the port is free");
+    assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
+    assertEquals(0, manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count(),
+        "its capacity is free");
+
+    Files.delete(journal);
+    Files.move(aside, journal);
+    Path record = journal.resolve(instance.id() + ".json");
+    assertTrue(Files.readString(record).contains("\"RUNNING\""), "the record is stale until the retry");
+    time.advance(InstanceLifecycle.JOURNAL_RETRY_FIRST);
+    await("record written", () -> {
+      try {
+        return Files.readString(record).contains("\"STOPPED\"");
+      } catch (IOException e) {
+        return false;
+      }
+    });
+    manager.delete(instance.id());
+    assertFalse(Files.exists(record));
   }
 
   @Test
@@ -441,6 +565,60 @@ class InstanceManagerTest {
   }
 
   @Test
+  void aDaemonRestartedDuringADrainGoesOnDraining() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    manager.setDraining(true);
+    manager.close();
+
+    manager = open(config, new FakeBackend());
+    assertTrue(manager.isDraining(), "the drain outlives the daemon");
+    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
+    manager.setDraining(false);
+    manager.close();
+
+    manager = open(config, new FakeBackend());
+    assertFalse(manager.isDraining(), "an ended drain stays ended");
+  }
+
+  @Test
+  void aDrainEndsWithTheRebootItWasFor() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    manager.setDraining(true);
+    manager.close();
+    Files.writeString(config.stateDir().resolve("draining"), "boot-id-of-an-earlier-boot\n");
+
+    manager = open(config, new FakeBackend());
+    assertFalse(manager.isDraining(), "after the reboot the host takes work again");
+    assertNotNull(manager.start(StartRequest.of("small")));
+  }
+
+  @Test
+  void anUnreadableRecordNeverCostsItsGuestOrItsFiles() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.putFile(instance.id(), "result.manifest", new ByteArrayInputStream("status: success\n".getBytes(StandardCharsets.UTF_8)));
+    manager.close();
+    Path record = config.stateDir().resolve("instances").resolve(instance.id() + ".json");
+    Files.writeString(record, "{ torn");
+
+    for (int restart = 1; restart <= 2; restart++) {
+      FakeBackend restarted = new FakeBackend();
+      restarted.live.add(instance.id());
+      manager = open(config, restarted);
+      assertEquals(List.of(), restarted.removedOrphans, "restart " + restart + ": the guest is not an orphan");
+      assertTrue(Files.exists(config.tftpDir().resolve(instance.id()).resolve("result.manifest")),
+          "restart " + restart + ": the uploaded result is kept");
+      assertTrue(Files.isDirectory(config.instancesDir().resolve(instance.id())), "restart " + restart);
+      manager.close();
+    }
+    manager = null;
+  }
+
+  @Test
   void aStartingRecordWhoseGuestRunsIsAdoptedAsRunning() throws Exception {
     // RUNNING is published before it is journaled; a crash in between leaves this record.
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
@@ -463,12 +641,14 @@ class InstanceManagerTest {
   void anAdoptedInstanceWhoseDeadlinePassedWhileTheDaemonWasDownIsKilledAsTimedOut() throws Exception {
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
     manager = open(config, backend);
-    Instance instance = manager.start(new StartRequest("small", Duration.ofMillis(400), Map.of()));
+    Instance instance = manager.start(new StartRequest("small", Duration.ofMinutes(5), Map.of()));
     manager.close();
-    Thread.sleep(500);
+    time.advance(Duration.ofMinutes(6));
     FakeBackend restarted = new FakeBackend();
     restarted.live.add(instance.id());
     manager = open(config, restarted);
+    assertEquals(InstanceState.RUNNING, state(instance.id()), "adopted first");
+    time.advance(Duration.ZERO);
     await("timed out", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
     assertEquals(List.of("kill", "release"), restarted.guests.get(instance.id()).calls());

@@ -8,7 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.model.StartRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,14 +27,13 @@ class PreparedLaunchTest {
   @TempDir
   Path root;
 
-  private final FakeBackend backend = new FakeBackend();
+  private final FakeBackend backend = new FakeBackend.Preparing();
   private InstanceManager manager;
   private volatile Revision small;
   private volatile Revision other;
 
   @BeforeEach
   void prepareAhead() {
-    backend.preparesAhead = true;
     small = TestMachines.revision(root, "small", 256L);
     other = TestMachines.revision(root, "other", 256L);
   }

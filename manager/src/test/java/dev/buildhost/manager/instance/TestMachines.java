@@ -2,9 +2,9 @@ package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.MachineType;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
 
 /** Revisions, configurations and waiting for the lifecycle tests. */
 final class TestMachines {
@@ -45,17 +46,9 @@ final class TestMachines {
     }
   }
 
+  /** Waits for the lifecycle's own threads to apply what the test caused; no time passes on the manager's clock. */
   static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-    }
+    Awaitility.await(what).atMost(Duration.ofSeconds(15)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+        .until(condition::getAsBoolean);
   }
 }

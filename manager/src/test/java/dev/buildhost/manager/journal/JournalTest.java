@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Instance;
-import dev.buildhost.manager.instance.InstanceState;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.MachineType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,22 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.instance.BackendException;
-import dev.buildhost.manager.instance.EndReason;
-import dev.buildhost.manager.instance.Guest;
-import dev.buildhost.manager.instance.GuestListener;
-import dev.buildhost.manager.instance.LaunchSpec;
-import dev.buildhost.manager.machine.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.MachineType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -107,14 +107,9 @@ class LibvirtBackendTest {
     }
   }
 
-  private void awaitHeard(String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!heard.contains(what)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("no '" + what + "' event; heard " + heard);
-      }
-      Thread.sleep(10);
-    }
+  private void awaitHeard(String what) {
+    Awaitility.await("a '" + what + "' event; heard " + heard).atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(10)).until(() -> heard.contains(what));
   }
 
   @Test
@@ -125,7 +120,7 @@ class LibvirtBackendTest {
     assertTrue(exists(id));
     assertTrue(backend.ourInstanceIds().contains(id));
     assertFalse(backend.ourInstanceIds().contains("test"), "the driver's own domain is not ours");
-    assertEquals("qemu", backend.acceleration().domainType());
+    assertEquals("qemu", backend.accelerationChoice().domainType());
 
     guest.kill();
     awaitHeard("stopped " + EndReason.CRASHED);

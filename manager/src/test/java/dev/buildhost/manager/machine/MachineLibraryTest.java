@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.instance.ManagerException;
-import dev.buildhost.manager.instance.ManagerException.Kind;
+import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.model.ManagerException.Kind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

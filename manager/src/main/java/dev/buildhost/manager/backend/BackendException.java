@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.backend;
 
 /** A backend (libvirt, Docker) refused or failed; the message says what and where. */
 public class BackendException extends Exception {

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.model;
 
 import java.time.Instant;
 

@@ -1,3 +1,3 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.model;
 
 public enum InstanceState { STARTING, RUNNING, STOPPING, STOPPED }

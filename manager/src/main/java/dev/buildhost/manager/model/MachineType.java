@@ -1,4 +1,4 @@
-package dev.buildhost.manager.machine;
+package dev.buildhost.manager.model;
 
 /** The manifest's {@code type}: which backend runs instances of the machine. */
 public enum MachineType {

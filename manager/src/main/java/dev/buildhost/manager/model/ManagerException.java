@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.model;
 
 /** A request the manager refused; {@link #kind()} tells the API which HTTP status to answer. */
 public class ManagerException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.backend;
 
 import dev.buildhost.manager.machine.Revision;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.backend;
 
 /** A running VM domain or container, as the lifecycle drives it. */
 public interface Guest {

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.model;
 
 /** Why an instance stopped. */
 public enum EndReason {

@@ -1,4 +1,6 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.manager.backend;
+
+import dev.buildhost.manager.model.EndReason;
 
 /** How a backend reports a guest's life to the instance lifecycle; called from backend threads. */
 public interface GuestListener {

@@ -1,6 +1,5 @@
-package dev.buildhost.manager.event;
+package dev.buildhost.manager.model;
 
-import dev.buildhost.manager.instance.Instance;
 import java.time.Instant;
 
 /**

@@ -1,0 +1,376 @@
+package dev.buildhost.manager.instance;
+
+import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.event.EventBus;
+import dev.buildhost.manager.journal.Journal;
+import dev.buildhost.manager.journal.JournalEntry;
+import dev.buildhost.manager.model.EndReason;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.Lifecycle;
+import dev.buildhost.manager.tftp.InstanceTftpServers;
+import dev.buildhost.tftp.server.TransferEvent;
+import dev.buildhost.tftp.server.TransferListener;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies what happens to an instance through the {@link Lifecycle} rules and carries out the
+ * side effects: the journal record, the events, the timers (timeout, poweroff grace, kill
+ * watchdog) and the release of the guest and its TFTP port. Every method that changes an
+ * instance runs under the instance's lock; backend calls that may be slow run on the executor.
+ */
+final class InstanceLifecycle {
+  private static final Logger LOG = LoggerFactory.getLogger(InstanceLifecycle.class);
+  /** After a kill, how long to wait for the backend to report the end before releasing anyway. */
+  static final Duration KILL_WATCHDOG = Duration.ofSeconds(30);
+  /** How soon, and at most how rarely, a journal record that could not be written is tried again. */
+  static final Duration JOURNAL_RETRY_FIRST = Duration.ofSeconds(1);
+  static final Duration JOURNAL_RETRY_MAX = Duration.ofMinutes(1);
+
+  private final Duration poweroffGrace;
+  private final Journal journal;
+  private final EventBus bus;
+  private final InstanceTftpServers tftp;
+  private final Clock clock;
+  private final Scheduler timers;
+  private final Executor executor;
+  private volatile boolean closed;
+
+  InstanceLifecycle(Duration poweroffGrace, Journal journal, EventBus bus, InstanceTftpServers tftp, Clock clock,
+      Scheduler timers, Executor executor) {
+    this.poweroffGrace = poweroffGrace;
+    this.journal = journal;
+    this.bus = bus;
+    this.tftp = tftp;
+    this.clock = clock;
+    this.timers = timers;
+    this.executor = executor;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  /**
+   * The listener a backend reports the instance's guest through (the backend puts its reports in
+   * order through {@link dev.buildhost.manager.backend.GuestReports}). Reports that come after the
+   * manager closed are dropped: the next daemon reconciles the guest.
+   */
+  GuestListener listenerFor(TrackedInstance tracked) {
+    return new GuestListener() {
+      @Override
+      public void onRunning() {
+        if (!closed) {
+          running(tracked);
+        }
+      }
+
+      @Override
+      public void onStopped(EndReason reason, Integer exitCode) {
+        if (closed) {
+          LOG.debug("manager closed; dropped the end of instance {}", tracked.id());
+        } else {
+          stopped(tracked, reason, exitCode, null);
+        }
+      }
+    };
+  }
+
+  /** From now on, guest reports are dropped (the manager is closing). */
+  void close() {
+    closed = true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Starting
+
+  /** Caller holds the lock. The instance's TFTP server is up: record its port, tell the agents. */
+  void launching(TrackedInstance tracked) {
+    apply(tracked, new Lifecycle.Report.Launching(tracked.server.port()));
+  }
+
+  /** Caller holds the lock. The guest is launched: its timeout starts counting. */
+  void launched(TrackedInstance tracked, Guest guest) {
+    tracked.guest = guest;
+    armTimeout(tracked);
+  }
+
+  /** Caller holds the lock. The launch failed: the instance ends as FAILED_TO_START, even when the journal fails. */
+  void failStart(TrackedInstance tracked, String message) {
+    LOG.error("instance {}: failed to start: {}", tracked.id(), message);
+    cancelTimers(tracked);
+    Guest guest = tracked.guest;
+    if (guest != null) {
+      // Launched before the failure: no guest may run on untracked.
+      try {
+        guest.kill();
+        guest.release();
+      } catch (RuntimeException e) {
+        LOG.error("instance {}: cannot end the guest of a failed start: {}", tracked.id(), e.getMessage(), e);
+      }
+    }
+    releaseTftp(tracked);
+    Lifecycle.Step failed = Lifecycle.apply(tracked.life, new Lifecycle.Report.LaunchFailed(message), clock.instant());
+    try {
+      record(tracked, failed.next());
+    } catch (RuntimeException e) {
+      tracked.life = failed.next();
+      LOG.error("instance {}: cannot journal its failed start: {}", tracked.id(), e.getMessage());
+    }
+    publish(failed);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What the guest reports
+
+  private void running(TrackedInstance tracked) {
+    synchronized (tracked) {
+      Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant());
+      if (!step.changed()) {
+        return;
+      }
+      // Published before it is journaled: the agent waits for this event, and the record's fsync
+      // costs milliseconds. Losing RUNNING in a crash costs nothing, as reconciliation turns a
+      // STARTING record whose guest is alive into RUNNING (and ends it if the guest is gone).
+      tracked.life = step.next();
+      publish(step);
+      LOG.info("instance {}: running", tracked.id());
+      record(tracked, step.next());
+    }
+  }
+
+  /** The guest is gone: release everything but the folders, and record why it ended. */
+  void stopped(TrackedInstance tracked, EndReason reported, Integer exitCode, String message) {
+    synchronized (tracked) {
+      if (tracked.state() == InstanceState.STOPPED) {
+        return;
+      }
+      cancelTimers(tracked);
+      if (tracked.guest != null) {
+        try {
+          tracked.guest.release();
+        } catch (RuntimeException e) {
+          LOG.error("instance {}: releasing its guest failed: {}", tracked.id(), e.getMessage(), e);
+          message = message == null ? "release failed: " + e.getMessage() : message;
+        }
+      }
+      releaseTftp(tracked);
+      Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestEnded(reported, exitCode, message),
+          clock.instant());
+      recordEnd(tracked, step.next());
+      LOG.info("instance {}: stopped ({}{})", tracked.id(), tracked.snapshot().endReason(),
+          exitCode == null ? "" : ", exit code " + exitCode);
+      publish(step);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Stop requests (caller holds the lock)
+
+  /** ACPI shutdown now, kill when the grace period is over. */
+  void requestShutdown(TrackedInstance tracked) {
+    Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.PoweroffRequested(), clock.instant());
+    if (!step.changed()) {
+      return;
+    }
+    toStopping(tracked, step);
+    resumeShutdown(tracked);
+  }
+
+  /** Asks the guest of a STOPPING instance to stop, and arms the grace period. */
+  void resumeShutdown(TrackedInstance tracked) {
+    Guest guest = tracked.guest;
+    if (guest != null) {
+      runLater(guest::shutdown);
+    }
+    tracked.graceTask = timers.schedule(poweroffGrace, () -> {
+      synchronized (tracked) {
+        if (tracked.state() != InstanceState.STOPPED) {
+          LOG.info("instance {}: still running after the {} poweroff grace; killing it", tracked.id(), poweroffGrace);
+          kill(tracked, EndReason.TERMINATED);
+        }
+      }
+    });
+  }
+
+  /** Kills the guest; {@code reason} becomes the end reason unless a request set one already. */
+  void kill(TrackedInstance tracked, EndReason reason) {
+    if (tracked.state() == InstanceState.STOPPED) {
+      return;
+    }
+    toStopping(tracked, Lifecycle.apply(tracked.life, new Lifecycle.Report.KillRequested(reason), clock.instant()));
+    Guest guest = tracked.guest;
+    if (guest != null) {
+      runLater(guest::kill);
+    }
+    if (tracked.watchdogTask == null) {
+      tracked.watchdogTask = timers.schedule(KILL_WATCHDOG, () -> runLater(() -> stopped(tracked, EndReason.TERMINATED,
+          null, "the backend did not report the end of the guest " + KILL_WATCHDOG.toSeconds()
+              + " s after it was killed; released anyway")));
+    }
+  }
+
+  private void toStopping(TrackedInstance tracked, Lifecycle.Step step) {
+    if (!step.changed()) {
+      return;
+    }
+    record(tracked, step.next());
+    if (!step.events().isEmpty()) {
+      EndReason requested = step.next().requestedReason();
+      LOG.info("instance {}: stopping{}", tracked.id(), requested == null ? " (poweroff)" : " (" + requested + ")");
+    }
+    publish(step);
+  }
+
+  /** Caller holds the lock. Kills the instance at its deadline (at once if it passed). */
+  void armTimeout(TrackedInstance tracked) {
+    Duration left = Duration.between(clock.instant(), tracked.deadline);
+    tracked.timeoutTask = timers.schedule(left.isNegative() ? Duration.ZERO : left, () -> {
+      synchronized (tracked) {
+        if (tracked.state() != InstanceState.STOPPED) {
+          LOG.info("instance {}: timed out at {}; killing it", tracked.id(), tracked.deadline);
+          kill(tracked, EndReason.TIMEOUT);
+        }
+      }
+    });
+  }
+
+  private static void cancelTimers(TrackedInstance tracked) {
+    for (Scheduler.Task task : new Scheduler.Task[] {tracked.timeoutTask, tracked.graceTask, tracked.watchdogTask}) {
+      if (task != null) {
+        task.cancel();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reconciliation (caller holds the lock)
+
+  /** A record whose guest was adopted: a STARTING one runs (its RUNNING was lost with the previous daemon). */
+  void adopted(TrackedInstance tracked) {
+    record(tracked, Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant()).next());
+  }
+
+  /** Ends an unfinished record whose guest is gone. */
+  void endAtReconcile(TrackedInstance tracked, String message) {
+    releaseTftp(tracked);
+    Lifecycle.Step step = Lifecycle.apply(tracked.life,
+        new Lifecycle.Report.GuestEnded(EndReason.CRASHED, null, message), clock.instant());
+    record(tracked, step.next());
+    LOG.warn("reconcile: instance {} marked STOPPED ({}): {}", tracked.id(), tracked.snapshot().endReason(), message);
+    publish(step);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Stops the instance's TFTP server and frees its port; caller holds the lock of an instance that
+   * is ending. The port is freed even without a server (an adopted instance whose server could not
+   * be restarted keeps its port held until it ends; a start that failed before its server started
+   * holds the port of its prepared launch).
+   */
+  void releaseTftp(TrackedInstance tracked) {
+    int held = tracked.snapshot().tftpPort() > 0 ? tracked.snapshot().tftpPort() : tracked.preparedPort;
+    if (tracked.server != null) {
+      tftp.stop(tracked.server, tracked.server.port());
+      tracked.server = null;
+    } else if (held > 0) {
+      tftp.pool().release(held);
+    }
+  }
+
+  /** What the instance's TFTP server tells: a completed upload becomes a FILE_UPLOADED event. */
+  TransferListener uploads(TrackedInstance tracked) {
+    return event -> {
+      if (event.kind() == TransferEvent.Kind.COMPLETED && event.upload()) {
+        LOG.info("instance {}: uploaded {} ({} bytes)", tracked.id(), event.fileName(), event.bytes());
+        publish(InstanceEvent.Kind.FILE_UPLOADED, tracked.snapshot(), event.fileName());
+      }
+    };
+  }
+
+  private void apply(TrackedInstance tracked, Lifecycle.Report report) {
+    Lifecycle.Step step = Lifecycle.apply(tracked.life, report, clock.instant());
+    if (step.changed()) {
+      record(tracked, step.next());
+    }
+    publish(step);
+  }
+
+  /**
+   * Records the end of an instance whose guest and port are released already. When the journal
+   * cannot be written (a full disk), the instance is STOPPED all the same, so that its capacity is
+   * free and it can be deleted, and the write is tried again until it succeeds.
+   */
+  private void recordEnd(TrackedInstance tracked, Lifecycle.State next) {
+    try {
+      record(tracked, next);
+    } catch (RuntimeException e) {
+      tracked.life = next;
+      LOG.error("instance {}: ended, but its journal record cannot be written ({}); trying again", tracked.id(),
+          e.getMessage());
+      retryRecord(tracked, JOURNAL_RETRY_FIRST);
+    }
+  }
+
+  private void retryRecord(TrackedInstance tracked, Duration delay) {
+    timers.schedule(delay, () -> runLater(() -> {
+      synchronized (tracked) {
+        if (tracked.deleted) {
+          return;
+        }
+        try {
+          record(tracked, tracked.life);
+          LOG.info("instance {}: its journal record is written at last", tracked.id());
+        } catch (RuntimeException e) {
+          Duration next = delay.multipliedBy(2);
+          retryRecord(tracked, next.compareTo(JOURNAL_RETRY_MAX) > 0 ? JOURNAL_RETRY_MAX : next);
+        }
+      }
+    }));
+  }
+
+  /** Records the new state: journal first, so what the API shows is what a restart finds. */
+  private void record(TrackedInstance tracked, Lifecycle.State next) {
+    journal.write(new JournalEntry(next.instance(), tracked.revision, tracked.deadline, next.requestedReason()));
+    tracked.life = next;
+  }
+
+  /** Publishes the events of a step; a STOPPED or FAILED event carries the instance's message. */
+  private void publish(Lifecycle.Step step) {
+    Instance instance = step.next().instance();
+    for (InstanceEvent.Kind kind : step.events()) {
+      boolean ended = kind == InstanceEvent.Kind.STOPPED || kind == InstanceEvent.Kind.FAILED;
+      publish(kind, instance, ended ? instance.message() : null);
+    }
+  }
+
+  void publish(InstanceEvent.Kind kind, Instance instance, String detail) {
+    bus.publish(new InstanceEvent(kind, clock.instant(), instance, detail));
+  }
+
+  void runLater(Runnable task) {
+    try {
+      executor.execute(logFailures(task));
+    } catch (RejectedExecutionException e) {
+      LOG.debug("manager closed; dropped a lifecycle task");
+    }
+  }
+
+  static Runnable logFailures(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.error("instance lifecycle task failed", e);
+      }
+    };
+  }
+}
