@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,9 +26,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * bench/vm-start, the Java side (one warm JVM): (1) the time from InstanceManager.start() to its
  * return with the domain running (overlay, TFTP server, journal and domain creation included),
- * against `virsh create` of the same domain XML (overlay made beforehand, untimed), each the
- * median of RUNS runs after WARMUP warm-ups; (2) qcow2 overlay creation over a 1 GiB and a
- * 20 GiB sparse base disk, median of RUNS. Arguments: MACHINES_DIR MACHINE LIBVIRT_URI.
+ * against `virsh create` of the same domain XML (overlay made beforehand, untimed), each the median
+ * of RUNS runs after WARMUP warm-ups; (2) qcow2 overlay creation over a 1 GiB and a 20 GiB sparse
+ * base disk, median of RUNS. Arguments: MACHINES_DIR MACHINE LIBVIRT_URI.
  */
 public class VmStartBench {
   static final int WARMUP = 2;
@@ -42,12 +41,29 @@ public class VmStartBench {
     Path root = Files.createTempDirectory("buildhost-bench-vm-start");
     Files.createSymbolicLink(root.resolve("machines"), machinesDir.toAbsolutePath());
     ManagerConfig defaults = ManagerConfig.defaults(root);
-    ManagerConfig config = new ManagerConfig(root, root.resolve("state"), 24200, 24299, 4, 16384,
-        Duration.ofMinutes(10), Duration.ofSeconds(5), Acceleration.AUTO, uri, defaults.dockerHost(), "host");
+    ManagerConfig config =
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            24200,
+            24299,
+            4,
+            16384,
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(5),
+            Acceleration.AUTO,
+            uri,
+            defaults.dockerHost(),
+            "host");
     MachineLibrary library = new MachineLibrary(config.machinesDir());
     Revision revision = library.inService(machine);
     LibvirtBackend backend = new LibvirtBackend(config);
-    System.out.println("acceleration: " + backend.accelerationChoice().domainType() + " (" + backend.accelerationChoice().reason() + ")");
+    System.out.println(
+        "acceleration: "
+            + backend.accelerationChoice().domainType()
+            + " ("
+            + backend.accelerationChoice().reason()
+            + ")");
     double[] api;
     double[] virsh;
     try (InstanceManager manager = InstanceManager.open(config, library, List.of(backend))) {
@@ -59,20 +75,29 @@ public class VmStartBench {
     deleteTree(root);
 
     System.out.println();
-    System.out.printf(Locale.ROOT, "%-44s %s%n", "measure (ms, " + RUNS + " runs)", "median   runs");
+    System.out.printf(
+        Locale.ROOT, "%-44s %s%n", "measure (ms, " + RUNS + " runs)", "median   runs");
     row("API start() -> domain running", api);
     row("virsh create (same XML, overlay ready)", virsh);
-    System.out.printf(Locale.ROOT, "ratio API / virsh create: %.2f (target <= 1.2)%n", median(api) / median(virsh));
+    System.out.printf(
+        Locale.ROOT,
+        "ratio API / virsh create: %.2f (target <= 1.2)%n",
+        median(api) / median(virsh));
     row("overlay over a 1 GiB sparse disk", overlay1);
     row("overlay over a 20 GiB sparse disk", overlay20);
-    System.out.printf(Locale.ROOT, "ratio overlay 20 GiB / 1 GiB: %.2f (target ~1: O(1) in the disk size)%n",
+    System.out.printf(
+        Locale.ROOT,
+        "ratio overlay 20 GiB / 1 GiB: %.2f (target ~1: O(1) in the disk size)%n",
         median(overlay20) / median(overlay1));
   }
 
   /** start() of an instance that sleeps, timed to its return; then terminated and awaited. */
   static double[] apiStarts(InstanceManager manager, String machine) throws Exception {
-    StartRequest request = new StartRequest(machine, null,
-        Map.of("task.manifest", ": 1\ncommand: sleep 600\n".getBytes(StandardCharsets.UTF_8)));
+    StartRequest request =
+        new StartRequest(
+            machine,
+            null,
+            Map.of("task.manifest", ": 1\ncommand: sleep 600\n".getBytes(StandardCharsets.UTF_8)));
     double[] times = new double[RUNS];
     for (int i = -WARMUP; i < RUNS; i++) {
       long started = System.nanoTime();
@@ -89,7 +114,8 @@ public class VmStartBench {
   }
 
   /** The same XML the manager builds, created with the virsh CLI. */
-  static double[] virshCreates(ManagerConfig config, LibvirtBackend backend, Revision revision) throws Exception {
+  static double[] virshCreates(ManagerConfig config, LibvirtBackend backend, Revision revision)
+      throws Exception {
     Manifest manifest = revision.manifest();
     double[] times = new double[RUNS];
     for (int i = -WARMUP; i < RUNS; i++) {
@@ -100,9 +126,15 @@ public class VmStartBench {
       if (overlay != null) {
         QemuImg.createOverlay(revision.file(manifest.disk()), overlay);
       }
-      String xml = backend.domainXml(spec, VmOptions.parse(manifest.options()),
-          manifest.kernel() == null ? null : revision.file(manifest.kernel()),
-          manifest.initrd() == null ? null : revision.file(manifest.initrd()), overlay).toXml();
+      String xml =
+          backend
+              .domainXml(
+                  spec,
+                  VmOptions.parse(manifest.options()),
+                  manifest.kernel() == null ? null : revision.file(manifest.kernel()),
+                  manifest.initrd() == null ? null : revision.file(manifest.initrd()),
+                  overlay)
+              .toXml();
       Path file = Files.writeString(dir.resolve("domain.xml"), xml);
       long started = System.nanoTime();
       run("virsh", "-q", "-c", config.libvirtUri(), "create", file.toString());
@@ -158,7 +190,8 @@ public class VmStartBench {
     for (double t : times) {
       runs.append(String.format(Locale.ROOT, " %.1f", t));
     }
-    System.out.printf(Locale.ROOT, "%-44s %7.1f  %s%n", name, median(times), runs.toString().trim());
+    System.out.printf(
+        Locale.ROOT, "%-44s %7.1f  %s%n", name, median(times), runs.toString().trim());
   }
 
   static double median(double[] values) {

@@ -50,7 +50,10 @@ public final class ApiClient {
     this(endpoint.url(), endpoint.token());
   }
 
-  /** The client of the daemon whose state folder is {@code stateDir}; see {@link DaemonEndpoint#locate}. */
+  /**
+   * The client of the daemon whose state folder is {@code stateDir}; see {@link
+   * DaemonEndpoint#locate}.
+   */
   public static ApiClient forStateDir(Path stateDir) {
     return new ApiClient(DaemonEndpoint.locate(stateDir));
   }
@@ -60,23 +63,24 @@ public final class ApiClient {
   }
 
   public List<MachineView> machines() {
-    return get("/v1/machines", new TypeReference<>() { });
+    return get("/v1/machines", new TypeReference<>() {});
   }
 
   public MachineView machine(String name) {
-    return get("/v1/machines/" + segment(name), new TypeReference<>() { });
+    return get("/v1/machines/" + segment(name), new TypeReference<>() {});
   }
 
   public List<InstanceView> instances() {
-    return get("/v1/instances", new TypeReference<>() { });
+    return get("/v1/instances", new TypeReference<>() {});
   }
 
   public InstanceView instance(String id) {
-    return get("/v1/instances/" + segment(id), new TypeReference<>() { });
+    return get("/v1/instances/" + segment(id), new TypeReference<>() {});
   }
 
   public InstanceView start(StartBody body) {
-    return json(send(request("/v1/instances").POST(jsonBody(body)).build()), new TypeReference<>() { });
+    return json(
+        send(request("/v1/instances").POST(jsonBody(body)).build()), new TypeReference<>() {});
   }
 
   public InstanceView poweroff(String id) {
@@ -92,7 +96,7 @@ public final class ApiClient {
   }
 
   public List<FileView> files(String id) {
-    return get("/v1/instances/" + segment(id) + "/files", new TypeReference<>() { });
+    return get("/v1/instances/" + segment(id) + "/files", new TypeReference<>() {});
   }
 
   public void putFile(String id, String name, Path source) {
@@ -110,33 +114,39 @@ public final class ApiClient {
     return stream(filePath(id, name));
   }
 
-  /** The console log; with {@code follow} it goes on until the instance stops. The caller closes it. */
+  /**
+   * The console log; with {@code follow} it goes on until the instance stops. The caller closes it.
+   */
   public InputStream openConsole(String id, boolean follow) {
     return stream("/v1/instances/" + segment(id) + "/console" + (follow ? "?follow=true" : ""));
   }
 
   public HostInfo host() {
-    return get("/v1/host", new TypeReference<>() { });
+    return get("/v1/host", new TypeReference<>() {});
   }
 
   public HostInfo drain(boolean draining) {
     HttpRequest.Builder request = request("/v1/host/drain");
     request = draining ? request.POST(HttpRequest.BodyPublishers.noBody()) : request.DELETE();
-    return json(send(request.build()), new TypeReference<>() { });
+    return json(send(request.build()), new TypeReference<>() {});
   }
 
   /**
-   * Opens the event stream (of one instance when {@code instanceId} is not null). Returns once
-   * the daemon subscribed it, so every later event arrives; close it to stop.
+   * Opens the event stream (of one instance when {@code instanceId} is not null). Returns once the
+   * daemon subscribed it, so every later event arrives; close it to stop.
    */
   public Events events(String instanceId) {
     String path = "/v1/events" + (instanceId == null ? "" : "?instance=" + query(instanceId));
-    HttpResponse<Stream<String>> response = exchange(request(path).build(), HttpResponse.BodyHandlers.ofLines(), false);
+    HttpResponse<Stream<String>> response =
+        exchange(request(path).build(), HttpResponse.BodyHandlers.ofLines(), false);
     check(response.statusCode(), () -> String.join("\n", response.body().toList()));
     return new Events(response.body());
   }
 
-  /** Server-sent events as they come; {@link #hasNext()} blocks until one arrives or the stream ends. */
+  /**
+   * Server-sent events as they come; {@link #hasNext()} blocks until one arrives or the stream
+   * ends.
+   */
   public static final class Events implements Iterator<InstanceEventView>, AutoCloseable {
     private final Stream<String> stream;
     private final Iterator<String> lines;
@@ -177,7 +187,9 @@ public final class ApiClient {
           }
         }
       } catch (IOException e) {
-        throw new ApiClientException(502, "the daemon sent an event that is not valid JSON: " + e.getMessage(),
+        throw new ApiClientException(
+            502,
+            "the daemon sent an event that is not valid JSON: " + e.getMessage(),
             "check that the CLI and the daemon are the same version");
       } catch (UncheckedIOException e) {
         return null; // the stream broke: the daemon went away
@@ -196,7 +208,9 @@ public final class ApiClient {
   }
 
   private InstanceView post(String path) {
-    return json(send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build()), new TypeReference<>() { });
+    return json(
+        send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build()),
+        new TypeReference<>() {});
   }
 
   private <T> T get(String path, TypeReference<T> type) {
@@ -216,33 +230,45 @@ public final class ApiClient {
   }
 
   private byte[] send(HttpRequest request) {
-    HttpResponse<byte[]> response = exchange(request, HttpResponse.BodyHandlers.ofByteArray(), true);
+    HttpResponse<byte[]> response =
+        exchange(request, HttpResponse.BodyHandlers.ofByteArray(), true);
     check(response.statusCode(), () -> new String(response.body(), StandardCharsets.UTF_8));
     return response.body();
   }
 
   private InputStream stream(String path) {
-    HttpResponse<InputStream> response = exchange(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream(), false);
-    check(response.statusCode(), () -> {
-      try (InputStream in = response.body()) {
-        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        return "";
-      }
-    });
+    HttpResponse<InputStream> response =
+        exchange(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream(), false);
+    check(
+        response.statusCode(),
+        () -> {
+          try (InputStream in = response.body()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+          } catch (IOException e) {
+            return "";
+          }
+        });
     return response.body();
   }
 
-  private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler, boolean timeout) {
-    HttpRequest timed = timeout ? HttpRequest.newBuilder(request, (k, v) -> true).timeout(REQUEST_TIMEOUT).build() : request;
+  private <T> HttpResponse<T> exchange(
+      HttpRequest request, HttpResponse.BodyHandler<T> handler, boolean timeout) {
+    HttpRequest timed =
+        timeout
+            ? HttpRequest.newBuilder(request, (k, v) -> true).timeout(REQUEST_TIMEOUT).build()
+            : request;
     try {
       return http.send(timed, handler);
     } catch (ConnectException | HttpConnectTimeoutException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon at " + base + ": start it with `buildhost daemon`", null);
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "cannot reach the buildhost daemon at " + base + ": start it with `buildhost daemon`",
+          null);
     } catch (IOException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "lost the connection to the buildhost daemon at " + base + ": " + e, "check the daemon's log");
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "lost the connection to the buildhost daemon at " + base + ": " + e,
+          "check the daemon's log");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ApiClientException(ApiClientException.UNREACHABLE, "interrupted", null);
@@ -269,7 +295,9 @@ public final class ApiClient {
     try {
       return ApiJson.MAPPER.readValue(body, type);
     } catch (IOException e) {
-      throw new ApiClientException(502, "the daemon's answer is not the JSON expected: " + e.getMessage(),
+      throw new ApiClientException(
+          502,
+          "the daemon's answer is not the JSON expected: " + e.getMessage(),
           "check that the CLI and the daemon are the same version");
     }
   }

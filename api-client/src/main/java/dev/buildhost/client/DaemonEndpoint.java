@@ -9,34 +9,40 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Where a daemon answers and the token it wants, as its state folder tells: {@code api.json}
- * holds {@code {"url": ...}} while the daemon runs (written at start, removed at a clean exit),
- * {@code api-token} the bearer token (readable by its owner only). This is the one way to find a
- * daemon; the CLI and any Java client use it.
+ * Where a daemon answers and the token it wants, as its state folder tells: {@code api.json} holds
+ * {@code {"url": ...}} while the daemon runs (written at start, removed at a clean exit), {@code
+ * api-token} the bearer token (readable by its owner only). This is the one way to find a daemon;
+ * the CLI and any Java client use it.
  *
- * @param url   the API's base URL, e.g. {@code http://127.0.0.1:7346/}
+ * @param url the API's base URL, e.g. {@code http://127.0.0.1:7346/}
  * @param token the bearer token
  */
 public record DaemonEndpoint(URI url, String token) {
 
   /** The file in the state folder that holds the API's URL. */
   public static final String ENDPOINT_FILE = "api.json";
+
   /** The file in the state folder that holds the bearer token. */
   public static final String TOKEN_FILE = "api-token";
+
   /** The environment variable that names the state folder when no flag does. */
   public static final String STATE_DIR_ENV = "BUILDHOST_STATE_DIR";
+
   /** The storage root a daemon has when none is given. */
   public static final Path DEFAULT_ROOT = Path.of("/build");
 
-  /** The state folder of a daemon with the storage root {@code root}: /state/buildhost for /build, else root/state. */
+  /**
+   * The state folder of a daemon with the storage root {@code root}: /state/buildhost for /build,
+   * else root/state.
+   */
   public static Path defaultStateDir(Path root) {
     Path normal = root.toAbsolutePath().normalize();
     return normal.equals(DEFAULT_ROOT) ? Path.of("/state/buildhost") : normal.resolve("state");
   }
 
   /**
-   * The state folder to look in: {@code stateDir} if given, else the one of {@code root} if
-   * given, else {@code $BUILDHOST_STATE_DIR} from {@code env}, else the default root's.
+   * The state folder to look in: {@code stateDir} if given, else the one of {@code root} if given,
+   * else {@code $BUILDHOST_STATE_DIR} from {@code env}, else the default root's.
    */
   public static Path stateDir(Path stateDir, Path root, Map<String, String> env) {
     if (stateDir != null) {
@@ -56,33 +62,43 @@ public record DaemonEndpoint(URI url, String token) {
    * The endpoint of the daemon running on {@code stateDir}.
    *
    * @throws ApiClientException with status {@link ApiClientException#UNREACHABLE} and a hint when
-   *                            no daemon runs there or its files cannot be read
+   *     no daemon runs there or its files cannot be read
    */
   public static DaemonEndpoint locate(Path stateDir) {
     Path endpoint = stateDir.resolve(ENDPOINT_FILE);
     Path tokenFile = stateDir.resolve(TOKEN_FILE);
-    String hint = "start it with `buildhost daemon` (or name its state folder with --state-dir or "
-        + STATE_DIR_ENV + ")";
+    String hint =
+        "start it with `buildhost daemon` (or name its state folder with --state-dir or "
+            + STATE_DIR_ENV
+            + ")";
     URI url;
     try {
       JsonNode node = ApiJson.MAPPER.readTree(Files.readString(endpoint));
       String text = node == null ? "" : node.path("url").asText("");
       url = URI.create(text);
-      if ((!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) || url.getHost() == null) {
+      if ((!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()))
+          || url.getHost() == null) {
         throw new IllegalArgumentException("its url '" + text + "' is not an http:// URL");
       }
     } catch (NoSuchFileException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon: " + endpoint + " does not exist, so no daemon runs on the state folder "
-              + stateDir, hint);
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "cannot reach the buildhost daemon: "
+              + endpoint
+              + " does not exist, so no daemon runs on the state folder "
+              + stateDir,
+          hint);
     } catch (IOException | IllegalArgumentException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon: cannot read " + endpoint + ": " + e.getMessage(), hint);
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "cannot reach the buildhost daemon: cannot read " + endpoint + ": " + e.getMessage(),
+          hint);
     }
     try {
       return new DaemonEndpoint(url, Files.readString(tokenFile).strip());
     } catch (IOException e) {
-      throw new ApiClientException(ApiClientException.UNREACHABLE,
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
           "cannot read the API token " + tokenFile + ": " + e,
           "run as the user that runs the daemon (the token file is readable by its owner only)");
     }

@@ -34,11 +34,15 @@ class ArchitectureTest {
 
   @BeforeAll
   static void importClasses() {
-    manager = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
-        .importPackages(MANAGER);
-    tftpLibrary = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .importPackages("dev.buildhost.tftp");
+    manager =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
+            .importPackages(MANAGER);
+    tftpLibrary =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.buildhost.tftp");
   }
 
   @Test
@@ -49,48 +53,91 @@ class ArchitectureTest {
 
   @Test
   void theModelDependsOnNothingOfOurs() {
-    noClasses().that().resideInAPackage(MANAGER + ".model..")
-        .should().dependOnClassesThat(resideInAPackage(OURS).and(not(resideInAPackage(MANAGER + ".model.."))))
+    noClasses()
+        .that()
+        .resideInAPackage(MANAGER + ".model..")
+        .should()
+        .dependOnClassesThat(
+            resideInAPackage(OURS).and(not(resideInAPackage(MANAGER + ".model.."))))
         .because("the instance model is the leaf every other package builds on")
         .check(manager);
   }
 
   @Test
   void backendsImplementTheSpiAndNeverSeeTheManager() {
-    noClasses().that().resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker..", MANAGER + ".backend..")
-        .should().dependOnClassesThat().resideInAnyPackage(MANAGER + ".instance..", MANAGER + ".journal..",
-            MANAGER + ".event..", MANAGER + ".tftp..", MANAGER + ".api..", MANAGER + ".daemon..", MANAGER + ".cli..")
+    noClasses()
+        .that()
+        .resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker..", MANAGER + ".backend..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            MANAGER + ".instance..",
+            MANAGER + ".journal..",
+            MANAGER + ".event..",
+            MANAGER + ".tftp..",
+            MANAGER + ".api..",
+            MANAGER + ".daemon..",
+            MANAGER + ".cli..")
         .because("a backend only launches, stops and removes guests and reports through the SPI")
         .check(manager);
-    noClasses().that().resideInAPackage(MANAGER + ".libvirt..")
-        .should().dependOnClassesThat().resideInAPackage(MANAGER + ".docker..")
+    noClasses()
+        .that()
+        .resideInAPackage(MANAGER + ".libvirt..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage(MANAGER + ".docker..")
         .check(manager);
-    noClasses().that().resideInAPackage(MANAGER + ".docker..")
-        .should().dependOnClassesThat().resideInAPackage(MANAGER + ".libvirt..")
+    noClasses()
+        .that()
+        .resideInAPackage(MANAGER + ".docker..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage(MANAGER + ".libvirt..")
         .check(manager);
-    classes().that().resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker..")
-        .and().haveSimpleNameEndingWith("Backend")
-        .should().implement(InstanceBackend.class)
+    classes()
+        .that()
+        .resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker..")
+        .and()
+        .haveSimpleNameEndingWith("Backend")
+        .should()
+        .implement(InstanceBackend.class)
         .check(manager);
   }
 
   @Test
   void onlyTheDaemonWiresBackendsIntoTheManager() {
-    noClasses().that(not(resideInAnyPackage(MANAGER + ".daemon..", MANAGER + ".cli..")))
-        .should().dependOnClassesThat().resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker..")
+    noClasses()
+        .that(not(resideInAnyPackage(MANAGER + ".daemon..", MANAGER + ".cli..")))
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker..")
         .allowEmptyShould(true)
-        .check(manager.that(not(resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker.."))));
+        .check(
+            manager.that(not(resideInAnyPackage(MANAGER + ".libvirt..", MANAGER + ".docker.."))));
   }
 
   @Test
   void lowerLayersNeverSeeTheManagerOrItsServers() {
-    noClasses().that().resideInAnyPackage(MANAGER + ".model..", MANAGER + ".machine..", MANAGER + ".config..",
-            MANAGER + ".journal..", MANAGER + ".event..", MANAGER + ".tftp..")
-        .should().dependOnClassesThat().resideInAnyPackage(MANAGER + ".instance..", MANAGER + ".api..",
-            MANAGER + ".daemon..", MANAGER + ".cli..")
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            MANAGER + ".model..",
+            MANAGER + ".machine..",
+            MANAGER + ".config..",
+            MANAGER + ".journal..",
+            MANAGER + ".event..",
+            MANAGER + ".tftp..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            MANAGER + ".instance..", MANAGER + ".api..", MANAGER + ".daemon..", MANAGER + ".cli..")
         .check(manager);
-    noClasses().that().resideInAPackage(MANAGER + ".instance..")
-        .should().dependOnClassesThat().resideInAnyPackage(MANAGER + ".api..", MANAGER + ".daemon..", MANAGER + ".cli..")
+    noClasses()
+        .that()
+        .resideInAPackage(MANAGER + ".instance..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(MANAGER + ".api..", MANAGER + ".daemon..", MANAGER + ".cli..")
         .check(manager);
   }
 
@@ -98,26 +145,43 @@ class ArchitectureTest {
    * The CLI talks to a daemon through the API client only; {@code DaemonCommand}, which runs the
    * daemon in the CLI's own process, is the one exception. (Today the client commands still share
    * the domain records and a few helpers of {@code daemon}, {@code config} and {@code machine} with
-   * the server; the API-client module under way replaces them with wire types. What is checked
-   * here is that no client command reaches into the manager, its backends or its state.)
+   * the server; the API-client module under way replaces them with wire types. What is checked here
+   * is that no client command reaches into the manager, its backends or its state.)
    */
   @Test
   void theCliUsesOnlyTheApiClient() {
     // The daemon verb starts the daemon in-process (DaemonRunner); every other verb is a client of
     // the API and reaches the daemon only through the api-client module.
-    noClasses().that().resideInAPackage(MANAGER + ".cli..")
-        .and().haveNameNotMatching(".*\\.cli\\.Daemon(Command|Runner)(\\$.*)?")
-        .should().dependOnClassesThat().resideInAnyPackage(MANAGER + ".instance..", MANAGER + ".journal..",
-            MANAGER + ".event..", MANAGER + ".backend..", MANAGER + ".libvirt..", MANAGER + ".docker..",
-            MANAGER + ".tftp..", MANAGER + ".model..", MANAGER + ".api..", MANAGER + ".daemon..")
+    noClasses()
+        .that()
+        .resideInAPackage(MANAGER + ".cli..")
+        .and()
+        .haveNameNotMatching(".*\\.cli\\.Daemon(Command|Runner)(\\$.*)?")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            MANAGER + ".instance..",
+            MANAGER + ".journal..",
+            MANAGER + ".event..",
+            MANAGER + ".backend..",
+            MANAGER + ".libvirt..",
+            MANAGER + ".docker..",
+            MANAGER + ".tftp..",
+            MANAGER + ".model..",
+            MANAGER + ".api..",
+            MANAGER + ".daemon..")
         .check(manager);
   }
 
   @Test
   void theTftpLibraryKnowsNothingOfTheManager() {
     assertFalse(tftpLibrary.isEmpty(), "the tftp library's classes are not on the test class path");
-    noClasses().that().resideInAPackage("dev.buildhost.tftp..")
-        .should().dependOnClassesThat().resideInAPackage(MANAGER + "..")
+    noClasses()
+        .that()
+        .resideInAPackage("dev.buildhost.tftp..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage(MANAGER + "..")
         .check(tftpLibrary);
   }
 }

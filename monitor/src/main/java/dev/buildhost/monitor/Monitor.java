@@ -42,8 +42,8 @@ import org.slf4j.LoggerFactory;
  * {@link Rebooter}) when either changed.
  *
  * <p>Baselines: the toolchain baseline is the checksum file this run bootstrapped from. The OS
- * baseline is the build-id recorded in {@code state.json} during this same boot (the kernel's
- * boot id tells), so a restarted monitor keeps it; after a reboot it is the first build-id fetched.
+ * baseline is the build-id recorded in {@code state.json} during this same boot (the kernel's boot
+ * id tells), so a restarted monitor keeps it; after a reboot it is the first build-id fetched.
  */
 public final class Monitor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Monitor.class);
@@ -90,22 +90,32 @@ public final class Monitor implements AutoCloseable {
 
   /**
    * @param bootIdFile where the kernel's boot id is read (tests point it elsewhere)
-   * @param progress   how downloads show progress
-   * @param uptime     time since boot, which the reboot rate cap measures with (tests drive it)
+   * @param progress how downloads show progress
+   * @param uptime time since boot, which the reboot rate cap measures with (tests drive it)
    */
-  public Monitor(MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress, Uptime uptime) {
+  public Monitor(
+      MonitorConfig cfg, Clock clock, Path bootIdFile, ProgressListener progress, Uptime uptime) {
     this.cfg = cfg;
     this.clock = clock;
     this.store = new StateStore(cfg.monitorStateDir());
     HttpFetcher fetcher = new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout());
-    this.watcher = new Watcher(fetcher, cfg.maxChecksumFileSize(),
-        cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock));
+    this.watcher =
+        new Watcher(
+            fetcher,
+            cfg.maxChecksumFileSize(),
+            cfg.trustedKey() == null
+                ? null
+                : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock));
     this.bootstrap = new ToolchainBootstrap(cfg, fetcher, progress, clock);
     this.notifier = new Notifier(cfg);
-    Duration apiTimeout = cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
-        ? cfg.connectTimeout() : Duration.ofSeconds(30);
-    this.drainer = new HostDrainer(() -> DaemonClient.locate(cfg, apiTimeout).orElse(null),
-        new GuestRecords(cfg.stateDir(), cfg.daemonUrl() != null));
+    Duration apiTimeout =
+        cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
+            ? cfg.connectTimeout()
+            : Duration.ofSeconds(30);
+    this.drainer =
+        new HostDrainer(
+            () -> DaemonClient.locate(cfg, apiTimeout).orElse(null),
+            new GuestRecords(cfg.stateDir(), cfg.daemonUrl() != null));
     this.bootId = HostInfo.bootId(bootIdFile);
     this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime);
   }
@@ -121,11 +131,11 @@ public final class Monitor implements AutoCloseable {
   }
 
   /**
-   * Bootstrap and then checks every interval until a reboot command ran (returns 0) or the
-   * thread is interrupted; with {@code once}, bootstrap and one check.
+   * Bootstrap and then checks every interval until a reboot command ran (returns 0) or the thread
+   * is interrupted; with {@code once}, bootstrap and one check.
    *
-   * @return the exit status: 0 fine or rebooting, 1 bootstrap/agent/reboot failure, 3 check
-   *     unknown (once), 4 reboot refused by the cap (once)
+   * @return the exit status: 0 fine or rebooting, 1 bootstrap/agent/reboot failure, 3 check unknown
+   *     (once), 4 reboot refused by the cap (once)
    */
   public int run(boolean once) throws InterruptedException {
     start();
@@ -157,14 +167,24 @@ public final class Monitor implements AutoCloseable {
   /** Mounts the tmpfs if configured, warns about config, and sets the OS baseline. */
   public void start() {
     cfg.warnings().forEach(w -> LOG.warn("config: {}", w));
-    LOG.info("monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
-        cfg.root(), cfg.stateDir(), cfg.buildIdUrl(), cfg.toolchainUrl(), cfg.interval().toMillis());
+    LOG.info(
+        "monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
+        cfg.root(),
+        cfg.stateDir(),
+        cfg.buildIdUrl(),
+        cfg.toolchainUrl(),
+        cfg.interval().toMillis());
     rebooter.publishMetrics();
     mountTmpfs();
     MonitorState saved = store.readState().orElse(null);
-    if (saved != null && bootId != null && bootId.equals(saved.bootId()) && saved.buildId() != null) {
+    if (saved != null
+        && bootId != null
+        && bootId.equals(saved.bootId())
+        && saved.buildId() != null) {
       state = saved;
-      LOG.info("same boot as the recorded state: OS build-id baseline '{}'", Texts.shown(saved.buildId()));
+      LOG.info(
+          "same boot as the recorded state: OS build-id baseline '{}'",
+          Texts.shown(saved.buildId()));
     } else {
       state = MonitorState.empty(bootId);
       if (cfg.buildIdUrl() != null) {
@@ -172,7 +192,9 @@ public final class Monitor implements AutoCloseable {
         if (r.known()) {
           setBuildIdBaseline(r.value());
         } else {
-          LOG.warn("OS build-id unknown at start ({}); the first one read will be the baseline", r.error());
+          LOG.warn(
+              "OS build-id unknown at start ({}); the first one read will be the baseline",
+              r.error());
         }
       }
     }
@@ -215,18 +237,25 @@ public final class Monitor implements AutoCloseable {
           bootstrap.runCommands(p);
           published = p;
           toolchainReady = true;
-          state = state.withToolchain(p.name(), p.toolchainId(), cfg.toolchainUrl().toString(),
-              clock.instant().toString());
+          state =
+              state.withToolchain(
+                  p.name(),
+                  p.toolchainId(),
+                  cfg.toolchainUrl().toString(),
+                  clock.instant().toString());
           saveState();
           try {
             store.writeChecksumFile(p.checksumFile());
           } catch (IOException e) {
-            LOG.warn("cannot keep a copy of the checksum file in {}: {}", store.dir(), e.getMessage());
+            LOG.warn(
+                "cannot keep a copy of the checksum file in {}: {}", store.dir(), e.getMessage());
           }
           LOG.info("toolchain {} bootstrapped (id {})", p.name(), p.toolchainId());
         } catch (BootstrapException e) {
           LOG.error("toolchain bootstrap failed: {}", e.getMessage());
-          notifier.notify("toolchain bootstrap failed", e.getMessage() + "\n\nIt is tried again at the next check.");
+          notifier.notify(
+              "toolchain bootstrap failed",
+              e.getMessage() + "\n\nIt is tried again at the next check.");
           return false;
         }
       }
@@ -237,7 +266,8 @@ public final class Monitor implements AutoCloseable {
         agentStarted = true;
       } catch (AgentException e) {
         LOG.error("{}", e.getMessage());
-        notifier.notify("agent start failed", e.getMessage() + "\n\nIt is tried again at the next check.");
+        notifier.notify(
+            "agent start failed", e.getMessage() + "\n\nIt is tried again at the next check.");
         return false;
       }
     }
@@ -247,11 +277,14 @@ public final class Monitor implements AutoCloseable {
   private void startAgent() throws AgentException {
     Map<String, String> env = published == null ? Map.of() : bootstrap.environment(published);
     Path dir = published == null ? null : published.dir();
-    agent = switch (cfg.effectiveAgentMode()) {
-      case SYSTEMD -> new SystemdAgent(cfg.systemctl(), cfg.agentUnit(), env);
-      case PROCESS -> new SupervisedAgent(cfg.agentCommand(), dir, env, cfg.agentBackoffMin(), cfg.agentBackoffMax());
-      default -> null;
-    };
+    agent =
+        switch (cfg.effectiveAgentMode()) {
+          case SYSTEMD -> new SystemdAgent(cfg.systemctl(), cfg.agentUnit(), env);
+          case PROCESS ->
+              new SupervisedAgent(
+                  cfg.agentCommand(), dir, env, cfg.agentBackoffMin(), cfg.agentBackoffMax());
+          default -> null;
+        };
     if (agent == null) {
       LOG.info("agent_mode none: no agent to start");
       return;
@@ -277,7 +310,12 @@ public final class Monitor implements AutoCloseable {
       } else if (state.buildId() == null) {
         setBuildIdBaseline(r.value());
       } else if (!r.value().equals(state.buildId())) {
-        reasons.add("OS build-id changed: '" + Texts.shown(state.buildId()) + "' -> '" + Texts.shown(r.value()) + "'");
+        reasons.add(
+            "OS build-id changed: '"
+                + Texts.shown(state.buildId())
+                + "' -> '"
+                + Texts.shown(r.value())
+                + "'");
       }
     }
     if (cfg.toolchainUrl() != null && published != null) {
@@ -285,8 +323,13 @@ public final class Monitor implements AutoCloseable {
       if (!r.known()) {
         unknown.add(r.error());
       } else if (!r.value().equals(published.toolchainId())) {
-        reasons.add("toolchain checksum file " + cfg.toolchainUrl() + " changed: id " + published.toolchainId()
-            + " -> " + r.value());
+        reasons.add(
+            "toolchain checksum file "
+                + cfg.toolchainUrl()
+                + " changed: id "
+                + published.toolchainId()
+                + " -> "
+                + r.value());
       }
     }
     if (!reasons.isEmpty()) {
@@ -297,22 +340,29 @@ public final class Monitor implements AutoCloseable {
         drainer.cancel();
         throw e;
       }
-      return new CheckResult(switch (o.kind()) {
-        case REBOOTING -> Status.REBOOTING;
-        case REFUSED -> Status.REFUSED;
-        case WAITING -> Status.UNKNOWN;
-        case FAILED -> Status.REBOOT_FAILED;
-      }, o.message());
+      return new CheckResult(
+          switch (o.kind()) {
+            case REBOOTING -> Status.REBOOTING;
+            case REFUSED -> Status.REFUSED;
+            case WAITING -> Status.UNKNOWN;
+            case FAILED -> Status.REBOOT_FAILED;
+          },
+          o.message());
     }
     if (!unknown.isEmpty()) {
-      String msg = "check result unknown (no reboot; trying again in " + cfg.interval().toMillis() + " ms): "
-          + String.join("; ", unknown);
+      String msg =
+          "check result unknown (no reboot; trying again in "
+              + cfg.interval().toMillis()
+              + " ms): "
+              + String.join("; ", unknown);
       LOG.warn(msg);
       return new CheckResult(Status.UNKNOWN, msg);
     }
-    String msg = "no change: OS build-id " + (state.buildId() == null ? "not watched" : "'"
-        + Texts.shown(state.buildId()) + "'") + ", toolchain " + (published == null ? "not watched"
-        : published.toolchainId());
+    String msg =
+        "no change: OS build-id "
+            + (state.buildId() == null ? "not watched" : "'" + Texts.shown(state.buildId()) + "'")
+            + ", toolchain "
+            + (published == null ? "not watched" : published.toolchainId());
     LOG.info(msg);
     return new CheckResult(Status.UNCHANGED, msg);
   }

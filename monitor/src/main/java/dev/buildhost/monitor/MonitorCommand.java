@@ -15,62 +15,84 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
 /** {@code bin/buildhost monitor}: bootstrap the toolchain, start the agent, reboot on change. */
-@Command(name = "buildhost monitor", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+    name = "buildhost monitor",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
     versionProvider = MonitorCommand.Version.class,
-    customSynopsis = "buildhost monitor [--config FILE] [--cmdline FILE] [--once|--mount-tmpfs] [--SETTING VALUE]...",
+    customSynopsis =
+        "buildhost monitor [--config FILE] [--cmdline FILE] [--once|--mount-tmpfs] [--SETTING VALUE]...",
     description = {
-        "Bootstraps the toolchain (fetch the checksum file, download and verify every file, publish them"
-            + " read-only under <root>/tftp/toolchain/<name>/, run the install and agent-build commands),"
-            + " starts the agent, then checks the OS build-id and the toolchain checksum file every interval."
-            + " A change drains the daemon and reboots the host (at most max_reboots_per_hour times an hour);"
-            + " a check that fails is 'unknown' and never reboots.",
-        "",
-        "Every setting comes from, in order of precedence: its flag, buildos.<setting> on the kernel command"
-            + " line, '<setting> = value' in the config file, its default. Durations: 500ms, 30s, 5m, 2h, 1h30m.",
-        ""},
+      "Bootstraps the toolchain (fetch the checksum file, download and verify every file, publish them"
+          + " read-only under <root>/tftp/toolchain/<name>/, run the install and agent-build commands),"
+          + " starts the agent, then checks the OS build-id and the toolchain checksum file every interval."
+          + " A change drains the daemon and reboots the host (at most max_reboots_per_hour times an hour);"
+          + " a check that fails is 'unknown' and never reboots.",
+      "",
+      "Every setting comes from, in order of precedence: its flag, buildos.<setting> on the kernel command"
+          + " line, '<setting> = value' in the config file, its default. Durations: 500ms, 30s, 5m, 2h, 1h30m.",
+      ""
+    },
     footerHeading = "%nExample:%n",
     footer = {
-        "  buildhost monitor --root /build --state-dir /state/buildhost \\",
-        "    --buildid-url http://pxe.lan/buildos/buildos-buildid \\",
-        "    --toolchain-url http://pxe.lan/toolchain/toolchain.sha256 \\",
-        "    --install-command 'sh ./install.sh' --agent-unit bbot-agent.service \\",
-        "    --interval 5m --drain-timeout 2h --max-reboots-per-hour 3",
-        "",
-        "  The same from the kernel command line (Build OS style):",
-        "    buildos.buildid_url=http://pxe.lan/buildos/buildos-buildid",
-        "    buildos.toolchain_url.toolchain=http://pxe.lan/toolchain/toolchain.sha256",
-        "    buildos.smtp_relay=mail.lan buildos.admin_email=admin@example.org",
-        "",
-        "Exit status: 0 fine (or a reboot is under way), 1 bootstrap, agent or reboot"
-            + " failure (--mount-tmpfs: the mount failed or was refused), 2 bad configuration, 3 (--once) a check could not be made, 4 (--once)"
-            + " a reboot was refused by the rate cap. See doc/monitor.md."})
+      "  buildhost monitor --root /build --state-dir /state/buildhost \\",
+      "    --buildid-url http://pxe.lan/buildos/buildos-buildid \\",
+      "    --toolchain-url http://pxe.lan/toolchain/toolchain.sha256 \\",
+      "    --install-command 'sh ./install.sh' --agent-unit bbot-agent.service \\",
+      "    --interval 5m --drain-timeout 2h --max-reboots-per-hour 3",
+      "",
+      "  The same from the kernel command line (Build OS style):",
+      "    buildos.buildid_url=http://pxe.lan/buildos/buildos-buildid",
+      "    buildos.toolchain_url.toolchain=http://pxe.lan/toolchain/toolchain.sha256",
+      "    buildos.smtp_relay=mail.lan buildos.admin_email=admin@example.org",
+      "",
+      "Exit status: 0 fine (or a reboot is under way), 1 bootstrap, agent or reboot"
+          + " failure (--mount-tmpfs: the mount failed or was refused), 2 bad configuration, 3 (--once) a check could not be made, 4 (--once)"
+          + " a reboot was refused by the rate cap. See doc/monitor.md."
+    })
 public final class MonitorCommand implements Callable<Integer> {
 
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "Config file of 'setting = value' lines. Default: " + "/etc/buildhost/monitor.conf if it exists.")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "Config file of 'setting = value' lines. Default: "
+              + "/etc/buildhost/monitor.conf if it exists.")
   Path config;
 
-  @Option(names = "--cmdline", paramLabel = "FILE",
-      description = "Kernel command line to read buildos.* parameters from. Default: /proc/cmdline.")
+  @Option(
+      names = "--cmdline",
+      paramLabel = "FILE",
+      description =
+          "Kernel command line to read buildos.* parameters from. Default: /proc/cmdline.")
   Path cmdline;
 
-  @Option(names = "--once", description = "Bootstrap, check once, and exit (a supervised agent is stopped on exit).")
+  @Option(
+      names = "--once",
+      description = "Bootstrap, check once, and exit (a supervised agent is stopped on exit).")
   boolean once;
 
-  @Option(names = "--mount-tmpfs", description = "Only mount the TFTP tmpfs (tftp_tmpfs_size) and exit: the"
-      + " unit's ExecStartPre, so that it is mounted before the daemon starts. Exit status 1 when the mount failed"
-      + " or was refused (the TFTP root is not empty).")
+  @Option(
+      names = "--mount-tmpfs",
+      description =
+          "Only mount the TFTP tmpfs (tftp_tmpfs_size) and exit: the"
+              + " unit's ExecStartPre, so that it is mounted before the daemon starts. Exit status 1 when the mount failed"
+              + " or was refused (the TFTP root is not empty).")
   boolean mountTmpfs;
 
-  @CommandLine.Spec
-  CommandSpec spec;
+  @CommandLine.Spec CommandSpec spec;
 
   /** The command line with one option per {@link Setting} added. */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new MonitorCommand());
     for (Setting s : Setting.values()) {
-      cl.getCommandSpec().addOption(OptionSpec.builder(s.flag()).paramLabel(s.label()).type(String.class)
-          .description(s.description() + " Default: " + s.defaultText() + ".").build());
+      cl.getCommandSpec()
+          .addOption(
+              OptionSpec.builder(s.flag())
+                  .paramLabel(s.label())
+                  .type(String.class)
+                  .description(s.description() + " Default: " + s.defaultText() + ".")
+                  .build());
     }
     return cl;
   }
@@ -102,15 +124,18 @@ public final class MonitorCommand implements Callable<Integer> {
       return monitor.mountTmpfs() ? 0 : 1;
     }
     Thread main = Thread.currentThread();
-    Thread hook = new Thread(() -> {
-      main.interrupt();
-      try {
-        main.join(15_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      monitor.close();
-    }, "monitor-shutdown");
+    Thread hook =
+        new Thread(
+            () -> {
+              main.interrupt();
+              try {
+                main.join(15_000);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              monitor.close();
+            },
+            "monitor-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       return monitor.run(once);

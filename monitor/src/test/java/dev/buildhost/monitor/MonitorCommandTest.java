@@ -51,7 +51,16 @@ class MonitorCommandTest {
   void docMonitorMdListsEverySetting() throws Exception {
     String doc = Files.readString(Path.of("../doc/monitor.md"));
     for (Setting s : Setting.values()) {
-      String row = "| `" + s.key() + "` | `buildos." + s.key() + "` | `" + s.flag() + " " + s.label() + "` | ";
+      String row =
+          "| `"
+              + s.key()
+              + "` | `buildos."
+              + s.key()
+              + "` | `"
+              + s.flag()
+              + " "
+              + s.label()
+              + "` | ";
       assertTrue(doc.contains(row), "doc/monitor.md lacks the row of " + s.key());
     }
   }
@@ -62,8 +71,12 @@ class MonitorCommandTest {
     Files.writeString(cmdline, "buildos.interval=often");
     Run r = run("--cmdline", cmdline.toString(), "--root", tmp.toString());
     assertEquals(2, r.code());
-    assertEquals("buildhost monitor: " + cmdline + ": buildos.interval: 'often' is not a duration; write e.g. 500ms,"
-        + " 90s, 30m, 2h, 1h30m, 1d, a plain number of seconds, or PT1H30M", r.err().strip());
+    assertEquals(
+        "buildhost monitor: "
+            + cmdline
+            + ": buildos.interval: 'often' is not a duration; write e.g. 500ms,"
+            + " 90s, 30m, 2h, 1h30m, 1d, a plain number of seconds, or PT1H30M",
+        r.err().strip());
     assertEquals(2, run("--interval").code(), "a flag without its value");
   }
 
@@ -72,20 +85,43 @@ class MonitorCommandTest {
     byte[] tar = "toolchain".getBytes(StandardCharsets.UTF_8);
     String sum = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(tar));
     try (FileServer server = new FileServer()) {
-      server.put("/os/buildos-buildid", "os-1\n").put("/tc/t.tar", tar).put("/tc/stage.sha256", sum + "  t.tar\n");
+      server
+          .put("/os/buildos-buildid", "os-1\n")
+          .put("/tc/t.tar", tar)
+          .put("/tc/stage.sha256", sum + "  t.tar\n");
       Path cmdline = tmp.resolve("cmdline");
-      Files.writeString(cmdline, "quiet buildos.buildid_url=" + server.url("/os/buildos-buildid")
-          + " buildos.toolchain_url.stage=" + server.url("/tc/stage.sha256") + " buildos.interval=1h\n");
+      Files.writeString(
+          cmdline,
+          "quiet buildos.buildid_url="
+              + server.url("/os/buildos-buildid")
+              + " buildos.toolchain_url.stage="
+              + server.url("/tc/stage.sha256")
+              + " buildos.interval=1h\n");
       Path conf = tmp.resolve("monitor.conf");
-      Files.writeString(conf, "install_command = touch " + tmp.resolve("installed") + "\nreboot_command = false\n");
-      List<String> args = new ArrayList<>(List.of("--once", "--config", conf.toString(), "--cmdline",
-          cmdline.toString(), "--root", tmp.resolve("build").toString(), "--state-dir", tmp.resolve("state").toString(),
-          "--retry-delay", "10ms"));
+      Files.writeString(
+          conf,
+          "install_command = touch " + tmp.resolve("installed") + "\nreboot_command = false\n");
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "--once",
+                  "--config",
+                  conf.toString(),
+                  "--cmdline",
+                  cmdline.toString(),
+                  "--root",
+                  tmp.resolve("build").toString(),
+                  "--state-dir",
+                  tmp.resolve("state").toString(),
+                  "--retry-delay",
+                  "10ms"));
       Run r = run(args.toArray(String[]::new));
       assertEquals(0, r.code(), r.err());
       assertTrue(Files.exists(tmp.resolve("build/tftp/toolchain/stage/t.tar")));
       assertTrue(Files.exists(tmp.resolve("installed")));
-      assertTrue(Files.readString(tmp.resolve("state/monitor/state.json")).contains("\"buildId\" : \"os-1\""));
+      assertTrue(
+          Files.readString(tmp.resolve("state/monitor/state.json"))
+              .contains("\"buildId\" : \"os-1\""));
 
       server.status("/os/buildos-buildid", 404);
       assertEquals(3, run(args.toArray(String[]::new)).code(), "--once with an unknown check");

@@ -22,7 +22,6 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -129,21 +128,28 @@ class MonitorTest {
     assertTrue(daemon.requests().isEmpty(), "no drain without a change");
 
     server.put(BUILDID, "buildos-20261127-1\n");
-    assertEquals(0, run.get(15, TimeUnit.SECONDS), "the monitor stops checking once the reboot command ran");
+    assertEquals(
+        0, run.get(15, TimeUnit.SECONDS), "the monitor stops checking once the reboot command ran");
 
     String reason = "OS build-id changed: 'buildos-20261126-1' -> 'buildos-20261127-1'";
     assertEquals(List.of(reason), reboots());
     List<String> req = daemon.requests();
     assertEquals("POST /v1/host/drain", req.get(0));
-    assertEquals(List.of("GET /v1/instances"), req.subList(1, req.size()).stream().distinct().toList());
+    assertEquals(
+        List.of("GET /v1/instances"), req.subList(1, req.size()).stream().distinct().toList());
     assertEquals(5, req.size() - 1, "polled until build-7 ended: " + req);
-    JsonNode last = StateStore.JSON.readTree(cfg.monitorStateDir().resolve("last-reboot.json").toFile());
+    JsonNode last =
+        StateStore.JSON.readTree(cfg.monitorStateDir().resolve("last-reboot.json").toFile());
     assertEquals(reason, last.get("reason").asText());
     assertTrue(last.get("drain").asText().startsWith("host drained"), last.toString());
     Instant at = Instant.parse(last.get("time").asText());
     assertTrue(Duration.between(at, Instant.now()).abs().toMinutes() < 5);
-    assertEquals(1, StateStore.JSON.readTree(cfg.monitorStateDir().resolve("reboots.json").toFile())
-        .get("reboots").size());
+    assertEquals(
+        1,
+        StateStore.JSON
+            .readTree(cfg.monitorStateDir().resolve("reboots.json").toFile())
+            .get("reboots")
+            .size());
     Thread.sleep(150);
     assertEquals(1, reboots().size(), "exactly once");
   }
@@ -160,9 +166,14 @@ class MonitorTest {
     String v2 = sha256(server.url(SUMS).toURL().openStream().readAllBytes());
     Monitor.CheckResult r = m.check();
     assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
-    assertEquals(List.of("toolchain checksum file " + server.url(SUMS) + " changed: id " + v1 + " -> " + v2), reboots());
+    assertEquals(
+        List.of("toolchain checksum file " + server.url(SUMS) + " changed: id " + v1 + " -> " + v2),
+        reboots());
     assertEquals("POST /v1/host/drain", daemon.requests().get(0));
-    assertEquals(1, server.hits("/tc/toolchain.tar"), "the new toolchain is not installed before the reboot");
+    assertEquals(
+        1,
+        server.hits("/tc/toolchain.tar"),
+        "the new toolchain is not installed before the reboot");
   }
 
   @Test
@@ -198,12 +209,22 @@ class MonitorTest {
   @Test
   void aProxyErrorPageServedWith200NeverReboots() throws Exception {
     Monitor m = started(config(Map.of()));
-    server.put(BUILDID, ("<html><head><title>Service Unavailable</title></head>\n<body>The proxy could not"
-        + " reach pxe.example.org</body></html>\n").getBytes(StandardCharsets.UTF_8), "text/html");
+    server.put(
+        BUILDID,
+        ("<html><head><title>Service Unavailable</title></head>\n<body>The proxy could not"
+                + " reach pxe.example.org</body></html>\n")
+            .getBytes(StandardCharsets.UTF_8),
+        "text/html");
     Monitor.CheckResult r = m.check();
     assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
-    assertTrue(r.message().contains("build-id at " + server.url(BUILDID) + " was served as 'text/html', not as plain"
-        + " text"), r.message());
+    assertTrue(
+        r.message()
+            .contains(
+                "build-id at "
+                    + server.url(BUILDID)
+                    + " was served as 'text/html', not as plain"
+                    + " text"),
+        r.message());
     server.put(BUILDID, "buildos-20261126-1\nbuildos-20261127-1\n");
     assertEquals(Monitor.Status.UNKNOWN, m.check().status());
     assertEquals(List.of(), reboots());
@@ -231,7 +252,10 @@ class MonitorTest {
     assertTrue(daemon.requests().isEmpty());
   }
 
-  /** One decided reboot that did not reboot: a new Monitor of the same boot sees the build-id change. */
+  /**
+   * One decided reboot that did not reboot: a new Monitor of the same boot sees the build-id
+   * change.
+   */
   void rebootOnce(MonitorConfig cfg, ManualTime time) throws Exception {
     server.put(BUILDID, "buildos-A\n");
     Monitor m = new Monitor(cfg, time.clock(), bootId, ProgressListener.NONE, time.uptime());
@@ -263,14 +287,21 @@ class MonitorTest {
     int drains = daemon.requests().size();
     Monitor.CheckResult r = checkAChange(cfg, time);
     assertEquals(Monitor.Status.REFUSED, r.status());
-    assertTrue(r.message().startsWith("not rebooting for \"OS build-id changed: 'buildos-A' -> 'buildos-B'\": "
-        + "2 reboot(s) in the last hour (at 2026-12-01T10:00:00Z, 2026-12-01T10:10:00Z) reach max_reboots_per_hour=2;"
-        + " the next reboot may happen after 2026-12-01T11:00:00Z"), r.message());
+    assertTrue(
+        r.message()
+            .startsWith(
+                "not rebooting for \"OS build-id changed: 'buildos-A' -> 'buildos-B'\": "
+                    + "2 reboot(s) in the last hour (at 2026-12-01T10:00:00Z, 2026-12-01T10:10:00Z) reach max_reboots_per_hour=2;"
+                    + " the next reboot may happen after 2026-12-01T11:00:00Z"),
+        r.message());
     assertEquals(2, reboots().size(), "the reboot command did not run");
     assertEquals(drains, daemon.requests().size(), "a refused reboot does not drain the host");
 
     time.pass(Duration.ofMinutes(46));
-    assertEquals(Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour later the cap allows it again");
+    assertEquals(
+        Monitor.Status.REBOOTING,
+        checkAChange(cfg, time).status(),
+        "an hour later the cap allows it again");
     assertEquals(3, reboots().size());
   }
 
@@ -285,16 +316,21 @@ class MonitorTest {
     time.pass(Duration.ofMinutes(1));
     time.stepWallClock(Duration.ofHours(-3));
     Monitor.CheckResult back = checkAChange(cfg, time);
-    assertEquals(Monitor.Status.REFUSED, back.status(), "clock stepped back 3 h: " + back.message());
+    assertEquals(
+        Monitor.Status.REFUSED, back.status(), "clock stepped back 3 h: " + back.message());
 
     time.stepWallClock(Duration.ofHours(6));
     Monitor.CheckResult forward = checkAChange(cfg, time);
-    assertEquals(Monitor.Status.REFUSED, forward.status(), "clock stepped forward 6 h: " + forward.message());
+    assertEquals(
+        Monitor.Status.REFUSED,
+        forward.status(),
+        "clock stepped forward 6 h: " + forward.message());
     assertTrue(forward.message().contains("2 reboot(s) in the last hour"), forward.message());
     assertEquals(2, reboots().size());
 
     time.pass(Duration.ofMinutes(59));
-    assertEquals(Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour of uptime later");
+    assertEquals(
+        Monitor.Status.REBOOTING, checkAChange(cfg, time).status(), "an hour of uptime later");
   }
 
   @Test
@@ -304,15 +340,20 @@ class MonitorTest {
     rebootOnce(cfg, time);
     Files.writeString(bootId, "boot-bbbb\n");
     time.boot(Duration.ofSeconds(40));
-    time.stepWallClock(Duration.ofHours(-2));  // an RTC that is wrong until NTP steps it
+    time.stepWallClock(Duration.ofHours(-2)); // an RTC that is wrong until NTP steps it
     rebootOnce(cfg, time);
     Files.writeString(bootId, "boot-cccc\n");
     time.boot(Duration.ofSeconds(40));
     time.stepWallClock(Duration.ofHours(5));
     Monitor.CheckResult r = checkAChange(cfg, time);
-    assertEquals(Monitor.Status.REFUSED, r.status(), "two quick reboots: a loop, whatever the wall clock says");
+    assertEquals(
+        Monitor.Status.REFUSED,
+        r.status(),
+        "two quick reboots: a loop, whatever the wall clock says");
     Files.delete(cfgStateFile("host-clock.json"));
-    assertEquals(Monitor.Status.REFUSED, checkAChange(cfg, time).status(),
+    assertEquals(
+        Monitor.Status.REFUSED,
+        checkAChange(cfg, time).status(),
         "a lost host-clock.json does not reset the cap");
   }
 
@@ -329,20 +370,35 @@ class MonitorTest {
   @Test
   void aFailedRebootCommandCancelsTheDrainAndIsNotified() throws Exception {
     try (FakeSmtp smtp = new FakeSmtp()) {
-      MonitorConfig cfg = config(Map.of(Setting.REBOOT_COMMAND, "echo no permission; exit 1",
-          Setting.SMTP_RELAY, smtp.relay(), Setting.ADMIN_EMAIL, "admin@example.org"));
+      MonitorConfig cfg =
+          config(
+              Map.of(
+                  Setting.REBOOT_COMMAND,
+                  "echo no permission; exit 1",
+                  Setting.SMTP_RELAY,
+                  smtp.relay(),
+                  Setting.ADMIN_EMAIL,
+                  "admin@example.org"));
       Monitor m = started(cfg);
       server.put(BUILDID, "new\n");
       Monitor.CheckResult r = m.check();
       assertEquals(Monitor.Status.REBOOT_FAILED, r.status());
-      assertTrue(r.message().contains("reboot: exited with status 1; last output: no permission"), r.message());
-      assertEquals(List.of("POST /v1/host/drain", "GET /v1/instances", "DELETE /v1/host/drain"), daemon.requests());
+      assertTrue(
+          r.message().contains("reboot: exited with status 1; last output: no permission"),
+          r.message());
+      assertEquals(
+          List.of("POST /v1/host/drain", "GET /v1/instances", "DELETE /v1/host/drain"),
+          daemon.requests());
       assertFalse(daemon.draining());
       List<String> mail = smtp.received();
-      assertTrue(mail.stream().anyMatch(l -> l.startsWith("Subject: buildhost ") && l.endsWith(": rebooting")), mail.toString());
+      assertTrue(
+          mail.stream()
+              .anyMatch(l -> l.startsWith("Subject: buildhost ") && l.endsWith(": rebooting")),
+          mail.toString());
       assertTrue(mail.stream().anyMatch(l -> l.endsWith(": reboot failed")), mail.toString());
       assertTrue(mail.contains("RCPT TO:<admin@example.org>"));
-      assertTrue(mail.contains("OS build-id changed: 'buildos-20261126-1' -> 'new'"), mail.toString());
+      assertTrue(
+          mail.contains("OS build-id changed: 'buildos-20261126-1' -> 'new'"), mail.toString());
     }
   }
 
@@ -355,7 +411,9 @@ class MonitorTest {
     assertEquals(1, reboots().size());
   }
 
-  /** The daemon exited (api.json withdrawn, port closed) but its journal still lists an instance. */
+  /**
+   * The daemon exited (api.json withdrawn, port closed) but its journal still lists an instance.
+   */
   void daemonDownWithAnInstanceRecord() throws Exception {
     daemon.close();
     Path journal = Files.createDirectories(tmp.resolve("state/instances"));
@@ -365,24 +423,41 @@ class MonitorTest {
   @Test
   void aRebootWaitsWhileTheDaemonIsDownAndItsGuestsMayRun() throws Exception {
     try (FakeSmtp smtp = new FakeSmtp()) {
-      Monitor m = started(config(Map.of(Setting.SMTP_RELAY, smtp.relay(), Setting.ADMIN_EMAIL, "admin@example.org")));
+      Monitor m =
+          started(
+              config(
+                  Map.of(
+                      Setting.SMTP_RELAY, smtp.relay(), Setting.ADMIN_EMAIL, "admin@example.org")));
       daemonDownWithAnInstanceRecord();
       server.put(BUILDID, "buildos-20261127-1\n");
       Monitor.CheckResult r = m.check();
       assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
-      assertTrue(r.message().startsWith("not rebooting for \"OS build-id changed: 'buildos-20261126-1' ->"
-          + " 'buildos-20261127-1'\" while the daemon is down: no daemon listens at "), r.message());
-      assertTrue(r.message().contains("its guests may still run: its journal " + tmp.resolve("state/instances")
-          + " holds 1 instance record(s)"), r.message());
-      assertTrue(r.message().endsWith("set reboot_when_daemon_down=true to reboot anyway)"), r.message());
+      assertTrue(
+          r.message()
+              .startsWith(
+                  "not rebooting for \"OS build-id changed: 'buildos-20261126-1' ->"
+                      + " 'buildos-20261127-1'\" while the daemon is down: no daemon listens at "),
+          r.message());
+      assertTrue(
+          r.message()
+              .contains(
+                  "its guests may still run: its journal "
+                      + tmp.resolve("state/instances")
+                      + " holds 1 instance record(s)"),
+          r.message());
+      assertTrue(
+          r.message().endsWith("set reboot_when_daemon_down=true to reboot anyway)"), r.message());
       assertEquals(Monitor.Status.UNKNOWN, m.check().status(), "still waiting at the next check");
       assertEquals(List.of(), reboots(), "the reboot command did not run");
       assertFalse(Files.exists(cfgStateFile("reboots.json")), "a reboot that waits is not counted");
-      assertEquals(1, smtp.received().stream().filter(l -> l.endsWith(": reboot waits for the daemon")).count(),
+      assertEquals(
+          1,
+          smtp.received().stream().filter(l -> l.endsWith(": reboot waits for the daemon")).count(),
           "mailed once: " + smtp.received());
 
       Files.delete(tmp.resolve("state/instances/i-7.json"));
-      assertEquals(Monitor.Status.REBOOTING, m.check().status(), "no instance left: nothing to wait for");
+      assertEquals(
+          Monitor.Status.REBOOTING, m.check().status(), "no instance left: nothing to wait for");
       assertEquals(1, reboots().size());
     }
   }
@@ -394,9 +469,12 @@ class MonitorTest {
     server.put(BUILDID, "buildos-20261127-1\n");
     Monitor.CheckResult r = m.check();
     assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
-    assertEquals(List.of("OS build-id changed: 'buildos-20261126-1' -> 'buildos-20261127-1'"), reboots());
+    assertEquals(
+        List.of("OS build-id changed: 'buildos-20261126-1' -> 'buildos-20261127-1'"), reboots());
     JsonNode last = StateStore.JSON.readTree(cfgStateFile("last-reboot.json").toFile());
-    assertTrue(last.get("drain").asText().endsWith("rebooting anyway (reboot_when_daemon_down)"), last.toString());
+    assertTrue(
+        last.get("drain").asText().endsWith("rebooting anyway (reboot_when_daemon_down)"),
+        last.toString());
   }
 
   Path cfgStateFile(String name) {
@@ -422,7 +500,8 @@ class MonitorTest {
     started(cfg);
     server.put(BUILDID, "changed-while-the-monitor-was-down\n");
     Monitor restarted = started(cfg);
-    assertEquals("buildos-20261126-1", restarted.buildIdBaseline(), "same boot: the OS did not change");
+    assertEquals(
+        "buildos-20261126-1", restarted.buildIdBaseline(), "same boot: the OS did not change");
     assertEquals(Monitor.Status.REBOOTING, restarted.check().status());
 
     Files.writeString(bootId, "boot-bbbb\n");
@@ -436,24 +515,34 @@ class MonitorTest {
   void aFailedBootstrapIsRetriedAtTheNextCheck() throws Exception {
     server.status("/tc/toolchain.tar", 404);
     Path agentLog = tmp.resolve("agent.log");
-    MonitorConfig cfg = config(Map.of(Setting.AGENT_MODE, "process",
-        Setting.AGENT_COMMAND, "echo $BUILDHOST_TOOLCHAIN_NAME >> " + agentLog + "; exec sleep 600"));
+    MonitorConfig cfg =
+        config(
+            Map.of(
+                Setting.AGENT_MODE,
+                "process",
+                Setting.AGENT_COMMAND,
+                "echo $BUILDHOST_TOOLCHAIN_NAME >> " + agentLog + "; exec sleep 600"));
     try (Monitor m = monitor(cfg)) {
       m.start();
       assertFalse(m.prepare());
       assertNull(m.published());
       assertNull(m.agent(), "no agent without a toolchain");
-      assertEquals(Monitor.Status.UNCHANGED, m.check().status(), "no toolchain baseline yet: only the OS is watched");
+      assertEquals(
+          Monitor.Status.UNCHANGED,
+          m.check().status(),
+          "no toolchain baseline yet: only the OS is watched");
       serveToolchain("toolchain v1");
       assertTrue(m.prepare());
       await("the agent", () -> Files.exists(agentLog));
-      await("the agent's output", () -> {
-        try {
-          return Files.readAllLines(agentLog).equals(List.of("toolchain"));
-        } catch (java.io.IOException e) {
-          return false;
-        }
-      });
+      await(
+          "the agent's output",
+          () -> {
+            try {
+              return Files.readAllLines(agentLog).equals(List.of("toolchain"));
+            } catch (java.io.IOException e) {
+              return false;
+            }
+          });
     }
     assertEquals(List.of(), reboots());
   }

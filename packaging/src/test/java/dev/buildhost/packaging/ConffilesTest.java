@@ -58,19 +58,26 @@ class ConffilesTest {
   void daemonConfShowsEverySettingWithItsDefault() throws Exception {
     Path shipped = ETC.resolve("daemon.conf");
     List<String> lines = Files.readAllLines(shipped);
-    Set<String> known = Arrays.stream(dev.buildhost.manager.daemon.Setting.values())
-        .map(dev.buildhost.manager.daemon.Setting::key).collect(Collectors.toCollection(TreeSet::new));
+    Set<String> known =
+        Arrays.stream(dev.buildhost.manager.daemon.Setting.values())
+            .map(dev.buildhost.manager.daemon.Setting::key)
+            .collect(Collectors.toCollection(TreeSet::new));
     assertEquals(known, new TreeSet<>(shownSettings(lines).keySet()));
 
     DaemonSettings defaults = DaemonSettings.resolve(Map.of(), "none", Map.of());
-    assertEquals(Map.of(), dev.buildhost.manager.daemon.ConfigFile.read(shipped).values(), "as shipped, nothing is set");
+    assertEquals(
+        Map.of(),
+        dev.buildhost.manager.daemon.ConfigFile.read(shipped).values(),
+        "as shipped, nothing is set");
 
     Path active = Files.writeString(tmp.resolve("daemon.conf"), uncommented(lines));
     var read = dev.buildhost.manager.daemon.ConfigFile.read(active);
     assertEquals(List.of(), read.warnings(), "no old spelling in the shipped file");
     var values = read.values();
     assertEquals(known.size(), values.size());
-    assertEquals(defaults, DaemonSettings.resolve(values, active.toString(), Map.of()),
+    assertEquals(
+        defaults,
+        DaemonSettings.resolve(values, active.toString(), Map.of()),
         "every value shown is the default");
   }
 
@@ -79,22 +86,29 @@ class ConffilesTest {
     Path shipped = ETC.resolve("monitor.conf");
     List<String> lines = Files.readAllLines(shipped);
     var settings = dev.buildhost.monitor.config.Setting.values();
-    Set<String> known = Arrays.stream(settings)
-        .map(dev.buildhost.monitor.config.Setting::key).collect(Collectors.toCollection(TreeSet::new));
+    Set<String> known =
+        Arrays.stream(settings)
+            .map(dev.buildhost.monitor.config.Setting::key)
+            .collect(Collectors.toCollection(TreeSet::new));
     Map<String, String> shown = shownSettings(lines);
     assertEquals(known, new TreeSet<>(shown.keySet()));
 
     for (var setting : settings) {
       String defaultText = setting.defaultText();
-      boolean fixed = !defaultText.startsWith("none") && !defaultText.contains("<") && !defaultText.startsWith("the ");
+      boolean fixed =
+          !defaultText.startsWith("none")
+              && !defaultText.contains("<")
+              && !defaultText.startsWith("the ");
       if (fixed) {
         assertEquals(defaultText, shown.get(setting.key()), setting.key() + " shows its default");
       }
     }
 
-    assertDoesNotThrow(() -> MonitorConfig.resolve(List.of(ConfigFile.read(shipped))), "as shipped");
+    assertDoesNotThrow(
+        () -> MonitorConfig.resolve(List.of(ConfigFile.read(shipped))), "as shipped");
     byte[] active = uncommented(lines).getBytes(StandardCharsets.UTF_8);
-    MonitorConfig all = MonitorConfig.resolve(List.of(ConfigFile.parse("monitor.conf, uncommented", active)));
+    MonitorConfig all =
+        MonitorConfig.resolve(List.of(ConfigFile.parse("monitor.conf, uncommented", active)));
     assertTrue(all.warnings().isEmpty(), "no warnings: " + all.warnings());
   }
 }

@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every metric the Prometheus alert rules (doc/prometheus/) and the Grafana dashboard
- * (doc/grafana/) use is one that is exported: by the daemon's GET /metrics (rendered here by
- * {@link Metrics} itself), by the monitor's textfile ({@link RebootMetricsFile}), or one of the
- * few named external ones. And every label value they match on exactly (reason="NO_CAPACITY",
+ * (doc/grafana/) use is one that is exported: by the daemon's GET /metrics (rendered here by {@link
+ * Metrics} itself), by the monitor's textfile ({@link RebootMetricsFile}), or one of the few named
+ * external ones. And every label value they match on exactly (reason="NO_CAPACITY",
  * state="RUNNING") is one the daemon produces.
  */
 class MetricNamesTest {
@@ -38,13 +38,29 @@ class MetricNamesTest {
    * Not buildhost's: Prometheus's own scrape-health series, and node_exporter's file system
    * collector, which sees the TFTP root's tmpfs (the daemon reads no file system sizes).
    */
-  static final Set<String> EXTERNAL = Set.of("up", "node_filesystem_avail_bytes", "node_filesystem_size_bytes");
+  static final Set<String> EXTERNAL =
+      Set.of("up", "node_filesystem_avail_bytes", "node_filesystem_size_bytes");
 
-  static final Set<String> KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left", "group_right",
-      "bool", "and", "or", "unless", "offset", "inf", "nan");
+  static final Set<String> KEYWORDS =
+      Set.of(
+          "by",
+          "without",
+          "on",
+          "ignoring",
+          "group_left",
+          "group_right",
+          "bool",
+          "and",
+          "or",
+          "unless",
+          "offset",
+          "inf",
+          "nan");
   static final Pattern STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
-  static final Pattern GROUPING = Pattern.compile("\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
-  static final Pattern IDENTIFIER = Pattern.compile("(?<![\\w.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\\s*\\()?");
+  static final Pattern GROUPING =
+      Pattern.compile("\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
+  static final Pattern IDENTIFIER =
+      Pattern.compile("(?<![\\w.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\\s*\\()?");
   static final Pattern SELECTOR = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)\\s*\\{([^}]*)}");
   static final Pattern EQUALS_MATCHER = Pattern.compile("(\\w+)\\s*=\\s*\"([^\"]*)\"");
 
@@ -71,7 +87,8 @@ class MetricNamesTest {
     JsonNode yaml = new ObjectMapper(new YAMLFactory()).readTree(rules.toFile());
     for (JsonNode group : yaml.path("groups")) {
       for (JsonNode rule : group.path("rules")) {
-        found.put(rules.getFileName() + ": " + rule.path("alert").asText(rule.path("record").asText()),
+        found.put(
+            rules.getFileName() + ": " + rule.path("alert").asText(rule.path("record").asText()),
             rule.path("expr").asText());
       }
     }
@@ -79,14 +96,22 @@ class MetricNamesTest {
     JsonNode json = new ObjectMapper().readTree(dashboard.toFile());
     for (JsonNode panel : json.path("panels")) {
       for (JsonNode target : panel.path("targets")) {
-        found.put(dashboard.getFileName() + ": " + panel.path("title").asText() + " " + target.path("refId").asText(),
+        found.put(
+            dashboard.getFileName()
+                + ": "
+                + panel.path("title").asText()
+                + " "
+                + target.path("refId").asText(),
             target.path("expr").asText());
       }
     }
     for (JsonNode variable : json.path("templating").path("list")) {
-      Matcher m = Pattern.compile("label_values\\((.*),\\s*\\w+\\)").matcher(variable.path("query").asText());
+      Matcher m =
+          Pattern.compile("label_values\\((.*),\\s*\\w+\\)")
+              .matcher(variable.path("query").asText());
       if (m.matches()) {
-        found.put(dashboard.getFileName() + ": variable " + variable.path("name").asText(), m.group(1));
+        found.put(
+            dashboard.getFileName() + ": variable " + variable.path("name").asText(), m.group(1));
       }
     }
     return found;
@@ -94,14 +119,18 @@ class MetricNamesTest {
 
   static Set<String> exported() {
     String text = new Metrics().render(List.of(), false, 0) + RebootMetricsFile.render(0, 0);
-    return text.lines().filter(l -> l.startsWith("# TYPE "))
-        .map(l -> l.split(" ")[2]).collect(Collectors.toCollection(TreeSet::new));
+    return text.lines()
+        .filter(l -> l.startsWith("# TYPE "))
+        .map(l -> l.split(" ")[2])
+        .collect(Collectors.toCollection(TreeSet::new));
   }
 
   @Test
   void theParserFindsMetricNamesAndOnlyThose() {
-    assertEquals(Set.of("a_total", "b"), metricNames(
-        "sum by (job, instance) (increase(a_total{reason=\"X\", job=~\"$job\"}[15m])) / on (x) b > 0.5"));
+    assertEquals(
+        Set.of("a_total", "b"),
+        metricNames(
+            "sum by (job, instance) (increase(a_total{reason=\"X\", job=~\"$job\"}[15m])) / on (x) b > 0.5"));
     assertEquals(Set.of("up"), metricNames("up{job=\"buildhost\"} == 0"));
   }
 
@@ -111,28 +140,31 @@ class MetricNamesTest {
     assertTrue(exported.contains("buildhost_instance_start_failures_total"), exported.toString());
     List<String> unknown = new ArrayList<>();
     Set<String> used = new TreeSet<>();
-    expressions().forEach((where, expr) -> {
-      Set<String> names = metricNames(expr);
-      if (names.isEmpty()) {
-        unknown.add(where + ": reads no metric: " + expr);
-      }
-      for (String name : names) {
-        used.add(name);
-        if (!exported.contains(name) && !EXTERNAL.contains(name)) {
-          unknown.add(where + ": " + name);
-        }
-      }
-    });
+    expressions()
+        .forEach(
+            (where, expr) -> {
+              Set<String> names = metricNames(expr);
+              if (names.isEmpty()) {
+                unknown.add(where + ": reads no metric: " + expr);
+              }
+              for (String name : names) {
+                used.add(name);
+                if (!exported.contains(name) && !EXTERNAL.contains(name)) {
+                  unknown.add(where + ": " + name);
+                }
+              }
+            });
     assertEquals(List.of(), unknown, "not exported (exported: " + exported + ")");
     assertTrue(used.size() >= 10, "the rules and the dashboard read " + used);
   }
 
   @Test
   void everyLabelValueMatchedExactlyIsOneTheDaemonProduces() throws Exception {
-    Map<String, Set<String>> produced = Map.of(
-        "buildhost_instance_start_failures_total/reason", names(ManagerException.Kind.values()),
-        "buildhost_instance_stops_total/reason", names(EndReason.values()),
-        "buildhost_instances/state", names(InstanceState.values()));
+    Map<String, Set<String>> produced =
+        Map.of(
+            "buildhost_instance_start_failures_total/reason", names(ManagerException.Kind.values()),
+            "buildhost_instance_stops_total/reason", names(EndReason.values()),
+            "buildhost_instances/state", names(InstanceState.values()));
     List<String> wrong = new ArrayList<>();
     int checked = 0;
     for (var e : expressions().entrySet()) {
@@ -144,8 +176,17 @@ class MetricNamesTest {
           if (values != null) {
             checked++;
             if (!values.contains(matcher.group(2))) {
-              wrong.add(e.getKey() + ": " + selector.group(1) + "{" + matcher.group(1) + "=\"" + matcher.group(2)
-                  + "\"} (the daemon produces " + values + ")");
+              wrong.add(
+                  e.getKey()
+                      + ": "
+                      + selector.group(1)
+                      + "{"
+                      + matcher.group(1)
+                      + "=\""
+                      + matcher.group(2)
+                      + "\"} (the daemon produces "
+                      + values
+                      + ")");
             }
           }
         }

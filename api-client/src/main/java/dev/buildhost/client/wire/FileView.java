@@ -5,9 +5,8 @@ import java.time.Instant;
 /**
  * A file of an instance's TFTP folder, as {@code GET /v1/instances/{id}/files} lists it.
  *
- * @param name     the file name
- * @param size     its size in bytes
+ * @param name the file name
+ * @param size its size in bytes
  * @param modified when it was last written
  */
-public record FileView(String name, long size, Instant modified) {
-}
+public record FileView(String name, long size, Instant modified) {}

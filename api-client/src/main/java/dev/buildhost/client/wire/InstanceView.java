@@ -3,21 +3,21 @@ package dev.buildhost.client.wire;
 import java.time.Instant;
 
 /**
- * One instance, as {@code GET /v1/instances/{id}} shows it. Optional fields are null when not
- * yet known.
+ * One instance, as {@code GET /v1/instances/{id}} shows it. Optional fields are null when not yet
+ * known.
  *
- * @param id        the instance id, e.g. {@code sample-vm-20260101-120000-1a2b}
- * @param machine   the machine it is an instance of
- * @param revision  the machine revision ("P.R") it runs
- * @param type      which backend runs it
- * @param state     where it is in its life
+ * @param id the instance id, e.g. {@code sample-vm-20260101-120000-1a2b}
+ * @param machine the machine it is an instance of
+ * @param revision the machine revision ("P.R") it runs
+ * @param type which backend runs it
+ * @param state where it is in its life
  * @param endReason why it stopped; null until it does
- * @param exitCode  the guest's exit code where the backend reports one (containers)
- * @param tftpPort  the instance's writable TFTP port on 127.0.0.1
+ * @param exitCode the guest's exit code where the backend reports one (containers)
+ * @param tftpPort the instance's writable TFTP port on 127.0.0.1
  * @param createdAt when the start was accepted
  * @param runningAt when the guest was seen running
  * @param stoppedAt when it stopped
- * @param message   what went wrong, for FAILED_TO_START and CRASHED
+ * @param message what went wrong, for FAILED_TO_START and CRASHED
  */
 public record InstanceView(
     String id,
@@ -34,10 +34,21 @@ public record InstanceView(
     String message) {
 
   /** STOPPED is final. */
-  public enum State { STARTING, RUNNING, STOPPING, STOPPED }
+  public enum State {
+    STARTING,
+    RUNNING,
+    STOPPING,
+    STOPPED
+  }
 
   /** Why an instance stopped. */
-  public enum EndReason { POWEROFF, TERMINATED, TIMEOUT, CRASHED, FAILED_TO_START }
+  public enum EndReason {
+    POWEROFF,
+    TERMINATED,
+    TIMEOUT,
+    CRASHED,
+    FAILED_TO_START
+  }
 
   /** Whether it has stopped for good. */
   public boolean stopped() {

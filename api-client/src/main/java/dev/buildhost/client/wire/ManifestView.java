@@ -23,5 +23,4 @@ public record ManifestView(
     String initrd,
     String cmdline,
     String image,
-    String command) {
-}
+    String command) {}

@@ -10,12 +10,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Writes that leave either the old or the new content, never a half-written file: the content
- * goes to a temporary file beside the target ({@code .<name>.<random>.tmp}, so on the same file
- * system and hidden from listings), is synced, and is renamed over the target; the folder is
- * synced after the rename so that the new name survives a power cut. The temporary file is gone
- * afterwards whether the write worked or not. It is made readable by its owner only, as
- * {@link Files#createTempFile} makes it.
+ * Writes that leave either the old or the new content, never a half-written file: the content goes
+ * to a temporary file beside the target ({@code .<name>.<random>.tmp}, so on the same file system
+ * and hidden from listings), is synced, and is renamed over the target; the folder is synced after
+ * the rename so that the new name survives a power cut. The temporary file is gone afterwards
+ * whether the write worked or not. It is made readable by its owner only, as {@link
+ * Files#createTempFile} makes it.
  */
 public final class AtomicFiles {
 
@@ -25,8 +25,7 @@ public final class AtomicFiles {
     void writeTo(OutputStream out) throws IOException;
   }
 
-  private AtomicFiles() {
-  }
+  private AtomicFiles() {}
 
   /** Replaces {@code target} with {@code content}; creates missing parent folders. */
   public static void write(Path target, byte[] content) throws IOException {
@@ -39,7 +38,8 @@ public final class AtomicFiles {
     Files.createDirectories(dir);
     Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
     try {
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel channel =
+          FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         OutputStream out = Channels.newOutputStream(channel); // closed with the channel
         content.writeTo(out);
         out.flush();

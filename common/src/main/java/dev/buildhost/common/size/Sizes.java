@@ -7,15 +7,18 @@ import java.util.regex.Pattern;
 
 /**
  * Sizes as people write them: digits, optional blanks, and an optional binary unit K, M, G or T
- * (any case, {@code B}, {@code iB} after it accepted: {@code 16G}, {@code 4096 MiB},
- * {@code 512k}). Units are powers of 1024. What a plain number counts is the caller's
- * {@link Unit}: bytes for a TFTP quota, MiB for the daemon's RAM budget.
+ * (any case, {@code B}, {@code iB} after it accepted: {@code 16G}, {@code 4096 MiB}, {@code 512k}).
+ * Units are powers of 1024. What a plain number counts is the caller's {@link Unit}: bytes for a
+ * TFTP quota, MiB for the daemon's RAM budget.
  */
 public final class Sizes {
 
   /** The unit of a number written without one. */
   public enum Unit {
-    BYTES(1), KIB(1L << 10), MIB(1L << 20), GIB(1L << 30);
+    BYTES(1),
+    KIB(1L << 10),
+    MIB(1L << 20),
+    GIB(1L << 30);
 
     private final long bytes;
 
@@ -30,8 +33,7 @@ public final class Sizes {
 
   private static final Pattern SIZE = Pattern.compile("([0-9]{1,19})\\s*(?:([KMGT])(?:I?B)?|(B))?");
 
-  private Sizes() {
-  }
+  private Sizes() {}
 
   /**
    * The number of bytes {@code text} names.
@@ -44,15 +46,17 @@ public final class Sizes {
     if (m.matches()) {
       try {
         long n = Long.parseLong(m.group(1));
-        long factor = m.group(2) != null ? 1L << (10 * ("KMGT".indexOf(m.group(2)) + 1))
-            : m.group(3) != null ? 1 : plainUnit.bytes();
+        long factor =
+            m.group(2) != null
+                ? 1L << (10 * ("KMGT".indexOf(m.group(2)) + 1))
+                : m.group(3) != null ? 1 : plainUnit.bytes();
         return Math.multiplyExact(n, factor);
       } catch (NumberFormatException | ArithmeticException e) {
         throw new IllegalArgumentException("'" + Texts.shown(text) + "' is too large a size");
       }
     }
-    throw new IllegalArgumentException("'" + Texts.shown(String.valueOf(text))
-        + "' is not a size; write e.g. 512K, 16G or 4096M");
+    throw new IllegalArgumentException(
+        "'" + Texts.shown(String.valueOf(text)) + "' is not a size; write e.g. 512K, 16G or 4096M");
   }
 
   /** {@link #parseBytes} in whole MiB, rounded down. */

@@ -5,10 +5,12 @@ public final class Texts {
 
   static final int MAX_SHOWN = 120;
 
-  private Texts() {
-  }
+  private Texts() {}
 
-  /** {@code s} safe to put in a log line or an error: no control characters, at most 120 characters and "...". */
+  /**
+   * {@code s} safe to put in a log line or an error: no control characters, at most 120 characters
+   * and "...".
+   */
   public static String shown(String s) {
     StringBuilder b = new StringBuilder();
     for (int i = 0; i < s.length() && b.length() < MAX_SHOWN; i++) {

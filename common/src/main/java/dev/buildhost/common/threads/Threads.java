@@ -6,8 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** The thread factory every module built by hand: named, numbered daemon threads. */
 public final class Threads {
 
-  private Threads() {
-  }
+  private Threads() {}
 
   /**
    * Daemon threads named {@code <prefix>-1}, {@code <prefix>-2}, ...: a thread dump tells whose

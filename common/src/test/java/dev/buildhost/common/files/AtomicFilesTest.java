@@ -15,8 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class AtomicFilesTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void theTargetIsReplacedAndNoTemporaryFileStays() throws IOException {
@@ -31,10 +30,16 @@ class AtomicFilesTest {
   void aWriterThatFailsLeavesTheOldContentAndNoTemporaryFile() throws IOException {
     Path target = dir.resolve("result.manifest");
     Files.writeString(target, "old");
-    IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(target, out -> {
-      out.write("half of the new".getBytes(StandardCharsets.UTF_8));
-      throw new IOException("the connection broke");
-    }));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                AtomicFiles.write(
+                    target,
+                    out -> {
+                      out.write("half of the new".getBytes(StandardCharsets.UTF_8));
+                      throw new IOException("the connection broke");
+                    }));
     assertEquals("the connection broke", e.getMessage());
     assertEquals("old", Files.readString(target));
     assertEquals(List.of(target), list(dir));

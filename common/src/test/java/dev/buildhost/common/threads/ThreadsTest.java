@@ -13,7 +13,7 @@ class ThreadsTest {
     ThreadFactory factory = Threads.daemonFactory("api");
     StringBuilder ran = new StringBuilder();
     Thread first = factory.newThread(() -> ran.append("ran"));
-    Thread second = factory.newThread(() -> { });
+    Thread second = factory.newThread(() -> {});
     assertEquals("api-1", first.getName());
     assertEquals("api-2", second.getName());
     assertTrue(first.isDaemon() && second.isDaemon());

@@ -32,12 +32,25 @@ final class ContainerFixtures {
 
   private ContainerFixtures() {}
 
-  /** Settings for a manager on {@code root}: its own TFTP port range, {@code grace} for poweroff. */
+  /**
+   * Settings for a manager on {@code root}: its own TFTP port range, {@code grace} for poweroff.
+   */
   static ManagerConfig config(Path root, int maxInstances, Duration grace) {
     // A port range of its own, away from the default 10000-10999 other test classes may use.
     int first = 23000 + (int) (ProcessHandle.current().pid() % 50) * 100;
-    return new ManagerConfig(root, root.resolve("state"), first, first + 99, maxInstances, 16384,
-        Duration.ofMinutes(5), grace, Acceleration.TCG, "qemu:///system", "unix:///var/run/docker.sock", "host");
+    return new ManagerConfig(
+        root,
+        root.resolve("state"),
+        first,
+        first + 99,
+        maxInstances,
+        16384,
+        Duration.ofMinutes(5),
+        grace,
+        Acceleration.TCG,
+        "qemu:///system",
+        "unix:///var/run/docker.sock",
+        "host");
   }
 
   /** The bundled sample-container, the revision in service. */
@@ -50,23 +63,58 @@ final class ContainerFixtures {
   /** The sample revision running {@code command} instead of its worker (same image). */
   static Revision sampleRunning(String command) {
     Revision sample = sample();
-    return new Revision(sample.machine(), sample.version(), sample.dir(), withCommand(sample.manifest(), command));
+    return new Revision(
+        sample.machine(), sample.version(), sample.dir(), withCommand(sample.manifest(), command));
   }
 
-  /** A revision of a machine of its own ({@code it-<what>-<random>}, version 1.0) in {@code dir}. */
-  static Revision ownMachine(Path machinesDir, String what, String image, String command) throws IOException {
+  /**
+   * A revision of a machine of its own ({@code it-<what>-<random>}, version 1.0) in {@code dir}.
+   */
+  static Revision ownMachine(Path machinesDir, String what, String image, String command)
+      throws IOException {
     String name = "it-" + what + "-" + UUID.randomUUID().toString().substring(0, 8);
     Path dir = Files.createDirectories(machinesDir.resolve(name).resolve(name + "-1.0"));
     Manifest sample = sample().manifest();
-    Manifest manifest = new Manifest(name, name, "integration test machine", sample.type(), "build",
-        sample.ramMinimumMib(), sample.ramMaximumMib(), sample.cpus(), null, List.of(), null, null, null, null,
-        null, image, command);
+    Manifest manifest =
+        new Manifest(
+            name,
+            name,
+            "integration test machine",
+            sample.type(),
+            "build",
+            sample.ramMinimumMib(),
+            sample.ramMaximumMib(),
+            sample.cpus(),
+            null,
+            List.of(),
+            null,
+            null,
+            null,
+            null,
+            null,
+            image,
+            command);
     return new Revision(name, "1.0", dir, manifest);
   }
 
   static Manifest withCommand(Manifest m, String command) {
-    return new Manifest(m.id(), m.name(), m.summary(), m.type(), m.role(), m.ramMinimumMib(), m.ramMaximumMib(),
-        m.cpus(), m.mac(), m.options(), m.changes(), m.disk(), m.kernel(), m.initrd(), m.cmdline(), m.image(),
+    return new Manifest(
+        m.id(),
+        m.name(),
+        m.summary(),
+        m.type(),
+        m.role(),
+        m.ramMinimumMib(),
+        m.ramMaximumMib(),
+        m.cpus(),
+        m.mac(),
+        m.options(),
+        m.changes(),
+        m.disk(),
+        m.kernel(),
+        m.initrd(),
+        m.cmdline(),
+        m.image(),
         command);
   }
 
@@ -122,41 +170,62 @@ final class ContainerFixtures {
 
   /** Containers (running or not) of the manager whose root is {@code root}. */
   static List<Container> containersOf(DockerClient docker, Path root) {
-    return docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(DockerBackend.LABEL_ROOT, root.toAbsolutePath().normalize().toString()))
+    return docker
+        .listContainersCmd()
+        .withShowAll(true)
+        .withLabelFilter(
+            Map.of(DockerBackend.LABEL_ROOT, root.toAbsolutePath().normalize().toString()))
         .exec();
   }
 
   /** The names of the containers of one instance (none once it ended and was cleaned up). */
   static List<String> containersOf(DockerClient docker, Path root, String instanceId) {
-    return docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(DockerBackend.LABEL_ROOT, root.toAbsolutePath().normalize().toString(),
-            DockerBackend.LABEL_INSTANCE, instanceId))
-        .exec().stream().map(container -> container.getNames()[0]).toList();
+    return docker
+        .listContainersCmd()
+        .withShowAll(true)
+        .withLabelFilter(
+            Map.of(
+                DockerBackend.LABEL_ROOT,
+                root.toAbsolutePath().normalize().toString(),
+                DockerBackend.LABEL_INSTANCE,
+                instanceId))
+        .exec()
+        .stream()
+        .map(container -> container.getNames()[0])
+        .toList();
   }
 
   /**
    * Ids of the images that have no tag (what a failed load could leave behind), less the
-   * sample-container images replaced when test runs with differently built samples share the
-   * engine (they alternate the sample's tag).
+   * sample-container images replaced when test runs with differently built samples share the engine
+   * (they alternate the sample's tag).
    */
   static Set<String> danglingImages(DockerClient docker) {
     return docker.listImagesCmd().withDanglingFilter(true).exec().stream()
-        .filter(image -> image.getLabels() == null
-            || !Samples.CONTAINER.equals(image.getLabels().get(DockerBackend.LABEL_MACHINE)))
-        .map(Image::getId).collect(Collectors.toSet());
+        .filter(
+            image ->
+                image.getLabels() == null
+                    || !Samples.CONTAINER.equals(
+                        image.getLabels().get(DockerBackend.LABEL_MACHINE)))
+        .map(Image::getId)
+        .collect(Collectors.toSet());
   }
 
   /** Every tag of the repository {@code buildhost/<machine>}. */
   static List<String> tagsOf(DockerClient docker, String machine) {
     return docker.listImagesCmd().withReferenceFilter("buildhost/" + machine).exec().stream()
-        .flatMap(image -> image.getRepoTags() == null ? java.util.stream.Stream.<String>empty()
-            : java.util.Arrays.stream(image.getRepoTags()))
+        .flatMap(
+            image ->
+                image.getRepoTags() == null
+                    ? java.util.stream.Stream.<String>empty()
+                    : java.util.Arrays.stream(image.getRepoTags()))
         .filter(tag -> tag.startsWith("buildhost/" + machine + ":"))
         .toList();
   }
 
-  /** Removes the image tagged {@code tag} if it exists (images a test made for its own machines). */
+  /**
+   * Removes the image tagged {@code tag} if it exists (images a test made for its own machines).
+   */
   static void removeImage(DockerClient docker, String tag) {
     try {
       docker.removeImageCmd(tag).withForce(true).exec();

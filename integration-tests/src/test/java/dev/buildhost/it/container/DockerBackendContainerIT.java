@@ -63,12 +63,10 @@ class DockerBackendContainerIT {
 
   private static DockerClient docker;
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   /** The root folder of a second manager sharing the engine. */
-  @TempDir
-  Path otherRoot;
+  @TempDir Path otherRoot;
 
   private DockerBackend backend;
   private final List<String> imagesToRemove = new ArrayList<>();
@@ -94,7 +92,8 @@ class DockerBackendContainerIT {
   @AfterEach
   void cleanUp() {
     backend.close();
-    List<String> left = ContainerFixtures.containersOf(docker, root).stream().map(c -> c.getNames()[0]).toList();
+    List<String> left =
+        ContainerFixtures.containersOf(docker, root).stream().map(c -> c.getNames()[0]).toList();
     ContainerFixtures.removeContainers(docker, root);
     imagesToRemove.forEach(tag -> ContainerFixtures.removeImage(docker, tag));
     assertEquals(List.of(), left, "containers left behind");
@@ -104,7 +103,8 @@ class DockerBackendContainerIT {
     return ContainerFixtures.config(root, 16, Duration.ofSeconds(2));
   }
 
-  // --- the sample worker: task in, result out -------------------------------------------------------
+  // --- the sample worker: task in, result out
+  // -------------------------------------------------------
 
   @Test
   void sampleWorkerFetchesItsTaskAndUploadsItsResult() throws Exception {
@@ -125,7 +125,9 @@ class DockerBackendContainerIT {
         assertEquals(64L << 20, container.getHostConfig().getMemory());
         assertEquals(1_000_000_000L, container.getHostConfig().getNanoCPUs());
         assertEquals("host", container.getHostConfig().getNetworkMode());
-        assertTrue(List.of(container.getConfig().getEnv()).contains("BUILDHOST_TFTP=127.0.0.1:" + tftp.port()));
+        assertTrue(
+            List.of(container.getConfig().getEnv())
+                .contains("BUILDHOST_TFTP=127.0.0.1:" + tftp.port()));
 
         Stopped stopped = recorder.awaitStopped();
         assertTrue(recorder.ranBeforeStopping(), recorder.calls.toString());
@@ -135,7 +137,9 @@ class DockerBackendContainerIT {
         assertTrue(result.logLines().contains("backend-42"), result::log);
         assertTrue(result.logLines().contains("endpoint=127.0.0.1:" + tftp.port()), result::log);
         String console = Files.readString(spec.consoleLog());
-        assertTrue(console.contains("buildhost-worker: uploaded result.manifest (status success, exit code 0)"),
+        assertTrue(
+            console.contains(
+                "buildhost-worker: uploaded result.manifest (status success, exit code 0)"),
             console);
         assertTrue(console.contains("backend-42"), console);
       } finally {
@@ -165,8 +169,9 @@ class DockerBackendContainerIT {
   @Test
   void commandOutputGoesToTheConsoleLogInFull() throws Exception {
     // 2000 lines on stdout and stderr, then exit at once: the end must wait for the last byte.
-    Revision revision = ContainerFixtures.sampleRunning(
-        "/bin/sh -c 'i=0; while [ $i -lt 2000 ]; do echo out-$i; echo err-$i >&2; i=$((i+1)); done; exit 5'");
+    Revision revision =
+        ContainerFixtures.sampleRunning(
+            "/bin/sh -c 'i=0; while [ $i -lt 2000 ]; do echo out-$i; echo err-$i >&2; i=$((i+1)); done; exit 5'");
     Recorder recorder = new Recorder();
     LaunchSpec spec = spec("c1", revision, 1);
     Guest guest = backend.launch(spec, recorder);
@@ -174,7 +179,8 @@ class DockerBackendContainerIT {
       assertEquals(new Stopped(EndReason.POWEROFF, 5), recorder.awaitStopped());
       List<String> lines = Files.readAllLines(spec.consoleLog());
       assertEquals(4000, lines.size());
-      assertTrue(lines.contains("out-1999") && lines.contains("err-1999") && lines.contains("out-0"));
+      assertTrue(
+          lines.contains("out-1999") && lines.contains("err-1999") && lines.contains("out-0"));
     } finally {
       guest.release();
     }
@@ -184,19 +190,27 @@ class DockerBackendContainerIT {
   void anUnwritableConsoleLogFailsTheLaunchAndLeavesNoContainer() throws Exception {
     Files.createDirectories(root.resolve("instances"));
     Files.writeString(root.resolve("instances/u1"), "a file where the instance folder should be");
-    BackendException e = assertThrows(BackendException.class,
-        () -> backend.launch(spec("u1", ContainerFixtures.sampleRunning("sleep 1000"), 1), new Recorder()));
-    assertTrue(e.getMessage().startsWith("cannot write the console log " + root.resolve("instances/u1/console.log")),
+    BackendException e =
+        assertThrows(
+            BackendException.class,
+            () ->
+                backend.launch(
+                    spec("u1", ContainerFixtures.sampleRunning("sleep 1000"), 1), new Recorder()));
+    assertTrue(
+        e.getMessage()
+            .startsWith("cannot write the console log " + root.resolve("instances/u1/console.log")),
         e.getMessage());
     assertEquals(Set.of(), backend.ourInstanceIds());
   }
 
-  // --- stopping --------------------------------------------------------------------------------------
+  // --- stopping
+  // --------------------------------------------------------------------------------------
 
   @Test
   void shutdownEndsAPlainCommandAtOnce() throws Exception {
     Recorder recorder = new Recorder();
-    Guest guest = backend.launch(spec("s1", ContainerFixtures.sampleRunning("sleep 1000"), 1), recorder);
+    Guest guest =
+        backend.launch(spec("s1", ContainerFixtures.sampleRunning("sleep 1000"), 1), recorder);
     try {
       recorder.awaitRunning();
       guest.shutdown();
@@ -210,8 +224,12 @@ class DockerBackendContainerIT {
   @Test
   void aContainerThatIgnoresSigtermRunsOnUntilKilled() throws Exception {
     Recorder recorder = new Recorder();
-    LaunchSpec spec = spec("s2", ContainerFixtures.sampleRunning(
-        "/bin/sh -c \"trap '' TERM; echo trapped; while :; do sleep 1; done\""), 1);
+    LaunchSpec spec =
+        spec(
+            "s2",
+            ContainerFixtures.sampleRunning(
+                "/bin/sh -c \"trap '' TERM; echo trapped; while :; do sleep 1; done\""),
+            1);
     Guest guest = backend.launch(spec, recorder);
     try {
       recorder.awaitRunning();
@@ -230,7 +248,8 @@ class DockerBackendContainerIT {
   @Test
   void releaseIsIdempotentAndRemovesARunningContainer() throws Exception {
     Recorder recorder = new Recorder();
-    Guest guest = backend.launch(spec("r1", ContainerFixtures.sampleRunning("sleep 1000"), 1), recorder);
+    Guest guest =
+        backend.launch(spec("r1", ContainerFixtures.sampleRunning("sleep 1000"), 1), recorder);
     recorder.awaitRunning();
     guest.release();
     guest.release();
@@ -239,7 +258,8 @@ class DockerBackendContainerIT {
     assertEquals(Set.of(), backend.ourInstanceIds());
   }
 
-  // --- containers prepared ahead ---------------------------------------------------------------------
+  // --- containers prepared ahead
+  // ---------------------------------------------------------------------
 
   @Test
   void aPreparedContainerIsCreatedNotStartedAndALaunchOfTheSameSpecStartsIt() throws Throwable {
@@ -248,10 +268,12 @@ class DockerBackendContainerIT {
     InspectContainerResponse prepared = docker.inspectContainerCmd("buildhost-p1").exec();
     assertEquals("created", prepared.getState().getStatus());
 
-    whileRunning(spec, running -> {
-      assertEquals(prepared.getId(), running.getId());
-      assertTrue(running.getState().getRunning());
-    });
+    whileRunning(
+        spec,
+        running -> {
+          assertEquals(prepared.getId(), running.getId());
+          assertTrue(running.getState().getRunning());
+        });
   }
 
   @Test
@@ -260,20 +282,25 @@ class DockerBackendContainerIT {
     backend.prepare(spec("p2", sleeper, 1));
     String preparedId = docker.inspectContainerCmd("buildhost-p2").exec().getId();
 
-    whileRunning(spec("p2", sleeper, 2), running -> { // another TFTP port
-      assertNotEquals(preparedId, running.getId());
-      assertTrue(List.of(running.getConfig().getEnv()).contains("BUILDHOST_TFTP=127.0.0.1:2"));
-      assertEquals(List.of("/buildhost-p2"), ContainerFixtures.containersOf(docker, root, "p2"));
-    });
+    whileRunning(
+        spec("p2", sleeper, 2),
+        running -> { // another TFTP port
+          assertNotEquals(preparedId, running.getId());
+          assertTrue(List.of(running.getConfig().getEnv()).contains("BUILDHOST_TFTP=127.0.0.1:2"));
+          assertEquals(
+              List.of("/buildhost-p2"), ContainerFixtures.containersOf(docker, root, "p2"));
+        });
   }
 
   /** Launches the spec, hands its running container to {@code check}, then releases it. */
-  private void whileRunning(LaunchSpec spec, ThrowingConsumer<InspectContainerResponse> check) throws Throwable {
+  private void whileRunning(LaunchSpec spec, ThrowingConsumer<InspectContainerResponse> check)
+      throws Throwable {
     Recorder recorder = new Recorder();
     Guest guest = backend.launch(spec, recorder);
     try {
       recorder.awaitRunning();
-      check.accept(docker.inspectContainerCmd(DockerBackend.containerName(spec.instanceId())).exec());
+      check.accept(
+          docker.inspectContainerCmd(DockerBackend.containerName(spec.instanceId())).exec());
     } finally {
       guest.release();
     }
@@ -291,11 +318,13 @@ class DockerBackendContainerIT {
     assertEquals(List.of(), ContainerFixtures.containersOf(docker, root));
   }
 
-  // --- a restarted daemon ----------------------------------------------------------------------------
+  // --- a restarted daemon
+  // ----------------------------------------------------------------------------
 
   @Test
   void aNewBackendAdoptsARunningContainerAndRemovesOrphans() throws Exception {
-    Revision sleeper = ContainerFixtures.sampleRunning("/bin/sh -c 'echo first-life; exec sleep 1000'");
+    Revision sleeper =
+        ContainerFixtures.sampleRunning("/bin/sh -c 'echo first-life; exec sleep 1000'");
     backend.launch(spec("a1", sleeper, 1), new Recorder());
     backend.launch(spec("a2", sleeper, 1), new Recorder());
     awaitConsole(spec("a1", sleeper, 1).consoleLog(), "first-life");
@@ -308,7 +337,8 @@ class DockerBackendContainerIT {
     Guest guest = backend.adopt(spec("a1", sleeper, 1), adopted);
     adopted.awaitRunning();
     awaitConsole(spec("a1", sleeper, 1).consoleLog(), "first-life");
-    assertFalse(Files.readString(spec("a1", sleeper, 1).consoleLog()).contains("stale copy"),
+    assertFalse(
+        Files.readString(spec("a1", sleeper, 1).consoleLog()).contains("stale copy"),
         "adopting rewrites the console log from the engine's complete copy");
     guest.kill();
     assertEquals(new Stopped(EndReason.POWEROFF, 137), adopted.awaitStopped());
@@ -317,12 +347,14 @@ class DockerBackendContainerIT {
     backend.removeOrphan("a2");
     backend.removeOrphan("a2"); // idempotent
     assertEquals(Set.of(), backend.ourInstanceIds());
-    assertThrows(BackendException.class, () -> backend.adopt(spec("a3", sleeper, 1), new Recorder()));
+    assertThrows(
+        BackendException.class, () -> backend.adopt(spec("a3", sleeper, 1), new Recorder()));
   }
 
   @Test
   void aContainerThatEndedWhileNoBackendWatchedIsReportedOnAdoption() throws Exception {
-    Revision brief = ContainerFixtures.sampleRunning("/bin/sh -c 'sleep 1; echo ended-unwatched; exit 4'");
+    Revision brief =
+        ContainerFixtures.sampleRunning("/bin/sh -c 'sleep 1; echo ended-unwatched; exit 4'");
     backend.launch(spec("e1", brief, 1), new Recorder());
     backend.close();
     long deadline = System.nanoTime() + WAIT.toNanos();
@@ -346,14 +378,28 @@ class DockerBackendContainerIT {
   void theEventStreamAndConsoleCaptureReconnectAndCatchUpWithWhatTheyMissed() throws Exception {
     try (EngineSocketProxy proxy = new EngineSocketProxy(root.resolve("engine.sock"))) {
       ManagerConfig direct = config();
-      ManagerConfig viaProxy = new ManagerConfig(direct.root(), direct.stateDir(), direct.tftpPortFirst(),
-          direct.tftpPortLast(), direct.maxInstances(), direct.ramBudgetMib(), direct.defaultTimeout(),
-          direct.poweroffGrace(), direct.acceleration(), direct.libvirtUri(), proxy.dockerHost(),
-          direct.dockerNetworkMode());
+      ManagerConfig viaProxy =
+          new ManagerConfig(
+              direct.root(),
+              direct.stateDir(),
+              direct.tftpPortFirst(),
+              direct.tftpPortLast(),
+              direct.maxInstances(),
+              direct.ramBudgetMib(),
+              direct.defaultTimeout(),
+              direct.poweroffGrace(),
+              direct.acceleration(),
+              direct.libvirtUri(),
+              proxy.dockerHost(),
+              direct.dockerNetworkMode());
       try (DockerBackend proxied = new DockerBackend(viaProxy)) {
         Recorder recorder = new Recorder();
-        LaunchSpec spec = spec("p1", ContainerFixtures.sampleRunning(
-            "/bin/sh -c 'echo before-the-drop; sleep 2; echo after-the-drop; exit 6'"), 1);
+        LaunchSpec spec =
+            spec(
+                "p1",
+                ContainerFixtures.sampleRunning(
+                    "/bin/sh -c 'echo before-the-drop; sleep 2; echo after-the-drop; exit 6'"),
+                1);
         Guest guest = proxied.launch(spec, recorder);
         try {
           recorder.awaitRunning();
@@ -380,9 +426,16 @@ class DockerBackendContainerIT {
 
   @Test
   void anotherManagersContainersAreNotOurs() throws Exception {
-    try (DockerBackend other = new DockerBackend(ContainerFixtures.config(otherRoot, 4, Duration.ofSeconds(2)))) {
-      Guest theirs = other.launch(new LaunchSpec("o1", ContainerFixtures.sampleRunning("sleep 1000"),
-          otherRoot.resolve("instances/o1"), 1), new Recorder());
+    try (DockerBackend other =
+        new DockerBackend(ContainerFixtures.config(otherRoot, 4, Duration.ofSeconds(2)))) {
+      Guest theirs =
+          other.launch(
+              new LaunchSpec(
+                  "o1",
+                  ContainerFixtures.sampleRunning("sleep 1000"),
+                  otherRoot.resolve("instances/o1"),
+                  1),
+              new Recorder());
       try {
         assertEquals(Set.of(), backend.ourInstanceIds());
         backend.removeOrphan("o1");
@@ -393,19 +446,25 @@ class DockerBackendContainerIT {
     }
   }
 
-  // --- images ------------------------------------------------------------------------------------------
+  // --- images
+  // ------------------------------------------------------------------------------------------
 
   @Test
   void aCorruptTarballIsRefusedClearlyAndLeavesNothingBehind() throws Exception {
     byte[] sampleTar = Files.readAllBytes(ContainerFixtures.sample().file("image.tar"));
-    Revision revision = ContainerFixtures.ownMachine(root.resolve("machines"), "corrupt", "image.tar", "sleep 1");
+    Revision revision =
+        ContainerFixtures.ownMachine(root.resolve("machines"), "corrupt", "image.tar", "sleep 1");
     Path tarball = revision.file("image.tar");
-    ContainerFixtures.write(tarball, java.util.Arrays.copyOf(sampleTar, sampleTar.length / 2 + 100));
+    ContainerFixtures.write(
+        tarball, java.util.Arrays.copyOf(sampleTar, sampleTar.length / 2 + 100));
     Set<String> danglingBefore = ContainerFixtures.danglingImages(docker);
 
-    BackendException e = assertThrows(BackendException.class,
-        () -> backend.launch(spec("x1", revision, 1), new Recorder()));
-    assertTrue(e.getMessage().contains(tarball.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+    BackendException e =
+        assertThrows(
+            BackendException.class, () -> backend.launch(spec("x1", revision, 1), new Recorder()));
+    assertTrue(
+        e.getMessage().contains(tarball.toString()) && e.getMessage().contains("truncated"),
+        e.getMessage());
 
     assertEquals(List.of(), ContainerFixtures.tagsOf(docker, revision.machine()));
     assertEquals(danglingBefore, ContainerFixtures.danglingImages(docker));
@@ -415,14 +474,18 @@ class DockerBackendContainerIT {
   @Test
   void aSavedImageWhoseLayerTheEngineRefusesLeavesNothingBehind() throws Exception {
     // Well-formed as a tar and as a docker save archive, but its layer does not match its config.
-    Revision revision = ContainerFixtures.ownMachine(root.resolve("machines"), "badlayer", "image.tar", "sleep 1");
+    Revision revision =
+        ContainerFixtures.ownMachine(root.resolve("machines"), "badlayer", "image.tar", "sleep 1");
     Path tarball = revision.file("image.tar");
     ContainerFixtures.write(tarball, SavedArchive.withLayerNotMatchingItsConfig());
     Set<String> danglingBefore = ContainerFixtures.danglingImages(docker);
 
-    BackendException e = assertThrows(BackendException.class,
-        () -> backend.launch(spec("x2", revision, 1), new Recorder()));
-    assertTrue(e.getMessage().contains(tarball.toString()) && e.getMessage().contains("refused"), e.getMessage());
+    BackendException e =
+        assertThrows(
+            BackendException.class, () -> backend.launch(spec("x2", revision, 1), new Recorder()));
+    assertTrue(
+        e.getMessage().contains(tarball.toString()) && e.getMessage().contains("refused"),
+        e.getMessage());
     assertEquals(List.of(), ContainerFixtures.tagsOf(docker, revision.machine()));
     assertEquals(danglingBefore, ContainerFixtures.danglingImages(docker));
     assertEquals(Set.of(), backend.ourInstanceIds());
@@ -431,8 +494,12 @@ class DockerBackendContainerIT {
   @Test
   void aDockerSaveArchiveIsLoadedAndTaggedForItsRevision() throws Exception {
     backend.images().ensure(ContainerFixtures.sample());
-    Revision revision = ContainerFixtures.ownMachine(root.resolve("machines"), "saved", "image.tar",
-        "/bin/sh -c 'echo from-a-saved-image; exit 7'");
+    Revision revision =
+        ContainerFixtures.ownMachine(
+            root.resolve("machines"),
+            "saved",
+            "image.tar",
+            "/bin/sh -c 'echo from-a-saved-image; exit 7'");
     imagesToRemove.add(ImageLoader.tagFor(revision));
     try (InputStream saved = docker.saveImageCmd(SAMPLE_TAG).exec()) {
       Files.copy(saved, revision.file("image.tar"));
@@ -443,7 +510,8 @@ class DockerBackendContainerIT {
     try {
       assertEquals(new Stopped(EndReason.POWEROFF, 7), recorder.awaitStopped());
       assertTrue(Files.readString(spec.consoleLog()).contains("from-a-saved-image"));
-      assertEquals(docker.inspectImageCmd(SAMPLE_TAG).exec().getId(),
+      assertEquals(
+          docker.inspectImageCmd(SAMPLE_TAG).exec().getId(),
           docker.inspectImageCmd(ImageLoader.tagFor(revision)).exec().getId());
       assertTrue(backend.images().isLoaded(revision));
     } finally {
@@ -453,7 +521,9 @@ class DockerBackendContainerIT {
 
   @Test
   void aChangedTarballYieldsANewImage() throws Exception {
-    Revision revision = ContainerFixtures.ownMachine(root.resolve("machines"), "changed", "image.tar", "cat /version");
+    Revision revision =
+        ContainerFixtures.ownMachine(
+            root.resolve("machines"), "changed", "image.tar", "cat /version");
     String tag = ImageLoader.tagFor(revision);
     imagesToRemove.add(tag);
     Path tarball = revision.file("image.tar");
@@ -461,8 +531,13 @@ class DockerBackendContainerIT {
     backend.images().ensure(revision);
     InspectImageResponse first = docker.inspectImageCmd(tag).exec();
     backend.images().ensure(revision);
-    assertEquals(first.getId(), docker.inspectImageCmd(tag).exec().getId(), "unchanged: not loaded again");
-    assertEquals(1, progress.stream().filter(line -> line.startsWith("importing") && line.contains("done")).count(),
+    assertEquals(
+        first.getId(), docker.inspectImageCmd(tag).exec().getId(), "unchanged: not loaded again");
+    assertEquals(
+        1,
+        progress.stream()
+            .filter(line -> line.startsWith("importing") && line.contains("done"))
+            .count(),
         progress::toString);
 
     LaunchSpec spec = spec("v2", revision, 1);
@@ -479,14 +554,16 @@ class DockerBackendContainerIT {
     }
     InspectImageResponse second = docker.inspectImageCmd(tag).exec();
     assertNotEquals(first.getId(), second.getId());
-    assertEquals(Checksums.sha256(tarball), second.getConfig().getLabels().get(ImageLoader.LABEL_SHA256));
+    assertEquals(
+        Checksums.sha256(tarball), second.getConfig().getLabels().get(ImageLoader.LABEL_SHA256));
     assertFalse(imageExists(first.getId()), "the replaced image is removed");
   }
 
   @Test
   void anImageRemovedBehindTheBackendsBackIsLoadedAgain() throws Exception {
-    Revision revision = ContainerFixtures.ownMachine(root.resolve("machines"), "removed", "image.tar",
-        "echo loaded-again");
+    Revision revision =
+        ContainerFixtures.ownMachine(
+            root.resolve("machines"), "removed", "image.tar", "echo loaded-again");
     String tag = ImageLoader.tagFor(revision);
     imagesToRemove.add(tag);
     ContainerFixtures.write(revision.file("image.tar"), ContainerFixtures.busyboxRootfs(Map.of()));
@@ -508,12 +585,14 @@ class DockerBackendContainerIT {
 
   @Test
   void concurrentStartsOfOneRevisionLoadItOnce() throws Exception {
-    Revision revision = ContainerFixtures.ownMachine(root.resolve("machines"), "once", "image.tar", "sleep 1");
+    Revision revision =
+        ContainerFixtures.ownMachine(root.resolve("machines"), "once", "image.tar", "sleep 1");
     imagesToRemove.add(ImageLoader.tagFor(revision));
     ContainerFixtures.write(revision.file("image.tar"), ContainerFixtures.busyboxRootfs(Map.of()));
     ExecutorService pool = Executors.newFixedThreadPool(6);
     try {
-      List<Callable<String>> loads = Collections.nCopies(6, () -> backend.images().ensure(revision));
+      List<Callable<String>> loads =
+          Collections.nCopies(6, () -> backend.images().ensure(revision));
       String imageId = null;
       for (Future<String> load : pool.invokeAll(loads)) {
         String loaded = load.get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -524,14 +603,19 @@ class DockerBackendContainerIT {
     } finally {
       pool.shutdownNow();
     }
-    assertEquals(1, progress.stream().filter(line -> line.startsWith("importing") && line.contains("done")).count(),
+    assertEquals(
+        1,
+        progress.stream()
+            .filter(line -> line.startsWith("importing") && line.contains("done"))
+            .count(),
         progress::toString);
   }
 
   @Test
   void aLocalImageReferenceIsUsedAsItIsAndAnAbsentOneIsAClearError() throws Exception {
     backend.images().ensure(ContainerFixtures.sample());
-    Revision byReference = ContainerFixtures.ownMachine(root.resolve("machines"), "ref", SAMPLE_TAG, "true");
+    Revision byReference =
+        ContainerFixtures.ownMachine(root.resolve("machines"), "ref", SAMPLE_TAG, "true");
     Recorder recorder = new Recorder();
     Guest guest = backend.launch(spec("l1", byReference, 1), recorder);
     try {
@@ -539,9 +623,15 @@ class DockerBackendContainerIT {
     } finally {
       guest.release();
     }
-    Revision absent = ContainerFixtures.ownMachine(root.resolve("machines"), "absent", "buildhost/absent-it:0", "true");
-    BackendException e = assertThrows(BackendException.class, () -> backend.launch(spec("l2", absent, 1), new Recorder()));
-    assertTrue(e.getMessage().contains("image 'buildhost/absent-it:0'") && e.getMessage().contains("never pulled"),
+    Revision absent =
+        ContainerFixtures.ownMachine(
+            root.resolve("machines"), "absent", "buildhost/absent-it:0", "true");
+    BackendException e =
+        assertThrows(
+            BackendException.class, () -> backend.launch(spec("l2", absent, 1), new Recorder()));
+    assertTrue(
+        e.getMessage().contains("image 'buildhost/absent-it:0'")
+            && e.getMessage().contains("never pulled"),
         e.getMessage());
   }
 
@@ -559,7 +649,8 @@ class DockerBackendContainerIT {
     }
   }
 
-  // --- helpers -------------------------------------------------------------------------------------
+  // --- helpers
+  // -------------------------------------------------------------------------------------
 
   private LaunchSpec spec(String id, Revision revision, int tftpPort) {
     return new LaunchSpec(id, revision, root.resolve("instances").resolve(id), tftpPort);
@@ -622,12 +713,19 @@ class DockerBackendContainerIT {
     /** One image whose config names a layer diff id that its layer.tar does not have. */
     static byte[] withLayerNotMatchingItsConfig() throws IOException {
       byte[] layer = ContainerFixtures.busyboxRootfs(Map.of());
-      String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
-          + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + "0".repeat(64) + "\"]}}";
+      String config =
+          "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
+              + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:"
+              + "0".repeat(64)
+              + "\"]}}";
       String configName = Checksums.sha256(config.getBytes(StandardCharsets.UTF_8)) + ".json";
       String layerDir = "1".repeat(64);
-      String manifest = "[{\"Config\":\"" + configName + "\",\"RepoTags\":null,\"Layers\":[\"" + layerDir
-          + "/layer.tar\"]}]";
+      String manifest =
+          "[{\"Config\":\""
+              + configName
+              + "\",\"RepoTags\":null,\"Layers\":[\""
+              + layerDir
+              + "/layer.tar\"]}]";
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
         put(tar, layerDir + "/layer.tar", layer);
@@ -637,8 +735,11 @@ class DockerBackendContainerIT {
       return bytes.toByteArray();
     }
 
-    private static void put(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar, String name,
-        byte[] content) throws IOException {
+    private static void put(
+        org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar,
+        String name,
+        byte[] content)
+        throws IOException {
       var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
       entry.setSize(content.length);
       tar.putArchiveEntry(entry);

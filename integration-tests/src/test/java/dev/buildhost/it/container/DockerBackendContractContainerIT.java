@@ -16,8 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The Docker backend keeps the backend contract against the real dockerd. */
 class DockerBackendContractContainerIT extends InstanceBackendContract {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private DockerClient docker;
   private ManagerConfig config;
@@ -41,14 +40,20 @@ class DockerBackendContractContainerIT extends InstanceBackendContract {
 
   @Override
   protected LaunchSpec launchable(String id) throws Exception {
-    return new LaunchSpec(id, ContainerFixtures.sampleRunning("sleep 1000"),
-        Files.createDirectories(root.resolve("instances").resolve(id)), 1);
+    return new LaunchSpec(
+        id,
+        ContainerFixtures.sampleRunning("sleep 1000"),
+        Files.createDirectories(root.resolve("instances").resolve(id)),
+        1);
   }
 
   @Override
   protected LaunchSpec broken(String id) throws Exception {
-    return new LaunchSpec(id, ContainerFixtures.ownMachine(root.resolve("machines"), "broken", "missing.tar", "true"),
-        Files.createDirectories(root.resolve("instances").resolve(id)), 1);
+    return new LaunchSpec(
+        id,
+        ContainerFixtures.ownMachine(root.resolve("machines"), "broken", "missing.tar", "true"),
+        Files.createDirectories(root.resolve("instances").resolve(id)),
+        1);
   }
 
   @Override

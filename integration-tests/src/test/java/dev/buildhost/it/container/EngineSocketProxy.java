@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A unix socket that forwards every connection to the Docker engine's socket and can drop them
- * all, or refuse new ones for a while: what a client sees when the engine goes away and comes
- * back, without disturbing the engine other tests use.
+ * A unix socket that forwards every connection to the Docker engine's socket and can drop them all,
+ * or refuse new ones for a while: what a client sees when the engine goes away and comes back,
+ * without disturbing the engine other tests use.
  */
 final class EngineSocketProxy implements AutoCloseable {
 
@@ -76,23 +76,26 @@ final class EngineSocketProxy implements AutoCloseable {
   }
 
   private void pump(SocketChannel from, SocketChannel to) {
-    Thread thread = new Thread(() -> {
-      ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-      try {
-        while (from.read(buffer) >= 0) {
-          buffer.flip();
-          while (buffer.hasRemaining()) {
-            to.write(buffer);
-          }
-          buffer.clear();
-        }
-      } catch (IOException e) {
-        // dropped: the other side is closed below
-      } finally {
-        closeQuietly(from);
-        closeQuietly(to);
-      }
-    }, "engine-proxy-pump");
+    Thread thread =
+        new Thread(
+            () -> {
+              ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+              try {
+                while (from.read(buffer) >= 0) {
+                  buffer.flip();
+                  while (buffer.hasRemaining()) {
+                    to.write(buffer);
+                  }
+                  buffer.clear();
+                }
+              } catch (IOException e) {
+                // dropped: the other side is closed below
+              } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+              }
+            },
+            "engine-proxy-pump");
     thread.setDaemon(true);
     thread.start();
   }

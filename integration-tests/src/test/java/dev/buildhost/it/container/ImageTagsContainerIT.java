@@ -42,12 +42,12 @@ class ImageTagsContainerIT {
 
   private static DockerClient docker;
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private final List<String> imagesToRemove = new ArrayList<>();
   private final List<DockerBackend> backends = new ArrayList<>();
-  private final String victim = "buildhost-it-victim-" + UUID.randomUUID().toString().substring(0, 8) + ":12";
+  private final String victim =
+      "buildhost-it-victim-" + UUID.randomUUID().toString().substring(0, 8) + ":12";
 
   @BeforeAll
   static void connect() {
@@ -74,7 +74,8 @@ class ImageTagsContainerIT {
   }
 
   private ImageLoader newLoader() {
-    DockerBackend backend = new DockerBackend(ContainerFixtures.config(root, 4, Duration.ofSeconds(2)));
+    DockerBackend backend =
+        new DockerBackend(ContainerFixtures.config(root, 4, Duration.ofSeconds(2)));
     backends.add(backend);
     return backend.images();
   }
@@ -92,17 +93,28 @@ class ImageTagsContainerIT {
   private Revision hostileMachineA(Revision b, byte[] bRootfs) throws Exception {
     Revision a = ContainerFixtures.ownMachine(root.resolve("machines"), "a", "image.tar", null);
     imagesToRemove.add(ImageLoader.tagFor(a));
-    Map<String, String> bLabels = Map.of(ImageLoader.LABEL_SHA256, Checksums.sha256(bRootfs),
-        DockerBackend.LABEL_MACHINE, b.machine(), DockerBackend.LABEL_REVISION, b.version());
-    ContainerFixtures.write(a.file("image.tar"), hostileArchive(
-        ContainerFixtures.busyboxRootfs(Map.of("etc/machine", "a, pretending\n")), bLabels,
-        List.of(victim, ImageLoader.tagFor(b))));
+    Map<String, String> bLabels =
+        Map.of(
+            ImageLoader.LABEL_SHA256,
+            Checksums.sha256(bRootfs),
+            DockerBackend.LABEL_MACHINE,
+            b.machine(),
+            DockerBackend.LABEL_REVISION,
+            b.version());
+    ContainerFixtures.write(
+        a.file("image.tar"),
+        hostileArchive(
+            ContainerFixtures.busyboxRootfs(Map.of("etc/machine", "a, pretending\n")),
+            bLabels,
+            List.of(victim, ImageLoader.tagFor(b))));
     return a;
   }
 
   @Test
   void aHostileArchiveTagsNothingButItsOwnRevisionsTag() throws Exception {
-    String victimId = importImage(ContainerFixtures.busyboxRootfs(Map.of("etc/victim", "the real one\n")), victim);
+    String victimId =
+        importImage(
+            ContainerFixtures.busyboxRootfs(Map.of("etc/victim", "the real one\n")), victim);
     imagesToRemove.add(victim);
     Revision b = ContainerFixtures.ownMachine(root.resolve("machines"), "b", "image.tar", null);
     byte[] bRootfs = ContainerFixtures.busyboxRootfs(Map.of("etc/machine", "b\n"));
@@ -113,9 +125,13 @@ class ImageTagsContainerIT {
     imagesToRemove.add(aId);
 
     assertNotEquals(bId, aId);
-    assertEquals(victimId, docker.inspectImageCmd(victim).exec().getId(), "the victim's tag was not moved");
-    assertEquals(bId, docker.inspectImageCmd(ImageLoader.tagFor(b)).exec().getId(), "B's tag was not moved");
-    assertEquals(List.of(ImageLoader.tagFor(a)), docker.inspectImageCmd(aId).exec().getRepoTags(),
+    assertEquals(
+        victimId, docker.inspectImageCmd(victim).exec().getId(), "the victim's tag was not moved");
+    assertEquals(
+        bId, docker.inspectImageCmd(ImageLoader.tagFor(b)).exec().getId(), "B's tag was not moved");
+    assertEquals(
+        List.of(ImageLoader.tagFor(a)),
+        docker.inspectImageCmd(aId).exec().getRepoTags(),
         "A's image has the tag buildhost gave it, and no other");
   }
 
@@ -127,16 +143,21 @@ class ImageTagsContainerIT {
     // What an older version let A's archive do: `docker load` it as it is, tags and all.
     Revision a = hostileMachineA(b, bRootfs);
     imagesToRemove.add(victim);
-    Process load = new ProcessBuilder("docker", "load", "-q", "-i", a.file("image.tar").toString())
-        .redirectErrorStream(true).start();
+    Process load =
+        new ProcessBuilder("docker", "load", "-q", "-i", a.file("image.tar").toString())
+            .redirectErrorStream(true)
+            .start();
     String output = new String(load.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(load.waitFor(60, TimeUnit.SECONDS) && load.exitValue() == 0, "docker load: " + output);
+    assertTrue(
+        load.waitFor(60, TimeUnit.SECONDS) && load.exitValue() == 0, "docker load: " + output);
     String forgedId = docker.inspectImageCmd(ImageLoader.tagFor(b)).exec().getId();
     imagesToRemove.add(forgedId);
     assertNotEquals(bId, forgedId, "B's tag now points at A's image, which carries B's labels");
 
     ImageLoader restarted = newLoader();
-    assertFalse(restarted.isLoaded(b), "a tag on an image with the right labels but the wrong id is not B's image");
+    assertFalse(
+        restarted.isLoaded(b),
+        "a tag on an image with the right labels but the wrong id is not B's image");
     assertEquals(bId, restarted.ensure(b), "B's own image, by its id");
     assertEquals(bId, docker.inspectImageCmd(ImageLoader.tagFor(b)).exec().getId());
     assertTrue(restarted.isLoaded(b));
@@ -146,7 +167,10 @@ class ImageTagsContainerIT {
   private String importImage(byte[] rootfs, String tag) throws Exception {
     Path file = root.resolve("victim-rootfs.tar");
     ContainerFixtures.write(file, rootfs);
-    Process process = new ProcessBuilder("docker", "import", file.toString(), tag).redirectErrorStream(true).start();
+    Process process =
+        new ProcessBuilder("docker", "import", file.toString(), tag)
+            .redirectErrorStream(true)
+            .start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(60, TimeUnit.SECONDS), "docker import did not finish");
     assertEquals(0, process.exitValue(), "docker import: " + output);
@@ -154,20 +178,42 @@ class ImageTagsContainerIT {
   }
 
   /** A well-formed docker save archive of one image whose manifest.json names {@code repoTags}. */
-  private static byte[] hostileArchive(byte[] layer, Map<String, String> labels, List<String> repoTags)
-      throws IOException {
+  private static byte[] hostileArchive(
+      byte[] layer, Map<String, String> labels, List<String> repoTags) throws IOException {
     StringBuilder labelJson = new StringBuilder();
-    labels.forEach((key, value) -> labelJson.append(labelJson.length() == 0 ? "" : ",")
-        .append('"').append(key).append("\":\"").append(value).append('"'));
-    String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Labels\":{" + labelJson + "}},"
-        + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + Checksums.sha256(layer) + "\"]}}";
+    labels.forEach(
+        (key, value) ->
+            labelJson
+                .append(labelJson.length() == 0 ? "" : ",")
+                .append('"')
+                .append(key)
+                .append("\":\"")
+                .append(value)
+                .append('"'));
+    String config =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Labels\":{"
+            + labelJson
+            + "}},"
+            + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:"
+            + Checksums.sha256(layer)
+            + "\"]}}";
     String configName = Checksums.sha256(config.getBytes(StandardCharsets.UTF_8)) + ".json";
     String layerDir = Checksums.sha256(layer);
     String tags = String.join("\",\"", repoTags);
-    String manifest = "[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + tags + "\"],\"Layers\":[\"" + layerDir
-        + "/layer.tar\"]}]";
-    String repositories = "{\"" + repoTags.get(0).substring(0, repoTags.get(0).indexOf(':')) + "\":{\"12\":\""
-        + layerDir + "\"}}";
+    String manifest =
+        "[{\"Config\":\""
+            + configName
+            + "\",\"RepoTags\":[\""
+            + tags
+            + "\"],\"Layers\":[\""
+            + layerDir
+            + "/layer.tar\"]}]";
+    String repositories =
+        "{\""
+            + repoTags.get(0).substring(0, repoTags.get(0).indexOf(':'))
+            + "\":{\"12\":\""
+            + layerDir
+            + "\"}}";
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
       put(tar, layerDir + "/layer.tar", layer);
@@ -178,7 +224,8 @@ class ImageTagsContainerIT {
     return bytes.toByteArray();
   }
 
-  private static void put(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {
+  private static void put(TarArchiveOutputStream tar, String name, byte[] content)
+      throws IOException {
     TarArchiveEntry entry = new TarArchiveEntry(name);
     entry.setSize(content.length);
     tar.putArchiveEntry(entry);

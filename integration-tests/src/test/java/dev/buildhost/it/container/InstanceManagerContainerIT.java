@@ -46,8 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Container instances through the one lifecycle ({@link InstanceManager}) and the Docker backend,
- * against the real dockerd, with the sample-container's worker and the manager's own writable
- * TFTP servers: task in, result out, exit codes, grace period, timeout, clean-up, adoption after a
+ * against the real dockerd, with the sample-container's worker and the manager's own writable TFTP
+ * servers: task in, result out, exit codes, grace period, timeout, clean-up, adoption after a
  * daemon restart, 16 at once.
  */
 class InstanceManagerContainerIT {
@@ -57,8 +57,7 @@ class InstanceManagerContainerIT {
 
   private static DockerClient docker;
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private final Map<String, Revision> machines = new ConcurrentHashMap<>();
   private final List<InstanceEvent> events = new CopyOnWriteArrayList<>();
@@ -80,17 +79,21 @@ class InstanceManagerContainerIT {
   @BeforeEach
   void open() {
     machines.put("sample-container", ContainerFixtures.sample());
-    machines.put("stubborn", ContainerFixtures.sampleRunning(
-        "/bin/sh -c \"trap '' TERM; echo ignoring-sigterm; while :; do sleep 1; done\""));
+    machines.put(
+        "stubborn",
+        ContainerFixtures.sampleRunning(
+            "/bin/sh -c \"trap '' TERM; echo ignoring-sigterm; while :; do sleep 1; done\""));
     machines.put("sleeper", ContainerFixtures.sampleRunning("sleep 1000"));
     // a 200 MiB buffer in a machine of 64 MiB (ram-minimum of the sample)
-    machines.put("hog", ContainerFixtures.sampleRunning("dd if=/dev/zero of=/dev/null bs=200M count=1"));
+    machines.put(
+        "hog", ContainerFixtures.sampleRunning("dd if=/dev/zero of=/dev/null bs=200M count=1"));
     config = ContainerFixtures.config(root, 16, GRACE);
     manager = openManager();
   }
 
   private InstanceManager openManager() {
-    InstanceManager opened = InstanceManager.open(config, this::revision, List.of(new DockerBackend(config)));
+    InstanceManager opened =
+        InstanceManager.open(config, this::revision, List.of(new DockerBackend(config)));
     opened.subscribe(events::add);
     return opened;
   }
@@ -112,17 +115,25 @@ class InstanceManagerContainerIT {
     }
     manager.list().forEach(instance -> awaitState(instance.id(), InstanceState.STOPPED));
     manager.close();
-    machines.values().stream().filter(revision -> revision.machine().startsWith("it-"))
-        .forEach(revision -> ContainerFixtures.removeImage(docker, "buildhost/" + revision.machine() + ":1.0"));
-    List<String> left = ContainerFixtures.containersOf(docker, root).stream().map(c -> c.getNames()[0]).toList();
+    machines.values().stream()
+        .filter(revision -> revision.machine().startsWith("it-"))
+        .forEach(
+            revision ->
+                ContainerFixtures.removeImage(docker, "buildhost/" + revision.machine() + ":1.0"));
+    List<String> left =
+        ContainerFixtures.containersOf(docker, root).stream().map(c -> c.getNames()[0]).toList();
     ContainerFixtures.removeContainers(docker, root);
     assertEquals(List.of(), left, "containers left behind");
   }
 
   @Test
   void taskInResultOutThenTheContainerIsGoneAndTheImageStays() throws Exception {
-    Instance started = manager.start(new StartRequest("sample-container", null,
-        Map.of(TaskManifest.FILE_NAME, task("echo manager-$((6 * 7))"))));
+    Instance started =
+        manager.start(
+            new StartRequest(
+                "sample-container",
+                null,
+                Map.of(TaskManifest.FILE_NAME, task("echo manager-$((6 * 7))"))));
     Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
 
     assertEquals(EndReason.POWEROFF, stopped.endReason(), stopped::toString);
@@ -131,24 +142,38 @@ class InstanceManagerContainerIT {
     assertEquals("success", result.status(), result::log);
     assertTrue(result.logLines().contains("manager-42"), result::log);
     String console = text(manager.openConsoleLog(started.id()));
-    assertTrue(console.contains("buildhost-worker: TFTP endpoint 127.0.0.1:" + started.tftpPort()), console);
+    assertTrue(
+        console.contains("buildhost-worker: TFTP endpoint 127.0.0.1:" + started.tftpPort()),
+        console);
     assertTrue(console.contains("manager-42"), console);
     // RUNNING and FILE_UPLOADED come from different threads (the engine's report, the TFTP
     // server) and a fast worker uploads before RUNNING is published: their order is not fixed.
     List<InstanceEvent.Kind> kinds = kinds(started.id());
     assertEquals(InstanceEvent.Kind.CREATED, kinds.get(0), kinds::toString);
     assertEquals(InstanceEvent.Kind.STOPPED, kinds.get(kinds.size() - 1), kinds::toString);
-    assertEquals(java.util.Set.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING,
-        InstanceEvent.Kind.FILE_UPLOADED, InstanceEvent.Kind.STOPPED), java.util.Set.copyOf(kinds));
+    assertEquals(
+        java.util.Set.of(
+            InstanceEvent.Kind.CREATED,
+            InstanceEvent.Kind.RUNNING,
+            InstanceEvent.Kind.FILE_UPLOADED,
+            InstanceEvent.Kind.STOPPED),
+        java.util.Set.copyOf(kinds));
     assertEquals(4, kinds.size(), kinds::toString);
-    assertEquals(List.of(), ContainerFixtures.containersOf(docker, root, started.id()), "removed when it ends");
+    assertEquals(
+        List.of(),
+        ContainerFixtures.containersOf(docker, root, started.id()),
+        "removed when it ends");
     docker.inspectImageCmd(SAMPLE_TAG).exec(); // the image is kept for the next instance
   }
 
   @Test
   void theTasksExitCodeIsTheInstances() throws Exception {
-    Instance started = manager.start(new StartRequest("sample-container", null,
-        Map.of(TaskManifest.FILE_NAME, task("echo failing-now", "exit 3"))));
+    Instance started =
+        manager.start(
+            new StartRequest(
+                "sample-container",
+                null,
+                Map.of(TaskManifest.FILE_NAME, task("echo failing-now", "exit 3"))));
     Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
     assertEquals(EndReason.POWEROFF, stopped.endReason());
     assertEquals(3, stopped.exitCode());
@@ -167,7 +192,9 @@ class InstanceManagerContainerIT {
 
     assertEquals(EndReason.TERMINATED, stopped.endReason());
     assertEquals(137, stopped.exitCode(), "killed by SIGKILL");
-    assertTrue(took.compareTo(GRACE.minusMillis(100)) >= 0, "it was killed before the grace period ended: " + took);
+    assertTrue(
+        took.compareTo(GRACE.minusMillis(100)) >= 0,
+        "it was killed before the grace period ended: " + took);
   }
 
   @Test
@@ -185,7 +212,10 @@ class InstanceManagerContainerIT {
     Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
     assertEquals(EndReason.CRASHED, stopped.endReason(), stopped::toString);
     assertEquals(137, stopped.exitCode(), "killed by the kernel's OOM killer");
-    assertEquals(List.of(), ContainerFixtures.containersOf(docker, root, started.id()), "removed when it ends");
+    assertEquals(
+        List.of(),
+        ContainerFixtures.containersOf(docker, root, started.id()),
+        "removed when it ends");
   }
 
   @Test
@@ -205,13 +235,15 @@ class InstanceManagerContainerIT {
   @Test
   void aCorruptImageTarballFailsTheStartClearlyAndLeavesNothing() throws Exception {
     byte[] sample = java.nio.file.Files.readAllBytes(ContainerFixtures.sample().file("image.tar"));
-    Revision corrupt = ContainerFixtures.ownMachine(root.resolve("machines"), "corrupt", "image.tar", null);
+    Revision corrupt =
+        ContainerFixtures.ownMachine(root.resolve("machines"), "corrupt", "image.tar", null);
     // Cut inside the data: the end of a tar is zero padding, which could go unnoticed.
     ContainerFixtures.write(corrupt.file("image.tar"), Arrays.copyOf(sample, sample.length / 3));
     machines.put("corrupt", corrupt);
     var danglingBefore = ContainerFixtures.danglingImages(docker);
 
-    ManagerException e = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("corrupt")));
+    ManagerException e =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("corrupt")));
     assertEquals(ManagerException.Kind.BACKEND_FAILED, e.kind());
     assertTrue(e.getMessage().contains(corrupt.file("image.tar").toString()), e.getMessage());
     assertTrue(e.getMessage().contains("truncated"), e.getMessage());
@@ -247,8 +279,12 @@ class InstanceManagerContainerIT {
       for (int i = 0; i < count; i++) {
         // Long enough for all sixteen to be up together even on a busy two-core machine.
         byte[] task = task("echo instance-" + i, "sleep 10");
-        starts.add(pool.submit(() -> manager.start(new StartRequest("sample-container", null,
-            Map.of(TaskManifest.FILE_NAME, task)))));
+        starts.add(
+            pool.submit(
+                () ->
+                    manager.start(
+                        new StartRequest(
+                            "sample-container", null, Map.of(TaskManifest.FILE_NAME, task)))));
       }
       for (Future<Instance> start : starts) {
         started.add(start.get(WAIT.toSeconds(), TimeUnit.SECONDS));
@@ -265,32 +301,45 @@ class InstanceManagerContainerIT {
     }
     assertEquals(count, peakRunning(), "all of them ran at the same time");
     for (Instance instance : started) {
-      assertEquals(List.of(), ContainerFixtures.containersOf(docker, root, instance.id()), "removed when it ends");
+      assertEquals(
+          List.of(),
+          ContainerFixtures.containersOf(docker, root, instance.id()),
+          "removed when it ends");
     }
   }
 
   @Test
   void theNextStartOfAMachineRunsTheContainerPreparedWhileTheLastOneRan() throws Exception {
-    Instance first = manager.start(new StartRequest("sample-container", null,
-        Map.of(TaskManifest.FILE_NAME, task("echo first"))));
+    Instance first =
+        manager.start(
+            new StartRequest(
+                "sample-container", null, Map.of(TaskManifest.FILE_NAME, task("echo first"))));
     Container prepared = awaitPreparedContainer("sample-container");
     String preparedFor = prepared.getLabels().get(DockerBackend.LABEL_INSTANCE);
     assertNotEquals(first.id(), preparedFor);
     awaitState(first.id(), InstanceState.STOPPED);
 
     // The task waits, so that the container can be looked at while it runs.
-    Instance second = manager.start(new StartRequest("sample-container", null,
-        Map.of(TaskManifest.FILE_NAME, task("echo second-$((6 * 7))", "sleep 3"))));
+    Instance second =
+        manager.start(
+            new StartRequest(
+                "sample-container",
+                null,
+                Map.of(TaskManifest.FILE_NAME, task("echo second-$((6 * 7))", "sleep 3"))));
 
     assertEquals(preparedFor, second.id());
-    assertEquals(prepared.getId(), docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec().getId(),
+    assertEquals(
+        prepared.getId(),
+        docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec().getId(),
         "the prepared container itself runs");
     Instance stopped = awaitState(second.id(), InstanceState.STOPPED);
     assertEquals(0, stopped.exitCode(), stopped::toString);
     ResultManifest result = result(second.id());
     assertTrue(result.logLines().contains("second-42"), result::log);
     String console = text(manager.openConsoleLog(second.id()));
-    assertTrue(console.contains("buildhost-worker: TFTP endpoint 127.0.0.1:" + second.tftpPort()), console);
+    assertTrue(
+        console.contains("buildhost-worker: TFTP endpoint 127.0.0.1:" + second.tftpPort()),
+        console);
   }
 
   @Test
@@ -303,8 +352,13 @@ class InstanceManagerContainerIT {
 
     assertEquals(prepared.getLabels().get(DockerBackend.LABEL_INSTANCE), second.id());
     assertEquals(InstanceState.RUNNING, second.state());
-    assertEquals("running", docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec()
-        .getState().getStatus());
+    assertEquals(
+        "running",
+        docker
+            .inspectContainerCmd(DockerBackend.containerName(second.id()))
+            .exec()
+            .getState()
+            .getStatus());
   }
 
   @Test
@@ -316,11 +370,20 @@ class InstanceManagerContainerIT {
     Instance second = manager.start(StartRequest.of("sleeper"));
 
     assertNotEquals(prepared.getLabels().get(DockerBackend.LABEL_INSTANCE), second.id());
-    assertEquals(List.of("sleep", "999"), Arrays.asList(
-        docker.inspectContainerCmd(DockerBackend.containerName(second.id())).exec().getConfig().getCmd()));
+    assertEquals(
+        List.of("sleep", "999"),
+        Arrays.asList(
+            docker
+                .inspectContainerCmd(DockerBackend.containerName(second.id()))
+                .exec()
+                .getConfig()
+                .getCmd()));
     long deadline = System.nanoTime() + WAIT.toNanos();
-    while (ContainerFixtures.containersOf(docker, root).stream().anyMatch(c -> c.getId().equals(prepared.getId()))) {
-      assertTrue(System.nanoTime() < deadline, "the prepared container of the old revision is still there");
+    while (ContainerFixtures.containersOf(docker, root).stream()
+        .anyMatch(c -> c.getId().equals(prepared.getId()))) {
+      assertTrue(
+          System.nanoTime() < deadline,
+          "the prepared container of the old revision is still there");
       Thread.sleep(50);
     }
   }
@@ -335,7 +398,9 @@ class InstanceManagerContainerIT {
           return container;
         }
       }
-      assertTrue(System.nanoTime() < deadline, "no container prepared for the next instance of " + machine);
+      assertTrue(
+          System.nanoTime() < deadline,
+          "no container prepared for the next instance of " + machine);
       Thread.sleep(50);
     }
   }
@@ -347,7 +412,8 @@ class InstanceManagerContainerIT {
     for (InstanceEvent event : events) {
       if (event.kind() == InstanceEvent.Kind.RUNNING) {
         peak = Math.max(peak, ++running);
-      } else if (event.kind() == InstanceEvent.Kind.STOPPED && event.instance().runningAt() != null) {
+      } else if (event.kind() == InstanceEvent.Kind.STOPPED
+          && event.instance().runningAt() != null) {
         running--;
       }
     }
@@ -371,7 +437,10 @@ class InstanceManagerContainerIT {
   }
 
   private List<InstanceEvent.Kind> kinds(String id) {
-    return events.stream().filter(e -> e.instance().id().equals(id)).map(InstanceEvent::kind).toList();
+    return events.stream()
+        .filter(e -> e.instance().id().equals(id))
+        .map(InstanceEvent::kind)
+        .toList();
   }
 
   private Instance awaitState(String id, InstanceState state) {
@@ -386,7 +455,8 @@ class InstanceManagerContainerIT {
         return instance;
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("instance " + id + " did not reach " + what + " within " + WAIT + ": " + instance);
+        throw new AssertionError(
+            "instance " + id + " did not reach " + what + " within " + WAIT + ": " + instance);
       }
       try {
         Thread.sleep(50);

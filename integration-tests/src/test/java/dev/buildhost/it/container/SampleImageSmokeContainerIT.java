@@ -22,23 +22,23 @@ import org.testcontainers.images.PullPolicy;
 import org.testcontainers.utility.DockerImageName;
 
 /**
- * A smoke test of the sample machine's image itself, run by Testcontainers (local images only:
- * the image is the one the backend imported from the sample's image.tar; nothing is pulled).
+ * A smoke test of the sample machine's image itself, run by Testcontainers (local images only: the
+ * image is the one the backend imported from the sample's image.tar; nothing is pulled).
  */
 class SampleImageSmokeContainerIT {
 
   private static final Duration RUN = Duration.ofSeconds(60);
 
-  @TempDir
-  static Path root;
+  @TempDir static Path root;
 
-  @TempDir
-  Path tftpRoot;
+  @TempDir Path tftpRoot;
 
   @BeforeAll
   static void importTheSampleImage() throws Exception {
-    try (DockerClient docker = Daemons.docker(); // a missing engine fails (CI) or skips here, with the reason
-         DockerBackend backend = new DockerBackend(ContainerFixtures.config(root, 1, Duration.ofSeconds(1)))) {
+    try (DockerClient docker =
+            Daemons.docker(); // a missing engine fails (CI) or skips here, with the reason
+        DockerBackend backend =
+            new DockerBackend(ContainerFixtures.config(root, 1, Duration.ofSeconds(1)))) {
       String imageId = backend.images().ensure(ContainerFixtures.sample());
       assertEquals(imageId, docker.inspectImageCmd(SAMPLE_TAG).exec().getId());
     }
@@ -52,12 +52,17 @@ class SampleImageSmokeContainerIT {
 
   @Test
   void theWorkerIsInstalledAndRefusesToRunWithoutAnEndpoint() {
-    try (GenericContainer<?> container = sampleImage()
-        .withCommand("/bin/sh", "-c", "ls -l /usr/local/bin/buildhost-worker; /usr/local/bin/buildhost-worker;"
-            + " echo worker-exit=$?")) {
+    try (GenericContainer<?> container =
+        sampleImage()
+            .withCommand(
+                "/bin/sh",
+                "-c",
+                "ls -l /usr/local/bin/buildhost-worker; /usr/local/bin/buildhost-worker;"
+                    + " echo worker-exit=$?")) {
       container.start();
       String logs = container.getLogs();
-      assertTrue(logs.contains("-rwxr-xr-x") && logs.contains("/usr/local/bin/buildhost-worker"), logs);
+      assertTrue(
+          logs.contains("-rwxr-xr-x") && logs.contains("/usr/local/bin/buildhost-worker"), logs);
       assertTrue(logs.contains("buildhost-worker: no TFTP endpoint"), logs);
       assertTrue(logs.contains("worker-exit=75"), logs);
     }
@@ -67,16 +72,18 @@ class SampleImageSmokeContainerIT {
   void theWorkerRunsATaskOverTftpOnTheHostNetwork() throws Exception {
     TaskManifest.of("echo smoke-$((2 + 3))", "busybox | head -n 1").writeTo(tftpRoot);
     try (TftpServer tftp = TestTftp.writable(tftpRoot);
-         GenericContainer<?> container = sampleImage()
-             .withNetworkMode("host")
-             .withEnv("BUILDHOST_TFTP", "127.0.0.1:" + tftp.port())
-             .withCommand("/usr/local/bin/buildhost-worker")) {
+        GenericContainer<?> container =
+            sampleImage()
+                .withNetworkMode("host")
+                .withEnv("BUILDHOST_TFTP", "127.0.0.1:" + tftp.port())
+                .withCommand("/usr/local/bin/buildhost-worker")) {
       container.start(); // the one-shot check demands exit code 0
       ResultManifest result = ResultManifest.read(tftpRoot.resolve(ResultManifest.FILE_NAME));
       assertEquals("success", result.status(), result::log);
       assertTrue(result.logLines().contains("smoke-5"), result::log);
       assertTrue(result.log().contains("BusyBox"), result::log);
-      assertTrue(container.getLogs().contains("buildhost-worker: done: success"), container::getLogs);
+      assertTrue(
+          container.getLogs().contains("buildhost-worker: done: success"), container::getLogs);
     }
   }
 }

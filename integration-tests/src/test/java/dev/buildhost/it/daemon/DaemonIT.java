@@ -16,8 +16,8 @@ import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
-import dev.buildhost.manager.cli.BuildhostCommand;
 import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.cli.BuildhostCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,16 +55,15 @@ import org.libvirt.Domain;
 import picocli.CommandLine;
 
 /**
- * The daemon as a process, against the real libvirtd and dockerd, with the sample machines:
- * the crash test (SIGKILL while instances run, restart, adoption, results; SIGKILL after they
- * ended, restart, nothing left), bad API input, and the CLI's start --wait.
+ * The daemon as a process, against the real libvirtd and dockerd, with the sample machines: the
+ * crash test (SIGKILL while instances run, restart, adoption, results; SIGKILL after they ended,
+ * restart, nothing left), bad API input, and the CLI's start --wait.
  */
 class DaemonIT {
 
   private static final int PORTS = 20;
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
   private int firstPort;
   private DaemonProcess daemon;
   private final Set<String> started = new HashSet<>();
@@ -79,9 +78,26 @@ class DaemonIT {
     }
     linkTree(Samples.machines(), root.resolve("machines"));
     firstPort = 40000 + (int) (Math.random() * 10000);
-    daemon = new DaemonProcess(root, List.of("--listen", "127.0.0.1:0", "--tftp-listen", "127.0.0.1:0",
-        "--tftp-ports", firstPort + "-" + (firstPort + PORTS - 1), "--max-instances", "6", "--ram-budget", "4G",
-        "--accel", "tcg", "--poweroff-grace", "10s", "--default-timeout", "5m"));
+    daemon =
+        new DaemonProcess(
+            root,
+            List.of(
+                "--listen",
+                "127.0.0.1:0",
+                "--tftp-listen",
+                "127.0.0.1:0",
+                "--tftp-ports",
+                firstPort + "-" + (firstPort + PORTS - 1),
+                "--max-instances",
+                "6",
+                "--ram-budget",
+                "4G",
+                "--accel",
+                "tcg",
+                "--poweroff-grace",
+                "10s",
+                "--default-timeout",
+                "5m"));
   }
 
   @AfterEach
@@ -116,9 +132,13 @@ class DaemonIT {
     daemon.kill();
     Connect libvirt = Daemons.libvirt();
     try (DockerClient docker = Daemons.docker()) {
-      assertEquals(2, instances.stream().filter(i -> domainExists(libvirt, "buildhost-" + i.id())).count(),
+      assertEquals(
+          2,
+          instances.stream().filter(i -> domainExists(libvirt, "buildhost-" + i.id())).count(),
           "the VMs run on without the daemon");
-      assertEquals(2, ourContainers(docker).stream().filter(c -> "running".equals(c.getState())).count(),
+      assertEquals(
+          2,
+          ourContainers(docker).stream().filter(c -> "running".equals(c.getState())).count(),
           "the containers run on without the daemon");
     } finally {
       libvirt.close();
@@ -127,7 +147,8 @@ class DaemonIT {
     api = daemon.start();
     for (InstanceView instance : instances) {
       InstanceView adopted = api.instance(instance.id());
-      assertEquals(InstanceView.State.RUNNING, adopted.state(), "adopted after the restart: " + adopted);
+      assertEquals(
+          InstanceView.State.RUNNING, adopted.state(), "adopted after the restart: " + adopted);
       assertEquals(instance.tftpPort(), adopted.tftpPort());
     }
     for (int n = 0; n < instances.size(); n++) {
@@ -142,16 +163,22 @@ class DaemonIT {
     daemon.kill();
     api = daemon.start();
     for (InstanceView instance : instances) {
-      assertEquals(InstanceView.State.STOPPED, api.instance(instance.id()).state(), "the records stay for the agent");
+      assertEquals(
+          InstanceView.State.STOPPED,
+          api.instance(instance.id()).state(),
+          "the records stay for the agent");
     }
     assertNothingLeft(instances);
     for (InstanceView instance : instances) {
       api.delete(instance.id());
-      assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id())), "delete removes the folder");
+      assertFalse(
+          Files.exists(root.resolve("tftp").resolve(instance.id())), "delete removes the folder");
     }
     assertEquals(List.of(), api.instances());
     assertEquals(0, daemon.stop(), "SIGTERM is a clean exit");
-    assertFalse(Files.exists(daemon.stateDir().resolve(DaemonEndpoint.ENDPOINT_FILE)), "a clean exit withdraws api.json");
+    assertFalse(
+        Files.exists(daemon.stateDir().resolve(DaemonEndpoint.ENDPOINT_FILE)),
+        "a clean exit withdraws api.json");
   }
 
   @Test
@@ -164,33 +191,56 @@ class DaemonIT {
 
     assertEquals(401, post(http, url, null, start).statusCode());
     assertEquals(401, post(http, url, "Bearer wrong", start).statusCode());
-    HttpResponse<String> unknown = post(http, url, "Bearer " + token, "{\"machine\": \"no-such-machine\"}");
+    HttpResponse<String> unknown =
+        post(http, url, "Bearer " + token, "{\"machine\": \"no-such-machine\"}");
     assertEquals(404, unknown.statusCode());
-    assertTrue(unknown.body().contains("no-such-machine") && unknown.body().contains("\"hint\""), unknown.body());
-    HttpResponse<String> malformed = post(http, url, "Bearer " + token, "{\"machine\": \"sample-container\",");
+    assertTrue(
+        unknown.body().contains("no-such-machine") && unknown.body().contains("\"hint\""),
+        unknown.body());
+    HttpResponse<String> malformed =
+        post(http, url, "Bearer " + token, "{\"machine\": \"sample-container\",");
     assertEquals(400, malformed.statusCode());
     assertTrue(malformed.body().contains("malformed JSON"), malformed.body());
-    assertEquals(400, post(http, url, "Bearer " + token,
-        "{\"machine\": \"sample-container\", \"files\": {\"../x\": \"eA==\"}}").statusCode());
-    String tooLarge = rawStatus(url, token, "POST /v1/instances HTTP/1.1", "Content-Length: " + (200L << 20));
-    assertTrue(tooLarge.startsWith("HTTP/1.1 413 "), tooLarge); // the reason phrase is the server's wording
+    assertEquals(
+        400,
+        post(
+                http,
+                url,
+                "Bearer " + token,
+                "{\"machine\": \"sample-container\", \"files\": {\"../x\": \"eA==\"}}")
+            .statusCode());
+    String tooLarge =
+        rawStatus(url, token, "POST /v1/instances HTTP/1.1", "Content-Length: " + (200L << 20));
+    assertTrue(
+        tooLarge.startsWith("HTTP/1.1 413 "),
+        tooLarge); // the reason phrase is the server's wording
     assertEquals(List.of(), api.instances(), "no bad request started an instance");
 
     InstanceView instance = start(api, Samples.CONTAINER, TaskManifest.of("sleep 5"));
     for (String name : List.of("..%2F..%2Fstate%2Fapi-token", "%2E%2E", "a%5Cb", "x%00y")) {
-      HttpResponse<String> put = http.send(HttpRequest.newBuilder(
-          url.resolve("/v1/instances/" + instance.id() + "/files/" + name))
-          .header("Authorization", "Bearer " + token).PUT(HttpRequest.BodyPublishers.ofString("evil")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> put =
+          http.send(
+              HttpRequest.newBuilder(
+                      url.resolve("/v1/instances/" + instance.id() + "/files/" + name))
+                  .header("Authorization", "Bearer " + token)
+                  .PUT(HttpRequest.BodyPublishers.ofString("evil"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(400, put.statusCode(), name + ": " + put.body());
     }
-    String bigFile = rawStatus(url, token, "PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1",
-        "Content-Length: " + (65L << 20));
+    String bigFile =
+        rawStatus(
+            url,
+            token,
+            "PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1",
+            "Content-Length: " + (65L << 20));
     assertTrue(bigFile.startsWith("HTTP/1.1 413 "), bigFile);
     InstanceView stopped = awaitStopped(api, instance.id(), Duration.ofMinutes(2));
     try (Stream<Path> files = Files.list(root.resolve("tftp").resolve(instance.id()))) {
-      assertEquals(List.of("result.manifest", "task.manifest"),
-          files.map(p -> p.getFileName().toString()).sorted().toList(), "only the task and the result");
+      assertEquals(
+          List.of("result.manifest", "task.manifest"),
+          files.map(p -> p.getFileName().toString()).sorted().toList(),
+          "only the task and the result");
     }
     assertEquals(0, stopped.exitCode());
     assertEquals(1, api.instances().size());
@@ -199,17 +249,41 @@ class DaemonIT {
   @Test
   void theCliStartsBothSamplesAtOnceAndWaitsForTheirResults() throws Exception {
     daemon.start();
-    Path task = Files.writeString(root.resolve("task.manifest"), TaskManifest.of("uname -s", "echo from-cli").text());
-    Path failing = Files.writeString(root.resolve("failing.manifest"), TaskManifest.of("exit 7").text());
-    CompletableFuture<String[]> vm = CompletableFuture.supplyAsync(() -> cli("start", Samples.VM, "--put",
-        "task.manifest=" + task, "--wait", "--timeout", "5m"));
-    CompletableFuture<String[]> container = CompletableFuture.supplyAsync(() -> cli("start", Samples.CONTAINER,
-        "--put", "task.manifest=" + failing, "--wait", "--timeout", "5m"));
+    Path task =
+        Files.writeString(
+            root.resolve("task.manifest"), TaskManifest.of("uname -s", "echo from-cli").text());
+    Path failing =
+        Files.writeString(root.resolve("failing.manifest"), TaskManifest.of("exit 7").text());
+    CompletableFuture<String[]> vm =
+        CompletableFuture.supplyAsync(
+            () ->
+                cli(
+                    "start",
+                    Samples.VM,
+                    "--put",
+                    "task.manifest=" + task,
+                    "--wait",
+                    "--timeout",
+                    "5m"));
+    CompletableFuture<String[]> container =
+        CompletableFuture.supplyAsync(
+            () ->
+                cli(
+                    "start",
+                    Samples.CONTAINER,
+                    "--put",
+                    "task.manifest=" + failing,
+                    "--wait",
+                    "--timeout",
+                    "5m"));
     String[] vmRun = vm.get(5, TimeUnit.MINUTES);
     String[] containerRun = container.get(5, TimeUnit.MINUTES);
     assertEquals("0", vmRun[0], String.join("\n", vmRun));
-    assertTrue(vmRun[1].contains("RUNNING") && vmRun[1].contains("FILE_UPLOADED")
-        && vmRun[1].contains("worker success, exit code 0"), vmRun[1]);
+    assertTrue(
+        vmRun[1].contains("RUNNING")
+            && vmRun[1].contains("FILE_UPLOADED")
+            && vmRun[1].contains("worker success, exit code 0"),
+        vmRun[1]);
     assertEquals("1", containerRun[0], String.join("\n", containerRun));
     assertTrue(containerRun[1].contains("worker error, exit code 7"), containerRun[1]);
     for (InstanceView instance : ApiClient.forStateDir(daemon.stateDir()).instances()) {
@@ -231,8 +305,15 @@ class DaemonIT {
   }
 
   private InstanceView start(ApiClient api, String machine, TaskManifest task) {
-    InstanceView instance = api.start(new StartBody(machine, 300L, Map.of(TaskManifest.FILE_NAME,
-        Base64.getEncoder().encodeToString(task.text().getBytes(StandardCharsets.UTF_8)))));
+    InstanceView instance =
+        api.start(
+            new StartBody(
+                machine,
+                300L,
+                Map.of(
+                    TaskManifest.FILE_NAME,
+                    Base64.getEncoder()
+                        .encodeToString(task.text().getBytes(StandardCharsets.UTF_8)))));
     started.add(instance.id());
     return instance;
   }
@@ -241,16 +322,22 @@ class DaemonIT {
     Connect libvirt = Daemons.libvirt();
     try (DockerClient docker = Daemons.docker()) {
       for (InstanceView instance : instances) {
-        assertFalse(domainExists(libvirt, "buildhost-" + instance.id()), "no domain of " + instance.id());
-        assertFalse(Files.exists(LaunchSpec.overlayDisk(root.resolve("instances").resolve(instance.id()))),
+        assertFalse(
+            domainExists(libvirt, "buildhost-" + instance.id()), "no domain of " + instance.id());
+        assertFalse(
+            Files.exists(LaunchSpec.overlayDisk(root.resolve("instances").resolve(instance.id()))),
             "no overlay of " + instance.id());
       }
-      assertEquals(List.of(), ourContainers(docker).stream().map(Container::getNames).toList(), "no containers");
+      assertEquals(
+          List.of(),
+          ourContainers(docker).stream().map(Container::getNames).toList(),
+          "no containers");
     } finally {
       libvirt.close();
     }
     for (int port = firstPort; port < firstPort + PORTS; port++) {
-      try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      try (DatagramSocket socket =
+          new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
         assertTrue(socket.isBound());
       } catch (SocketException e) {
         fail("TFTP port " + port + " is still taken after the instances ended: " + e.getMessage());
@@ -259,8 +346,11 @@ class DaemonIT {
   }
 
   private List<Container> ourContainers(DockerClient docker) {
-    return docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of("dev.buildhost.root", root.toAbsolutePath().normalize().toString())).exec();
+    return docker
+        .listContainersCmd()
+        .withShowAll(true)
+        .withLabelFilter(Map.of("dev.buildhost.root", root.toAbsolutePath().normalize().toString()))
+        .exec();
   }
 
   private static boolean domainExists(Connect libvirt, String name) {
@@ -283,7 +373,8 @@ class DaemonIT {
     }
   }
 
-  private static InstanceView awaitStopped(ApiClient api, String id, Duration timeout) throws InterruptedException {
+  private static InstanceView awaitStopped(ApiClient api, String id, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       InstanceView instance = api.instance(id);
@@ -297,7 +388,8 @@ class DaemonIT {
     }
   }
 
-  private static void awaitConsole(ApiClient api, String id, String text, Duration timeout) throws Exception {
+  private static void awaitConsole(ApiClient api, String id, String text, Duration timeout)
+      throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       String console;
@@ -310,7 +402,15 @@ class DaemonIT {
         return;
       }
       if (System.nanoTime() > deadline) {
-        fail("instance " + id + " did not show '" + text + "' within " + timeout + "; console:\n" + console);
+        fail(
+            "instance "
+                + id
+                + " did not show '"
+                + text
+                + "' within "
+                + timeout
+                + "; console:\n"
+                + console);
       }
       Thread.sleep(250);
     }
@@ -325,10 +425,11 @@ class DaemonIT {
     }
   }
 
-  private static HttpResponse<String> post(HttpClient http, URI url, String authorization, String body)
-      throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(url.resolve("/v1/instances"))
-        .POST(HttpRequest.BodyPublishers.ofString(body));
+  private static HttpResponse<String> post(
+      HttpClient http, URI url, String authorization, String body) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(url.resolve("/v1/instances"))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (authorization != null) {
       request.header("Authorization", authorization);
     }
@@ -336,18 +437,30 @@ class DaemonIT {
   }
 
   /** Sends only a request head (a body is announced, never sent) and returns the status line. */
-  private static String rawStatus(URI url, String token, String requestLine, String header) throws IOException {
+  private static String rawStatus(URI url, String token, String requestLine, String header)
+      throws IOException {
     try (Socket socket = new Socket(url.getHost(), url.getPort())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
-      out.write((requestLine + "\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\n" + header + "\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          (requestLine
+                  + "\r\nHost: localhost\r\nAuthorization: Bearer "
+                  + token
+                  + "\r\n"
+                  + header
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      return new String(socket.getInputStream().readNBytes(64), StandardCharsets.US_ASCII).lines().findFirst().orElse("");
+      return new String(socket.getInputStream().readNBytes(64), StandardCharsets.US_ASCII)
+          .lines()
+          .findFirst()
+          .orElse("");
     }
   }
 
-  /** Mirrors a folder with hard links (the revisions are read-only), keeping symlinks as they are. */
+  /**
+   * Mirrors a folder with hard links (the revisions are read-only), keeping symlinks as they are.
+   */
   private static void linkTree(Path from, Path to) throws IOException {
     try (Stream<Path> paths = Files.walk(from)) {
       for (Path source : (Iterable<Path>) paths::iterator) {

@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code buildhost daemon} in its own JVM (the test's class path), on a root of the test's: it
- * can be killed with SIGKILL and started again like the real service.
+ * {@code buildhost daemon} in its own JVM (the test's class path), on a root of the test's: it can
+ * be killed with SIGKILL and started again like the real service.
  */
 @SuppressWarnings("try") // close() waits for the daemon's JVM to end, so it may be interrupted
 final class DaemonProcess implements AutoCloseable {
@@ -40,17 +40,30 @@ final class DaemonProcess implements AutoCloseable {
   ApiClient start() throws IOException, InterruptedException {
     Path apiJson = stateDir().resolve(DaemonEndpoint.ENDPOINT_FILE);
     Files.deleteIfExists(apiJson); // a SIGKILLed daemon leaves its stale api.json behind
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"),
-        "dev.buildhost.manager.cli.BuildhostCommand", "daemon", "--root", root.toString()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.buildhost.manager.cli.BuildhostCommand",
+                "daemon",
+                "--root",
+                root.toString()));
     command.addAll(flags);
-    process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (true) {
       if (!process.isAlive()) {
-        fail("the daemon exited with " + process.exitValue() + " before serving; its log:\n" + log());
+        fail(
+            "the daemon exited with "
+                + process.exitValue()
+                + " before serving; its log:\n"
+                + log());
       }
       if (Files.exists(apiJson)) {
         ApiClient client = ApiClient.forStateDir(stateDir());

@@ -11,22 +11,25 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the {@code sh test} blocks of one page the way a reader would type them into one
- * terminal: in order, with {@code bash -euo pipefail}, each starting in the page's folder, with
- * the shell variables and functions of the earlier blocks (saved with {@code declare} when a block
- * ends and sourced when the next begins). Each block runs in its own session ({@code setsid}), so that what
+ * Runs the {@code sh test} blocks of one page the way a reader would type them into one terminal:
+ * in order, with {@code bash -euo pipefail}, each starting in the page's folder, with the shell
+ * variables and functions of the earlier blocks (saved with {@code declare} when a block ends and
+ * sourced when the next begins). Each block runs in its own session ({@code setsid}), so that what
  * it left running in the background can be stopped by process group when the page is done.
  */
 final class BlockRunner implements AutoCloseable {
 
-  /** Result of one block: its exit code (-1 on timeout) and its output, stdout and stderr merged. */
+  /**
+   * Result of one block: its exit code (-1 on timeout) and its output, stdout and stderr merged.
+   */
   record Result(int exitCode, String output, boolean timedOut) {}
 
   /**
    * Sources the saved variables, runs the block, saves the variables on exit (even on failure).
    * Bash's own variables and read-only ones are not saved; neither is the working folder.
    */
-  private static final String WRAPPER = """
+  private static final String WRAPPER =
+      """
       __state=$1
       __block=$2
       if [ -f "$__state" ]; then source "$__state"; fi
@@ -66,12 +69,19 @@ final class BlockRunner implements AutoCloseable {
     Path script = dir.resolve(".doc-test-block-" + count + ".sh");
     Path output = dir.resolve(".doc-test-block-" + count + ".out");
     Files.writeString(script, block, StandardCharsets.UTF_8);
-    ProcessBuilder builder = new ProcessBuilder("setsid", "bash", "-euo", "pipefail", wrapper.toString(),
-        state.toString(), script.toString())
-        .directory(dir.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(output.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                "setsid",
+                "bash",
+                "-euo",
+                "pipefail",
+                wrapper.toString(),
+                state.toString(),
+                script.toString())
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(output.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
     builder.environment().clear();
     builder.environment().putAll(environment);
     Process process = builder.start();
@@ -85,7 +95,9 @@ final class BlockRunner implements AutoCloseable {
     return new Result(finished ? process.exitValue() : -1, text, !finished);
   }
 
-  /** Stops what the page's blocks left running: SIGTERM to each block's process group, then SIGKILL. */
+  /**
+   * Stops what the page's blocks left running: SIGTERM to each block's process group, then SIGKILL.
+   */
   @Override
   public void close() {
     try {
@@ -122,8 +134,12 @@ final class BlockRunner implements AutoCloseable {
   /** Whether a process of the group (= session, made by setsid) still exists. */
   private static boolean groupAlive(long group) {
     try {
-      return new ProcessBuilder("kill", "-0", "--", "-" + group).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+      return new ProcessBuilder("kill", "-0", "--", "-" + group)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start()
+              .waitFor()
+          == 0;
     } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {
@@ -138,8 +154,12 @@ final class BlockRunner implements AutoCloseable {
       return false;
     }
     try {
-      return new ProcessBuilder("kill", signal, "--", "-" + group).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+      return new ProcessBuilder("kill", signal, "--", "-" + group)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start()
+              .waitFor()
+          == 0;
     } catch (IOException e) {
       return false;
     }

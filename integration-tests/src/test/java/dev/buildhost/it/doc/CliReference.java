@@ -13,15 +13,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Help.Ansi;
 
 /**
- * Renders the CLI reference from the picocli models of {@code buildhost} and
- * {@code buildhost monitor}: the generated section of {@code doc/cli.md} and the man page
- * {@code doc/man/buildhost.1}. {@link CliReferenceTest} fails when the committed files differ
- * from what this renders; {@link #main} (or that test with {@code -Dbuildhost.doc.regenerate=true})
- * writes them.
+ * Renders the CLI reference from the picocli models of {@code buildhost} and {@code buildhost
+ * monitor}: the generated section of {@code doc/cli.md} and the man page {@code
+ * doc/man/buildhost.1}. {@link CliReferenceTest} fails when the committed files differ from what
+ * this renders; {@link #main} (or that test with {@code -Dbuildhost.doc.regenerate=true}) writes
+ * them.
  */
 public final class CliReference {
 
-  static final String BEGIN = "<!-- BEGIN GENERATED CLI REFERENCE: do not edit; see 'Regenerating' above -->";
+  static final String BEGIN =
+      "<!-- BEGIN GENERATED CLI REFERENCE: do not edit; see 'Regenerating' above -->";
   static final String END = "<!-- END GENERATED CLI REFERENCE -->";
   static final String CLI_MD = "doc/cli.md";
   static final String MAN_PAGE = "doc/man/buildhost.1";
@@ -64,8 +65,13 @@ public final class CliReference {
     StringBuilder out = new StringBuilder(BEGIN).append("\n\n");
     out.append("| command | what it does |\n|---|---|\n");
     for (Entry e : entries) {
-      out.append("| [`").append(e.name()).append("`](#").append(anchor(e.name())).append(") | ")
-          .append(e.summary().replace("|", "\\|")).append(" |\n");
+      out.append("| [`")
+          .append(e.name())
+          .append("`](#")
+          .append(anchor(e.name()))
+          .append(") | ")
+          .append(e.summary().replace("|", "\\|"))
+          .append(" |\n");
     }
     for (Entry e : entries) {
       out.append("\n### ").append(e.name()).append("\n\n```text\n").append(e.usage());
@@ -82,31 +88,43 @@ public final class CliReference {
     int begin = current.indexOf(BEGIN);
     int end = current.indexOf(END);
     if (begin < 0 || end < begin) {
-      throw new IllegalStateException(CLI_MD + " has lost its markers '" + BEGIN + "' and '" + END
-          + "'; put them back where the generated reference belongs");
+      throw new IllegalStateException(
+          CLI_MD
+              + " has lost its markers '"
+              + BEGIN
+              + "' and '"
+              + END
+              + "'; put them back where the generated reference belongs");
     }
-    return current.substring(0, begin) + markdownSection(entries) + current.substring(end + END.length());
+    return current.substring(0, begin)
+        + markdownSection(entries)
+        + current.substring(end + END.length());
   }
 
   /** The man page, in troff (man macros). */
   static String manPage(List<Entry> entries) {
     StringBuilder out = new StringBuilder();
-    out.append(".\\\" Generated from the picocli models by dev.buildhost.it.doc.CliReference; do not edit.\n");
+    out.append(
+        ".\\\" Generated from the picocli models by dev.buildhost.it.doc.CliReference; do not edit.\n");
     out.append(".TH BUILDHOST 1 \"\" \"buildhost\" \"User Commands\"\n");
     out.append(".SH NAME\n");
     out.append("buildhost \\- build host: one-shot VMs and containers with a TFTP channel\n");
     out.append(".SH SYNOPSIS\n");
     out.append(".B buildhost\n.I COMMAND\n.RI [ OPTIONS ]\n");
     out.append(".SH DESCRIPTION\n");
-    out.append(text("buildhost keeps a library of build machines (QEMU/KVM virtual machines and Docker "
-        + "containers), boots one-shot instances of them, and gives each instance its own writable TFTP port "
-        + "and folder through which the worker inside downloads its task and uploads its result. "
-        + "buildhost daemon runs the manager and its HTTP API; the other commands are clients of that API, "
-        + "except buildhost tftp (a standalone TFTP server) and buildhost monitor (toolchain bootstrap and "
-        + "reboot on change)."));
+    out.append(
+        text(
+            "buildhost keeps a library of build machines (QEMU/KVM virtual machines and Docker "
+                + "containers), boots one-shot instances of them, and gives each instance its own writable TFTP port "
+                + "and folder through which the worker inside downloads its task and uploads its result. "
+                + "buildhost daemon runs the manager and its HTTP API; the other commands are clients of that API, "
+                + "except buildhost tftp (a standalone TFTP server) and buildhost monitor (toolchain bootstrap and "
+                + "reboot on change)."));
     out.append(".PP\n");
-    out.append(text("The client commands find the daemon through its state folder: --state-dir, else "
-        + "$BUILDHOST_STATE_DIR, else the default of --root, else /state/buildhost."));
+    out.append(
+        text(
+            "The client commands find the daemon through its state folder: --state-dir, else "
+                + "$BUILDHOST_STATE_DIR, else the default of --root, else /state/buildhost."));
     out.append(".SH COMMANDS\n");
     for (Entry e : entries) {
       out.append(".SS ").append(escape(e.name())).append('\n');
@@ -122,16 +140,21 @@ public final class CliReference {
     out.append(".TP\n.B BUILDHOST_JAVA_OPTS\n");
     out.append(text("Options for the Java virtual machine, e.g. -Xmx512m."));
     out.append(".SH FILES\n");
-    out.append(".TP\n.I /build\n").append(text("The default storage root: machines/, tftp/, instances/."));
+    out.append(".TP\n.I /build\n")
+        .append(text("The default storage root: machines/, tftp/, instances/."));
     out.append(".TP\n.I /state/buildhost/api-token\n")
         .append(text("The API's bearer token, readable by its owner only."));
-    out.append(".TP\n.I /state/buildhost/api.json\n").append(text("The API's URL while the daemon runs."));
+    out.append(".TP\n.I /state/buildhost/api.json\n")
+        .append(text("The API's URL while the daemon runs."));
     out.append(".TP\n.I /etc/buildhost/daemon.conf\n")
         .append(text("The daemon's settings in the shipped systemd unit (key = value lines)."));
-    out.append(".TP\n.I /etc/buildhost/monitor.conf\n").append(text("The monitor's settings, when it exists."));
+    out.append(".TP\n.I /etc/buildhost/monitor.conf\n")
+        .append(text("The monitor's settings, when it exists."));
     out.append(".SH SEE ALSO\n");
-    out.append(text("The manual in the repository's doc/ folder: doc/README.md, doc/cli.md, doc/api.md, "
-        + "doc/configuration.md, doc/operations.md. virsh(1), docker(1), tftp(1)."));
+    out.append(
+        text(
+            "The manual in the repository's doc/ folder: doc/README.md, doc/cli.md, doc/api.md, "
+                + "doc/configuration.md, doc/operations.md. virsh(1), docker(1), tftp(1)."));
     return out.toString();
   }
 
@@ -150,7 +173,10 @@ public final class CliReference {
   }
 
   private static String anchor(String heading) {
-    return heading.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9 -]", "").replace(' ', '-');
+    return heading
+        .toLowerCase(java.util.Locale.ROOT)
+        .replaceAll("[^a-z0-9 -]", "")
+        .replace(' ', '-');
   }
 
   private static String stripTrailingBlanks(String text) {
@@ -171,12 +197,15 @@ public final class CliReference {
       return Path.of(configured).toAbsolutePath();
     }
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isRegularFile(dir.resolve("doc/cli.md")) && Files.isDirectory(dir.resolve("integration-tests"))) {
+      if (Files.isRegularFile(dir.resolve("doc/cli.md"))
+          && Files.isDirectory(dir.resolve("integration-tests"))) {
         return dir;
       }
     }
-    throw new IllegalStateException("cannot find the repository above " + Path.of("").toAbsolutePath()
-        + "; set -Dbuildhost.repo");
+    throw new IllegalStateException(
+        "cannot find the repository above "
+            + Path.of("").toAbsolutePath()
+            + "; set -Dbuildhost.repo");
   }
 
   /** Writes doc/cli.md's generated section and doc/man/buildhost.1; returns the files changed. */
@@ -203,7 +232,10 @@ public final class CliReference {
     Files.createDirectories(file.getParent());
     Path temp = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".tmp");
     Files.writeString(temp, fresh, StandardCharsets.UTF_8);
-    Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        temp,
+        file,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     return true;
   }

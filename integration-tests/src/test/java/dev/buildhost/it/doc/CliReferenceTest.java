@@ -21,9 +21,12 @@ import org.junit.jupiter.api.Test;
 class CliReferenceTest {
 
   static final String REGENERATE_PROPERTY = "buildhost.doc.regenerate";
-  static final String HOW = "regenerate with: mvn -B -q -o -pl integration-tests -am test "
-      + "-Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -D" + REGENERATE_PROPERTY + "=true"
-      + "  (then review and commit doc/cli.md and doc/man/buildhost.1)";
+  static final String HOW =
+      "regenerate with: mvn -B -q -o -pl integration-tests -am test "
+          + "-Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -D"
+          + REGENERATE_PROPERTY
+          + "=true"
+          + "  (then review and commit doc/cli.md and doc/man/buildhost.1)";
 
   private static Path repo;
   private static List<CliReference.Entry> entries;
@@ -42,8 +45,12 @@ class CliReferenceTest {
     String committed = Files.readString(repo.resolve(CliReference.CLI_MD), StandardCharsets.UTF_8);
     String expected = CliReference.cliMarkdown(committed, entries);
     if (!committed.equals(expected)) {
-      fail(CliReference.CLI_MD + " differs from the CLI's help (first difference at line "
-          + firstDifference(committed, expected) + "); " + HOW);
+      fail(
+          CliReference.CLI_MD
+              + " differs from the CLI's help (first difference at line "
+              + firstDifference(committed, expected)
+              + "); "
+              + HOW);
     }
   }
 
@@ -53,19 +60,30 @@ class CliReferenceTest {
     String committed = Files.exists(man) ? Files.readString(man, StandardCharsets.UTF_8) : "";
     String expected = CliReference.manPage(entries);
     if (!committed.equals(expected)) {
-      fail(CliReference.MAN_PAGE + " differs from the CLI's help (first difference at line "
-          + firstDifference(committed, expected) + "); " + HOW);
+      fail(
+          CliReference.MAN_PAGE
+              + " differs from the CLI's help (first difference at line "
+              + firstDifference(committed, expected)
+              + "); "
+              + HOW);
     }
   }
 
   @Test
   void referenceCoversEveryVisibleVerbAndTheServers() {
     List<String> names = entries.stream().map(CliReference.Entry::name).toList();
-    for (String verb : List.of("buildhost", "buildhost list", "buildhost start", "buildhost daemon",
-        "buildhost tftp", "buildhost monitor")) {
+    for (String verb :
+        List.of(
+            "buildhost",
+            "buildhost list",
+            "buildhost start",
+            "buildhost daemon",
+            "buildhost tftp",
+            "buildhost monitor")) {
       assertTrue(names.contains(verb), "the reference lacks " + verb + ": " + names);
     }
-    assertTrue(entries.stream().allMatch(e -> e.usage().startsWith("Usage: ")),
+    assertTrue(
+        entries.stream().allMatch(e -> e.usage().startsWith("Usage: ")),
         "every entry is a picocli usage message");
   }
 
@@ -73,9 +91,16 @@ class CliReferenceTest {
   @Test
   void manPageRendersWithoutWarnings() throws Exception {
     Path groff = Requirement.command("groff");
-    Process process = new ProcessBuilder(groff.toString(), "-man", "-Tutf8", "-ww", "-z",
-        repo.resolve(CliReference.MAN_PAGE).toString())
-        .redirectErrorStream(true).start();
+    Process process =
+        new ProcessBuilder(
+                groff.toString(),
+                "-man",
+                "-Tutf8",
+                "-ww",
+                "-z",
+                repo.resolve(CliReference.MAN_PAGE).toString())
+            .redirectErrorStream(true)
+            .start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(60, TimeUnit.SECONDS), "groff did not finish");
     assertEquals(0, process.exitValue(), "groff failed: " + output);

@@ -32,17 +32,22 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Runs the manual: every {@code sh test} block of {@code doc/**}{@code /*.md} (and of the top
- * README.md), against a real daemon started here on a scratch root holding the sample machines,
- * the real libvirtd, Docker engine and TFTP clients. See doc/README.md, "How this manual is
- * tested", for what a block can rely on.
+ * README.md), against a real daemon started here on a scratch root holding the sample machines, the
+ * real libvirtd, Docker engine and TFTP clients. See doc/README.md, "How this manual is tested",
+ * for what a block can rely on.
  */
 class ManualIT {
 
   private static final Duration BLOCK_TIMEOUT = Duration.ofMinutes(4);
   private static final Duration DAEMON_START = Duration.ofSeconds(90);
   private static final String TFTP_PORTS = "10700-10799";
-  /** While writing the manual: -Dbuildhost.doc.page=api,cli runs only the pages whose path contains one of them. */
+
+  /**
+   * While writing the manual: -Dbuildhost.doc.page=api,cli runs only the pages whose path contains
+   * one of them.
+   */
   private static final String PAGE_FILTER = System.getProperty("buildhost.doc.page", "");
+
   /** While writing the manual: -Dbuildhost.doc.keep=true keeps the scratch folder for a look. */
   private static final boolean KEEP = Boolean.getBoolean("buildhost.doc.keep");
 
@@ -70,15 +75,30 @@ class ManualIT {
     run(work, "cp", "-r", samples.resolve("machines") + "/.", root.resolve("machines").toString());
 
     Path daemonLog = work.resolve("daemon.log");
-    daemon = new ProcessBuilder(launcher.toString(), "daemon", "--root", root.toString(),
-        "--listen", "127.0.0.1:0", "--tftp-listen", "127.0.0.1:0", "--tftp-ports", TFTP_PORTS,
-        "--poweroff-grace", "10s", "--stop-instances-on-exit")
-        .redirectErrorStream(true).redirectOutput(daemonLog.toFile()).start();
+    daemon =
+        new ProcessBuilder(
+                launcher.toString(),
+                "daemon",
+                "--root",
+                root.toString(),
+                "--listen",
+                "127.0.0.1:0",
+                "--tftp-listen",
+                "127.0.0.1:0",
+                "--tftp-ports",
+                TFTP_PORTS,
+                "--poweroff-grace",
+                "10s",
+                "--stop-instances-on-exit")
+            .redirectErrorStream(true)
+            .redirectOutput(daemonLog.toFile())
+            .start();
     String url = awaitApi(daemonLog);
     String token = Files.readString(stateDir.resolve("api-token")).strip();
 
     environment.putAll(System.getenv());
-    environment.put("PATH", launcher.getParent() + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+    environment.put(
+        "PATH", launcher.getParent() + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
     environment.put("BUILDHOST_ROOT", root.toString());
     environment.put("BUILDHOST_STATE_DIR", stateDir.toString());
     environment.put("BUILDHOST_URL", url);
@@ -86,7 +106,8 @@ class ManualIT {
     environment.put("SAMPLES", samples.toString());
     environment.put("REPO", repo.toString());
     environment.put("LC_ALL", "C.UTF-8");
-    // The blocks start many short-lived JVMs: C1 only and the serial collector halve their start-up.
+    // The blocks start many short-lived JVMs: C1 only and the serial collector halve their
+    // start-up.
     environment.put("BUILDHOST_JAVA_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
   }
 
@@ -112,7 +133,8 @@ class ManualIT {
   Stream<DynamicNode> manual() throws IOException {
     List<DynamicNode> pages = new ArrayList<>();
     for (ManualPage page : ManualPage.all(repo)) {
-      if (page.runnable().isEmpty() || List.of(PAGE_FILTER.split(",")).stream().noneMatch(page.name()::contains)) {
+      if (page.runnable().isEmpty()
+          || List.of(PAGE_FILTER.split(",")).stream().noneMatch(page.name()::contains)) {
         continue;
       }
       pages.add(DynamicContainer.dynamicContainer(page.name(), pageTests(page)));
@@ -131,30 +153,43 @@ class ManualIT {
       ManualPage.Block block = blocks.get(i);
       boolean last = i == blocks.size() - 1;
       String name = page.name() + ":" + block.line() + ": " + block.firstLine();
-      tests.add(DynamicTest.dynamicTest(name, () -> {
-        try {
-          Assumptions.assumeFalse(failed[0], "an earlier block of " + page.name() + " failed");
-          failed[0] = true;
-          runBlock(page, block, runner);
-          failed[0] = false;
-        } finally {
-          if (last || failed[0]) {
-            runner.close();
-          }
-        }
-      }));
+      tests.add(
+          DynamicTest.dynamicTest(
+              name,
+              () -> {
+                try {
+                  Assumptions.assumeFalse(
+                      failed[0], "an earlier block of " + page.name() + " failed");
+                  failed[0] = true;
+                  runBlock(page, block, runner);
+                  failed[0] = false;
+                } finally {
+                  if (last || failed[0]) {
+                    runner.close();
+                  }
+                }
+              }));
     }
     return tests.stream();
   }
 
-  private static void runBlock(ManualPage page, ManualPage.Block block, BlockRunner runner) throws Exception {
+  private static void runBlock(ManualPage page, ManualPage.Block block, BlockRunner runner)
+      throws Exception {
     Instant started = Instant.now();
     BlockRunner.Result result = runner.run(block.text());
     String where = page.name() + ":" + block.line();
-    String report = "\n--- block (" + where + ") ---\n" + block.text() + "--- output ("
-        + Duration.between(started, Instant.now()).toMillis() + " ms) ---\n" + tail(result.output(), 80);
+    String report =
+        "\n--- block ("
+            + where
+            + ") ---\n"
+            + block.text()
+            + "--- output ("
+            + Duration.between(started, Instant.now()).toMillis()
+            + " ms) ---\n"
+            + tail(result.output(), 80);
     if (result.timedOut()) {
-      fail(where + ": the block did not finish within " + BLOCK_TIMEOUT.toSeconds() + " s" + report);
+      fail(
+          where + ": the block did not finish within " + BLOCK_TIMEOUT.toSeconds() + " s" + report);
     }
     if (result.exitCode() != 0) {
       fail(where + ": the block exited with " + result.exitCode() + report);
@@ -166,14 +201,16 @@ class ManualIT {
   }
 
   private static void requireTools() {
-    for (String tool : List.of("bash", "setsid", "curl", "jq", "tftp", "base64", "systemd-analyze", "java")) {
+    for (String tool :
+        List.of("bash", "setsid", "curl", "jq", "tftp", "base64", "systemd-analyze", "java")) {
       Requirement.command(tool);
     }
   }
 
   /**
    * The {@code buildhost} the blocks run: the repository's bin/buildhost, or, when Maven builds
-   * into another folder than target/ (-Dbuildhost.buildDir), a copy of it that runs that folder's jars.
+   * into another folder than target/ (-Dbuildhost.buildDir), a copy of it that runs that folder's
+   * jars.
    */
   private static Path launcher() throws IOException {
     String buildDir = System.getProperty("buildhost.buildDir", "target");
@@ -186,10 +223,13 @@ class ManualIT {
       return original;
     }
     String script = Files.readString(original, StandardCharsets.UTF_8);
-    String adapted = script.replaceFirst("(?m)^here=.*$", "here='" + repo + "'")
-        .replace("/target/", "/" + buildDir + "/");
+    String adapted =
+        script
+            .replaceFirst("(?m)^here=.*$", "here='" + repo + "'")
+            .replace("/target/", "/" + buildDir + "/");
     if (adapted.equals(script) || !adapted.contains("here='" + repo + "'")) {
-      throw new IllegalStateException("bin/buildhost has changed shape: cannot point it at " + buildDir);
+      throw new IllegalStateException(
+          "bin/buildhost has changed shape: cannot point it at " + buildDir);
     }
     Path copy = Files.createDirectories(work.resolve("bin")).resolve("buildhost");
     Files.writeString(copy, adapted, StandardCharsets.UTF_8);
@@ -210,17 +250,24 @@ class ManualIT {
         String json = Files.readString(endpoint);
         String url = json.replaceAll("(?s).*\"url\"\\s*:\\s*\"([^\"]+)\".*", "$1");
         String token = Files.readString(stateDir.resolve("api-token")).strip();
-        HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/host"))
-            .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(5)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> answer =
+            http.send(
+                HttpRequest.newBuilder(URI.create(url + "/v1/host"))
+                    .header("Authorization", "Bearer " + token)
+                    .timeout(Duration.ofSeconds(5))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (answer.statusCode() == 200) {
           return url;
         }
       }
       Thread.sleep(200);
     }
-    return fail("the test daemon did not publish its API within " + DAEMON_START.toSeconds() + " s:\n"
-        + Files.readString(log));
+    return fail(
+        "the test daemon did not publish its API within "
+            + DAEMON_START.toSeconds()
+            + " s:\n"
+            + Files.readString(log));
   }
 
   /**
@@ -230,9 +277,14 @@ class ManualIT {
   private static void removeLeftoverGuests() throws IOException, InterruptedException {
     List<String> ids = new ArrayList<>();
     try (Stream<Path> files = Files.walk(work)) {
-      files.filter(f -> f.getParent() != null && f.getParent().getFileName().toString().equals("instances")
-              && f.getParent().getParent() != null && f.getParent().getParent().getFileName().toString().equals("state")
-              && f.getFileName().toString().endsWith(".json"))
+      files
+          .filter(
+              f ->
+                  f.getParent() != null
+                      && f.getParent().getFileName().toString().equals("instances")
+                      && f.getParent().getParent() != null
+                      && f.getParent().getParent().getFileName().toString().equals("state")
+                      && f.getFileName().toString().endsWith(".json"))
           .forEach(f -> ids.add(f.getFileName().toString().replaceFirst("\\.json$", "")));
     }
     for (String id : ids) {
@@ -243,8 +295,11 @@ class ManualIT {
 
   private static void quietly(String... command) throws InterruptedException {
     try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      Process p =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
       if (!p.waitFor(30, TimeUnit.SECONDS)) {
         p.destroyForcibly();
       }
@@ -254,7 +309,8 @@ class ManualIT {
   }
 
   private static void run(Path dir, String... command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IOException(String.join(" ", command) + " failed: " + output);
@@ -264,6 +320,7 @@ class ManualIT {
   private static String tail(String text, int lines) {
     List<String> all = text.lines().toList();
     List<String> kept = all.subList(Math.max(0, all.size() - lines), all.size());
-    return (all.size() > lines ? "[... " + (all.size() - lines) + " lines before]\n" : "") + String.join("\n", kept);
+    return (all.size() > lines ? "[... " + (all.size() - lines) + " lines before]\n" : "")
+        + String.join("\n", kept);
   }
 }

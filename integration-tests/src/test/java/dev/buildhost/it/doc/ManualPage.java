@@ -11,23 +11,27 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The fenced code blocks of one Markdown page of the manual, as the doc tests see them:
- * {@code sh test} blocks are run, a {@code text expected} block right after one lists lines its
- * output must contain, and other shell blocks ({@code sh}, {@code bash}, {@code shell},
- * {@code console}) are shown only, which needs a reason in {@link ManualStructureTest}'s allow-list.
+ * The fenced code blocks of one Markdown page of the manual, as the doc tests see them: {@code sh
+ * test} blocks are run, a {@code text expected} block right after one lists lines its output must
+ * contain, and other shell blocks ({@code sh}, {@code bash}, {@code shell}, {@code console}) are
+ * shown only, which needs a reason in {@link ManualStructureTest}'s allow-list.
  *
- * @param name   the page's path relative to the repository, e.g. {@code doc/api.md}
+ * @param name the page's path relative to the repository, e.g. {@code doc/api.md}
  * @param blocks the page's blocks of interest, in document order
  */
 record ManualPage(String name, List<Block> blocks) {
 
-  enum Kind { RUN, EXPECTED, SHOWN_SHELL }
+  enum Kind {
+    RUN,
+    EXPECTED,
+    SHOWN_SHELL
+  }
 
   /**
    * One fenced block.
    *
-   * @param line     the 1-based line of its opening fence
-   * @param text     its content, without the fences
+   * @param line the 1-based line of its opening fence
+   * @param text its content, without the fences
    * @param expected for a RUN block, the text of the expected block after it, else null
    */
   record Block(Kind kind, int line, String text, String expected) {
@@ -83,16 +87,21 @@ record ManualPage(String name, List<Block> blocks) {
         i++;
       }
       if (i >= lines.length) {
-        throw new IllegalArgumentException(name + ":" + start + ": the code block opened here is never closed");
+        throw new IllegalArgumentException(
+            name + ":" + start + ": the code block opened here is never closed");
       }
       i++; // the closing fence
       String[] words = info.split("\\s+");
       if (info.equals("text expected")) {
         if (lastRun == null || !onlyBlankSinceLastRun) {
-          throw new IllegalArgumentException(name + ":" + start
-              + ": a 'text expected' block must directly follow a 'sh test' block (blank lines only between)");
+          throw new IllegalArgumentException(
+              name
+                  + ":"
+                  + start
+                  + ": a 'text expected' block must directly follow a 'sh test' block (blank lines only between)");
         }
-        Block withExpectation = new Block(Kind.RUN, lastRun.line(), lastRun.text(), text.toString());
+        Block withExpectation =
+            new Block(Kind.RUN, lastRun.line(), lastRun.text(), text.toString());
         blocks.set(blocks.size() - 1, withExpectation);
         lastRun = null;
         onlyBlankSinceLastRun = false;
@@ -121,9 +130,9 @@ record ManualPage(String name, List<Block> blocks) {
   }
 
   /**
-   * Checks the output against the expected lines: each non-blank expected line, stripped, must
-   * be part of an output line, and they must come in order. Returns null when all match, else
-   * what is missing.
+   * Checks the output against the expected lines: each non-blank expected line, stripped, must be
+   * part of an output line, and they must come in order. Returns null when all match, else what is
+   * missing.
    */
   static String missingExpected(String expected, String output) {
     if (expected == null) {
@@ -144,7 +153,9 @@ record ManualPage(String name, List<Block> blocks) {
         }
       }
       if (found < 0) {
-        return "expected a line containing '" + want + "'"
+        return "expected a line containing '"
+            + want
+            + "'"
             + (next > 0 ? " after output line " + next + " ('" + out[next - 1].strip() + "')" : "");
       }
       next = found + 1;

@@ -18,38 +18,39 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The manual's structure, checked without daemons: every shell block is either run by
- * {@link ManualIT} or listed here with the reason it is not; every page is linked from the index;
- * every relative link resolves; every page parses (no stray expected block, no unclosed fence).
+ * The manual's structure, checked without daemons: every shell block is either run by {@link
+ * ManualIT} or listed here with the reason it is not; every page is linked from the index; every
+ * relative link resolves; every page parses (no stray expected block, no unclosed fence).
  */
 class ManualStructureTest {
 
   /**
-   * The shell blocks the manual shows without running, by page and first line, with the reason.
-   * A shown shell block missing from here fails {@link #everyShownShellBlockHasAReason()}, and so
+   * The shell blocks the manual shows without running, by page and first line, with the reason. A
+   * shown shell block missing from here fails {@link #everyShownShellBlockHasAReason()}, and so
    * does an entry whose block is gone.
    */
-  static final Map<String, String> SHOWN_ONLY = Map.of(
-      "doc/README.md|scripts/host-setup                   # Debian packages (QEMU, libvirt, Docker, TFTP clients),",
-      "the prerequisites the doc tests stand on: scripts/test runs host-setup, mvn package and build-samples "
-          + "before the tests, and this test uses their output",
-      "doc/README.md|mvn -B verify -pl integration-tests -am -Dit.test=ManualIT -Dtest='CliReferenceTest,ManualStructureTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
-      "runs this very test",
-      "doc/cli.md|mvn -B -q -o -pl integration-tests -am test -Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dbuildhost.doc.regenerate=true",
-      "rewrites committed files; CliReferenceTest checks that they are current",
-      "doc/operations.md|git clone <repository> /opt/buildhost && cd /opt/buildhost",
-      "installs and enables system services (systemctl enable); the units' ExecStart lines are run by a block "
-          + "before it and the units are checked with systemd-analyze verify",
-      "doc/operations.md|mvn -B -q package -DskipTests                       # also builds the package",
-      "installs the Debian package on the host; scripts/test-package builds, installs, runs and purges it",
-      "doc/operations.md|apt-get install ./buildhost_NEWVERSION_all.deb",
-      "upgrades the installed package; scripts/test-package upgrades it to a newer build",
-      "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
-          + "/state/buildhost",
-      "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
-      "doc/operations.md|sed -i -E 's/^([[:space:]]*(user|group)[[:space:]]*=)/#\\1/' /etc/libvirt/qemu.conf",
-      "edits /etc/libvirt/qemu.conf and restarts libvirtd; scripts/host-setup applies the same fix and the "
-          + "block after it checks the setting");
+  static final Map<String, String> SHOWN_ONLY =
+      Map.of(
+          "doc/README.md|scripts/host-setup                   # Debian packages (QEMU, libvirt, Docker, TFTP clients),",
+          "the prerequisites the doc tests stand on: scripts/test runs host-setup, mvn package and build-samples "
+              + "before the tests, and this test uses their output",
+          "doc/README.md|mvn -B verify -pl integration-tests -am -Dit.test=ManualIT -Dtest='CliReferenceTest,ManualStructureTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
+          "runs this very test",
+          "doc/cli.md|mvn -B -q -o -pl integration-tests -am test -Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dbuildhost.doc.regenerate=true",
+          "rewrites committed files; CliReferenceTest checks that they are current",
+          "doc/operations.md|git clone <repository> /opt/buildhost && cd /opt/buildhost",
+          "installs and enables system services (systemctl enable); the units' ExecStart lines are run by a block "
+              + "before it and the units are checked with systemd-analyze verify",
+          "doc/operations.md|mvn -B -q package -DskipTests                       # also builds the package",
+          "installs the Debian package on the host; scripts/test-package builds, installs, runs and purges it",
+          "doc/operations.md|apt-get install ./buildhost_NEWVERSION_all.deb",
+          "upgrades the installed package; scripts/test-package upgrades it to a newer build",
+          "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
+              + "/state/buildhost",
+          "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
+          "doc/operations.md|sed -i -E 's/^([[:space:]]*(user|group)[[:space:]]*=)/#\\1/' /etc/libvirt/qemu.conf",
+          "edits /etc/libvirt/qemu.conf and restarts libvirtd; scripts/host-setup applies the same fix and the "
+              + "block after it checks the setting");
 
   private final Path repo = CliReference.repository();
 
@@ -69,10 +70,15 @@ class ManualStructureTest {
         }
       }
     }
-    assertTrue(unlisted.isEmpty(), "shell blocks that are neither run ('sh test') nor in ManualStructureTest.SHOWN_ONLY "
-        + "with a reason: " + unlisted);
-    List<String> stale = SHOWN_ONLY.keySet().stream().filter(k -> !seen.contains(k)).sorted().toList();
-    assertEquals(List.of(), stale, "ManualStructureTest.SHOWN_ONLY names blocks the manual no longer has");
+    assertTrue(
+        unlisted.isEmpty(),
+        "shell blocks that are neither run ('sh test') nor in ManualStructureTest.SHOWN_ONLY "
+            + "with a reason: "
+            + unlisted);
+    List<String> stale =
+        SHOWN_ONLY.keySet().stream().filter(k -> !seen.contains(k)).sorted().toList();
+    assertEquals(
+        List.of(), stale, "ManualStructureTest.SHOWN_ONLY names blocks the manual no longer has");
   }
 
   @Test
@@ -99,7 +105,9 @@ class ManualStructureTest {
       Matcher m = link.matcher(Files.readString(file, StandardCharsets.UTF_8));
       while (m.find()) {
         String target = m.group(1);
-        if (!target.contains("://") && !target.startsWith("mailto:") && !Files.exists(file.getParent().resolve(target))) {
+        if (!target.contains("://")
+            && !target.startsWith("mailto:")
+            && !Files.exists(file.getParent().resolve(target))) {
           broken.add(page.name() + " -> " + target);
         }
       }
@@ -111,7 +119,9 @@ class ManualStructureTest {
   void everyPageParsesAndHasRunnableExamples() throws IOException {
     List<String> withoutExamples = new ArrayList<>();
     for (ManualPage page : ManualPage.all(repo)) {
-      if (page.name().startsWith("doc/") && page.runnable().isEmpty() && !NO_EXAMPLES.contains(page.name())) {
+      if (page.name().startsWith("doc/")
+          && page.runnable().isEmpty()
+          && !NO_EXAMPLES.contains(page.name())) {
         withoutExamples.add(page.name());
       }
     }
@@ -124,7 +134,8 @@ class ManualStructureTest {
     String api = Files.readString(repo.resolve("doc/api.md"), StandardCharsets.UTF_8);
     List<String> missing = new ArrayList<>();
     String path = null;
-    for (String line : Files.readAllLines(repo.resolve("doc/api/openapi.yaml"), StandardCharsets.UTF_8)) {
+    for (String line :
+        Files.readAllLines(repo.resolve("doc/api/openapi.yaml"), StandardCharsets.UTF_8)) {
       Matcher pathLine = Pattern.compile("^  (/\\S*):\\s*$").matcher(line);
       Matcher methodLine = Pattern.compile("^    (get|put|post|delete|patch):").matcher(line);
       if (pathLine.matches()) {
@@ -136,10 +147,13 @@ class ManualStructureTest {
         }
       }
     }
-    assertEquals(List.of(), missing, "endpoints of doc/api/openapi.yaml missing from doc/api.md's table");
+    assertEquals(
+        List.of(), missing, "endpoints of doc/api/openapi.yaml missing from doc/api.md's table");
   }
 
   /** Pages that are prose only, or owned by another part of the project. */
-  // network.md: the network is not wired into the daemon yet; BridgeNetworkIT tests what it describes.
-  private static final Set<String> NO_EXAMPLES = Set.of("doc/architecture.md", "doc/monitor.md", "doc/network.md");
+  // network.md: the network is not wired into the daemon yet; BridgeNetworkIT tests what it
+  // describes.
+  private static final Set<String> NO_EXAMPLES =
+      Set.of("doc/architecture.md", "doc/monitor.md", "doc/network.md");
 }

@@ -30,18 +30,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Proves the VM half of the test harness without the manager: the bundled sample-vm boots under
- * the real libvirtd as a transient TCG domain, its worker fetches task.manifest from our TFTP
- * server through QEMU user networking (10.0.2.2 is the host's 127.0.0.1), runs the commands,
- * uploads result.manifest and powers the domain off.
+ * Proves the VM half of the test harness without the manager: the bundled sample-vm boots under the
+ * real libvirtd as a transient TCG domain, its worker fetches task.manifest from our TFTP server
+ * through QEMU user networking (10.0.2.2 is the host's 127.0.0.1), runs the commands, uploads
+ * result.manifest and powers the domain off.
  */
 class SampleVmHarnessIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(SampleVmHarnessIT.class);
   private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(2);
 
-  @TempDir
-  Path work;
+  @TempDir Path work;
 
   @Test
   void sampleVmFetchesItsTaskRunsItAndUploadsTheResult() throws Exception {
@@ -56,35 +55,63 @@ class SampleVmHarnessIT {
 
     Connect libvirt = Daemons.libvirt();
     try (TftpServer tftp = TestTftp.writable(tftpRoot)) {
-      run(List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2",
-          "-b", revision.resolve(machine.disk()).toString(), "-F", "qcow2", overlay.toString()));
+      run(
+          List.of(
+              qemuImg.toString(),
+              "create",
+              "-q",
+              "-f",
+              "qcow2",
+              "-b",
+              revision.resolve(machine.disk()).toString(),
+              "-F",
+              "qcow2",
+              overlay.toString()));
       String cmdline = machine.cmdline() + " buildhost.tftp=10.0.2.2:" + tftp.port();
       long started = System.nanoTime();
-      libvirt.domainCreateXML(domainXml(name, machine, revision, cmdline, overlay, console), 0).free();
+      libvirt
+          .domainCreateXML(domainXml(name, machine, revision, cmdline, overlay, console), 0)
+          .free();
       try {
         if (!awaitGone(libvirt, name, BOOT_TIMEOUT)) {
-          fail("domain " + name + " still runs after " + BOOT_TIMEOUT.toSeconds() + " s; console:\n"
-              + consoleText(console));
+          fail(
+              "domain "
+                  + name
+                  + " still runs after "
+                  + BOOT_TIMEOUT.toSeconds()
+                  + " s; console:\n"
+                  + consoleText(console));
         }
-        LOG.info("{}: create, boot, task, upload and power-off took {} ms", name,
+        LOG.info(
+            "{}: create, boot, task, upload and power-off took {} ms",
+            name,
             (System.nanoTime() - started) / 1_000_000);
       } finally {
         destroyIfPresent(libvirt, name);
       }
 
-      ResultManifest result = ResultManifest.awaitIn(tftpRoot, Duration.ofSeconds(5))
-          .orElseThrow(() -> new AssertionError("the guest powered off without uploading "
-              + ResultManifest.FILE_NAME + "; console:\n" + consoleText(console)));
+      ResultManifest result =
+          ResultManifest.awaitIn(tftpRoot, Duration.ofSeconds(5))
+              .orElseThrow(
+                  () ->
+                      new AssertionError(
+                          "the guest powered off without uploading "
+                              + ResultManifest.FILE_NAME
+                              + "; console:\n"
+                              + consoleText(console)));
       assertEquals("success", result.status(), result::log);
       assertEquals(0, result.exitCode(), result::log);
       List<String> log = result.logLines();
       // The command's output, not its echo: the guest's shell did the arithmetic.
-      assertTrue(log.contains("harness-42"), () -> "no 'harness-42' line in the log:\n" + result.log());
+      assertTrue(
+          log.contains("harness-42"), () -> "no 'harness-42' line in the log:\n" + result.log());
       // It ran inside the guest, which was told its endpoint on the kernel command line.
-      assertTrue(log.stream().anyMatch(l -> l.contains("buildhost.tftp=10.0.2.2:" + tftp.port())),
+      assertTrue(
+          log.stream().anyMatch(l -> l.contains("buildhost.tftp=10.0.2.2:" + tftp.port())),
           () -> "the guest's /proc/cmdline is not in the log:\n" + result.log());
       String consoleText = consoleText(console);
-      assertTrue(consoleText.contains("buildhost-worker: uploaded result.manifest (status success"),
+      assertTrue(
+          consoleText.contains("buildhost-worker: uploaded result.manifest (status success"),
           () -> "the console does not show the upload:\n" + consoleText);
     } finally {
       destroyIfPresent(libvirt, name);
@@ -93,8 +120,8 @@ class SampleVmHarnessIT {
     }
   }
 
-  private static String domainXml(String name, Manifest machine, Path revision, String cmdline,
-      Path overlay, Path console) {
+  private static String domainXml(
+      String name, Manifest machine, Path revision, String cmdline, Path overlay, Path console) {
     long memoryMib = machine.ramMinimumMib() == null ? 256 : machine.ramMinimumMib();
     int cpus = machine.cpus() == null ? 1 : machine.cpus();
     return """
@@ -123,12 +150,24 @@ class SampleVmHarnessIT {
             <console type='file'><source path='%s'/><target type='serial' port='0'/></console>
           </devices>
         </domain>
-        """.formatted(name, memoryMib, cpus, revision.resolve(machine.kernel()),
-        revision.resolve(machine.initrd()), xmlText(cmdline), overlay, console, console);
+        """
+        .formatted(
+            name,
+            memoryMib,
+            cpus,
+            revision.resolve(machine.kernel()),
+            revision.resolve(machine.initrd()),
+            xmlText(cmdline),
+            overlay,
+            console,
+            console);
   }
 
   private static String xmlText(String text) {
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&apos;");
+    return text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("'", "&apos;");
   }
 
   /** Whether the transient domain disappeared (it does when the guest powers off) in time. */
@@ -173,7 +212,9 @@ class SampleVmHarnessIT {
 
   private static String consoleText(Path console) {
     try {
-      return Files.exists(console) ? Files.readString(console, StandardCharsets.UTF_8) : "(no console log)";
+      return Files.exists(console)
+          ? Files.readString(console, StandardCharsets.UTF_8)
+          : "(no console log)";
     } catch (IOException e) {
       return "(console log unreadable: " + e + ")";
     }

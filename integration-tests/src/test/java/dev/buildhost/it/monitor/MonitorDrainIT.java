@@ -43,9 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The monitor drains a real daemon (its own JVM, real Docker engine) that runs an instance of the
- * sample container, and runs the reboot command only after that instance ended. The reboot
- * command is a script that records, through the daemon's API, the instance's state at the moment
- * it runs.
+ * sample container, and runs the reboot command only after that instance ended. The reboot command
+ * is a script that records, through the daemon's API, the instance's state at the moment it runs.
  */
 class MonitorDrainIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,7 +54,8 @@ class MonitorDrainIT {
   private Process daemon;
   private HttpServer buildIds;
   private final ExecutorService pool = Executors.newSingleThreadExecutor();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private URI api;
   private String token;
 
@@ -92,29 +92,43 @@ class MonitorDrainIT {
 
     AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
     buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext("/buildos-buildid", ex -> {
-      byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-      ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-      ex.sendResponseHeaders(200, b.length);
-      try (OutputStream out = ex.getResponseBody()) {
-        out.write(b);
-      }
-    });
+    buildIds.createContext(
+        "/buildos-buildid",
+        ex -> {
+          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+          ex.sendResponseHeaders(200, b.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+          }
+        });
     buildIds.start();
 
     Path rebootLog = tmp.resolve("reboot.log");
     Path snapshot = tmp.resolve("instance-at-reboot.json");
     Path script = tmp.resolve("fake-reboot.sh");
-    Files.writeString(script, "#!/bin/sh\n"
-        + curl + " -sS -H \"Authorization: Bearer $(cat '" + state.resolve("api-token") + "')\" '"
-        + api.resolve("/v1/instances/" + id) + "' > '" + snapshot + "'\n"
-        + "printf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '" + rebootLog + "'\n");
+    Files.writeString(
+        script,
+        "#!/bin/sh\n"
+            + curl
+            + " -sS -H \"Authorization: Bearer $(cat '"
+            + state.resolve("api-token")
+            + "')\" '"
+            + api.resolve("/v1/instances/" + id)
+            + "' > '"
+            + snapshot
+            + "'\n"
+            + "printf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '"
+            + rebootLog
+            + "'\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
 
     Map<Setting, String> flags = new EnumMap<>(Setting.class);
     flags.put(Setting.ROOT, root.toString());
     flags.put(Setting.STATE_DIR, state.toString());
-    flags.put(Setting.BUILDID_URL, "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
+    flags.put(
+        Setting.BUILDID_URL,
+        "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
     flags.put(Setting.REBOOT_COMMAND, script.toString());
     flags.put(Setting.DRAIN_TIMEOUT, "3m");
     flags.put(Setting.DRAIN_POLL, "200ms");
@@ -128,7 +142,9 @@ class MonitorDrainIT {
     buildId.set("buildos-2\n");
     Future<Monitor.CheckResult> check = pool.submit(monitor::check);
     awaitDraining(Duration.ofSeconds(30));
-    assertEquals(503, post("/v1/instances", startBody("command: true\n")).statusCode(),
+    assertEquals(
+        503,
+        post("/v1/instances", startBody("command: true\n")).statusCode(),
         "a draining daemon refuses new instances");
     assertEquals("RUNNING", instance(id).path("state").asText());
     assertFalse(check.isDone(), "the monitor waits while the instance runs");
@@ -136,9 +152,13 @@ class MonitorDrainIT {
 
     Monitor.CheckResult r = check.get(3, TimeUnit.MINUTES);
     assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
-    assertEquals(List.of("OS build-id changed: 'buildos-1' -> 'buildos-2'"), Files.readAllLines(rebootLog));
+    assertEquals(
+        List.of("OS build-id changed: 'buildos-1' -> 'buildos-2'"), Files.readAllLines(rebootLog));
     JsonNode atReboot = JSON.readTree(snapshot.toFile());
-    assertEquals("STOPPED", atReboot.path("state").asText(), "the instance had ended when the reboot ran: " + atReboot);
+    assertEquals(
+        "STOPPED",
+        atReboot.path("state").asText(),
+        "the instance had ended when the reboot ran: " + atReboot);
     JsonNode last = JSON.readTree(cfg.monitorStateDir().resolve("last-reboot.json").toFile());
     assertTrue(last.path("drain").asText().startsWith("host drained"), last.toString());
   }
@@ -162,23 +182,28 @@ class MonitorDrainIT {
 
     AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
     buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext("/buildos-buildid", ex -> {
-      byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-      ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-      ex.sendResponseHeaders(200, b.length);
-      try (OutputStream out = ex.getResponseBody()) {
-        out.write(b);
-      }
-    });
+    buildIds.createContext(
+        "/buildos-buildid",
+        ex -> {
+          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+          ex.sendResponseHeaders(200, b.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+          }
+        });
     buildIds.start();
     Path rebootLog = tmp.resolve("reboot.log");
     Path script = tmp.resolve("fake-reboot.sh");
-    Files.writeString(script, "#!/bin/sh\nprintf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '" + rebootLog + "'\n");
+    Files.writeString(
+        script, "#!/bin/sh\nprintf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '" + rebootLog + "'\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
     Map<Setting, String> flags = new EnumMap<>(Setting.class);
     flags.put(Setting.ROOT, root.toString());
     flags.put(Setting.STATE_DIR, state.toString());
-    flags.put(Setting.BUILDID_URL, "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
+    flags.put(
+        Setting.BUILDID_URL,
+        "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
     flags.put(Setting.REBOOT_COMMAND, script.toString());
     flags.put(Setting.DRAIN_TIMEOUT, "10s");
     flags.put(Setting.DRAIN_POLL, "200ms");
@@ -193,30 +218,58 @@ class MonitorDrainIT {
     buildId.set("buildos-2\n");
     Monitor.CheckResult r = monitor.check();
     assertEquals(Monitor.Status.UNKNOWN, r.status(), r.message());
-    assertTrue(r.message().contains("while the daemon is down: no daemon runs (no daemon_url, no api.json), but its"
-        + " guests may still run: its journal " + state.resolve("instances") + " holds 1 instance record(s)"),
+    assertTrue(
+        r.message()
+            .contains(
+                "while the daemon is down: no daemon runs (no daemon_url, no api.json), but its"
+                    + " guests may still run: its journal "
+                    + state.resolve("instances")
+                    + " holds 1 instance record(s)"),
         r.message());
     assertFalse(Files.exists(rebootLog), "no reboot while the daemon's instance may run");
 
     // The next daemon adopts the instance, which ran on without it; its exit then stops it.
     startDaemon(root, state, true);
-    assertEquals("RUNNING", instance(id).path("state").asText(), "the instance outlived its daemon");
+    assertEquals(
+        "RUNNING", instance(id).path("state").asText(), "the instance outlived its daemon");
   }
 
   private void startDaemon(Path root, Path state, boolean stopInstancesOnExit) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Path log = tmp.resolve("daemon.log");
-    daemon = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-        "dev.buildhost.manager.cli.BuildhostCommand", "daemon", "--root", root.toString(),
-        "--state-dir", state.toString(), "--listen", "127.0.0.1:0", "--tftp-listen", "off",
-        "--tftp-ports", "27300-27399", "--stop-instances-on-exit", String.valueOf(stopInstancesOnExit))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    daemon =
+        new ProcessBuilder(
+                java.toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.buildhost.manager.cli.BuildhostCommand",
+                "daemon",
+                "--root",
+                root.toString(),
+                "--state-dir",
+                state.toString(),
+                "--listen",
+                "127.0.0.1:0",
+                "--tftp-listen",
+                "off",
+                "--tftp-ports",
+                "27300-27399",
+                "--stop-instances-on-exit",
+                String.valueOf(stopInstancesOnExit))
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     Path apiJson = state.resolve("api.json");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (!Files.exists(apiJson)) {
       if (!daemon.isAlive() || System.nanoTime() > deadline) {
-        fail("the daemon did not write " + apiJson + " (alive: " + daemon.isAlive() + "); its log:\n"
-            + Files.readString(log));
+        fail(
+            "the daemon did not write "
+                + apiJson
+                + " (alive: "
+                + daemon.isAlive()
+                + "); its log:\n"
+                + Files.readString(log));
       }
       Thread.sleep(100);
     }
@@ -226,26 +279,41 @@ class MonitorDrainIT {
 
   private static String startBody(String task) {
     String b64 = Base64.getEncoder().encodeToString(task.getBytes(StandardCharsets.UTF_8));
-    return "{\"machine\":\"" + Samples.CONTAINER + "\",\"timeoutSeconds\":300,\"files\":{\"task.manifest\":\""
-        + b64 + "\"}}";
+    return "{\"machine\":\""
+        + Samples.CONTAINER
+        + "\",\"timeoutSeconds\":300,\"files\":{\"task.manifest\":\""
+        + b64
+        + "\"}}";
   }
 
   private String startInstance(String task) throws Exception {
     HttpResponse<String> resp = post("/v1/instances", startBody(task));
-    assertTrue(resp.statusCode() / 100 == 2, "start: HTTP " + resp.statusCode() + " " + resp.body());
+    assertTrue(
+        resp.statusCode() / 100 == 2, "start: HTTP " + resp.statusCode() + " " + resp.body());
     return JSON.readTree(resp.body()).path("id").asText();
   }
 
-  private HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(api.resolve(path)).header("Authorization", "Bearer " + token)
-        .header("Content-Type", "application/json").timeout(Duration.ofMinutes(2))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  private HttpResponse<String> post(String path, String body)
+      throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(api.resolve(path))
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .timeout(Duration.ofMinutes(2))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private JsonNode get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> resp = http.send(HttpRequest.newBuilder(api.resolve(path))
-        .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30)).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> resp =
+        http.send(
+            HttpRequest.newBuilder(api.resolve(path))
+                .header("Authorization", "Bearer " + token)
+                .timeout(Duration.ofSeconds(30))
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, resp.statusCode(), path + ": " + resp.body());
     return JSON.readTree(resp.body());
   }
@@ -277,7 +345,10 @@ class MonitorDrainIT {
   }
 
   private static void copy(Path from, Path intoDir) throws Exception {
-    Process p = new ProcessBuilder("cp", "-a", from.toString(), intoDir.toString()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder("cp", "-a", from.toString(), intoDir.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "cp -a " + from + ": " + out);
   }

@@ -42,13 +42,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The guest network on the real kernel: a bridge, buildhost's nftables tables, a daemon-owned
- * dnsmasq, and network namespaces on veths standing in for guests, each with its own writable
- * TFTP server (the project's own, in-process) on the host address. Each test ends with the
- * network taken down and checks that nothing is left.
+ * dnsmasq, and network namespaces on veths standing in for guests, each with its own writable TFTP
+ * server (the project's own, in-process) on the host address. Each test ends with the network taken
+ * down and checks that nothing is left.
  */
 class BridgeNetworkIT {
-  @TempDir
-  Path temp;
+  @TempDir Path temp;
 
   private NetworkLab lab;
   private BridgeNetwork network;
@@ -91,14 +90,34 @@ class BridgeNetworkIT {
     assertEquals("only b\n", fetch(b, "tftp://" + HOST + "/b.txt").output());
     assertFalse(fetch(a, "tftp://" + HOST + "/b.txt").ok(), "b.txt is only in b's folder");
     Path upload = Files.writeString(temp.resolve("upload.txt"), "result of a\n");
-    check(in(a.namespace(), "curl", "-sS", "--max-time", "10", "-T", upload.toString(), "tftp://" + HOST + "/up.txt"));
+    check(
+        in(
+            a.namespace(),
+            "curl",
+            "-sS",
+            "--max-time",
+            "10",
+            "-T",
+            upload.toString(),
+            "tftp://" + HOST + "/up.txt"));
     assertEquals("result of a\n", Files.readString(a.root().resolve("up.txt")));
     assertFalse(Files.exists(b.root().resolve("up.txt")));
 
     // The other guest's port, read and write.
-    assertFalse(fetch(a, "tftp://" + HOST + ":" + b.server().port() + "/b.txt").ok(), "a reads b's port");
-    assertFalse(in(a.namespace(), "curl", "-sS", "--max-time", "4", "-T", upload.toString(),
-        "tftp://" + HOST + ":" + b.server().port() + "/forged.txt").ok(), "a writes to b's port");
+    assertFalse(
+        fetch(a, "tftp://" + HOST + ":" + b.server().port() + "/b.txt").ok(), "a reads b's port");
+    assertFalse(
+        in(
+                a.namespace(),
+                "curl",
+                "-sS",
+                "--max-time",
+                "4",
+                "-T",
+                upload.toString(),
+                "tftp://" + HOST + ":" + b.server().port() + "/forged.txt")
+            .ok(),
+        "a writes to b's port");
     assertFalse(Files.exists(b.root().resolve("forged.txt")));
 
     // Host services: a listener on the host address and one on every address (as 127.0.0.1-only
@@ -114,18 +133,49 @@ class BridgeNetworkIT {
 
     // The other guest's address: the host reaches b, a does not.
     check(run("busybox", "ping", "-c", "1", "-W", "2", b.port().addressText()));
-    assertFalse(in(a.namespace(), "busybox", "ping", "-c", "1", "-W", "2", b.port().addressText()).ok(), "a pings b");
+    assertFalse(
+        in(a.namespace(), "busybox", "ping", "-c", "1", "-W", "2", b.port().addressText()).ok(),
+        "a pings b");
 
     // A spoofed source: a takes b's address; its TFTP would be sent to b's server if it passed.
     check(in(a.namespace(), "ip", "address", "add", b.port().addressText() + "/32", "dev", "eth0"));
-    assertFalse(in(a.namespace(), "curl", "-sS", "--max-time", "4", "--interface", b.port().addressText(),
-        "tftp://" + HOST + "/b.txt").ok(), "a posing as b fetched b's file");
-    // With b's MAC too, the server's answer would come back to a's port: only the bridge filter stops it.
+    assertFalse(
+        in(
+                a.namespace(),
+                "curl",
+                "-sS",
+                "--max-time",
+                "4",
+                "--interface",
+                b.port().addressText(),
+                "tftp://" + HOST + "/b.txt")
+            .ok(),
+        "a posing as b fetched b's file");
+    // With b's MAC too, the server's answer would come back to a's port: only the bridge filter
+    // stops it.
     check(in(a.namespace(), "ip", "link", "set", "dev", "eth0", "address", b.port().mac().text()));
-    assertFalse(in(a.namespace(), "curl", "-sS", "--max-time", "4", "--interface", b.port().addressText(),
-        "tftp://" + HOST + "/b.txt").ok(), "a posing as b with b's MAC fetched b's file");
+    assertFalse(
+        in(
+                a.namespace(),
+                "curl",
+                "-sS",
+                "--max-time",
+                "4",
+                "--interface",
+                b.port().addressText(),
+                "tftp://" + HOST + "/b.txt")
+            .ok(),
+        "a posing as b with b's MAC fetched b's file");
     check(in(a.namespace(), "ip", "link", "set", "dev", "eth0", "address", a.port().mac().text()));
-    check(in(a.namespace(), "ip", "address", "delete", b.port().addressText() + "/32", "dev", "eth0"));
+    check(
+        in(
+            a.namespace(),
+            "ip",
+            "address",
+            "delete",
+            b.port().addressText() + "/32",
+            "dev",
+            "eth0"));
     // A spoofed MAC: its own address from another MAC is dropped; with its MAC back it works again.
     check(in(a.namespace(), "ip", "link", "set", "dev", "eth0", "address", "02:00:00:00:00:66"));
     assertFalse(fetch(a, "tftp://" + HOST + "/a.txt").ok(), "a with a forged MAC fetched");
@@ -137,23 +187,46 @@ class BridgeNetworkIT {
   @Test
   void dhcpFromTheDaemonsDnsmasqGivesANamespaceItsGuestsAddress() throws Exception {
     Guest guest = guest("dhcp", ContainerAddressing.DHCP, false);
-    assertFalse(check(in(guest.namespace(), "ip", "-4", "address", "show", "dev", "eth0")).output().contains("inet "),
+    assertFalse(
+        check(in(guest.namespace(), "ip", "-4", "address", "show", "dev", "eth0"))
+            .output()
+            .contains("inet "),
         "no address before DHCP");
-    Path script = Files.writeString(temp.resolve("udhcpc.script"), """
+    Path script =
+        Files.writeString(
+            temp.resolve("udhcpc.script"),
+            """
         #!/bin/sh
         case "$1" in
           bound|renew) ip address replace "$ip/$mask" dev "$interface" && ip route replace default via "$router" ;;
         esac
         """);
     script.toFile().setExecutable(true);
-    Result lease = in(guest.namespace(), "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-T", "2",
-        "-s", script.toString());
+    Result lease =
+        in(
+            guest.namespace(),
+            "busybox",
+            "udhcpc",
+            "-i",
+            "eth0",
+            "-n",
+            "-q",
+            "-f",
+            "-t",
+            "5",
+            "-T",
+            "2",
+            "-s",
+            script.toString());
     assertTrue(lease.ok(), "udhcpc: " + lease.errors() + lease.output());
-    String address = check(in(guest.namespace(), "ip", "-4", "address", "show", "dev", "eth0")).output();
+    String address =
+        check(in(guest.namespace(), "ip", "-4", "address", "show", "dev", "eth0")).output();
     assertTrue(address.contains("inet " + guest.port().addressText() + "/24"), address);
-    assertTrue(NetworkLab.readFile(network.dnsmasq().leasesFile()).contains(guest.port().mac().text()),
+    assertTrue(
+        NetworkLab.readFile(network.dnsmasq().leasesFile()).contains(guest.port().mac().text()),
         "dnsmasq recorded the lease");
-    assertTrue(check(in(guest.namespace(), "ip", "route")).output().contains("default via " + HOST));
+    assertTrue(
+        check(in(guest.namespace(), "ip", "route")).output().contains("default via " + HOST));
     assertEquals("only dhcp\n", fetch(guest, "tftp://" + HOST + "/dhcp.txt").output());
   }
 
@@ -164,29 +237,41 @@ class BridgeNetworkIT {
     long dnsmasq = network.dnsmasq().pid();
     check(run("ip", "tuntap", "add", "dev", "bxtdeadbeef", "mode", "tap"));
     // The daemon dies here: nothing is taken down. Its successor opens the same network.
-    BridgeNetwork successor = BridgeNetwork.open(SETTINGS, temp.resolve("state"), new HostCommands());
+    BridgeNetwork successor =
+        BridgeNetwork.open(SETTINGS, temp.resolve("state"), new HostCommands());
     network = successor;
     assertEquals(dnsmasq, successor.dnsmasq().pid(), "the running dnsmasq is adopted, not doubled");
     assertEquals(live.port().address(), successor.addressOf(live.id()).orElseThrow());
 
     ReconcileResult result = successor.reconcile(Set.of(live.id()));
 
-    assertEquals(Set.of(dead.port().interfaceName(), "bxtdeadbeef"), Set.copyOf(result.removedPorts()));
+    assertEquals(
+        Set.of(dead.port().interfaceName(), "bxtdeadbeef"), Set.copyOf(result.removedPorts()));
     assertEquals(Set.of(dead.id()), result.removedRules());
     assertEquals(Set.of(dead.id()), result.removedHosts());
     assertEquals(Set.of(live.id()), result.kept());
     assertEquals(Set.of(live.id()), successor.firewall().instanceIds());
-    assertEquals(List.of(live.port().interfaceName()),
+    assertEquals(
+        List.of(live.port().interfaceName()),
         successor.links().ports().stream().map(Links.PortLink::name).toList());
     String hosts = NetworkLab.readFile(successor.dnsmasq().hostsFile());
-    assertTrue(hosts.contains(live.port().mac().text()) && !hosts.contains(dead.port().mac().text()), hosts);
-    assertFalse(in(dead.namespace(), "ip", "link", "show", "dev", "eth0").ok(), "the dead guest's veth is gone");
-    assertEquals("only live\n", fetch(live, "tftp://" + HOST + "/live.txt").output(), "the live guest kept its network");
+    assertTrue(
+        hosts.contains(live.port().mac().text()) && !hosts.contains(dead.port().mac().text()),
+        hosts);
+    assertFalse(
+        in(dead.namespace(), "ip", "link", "show", "dev", "eth0").ok(),
+        "the dead guest's veth is gone");
+    assertEquals(
+        "only live\n",
+        fetch(live, "tftp://" + HOST + "/live.txt").output(),
+        "the live guest kept its network");
     // The adopted address is not handed out again.
     Guest next = guest("next", ContainerAddressing.STATIC, false);
     assertNotEquals(live.port().address(), next.port().address());
     assertEquals("only next\n", fetch(next, "tftp://" + HOST + "/next.txt").output());
-    assertFalse(successor.reconcile(Set.of(live.id(), next.id())).removedAnything(), "a second pass finds nothing");
+    assertFalse(
+        successor.reconcile(Set.of(live.id(), next.id())).removedAnything(),
+        "a second pass finds nothing");
   }
 
   @Test
@@ -213,25 +298,56 @@ class BridgeNetworkIT {
     Path site = Files.createDirectories(temp.resolve("site"));
     Files.writeString(site.resolve("index.html"), "outside\n");
     Path log = temp.resolve("httpd.log");
-    lab.start(log, "ip", "netns", "exec", outside, "busybox", "httpd", "-f", "-vv", "-p", "8080", "-h", site.toString());
-    check(run("sh", "-c", "for i in $(seq 50); do curl -sf -o /dev/null --max-time 1 http://198.51.100.2:8080/ "
-        + "&& exit 0; sleep 0.1; done; exit 1"));
+    lab.start(
+        log,
+        "ip",
+        "netns",
+        "exec",
+        outside,
+        "busybox",
+        "httpd",
+        "-f",
+        "-vv",
+        "-p",
+        "8080",
+        "-h",
+        site.toString());
+    check(
+        run(
+            "sh",
+            "-c",
+            "for i in $(seq 50); do curl -sf -o /dev/null --max-time 1 http://198.51.100.2:8080/ "
+                + "&& exit 0; sleep 0.1; done; exit 1"));
 
     Guest nat = guest("nat", ContainerAddressing.STATIC, true);
     Guest plain = guest("plain", ContainerAddressing.STATIC, false);
     String rules = network.firewall().listing();
-    assertTrue(rules.contains("ip saddr " + nat.port().addressText() + " masquerade comment \"instance it-nat\""), rules);
+    assertTrue(
+        rules.contains(
+            "ip saddr " + nat.port().addressText() + " masquerade comment \"instance it-nat\""),
+        rules);
     assertFalse(rules.contains("ip saddr " + plain.port().addressText() + " masquerade"), rules);
 
-    Result reached = in(nat.namespace(), "curl", "-sS", "--max-time", "5", "http://198.51.100.2:8080/");
-    assertEquals("outside\n", reached.output(), "the NAT guest reaches a public address: " + reached.errors());
-    assertTrue(NetworkLab.readFile(log).contains("198.51.100.1"), "seen masqueraded: " + NetworkLab.readFile(log));
-    assertFalse(NetworkLab.readFile(log).contains(nat.port().addressText()), "the guest's own address never shows");
-    assertFalse(in(nat.namespace(), "curl", "-sS", "--max-time", "3", "http://10.213.7.2:8080/").ok(),
+    Result reached =
+        in(nat.namespace(), "curl", "-sS", "--max-time", "5", "http://198.51.100.2:8080/");
+    assertEquals(
+        "outside\n",
+        reached.output(),
+        "the NAT guest reaches a public address: " + reached.errors());
+    assertTrue(
+        NetworkLab.readFile(log).contains("198.51.100.1"),
+        "seen masqueraded: " + NetworkLab.readFile(log));
+    assertFalse(
+        NetworkLab.readFile(log).contains(nat.port().addressText()),
+        "the guest's own address never shows");
+    assertFalse(
+        in(nat.namespace(), "curl", "-sS", "--max-time", "3", "http://10.213.7.2:8080/").ok(),
         "the NAT guest reached a private address");
-    assertFalse(in(nat.namespace(), "curl", "-sS", "--max-time", "3", "http://198.51.100.1:8080/").ok(),
+    assertFalse(
+        in(nat.namespace(), "curl", "-sS", "--max-time", "3", "http://198.51.100.1:8080/").ok(),
         "the NAT guest reached the host's other address");
-    assertFalse(in(plain.namespace(), "curl", "-sS", "--max-time", "3", "http://198.51.100.2:8080/").ok(),
+    assertFalse(
+        in(plain.namespace(), "curl", "-sS", "--max-time", "3", "http://198.51.100.2:8080/").ok(),
         "a guest without NAT went out");
   }
 
@@ -248,46 +364,91 @@ class BridgeNetworkIT {
   }
 
   @Test
-  void aVmGetsAnIsolatedLabelledTapWithItsManifestMacAndASecondGuestCannotTakeThatMac() throws Exception {
+  void aVmGetsAnIsolatedLabelledTapWithItsManifestMacAndASecondGuestCannotTakeThatMac()
+      throws Exception {
     MacAddress manifestMac = MacAddress.parse("52:54:00:aa:bb:01", "machine it-vm");
     GuestPort tap = network.attachVm("it-vm", Optional.of(manifestMac), 10000, false);
     assertEquals(manifestMac, tap.mac());
     String link = check(run("ip", "-d", "link", "show", "dev", tap.interfaceName())).output();
-    assertTrue(link.contains("tun type tap") && link.contains("master " + SETTINGS.bridgeName())
-        && link.contains("alias buildhost instance it-vm"), link);
+    assertTrue(
+        link.contains("tun type tap")
+            && link.contains("master " + SETTINGS.bridgeName())
+            && link.contains("alias buildhost instance it-vm"),
+        link);
     assertTrue(network.links().isolated(tap.interfaceName()));
-    assertTrue(NetworkLab.readFile(network.dnsmasq().hostsFile()).contains("52:54:00:aa:bb:01," + tap.addressText()));
+    assertTrue(
+        NetworkLab.readFile(network.dnsmasq().hostsFile())
+            .contains("52:54:00:aa:bb:01," + tap.addressText()));
     GuestPort derived = network.attachVm("it-vm-2", Optional.empty(), 10001, false);
     assertEquals(MacAddress.forInstance("it-vm-2"), derived.mac());
-    NetworkException taken = assertThrows(NetworkException.class,
-        () -> network.attachVm("it-vm-3", Optional.of(manifestMac), 10002, false));
-    assertEquals("instance it-vm-3: MAC 52:54:00:aa:bb:01 is already used by instance it-vm", taken.getMessage());
-    assertEquals(Set.of("it-vm", "it-vm-2"), network.firewall().instanceIds(), "the refused guest left nothing");
+    NetworkException taken =
+        assertThrows(
+            NetworkException.class,
+            () -> network.attachVm("it-vm-3", Optional.of(manifestMac), 10002, false));
+    assertEquals(
+        "instance it-vm-3: MAC 52:54:00:aa:bb:01 is already used by instance it-vm",
+        taken.getMessage());
+    assertEquals(
+        Set.of("it-vm", "it-vm-2"),
+        network.firewall().instanceIds(),
+        "the refused guest left nothing");
   }
 
   @Test
   void aContainersNamespaceIsFoundByItsProcessId() throws Exception {
     // A process in a network namespace of its own, as the Docker engine makes for a container.
     Path started = temp.resolve("started");
-    Process container = lab.start(temp.resolve("unshare.log"), "unshare", "--net", "sh", "-c",
-        "touch " + started + "; exec sleep 120");
+    Process container =
+        lab.start(
+            temp.resolve("unshare.log"),
+            "unshare",
+            "--net",
+            "sh",
+            "-c",
+            "touch " + started + "; exec sleep 120");
     for (int i = 0; i < 100 && !Files.exists(started); i++) {
       Thread.sleep(50);
     }
     Path root = Files.createDirectories(temp.resolve("tftp-pid"));
     Files.writeString(root.resolve("pid.txt"), "by pid\n");
-    TftpServer server = TftpServer.builder(root).bindAddress(InetAddress.getByName(HOST)).port(0).writable(true)
-        .build().start();
+    TftpServer server =
+        TftpServer.builder(root)
+            .bindAddress(InetAddress.getByName(HOST))
+            .port(0)
+            .writable(true)
+            .build()
+            .start();
     servers.add(server);
     String pid = Long.toString(container.pid());
-    GuestPort port = network.attachContainer("it-pid", new GuestNamespace.OfProcess(container.pid()), server.port(),
-        false, ContainerAddressing.STATIC);
-    assertTrue(check(run("nsenter", "-t", pid, "-n", "ip", "-4", "address", "show", "dev", "eth0")).output()
-        .contains("inet " + port.addressText() + "/24"));
-    assertEquals("by pid\n", check(run("nsenter", "-t", pid, "-n", "curl", "-sS", "--max-time", "4",
-        "tftp://" + HOST + "/pid.txt")).output());
+    GuestPort port =
+        network.attachContainer(
+            "it-pid",
+            new GuestNamespace.OfProcess(container.pid()),
+            server.port(),
+            false,
+            ContainerAddressing.STATIC);
+    assertTrue(
+        check(run("nsenter", "-t", pid, "-n", "ip", "-4", "address", "show", "dev", "eth0"))
+            .output()
+            .contains("inet " + port.addressText() + "/24"));
+    assertEquals(
+        "by pid\n",
+        check(
+                run(
+                    "nsenter",
+                    "-t",
+                    pid,
+                    "-n",
+                    "curl",
+                    "-sS",
+                    "--max-time",
+                    "4",
+                    "tftp://" + HOST + "/pid.txt"))
+            .output());
     network.detach("it-pid");
-    assertFalse(run("nsenter", "-t", pid, "-n", "ip", "link", "show", "dev", "eth0").ok(), "the veth went with detach");
+    assertFalse(
+        run("nsenter", "-t", pid, "-n", "ip", "link", "show", "dev", "eth0").ok(),
+        "the veth went with detach");
   }
 
   @Test
@@ -296,25 +457,38 @@ class BridgeNetworkIT {
     network = null;
     Path closed = Files.createDirectories(temp.resolve("closed"));
     Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
-    NetworkException refused = assertThrows(NetworkException.class,
-        () -> BridgeNetwork.open(SETTINGS, closed.resolve("state"), new HostCommands()));
-    assertTrue(refused.getMessage().contains("because " + closed + " is closed to others"), refused.getMessage());
+    NetworkException refused =
+        assertThrows(
+            NetworkException.class,
+            () -> BridgeNetwork.open(SETTINGS, closed.resolve("state"), new HostCommands()));
+    assertTrue(
+        refused.getMessage().contains("because " + closed + " is closed to others"),
+        refused.getMessage());
     NetworkLab.assertNothingLeft();
   }
 
-  private record Guest(String id, String namespace, GuestPort port, TftpServer server, Path root) {
-  }
+  private record Guest(String id, String namespace, GuestPort port, TftpServer server, Path root) {}
 
-  /** A namespace on a veth of the bridge with its own writable TFTP server holding {@code <what>.txt}. */
+  /**
+   * A namespace on a veth of the bridge with its own writable TFTP server holding {@code
+   * <what>.txt}.
+   */
   private Guest guest(String what, ContainerAddressing addressing, boolean nat) throws Exception {
     String id = "it-" + what;
     String namespace = lab.namespace(what);
     Path root = Files.createDirectories(temp.resolve("tftp-" + what));
     Files.writeString(root.resolve(what + ".txt"), "only " + what + "\n");
-    TftpServer server = TftpServer.builder(root).bindAddress(InetAddress.getByName(HOST)).port(0).writable(true)
-        .build().start();
+    TftpServer server =
+        TftpServer.builder(root)
+            .bindAddress(InetAddress.getByName(HOST))
+            .port(0)
+            .writable(true)
+            .build()
+            .start();
     servers.add(server);
-    GuestPort port = network.attachContainer(id, new GuestNamespace.Named(namespace), server.port(), nat, addressing);
+    GuestPort port =
+        network.attachContainer(
+            id, new GuestNamespace.Named(namespace), server.port(), nat, addressing);
     return new Guest(id, namespace, port, server, root);
   }
 
@@ -323,8 +497,17 @@ class BridgeNetworkIT {
   }
 
   private static boolean connectFrom(Guest guest, String address, int port) {
-    return in(guest.namespace(), "curl", "-sS", "--connect-timeout", "2", "--max-time", "3",
-        "telnet://" + address + ":" + port).exitCode() != 28;
+    return in(
+                guest.namespace(),
+                "curl",
+                "-sS",
+                "--connect-timeout",
+                "2",
+                "--max-time",
+                "3",
+                "telnet://" + address + ":" + port)
+            .exitCode()
+        != 28;
   }
 
   private CountingListener listen(InetSocketAddress address) throws IOException {
@@ -342,16 +525,19 @@ class BridgeNetworkIT {
     CountingListener(InetSocketAddress address) throws IOException {
       socket = new ServerSocket();
       socket.bind(address);
-      acceptor = new Thread(() -> {
-        while (!socket.isClosed()) {
-          try {
-            socket.accept().close();
-            accepted.incrementAndGet();
-          } catch (IOException e) {
-            return;
-          }
-        }
-      }, "listener-" + socket.getLocalPort());
+      acceptor =
+          new Thread(
+              () -> {
+                while (!socket.isClosed()) {
+                  try {
+                    socket.accept().close();
+                    accepted.incrementAndGet();
+                  } catch (IOException e) {
+                    return;
+                  }
+                }
+              },
+              "listener-" + socket.getLocalPort());
       acceptor.setDaemon(true);
       acceptor.start();
     }

@@ -29,11 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * libvirt backend is not wired to the bridge network yet.
  */
 class DebianSampleBootIT {
-  @TempDir
-  Path temp;
+  @TempDir Path temp;
 
   @Test
-  void theStockDebianSampleGetsItsAddressByDhcpAndDoesItsTaskOverTftpAt196_254_111_222() throws Exception {
+  void theStockDebianSampleGetsItsAddressByDhcpAndDoesItsTaskOverTftpAt196_254_111_222()
+      throws Exception {
     NetworkLab.requireKernelAndTools();
     Requirement.command("qemu-system-x86_64");
     Requirement.command("qemu-img");
@@ -42,55 +42,113 @@ class DebianSampleBootIT {
     Path repo = Path.of(System.getProperty("buildhost.repo", "."));
     Path samples = repo.resolve("build/debian-sample");
     long buildStart = System.nanoTime();
-    Process build = new ProcessBuilder(repo.resolve("scripts/samples/build-debian-sample").toString(), samples.toString())
-        .redirectErrorStream(true).redirectOutput(temp.resolve("build.log").toFile()).start();
+    Process build =
+        new ProcessBuilder(
+                repo.resolve("scripts/samples/build-debian-sample").toString(), samples.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(temp.resolve("build.log").toFile())
+            .start();
     if (!build.waitFor(30, TimeUnit.MINUTES) || build.exitValue() != 0) {
       build.destroyForcibly();
       fail("build-debian-sample failed: " + NetworkLab.readFile(temp.resolve("build.log")));
     }
-    System.out.printf("sample-debian built (or taken from the cache) in %.1f s%n", (System.nanoTime() - buildStart) / 1e9);
+    System.out.printf(
+        "sample-debian built (or taken from the cache) in %.1f s%n",
+        (System.nanoTime() - buildStart) / 1e9);
     Path machine = samples.resolve("machines/sample-debian/sample-debian-1");
 
     Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
     Path root = Files.createDirectories(temp.resolve("tftp"));
-    Files.writeString(root.resolve("task.manifest"), """
+    Files.writeString(
+        root.resolve("task.manifest"),
+        """
         : 1
         command: uname -r
         command: ip -4 -o address show scope global
         command: systemctl is-active systemd-networkd
         """);
-    check(run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-        machine.resolve("disk.qcow2").toRealPath().toString(), temp.resolve("overlay.qcow2").toString()));
+    check(
+        run(
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            machine.resolve("disk.qcow2").toRealPath().toString(),
+            temp.resolve("overlay.qcow2").toString()));
     BridgeNetwork network = BridgeNetwork.open(SETTINGS, temp.resolve("state"), new HostCommands());
     Process qemu = null;
-    try (TftpServer server = TftpServer.builder(root).bindAddress(InetAddress.getByName(HOST)).port(0).writable(true)
-        .build().start()) {
+    try (TftpServer server =
+        TftpServer.builder(root)
+            .bindAddress(InetAddress.getByName(HOST))
+            .port(0)
+            .writable(true)
+            .build()
+            .start()) {
       GuestPort port = network.attachVm("it-debian", Optional.empty(), server.port(), false);
       long bootStart = System.nanoTime();
-      qemu = new ProcessBuilder("qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-smp", "1",
-          "-display", "none", "-monitor", "none", "-no-reboot",
-          "-serial", "file:" + temp.resolve("console.log"),
-          "-kernel", machine.resolve("vmlinuz").toString(), "-initrd", machine.resolve("initrd.img").toString(),
-          "-append", "root=/dev/vda rw console=ttyS0 quiet",
-          "-drive", "file=" + temp.resolve("overlay.qcow2") + ",if=virtio,format=qcow2",
-          "-netdev", "tap,id=n0,ifname=" + port.interfaceName() + ",script=no,downscript=no",
-          "-device", "virtio-net-pci,netdev=n0,mac=" + port.mac())
-          .redirectErrorStream(true).redirectOutput(temp.resolve("qemu.log").toFile()).start();
+      qemu =
+          new ProcessBuilder(
+                  "qemu-system-x86_64",
+                  "-accel",
+                  "tcg",
+                  "-m",
+                  "512",
+                  "-smp",
+                  "1",
+                  "-display",
+                  "none",
+                  "-monitor",
+                  "none",
+                  "-no-reboot",
+                  "-serial",
+                  "file:" + temp.resolve("console.log"),
+                  "-kernel",
+                  machine.resolve("vmlinuz").toString(),
+                  "-initrd",
+                  machine.resolve("initrd.img").toString(),
+                  "-append",
+                  "root=/dev/vda rw console=ttyS0 quiet",
+                  "-drive",
+                  "file=" + temp.resolve("overlay.qcow2") + ",if=virtio,format=qcow2",
+                  "-netdev",
+                  "tap,id=n0,ifname=" + port.interfaceName() + ",script=no,downscript=no",
+                  "-device",
+                  "virtio-net-pci,netdev=n0,mac=" + port.mac())
+              .redirectErrorStream(true)
+              .redirectOutput(temp.resolve("qemu.log").toFile())
+              .start();
       if (!qemu.waitFor(15, TimeUnit.MINUTES)) {
-        fail("the guest did not power off in 15 minutes; console:\n" + tail(temp.resolve("console.log")));
+        fail(
+            "the guest did not power off in 15 minutes; console:\n"
+                + tail(temp.resolve("console.log")));
       }
-      System.out.printf("sample-debian: boot, DHCP, task, result and poweroff in %.1f s (TCG)%n",
+      System.out.printf(
+          "sample-debian: boot, DHCP, task, result and poweroff in %.1f s (TCG)%n",
           (System.nanoTime() - bootStart) / 1e9);
       String qemuLog = NetworkLab.readFile(temp.resolve("qemu.log"));
-      assertTrue(qemu.exitValue() == 0 && !qemuLog.contains("terminating on signal"),
-          "QEMU ended by the guest's poweroff, not killed: exit " + qemu.exitValue() + ", " + qemuLog);
+      assertTrue(
+          qemu.exitValue() == 0 && !qemuLog.contains("terminating on signal"),
+          "QEMU ended by the guest's poweroff, not killed: exit "
+              + qemu.exitValue()
+              + ", "
+              + qemuLog);
       Path result = root.resolve("result.manifest");
-      assertTrue(Files.exists(result), "no result.manifest; QEMU: " + NetworkLab.readFile(temp.resolve("qemu.log"))
-          + "\nconsole:\n" + tail(temp.resolve("console.log")));
+      assertTrue(
+          Files.exists(result),
+          "no result.manifest; QEMU: "
+              + NetworkLab.readFile(temp.resolve("qemu.log"))
+              + "\nconsole:\n"
+              + tail(temp.resolve("console.log")));
       String text = Files.readString(result);
       System.out.println(text);
       assertTrue(text.contains("status: success"), text);
-      assertTrue(text.contains("inet " + port.addressText() + "/24"), "the address came from our DHCP: " + text);
+      assertTrue(
+          text.contains("inet " + port.addressText() + "/24"),
+          "the address came from our DHCP: " + text);
       assertTrue(text.contains("\nactive\n"), text);
     } finally {
       if (qemu != null && qemu.isAlive()) {

@@ -19,13 +19,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The real kernel as the network tests use it: network namespaces standing in for guests, the
- * commands run in them, and the check that a test left nothing behind. Every name is the
- * tests' own (bridge {@code bhit0}, tables {@code buildhost_it}, ports {@code bx*}, namespaces
- * {@code bxit-*}), so a real daemon's network is never touched.
+ * commands run in them, and the check that a test left nothing behind. Every name is the tests' own
+ * (bridge {@code bhit0}, tables {@code buildhost_it}, ports {@code bx*}, namespaces {@code
+ * bxit-*}), so a real daemon's network is never touched.
  */
 final class NetworkLab implements AutoCloseable {
   static final String HOST = "196.254.111.222";
-  static final GuestNetwork SETTINGS = GuestNetwork.defaults().withNames("bhit0", "buildhost_it", "bx");
+  static final GuestNetwork SETTINGS =
+      GuestNetwork.defaults().withNames("bhit0", "buildhost_it", "bx");
   private static final String NAMESPACE_PREFIX = "bxit-";
 
   private final List<String> namespaces = new ArrayList<>();
@@ -35,19 +36,27 @@ final class NetworkLab implements AutoCloseable {
   /** Fails (CI) or skips (elsewhere) unless we are root with every tool the tests run. */
   static void requireKernelAndTools() {
     if (!"root".equals(System.getProperty("user.name"))) {
-      Requirement.unmet("the network tests make bridges, namespaces and nftables tables: run them as root");
+      Requirement.unmet(
+          "the network tests make bridges, namespaces and nftables tables: run them as root");
     }
-    for (String tool : List.of("ip", "bridge", "nft", "dnsmasq", "busybox", "curl", "nsenter", "unshare")) {
+    for (String tool :
+        List.of("ip", "bridge", "nft", "dnsmasq", "busybox", "curl", "nsenter", "unshare")) {
       Requirement.command(tool);
     }
   }
 
-  /** Refuses to run when our test names or the host address are already in use (a leak, or a real daemon). */
+  /**
+   * Refuses to run when our test names or the host address are already in use (a leak, or a real
+   * daemon).
+   */
   static void requireCleanHost() {
     Result links = run("ip", "-br", "address", "show");
     if (links.output().contains(HOST + "/")) {
-      fail(HOST + " is already on an interface of this host (a daemon's guest network, or a leaked test "
-          + "bridge); the network tests need it for themselves:\n" + links.output());
+      fail(
+          HOST
+              + " is already on an interface of this host (a daemon's guest network, or a leaked test "
+              + "bridge); the network tests need it for themselves:\n"
+              + links.output());
     }
     assertNothingLeft();
   }
@@ -75,8 +84,8 @@ final class NetworkLab implements AutoCloseable {
 
   /** Starts a long-running command (a listener); it is ended by PID at {@link #close}. */
   Process start(Path log, String... command) throws IOException {
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     background.add(process);
     return process;
   }
@@ -85,7 +94,8 @@ final class NetworkLab implements AutoCloseable {
     try {
       Process process = new ProcessBuilder(command).start();
       process.getOutputStream().close();
-      CompletableFuture<String> errors = CompletableFuture.supplyAsync(() -> read(process.getErrorStream()));
+      CompletableFuture<String> errors =
+          CompletableFuture.supplyAsync(() -> read(process.getErrorStream()));
       String output = read(process.getInputStream());
       if (!process.waitFor(60, TimeUnit.SECONDS)) {
         process.destroyForcibly();
@@ -102,7 +112,13 @@ final class NetworkLab implements AutoCloseable {
 
   static Result check(Result result) {
     if (result.exitCode() != 0) {
-      fail(result.command() + " exited with " + result.exitCode() + ": " + result.errors() + result.output());
+      fail(
+          result.command()
+              + " exited with "
+              + result.exitCode()
+              + ": "
+              + result.errors()
+              + result.output());
     }
     return result;
   }
@@ -132,15 +148,27 @@ final class NetworkLab implements AutoCloseable {
     Result links = check(run("ip", "-br", "link", "show"));
     for (String line : links.output().lines().toList()) {
       String name = line.split("[\\s@]+")[0];
-      assertFalse(name.equals(SETTINGS.bridgeName()) || name.matches("bx[tv][0-9a-f]{8}p?") || name.startsWith("bitout"),
+      assertFalse(
+          name.equals(SETTINGS.bridgeName())
+              || name.matches("bx[tv][0-9a-f]{8}p?")
+              || name.startsWith("bitout"),
           "left behind: link " + line);
     }
-    assertEquals(1, run("nft", "list", "table", "bridge", SETTINGS.tableName()).exitCode(), "left behind: bridge table");
-    assertEquals(1, run("nft", "list", "table", "inet", SETTINGS.tableName()).exitCode(), "left behind: inet table");
+    assertEquals(
+        1,
+        run("nft", "list", "table", "bridge", SETTINGS.tableName()).exitCode(),
+        "left behind: bridge table");
+    assertEquals(
+        1,
+        run("nft", "list", "table", "inet", SETTINGS.tableName()).exitCode(),
+        "left behind: inet table");
     String namespaces = check(run("ip", "netns", "list")).output();
     assertFalse(namespaces.contains(NAMESPACE_PREFIX), "left behind: namespaces " + namespaces);
     String processes = check(run("ps", "-eo", "pid,args")).output();
-    assertTrue(processes.lines().noneMatch(line -> line.contains("dnsmasq") && line.contains("--interface=bhit0")),
+    assertTrue(
+        processes
+            .lines()
+            .noneMatch(line -> line.contains("dnsmasq") && line.contains("--interface=bhit0")),
         "left behind: dnsmasq " + processes);
   }
 

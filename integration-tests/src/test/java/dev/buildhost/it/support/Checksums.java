@@ -10,8 +10,7 @@ import java.util.HexFormat;
 
 /** SHA-256 digests in hex, as the tests compare disks, tarballs and image labels. */
 public final class Checksums {
-  private Checksums() {
-  }
+  private Checksums() {}
 
   public static String sha256(byte[] bytes) {
     return HexFormat.of().formatHex(digest().digest(bytes));

@@ -12,8 +12,8 @@ import org.libvirt.LibvirtException;
 
 /**
  * Connections to the real daemons the integration tests run against. An unreachable daemon is a
- * {@link Requirement#unmet} (a failure under CI, a skip elsewhere) whose reason says what was
- * tried and how it failed.
+ * {@link Requirement#unmet} (a failure under CI, a skip elsewhere) whose reason says what was tried
+ * and how it failed.
  */
 public final class Daemons {
 
@@ -27,7 +27,8 @@ public final class Daemons {
     try {
       connect = new Connect(LIBVIRT_URI);
     } catch (LibvirtException e) {
-      return Requirement.unmet("libvirtd is not reachable at " + LIBVIRT_URI + ": " + e.getMessage());
+      return Requirement.unmet(
+          "libvirtd is not reachable at " + LIBVIRT_URI + ": " + e.getMessage());
     } catch (LinkageError e) {
       return Requirement.unmet("libvirt's C library (libvirt0) cannot be loaded: " + e);
     }
@@ -36,19 +37,21 @@ public final class Daemons {
       return connect;
     } catch (LibvirtException e) {
       closeQuietly(connect);
-      return Requirement.unmet("libvirtd at " + LIBVIRT_URI + " does not answer: " + e.getMessage());
+      return Requirement.unmet(
+          "libvirtd at " + LIBVIRT_URI + " does not answer: " + e.getMessage());
     }
   }
 
   /** A client of the local Docker engine that answered a ping; the caller closes it. */
   public static DockerClient docker() {
     DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().build();
-    ZerodepDockerHttpClient http = new ZerodepDockerHttpClient.Builder()
-        .dockerHost(config.getDockerHost())
-        .sslConfig(config.getSSLConfig())
-        .connectionTimeout(Duration.ofSeconds(5))
-        .responseTimeout(Duration.ofMinutes(2))
-        .build();
+    ZerodepDockerHttpClient http =
+        new ZerodepDockerHttpClient.Builder()
+            .dockerHost(config.getDockerHost())
+            .sslConfig(config.getSSLConfig())
+            .connectionTimeout(Duration.ofSeconds(5))
+            .responseTimeout(Duration.ofMinutes(2))
+            .build();
     DockerClient client = DockerClientImpl.getInstance(config, http);
     try {
       client.pingCmd().exec();

@@ -8,9 +8,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * What to do when something a test needs (a daemon, a tool, the sample machines) is missing:
- * under CI ({@code CI=true}) the test fails, because CI sets everything up and a missing part
- * is a broken build; elsewhere the test is skipped with the reason.
+ * What to do when something a test needs (a daemon, a tool, the sample machines) is missing: under
+ * CI ({@code CI=true}) the test fails, because CI sets everything up and a missing part is a broken
+ * build; elsewhere the test is skipped with the reason.
  */
 public final class Requirement {
 
@@ -21,7 +21,8 @@ public final class Requirement {
   }
 
   /** Never returns: fails the test under CI, aborts (skips) it elsewhere. */
-  @SuppressWarnings("TypeParameterUnusedInFormals") // T lets callers write `return unmet(...)` in any method
+  @SuppressWarnings(
+      "TypeParameterUnusedInFormals") // T lets callers write `return unmet(...)` in any method
   public static <T> T unmet(String reason) {
     if (inCi()) {
       return fail(reason + " (CI=true: this is a failure, not a skip; scripts/test sets it up)");

@@ -59,7 +59,8 @@ public record ResultManifest(String status, int exitCode, String log) {
       String line = lines.get(i);
       int colon = line.indexOf(':');
       if (colon <= 0) {
-        throw new IllegalArgumentException("result manifest line " + (i + 1) + ": not 'name: value': " + line);
+        throw new IllegalArgumentException(
+            "result manifest line " + (i + 1) + ": not 'name: value': " + line);
       }
       String name = line.substring(0, colon).strip();
       String value = line.substring(colon + 1).strip();
@@ -72,14 +73,17 @@ public record ResultManifest(String status, int exitCode, String log) {
             if (content.endsWith("\\\\")) {
               content = content.substring(0, content.length() - 1);
             } else {
-              throw new IllegalArgumentException("result manifest line " + (i + 1)
-                  + ": a single trailing backslash (the worker escapes it as two)");
+              throw new IllegalArgumentException(
+                  "result manifest line "
+                      + (i + 1)
+                      + ": a single trailing backslash (the worker escapes it as two)");
             }
           }
           multi.append(i > start ? "\n" : "").append(content);
         }
         if (i == lines.size()) {
-          throw new IllegalArgumentException("result manifest: value of " + name + " is not terminated");
+          throw new IllegalArgumentException(
+              "result manifest: value of " + name + " is not terminated");
         }
         value = multi.toString();
       }
@@ -99,7 +103,8 @@ public record ResultManifest(String status, int exitCode, String log) {
   private static String require(Map<String, String> fields, String name) {
     String value = fields.get(name);
     if (value == null) {
-      throw new IllegalArgumentException("result manifest: no " + name + " field in " + fields.keySet());
+      throw new IllegalArgumentException(
+          "result manifest: no " + name + " field in " + fields.keySet());
     }
     return value;
   }

@@ -8,8 +8,8 @@ import java.nio.file.Path;
 
 /**
  * The sample machines built by {@code scripts/build-samples DIR}: DIR comes from the system
- * property {@code buildhost.samples} (set by the integration-tests pom), by default
- * {@code <repo>/build/samples}.
+ * property {@code buildhost.samples} (set by the integration-tests pom), by default {@code
+ * <repo>/build/samples}.
  */
 public final class Samples {
 
@@ -35,8 +35,14 @@ public final class Samples {
   public static Path revision(String machine) {
     Path link = machines().resolve(machine).resolve(machine + "-1");
     if (!Files.isRegularFile(link.resolve("manifest"))) {
-      return Requirement.unmet("sample machine " + machine + " is not built: no " + link.resolve("manifest")
-          + " (scripts/build-samples " + dir() + ")");
+      return Requirement.unmet(
+          "sample machine "
+              + machine
+              + " is not built: no "
+              + link.resolve("manifest")
+              + " (scripts/build-samples "
+              + dir()
+              + ")");
     }
     try {
       return link.toRealPath();
@@ -61,7 +67,9 @@ public final class Samples {
         return dir;
       }
     }
-    throw new IllegalStateException("cannot find the repository (no scripts/build-samples above "
-        + Path.of("").toAbsolutePath() + "); set -Dbuildhost.repo");
+    throw new IllegalStateException(
+        "cannot find the repository (no scripts/build-samples above "
+            + Path.of("").toAbsolutePath()
+            + "); set -Dbuildhost.repo");
   }
 }

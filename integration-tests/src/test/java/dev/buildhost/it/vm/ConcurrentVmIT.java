@@ -38,8 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ConcurrentVmIT {
   private static final int COUNT = 4;
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private InstanceManager manager;
 
@@ -50,7 +49,8 @@ class ConcurrentVmIT {
 
   @Test
   void fourVmsRunAtOnceEachOnItsOwnPortAndFolder() throws Exception {
-    ManagerConfig config = VmFixture.config(VmFixture.root(dir), 47200, 20, java.time.Duration.ofSeconds(30));
+    ManagerConfig config =
+        VmFixture.config(VmFixture.root(dir), 47200, 20, java.time.Duration.ofSeconds(30));
     manager = VmFixture.open(config);
     List<Instance> instances = new ArrayList<>();
     for (int i = 0; i < COUNT; i++) {
@@ -68,9 +68,12 @@ class ConcurrentVmIT {
     }
 
     for (int i = 0; i < COUNT; i++) {
-      Instance stopped = awaitState(manager, instances.get(i).id(), InstanceState.STOPPED, GUEST_TIMEOUT);
-      assertEquals(EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, stopped.id()));
-      ResultManifest result = ResultManifest.read(manager.tftpFolder(stopped.id()).resolve(ResultManifest.FILE_NAME));
+      Instance stopped =
+          awaitState(manager, instances.get(i).id(), InstanceState.STOPPED, GUEST_TIMEOUT);
+      assertEquals(
+          EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, stopped.id()));
+      ResultManifest result =
+          ResultManifest.read(manager.tftpFolder(stopped.id()).resolve(ResultManifest.FILE_NAME));
       assertEquals("success", result.status(), result::log);
       assertTrue(result.logLines().contains("result-of-vm-" + i), result::log);
       assertFalse(VmFixture.domainExists(stopped.id()));
@@ -80,10 +83,15 @@ class ConcurrentVmIT {
   }
 
   /** Over {@code self}'s port, {@code other}'s folder is out of reach for reads and writes. */
-  private void assertCannotReach(ManagerConfig config, Instance self, Instance other) throws IOException {
+  private void assertCannotReach(ManagerConfig config, Instance self, Instance other)
+      throws IOException {
     Path otherFolder = config.tftpDir().resolve(other.id());
-    List<String> names = List.of("../" + other.id() + "/task.manifest", otherFolder.resolve("task.manifest").toString(),
-        "..//" + other.id() + "/task.manifest", "../../tftp/" + other.id() + "/task.manifest");
+    List<String> names =
+        List.of(
+            "../" + other.id() + "/task.manifest",
+            otherFolder.resolve("task.manifest").toString(),
+            "..//" + other.id() + "/task.manifest",
+            "../../tftp/" + other.id() + "/task.manifest");
     TFTPClient client = new TFTPClient();
     client.setDefaultTimeout(java.time.Duration.ofSeconds(2));
     client.setMaxTimeouts(2);
@@ -91,17 +99,33 @@ class ConcurrentVmIT {
     try {
       for (String name : names) {
         ByteArrayOutputStream stolen = new ByteArrayOutputStream();
-        assertThrows(IOException.class, () -> client.receiveFile(name, TFTP.BINARY_MODE, stolen,
-            InetAddress.getLoopbackAddress(), self.tftpPort()), "read of " + name + " is refused");
+        assertThrows(
+            IOException.class,
+            () ->
+                client.receiveFile(
+                    name,
+                    TFTP.BINARY_MODE,
+                    stolen,
+                    InetAddress.getLoopbackAddress(),
+                    self.tftpPort()),
+            "read of " + name + " is refused");
         assertEquals(0, stolen.size());
-        assertThrows(IOException.class, () -> client.sendFile(name.replace("task.manifest", "planted"),
-            TFTP.BINARY_MODE, new ByteArrayInputStream("x".getBytes(StandardCharsets.UTF_8)),
-            InetAddress.getLoopbackAddress(), self.tftpPort()), "write of " + name + " is refused");
+        assertThrows(
+            IOException.class,
+            () ->
+                client.sendFile(
+                    name.replace("task.manifest", "planted"),
+                    TFTP.BINARY_MODE,
+                    new ByteArrayInputStream("x".getBytes(StandardCharsets.UTF_8)),
+                    InetAddress.getLoopbackAddress(),
+                    self.tftpPort()),
+            "write of " + name + " is refused");
       }
     } finally {
       client.close();
     }
-    assertFalse(Files.exists(otherFolder.resolve("planted")), "nothing was planted in " + other.id());
+    assertFalse(
+        Files.exists(otherFolder.resolve("planted")), "nothing was planted in " + other.id());
     try (var files = Files.list(otherFolder)) {
       assertTrue(files.noneMatch(f -> f.getFileName().toString().contains("planted")));
     }

@@ -28,15 +28,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * libvirtd restarts (a package upgrade does that) while the manager's VMs run: the manager's
  * connection closes with it, and the lifecycle events of that time are lost. The manager must
- * reconnect by itself, report the guest that ended meanwhile, and keep driving the one that
- * runs on. libvirtd is the one {@code scripts/host-setup} started: it is stopped by its PID file
- * and started again by the same script.
+ * reconnect by itself, report the guest that ended meanwhile, and keep driving the one that runs
+ * on. libvirtd is the one {@code scripts/host-setup} started: it is stopped by its PID file and
+ * started again by the same script.
  */
 class LibvirtdRestartVmIT {
   private static final Path PID_FILE = Path.of("/run/libvirtd.pid");
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private InstanceManager manager;
 
@@ -53,7 +52,8 @@ class LibvirtdRestartVmIT {
     ManagerConfig config = VmFixture.config(VmFixture.root(dir), 47400, 20, Duration.ofSeconds(30));
     manager = VmFixture.open(config);
     Instance lasting = manager.start(VmFixture.task(null, "sleep 600"));
-    Instance ending = manager.start(VmFixture.task(null, "sleep 15", "echo ended-while-libvirtd-was-down"));
+    Instance ending =
+        manager.start(VmFixture.task(null, "sleep 15", "echo ended-while-libvirtd-was-down"));
     for (Instance instance : new Instance[] {lasting, ending}) {
       VmFixture.awaitConsole(manager, instance.id(), "running ");
     }
@@ -63,13 +63,19 @@ class LibvirtdRestartVmIT {
     await("the result of " + ending.id(), () -> Files.exists(result), GUEST_TIMEOUT);
     // The guest powers off; its QEMU waits for libvirtd (-no-shutdown) to end it.
     VmFixture.awaitConsole(manager, ending.id(), "reboot: Power down");
-    assertEquals(InstanceState.RUNNING, manager.get(ending.id()).state(), "nobody could tell the manager yet");
+    assertEquals(
+        InstanceState.RUNNING,
+        manager.get(ending.id()).state(),
+        "nobody could tell the manager yet");
     startLibvirtd();
 
-    Instance ended = awaitState(manager, ending.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
+    Instance ended =
+        awaitState(manager, ending.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
     // POWEROFF when the restarted libvirtd ends the domain after the manager reconnected (the
     // event arrives), CRASHED when before (the manager finds the domain gone).
-    assertTrue(ended.endReason() == EndReason.POWEROFF || ended.endReason() == EndReason.CRASHED, ended::toString);
+    assertTrue(
+        ended.endReason() == EndReason.POWEROFF || ended.endReason() == EndReason.CRASHED,
+        ended::toString);
     assertTrue(ResultManifest.read(result).logLines().contains("ended-while-libvirtd-was-down"));
     assertFalse(VmFixture.domainExists(ending.id()));
     assertEquals(InstanceState.RUNNING, manager.get(lasting.id()).state());
@@ -77,7 +83,8 @@ class LibvirtdRestartVmIT {
 
     // Events flow again on the new connection: terminate is seen through to its end.
     manager.terminate(lasting.id());
-    Instance terminated = awaitState(manager, lasting.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
+    Instance terminated =
+        awaitState(manager, lasting.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
     assertEquals(EndReason.TERMINATED, terminated.endReason());
     assertFalse(VmFixture.domainExists(lasting.id()));
     assertFalse(VmFixture.overlayExists(config, lasting.id()));
@@ -85,14 +92,17 @@ class LibvirtdRestartVmIT {
 
   private static void stopLibvirtd() throws Exception {
     long pid = Long.parseLong(Files.readString(PID_FILE).strip());
-    ProcessHandle libvirtd = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("no libvirtd with pid " + pid));
+    ProcessHandle libvirtd =
+        ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("no libvirtd with pid " + pid));
     libvirtd.destroy();
     await("libvirtd (pid " + pid + ") to stop", () -> !libvirtd.isAlive(), Duration.ofSeconds(30));
   }
 
   private static boolean isRunning() throws IOException {
-    return Files.exists(PID_FILE) && ProcessHandle.of(Long.parseLong(Files.readString(PID_FILE).strip()))
-        .map(ProcessHandle::isAlive).orElse(false);
+    return Files.exists(PID_FILE)
+        && ProcessHandle.of(Long.parseLong(Files.readString(PID_FILE).strip()))
+            .map(ProcessHandle::isAlive)
+            .orElse(false);
   }
 
   private static void startLibvirtd() throws Exception {
@@ -102,14 +112,24 @@ class LibvirtdRestartVmIT {
     assertEquals(0, setup.waitFor(), script + " failed:\n" + output);
   }
 
-  /** Whether the QEMU process of the instance's domain is alive (libvirt names the guest on its command line). */
+  /**
+   * Whether the QEMU process of the instance's domain is alive (libvirt names the guest on its
+   * command line).
+   */
   private static boolean qemuRuns(String instanceId) {
     String guest = "guest=" + DomainXml.domainName(instanceId);
-    return ProcessHandle.allProcesses().anyMatch(process -> process.info().arguments()
-        .map(arguments -> String.join(" ", arguments).contains(guest)).orElse(false));
+    return ProcessHandle.allProcesses()
+        .anyMatch(
+            process ->
+                process
+                    .info()
+                    .arguments()
+                    .map(arguments -> String.join(" ", arguments).contains(guest))
+                    .orElse(false));
   }
 
-  private static void await(String what, BooleanSupplier condition, Duration timeout) throws InterruptedException {
+  private static void await(String what, BooleanSupplier condition, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

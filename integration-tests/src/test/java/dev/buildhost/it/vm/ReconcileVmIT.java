@@ -32,14 +32,13 @@ import org.libvirt.Connect;
 import org.libvirt.Domain;
 
 /**
- * A daemon that goes away while VMs run (at the Java level: its manager is closed, which leaves
- * the guests running, as a crash does) and a second manager opened on the same root and state:
- * the running guest is adopted and finishes normally, a guest that vanished meanwhile ends as
- * CRASHED, and a labelled domain that no record claims is removed with its folders.
+ * A daemon that goes away while VMs run (at the Java level: its manager is closed, which leaves the
+ * guests running, as a crash does) and a second manager opened on the same root and state: the
+ * running guest is adopted and finishes normally, a guest that vanished meanwhile ends as CRASHED,
+ * and a labelled domain that no record claims is removed with its folders.
  */
 class ReconcileVmIT {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private InstanceManager first;
   private InstanceManager second;
@@ -85,8 +84,14 @@ class ReconcileVmIT {
     client.open();
     try {
       ByteArrayOutputStream task = new ByteArrayOutputStream();
-      client.receiveFile("task.manifest", TFTP.BINARY_MODE, task, InetAddress.getLoopbackAddress(), adopted.tftpPort());
-      assertTrue(task.toString(StandardCharsets.UTF_8).contains("survived-the-restart"),
+      client.receiveFile(
+          "task.manifest",
+          TFTP.BINARY_MODE,
+          task,
+          InetAddress.getLoopbackAddress(),
+          adopted.tftpPort());
+      assertTrue(
+          task.toString(StandardCharsets.UTF_8).contains("survived-the-restart"),
           "the adopted instance's TFTP server serves its folder again");
     } finally {
       client.close();
@@ -95,16 +100,21 @@ class ReconcileVmIT {
     Instance crashed = second.get(vanishing.id());
     assertEquals(InstanceState.STOPPED, crashed.state());
     assertEquals(EndReason.CRASHED, crashed.endReason());
-    assertFalse(VmFixture.overlayExists(config, vanishing.id()), "the vanished guest's overlay is deleted");
+    assertFalse(
+        VmFixture.overlayExists(config, vanishing.id()), "the vanished guest's overlay is deleted");
     assertTrue(VmFixture.portFree(vanishing.tftpPort()));
 
     assertFalse(VmFixture.domainExists(orphan.id()), "the orphan domain is removed");
-    assertFalse(Files.exists(config.instancesDir().resolve(orphan.id())), "the orphan's folders are removed");
+    assertFalse(
+        Files.exists(config.instancesDir().resolve(orphan.id())),
+        "the orphan's folders are removed");
     assertFalse(Files.exists(config.tftpDir().resolve(orphan.id())));
 
     Instance finished = awaitState(second, survivor.id(), InstanceState.STOPPED, GUEST_TIMEOUT);
-    assertEquals(EndReason.POWEROFF, finished.endReason(), () -> VmFixture.console(second, survivor.id()));
-    ResultManifest result = ResultManifest.read(second.tftpFolder(survivor.id()).resolve(ResultManifest.FILE_NAME));
+    assertEquals(
+        EndReason.POWEROFF, finished.endReason(), () -> VmFixture.console(second, survivor.id()));
+    ResultManifest result =
+        ResultManifest.read(second.tftpFolder(survivor.id()).resolve(ResultManifest.FILE_NAME));
     assertTrue(result.logLines().contains("survived-the-restart"), result::log);
     VmFixture.awaitEvents(events, survivor.id(), InstanceEvent.Kind.FILE_UPLOADED);
     assertFalse(VmFixture.domainExists(survivor.id()));

@@ -3,7 +3,6 @@ package dev.buildhost.it.vm;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.buildhost.it.support.Daemons;
-import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
 import dev.buildhost.manager.backend.LaunchSpec;
@@ -37,15 +36,14 @@ import org.libvirt.Error;
 import org.libvirt.LibvirtException;
 
 /**
- * The manager as the VM integration tests run it: a root of its own whose machines folder links
- * to the built samples, the real libvirtd at qemu:///system, and the acceleration probe (TCG on a
- * host without a working KVM). Guests are slow under TCG on a shared 2-core host: waits are long.
+ * The manager as the VM integration tests run it: a root of its own whose machines folder links to
+ * the built samples, the real libvirtd at qemu:///system, and the acceleration probe (TCG on a host
+ * without a working KVM). Guests are slow under TCG on a shared 2-core host: waits are long.
  */
 final class VmFixture {
   static final Duration GUEST_TIMEOUT = Duration.ofMinutes(4);
 
-  private VmFixture() {
-  }
+  private VmFixture() {}
 
   /**
    * A root for one test whose {@code machines/sample-vm/sample-vm-1.0} mirrors the built sample:
@@ -73,29 +71,58 @@ final class VmFixture {
   }
 
   static ManagerConfig config(Path root, int firstPort, int ports, Duration grace) {
-    return new ManagerConfig(root, root.resolve("state"), firstPort, firstPort + ports - 1, 8, 8192,
-        Duration.ofMinutes(30), grace, Acceleration.AUTO, Daemons.LIBVIRT_URI, "unix:///var/run/docker.sock", "host");
+    return new ManagerConfig(
+        root,
+        root.resolve("state"),
+        firstPort,
+        firstPort + ports - 1,
+        8,
+        8192,
+        Duration.ofMinutes(30),
+        grace,
+        Acceleration.AUTO,
+        Daemons.LIBVIRT_URI,
+        "unix:///var/run/docker.sock",
+        "host");
   }
 
-  /** A manager on the real libvirtd: a failure under CI, a skip elsewhere when libvirtd is absent. */
+  /**
+   * A manager on the real libvirtd: a failure under CI, a skip elsewhere when libvirtd is absent.
+   */
   static InstanceManager open(ManagerConfig config) throws LibvirtException {
     Daemons.libvirt().close();
-    return InstanceManager.open(config, new MachineLibrary(config.machinesDir()),
-        List.of(new LibvirtBackend(config)));
+    return InstanceManager.open(
+        config, new MachineLibrary(config.machinesDir()), List.of(new LibvirtBackend(config)));
   }
 
   static StartRequest task(Duration timeout, String... commands) {
-    return new StartRequest(Samples.VM, timeout,
-        Map.of(TaskManifest.FILE_NAME, TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8)));
+    return new StartRequest(
+        Samples.VM,
+        timeout,
+        Map.of(
+            TaskManifest.FILE_NAME,
+            TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8)));
   }
 
-  static Instance awaitState(InstanceManager manager, String id, InstanceState state, Duration timeout) {
+  static Instance awaitState(
+      InstanceManager manager, String id, InstanceState state, Duration timeout) {
     try {
-      Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(100))
+      Awaitility.await()
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(100))
           .until(() -> manager.get(id).state() == state);
     } catch (ConditionTimeoutException e) {
-      fail("instance " + id + " is still " + manager.get(id).state() + " after " + timeout.toSeconds()
-          + " s, expected " + state + "; console:\n" + console(manager, id));
+      fail(
+          "instance "
+              + id
+              + " is still "
+              + manager.get(id).state()
+              + " after "
+              + timeout.toSeconds()
+              + " s, expected "
+              + state
+              + "; console:\n"
+              + console(manager, id));
     }
     return manager.get(id);
   }
@@ -103,7 +130,9 @@ final class VmFixture {
   /** Waits until the console log shows {@code text} (the guest reached that point). */
   static void awaitConsole(InstanceManager manager, String id, String text) {
     try {
-      Awaitility.await().atMost(GUEST_TIMEOUT).pollInterval(Duration.ofMillis(200))
+      Awaitility.await()
+          .atMost(GUEST_TIMEOUT)
+          .pollInterval(Duration.ofMillis(200))
           .until(() -> console(manager, id).contains(text));
     } catch (ConditionTimeoutException e) {
       fail("the console of " + id + " does not show '" + text + "':\n" + console(manager, id));
@@ -112,8 +141,12 @@ final class VmFixture {
 
   static void awaitEvents(List<InstanceEvent> events, String id, InstanceEvent.Kind kind) {
     try {
-      Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-          .until(() -> events.stream().anyMatch(e -> e.instance().id().equals(id) && e.kind() == kind));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(20))
+          .until(
+              () ->
+                  events.stream().anyMatch(e -> e.instance().id().equals(id) && e.kind() == kind));
     } catch (ConditionTimeoutException e) {
       fail("no " + kind + " event for " + id + "; events: " + events);
     }
@@ -148,7 +181,8 @@ final class VmFixture {
   }
 
   static boolean portFree(int port) {
-    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+    try (DatagramSocket socket =
+        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
       return socket.isBound();
     } catch (SocketException e) {
       return false;

@@ -29,8 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * overlay deleted and the TFTP port free; the base disk is never written.
  */
 class VmLifecycleVmIT {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private InstanceManager manager;
   private ManagerConfig config;
@@ -49,37 +48,60 @@ class VmLifecycleVmIT {
 
   private void assertReleased(Instance instance) throws Exception {
     assertFalse(VmFixture.domainExists(instance.id()), "domain of " + instance.id() + " is gone");
-    assertFalse(VmFixture.overlayExists(config, instance.id()), "overlay of " + instance.id() + " is deleted");
-    assertTrue(VmFixture.portFree(instance.tftpPort()), "TFTP port " + instance.tftpPort() + " is released");
-    assertTrue(Files.isRegularFile(config.instancesDir().resolve(instance.id()).resolve("console.log")),
+    assertFalse(
+        VmFixture.overlayExists(config, instance.id()),
+        "overlay of " + instance.id() + " is deleted");
+    assertTrue(
+        VmFixture.portFree(instance.tftpPort()),
+        "TFTP port " + instance.tftpPort() + " is released");
+    assertTrue(
+        Files.isRegularFile(config.instancesDir().resolve(instance.id()).resolve("console.log")),
         "the console log is kept");
   }
 
   private List<InstanceEvent.Kind> kindsOf(String id) {
-    return events.stream().filter(e -> e.instance().id().equals(id)).map(InstanceEvent::kind).toList();
+    return events.stream()
+        .filter(e -> e.instance().id().equals(id))
+        .map(InstanceEvent::kind)
+        .toList();
   }
 
   @Test
   void theWorkerFetchesItsTaskUploadsItsResultAndTheGuestPowersOff() throws Exception {
     String baseBefore = Checksums.sha256(VmFixture.baseDisk());
     open(Duration.ofSeconds(30));
-    Instance started = manager.start(VmFixture.task(null, "echo vm-says-$((6 * 7))", "cat /proc/cmdline",
-        "cat /sys/firmware/qemu_fw_cfg/by_name/opt/buildhost/tftp/raw"));
+    Instance started =
+        manager.start(
+            VmFixture.task(
+                null,
+                "echo vm-says-$((6 * 7))",
+                "cat /proc/cmdline",
+                "cat /sys/firmware/qemu_fw_cfg/by_name/opt/buildhost/tftp/raw"));
     assertTrue(VmFixture.domainExists(started.id()));
-    assertTrue(VmFixture.overlayExists(config, started.id()), "the overlay exists while the guest runs");
+    assertTrue(
+        VmFixture.overlayExists(config, started.id()), "the overlay exists while the guest runs");
 
     Instance stopped = awaitState(manager, started.id(), InstanceState.STOPPED, GUEST_TIMEOUT);
-    assertEquals(EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, started.id()));
-    ResultManifest result = ResultManifest.read(manager.tftpFolder(started.id()).resolve(ResultManifest.FILE_NAME));
+    assertEquals(
+        EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, started.id()));
+    ResultManifest result =
+        ResultManifest.read(manager.tftpFolder(started.id()).resolve(ResultManifest.FILE_NAME));
     assertEquals("success", result.status(), result::log);
     assertTrue(result.logLines().contains("vm-says-42"), result::log);
     assertTrue(result.log().contains("buildhost.tftp=10.0.2.2:" + started.tftpPort()), result::log);
-    assertTrue(result.logLines().contains("10.0.2.2:" + started.tftpPort()), "the fw_cfg entry: " + result.log());
+    assertTrue(
+        result.logLines().contains("10.0.2.2:" + started.tftpPort()),
+        "the fw_cfg entry: " + result.log());
     assertReleased(stopped);
     assertTrue(VmFixture.console(manager, started.id()).contains("buildhost-worker"));
     VmFixture.awaitEvents(events, started.id(), InstanceEvent.Kind.STOPPED);
-    assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.FILE_UPLOADED,
-        InstanceEvent.Kind.STOPPED), kindsOf(started.id()));
+    assertEquals(
+        List.of(
+            InstanceEvent.Kind.CREATED,
+            InstanceEvent.Kind.RUNNING,
+            InstanceEvent.Kind.FILE_UPLOADED,
+            InstanceEvent.Kind.STOPPED),
+        kindsOf(started.id()));
     assertEquals(baseBefore, Checksums.sha256(VmFixture.baseDisk()), "the base disk is unchanged");
   }
 
@@ -88,11 +110,14 @@ class VmLifecycleVmIT {
     open(Duration.ofSeconds(90));
     Instance started = manager.start(VmFixture.task(null, "sleep 600"));
     awaitState(manager, started.id(), InstanceState.RUNNING, GUEST_TIMEOUT);
-    // The sample's init starts acpid before the worker: once the worker speaks, the power button works.
+    // The sample's init starts acpid before the worker: once the worker speaks, the power button
+    // works.
     awaitConsole(started.id(), "buildhost-worker:");
     assertEquals(InstanceState.STOPPING, manager.poweroff(started.id()).state());
-    Instance stopped = awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofMinutes(2));
-    assertEquals(EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, started.id()));
+    Instance stopped =
+        awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofMinutes(2));
+    assertEquals(
+        EndReason.POWEROFF, stopped.endReason(), () -> VmFixture.console(manager, started.id()));
     assertTrue(VmFixture.console(manager, started.id()).contains("ACPI power button pressed"));
     assertReleased(stopped);
     assertTrue(kindsOf(started.id()).contains(InstanceEvent.Kind.STOPPING));
@@ -102,8 +127,13 @@ class VmLifecycleVmIT {
     long deadline = System.nanoTime() + GUEST_TIMEOUT.toNanos();
     while (!VmFixture.console(manager, id).contains(text)) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("the console of " + id + " never showed '" + text + "':\n"
-            + VmFixture.console(manager, id));
+        throw new AssertionError(
+            "the console of "
+                + id
+                + " never showed '"
+                + text
+                + "':\n"
+                + VmFixture.console(manager, id));
       }
       Thread.sleep(250);
     }
@@ -115,7 +145,8 @@ class VmLifecycleVmIT {
     Instance started = manager.start(VmFixture.task(null, "sleep 600"));
     awaitState(manager, started.id(), InstanceState.RUNNING, GUEST_TIMEOUT);
     manager.terminate(started.id());
-    Instance stopped = awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
+    Instance stopped =
+        awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
     assertEquals(EndReason.TERMINATED, stopped.endReason());
     assertReleased(stopped);
     manager.delete(started.id());
@@ -127,7 +158,8 @@ class VmLifecycleVmIT {
   void anInstanceIsKilledAtItsTimeout() throws Exception {
     open(Duration.ofSeconds(30));
     Instance started = manager.start(VmFixture.task(Duration.ofSeconds(20), "sleep 600"));
-    Instance stopped = awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofSeconds(90));
+    Instance stopped =
+        awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofSeconds(90));
     assertEquals(EndReason.TIMEOUT, stopped.endReason());
     assertReleased(stopped);
   }

@@ -26,16 +26,29 @@ public final class ApiException extends RuntimeException {
   /** The status and hint of a refusal by the manager. */
   public static ApiException of(ManagerException e) {
     return switch (e.kind()) {
-      case NOT_FOUND -> new ApiException(404, e.getMessage(),
-          "check the name: GET /v1/machines lists the machines (buildhost list), "
-              + "GET /v1/instances the instances (buildhost instances)");
-      case BAD_REQUEST -> new ApiException(400, e.getMessage(), "fix the request and send it again");
-      case CONFLICT -> new ApiException(409, e.getMessage(),
-          "check the instance's state (GET /v1/instances/{id}); stop it before deleting it");
-      case NO_CAPACITY -> new ApiException(503, e.getMessage(),
-          "wait for running instances to end (or for the drain to end) and try again");
-      case BACKEND_FAILED -> new ApiException(503, e.getMessage(),
-          "check that libvirtd and dockerd run (scripts/host-setup starts them) and see the daemon's log");
+      case NOT_FOUND ->
+          new ApiException(
+              404,
+              e.getMessage(),
+              "check the name: GET /v1/machines lists the machines (buildhost list), "
+                  + "GET /v1/instances the instances (buildhost instances)");
+      case BAD_REQUEST ->
+          new ApiException(400, e.getMessage(), "fix the request and send it again");
+      case CONFLICT ->
+          new ApiException(
+              409,
+              e.getMessage(),
+              "check the instance's state (GET /v1/instances/{id}); stop it before deleting it");
+      case NO_CAPACITY ->
+          new ApiException(
+              503,
+              e.getMessage(),
+              "wait for running instances to end (or for the drain to end) and try again");
+      case BACKEND_FAILED ->
+          new ApiException(
+              503,
+              e.getMessage(),
+              "check that libvirtd and dockerd run (scripts/host-setup starts them) and see the daemon's log");
     };
   }
 }

@@ -5,7 +5,6 @@ import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.StartBody;
-import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.model.Instance;
@@ -20,9 +19,9 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.http.UriCompliance;
@@ -38,28 +37,33 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP/JSON API under /v1 (and /metrics), a thin layer over {@link InstanceManager}. Every
- * path but /metrics needs {@code Authorization: Bearer <token>}. Errors are {@link ApiError}
- * JSON; a refused request changes nothing. See doc/api/openapi.yaml.
+ * The HTTP/JSON API under /v1 (and /metrics), a thin layer over {@link InstanceManager}. Every path
+ * but /metrics needs {@code Authorization: Bearer <token>}. Errors are {@link ApiError} JSON; a
+ * refused request changes nothing. See doc/api/openapi.yaml.
  */
 public final class ApiServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+
   /** Handlers block (event streams, console follows): this many run at once. */
   private static final int MAX_THREADS = 160;
+
   private static final int MIN_THREADS = 4;
   private static final int BACKLOG = 64;
+
   /** Request line and headers together; Jetty's default is 8 KiB. */
   private static final int MAX_HEADER_BYTES = 16 * 1024;
+
   private static final long FOLLOW_POLL_MILLIS = 250;
+
   /** A refused request's body is read this far (if it has arrived) to keep its connection. */
   private static final long DRAIN_BYTES = 64 * 1024;
 
   /**
    * Body size caps and connection limits.
    *
-   * @param jsonBytes   the start request's JSON (which may carry files in base64)
-   * @param fileBytes   one file put into an instance folder
+   * @param jsonBytes the start request's JSON (which may carry files in base64)
+   * @param fileBytes one file put into an instance folder
    * @param connections how many connections, and how long they may stall
    */
   public record Limits(long jsonBytes, long fileBytes, Connections connections) {
@@ -71,30 +75,46 @@ public final class ApiServer implements AutoCloseable {
   }
 
   /**
-   * What keeps clients that connect and stall from starving the others. A stalled connection
-   * holds no thread, only a socket, and only for a while: its first request's line and headers
-   * must arrive whole within {@code headerDeadline} of connecting, and any connection with no
-   * traffic for {@code idleTimeout} (between requests, or while a request body or a response
-   * stalls) is closed. At {@code maxConnections} open connections the server stops accepting
-   * more (they wait in the kernel's backlog) and closes idle ones after
-   * {@code idleTimeoutWhenFull} instead, until it is below the cap again.
+   * What keeps clients that connect and stall from starving the others. A stalled connection holds
+   * no thread, only a socket, and only for a while: its first request's line and headers must
+   * arrive whole within {@code headerDeadline} of connecting, and any connection with no traffic
+   * for {@code idleTimeout} (between requests, or while a request body or a response stalls) is
+   * closed. At {@code maxConnections} open connections the server stops accepting more (they wait
+   * in the kernel's backlog) and closes idle ones after {@code idleTimeoutWhenFull} instead, until
+   * it is below the cap again.
    *
-   * @param maxConnections       open connections at most
-   * @param headerDeadline       time from connecting to the end of the first request's headers
-   * @param idleTimeout          time without any traffic on a connection
-   * @param idleTimeoutWhenFull  the idle timeout while the cap is reached
+   * @param maxConnections open connections at most
+   * @param headerDeadline time from connecting to the end of the first request's headers
+   * @param idleTimeout time without any traffic on a connection
+   * @param idleTimeoutWhenFull the idle timeout while the cap is reached
    */
-  public record Connections(int maxConnections, Duration headerDeadline, Duration idleTimeout,
-                            Duration idleTimeoutWhenFull) {
+  public record Connections(
+      int maxConnections,
+      Duration headerDeadline,
+      Duration idleTimeout,
+      Duration idleTimeoutWhenFull) {
     public static final Connections DEFAULT =
-        new Connections(1024, Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(5));
+        new Connections(
+            1024, Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(5));
 
     public Connections {
-      if (maxConnections < 1 || headerDeadline.isNegative() || headerDeadline.isZero()
-          || idleTimeout.isNegative() || idleTimeout.isZero() || idleTimeoutWhenFull.isNegative()
+      if (maxConnections < 1
+          || headerDeadline.isNegative()
+          || headerDeadline.isZero()
+          || idleTimeout.isNegative()
+          || idleTimeout.isZero()
+          || idleTimeoutWhenFull.isNegative()
           || idleTimeoutWhenFull.isZero()) {
-        throw new IllegalArgumentException("connection limits must be positive: " + maxConnections + " connections, "
-            + headerDeadline + " header deadline, " + idleTimeout + " idle timeout, " + idleTimeoutWhenFull + " when full");
+        throw new IllegalArgumentException(
+            "connection limits must be positive: "
+                + maxConnections
+                + " connections, "
+                + headerDeadline
+                + " header deadline, "
+                + idleTimeout
+                + " idle timeout, "
+                + idleTimeoutWhenFull
+                + " when full");
       }
     }
   }
@@ -102,20 +122,25 @@ public final class ApiServer implements AutoCloseable {
   /**
    * What the API serves, besides the manager.
    *
-   * @param manager  the instance lifecycle
-   * @param library  the machine library
-   * @param host     facts about the host that do not change while the daemon runs
-   * @param metrics  counters the API feeds and exposes
+   * @param manager the instance lifecycle
+   * @param library the machine library
+   * @param host facts about the host that do not change while the daemon runs
+   * @param metrics counters the API feeds and exposes
    */
-  public record Services(InstanceManager manager, MachineLibrary library, HostFacts host, Metrics metrics) {
-  }
+  public record Services(
+      InstanceManager manager, MachineLibrary library, HostFacts host, Metrics metrics) {}
 
-  /**
-   * Host facts fixed at startup; {@link HostInfo} adds what changes.
-   */
-  public record HostFacts(String version, String acceleration, String accelerationReason, Map<String, String> versions,
-                          int maxInstances, long ramBudgetMib, HostInfo.Tftp tftp, String root, String stateDir) {
-  }
+  /** Host facts fixed at startup; {@link HostInfo} adds what changes. */
+  public record HostFacts(
+      String version,
+      String acceleration,
+      String accelerationReason,
+      Map<String, String> versions,
+      int maxInstances,
+      long ramBudgetMib,
+      HostInfo.Tftp tftp,
+      String root,
+      String stateDir) {}
 
   private final InetSocketAddress listen;
   private final byte[] token;
@@ -142,35 +167,58 @@ public final class ApiServer implements AutoCloseable {
         .add("GET", "/v1/host", r -> r.sendJson(200, host()))
         .add("POST", "/v1/host/drain", r -> drain(r, true))
         .add("DELETE", "/v1/host/drain", r -> drain(r, false))
-        .add("GET", "/v1/machines", r -> r.sendJson(200, Views.machines(services.library().machines())))
-        .add("GET", "/v1/machines/{}", r -> r.sendJson(200, Views.machine(services.library().machine(r.param(0)))))
+        .add(
+            "GET",
+            "/v1/machines",
+            r -> r.sendJson(200, Views.machines(services.library().machines())))
+        .add(
+            "GET",
+            "/v1/machines/{}",
+            r -> r.sendJson(200, Views.machine(services.library().machine(r.param(0)))))
         .add("GET", "/v1/instances", r -> r.sendJson(200, Views.instances(manager.list())))
         .add("POST", "/v1/instances", this::start)
-        .add("GET", "/v1/instances/{}", r -> r.sendJson(200, Views.instance(manager.get(r.param(0)))))
-        .add("DELETE", "/v1/instances/{}", r -> {
-          manager.delete(r.param(0));
-          r.sendEmpty(204);
-        })
-        .add("POST", "/v1/instances/{}/poweroff", r -> r.sendJson(200, Views.instance(manager.poweroff(r.param(0)))))
-        .add("POST", "/v1/instances/{}/terminate", r -> r.sendJson(200, Views.instance(manager.terminate(r.param(0)))))
-        .add("GET", "/v1/instances/{}/files", r -> r.sendJson(200, Views.files(manager.listFiles(r.param(0)))))
+        .add(
+            "GET",
+            "/v1/instances/{}",
+            r -> r.sendJson(200, Views.instance(manager.get(r.param(0)))))
+        .add(
+            "DELETE",
+            "/v1/instances/{}",
+            r -> {
+              manager.delete(r.param(0));
+              r.sendEmpty(204);
+            })
+        .add(
+            "POST",
+            "/v1/instances/{}/poweroff",
+            r -> r.sendJson(200, Views.instance(manager.poweroff(r.param(0)))))
+        .add(
+            "POST",
+            "/v1/instances/{}/terminate",
+            r -> r.sendJson(200, Views.instance(manager.terminate(r.param(0)))))
+        .add(
+            "GET",
+            "/v1/instances/{}/files",
+            r -> r.sendJson(200, Views.files(manager.listFiles(r.param(0)))))
         .add("GET", "/v1/instances/{}/files/{*}", this::getFile)
         .add("PUT", "/v1/instances/{}/files/{*}", this::putFile)
         .add("GET", "/v1/instances/{}/console", this::console)
         .add("GET", "/v1/events", events::handle);
   }
 
-  /** Every route this server answers (OpenApiRoutesTest checks them against doc/api/openapi.yaml). */
+  /**
+   * Every route this server answers (OpenApiRoutesTest checks them against doc/api/openapi.yaml).
+   */
   List<Router.Route> routes() {
     return router.routes();
   }
 
   /**
-   * Binds the listen address and starts serving; returns this. The server is Jetty behind the
-   * JDK's {@code com.sun.net.httpserver} interface (jetty-http-spi): the handlers are written for
-   * that interface, and the JDK's own server reads request headers on a pool thread with no
-   * deadline a handler-friendly setting could bound, so a few hundred clients that send one byte
-   * and stall would hold every thread.
+   * Binds the listen address and starts serving; returns this. The server is Jetty behind the JDK's
+   * {@code com.sun.net.httpserver} interface (jetty-http-spi): the handlers are written for that
+   * interface, and the JDK's own server reads request headers on a pool thread with no deadline a
+   * handler-friendly setting could bound, so a few hundred clients that send one byte and stall
+   * would hold every thread.
    */
   public ApiServer start() throws IOException {
     Connections limitsOfConnections = limits.connections();
@@ -178,20 +226,27 @@ public final class ApiServer implements AutoCloseable {
     threads.setName("api");
     threads.setDaemon(true);
     jetty = new Server(threads);
-    ServerConnector connector = new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(httpConfiguration()));
-    connector.setHost(listen.getAddress() == null ? listen.getHostString() : listen.getAddress().getHostAddress());
+    ServerConnector connector =
+        new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(httpConfiguration()));
+    connector.setHost(
+        listen.getAddress() == null
+            ? listen.getHostString()
+            : listen.getAddress().getHostAddress());
     connector.setPort(listen.getPort());
     connector.setAcceptQueueSize(BACKLOG);
     connector.setIdleTimeout(limitsOfConnections.idleTimeout().toMillis());
-    deadlines = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "api-header-deadline");
-      thread.setDaemon(true);
-      return thread;
-    });
+    deadlines =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "api-header-deadline");
+              thread.setDaemon(true);
+              return thread;
+            });
     headerDeadline = new HeaderDeadline(limitsOfConnections.headerDeadline(), deadlines);
     connector.addBean(headerDeadline);
     jetty.addConnector(connector);
-    NetworkConnectionLimit cap = new NetworkConnectionLimit(limitsOfConnections.maxConnections(), connector);
+    NetworkConnectionLimit cap =
+        new NetworkConnectionLimit(limitsOfConnections.maxConnections(), connector);
     cap.setEndPointIdleTimeout(limitsOfConnections.idleTimeoutWhenFull().toMillis());
     jetty.addBean(cap);
     headerDeadline.setHandler(new ContextHandlerCollection());
@@ -203,8 +258,12 @@ public final class ApiServer implements AutoCloseable {
       server.start();
     } catch (RuntimeException e) {
       close();
-      throw new IOException("cannot serve the API on " + Addresses.hostPort(listen) + ": "
-          + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
+      throw new IOException(
+          "cannot serve the API on "
+              + Addresses.hostPort(listen)
+              + ": "
+              + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()),
+          e);
     }
     return this;
   }
@@ -262,7 +321,11 @@ public final class ApiServer implements AutoCloseable {
         exchange.close();
       } catch (RuntimeException e) {
         // Jetty's exchange reports a client that went away as an exception on close
-        log.debug("{} {}: client went away: {}", exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
+        log.debug(
+            "{} {}: client went away: {}",
+            exchange.getRequestMethod(),
+            exchange.getRequestURI(),
+            e.toString());
       }
     }
     services.metrics().onAnswer(status);
@@ -276,15 +339,20 @@ public final class ApiServer implements AutoCloseable {
       Router.Match match = router.match(exchange.getRequestMethod(), uri.getRawPath());
       request = new Request(exchange, match.params(), Router.query(uri.getRawQuery()));
       if (closing) {
-        throw new ApiException(503, "the daemon is shutting down", "start it again with `buildhost daemon`");
+        throw new ApiException(
+            503, "the daemon is shutting down", "start it again with `buildhost daemon`");
       }
       if (match.route() == null) {
         if (!match.allowedMethods().isEmpty()) {
           exchange.getResponseHeaders().set("Allow", String.join(", ", match.allowedMethods()));
-          throw new ApiException(405, exchange.getRequestMethod() + " is not allowed on " + uri.getRawPath(),
+          throw new ApiException(
+              405,
+              exchange.getRequestMethod() + " is not allowed on " + uri.getRawPath(),
               "use " + String.join(" or ", match.allowedMethods()));
         }
-        throw new ApiException(404, "no such endpoint: " + exchange.getRequestMethod() + " " + uri.getRawPath(),
+        throw new ApiException(
+            404,
+            "no such endpoint: " + exchange.getRequestMethod() + " " + uri.getRawPath(),
             "the endpoints are listed in doc/api/openapi.yaml");
       }
       if (match.route().authenticated()) {
@@ -299,11 +367,17 @@ public final class ApiServer implements AutoCloseable {
         return request.status();
       }
       if (error.status() >= 500) {
-        log.warn("{} {} -> {}: {}", exchange.getRequestMethod(), uri.getRawPath(), error.status(), error.getMessage(),
+        log.warn(
+            "{} {} -> {}: {}",
+            exchange.getRequestMethod(),
+            uri.getRawPath(),
+            error.status(),
+            error.getMessage(),
             error.status() == 500 ? e : null);
       }
       if (exchange.getResponseCode() > 0) {
-        return exchange.getResponseCode(); // a streamed answer broke midway: nothing more can be said
+        return exchange
+            .getResponseCode(); // a streamed answer broke midway: nothing more can be said
       }
       if (!bodyConsumed(exchange)) {
         // The client may still be sending a body nobody will read: end the connection after the
@@ -320,8 +394,8 @@ public final class ApiServer implements AutoCloseable {
   }
 
   /**
-   * The answer for a failure: a body over its limit wherever it shows in the causes, the
-   * manager's refusals by kind, 500 for bugs; null when the client went away (plain I/O error).
+   * The answer for a failure: a body over its limit wherever it shows in the causes, the manager's
+   * refusals by kind, 500 for bugs; null when the client went away (plain I/O error).
    */
   private static ApiException toApiException(Exception e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
@@ -338,13 +412,14 @@ public final class ApiServer implements AutoCloseable {
     if (e instanceof IOException) {
       return null;
     }
-    return new ApiException(500, "internal error: " + e, "see the daemon's log; report it if it persists");
+    return new ApiException(
+        500, "internal error: " + e, "see the daemon's log; report it if it persists");
   }
 
   /**
-   * Whether the request has no body left to read, after reading what has arrived already (a
-   * refused request's small body, without waiting for more: a client that trickles a body must
-   * not hold a thread).
+   * Whether the request has no body left to read, after reading what has arrived already (a refused
+   * request's small body, without waiting for more: a client that trickles a body must not hold a
+   * thread).
    */
   private static boolean bodyConsumed(HttpExchange exchange) {
     String length = exchange.getRequestHeaders().getFirst("Content-Length");
@@ -363,7 +438,11 @@ public final class ApiServer implements AutoCloseable {
       byte[] buffer = new byte[8192];
       long read = 0;
       while (read < DRAIN_BYTES && body.available() > 0) {
-        int n = body.read(buffer, 0, (int) Math.min(buffer.length, Math.min(body.available(), DRAIN_BYTES - read)));
+        int n =
+            body.read(
+                buffer,
+                0,
+                (int) Math.min(buffer.length, Math.min(body.available(), DRAIN_BYTES - read)));
         if (n < 0) {
           return true;
         }
@@ -377,8 +456,11 @@ public final class ApiServer implements AutoCloseable {
 
   private void authenticate(HttpExchange exchange) {
     String header = exchange.getRequestHeaders().getFirst("Authorization");
-    String hint = "send 'Authorization: Bearer <token>' with the token from the file api-token in the "
-        + "daemon's state folder (" + services.host().stateDir() + ")";
+    String hint =
+        "send 'Authorization: Bearer <token>' with the token from the file api-token in the "
+            + "daemon's state folder ("
+            + services.host().stateDir()
+            + ")";
     exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"buildhost\"");
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       throw new ApiException(401, "missing bearer token", hint);
@@ -392,22 +474,35 @@ public final class ApiServer implements AutoCloseable {
 
   HostInfo host() {
     HostFacts facts = services.host();
-    int active = (int) manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
-    return new HostInfo(facts.version(), facts.acceleration(), facts.accelerationReason(),
+    int active =
+        (int) manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
+    return new HostInfo(
+        facts.version(),
+        facts.acceleration(),
+        facts.accelerationReason(),
         new HostInfo.Capacity(facts.maxInstances(), active, facts.ramBudgetMib()),
-        facts.versions(), manager.isDraining(), facts.tftp(), facts.root(), facts.stateDir());
+        facts.versions(),
+        manager.isDraining(),
+        facts.tftp(),
+        facts.root(),
+        facts.stateDir());
   }
 
   private void drain(Request request, boolean draining) throws IOException {
     if (manager.isDraining() != draining) {
       manager.setDraining(draining);
-      log.info("host {}", draining ? "draining: new starts are refused" : "no longer draining: starts accepted");
+      log.info(
+          "host {}",
+          draining ? "draining: new starts are refused" : "no longer draining: starts accepted");
     }
     request.sendJson(200, host());
   }
 
   private void metrics(Request request) throws IOException {
-    request.sendText(200, Metrics.CONTENT_TYPE, services.metrics().render(manager.list(), manager.isDraining(), events.openStreams()));
+    request.sendText(
+        200,
+        Metrics.CONTENT_TYPE,
+        services.metrics().render(manager.list(), manager.isDraining(), events.openStreams()));
   }
 
   private void start(Request request) throws IOException {
@@ -425,7 +520,7 @@ public final class ApiServer implements AutoCloseable {
 
   private void getFile(Request request) throws IOException {
     try (InputStream in = manager.openFile(request.param(0), request.param(1));
-         OutputStream out = request.startStream(200, "application/octet-stream")) {
+        OutputStream out = request.startStream(200, "application/octet-stream")) {
       in.transferTo(out);
     }
   }
@@ -443,7 +538,7 @@ public final class ApiServer implements AutoCloseable {
     String id = request.param(0);
     boolean follow = request.queryFlag("follow");
     try (InputStream in = follow ? awaitConsoleLog(id) : manager.openConsoleLog(id);
-         OutputStream out = request.startStream(200, "text/plain; charset=utf-8")) {
+        OutputStream out = request.startStream(200, "text/plain; charset=utf-8")) {
       byte[] buffer = new byte[16384];
       while (true) {
         int n = in.read(buffer);
@@ -468,7 +563,9 @@ public final class ApiServer implements AutoCloseable {
       try {
         return manager.openConsoleLog(id);
       } catch (ManagerException e) {
-        if (e.kind() != ManagerException.Kind.NOT_FOUND || closing || manager.get(id).state() == InstanceState.STOPPED) {
+        if (e.kind() != ManagerException.Kind.NOT_FOUND
+            || closing
+            || manager.get(id).state() == InstanceState.STOPPED) {
           throw e;
         }
       }

@@ -15,18 +15,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /v1/events}: lifecycle events as server-sent events ({@code event:} the kind,
- * {@code data:} the event as one line of JSON). The manager's thread only queues an event; the
- * client's own thread writes it, so a slow client cannot hold the manager up. A client that falls
- * more than {@link #QUEUE_CAPACITY} events behind is disconnected.
+ * {@code GET /v1/events}: lifecycle events as server-sent events ({@code event:} the kind, {@code
+ * data:} the event as one line of JSON). The manager's thread only queues an event; the client's
+ * own thread writes it, so a slow client cannot hold the manager up. A client that falls more than
+ * {@link #QUEUE_CAPACITY} events behind is disconnected.
  */
 final class EventStream {
 
   private static final Logger log = LoggerFactory.getLogger(EventStream.class);
   static final int QUEUE_CAPACITY = 1024;
   private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+
   /** Put into every queue at close: the stream ends. */
-  private static final InstanceEvent END = new InstanceEvent(InstanceEvent.Kind.DELETED, null, null, "end");
+  private static final InstanceEvent END =
+      new InstanceEvent(InstanceEvent.Kind.DELETED, null, null, "end");
 
   private final InstanceManager manager;
   private final Set<BlockingQueue<InstanceEvent>> queues = ConcurrentHashMap.newKeySet();
@@ -40,14 +42,17 @@ final class EventStream {
   void handle(Request request) throws IOException {
     String only = request.query("instance");
     BlockingQueue<InstanceEvent> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
-    AutoCloseable subscription = manager.subscribe(event -> {
-      if (only == null || (event.instance() != null && only.equals(event.instance().id()))) {
-        if (!queue.offer(event)) {
-          queue.clear();
-          queue.offer(END);
-        }
-      }
-    });
+    AutoCloseable subscription =
+        manager.subscribe(
+            event -> {
+              if (only == null
+                  || (event.instance() != null && only.equals(event.instance().id()))) {
+                if (!queue.offer(event)) {
+                  queue.clear();
+                  queue.offer(END);
+                }
+              }
+            });
     queues.add(queue); // counted as open once subscribed
     try {
       request.exchange().getResponseHeaders().set("Cache-Control", "no-cache");
@@ -83,7 +88,11 @@ final class EventStream {
 
   /** One event in the SSE wire format. */
   static String format(InstanceEvent event) throws IOException {
-    return "event: " + event.kind() + "\ndata: " + Json.MAPPER.writeValueAsString(Views.event(event)) + "\n\n";
+    return "event: "
+        + event.kind()
+        + "\ndata: "
+        + Json.MAPPER.writeValueAsString(Views.event(event))
+        + "\n\n";
   }
 
   private static void write(OutputStream out, String text) throws IOException {

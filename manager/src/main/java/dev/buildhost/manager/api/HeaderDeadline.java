@@ -16,10 +16,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Closes a connection whose first request has not arrived whole (request line and headers)
- * within a deadline of its opening. The idle timeout alone does not do it: a client that sends
- * one byte now and then resets it forever. Stalled connections hold no thread (the server reads
- * headers without blocking one), only a socket, and this bounds how long.
+ * Closes a connection whose first request has not arrived whole (request line and headers) within a
+ * deadline of its opening. The idle timeout alone does not do it: a client that sends one byte now
+ * and then resets it forever. Stalled connections hold no thread (the server reads headers without
+ * blocking one), only a socket, and this bounds how long.
  *
  * <p>It is both halves of the check: a {@link Connection.Listener} (added to the connector) that
  * arms the deadline when a connection opens, and a handler wrapper that disarms it when a request
@@ -35,7 +35,7 @@ final class HeaderDeadline extends Handler.Wrapper implements Connection.Listene
   private final AtomicLong closed = new AtomicLong();
 
   /**
-   * @param deadline  how long a new connection may take to send its first request's headers
+   * @param deadline how long a new connection may take to send its first request's headers
    * @param scheduler runs the deadline checks (tests pass one they drive)
    */
   HeaderDeadline(Duration deadline, ScheduledExecutorService scheduler) {
@@ -45,7 +45,9 @@ final class HeaderDeadline extends Handler.Wrapper implements Connection.Listene
 
   @Override
   public void onOpened(Connection connection) {
-    armed.put(connection, scheduler.schedule(() -> expire(connection), deadline.toMillis(), TimeUnit.MILLISECONDS));
+    armed.put(
+        connection,
+        scheduler.schedule(() -> expire(connection), deadline.toMillis(), TimeUnit.MILLISECONDS));
   }
 
   @Override
@@ -74,7 +76,9 @@ final class HeaderDeadline extends Handler.Wrapper implements Connection.Listene
   private void expire(Connection connection) {
     if (armed.remove(connection) != null) {
       closed.incrementAndGet();
-      LOG.debug("closing {}: no complete request within {} ms of connecting", connection.getEndPoint().getRemoteSocketAddress(),
+      LOG.debug(
+          "closing {}: no complete request within {} ms of connecting",
+          connection.getEndPoint().getRemoteSocketAddress(),
           deadline.toMillis());
       connection.close();
     }

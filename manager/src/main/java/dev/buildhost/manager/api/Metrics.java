@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The daemon's counters, rendered in the Prometheus text exposition format (version 0.0.4).
- * Counters are fed by instance events, TFTP transfer events and API answers; the instance gauge
- * is computed from the manager's list at scrape time.
+ * Counters are fed by instance events, TFTP transfer events and API answers; the instance gauge is
+ * computed from the manager's list at scrape time.
  */
 public final class Metrics {
 
@@ -39,7 +39,7 @@ public final class Metrics {
         String reason = instance.endReason() == null ? "UNKNOWN" : instance.endReason().name();
         count(stops, reason);
       }
-      default -> { }
+      default -> {}
     }
   }
 
@@ -56,7 +56,9 @@ public final class Metrics {
     String direction = event.upload() ? "upload" : "download";
     String outcome = event.kind() == TransferEvent.Kind.COMPLETED ? "completed" : "failed";
     count(tftpTransfers, "direction=\"" + direction + "\",outcome=\"" + outcome + "\"");
-    tftpBytes.computeIfAbsent("direction=\"" + direction + "\"", k -> new LongAdder()).add(event.bytes());
+    tftpBytes
+        .computeIfAbsent("direction=\"" + direction + "\"", k -> new LongAdder())
+        .add(event.bytes());
   }
 
   public void onAnswer(int status) {
@@ -77,26 +79,44 @@ public final class Metrics {
     byState.forEach((state, n) -> sample(out, "buildhost_instances", "state=\"" + state + "\"", n));
     header(out, "buildhost_instance_starts_total", "counter", "Instances created.");
     sample(out, "buildhost_instance_starts_total", null, starts.sum());
-    header(out, "buildhost_instance_start_failures_total", "counter",
+    header(
+        out,
+        "buildhost_instance_start_failures_total",
+        "counter",
         "Start requests the manager refused, by reason.");
-    startFailures.forEach((kind, n) -> sample(out, "buildhost_instance_start_failures_total",
-        "reason=\"" + kind + "\"", n.sum()));
+    startFailures.forEach(
+        (kind, n) ->
+            sample(
+                out,
+                "buildhost_instance_start_failures_total",
+                "reason=\"" + kind + "\"",
+                n.sum()));
     header(out, "buildhost_instance_failures_total", "counter", "Instances that failed.");
     sample(out, "buildhost_instance_failures_total", null, instanceFailures.sum());
-    header(out, "buildhost_instance_stops_total", "counter", "Instances that stopped, by end reason.");
-    stops.forEach((reason, n) -> sample(out, "buildhost_instance_stops_total",
-        "reason=\"" + reason + "\"", n.sum()));
-    header(out, "buildhost_instance_uploads_total", "counter",
+    header(
+        out, "buildhost_instance_stops_total", "counter", "Instances that stopped, by end reason.");
+    stops.forEach(
+        (reason, n) ->
+            sample(out, "buildhost_instance_stops_total", "reason=\"" + reason + "\"", n.sum()));
+    header(
+        out,
+        "buildhost_instance_uploads_total",
+        "counter",
         "Files instances uploaded through their TFTP ports.");
     sample(out, "buildhost_instance_uploads_total", null, uploads.sum());
-    header(out, "buildhost_tftp_transfers_total", "counter",
+    header(
+        out,
+        "buildhost_tftp_transfers_total",
+        "counter",
         "Transfers of the read-only TFTP server, by direction and outcome.");
-    tftpTransfers.forEach((labels, n) -> sample(out, "buildhost_tftp_transfers_total", labels, n.sum()));
+    tftpTransfers.forEach(
+        (labels, n) -> sample(out, "buildhost_tftp_transfers_total", labels, n.sum()));
     header(out, "buildhost_tftp_bytes_total", "counter", "Bytes the read-only TFTP server moved.");
     tftpBytes.forEach((labels, n) -> sample(out, "buildhost_tftp_bytes_total", labels, n.sum()));
     header(out, "buildhost_api_responses_total", "counter", "API answers, by HTTP status.");
-    apiAnswers.forEach((status, n) ->
-        sample(out, "buildhost_api_responses_total", "status=\"" + status + "\"", n.sum()));
+    apiAnswers.forEach(
+        (status, n) ->
+            sample(out, "buildhost_api_responses_total", "status=\"" + status + "\"", n.sum()));
     header(out, "buildhost_draining", "gauge", "1 while the host drains (new starts refused).");
     sample(out, "buildhost_draining", null, draining ? 1 : 0);
     header(out, "buildhost_event_streams", "gauge", "Clients following GET /v1/events.");

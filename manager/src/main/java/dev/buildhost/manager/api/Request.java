@@ -45,7 +45,9 @@ final class Request {
     if (value.isEmpty() || value.equals("true") || value.equals("1")) {
       return true;
     }
-    throw new ApiException(400, "query parameter " + name + "=" + value + " is not a boolean",
+    throw new ApiException(
+        400,
+        "query parameter " + name + "=" + value + " is not a boolean",
         "use " + name + "=true or " + name + "=false");
   }
 
@@ -64,7 +66,10 @@ final class Request {
       try {
         length = Long.parseLong(declared.trim());
       } catch (NumberFormatException e) {
-        throw new ApiException(400, "Content-Length '" + declared + "' is not a number", "send a valid Content-Length");
+        throw new ApiException(
+            400,
+            "Content-Length '" + declared + "' is not a number",
+            "send a valid Content-Length");
       }
       if (length > limit) {
         throw tooLarge(length, limit);
@@ -81,39 +86,56 @@ final class Request {
     } catch (LimitedInputStream.TooLargeException e) {
       throw tooLarge(-1, e.limit());
     } catch (IOException e) {
-      throw new ApiException(400, "could not read the request body: " + e.getMessage(), "send the request again");
+      throw new ApiException(
+          400, "could not read the request body: " + e.getMessage(), "send the request again");
     }
     if (bytes.length == 0) {
-      throw new ApiException(400, "the request body is empty; a JSON object is expected",
+      throw new ApiException(
+          400,
+          "the request body is empty; a JSON object is expected",
           "send a JSON object (see doc/api/openapi.yaml)");
     }
     try {
       T value = Json.MAPPER.readValue(bytes, type);
       if (value == null) {
-        throw new ApiException(400, "the request body is JSON null; a JSON object is expected",
+        throw new ApiException(
+            400,
+            "the request body is JSON null; a JSON object is expected",
             "send a JSON object (see doc/api/openapi.yaml)");
       }
       return value;
     } catch (UnrecognizedPropertyException e) {
-      throw new ApiException(400, "unknown field '" + e.getPropertyName() + "' in the request body"
-          + location(e), "known fields: " + e.getKnownPropertyIds());
+      throw new ApiException(
+          400,
+          "unknown field '" + e.getPropertyName() + "' in the request body" + location(e),
+          "known fields: " + e.getKnownPropertyIds());
     } catch (JsonProcessingException e) {
-      throw new ApiException(400, "malformed JSON in the request body: " + e.getOriginalMessage() + location(e),
+      throw new ApiException(
+          400,
+          "malformed JSON in the request body: " + e.getOriginalMessage() + location(e),
           "send a valid JSON object (see doc/api/openapi.yaml)");
     } catch (IOException e) {
-      throw new ApiException(400, "could not read the request body: " + e.getMessage(), "send the request again");
+      throw new ApiException(
+          400, "could not read the request body: " + e.getMessage(), "send the request again");
     }
   }
 
   private static String location(JsonProcessingException e) {
-    return e.getLocation() == null ? ""
-        : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+    return e.getLocation() == null
+        ? ""
+        : " (line "
+            + e.getLocation().getLineNr()
+            + ", column "
+            + e.getLocation().getColumnNr()
+            + ")";
   }
 
   /** 413 for a body over {@code limit}; {@code declared} is its Content-Length, or -1. */
   static ApiException tooLarge(long declared, long limit) {
     String size = declared >= 0 ? " (" + declared + " bytes)" : "";
-    return new ApiException(413, "the request body" + size + " is over the limit of " + limit + " bytes",
+    return new ApiException(
+        413,
+        "the request body" + size + " is over the limit of " + limit + " bytes",
         "send less: put large files one by one with PUT /v1/instances/{id}/files/{name}");
   }
 

@@ -15,10 +15,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Matches a method and a raw path against route templates. A template's {@code {}} matches one
- * path segment, a final {@code {*}} the rest of the path (one or more segments, joined with
- * '/'). Segments are percent-decoded one by one, so an encoded '/' stays inside its parameter
- * where the handler can refuse it.
+ * Matches a method and a raw path against route templates. A template's {@code {}} matches one path
+ * segment, a final {@code {*}} the rest of the path (one or more segments, joined with '/').
+ * Segments are percent-decoded one by one, so an encoded '/' stays inside its parameter where the
+ * handler can refuse it.
  */
 final class Router {
 
@@ -26,12 +26,10 @@ final class Router {
     void handle(Request request) throws IOException;
   }
 
-  record Route(String method, String template, boolean authenticated, Handler handler) {
-  }
+  record Route(String method, String template, boolean authenticated, Handler handler) {}
 
   /** A route and its decoded parameters, or the methods the path allows when none matched. */
-  record Match(Route route, List<String> params, Set<String> allowedMethods) {
-  }
+  record Match(Route route, List<String> params, Set<String> allowedMethods) {}
 
   private final List<Route> routes = new ArrayList<>();
 
@@ -94,7 +92,8 @@ final class Router {
   /** The decoded segments of a path; a trailing slash makes an empty last segment. */
   static List<String> segments(String rawPath) {
     if (!rawPath.startsWith("/")) {
-      throw new ApiException(400, "the path '" + rawPath + "' does not start with '/'", "see doc/api/openapi.yaml");
+      throw new ApiException(
+          400, "the path '" + rawPath + "' does not start with '/'", "see doc/api/openapi.yaml");
     }
     List<String> out = new ArrayList<>();
     for (String raw : Arrays.asList(rawPath.substring(1).split("/", -1))) {
@@ -139,12 +138,15 @@ final class Router {
       i += 2;
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
+          .decode(ByteBuffer.wrap(bytes.toByteArray()))
+          .toString();
     } catch (CharacterCodingException e) {
-      throw new ApiException(400, "'" + raw + "' is not percent-encoded UTF-8", "encode names as UTF-8");
+      throw new ApiException(
+          400, "'" + raw + "' is not percent-encoded UTF-8", "encode names as UTF-8");
     }
   }
 }

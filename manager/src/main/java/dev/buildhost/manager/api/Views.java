@@ -5,30 +5,38 @@ import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.client.wire.ManifestView;
-import dev.buildhost.manager.model.InstanceEvent;
-import dev.buildhost.manager.model.FileEntry;
-import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.machine.Machine;
-import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.FileEntry;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.MachineType;
 import java.util.List;
 
 /**
- * The API's edge: the manager's model mapped onto the wire records of the client module. The
- * model may change (fields, packages, names); what a client reads changes only here, on purpose.
- * Enums map by name, so a constant added to the model and not to the wire fails here, in tests.
+ * The API's edge: the manager's model mapped onto the wire records of the client module. The model
+ * may change (fields, packages, names); what a client reads changes only here, on purpose. Enums
+ * map by name, so a constant added to the model and not to the wire fails here, in tests.
  */
 final class Views {
 
-  private Views() {
-  }
+  private Views() {}
 
   static InstanceView instance(Instance i) {
-    return new InstanceView(i.id(), i.machine(), i.revision(), type(i.type()),
+    return new InstanceView(
+        i.id(),
+        i.machine(),
+        i.revision(),
+        type(i.type()),
         i.state() == null ? null : InstanceView.State.valueOf(i.state().name()),
         i.endReason() == null ? null : InstanceView.EndReason.valueOf(i.endReason().name()),
-        i.exitCode(), i.tftpPort(), i.createdAt(), i.runningAt(), i.stoppedAt(), i.message());
+        i.exitCode(),
+        i.tftpPort(),
+        i.createdAt(),
+        i.runningAt(),
+        i.stoppedAt(),
+        i.message());
   }
 
   static List<InstanceView> instances(List<Instance> instances) {
@@ -36,8 +44,11 @@ final class Views {
   }
 
   static InstanceEventView event(InstanceEvent e) {
-    return new InstanceEventView(InstanceEventView.Kind.valueOf(e.kind().name()), e.time(),
-        e.instance() == null ? null : instance(e.instance()), e.detail());
+    return new InstanceEventView(
+        InstanceEventView.Kind.valueOf(e.kind().name()),
+        e.time(),
+        e.instance() == null ? null : instance(e.instance()),
+        e.detail());
   }
 
   static List<FileView> files(List<FileEntry> files) {
@@ -46,14 +57,28 @@ final class Views {
 
   static MachineView machine(Machine machine) {
     Revision current = machine.inService();
-    List<MachineView.RevisionView> revisions = machine.revisions().stream()
-        .map(r -> new MachineView.RevisionView(r.version(), r.dir().toString(),
-            current != null && current.version().equals(r.version()), manifest(r.manifest())))
-        .toList();
-    Revision typed = current != null ? current
-        : machine.revisions().isEmpty() ? null : machine.revisions().get(machine.revisions().size() - 1);
-    return new MachineView(machine.name(), typed == null ? null : type(typed.manifest().type()),
-        current == null ? null : current.version(), revisions, machine.problems());
+    List<MachineView.RevisionView> revisions =
+        machine.revisions().stream()
+            .map(
+                r ->
+                    new MachineView.RevisionView(
+                        r.version(),
+                        r.dir().toString(),
+                        current != null && current.version().equals(r.version()),
+                        manifest(r.manifest())))
+            .toList();
+    Revision typed =
+        current != null
+            ? current
+            : machine.revisions().isEmpty()
+                ? null
+                : machine.revisions().get(machine.revisions().size() - 1);
+    return new MachineView(
+        machine.name(),
+        typed == null ? null : type(typed.manifest().type()),
+        current == null ? null : current.version(),
+        revisions,
+        machine.problems());
   }
 
   static List<MachineView> machines(List<Machine> machines) {
@@ -61,9 +86,24 @@ final class Views {
   }
 
   static ManifestView manifest(Manifest m) {
-    return new ManifestView(m.id(), m.name(), m.summary(), type(m.type()), m.role(), m.ramMinimumMib(),
-        m.ramMaximumMib(), m.cpus(), m.mac(), m.options(), m.changes(), m.disk(), m.kernel(), m.initrd(),
-        m.cmdline(), m.image(), m.command());
+    return new ManifestView(
+        m.id(),
+        m.name(),
+        m.summary(),
+        type(m.type()),
+        m.role(),
+        m.ramMinimumMib(),
+        m.ramMaximumMib(),
+        m.cpus(),
+        m.mac(),
+        m.options(),
+        m.changes(),
+        m.disk(),
+        m.kernel(),
+        m.initrd(),
+        m.cmdline(),
+        m.image(),
+        m.command());
   }
 
   private static MachineView.Type type(MachineType type) {

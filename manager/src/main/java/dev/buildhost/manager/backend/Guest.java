@@ -12,8 +12,8 @@ public interface Guest {
   void kill();
 
   /**
-   * After the guest stopped: remove what the backend made for it (transient domain,
-   * container, overlay disk). Idempotent.
+   * After the guest stopped: remove what the backend made for it (transient domain, container,
+   * overlay disk). Idempotent.
    */
   void release();
 }

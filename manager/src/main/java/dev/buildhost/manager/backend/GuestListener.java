@@ -11,7 +11,7 @@ public interface GuestListener {
   /**
    * The guest is gone for good.
    *
-   * @param reason   POWEROFF for a clean exit, CRASHED for an unexpected end
+   * @param reason POWEROFF for a clean exit, CRASHED for an unexpected end
    * @param exitCode the container's exit code; null for VMs
    */
   void onStopped(EndReason reason, Integer exitCode);

@@ -8,22 +8,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one place a guest's reports are put in order. A backend reports a guest's life through one
- * of these, from any thread (an event loop, a reconnection, the launch); each report reaches the
- * {@link GuestListener} off that thread, in the order it was made, so that a guest that stops
- * right after it starts never has its RUNNING applied after its STOPPED, and so that the
- * listener's work (journal, release) never runs on a backend's event thread.
+ * The one place a guest's reports are put in order. A backend reports a guest's life through one of
+ * these, from any thread (an event loop, a reconnection, the launch); each report reaches the
+ * {@link GuestListener} off that thread, in the order it was made, so that a guest that stops right
+ * after it starts never has its RUNNING applied after its STOPPED, and so that the listener's work
+ * (journal, release) never runs on a backend's event thread.
  *
- * <p>Each report is passed on once: RUNNING at most once, STOPPED at most once, and nothing
- * after STOPPED. Two exceptions keep a start fast and in order:
+ * <p>Each report is passed on once: RUNNING at most once, STOPPED at most once, and nothing after
+ * STOPPED. Two exceptions keep a start fast and in order:
+ *
  * <ul>
  *   <li>The reports of a guest being launched ({@link #forLaunch}) get their RUNNING from the
- *       launch itself: {@link #runningNow()} reports on the caller's thread once the hypervisor
- *       or engine confirmed the start, rather than a thread later; a RUNNING the events bring
+ *       launch itself: {@link #runningNow()} reports on the caller's thread once the hypervisor or
+ *       engine confirmed the start, rather than a thread later; a RUNNING the events bring
  *       meanwhile is dropped. (The manager holds the instance's lock during the launch, so a
  *       STOPPED made before it waits and comes after.)
- *   <li>Work a backend must do before it can report (inspect a container after its end) runs
- *       in the same order through {@link #inOrder}; reports it makes there are passed on at once.
+ *   <li>Work a backend must do before it can report (inspect a container after its end) runs in the
+ *       same order through {@link #inOrder}; reports it makes there are passed on at once.
  * </ul>
  */
 public final class GuestReports {
@@ -32,11 +33,15 @@ public final class GuestReports {
   private final GuestListener listener;
   private final Executor executor;
   private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
+
   /** The thread running a task of the queue right now, if any. */
   private volatile Thread inQueue;
+
   private final AtomicBoolean runningReported = new AtomicBoolean();
+
   /** Until the launch reports RUNNING itself ({@link #runningNow}). */
   private volatile boolean launching;
+
   /** Written only by tasks of the queue, which run one at a time. */
   private volatile boolean stopped;
 
@@ -51,18 +56,22 @@ public final class GuestReports {
     this.launching = launching;
   }
 
-  /** The reports of a guest being launched: the launch reports its RUNNING with {@link #runningNow()}. */
+  /**
+   * The reports of a guest being launched: the launch reports its RUNNING with {@link
+   * #runningNow()}.
+   */
   public static GuestReports forLaunch(GuestListener listener, Executor executor) {
     return new GuestReports(listener, executor, true);
   }
 
   /** The guest runs. */
   public void running() {
-    report(() -> {
-      if (!launching) {
-        passRunningOn();
-      }
-    });
+    report(
+        () -> {
+          if (!launching) {
+            passRunningOn();
+          }
+        });
   }
 
   /** The launch saw the guest start: reported on the caller's thread (see the class comment). */
@@ -79,12 +88,13 @@ public final class GuestReports {
 
   /** The guest is gone for good; see {@link GuestListener#onStopped}. */
   public void stopped(EndReason reason, Integer exitCode) {
-    report(() -> {
-      if (!stopped) {
-        stopped = true;
-        listener.onStopped(reason, exitCode);
-      }
-    });
+    report(
+        () -> {
+          if (!stopped) {
+            stopped = true;
+            listener.onStopped(reason, exitCode);
+          }
+        });
   }
 
   /** Whether a STOPPED was passed on: work after it is wasted. */
@@ -94,17 +104,23 @@ public final class GuestReports {
 
   /** Runs {@code work} after every report and work queued before it, off the caller's thread. */
   public synchronized void inOrder(Runnable work) {
-    queue = queue.thenRunAsync(() -> {
-      inQueue = Thread.currentThread();
-      try {
-        work.run();
-      } finally {
-        inQueue = null;
-      }
-    }, executor).exceptionally(error -> {
-      LOG.error("a guest report failed, or came after its backend closed", error);
-      return null;
-    });
+    queue =
+        queue
+            .thenRunAsync(
+                () -> {
+                  inQueue = Thread.currentThread();
+                  try {
+                    work.run();
+                  } finally {
+                    inQueue = null;
+                  }
+                },
+                executor)
+            .exceptionally(
+                error -> {
+                  LOG.error("a guest report failed, or came after its backend closed", error);
+                  return null;
+                });
   }
 
   private void report(Runnable report) {

@@ -5,8 +5,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A way to run instances: libvirt domains for kvm machines, Docker containers for docker ones.
- * A backend reports each guest's life to the listener it is given through a {@link GuestReports},
+ * A way to run instances: libvirt domains for kvm machines, Docker containers for docker ones. A
+ * backend reports each guest's life to the listener it is given through a {@link GuestReports},
  * which puts the reports in order. A backend that can do part of a launch ahead of time also
  * implements {@link PreparesAhead}.
  */
@@ -15,8 +15,8 @@ public interface InstanceBackend extends AutoCloseable {
   MachineType type();
 
   /**
-   * Creates and starts the guest and returns once it is launched. On failure nothing is left
-   * behind (no domain, container or overlay) and a {@link BackendException} says why.
+   * Creates and starts the guest and returns once it is launched. On failure nothing is left behind
+   * (no domain, container or overlay) and a {@link BackendException} says why.
    */
   Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException;
 

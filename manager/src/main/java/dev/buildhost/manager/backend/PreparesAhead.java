@@ -1,9 +1,9 @@
 package dev.buildhost.manager.backend;
 
 /**
- * A backend that can do ahead of time the part of {@link InstanceBackend#launch} that runs
- * nothing (a container's create), so that a later launch of an equal spec only starts the guest.
- * The manager then prepares the next launch of a machine while its last instance runs.
+ * A backend that can do ahead of time the part of {@link InstanceBackend#launch} that runs nothing
+ * (a container's create), so that a later launch of an equal spec only starts the guest. The
+ * manager then prepares the next launch of a machine while its last instance runs.
  */
 public interface PreparesAhead {
 

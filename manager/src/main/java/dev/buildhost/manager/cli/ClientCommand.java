@@ -10,18 +10,16 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * A verb that talks to the daemon through the API client alone: it finds the daemon and runs.
- * What the daemon refuses is thrown as it is; {@link ExitCode} (picocli's exception handler and
+ * A verb that talks to the daemon through the API client alone: it finds the daemon and runs. What
+ * the daemon refuses is thrown as it is; {@link ExitCode} (picocli's exception handler and
  * exit-code mapper, set by {@link BuildhostCommand#commandLine()}) prints it with its hint and
  * picks the documented exit code.
  */
 abstract class ClientCommand implements Callable<Integer> {
 
-  @Mixin
-  ClientOptions options;
+  @Mixin ClientOptions options;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   /** Does the verb's work; returns the exit code. */
   abstract int run(ApiClient client) throws Exception;

@@ -12,12 +12,19 @@ import picocli.CommandLine.Option;
  */
 public final class ClientOptions {
 
-  @Option(names = "--state-dir", paramLabel = "DIR",
-      description = "the daemon's state folder (default: <root>/state with --root, else $"
-          + DaemonEndpoint.STATE_DIR_ENV + ", else /state/buildhost)")
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description =
+          "the daemon's state folder (default: <root>/state with --root, else $"
+              + DaemonEndpoint.STATE_DIR_ENV
+              + ", else /state/buildhost)")
   Path stateDir;
 
-  @Option(names = "--root", paramLabel = "DIR", description = "the daemon's storage root, to find its state folder")
+  @Option(
+      names = "--root",
+      paramLabel = "DIR",
+      description = "the daemon's storage root, to find its state folder")
   Path root;
 
   @Option(names = "--json", description = "print JSON for scripts instead of tables")

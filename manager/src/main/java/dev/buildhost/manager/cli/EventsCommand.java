@@ -7,10 +7,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code buildhost events}: the lifecycle events as they happen. */
-@Command(name = "events",
-    description = "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
-        + "interrupted or the daemon stops.",
-    footer = {"%nExample:", "  buildhost events --instance sample-vm-20260101-120000-1a2b", ExitCode.HELP})
+@Command(
+    name = "events",
+    description =
+        "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
+            + "interrupted or the daemon stops.",
+    footer = {
+      "%nExample:",
+      "  buildhost events --instance sample-vm-20260101-120000-1a2b",
+      ExitCode.HELP
+    })
 final class EventsCommand extends ClientCommand {
 
   @Option(names = "--instance", paramLabel = "ID", description = "only the events of this instance")
@@ -30,10 +36,16 @@ final class EventsCommand extends ClientCommand {
     return ExitCode.OK;
   }
 
-  /** 12:00:03  RUNNING  sample-vm-...  RUNNING  detail */
+  /** 12:00:03 RUNNING sample-vm-... RUNNING detail */
   static String line(InstanceEventView event) {
     String detail = event.detail() == null ? "" : "  " + event.detail();
-    return Format.clock(event.time()) + "  " + String.format("%-13s", event.kind()) + "  "
-        + event.instance().id() + "  " + Format.state(event.instance()) + detail;
+    return Format.clock(event.time())
+        + "  "
+        + String.format("%-13s", event.kind())
+        + "  "
+        + event.instance().id()
+        + "  "
+        + Format.state(event.instance())
+        + detail;
   }
 }

@@ -18,18 +18,24 @@ import picocli.CommandLine.Parameters;
 /** The verbs that move bytes: copy-to, copy-from, logs. */
 final class FileCommands {
 
-  private FileCommands() {
-  }
+  private FileCommands() {}
 
   static ApiClientException broken(IOException e) {
-    return new ApiClientException(ApiClientException.UNREACHABLE,
-        "the transfer from the daemon broke off: " + e.getMessage(), "check that the daemon still runs, then try again");
+    return new ApiClientException(
+        ApiClientException.UNREACHABLE,
+        "the transfer from the daemon broke off: " + e.getMessage(),
+        "check that the daemon still runs, then try again");
   }
 
-  @Command(name = "copy-to",
-      description = "Copies a local file into an instance's folder (where its worker fetches it over TFTP).",
-      footer = {"%nExample:", "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
-          ExitCode.HELP})
+  @Command(
+      name = "copy-to",
+      description =
+          "Copies a local file into an instance's folder (where its worker fetches it over TFTP).",
+      footer = {
+        "%nExample:",
+        "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
+        ExitCode.HELP
+      })
   static final class CopyTo extends ClientCommand {
     @Parameters(index = "0", paramLabel = "ID", description = "the instance")
     String id;
@@ -37,7 +43,10 @@ final class FileCommands {
     @Parameters(index = "1", paramLabel = "SRC", description = "the local file")
     Path source;
 
-    @Parameters(index = "2", arity = "0..1", paramLabel = "DST",
+    @Parameters(
+        index = "2",
+        arity = "0..1",
+        paramLabel = "DST",
         description = "its name in the instance folder (default: SRC's file name)")
     String target;
 
@@ -60,20 +69,32 @@ final class FileCommands {
     }
   }
 
-  @Command(name = "copy-from",
-      description = "Copies a file out of an instance's folder (e.g. the worker's result.manifest).",
-      footer = {"%nExample:", "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -",
-          ExitCode.HELP})
+  @Command(
+      name = "copy-from",
+      description =
+          "Copies a file out of an instance's folder (e.g. the worker's result.manifest).",
+      footer = {
+        "%nExample:",
+        "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -",
+        ExitCode.HELP
+      })
   static final class CopyFrom extends ClientCommand {
     @Parameters(index = "0", paramLabel = "ID", description = "the instance")
     String id;
 
-    @Parameters(index = "1", paramLabel = "SRC", description = "the file's name in the instance folder")
+    @Parameters(
+        index = "1",
+        paramLabel = "SRC",
+        description = "the file's name in the instance folder")
     String source;
 
-    @Parameters(index = "2", arity = "0..1", paramLabel = "DST",
-        description = "where to write it: a file, a folder, or - for standard output (default: SRC in the "
-            + "current folder)")
+    @Parameters(
+        index = "2",
+        arity = "0..1",
+        paramLabel = "DST",
+        description =
+            "where to write it: a file, a folder, or - for standard output (default: SRC in the "
+                + "current folder)")
     String target;
 
     @Override
@@ -99,7 +120,16 @@ final class FileCommands {
         throw broken(e);
       }
       if (json()) {
-        printJson(Map.of("id", id, "name", source, "path", absolute.toString(), "size", Files.size(absolute)));
+        printJson(
+            Map.of(
+                "id",
+                id,
+                "name",
+                source,
+                "path",
+                absolute.toString(),
+                "size",
+                Files.size(absolute)));
       } else {
         out().printf("%s:%s -> %s (%d bytes)%n", id, source, destination, Files.size(absolute));
         out().flush();
@@ -108,19 +138,23 @@ final class FileCommands {
     }
   }
 
-  @Command(name = "logs",
+  @Command(
+      name = "logs",
       description = "Prints an instance's console log (VM serial console or container output).",
       footer = {"%nExample:", "  buildhost logs -f sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Logs extends ClientCommand {
     @Parameters(paramLabel = "ID", description = "the instance")
     String id;
 
-    @Option(names = {"-f", "--follow"}, description = "go on printing until the instance stops")
+    @Option(
+        names = {"-f", "--follow"},
+        description = "go on printing until the instance stops")
     boolean follow;
 
     @Override
     int run(ApiClient client) {
-      try (Reader in = new InputStreamReader(client.openConsole(id, follow), StandardCharsets.UTF_8)) {
+      try (Reader in =
+          new InputStreamReader(client.openConsole(id, follow), StandardCharsets.UTF_8)) {
         char[] buffer = new char[8192];
         int n;
         while ((n = in.read(buffer)) >= 0) {

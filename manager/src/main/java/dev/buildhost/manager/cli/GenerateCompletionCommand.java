@@ -10,14 +10,16 @@ import picocli.CommandLine.Spec;
  * {@code buildhost generate-completion}: prints the bash/zsh completion script (kept in
  * doc/cli/buildhost-completion.bash); hidden from the verb list.
  */
-@Command(name = "generate-completion", hidden = true,
-    description = "Prints the bash completion script of buildhost: source it, or put it in "
-        + "/etc/bash_completion.d/buildhost.",
+@Command(
+    name = "generate-completion",
+    hidden = true,
+    description =
+        "Prints the bash completion script of buildhost: source it, or put it in "
+            + "/etc/bash_completion.d/buildhost.",
     footer = {"%nExample:", "  source <(buildhost generate-completion)", ExitCode.HELP})
 final class GenerateCompletionCommand implements Callable<Integer> {
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() {

@@ -8,15 +8,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code buildhost host}: acceleration, capacity, versions, draining. */
-@Command(name = "host",
-    description = "Shows the host: acceleration, capacity, versions, TFTP, whether it drains. "
-        + "--drain makes it refuse new instances (running ones go on); --undrain ends that.",
+@Command(
+    name = "host",
+    description =
+        "Shows the host: acceleration, capacity, versions, TFTP, whether it drains. "
+            + "--drain makes it refuse new instances (running ones go on); --undrain ends that.",
     footer = {"%nExample:", "  buildhost host", "  buildhost host --drain", ExitCode.HELP})
 final class HostCommand extends ClientCommand {
 
   static final class Drain {
-    @Option(names = "--drain", description = "refuse new instances from now on") boolean drain;
-    @Option(names = "--undrain", description = "accept new instances again") boolean undrain;
+    @Option(names = "--drain", description = "refuse new instances from now on")
+    boolean drain;
+
+    @Option(names = "--undrain", description = "accept new instances again")
+    boolean undrain;
   }
 
   @ArgGroup(exclusive = true)
@@ -32,11 +37,15 @@ final class HostCommand extends ClientCommand {
     PrintWriter out = out();
     out.printf("buildhost %s on %s%n", host.version(), client.base());
     out.printf("  acceleration: %s%n", host.acceleration());
-    out.printf("  instances:    %d active of %d (RAM budget %d MiB)%n", host.capacity().active(),
-        host.capacity().maxInstances(), host.capacity().ramBudgetMib());
+    out.printf(
+        "  instances:    %d active of %d (RAM budget %d MiB)%n",
+        host.capacity().active(), host.capacity().maxInstances(), host.capacity().ramBudgetMib());
     out.printf("  draining:     %s%n", host.draining() ? "yes: new instances are refused" : "no");
-    out.printf("  tftp:         read-only %s, instance ports %d-%d%n",
-        host.tftp().readOnly() == null ? "off" : host.tftp().readOnly(), host.tftp().portFirst(), host.tftp().portLast());
+    out.printf(
+        "  tftp:         read-only %s, instance ports %d-%d%n",
+        host.tftp().readOnly() == null ? "off" : host.tftp().readOnly(),
+        host.tftp().portFirst(),
+        host.tftp().portLast());
     out.printf("  root:         %s%n", host.root());
     out.printf("  state:        %s%n", host.stateDir());
     out.println("  versions:");

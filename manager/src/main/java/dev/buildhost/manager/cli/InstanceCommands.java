@@ -17,10 +17,10 @@ import picocli.CommandLine.Parameters;
 /** The verbs about instances: instances, status, show, poweroff, terminate, delete. */
 final class InstanceCommands {
 
-  private InstanceCommands() {
-  }
+  private InstanceCommands() {}
 
-  @Command(name = "instances",
+  @Command(
+      name = "instances",
       description = "Lists the instances: running ones and stopped ones not yet deleted.",
       footer = {"%nExample:", "  buildhost instances", ExitCode.HELP})
   static final class ListInstances extends ClientCommand {
@@ -33,7 +33,13 @@ final class InstanceCommands {
       }
       Table table = new Table("ID", "MACHINE", "REVISION", "STATE", "TFTP", "CREATED", "RUNTIME");
       for (InstanceView i : instances) {
-        table.row(i.id(), i.machine(), i.revision(), Format.state(i), i.tftpPort(), Format.time(i.createdAt()),
+        table.row(
+            i.id(),
+            i.machine(),
+            i.revision(),
+            Format.state(i),
+            i.tftpPort(),
+            Format.time(i.createdAt()),
             Format.runtime(i));
       }
       table.print(out());
@@ -42,7 +48,8 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "status",
+  @Command(
+      name = "status",
       description = "Shows an instance for people: state, times, TFTP port, files, end reason.",
       footer = {"%nExample:", "  buildhost status sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Status extends ClientCommand {
@@ -70,24 +77,34 @@ final class InstanceCommands {
       }
       out.printf("    files: %s%n", files.isEmpty() ? "none" : "");
       for (FileView f : files) {
-        out.printf("           %-24s %10d bytes  %s%n", f.name(), f.size(), Format.time(f.modified()));
+        out.printf(
+            "           %-24s %10d bytes  %s%n", f.name(), f.size(), Format.time(f.modified()));
       }
       out.flush();
       return ExitCode.OK;
     }
   }
 
-  @Command(name = "show",
-      description = {"Shows an instance's properties as Name=Value lines, for scripts.",
-          "As with machinectl show, -p limits the output to the named properties and --value prints "
-              + "their values alone."},
-      footer = {"%nExample:", "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=",
-          "  buildhost show -p State --value sample-vm-20260101-120000-1a2b", ExitCode.HELP})
+  @Command(
+      name = "show",
+      description = {
+        "Shows an instance's properties as Name=Value lines, for scripts.",
+        "As with machinectl show, -p limits the output to the named properties and --value prints "
+            + "their values alone."
+      },
+      footer = {
+        "%nExample:",
+        "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=",
+        "  buildhost show -p State --value sample-vm-20260101-120000-1a2b",
+        ExitCode.HELP
+      })
   static final class Show extends ClientCommand {
     @Parameters(paramLabel = "ID", description = "the instance")
     String id;
 
-    @Option(names = {"-p", "--property"}, paramLabel = "NAME",
+    @Option(
+        names = {"-p", "--property"},
+        paramLabel = "NAME",
         description = "show only this property (repeatable), e.g. State or EndReason")
     List<String> properties = List.of();
 
@@ -100,8 +117,12 @@ final class InstanceCommands {
       Map<String, Object> shown = properties(instance);
       for (String name : properties) {
         if (!shown.containsKey(name)) {
-          throw new ParameterException(spec.commandLine(), "--property " + name + ": no such property; the properties are "
-              + String.join(", ", shown.keySet()));
+          throw new ParameterException(
+              spec.commandLine(),
+              "--property "
+                  + name
+                  + ": no such property; the properties are "
+                  + String.join(", ", shown.keySet()));
         }
       }
       if (json()) {
@@ -109,12 +130,13 @@ final class InstanceCommands {
         return ExitCode.OK;
       }
       PrintWriter out = out();
-      shown.forEach((name, value) -> {
-        if (properties.isEmpty() || properties.contains(name)) {
-          String text = value == null ? "" : value.toString();
-          out.println(valueOnly ? text : name + "=" + text);
-        }
-      });
+      shown.forEach(
+          (name, value) -> {
+            if (properties.isEmpty() || properties.contains(name)) {
+              String text = value == null ? "" : value.toString();
+              out.println(valueOnly ? text : name + "=" + text);
+            }
+          });
       out.flush();
       return ExitCode.OK;
     }
@@ -155,14 +177,26 @@ final class InstanceCommands {
           InstanceView instance = apply(client, id);
           results.add(instance == null ? java.util.Map.of("id", id, "deleted", true) : instance);
           if (!json()) {
-            out().println(id + ": " + done() + (instance == null ? "" : " (" + Format.state(instance) + ")"));
+            out()
+                .println(
+                    id
+                        + ": "
+                        + done()
+                        + (instance == null ? "" : " (" + Format.state(instance) + ")"));
           }
         } catch (ApiClientException e) {
           if (e.status() == ApiClientException.UNREACHABLE) {
             throw e;
           }
-          err().println("buildhost " + spec.name() + ": " + id + ": " + e.getMessage()
-              + (e.hint() == null ? "" : "\n  hint: " + e.hint()));
+          err()
+              .println(
+                  "buildhost "
+                      + spec.name()
+                      + ": "
+                      + id
+                      + ": "
+                      + e.getMessage()
+                      + (e.hint() == null ? "" : "\n  hint: " + e.hint()));
           exit = exit == ExitCode.OK ? ExitCode.of(e) : exit;
         }
       }
@@ -175,8 +209,10 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "poweroff",
-      description = "Asks instances to shut down (ACPI / SIGTERM); they are killed after the poweroff grace.",
+  @Command(
+      name = "poweroff",
+      description =
+          "Asks instances to shut down (ACPI / SIGTERM); they are killed after the poweroff grace.",
       footer = {"%nExample:", "  buildhost poweroff sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Poweroff extends OnEach {
     @Override
@@ -190,9 +226,14 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "terminate",
+  @Command(
+      name = "terminate",
       description = "Stops instances at once (destroy / SIGKILL).",
-      footer = {"%nExample:", "  buildhost terminate sample-vm-20260101-120000-1a2b", ExitCode.HELP})
+      footer = {
+        "%nExample:",
+        "  buildhost terminate sample-vm-20260101-120000-1a2b",
+        ExitCode.HELP
+      })
   static final class Terminate extends OnEach {
     @Override
     String done() {
@@ -205,7 +246,8 @@ final class InstanceCommands {
     }
   }
 
-  @Command(name = "delete",
+  @Command(
+      name = "delete",
       description = "Deletes stopped instances: their folder, files and console log.",
       footer = {"%nExample:", "  buildhost delete sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Delete extends OnEach {

@@ -12,16 +12,22 @@ import picocli.CommandLine.Parameters;
 /** The verbs about the machine library: list, list-images, image-status. */
 final class MachineCommands {
 
-  private MachineCommands() {
-  }
+  private MachineCommands() {}
 
   static String type(MachineView machine) {
     return machine.type() == null ? "-" : machine.type().manifestValue();
   }
 
-  @Command(name = "list",
-      description = "Lists the machines of the library: type, revision in service, revisions, problems.",
-      footer = {"%nExample:", "  buildhost list", "  buildhost list --json | jq '.[].name'", ExitCode.HELP})
+  @Command(
+      name = "list",
+      description =
+          "Lists the machines of the library: type, revision in service, revisions, problems.",
+      footer = {
+        "%nExample:",
+        "  buildhost list",
+        "  buildhost list --json | jq '.[].name'",
+        ExitCode.HELP
+      })
   static final class ListMachines extends ClientCommand {
     @Override
     int run(ApiClient client) throws Exception {
@@ -32,8 +38,14 @@ final class MachineCommands {
       }
       Table table = new Table("MACHINE", "TYPE", "IN SERVICE", "REVISIONS", "PROBLEMS");
       for (MachineView m : machines) {
-        table.row(m.name(), type(m), m.inService(), m.revisions().size(),
-            m.problems().isEmpty() ? "-" : m.problems().size() + " (buildhost image-status " + m.name() + ")");
+        table.row(
+            m.name(),
+            type(m),
+            m.inService(),
+            m.revisions().size(),
+            m.problems().isEmpty()
+                ? "-"
+                : m.problems().size() + " (buildhost image-status " + m.name() + ")");
       }
       table.print(out());
       out().printf("%n%d machine(s)%n", machines.size());
@@ -41,7 +53,8 @@ final class MachineCommands {
     }
   }
 
-  @Command(name = "list-images",
+  @Command(
+      name = "list-images",
       description = "Lists every revision (image) of every machine, and which one is in service.",
       footer = {"%nExample:", "  buildhost list-images", ExitCode.HELP})
   static final class ListImages extends ClientCommand {
@@ -56,9 +69,14 @@ final class MachineCommands {
       for (MachineView m : machines) {
         for (MachineView.RevisionView r : m.revisions()) {
           ManifestView manifest = r.manifest();
-          table.row(m.name() + "-" + r.version(), m.name(), manifest.type().manifestValue(),
-              r.inService() ? "yes" : "no", manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + "M",
-              manifest.cpus(), r.dir());
+          table.row(
+              m.name() + "-" + r.version(),
+              m.name(),
+              manifest.type().manifestValue(),
+              r.inService() ? "yes" : "no",
+              manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + "M",
+              manifest.cpus(),
+              r.dir());
         }
       }
       table.print(out());
@@ -66,8 +84,10 @@ final class MachineCommands {
     }
   }
 
-  @Command(name = "image-status",
-      description = "Shows one machine: its revision in service, its manifest, its revisions and problems.",
+  @Command(
+      name = "image-status",
+      description =
+          "Shows one machine: its revision in service, its manifest, its revisions and problems.",
       footer = {"%nExample:", "  buildhost image-status sample-vm", ExitCode.HELP})
   static final class ImageStatus extends ClientCommand {
     @Parameters(paramLabel = "NAME", description = "the machine")
@@ -83,15 +103,26 @@ final class MachineCommands {
       PrintWriter out = out();
       out.println(machine.name());
       out.printf("  type:       %s%n", type(machine));
-      out.printf("  in service: %s%n", machine.inService() == null ? "none (no usable <name>-<P> symlink)"
-          : machine.name() + "-" + machine.inService());
+      out.printf(
+          "  in service: %s%n",
+          machine.inService() == null
+              ? "none (no usable <name>-<P> symlink)"
+              : machine.name() + "-" + machine.inService());
       ManifestView manifest = machine.inServiceManifest();
       if (manifest != null) {
         field(out, "summary", manifest.summary());
         field(out, "id", manifest.id());
         field(out, "role", manifest.role());
-        field(out, "ram", manifest.ramMinimumMib() == null ? null : manifest.ramMinimumMib() + " MiB"
-            + (manifest.ramMaximumMib() == null ? "" : " (max " + manifest.ramMaximumMib() + " MiB)"));
+        field(
+            out,
+            "ram",
+            manifest.ramMinimumMib() == null
+                ? null
+                : manifest.ramMinimumMib()
+                    + " MiB"
+                    + (manifest.ramMaximumMib() == null
+                        ? ""
+                        : " (max " + manifest.ramMaximumMib() + " MiB)"));
         field(out, "cpus", manifest.cpus());
         field(out, "disk", manifest.disk());
         field(out, "kernel", manifest.kernel());

@@ -24,36 +24,50 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code buildhost start}: starts an instance; with {@code --wait} follows it to its end and
- * exits with the worker's status.
+ * {@code buildhost start}: starts an instance; with {@code --wait} follows it to its end and exits
+ * with the worker's status.
  */
-@Command(name = "start",
-    description = {"Starts an instance of a machine and prints its id.",
-        "With --wait it prints the instance's state changes as they happen, then the worker's result "
-            + "(status and exit code from the result.manifest the worker uploaded, else the container's exit "
-            + "code), and exits 0 when the worker succeeded, 1 when it failed or left no result."},
-    footer = {"%nExample:",
-        "  buildhost start sample-container --put task.manifest=task.manifest --wait",
-        ExitCode.HELP})
+@Command(
+    name = "start",
+    description = {
+      "Starts an instance of a machine and prints its id.",
+      "With --wait it prints the instance's state changes as they happen, then the worker's result "
+          + "(status and exit code from the result.manifest the worker uploaded, else the container's exit "
+          + "code), and exits 0 when the worker succeeded, 1 when it failed or left no result."
+    },
+    footer = {
+      "%nExample:",
+      "  buildhost start sample-container --put task.manifest=task.manifest --wait",
+      ExitCode.HELP
+    })
 final class StartCommand extends ClientCommand {
 
   /** How often a waiting start looks at the instance when the event stream is gone. */
   private static final Duration POLL = Duration.ofSeconds(1);
+
   /** The longest a wait lasts after the instance's own time limit should have ended it. */
   private static final Duration WAIT_MARGIN = Duration.ofMinutes(2);
 
   @Parameters(paramLabel = "MACHINE", description = "the machine to start")
   String machine;
 
-  @Option(names = "--wait", description = "wait for the instance to end; exit with the worker's status")
+  @Option(
+      names = "--wait",
+      description = "wait for the instance to end; exit with the worker's status")
   boolean wait;
 
-  @Option(names = "--timeout", paramLabel = "DURATION",
-      description = "the instance's time limit, e.g. 90s, 30m, 2h (default: the daemon's default-timeout)")
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      description =
+          "the instance's time limit, e.g. 90s, 30m, 2h (default: the daemon's default-timeout)")
   String timeout;
 
-  @Option(names = "--put", paramLabel = "NAME=FILE",
-      description = "put FILE into the instance folder as NAME before the guest starts (repeatable)")
+  @Option(
+      names = "--put",
+      paramLabel = "NAME=FILE",
+      description =
+          "put FILE into the instance folder as NAME before the guest starts (repeatable)")
   List<String> puts = List.of();
 
   @Override
@@ -74,8 +88,14 @@ final class StartCommand extends ClientCommand {
     try (ApiClient.Events events = client.events(null)) {
       instance = client.start(body);
       if (!json()) {
-        out().printf("%s  started %s (%s %s, TFTP port %d)%n", Format.clock(instance.createdAt()), instance.id(),
-            instance.machine(), instance.revision(), instance.tftpPort());
+        out()
+            .printf(
+                "%s  started %s (%s %s, TFTP port %d)%n",
+                Format.clock(instance.createdAt()),
+                instance.id(),
+                instance.machine(),
+                instance.revision(),
+                instance.tftpPort());
         out().flush();
       }
       instance = follow(client, events, instance);
@@ -84,7 +104,8 @@ final class StartCommand extends ClientCommand {
   }
 
   /** Prints the instance's events until it has stopped; polls when the stream breaks off. */
-  private InstanceView follow(ApiClient client, ApiClient.Events events, InstanceView instance) throws Exception {
+  private InstanceView follow(ApiClient client, ApiClient.Events events, InstanceView instance)
+      throws Exception {
     String id = instance.id();
     // Even an instance that stopped before start() answered has its events in the stream.
     while (events.hasNext()) {
@@ -101,12 +122,19 @@ final class StartCommand extends ClientCommand {
         return instance;
       }
     }
-    Instant deadline = Instant.now().plus(timeoutSeconds() == null ? Duration.ofDays(1)
-        : Duration.ofSeconds(timeoutSeconds())).plus(WAIT_MARGIN);
+    Instant deadline =
+        Instant.now()
+            .plus(
+                timeoutSeconds() == null
+                    ? Duration.ofDays(1)
+                    : Duration.ofSeconds(timeoutSeconds()))
+            .plus(WAIT_MARGIN);
     while (instance.state() != InstanceView.State.STOPPED) {
       if (Instant.now().isAfter(deadline)) {
-        throw new ApiClientException(ApiClientException.UNREACHABLE, "instance " + id
-            + " did not stop within its time limit", "see `buildhost status " + id + "` and the daemon's log");
+        throw new ApiClientException(
+            ApiClientException.UNREACHABLE,
+            "instance " + id + " did not stop within its time limit",
+            "see `buildhost status " + id + "` and the daemon's log");
       }
       Thread.sleep(POLL.toMillis());
       instance = client.instance(id);
@@ -117,8 +145,10 @@ final class StartCommand extends ClientCommand {
   /** Prints the result; the exit code says whether the worker succeeded. */
   private int finish(ApiClient client, InstanceView instance) throws Exception {
     WorkerResult result = result(client, instance.id());
-    boolean ok = result != null ? result.succeeded()
-        : instance.exitCode() != null && instance.exitCode() == 0;
+    boolean ok =
+        result != null
+            ? result.succeeded()
+            : instance.exitCode() != null && instance.exitCode() == 0;
     if (json()) {
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("instance", instance);
@@ -126,11 +156,21 @@ final class StartCommand extends ClientCommand {
       out.put("succeeded", ok);
       printJson(out);
     } else {
-      String what = result != null
-          ? "worker " + result.status() + ", exit code " + result.exitCode()
-          : "no result.manifest" + (instance.exitCode() == null ? "" : "; container exit code " + instance.exitCode());
-      out().printf("%s  %s: %s after %s (%s)%n", Format.clock(instance.stoppedAt()), instance.id(), what,
-          Format.runtime(instance), Format.state(instance));
+      String what =
+          result != null
+              ? "worker " + result.status() + ", exit code " + result.exitCode()
+              : "no result.manifest"
+                  + (instance.exitCode() == null
+                      ? ""
+                      : "; container exit code " + instance.exitCode());
+      out()
+          .printf(
+              "%s  %s: %s after %s (%s)%n",
+              Format.clock(instance.stoppedAt()),
+              instance.id(),
+              what,
+              Format.runtime(instance),
+              Format.state(instance));
       out().flush();
     }
     return ok ? ExitCode.OK : ExitCode.FAILED;
@@ -170,7 +210,8 @@ final class StartCommand extends ClientCommand {
       }
       Path file = Path.of(put.substring(eq + 1));
       if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-        throw new ParameterException(spec.commandLine(), "--put " + put + ": " + file + " is not a readable file");
+        throw new ParameterException(
+            spec.commandLine(), "--put " + put + ": " + file + " is not a readable file");
       }
       files.put(put.substring(0, eq), Base64.getEncoder().encodeToString(Files.readAllBytes(file)));
     }

@@ -18,7 +18,8 @@ final class Table {
 
   Table row(Object... cells) {
     if (cells.length != columns) {
-      throw new IllegalArgumentException("a row of " + cells.length + " cells in a table of " + columns);
+      throw new IllegalArgumentException(
+          "a row of " + cells.length + " cells in a table of " + columns);
     }
     rows.add(Arrays.stream(cells).map(c -> c == null ? "-" : c.toString()).toArray(String[]::new));
     return this;

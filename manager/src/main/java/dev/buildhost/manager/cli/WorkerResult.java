@@ -1,10 +1,10 @@
 package dev.buildhost.manager.cli;
 
 /**
- * The head of a worker's {@code result.manifest} (a build2 manifest): its {@code status} and
- * {@code exit-code} values; the log after them is not read.
+ * The head of a worker's {@code result.manifest} (a build2 manifest): its {@code status} and {@code
+ * exit-code} values; the log after them is not read.
  *
- * @param status   success, error or abnormal; null when the manifest has none
+ * @param status success, error or abnormal; null when the manifest has none
  * @param exitCode the worker's exit code; null when the manifest has none
  */
 record WorkerResult(String status, Integer exitCode) {

@@ -4,20 +4,20 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * Validated settings of the machine manager. Every path follows from {@code root} except the
- * state folder.
+ * Validated settings of the machine manager. Every path follows from {@code root} except the state
+ * folder.
  *
- * @param root             {@code /build} by default: holds machines/, tftp/, instances/
- * @param stateDir         small persistent state (journal); {@code /state/buildhost} by default
- * @param tftpPortFirst    first port of the per-instance writable TFTP range (inclusive)
- * @param tftpPortLast     last port of the range (inclusive)
- * @param maxInstances     instances that may run at once
- * @param ramBudgetMib     RAM all running instances may claim together (manifest ram-minimum)
- * @param defaultTimeout   how long an instance may run when the request names no timeout
- * @param poweroffGrace    how long poweroff waits for the guest before killing it
- * @param acceleration     VM acceleration choice
- * @param libvirtUri       e.g. {@code qemu:///system}
- * @param dockerHost       e.g. {@code unix:///var/run/docker.sock}
+ * @param root {@code /build} by default: holds machines/, tftp/, instances/
+ * @param stateDir small persistent state (journal); {@code /state/buildhost} by default
+ * @param tftpPortFirst first port of the per-instance writable TFTP range (inclusive)
+ * @param tftpPortLast last port of the range (inclusive)
+ * @param maxInstances instances that may run at once
+ * @param ramBudgetMib RAM all running instances may claim together (manifest ram-minimum)
+ * @param defaultTimeout how long an instance may run when the request names no timeout
+ * @param poweroffGrace how long poweroff waits for the guest before killing it
+ * @param acceleration VM acceleration choice
+ * @param libvirtUri e.g. {@code qemu:///system}
+ * @param dockerHost e.g. {@code unix:///var/run/docker.sock}
  * @param dockerNetworkMode network mode of containers ({@code host} lets them reach 127.0.0.1)
  */
 public record ManagerConfig(
@@ -48,8 +48,20 @@ public record ManagerConfig(
 
   /** Defaults for a given root; the state folder lies under the root unless it is /build. */
   public static ManagerConfig defaults(Path root) {
-    Path state = root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state");
-    return new ManagerConfig(root, state, 10000, 10999, 8, 16384, Duration.ofHours(2),
-        Duration.ofSeconds(30), Acceleration.AUTO, "qemu:///system", "unix:///var/run/docker.sock", "host");
+    Path state =
+        root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state");
+    return new ManagerConfig(
+        root,
+        state,
+        10000,
+        10999,
+        8,
+        16384,
+        Duration.ofHours(2),
+        Duration.ofSeconds(30),
+        Acceleration.AUTO,
+        "qemu:///system",
+        "unix:///var/run/docker.sock",
+        "host");
   }
 }

@@ -29,33 +29,35 @@ import org.slf4j.LoggerFactory;
  * bearer token, made once, readable by its owner only) and {@code api.json} (the URL, written at
  * every start, removed at a clean exit).
  *
- * <p>The token file is written whole or not at all: the token goes into a temporary file made
- * with mode 0600 in the same folder, which is synced and then renamed over the final name. A
- * crash therefore leaves either no token file or a complete one (and perhaps a hidden temporary
- * file, removed at the next start). A token file that holds no usable token (empty, too short,
- * or bytes a header cannot carry, as an interrupted older version could leave) is replaced by a
- * fresh token, with a warning naming the file: no client can hold a token the daemon never used.
+ * <p>The token file is written whole or not at all: the token goes into a temporary file made with
+ * mode 0600 in the same folder, which is synced and then renamed over the final name. A crash
+ * therefore leaves either no token file or a complete one (and perhaps a hidden temporary file,
+ * removed at the next start). A token file that holds no usable token (empty, too short, or bytes a
+ * header cannot carry, as an interrupted older version could leave) is replaced by a fresh token,
+ * with a warning naming the file: no client can hold a token the daemon never used.
  */
 public final class ApiCredentials {
 
   /** Shorter tokens were never made by buildhost nor accepted by it. */
   static final int MIN_TOKEN_LENGTH = 16;
+
   /** A token file is a line; anything larger is not one. */
   private static final int MAX_TOKEN_FILE_BYTES = 4096;
+
   private static final String TEMP_PREFIX = "." + DaemonEndpoint.TOKEN_FILE + ".";
   private static final String TEMP_SUFFIX = ".tmp";
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_ONLY =
+      PosixFilePermissions.fromString("rw-------");
   private static final Logger LOG = LoggerFactory.getLogger(ApiCredentials.class);
 
-  private ApiCredentials() {
-  }
+  private ApiCredentials() {}
 
   /**
    * The token in {@code stateDir/api-token}; made from 32 random bytes on the first start, and
    * again when the file holds no usable token.
    *
-   * @throws IOException the state folder or the token file cannot be read or written; the
-   *     message names the file
+   * @throws IOException the state folder or the token file cannot be read or written; the message
+   *     names the file
    */
   public static String token(Path stateDir) throws IOException {
     Path file = stateDir.resolve(DaemonEndpoint.TOKEN_FILE);
@@ -64,7 +66,8 @@ public final class ApiCredentials {
     String existing = readToken(file);
     if (existing != null) {
       if (!Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS).equals(OWNER_ONLY)) {
-        Files.setPosixFilePermissions(file, OWNER_ONLY); // someone loosened it: the token is a secret
+        Files.setPosixFilePermissions(
+            file, OWNER_ONLY); // someone loosened it: the token is a secret
       }
       return existing;
     }
@@ -76,7 +79,8 @@ public final class ApiCredentials {
   /** The usable token in {@code file}, or null when there is none (after saying why). */
   private static String readToken(Path file) throws IOException {
     if (Files.isSymbolicLink(file) || (Files.exists(file) && !Files.isRegularFile(file))) {
-      throw new IOException(file + " is not a regular file: move it away, and a new token is made at the next start");
+      throw new IOException(
+          file + " is not a regular file: move it away, and a new token is made at the next start");
     }
     byte[] bytes;
     try (InputStream in = Files.newInputStream(file)) {
@@ -110,7 +114,9 @@ public final class ApiCredentials {
 
   /** Temporary file (0600 from birth), synced, renamed over {@code file}, folder synced. */
   private static void writeAtomically(Path stateDir, Path file, String token) throws IOException {
-    Path temp = Files.createTempFile(stateDir, TEMP_PREFIX, TEMP_SUFFIX, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+    Path temp =
+        Files.createTempFile(
+            stateDir, TEMP_PREFIX, TEMP_SUFFIX, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
     try {
       try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
         ByteBuffer bytes = ByteBuffer.wrap((token + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -132,13 +138,15 @@ public final class ApiCredentials {
     try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
       channel.force(true);
     } catch (IOException e) {
-      LOG.debug("cannot sync {}: {}", dir, e.getMessage()); // some file systems refuse; the rename stands
+      LOG.debug(
+          "cannot sync {}: {}", dir, e.getMessage()); // some file systems refuse; the rename stands
     }
   }
 
   /** Temporary token files that a crash left behind: each holds a token nobody uses. */
   private static void removeLeftoverTemporaryFiles(Path stateDir) throws IOException {
-    try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(stateDir, TEMP_PREFIX + "*" + TEMP_SUFFIX)) {
+    try (DirectoryStream<Path> leftovers =
+        Files.newDirectoryStream(stateDir, TEMP_PREFIX + "*" + TEMP_SUFFIX)) {
       for (Path leftover : leftovers) {
         Files.deleteIfExists(leftover);
       }

@@ -16,11 +16,11 @@ import java.util.stream.Collectors;
 /**
  * The daemon's config file, in the format every buildhost config file has ({@link ConfigFormat}:
  * {@code key = value} lines, {@code #} comments, keys such as {@code state_dir}); the keys are
- * those of {@link Setting}. An unknown key is an error naming the file and line; a key in the
- * old dashed spelling is read, with a warning.
+ * those of {@link Setting}. An unknown key is an error naming the file and line; a key in the old
+ * dashed spelling is read, with a warning.
  *
- * @param name     the file as messages name it
- * @param values   the settings it gives
+ * @param name the file as messages name it
+ * @param values the settings it gives
  * @param warnings what it should write differently, each naming file and line
  */
 public record ConfigFile(String name, Map<Setting, String> values, List<String> warnings) {
@@ -53,8 +53,14 @@ public record ConfigFile(String name, Map<Setting, String> values, List<String> 
     for (ConfigEntry entry : text.entries()) {
       Setting setting = Setting.ofKey(entry.key());
       if (setting == null) {
-        throw new ConfigException(entry.where() + ": unknown key '" + entry.key() + "'; the keys are: "
-            + Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.joining(", ")));
+        throw new ConfigException(
+            entry.where()
+                + ": unknown key '"
+                + entry.key()
+                + "'; the keys are: "
+                + Arrays.stream(Setting.values())
+                    .map(Setting::key)
+                    .collect(Collectors.joining(", ")));
       }
       values.put(setting, entry.value());
     }

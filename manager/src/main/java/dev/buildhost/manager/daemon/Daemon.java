@@ -33,15 +33,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running daemon: machine library, instance manager (which reconciles at open), the
- * read-only TFTP server of {@code <root>/tftp} and the HTTP API. {@link #close()} is what SIGTERM
- * does: stop taking work, stop the TFTP server, and leave the instances running unless the
- * settings say to stop them.
+ * The running daemon: machine library, instance manager (which reconciles at open), the read-only
+ * TFTP server of {@code <root>/tftp} and the HTTP API. {@link #close()} is what SIGTERM does: stop
+ * taking work, stop the TFTP server, and leave the instances running unless the settings say to
+ * stop them.
  */
 public final class Daemon implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
   static final String LOCK_FILE = "daemon.lock";
+
   /** Beyond the poweroff grace, how long a stopping daemon waits for guests to end. */
   private static final Duration STOP_MARGIN = Duration.ofSeconds(15);
 
@@ -62,8 +63,11 @@ public final class Daemon implements AutoCloseable {
    *
    * @param backends makes the backends for a config (libvirt and Docker in production)
    */
-  public static Daemon start(DaemonSettings settings, Function<ManagerConfig, List<InstanceBackend>> backends,
-                             ApiServer.Limits limits) throws IOException {
+  public static Daemon start(
+      DaemonSettings settings,
+      Function<ManagerConfig, List<InstanceBackend>> backends,
+      ApiServer.Limits limits)
+      throws IOException {
     Daemon daemon = new Daemon(settings);
     try {
       daemon.open(backends, limits);
@@ -74,57 +78,98 @@ public final class Daemon implements AutoCloseable {
     }
   }
 
-  private void open(Function<ManagerConfig, List<InstanceBackend>> backends, ApiServer.Limits limits)
+  private void open(
+      Function<ManagerConfig, List<InstanceBackend>> backends, ApiServer.Limits limits)
       throws IOException {
     ManagerConfig config = settings.manager();
     lock(config.stateDir());
     String token = ApiCredentials.token(config.stateDir());
     String version = version();
-    log.info("buildhost {} daemon starting: root {}, state {}, acceleration {}", version, config.root(),
-        config.stateDir(), config.acceleration().name().toLowerCase(Locale.ROOT));
+    log.info(
+        "buildhost {} daemon starting: root {}, state {}, acceleration {}",
+        version,
+        config.root(),
+        config.stateDir(),
+        config.acceleration().name().toLowerCase(Locale.ROOT));
     MachineLibrary library = new MachineLibrary(config.machinesDir());
     Metrics metrics = new Metrics();
     List<InstanceBackend> made = backends.apply(config);
     Acceleration acceleration = acceleration(config, made);
     manager = InstanceManager.open(config, library::inService, made);
     metricsSubscription = manager.subscribe(metrics::onEvent);
-    log.info("instance manager open: {} instance(s) known after reconciliation", manager.list().size());
+    log.info(
+        "instance manager open: {} instance(s) known after reconciliation", manager.list().size());
 
     if (settings.tftpListen() != null) {
       tftp = startTftp(config.tftpDir(), settings.tftpListen(), metrics);
-      log.info("read-only TFTP server of {} on {}", config.tftpDir(), Addresses.hostPort(tftp.localAddress()));
+      log.info(
+          "read-only TFTP server of {} on {}",
+          config.tftpDir(),
+          Addresses.hostPort(tftp.localAddress()));
     } else {
       log.info("read-only TFTP server off (tftp-listen = off)");
     }
 
-    ApiServer.HostFacts facts = new ApiServer.HostFacts(version, acceleration.mode(), acceleration.reason(),
-        HostVersions.probe(version),
-        config.maxInstances(), config.ramBudgetMib(),
-        new HostInfo.Tftp(tftp == null ? null : Addresses.hostPort(tftp.localAddress()), config.tftpPortFirst(),
-            config.tftpPortLast()),
-        config.root().toString(), config.stateDir().toString());
+    ApiServer.HostFacts facts =
+        new ApiServer.HostFacts(
+            version,
+            acceleration.mode(),
+            acceleration.reason(),
+            HostVersions.probe(version),
+            config.maxInstances(),
+            config.ramBudgetMib(),
+            new HostInfo.Tftp(
+                tftp == null ? null : Addresses.hostPort(tftp.localAddress()),
+                config.tftpPortFirst(),
+                config.tftpPortLast()),
+            config.root().toString(),
+            config.stateDir().toString());
     try {
-      api = new ApiServer(settings.listen(), token, new ApiServer.Services(manager, library, facts, metrics), limits)
-          .start();
+      api =
+          new ApiServer(
+                  settings.listen(),
+                  token,
+                  new ApiServer.Services(manager, library, facts, metrics),
+                  limits)
+              .start();
     } catch (IOException e) {
-      throw new IOException("cannot serve the API on " + Addresses.hostPort(settings.listen()) + ": " + e.getMessage()
-          + "; is another daemon running? choose another address with --listen", e);
+      throw new IOException(
+          "cannot serve the API on "
+              + Addresses.hostPort(settings.listen())
+              + ": "
+              + e.getMessage()
+              + "; is another daemon running? choose another address with --listen",
+          e);
     }
     ApiCredentials.publish(config.stateDir(), api.url());
-    log.info("API listening on {} (token in {})", api.url(), config.stateDir().resolve("api-token"));
+    log.info(
+        "API listening on {} (token in {})", api.url(), config.stateDir().resolve("api-token"));
   }
 
-  private static TftpServer startTftp(Path root, InetSocketAddress listen, Metrics metrics) throws IOException {
+  private static TftpServer startTftp(Path root, InetSocketAddress listen, Metrics metrics)
+      throws IOException {
     try {
-      return TftpServer.builder(root).bindAddress(listen.getAddress()).port(listen.getPort()).writable(false)
-          .listener(metrics::onTransfer).build().start();
+      return TftpServer.builder(root)
+          .bindAddress(listen.getAddress())
+          .port(listen.getPort())
+          .writable(false)
+          .listener(metrics::onTransfer)
+          .build()
+          .start();
     } catch (IOException e) {
-      throw new IOException("cannot serve TFTP on " + Addresses.hostPort(listen) + ": " + e.getMessage()
-          + "; choose another address with --tftp-listen ADDR:PORT (or 'off')", e);
+      throw new IOException(
+          "cannot serve TFTP on "
+              + Addresses.hostPort(listen)
+              + ": "
+              + e.getMessage()
+              + "; choose another address with --tftp-listen ADDR:PORT (or 'off')",
+          e);
     }
   }
 
-  /** One daemon per state folder: the lock dies with the process, so a SIGKILL leaves none behind. */
+  /**
+   * One daemon per state folder: the lock dies with the process, so a SIGKILL leaves none behind.
+   */
   private void lock(Path stateDir) throws IOException {
     Files.createDirectories(stateDir);
     Path file = stateDir.resolve(LOCK_FILE);
@@ -139,8 +184,12 @@ public final class Daemon implements AutoCloseable {
       String holder = Files.readString(file, StandardCharsets.UTF_8).strip();
       lockChannel.close();
       lockChannel = null;
-      throw new IOException("another buildhost daemon (" + (holder.isEmpty() ? "pid unknown" : holder)
-          + ") runs on the state folder " + stateDir + ": stop it first, or use another --state-dir");
+      throw new IOException(
+          "another buildhost daemon ("
+              + (holder.isEmpty() ? "pid unknown" : holder)
+              + ") runs on the state folder "
+              + stateDir
+              + ": stop it first, or use another --state-dir");
     }
     lockChannel.truncate(0);
     lockChannel.write(StandardCharsets.UTF_8.encode("pid " + ProcessHandle.current().pid() + "\n"));
@@ -177,7 +226,8 @@ public final class Daemon implements AutoCloseable {
       if (settings.stopInstancesOnExit()) {
         stopInstances();
       } else {
-        long running = manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
+        long running =
+            manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
         log.info("leaving {} instance(s) running: the next daemon adopts them", running);
       }
     }
@@ -202,8 +252,11 @@ public final class Daemon implements AutoCloseable {
   }
 
   private void stopInstances() {
-    List<String> running = manager.list().stream()
-        .filter(i -> i.state() != InstanceState.STOPPED).map(Instance::id).toList();
+    List<String> running =
+        manager.list().stream()
+            .filter(i -> i.state() != InstanceState.STOPPED)
+            .map(Instance::id)
+            .toList();
     log.info("powering off {} running instance(s) (stop-instances-on-exit)", running.size());
     for (String id : running) {
       try {
@@ -222,11 +275,20 @@ public final class Daemon implements AutoCloseable {
         return;
       }
     }
-    manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED)
-        .forEach(i -> log.warn("instance {} still {} at exit; the next daemon reconciles it", i.id(), i.state()));
+    manager.list().stream()
+        .filter(i -> i.state() != InstanceState.STOPPED)
+        .forEach(
+            i ->
+                log.warn(
+                    "instance {} still {} at exit; the next daemon reconciles it",
+                    i.id(),
+                    i.state()));
   }
 
-  /** The VM acceleration in use and why: what the backend running VMs says, else the configured value. */
+  /**
+   * The VM acceleration in use and why: what the backend running VMs says, else the configured
+   * value.
+   */
   private static Acceleration acceleration(ManagerConfig config, List<InstanceBackend> backends) {
     for (InstanceBackend backend : backends) {
       Optional<Acceleration> acceleration = backend.acceleration();
@@ -234,7 +296,9 @@ public final class Daemon implements AutoCloseable {
         return acceleration.get();
       }
     }
-    return new Acceleration(config.acceleration().name().toLowerCase(Locale.ROOT), "configured; no libvirt backend runs");
+    return new Acceleration(
+        config.acceleration().name().toLowerCase(Locale.ROOT),
+        "configured; no libvirt backend runs");
   }
 
   static String version() {

@@ -18,13 +18,16 @@ import java.util.regex.Pattern;
  * Everything {@code buildhost daemon} runs with: the manager's config plus the daemon's own
  * addresses and exit behaviour.
  *
- * @param manager             the machine manager's settings
- * @param listen              the HTTP API's address
- * @param tftpListen          the read-only TFTP server's address; null when it is off
+ * @param manager the machine manager's settings
+ * @param listen the HTTP API's address
+ * @param tftpListen the read-only TFTP server's address; null when it is off
  * @param stopInstancesOnExit whether SIGTERM powers off running instances
  */
-public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, InetSocketAddress tftpListen,
-                             boolean stopInstancesOnExit) {
+public record DaemonSettings(
+    ManagerConfig manager,
+    InetSocketAddress listen,
+    InetSocketAddress tftpListen,
+    boolean stopInstancesOnExit) {
 
   public static final int DEFAULT_API_PORT = 7346;
 
@@ -34,31 +37,49 @@ public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, In
    * Settings from the config file's values overridden by the flags' values; what neither names
    * keeps its default. An unusable value is a {@link ConfigException} naming its origin.
    */
-  public static DaemonSettings resolve(Map<Setting, String> file, String fileName, Map<Setting, String> flags) {
+  public static DaemonSettings resolve(
+      Map<Setting, String> file, String fileName, Map<Setting, String> flags) {
     Values values = new Values(file, fileName, flags);
     Path root = values.has(Setting.ROOT) ? values.path(Setting.ROOT) : Path.of("/build");
     ManagerConfig d = ManagerConfig.defaults(root);
-    int[] ports = values.has(Setting.TFTP_PORTS) ? values.range(Setting.TFTP_PORTS)
-        : new int[] {d.tftpPortFirst(), d.tftpPortLast()};
-    ManagerConfig config = new ManagerConfig(
-        root,
-        values.has(Setting.STATE_DIR) ? values.path(Setting.STATE_DIR) : d.stateDir(),
-        ports[0],
-        ports[1],
-        values.has(Setting.MAX_INSTANCES) ? values.positiveInt(Setting.MAX_INSTANCES) : d.maxInstances(),
-        values.has(Setting.RAM_BUDGET) ? values.sizeMib(Setting.RAM_BUDGET) : d.ramBudgetMib(),
-        values.has(Setting.DEFAULT_TIMEOUT) ? values.duration(Setting.DEFAULT_TIMEOUT) : d.defaultTimeout(),
-        values.has(Setting.POWEROFF_GRACE) ? values.duration(Setting.POWEROFF_GRACE) : d.poweroffGrace(),
-        values.has(Setting.ACCEL) ? values.acceleration(Setting.ACCEL) : d.acceleration(),
-        values.has(Setting.LIBVIRT_URI) ? values.text(Setting.LIBVIRT_URI) : d.libvirtUri(),
-        values.has(Setting.DOCKER_HOST) ? values.text(Setting.DOCKER_HOST) : d.dockerHost(),
-        values.has(Setting.DOCKER_NETWORK) ? values.text(Setting.DOCKER_NETWORK) : d.dockerNetworkMode());
-    InetSocketAddress listen = values.has(Setting.LISTEN) ? values.address(Setting.LISTEN)
-        : new InetSocketAddress(InetAddress.getLoopbackAddress(), DEFAULT_API_PORT);
-    InetSocketAddress tftp = !values.has(Setting.TFTP_LISTEN)
-        ? new InetSocketAddress(InetAddress.getLoopbackAddress(), 69)
-        : values.text(Setting.TFTP_LISTEN).equals("off") ? null : values.address(Setting.TFTP_LISTEN);
-    boolean stop = values.has(Setting.STOP_INSTANCES_ON_EXIT) && values.bool(Setting.STOP_INSTANCES_ON_EXIT);
+    int[] ports =
+        values.has(Setting.TFTP_PORTS)
+            ? values.range(Setting.TFTP_PORTS)
+            : new int[] {d.tftpPortFirst(), d.tftpPortLast()};
+    ManagerConfig config =
+        new ManagerConfig(
+            root,
+            values.has(Setting.STATE_DIR) ? values.path(Setting.STATE_DIR) : d.stateDir(),
+            ports[0],
+            ports[1],
+            values.has(Setting.MAX_INSTANCES)
+                ? values.positiveInt(Setting.MAX_INSTANCES)
+                : d.maxInstances(),
+            values.has(Setting.RAM_BUDGET) ? values.sizeMib(Setting.RAM_BUDGET) : d.ramBudgetMib(),
+            values.has(Setting.DEFAULT_TIMEOUT)
+                ? values.duration(Setting.DEFAULT_TIMEOUT)
+                : d.defaultTimeout(),
+            values.has(Setting.POWEROFF_GRACE)
+                ? values.duration(Setting.POWEROFF_GRACE)
+                : d.poweroffGrace(),
+            values.has(Setting.ACCEL) ? values.acceleration(Setting.ACCEL) : d.acceleration(),
+            values.has(Setting.LIBVIRT_URI) ? values.text(Setting.LIBVIRT_URI) : d.libvirtUri(),
+            values.has(Setting.DOCKER_HOST) ? values.text(Setting.DOCKER_HOST) : d.dockerHost(),
+            values.has(Setting.DOCKER_NETWORK)
+                ? values.text(Setting.DOCKER_NETWORK)
+                : d.dockerNetworkMode());
+    InetSocketAddress listen =
+        values.has(Setting.LISTEN)
+            ? values.address(Setting.LISTEN)
+            : new InetSocketAddress(InetAddress.getLoopbackAddress(), DEFAULT_API_PORT);
+    InetSocketAddress tftp =
+        !values.has(Setting.TFTP_LISTEN)
+            ? new InetSocketAddress(InetAddress.getLoopbackAddress(), 69)
+            : values.text(Setting.TFTP_LISTEN).equals("off")
+                ? null
+                : values.address(Setting.TFTP_LISTEN);
+    boolean stop =
+        values.has(Setting.STOP_INSTANCES_ON_EXIT) && values.bool(Setting.STOP_INSTANCES_ON_EXIT);
     return new DaemonSettings(config, listen, tftp, stop);
   }
 
@@ -82,8 +103,16 @@ public record DaemonSettings(ManagerConfig manager, InetSocketAddress listen, In
     }
 
     ConfigException bad(Setting s, String value, String why) {
-      return new ConfigException(origin(s) + ": '" + value + "' is not a valid value (" + why
-          + "); expected " + s.valueLabel() + ": " + s.description());
+      return new ConfigException(
+          origin(s)
+              + ": '"
+              + value
+              + "' is not a valid value ("
+              + why
+              + "); expected "
+              + s.valueLabel()
+              + ": "
+              + s.description());
     }
 
     Path path(Setting s) {

@@ -9,27 +9,52 @@ import dev.buildhost.common.config.ConfigFormat;
  */
 public enum Setting {
   ROOT("root", "DIR", "storage root: machines/, tftp/, instances/ (default /build)"),
-  STATE_DIR("state_dir", "DIR", "state folder: journal, API token, api.json "
-      + "(default /state/buildhost for the root /build, else <root>/state)"),
-  LISTEN("listen", "ADDR:PORT", "address of the HTTP API (default 127.0.0.1:7346; port 0 picks a free one)"),
-  TFTP_LISTEN("tftp_listen", "ADDR:PORT", "address of the read-only TFTP server of <root>/tftp "
-      + "(default 127.0.0.1:69), or 'off'"),
-  TFTP_PORTS("tftp_ports", "FIRST-LAST", "ports of the per-instance writable TFTP servers (default 10000-10999)"),
+  STATE_DIR(
+      "state_dir",
+      "DIR",
+      "state folder: journal, API token, api.json "
+          + "(default /state/buildhost for the root /build, else <root>/state)"),
+  LISTEN(
+      "listen",
+      "ADDR:PORT",
+      "address of the HTTP API (default 127.0.0.1:7346; port 0 picks a free one)"),
+  TFTP_LISTEN(
+      "tftp_listen",
+      "ADDR:PORT",
+      "address of the read-only TFTP server of <root>/tftp " + "(default 127.0.0.1:69), or 'off'"),
+  TFTP_PORTS(
+      "tftp_ports",
+      "FIRST-LAST",
+      "ports of the per-instance writable TFTP servers (default 10000-10999)"),
   MAX_INSTANCES("max_instances", "N", "instances that may run at once (default 8)"),
-  RAM_BUDGET("ram_budget", "SIZE", "RAM all running instances may claim together, e.g. 16G or 4096M "
-      + "(a plain number is MiB; default 16G)"),
-  DEFAULT_TIMEOUT("default_timeout", "DURATION", "time limit of an instance whose start names none, "
-      + "e.g. 2h, 30m, 90s (default 2h)"),
-  POWEROFF_GRACE("poweroff_grace", "DURATION", "how long poweroff waits for a guest before killing it "
-      + "(default 30s)"),
-  ACCEL("accel", "auto|kvm|tcg", "VM acceleration: auto probes whether KVM works and falls back to TCG "
-      + "(default auto)"),
+  RAM_BUDGET(
+      "ram_budget",
+      "SIZE",
+      "RAM all running instances may claim together, e.g. 16G or 4096M "
+          + "(a plain number is MiB; default 16G)"),
+  DEFAULT_TIMEOUT(
+      "default_timeout",
+      "DURATION",
+      "time limit of an instance whose start names none, " + "e.g. 2h, 30m, 90s (default 2h)"),
+  POWEROFF_GRACE(
+      "poweroff_grace",
+      "DURATION",
+      "how long poweroff waits for a guest before killing it " + "(default 30s)"),
+  ACCEL(
+      "accel",
+      "auto|kvm|tcg",
+      "VM acceleration: auto probes whether KVM works and falls back to TCG " + "(default auto)"),
   LIBVIRT_URI("libvirt_uri", "URI", "libvirt connection (default qemu:///system)"),
   DOCKER_HOST("docker_host", "URI", "Docker engine (default unix:///var/run/docker.sock)"),
-  DOCKER_NETWORK("docker_network", "MODE", "network mode of containers (default host: they reach the "
-      + "TFTP ports on 127.0.0.1)"),
-  STOP_INSTANCES_ON_EXIT("stop_instances_on_exit", "true|false", "on SIGTERM, power off running instances "
-      + "(default false: they go on and the next daemon adopts them)");
+  DOCKER_NETWORK(
+      "docker_network",
+      "MODE",
+      "network mode of containers (default host: they reach the " + "TFTP ports on 127.0.0.1)"),
+  STOP_INSTANCES_ON_EXIT(
+      "stop_instances_on_exit",
+      "true|false",
+      "on SIGTERM, power off running instances "
+          + "(default false: they go on and the next daemon adopts them)");
 
   private final String key;
   private final String valueLabel;

@@ -4,13 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Splits a manifest {@code command} into the argument vector of the container's process, with
- * POSIX shell quoting rules but no shell: no variables, globs, pipes or redirections.
+ * Splits a manifest {@code command} into the argument vector of the container's process, with POSIX
+ * shell quoting rules but no shell: no variables, globs, pipes or redirections.
  *
  * <p>Why no {@code /bin/sh -c}: the command then runs directly under the container's init, so it
  * receives SIGTERM on poweroff (a shell as the signal target would leave its child running until
- * the grace period ends), and images without a shell work too. A machine that wants shell
- * features says so: {@code command: /bin/sh -c 'trap "" TERM; exec worker'}.
+ * the grace period ends), and images without a shell work too. A machine that wants shell features
+ * says so: {@code command: /bin/sh -c 'trap "" TERM; exec worker'}.
  *
  * <p>Rules: blanks separate words; {@code '...'} is literal; inside {@code "..."} a backslash
  * escapes only {@code $ ` " \} and newline; outside quotes a backslash escapes the next character
@@ -18,8 +18,7 @@ import java.util.List;
  */
 final class CommandLine {
 
-  private CommandLine() {
-  }
+  private CommandLine() {}
 
   /** The words of {@code command}; empty for a blank command. */
   static List<String> split(String command) {
@@ -70,7 +69,10 @@ final class CommandLine {
     return words;
   }
 
-  /** Appends the content of the double-quoted string opening at {@code open}; returns the index after it. */
+  /**
+   * Appends the content of the double-quoted string opening at {@code open}; returns the index
+   * after it.
+   */
   private static int readDoubleQuoted(String command, int open, StringBuilder word) {
     int i = open + 1;
     while (i < command.length()) {

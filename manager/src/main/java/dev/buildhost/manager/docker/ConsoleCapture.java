@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Copies a container's stdout and stderr, as they come, into the instance's console log.
  *
- * <p>It follows the engine's log of the container from its first byte (containers are created
- * with the json-file log driver, which keeps everything), so it loses nothing whether it starts
- * before or after the process writes; after a daemon restart, or when the log stream broke off,
- * it rewrites the console log whole. The copy ends by itself when the container stops.
+ * <p>It follows the engine's log of the container from its first byte (containers are created with
+ * the json-file log driver, which keeps everything), so it loses nothing whether it starts before
+ * or after the process writes; after a daemon restart, or when the log stream broke off, it
+ * rewrites the console log whole. The copy ends by itself when the container stops.
  */
 final class ConsoleCapture {
 
@@ -40,7 +40,10 @@ final class ConsoleCapture {
   private volatile boolean stopping;
   private volatile OutputStream out;
   private volatile boolean following;
-  /** Times the copy started again after the log stream broke off (only the stream's thread counts). */
+
+  /**
+   * Times the copy started again after the log stream broke off (only the stream's thread counts).
+   */
   private int retries;
 
   ConsoleCapture(Path file) {
@@ -48,16 +51,20 @@ final class ConsoleCapture {
   }
 
   /**
-   * Opens the console log, before the container starts so that a log that cannot be written
-   * fails the launch rather than a running container.
+   * Opens the console log, before the container starts so that a log that cannot be written fails
+   * the launch rather than a running container.
    *
    * @param rewrite true to replace the console log with the container's whole output (adopting a
    *     container); false to append (a new container)
    */
   void open(boolean rewrite) throws IOException {
     Files.createDirectories(file.getParent());
-    out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        rewrite ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND);
+    out =
+        Files.newOutputStream(
+            file,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            rewrite ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND);
   }
 
   /**
@@ -66,15 +73,20 @@ final class ConsoleCapture {
    */
   void followSoon(DockerClient docker, String containerId, Executor executor) {
     following = true;
-    executor.execute(() -> {
-      try {
-        follow(docker, containerId);
-      } catch (RuntimeException e) {
-        LOG.warn("cannot copy the output of container {} into {}: {}", containerId, file, e.toString());
-        closeOutput();
-        done.complete(null);
-      }
-    });
+    executor.execute(
+        () -> {
+          try {
+            follow(docker, containerId);
+          } catch (RuntimeException e) {
+            LOG.warn(
+                "cannot copy the output of container {} into {}: {}",
+                containerId,
+                file,
+                e.toString());
+            closeOutput();
+            done.complete(null);
+          }
+        });
   }
 
   /** Starts copying; the copy ends by itself when the container stops. */
@@ -82,47 +94,51 @@ final class ConsoleCapture {
     following = true;
     OutputStream target = out;
     AtomicBoolean ended = new AtomicBoolean();
-    docker.logContainerCmd(containerId)
+    docker
+        .logContainerCmd(containerId)
         .withFollowStream(true)
         .withStdOut(true)
         .withStdErr(true)
-        .exec(new ResultCallback.Adapter<Frame>() {
-          @Override
-          public void onStart(Closeable closeable) {
-            stream = closeable;
-          }
-
-          @Override
-          public void onNext(Frame frame) {
-            try {
-              target.write(frame.getPayload());
-            } catch (IOException e) {
-              LOG.warn("cannot write {}: {}", file, e.getMessage());
-            }
-          }
-
-          @Override
-          public void onError(Throwable error) {
-            // docker-java may report one end twice: as an error, then as completion.
-            if (ended.compareAndSet(false, true)) {
-              if (stopping || error instanceof NotFoundException || !copyAgain(docker, containerId, error)) {
-                finish();
+        .exec(
+            new ResultCallback.Adapter<Frame>() {
+              @Override
+              public void onStart(Closeable closeable) {
+                stream = closeable;
               }
-            }
-          }
 
-          @Override
-          public void onComplete() {
-            if (ended.compareAndSet(false, true)) {
-              finish();
-            }
-          }
+              @Override
+              public void onNext(Frame frame) {
+                try {
+                  target.write(frame.getPayload());
+                } catch (IOException e) {
+                  LOG.warn("cannot write {}: {}", file, e.getMessage());
+                }
+              }
 
-          private void finish() {
-            closeOutput();
-            done.complete(null);
-          }
-        });
+              @Override
+              public void onError(Throwable error) {
+                // docker-java may report one end twice: as an error, then as completion.
+                if (ended.compareAndSet(false, true)) {
+                  if (stopping
+                      || error instanceof NotFoundException
+                      || !copyAgain(docker, containerId, error)) {
+                    finish();
+                  }
+                }
+              }
+
+              @Override
+              public void onComplete() {
+                if (ended.compareAndSet(false, true)) {
+                  finish();
+                }
+              }
+
+              private void finish() {
+                closeOutput();
+                done.complete(null);
+              }
+            });
   }
 
   /**
@@ -131,10 +147,13 @@ final class ConsoleCapture {
    */
   private boolean copyAgain(DockerClient docker, String containerId, Throwable error) {
     if (++retries > MAX_RETRIES) {
-      LOG.warn("console capture of container {} broke off for good: {}", containerId, error.toString());
+      LOG.warn(
+          "console capture of container {} broke off for good: {}", containerId, error.toString());
       return false;
     }
-    LOG.warn("console capture of container {} broke off ({}); copying its output again", containerId,
+    LOG.warn(
+        "console capture of container {} broke off ({}); copying its output again",
+        containerId,
         error.toString());
     try {
       Thread.sleep(RETRY_PAUSE.toMillis() * retries);

@@ -42,12 +42,18 @@ final class ContainerEvents implements AutoCloseable {
   private boolean started;
   private volatile boolean closed;
   private volatile Closeable stream;
+
   /** Replay point in the engine's time format, seconds.nanoseconds. */
   private volatile String since;
+
   private volatile Duration retry = FIRST_RETRY;
 
-  ContainerEvents(DockerConnection engine, Map<String, String> labelFilter, Consumer<Event> onEvent,
-      Runnable onReconnect, ScheduledExecutorService scheduler) {
+  ContainerEvents(
+      DockerConnection engine,
+      Map<String, String> labelFilter,
+      Consumer<Event> onEvent,
+      Runnable onReconnect,
+      ScheduledExecutorService scheduler) {
     this.engine = engine;
     this.labelFilter = Map.copyOf(labelFilter);
     this.onEvent = onEvent;
@@ -69,8 +75,12 @@ final class ContainerEvents implements AutoCloseable {
     started = true;
     try {
       if (!connected.await(CONNECT_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new BackendException("the Docker engine at " + engine.host()
-            + " did not open its event stream within " + CONNECT_WAIT.toSeconds() + " s");
+        throw new BackendException(
+            "the Docker engine at "
+                + engine.host()
+                + " did not open its event stream within "
+                + CONNECT_WAIT.toSeconds()
+                + " s");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -80,46 +90,52 @@ final class ContainerEvents implements AutoCloseable {
 
   private void connect(CountDownLatch connected, boolean reconnecting) throws BackendException {
     AtomicBoolean ended = new AtomicBoolean();
-    engine.client().eventsCmd()
+    engine
+        .client()
+        .eventsCmd()
         .withEventTypeFilter(EventType.CONTAINER)
         .withLabelFilter(labelFilter)
         .withEventFilter("start", "die", "oom", "destroy")
         .withSince(since)
-        .exec(new ResultCallback.Adapter<Event>() {
-          @Override
-          public void onStart(Closeable closeable) {
-            stream = closeable;
-            retry = FIRST_RETRY;
-            connected.countDown();
-            if (reconnecting) {
-              LOG.info("the Docker event stream is back");
-              onReconnect.run();
-            }
-          }
+        .exec(
+            new ResultCallback.Adapter<Event>() {
+              @Override
+              public void onStart(Closeable closeable) {
+                stream = closeable;
+                retry = FIRST_RETRY;
+                connected.countDown();
+                if (reconnecting) {
+                  LOG.info("the Docker event stream is back");
+                  onReconnect.run();
+                }
+              }
 
-          @Override
-          public void onNext(Event event) {
-            if (event.getTimeNano() != null) {
-              long nanos = event.getTimeNano();
-              since = (nanos / 1_000_000_000L) + "." + String.format("%09d", nanos % 1_000_000_000L);
-            }
-            try {
-              onEvent.accept(event);
-            } catch (RuntimeException e) {
-              LOG.error("handling Docker event {} failed", event, e);
-            }
-          }
+              @Override
+              public void onNext(Event event) {
+                if (event.getTimeNano() != null) {
+                  long nanos = event.getTimeNano();
+                  since =
+                      (nanos / 1_000_000_000L)
+                          + "."
+                          + String.format("%09d", nanos % 1_000_000_000L);
+                }
+                try {
+                  onEvent.accept(event);
+                } catch (RuntimeException e) {
+                  LOG.error("handling Docker event {} failed", event, e);
+                }
+              }
 
-          @Override
-          public void onError(Throwable error) {
-            ended("broke: " + error, ended);
-          }
+              @Override
+              public void onError(Throwable error) {
+                ended("broke: " + error, ended);
+              }
 
-          @Override
-          public void onComplete() {
-            ended("was ended by the engine", ended);
-          }
-        });
+              @Override
+              public void onComplete() {
+                ended("was ended by the engine", ended);
+              }
+            });
   }
 
   /** The stream ended (docker-java may report one end twice: as an error, then as completion). */
@@ -130,22 +146,26 @@ final class ContainerEvents implements AutoCloseable {
     }
   }
 
-  @SuppressWarnings("FutureReturnValueIgnored") // the retry reports its own failures and nothing waits for it
+  @SuppressWarnings(
+      "FutureReturnValueIgnored") // the retry reports its own failures and nothing waits for it
   private void reconnectLater() {
     Duration pause = retry;
     retry = pause.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY : pause.multipliedBy(2);
-    scheduler.schedule(() -> {
-      if (closed) {
-        return;
-      }
-      try {
-        // A failed attempt ends its stream at once, and that schedules the next attempt.
-        connect(new CountDownLatch(1), true);
-      } catch (BackendException | RuntimeException e) {
-        LOG.warn("reconnecting the Docker event stream failed: {}", e.getMessage());
-        reconnectLater();
-      }
-    }, pause.toMillis(), TimeUnit.MILLISECONDS);
+    scheduler.schedule(
+        () -> {
+          if (closed) {
+            return;
+          }
+          try {
+            // A failed attempt ends its stream at once, and that schedules the next attempt.
+            connect(new CountDownLatch(1), true);
+          } catch (BackendException | RuntimeException e) {
+            LOG.warn("reconnecting the Docker event stream failed: {}", e.getMessage());
+            reconnectLater();
+          }
+        },
+        pause.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   @Override

@@ -17,13 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One container of an instance: turns the engine's events about it into reports through its
- * {@link GuestReports} (in order, off the event thread; RUNNING comes from the launch when the
- * engine confirms the start first) and carries out the lifecycle's shutdown, kill and release.
+ * One container of an instance: turns the engine's events about it into reports through its {@link
+ * GuestReports} (in order, off the event thread; RUNNING comes from the launch when the engine
+ * confirms the start first) and carries out the lifecycle's shutdown, kill and release.
  */
 final class ContainerGuest implements Guest {
 
   private static final Logger LOG = LoggerFactory.getLogger(ContainerGuest.class);
+
   /** How long the end of an instance waits for the last of its output to reach the console log. */
   private static final Duration CONSOLE_DRAIN = Duration.ofSeconds(10);
 
@@ -37,12 +38,22 @@ final class ContainerGuest implements Guest {
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile boolean oomKilled;
 
-  ContainerGuest(String instanceId, String containerId, DockerConnection engine, GuestListener listener,
-      ConsoleCapture console, Runnable forget, Executor executor, boolean launching) {
+  ContainerGuest(
+      String instanceId,
+      String containerId,
+      DockerConnection engine,
+      GuestListener listener,
+      ConsoleCapture console,
+      Runnable forget,
+      Executor executor,
+      boolean launching) {
     this.instanceId = instanceId;
     this.containerId = containerId;
     this.engine = engine;
-    this.reports = launching ? GuestReports.forLaunch(listener, executor) : new GuestReports(listener, executor);
+    this.reports =
+        launching
+            ? GuestReports.forLaunch(listener, executor)
+            : new GuestReports(listener, executor);
     this.console = console;
     this.forget = forget;
     this.executor = executor;
@@ -88,31 +99,40 @@ final class ContainerGuest implements Guest {
 
   /** The process ended: waits for its last output, then reports its exit code. */
   void died(Integer exitCodeFromEvent) {
-    reports.inOrder(() -> {
-      if (reports.hasStopped()) {
-        return;
-      }
-      if (!console.awaitEnd(CONSOLE_DRAIN)) {
-        LOG.warn("instance {}: its output was still being copied {} s after it ended", instanceId,
-            CONSOLE_DRAIN.toSeconds());
-      }
-      Integer exitCode = exitCodeFromEvent;
-      boolean oom = oomKilled;
-      try {
-        InspectContainerResponse.ContainerState state =
-            engine.client().inspectContainerCmd(containerId).exec().getState();
-        if (Boolean.TRUE.equals(state.getRunning())) {
-          return; // restarted by someone since: its next die event counts
-        }
-        exitCode = state.getExitCodeLong() != null ? Integer.valueOf(state.getExitCodeLong().intValue()) : exitCode;
-        oom |= Boolean.TRUE.equals(state.getOOMKilled());
-      } catch (NotFoundException e) {
-        // removed already: the event's exit code is all there is
-      } catch (BackendException | RuntimeException e) {
-        LOG.warn("instance {}: cannot inspect its container after it ended: {}", instanceId, e.getMessage());
-      }
-      reports.stopped(oom ? EndReason.CRASHED : EndReason.POWEROFF, exitCode);
-    });
+    reports.inOrder(
+        () -> {
+          if (reports.hasStopped()) {
+            return;
+          }
+          if (!console.awaitEnd(CONSOLE_DRAIN)) {
+            LOG.warn(
+                "instance {}: its output was still being copied {} s after it ended",
+                instanceId,
+                CONSOLE_DRAIN.toSeconds());
+          }
+          Integer exitCode = exitCodeFromEvent;
+          boolean oom = oomKilled;
+          try {
+            InspectContainerResponse.ContainerState state =
+                engine.client().inspectContainerCmd(containerId).exec().getState();
+            if (Boolean.TRUE.equals(state.getRunning())) {
+              return; // restarted by someone since: its next die event counts
+            }
+            exitCode =
+                state.getExitCodeLong() != null
+                    ? Integer.valueOf(state.getExitCodeLong().intValue())
+                    : exitCode;
+            oom |= Boolean.TRUE.equals(state.getOOMKilled());
+          } catch (NotFoundException e) {
+            // removed already: the event's exit code is all there is
+          } catch (BackendException | RuntimeException e) {
+            LOG.warn(
+                "instance {}: cannot inspect its container after it ended: {}",
+                instanceId,
+                e.getMessage());
+          }
+          reports.stopped(oom ? EndReason.CRASHED : EndReason.POWEROFF, exitCode);
+        });
   }
 
   /** The container is gone without a die event seen: it was removed behind buildhost's back. */
@@ -122,32 +142,34 @@ final class ContainerGuest implements Guest {
 
   /** Compares with the engine after events may have been missed (a reconnection, an adoption). */
   void resync() {
-    reports.inOrder(() -> {
-      if (reports.hasStopped()) {
-        return;
-      }
-      InspectContainerResponse.ContainerState state;
-      try {
-        state = engine.client().inspectContainerCmd(containerId).exec().getState();
-      } catch (NotFoundException e) {
-        vanished();
-        return;
-      } catch (BackendException | RuntimeException e) {
-        LOG.warn("instance {}: cannot inspect its container: {}", instanceId, e.getMessage());
-        return;
-      }
-      if (Boolean.TRUE.equals(state.getRunning())) {
-        started();
-      } else if (state.getFinishedAt() != null && !state.getFinishedAt().startsWith("0001-")) {
-        // Ran and ended while nobody watched: RUNNING first (the lifecycle ignores it if it
-        // knew), then the end.
-        started();
-        died(state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue());
-      }
-    });
+    reports.inOrder(
+        () -> {
+          if (reports.hasStopped()) {
+            return;
+          }
+          InspectContainerResponse.ContainerState state;
+          try {
+            state = engine.client().inspectContainerCmd(containerId).exec().getState();
+          } catch (NotFoundException e) {
+            vanished();
+            return;
+          } catch (BackendException | RuntimeException e) {
+            LOG.warn("instance {}: cannot inspect its container: {}", instanceId, e.getMessage());
+            return;
+          }
+          if (Boolean.TRUE.equals(state.getRunning())) {
+            started();
+          } else if (state.getFinishedAt() != null && !state.getFinishedAt().startsWith("0001-")) {
+            // Ran and ended while nobody watched: RUNNING first (the lifecycle ignores it if it
+            // knew), then the end.
+            started();
+            died(state.getExitCodeLong() == null ? null : state.getExitCodeLong().intValue());
+          }
+        });
   }
 
-  // --- what the lifecycle asks --------------------------------------------------------------------
+  // --- what the lifecycle asks
+  // --------------------------------------------------------------------
 
   @Override
   public void shutdown() {
@@ -163,9 +185,11 @@ final class ContainerGuest implements Guest {
     try {
       engine.client().killContainerCmd(containerId).withSignal(signal).exec();
     } catch (NotFoundException | ConflictException e) {
-      LOG.debug("instance {}: {} not sent: {}", instanceId, signal, DockerConnection.engineMessage(e));
+      LOG.debug(
+          "instance {}: {} not sent: {}", instanceId, signal, DockerConnection.engineMessage(e));
     } catch (BackendException | RuntimeException e) {
-      LOG.warn("instance {}: cannot send {} to its container: {}", instanceId, signal, e.getMessage());
+      LOG.warn(
+          "instance {}: cannot send {} to its container: {}", instanceId, signal, e.getMessage());
     }
   }
 
@@ -181,17 +205,22 @@ final class ContainerGuest implements Guest {
     } catch (NotFoundException e) {
       LOG.debug("instance {}: container already removed", instanceId);
     } catch (ConflictException e) {
-      LOG.debug("instance {}: container removal already under way: {}", instanceId,
+      LOG.debug(
+          "instance {}: container removal already under way: {}",
+          instanceId,
           DockerConnection.engineMessage(e));
     } catch (BackendException | RuntimeException e) {
-      LOG.warn("instance {}: cannot remove container {}: {}", instanceId, containerId, e.getMessage());
+      LOG.warn(
+          "instance {}: cannot remove container {}: {}", instanceId, containerId, e.getMessage());
     }
     // The container is gone, so the copy of its output ends by itself; don't wait long for it.
     console.awaitEnd(Duration.ofSeconds(2));
     console.stop();
   }
 
-  /** Stops watching the container without touching it (the backend closes; the container runs on). */
+  /**
+   * Stops watching the container without touching it (the backend closes; the container runs on).
+   */
   void detach() {
     console.stop();
   }

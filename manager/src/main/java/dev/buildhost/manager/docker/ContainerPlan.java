@@ -8,12 +8,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The container an instance gets, worked out from its launch spec and manifest before the engine
- * is asked for anything.
+ * The container an instance gets, worked out from its launch spec and manifest before the engine is
+ * asked for anything.
  *
- * @param command     the process to run; empty for the image's own entrypoint and command
+ * @param command the process to run; empty for the image's own entrypoint and command
  * @param memoryBytes memory limit ({@code ram-maximum}, else {@code ram-minimum}); null for none
- * @param nanoCpus    CPU limit ({@code cpus}, at most the engine's CPU count); null for none
+ * @param nanoCpus CPU limit ({@code cpus}, at most the engine's CPU count); null for none
  */
 record ContainerPlan(
     String name,
@@ -28,17 +28,21 @@ record ContainerPlan(
   private static final long MIB = 1024L * 1024L;
 
   /**
-   * @param root       the manager's root folder, recorded in a label so that managers sharing an
-   *                   engine each find only their own containers
+   * @param root the manager's root folder, recorded in a label so that managers sharing an engine
+   *     each find only their own containers
    * @param engineCpus how many CPUs the engine has
    */
-  static ContainerPlan of(LaunchSpec spec, String image, String root, String networkMode, int engineCpus)
+  static ContainerPlan of(
+      LaunchSpec spec, String image, String root, String networkMode, int engineCpus)
       throws BackendException {
     Revision revision = spec.revision();
     Manifest manifest = revision.manifest();
-    Long ramMib = manifest.ramMaximumMib() != null ? manifest.ramMaximumMib() : manifest.ramMinimumMib();
-    Long nanoCpus = manifest.cpus() == null ? null
-        : Math.max(1, Math.min(manifest.cpus(), engineCpus)) * 1_000_000_000L;
+    Long ramMib =
+        manifest.ramMaximumMib() != null ? manifest.ramMaximumMib() : manifest.ramMinimumMib();
+    Long nanoCpus =
+        manifest.cpus() == null
+            ? null
+            : Math.max(1, Math.min(manifest.cpus(), engineCpus)) * 1_000_000_000L;
     return new ContainerPlan(
         DockerBackend.containerName(spec.instanceId()),
         image,
@@ -47,7 +51,9 @@ record ContainerPlan(
             DockerBackend.LABEL_MACHINE, revision.machine(),
             DockerBackend.LABEL_REVISION, revision.version(),
             DockerBackend.LABEL_ROOT, root),
-        List.of("BUILDHOST_TFTP=127.0.0.1:" + spec.tftpPort(), "BUILDHOST_INSTANCE=" + spec.instanceId()),
+        List.of(
+            "BUILDHOST_TFTP=127.0.0.1:" + spec.tftpPort(),
+            "BUILDHOST_INSTANCE=" + spec.instanceId()),
         command(revision),
         ramMib == null ? null : ramMib * MIB,
         nanoCpus,
@@ -62,8 +68,8 @@ record ContainerPlan(
     try {
       return CommandLine.split(command);
     } catch (IllegalArgumentException e) {
-      throw new BackendException(revision.dir().resolve("manifest") + ": field `command`: "
-          + e.getMessage(), e);
+      throw new BackendException(
+          revision.dir().resolve("manifest") + ": field `command`: " + e.getMessage(), e);
     }
   }
 }

@@ -34,25 +34,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the instances of {@code type: docker} machines as containers of the Docker engine at
- * {@link ManagerConfig#dockerHost()}. It only launches, observes, stops and removes containers
- * (and loads their images through {@link ImageLoader}); capacity, ids, ports, timeouts and the
- * poweroff grace period belong to the instance lifecycle that drives it.
+ * Runs the instances of {@code type: docker} machines as containers of the Docker engine at {@link
+ * ManagerConfig#dockerHost()}. It only launches, observes, stops and removes containers (and loads
+ * their images through {@link ImageLoader}); capacity, ids, ports, timeouts and the poweroff grace
+ * period belong to the instance lifecycle that drives it.
  *
- * <p>A container: name {@code buildhost-<instanceId>}; labels {@value #LABEL_INSTANCE},
- * {@value #LABEL_MACHINE}, {@value #LABEL_REVISION} and {@value #LABEL_ROOT} (the manager's root
- * folder, so two managers sharing an engine leave each other's containers alone); memory limit
- * {@code ram-maximum}, else {@code ram-minimum} (no swap beyond it); CPU limit {@code cpus}
- * (capped at the engine's CPU count); env {@code BUILDHOST_TFTP=127.0.0.1:<port>}; network mode
- * {@link ManagerConfig#dockerNetworkMode()}; Docker's init as PID 1, so the command gets signals
- * and its exit code becomes the container's; the manifest {@code command} split into words (see
- * {@link CommandLine}) or else the image's own command.
+ * <p>A container: name {@code buildhost-<instanceId>}; labels {@value #LABEL_INSTANCE}, {@value
+ * #LABEL_MACHINE}, {@value #LABEL_REVISION} and {@value #LABEL_ROOT} (the manager's root folder, so
+ * two managers sharing an engine leave each other's containers alone); memory limit {@code
+ * ram-maximum}, else {@code ram-minimum} (no swap beyond it); CPU limit {@code cpus} (capped at the
+ * engine's CPU count); env {@code BUILDHOST_TFTP=127.0.0.1:<port>}; network mode {@link
+ * ManagerConfig#dockerNetworkMode()}; Docker's init as PID 1, so the command gets signals and its
+ * exit code becomes the container's; the manifest {@code command} split into words (see {@link
+ * CommandLine}) or else the image's own command.
  *
  * <p>States come from one Docker event stream ({@link ContainerEvents}), not from polling.
  *
  * <p>A container can be {@linkplain #prepare prepared}: created ahead for an instance id the
- * lifecycle reserved, so that the launch only starts it. The launch checks it against the plan
- * the spec gives at that moment (the image may have changed since) and replaces it if it differs.
+ * lifecycle reserved, so that the launch only starts it. The launch checks it against the plan the
+ * spec gives at that moment (the image may have changed since) and replaces it if it differs.
  */
 public final class DockerBackend implements InstanceBackend, PreparesAhead {
 
@@ -71,25 +71,33 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   private final ExecutorService executor;
   private final ScheduledExecutorService scheduler;
   private final ContainerEvents events;
+
   /** Tracked guests by container id. */
   private final Map<String, ContainerGuest> guests = new ConcurrentHashMap<>();
+
   /** Containers created by {@link #prepare}, not started yet, by instance id. */
   private final Map<String, Created> prepared = new ConcurrentHashMap<>();
+
   private volatile Integer engineCpus;
 
   public DockerBackend(ManagerConfig config) {
-    this(config, message -> { });
+    this(config, message -> {});
   }
 
-  /** @param progress receives image loading progress lines (the CLI prints them) */
+  /**
+   * @param progress receives image loading progress lines (the CLI prints them)
+   */
   public DockerBackend(ManagerConfig config, Consumer<String> progress) {
     this.config = config;
     this.root = config.root().toAbsolutePath().normalize().toString();
     this.engine = new DockerConnection(config.dockerHost());
     this.images = new ImageLoader(engine, progress);
     this.executor = Executors.newCachedThreadPool(daemonThreads("buildhost-docker-"));
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("buildhost-docker-events-"));
-    this.events = new ContainerEvents(engine, Map.of(LABEL_ROOT, root), this::onEvent, this::resyncAll, scheduler);
+    this.scheduler =
+        Executors.newSingleThreadScheduledExecutor(daemonThreads("buildhost-docker-events-"));
+    this.events =
+        new ContainerEvents(
+            engine, Map.of(LABEL_ROOT, root), this::onEvent, this::resyncAll, scheduler);
   }
 
   /** {@code buildhost-<instanceId>}. */
@@ -108,7 +116,8 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   }
 
   @Override
-  @SuppressWarnings("ReferenceEquality") // container == ahead asks whether checkIn kept the prepared one
+  @SuppressWarnings(
+      "ReferenceEquality") // container == ahead asks whether checkIn kept the prepared one
   public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
     long began = System.nanoTime();
     DockerClient docker = engine.client();
@@ -128,9 +137,12 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
       // thread: the engine keeps the output from the first byte.
       guest.startConfirmed();
       guest.followConsoleSoon(docker);
-      LOG.debug("instance {}: {} {} ms, start {} ms", spec.instanceId(),
+      LOG.debug(
+          "instance {}: {} {} ms, start {} ms",
+          spec.instanceId(),
           container == ahead ? "prepared container checked in" : "container created in",
-          (created - began) / 1_000_000, (started - created) / 1_000_000);
+          (created - began) / 1_000_000,
+          (started - created) / 1_000_000);
       return guest;
     } catch (NotFoundException e) {
       guest.release();
@@ -149,7 +161,8 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   private BackendException startFailure(Exception e, LaunchSpec spec) {
     String machine = spec.revision().machine() + " " + spec.revision().version();
     if (e instanceof IOException) {
-      return new BackendException("cannot write the console log " + spec.consoleLog() + ": " + e.getMessage(), e);
+      return new BackendException(
+          "cannot write the console log " + spec.consoleLog() + ": " + e.getMessage(), e);
     }
     return engine.failure("cannot start the container of " + machine, e);
   }
@@ -166,8 +179,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   }
 
   /** A container created but not started, and the plan it was created from. */
-  private record Created(String id, ContainerPlan plan) {
-  }
+  private record Created(String id, ContainerPlan plan) {}
 
   /** The prepared container if it is what the spec asks for now; else it is removed (null). */
   private Created checkIn(Created ahead, LaunchSpec spec) throws BackendException {
@@ -189,7 +201,11 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   }
 
   private ContainerPlan plan(LaunchSpec spec, String image) throws BackendException {
-    return ContainerPlan.of(spec, image, root, config.dockerNetworkMode(),
+    return ContainerPlan.of(
+        spec,
+        image,
+        root,
+        config.dockerNetworkMode(),
         spec.revision().manifest().cpus() == null ? 1 : engineCpus());
   }
 
@@ -200,7 +216,10 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     try {
       return create(spec, image);
     } catch (ImageGoneException e) {
-      LOG.info("instance {}: image {} is gone from the engine; loading it again", spec.instanceId(), image);
+      LOG.info(
+          "instance {}: image {} is gone from the engine; loading it again",
+          spec.instanceId(),
+          image);
       images.forget(revision);
       return create(spec, images.ensure(revision));
     }
@@ -210,37 +229,54 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     Revision revision = spec.revision();
     String machine = revision.machine() + " " + revision.version();
     ContainerPlan plan = plan(spec, image);
-    HostConfig host = HostConfig.newHostConfig()
-        .withNetworkMode(plan.networkMode())
-        .withInit(true)
-        .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE));
+    HostConfig host =
+        HostConfig.newHostConfig()
+            .withNetworkMode(plan.networkMode())
+            .withInit(true)
+            .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE));
     if (plan.memoryBytes() != null) {
       host.withMemory(plan.memoryBytes()).withMemorySwap(plan.memoryBytes());
     }
     if (plan.nanoCpus() != null) {
       host.withNanoCPUs(plan.nanoCpus());
     }
-    CreateContainerCmd create = engine.client().createContainerCmd(plan.image())
-        .withName(plan.name())
-        .withLabels(plan.labels())
-        .withEnv(plan.env())
-        .withHostConfig(host);
+    CreateContainerCmd create =
+        engine
+            .client()
+            .createContainerCmd(plan.image())
+            .withName(plan.name())
+            .withLabels(plan.labels())
+            .withEnv(plan.env())
+            .withHostConfig(host);
     if (!plan.command().isEmpty()) {
       create.withEntrypoint(List.of()).withCmd(plan.command());
     }
     try {
       return new Created(create.exec().getId(), plan);
     } catch (NotFoundException e) {
-      throw new ImageGoneException("cannot create the container of " + machine + ": " + DockerConnection.engineMessage(e), e);
+      throw new ImageGoneException(
+          "cannot create the container of " + machine + ": " + DockerConnection.engineMessage(e),
+          e);
     } catch (ConflictException e) {
-      throw new BackendException("cannot create the container of " + machine + ": a container named "
-          + plan.name() + " exists already", e);
+      throw new BackendException(
+          "cannot create the container of "
+              + machine
+              + ": a container named "
+              + plan.name()
+              + " exists already",
+          e);
     } catch (RuntimeException e) {
       String message = DockerConnection.engineMessage(e);
       if (message.contains("No command specified")) {
-        throw new BackendException("cannot create the container of " + machine + ": neither "
-            + revision.dir().resolve("manifest") + " (no `command`) nor image " + image
-            + " names a command to run", e);
+        throw new BackendException(
+            "cannot create the container of "
+                + machine
+                + ": neither "
+                + revision.dir().resolve("manifest")
+                + " (no `command`) nor image "
+                + image
+                + " names a command to run",
+            e);
       }
       throw engine.failure("cannot create the container of " + machine, e);
     }
@@ -260,17 +296,28 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     return cpus;
   }
 
-  private ContainerGuest track(LaunchSpec spec, GuestListener listener, String containerId, boolean launching) {
+  private ContainerGuest track(
+      LaunchSpec spec, GuestListener listener, String containerId, boolean launching) {
     ConsoleCapture console = new ConsoleCapture(spec.consoleLog());
-    ContainerGuest guest = new ContainerGuest(spec.instanceId(), containerId, engine, listener, console,
-        () -> guests.remove(containerId), executor, launching);
+    ContainerGuest guest =
+        new ContainerGuest(
+            spec.instanceId(),
+            containerId,
+            engine,
+            listener,
+            console,
+            () -> guests.remove(containerId),
+            executor,
+            launching);
     guests.put(containerId, guest);
     return guest;
   }
 
   private void onEvent(Event event) {
-    String containerId = event.getId() != null ? event.getId()
-        : event.getActor() == null ? null : event.getActor().getId();
+    String containerId =
+        event.getId() != null
+            ? event.getId()
+            : event.getActor() == null ? null : event.getActor().getId();
     ContainerGuest guest = containerId == null ? null : guests.get(containerId);
     if (guest == null) {
       return;
@@ -286,7 +333,8 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   }
 
   private static Integer exitCode(Event event) {
-    Map<String, String> attributes = event.getActor() == null ? null : event.getActor().getAttributes();
+    Map<String, String> attributes =
+        event.getActor() == null ? null : event.getActor().getAttributes();
     String code = attributes == null ? null : attributes.get("exitCode");
     try {
       return code == null ? null : Integer.valueOf(code);
@@ -313,7 +361,9 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
 
   private List<Container> ourContainers() throws BackendException {
     try {
-      return engine.client().listContainersCmd()
+      return engine
+          .client()
+          .listContainersCmd()
           .withShowAll(true)
           .withLabelFilter(Map.of(LABEL_ROOT, root))
           .exec();
@@ -328,16 +378,23 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     events.ensureStarted();
     InspectContainerResponse container = inspectOurs(spec.instanceId());
     if (container == null) {
-      throw new BackendException("instance " + spec.instanceId() + " has no container "
-          + containerName(spec.instanceId()) + " to adopt");
+      throw new BackendException(
+          "instance "
+              + spec.instanceId()
+              + " has no container "
+              + containerName(spec.instanceId())
+              + " to adopt");
     }
     ContainerGuest guest = track(spec, listener, container.getId(), false);
     try {
       guest.openConsole(true);
       guest.followConsole(docker);
     } catch (IOException | RuntimeException e) {
-      LOG.warn("instance {}: cannot capture its output again into {}: {}", spec.instanceId(),
-          spec.consoleLog(), e.toString());
+      LOG.warn(
+          "instance {}: cannot capture its output again into {}: {}",
+          spec.instanceId(),
+          spec.consoleLog(),
+          e.toString());
     }
     guest.resync();
     return guest;
@@ -346,10 +403,14 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   /** The container of {@code instanceId} if it exists and belongs to this manager's root. */
   private InspectContainerResponse inspectOurs(String instanceId) throws BackendException {
     try {
-      InspectContainerResponse container = engine.client().inspectContainerCmd(containerName(instanceId)).exec();
-      Map<String, String> labels = container.getConfig() == null ? null : container.getConfig().getLabels();
-      boolean ours = labels != null && root.equals(labels.get(LABEL_ROOT))
-          && instanceId.equals(labels.get(LABEL_INSTANCE));
+      InspectContainerResponse container =
+          engine.client().inspectContainerCmd(containerName(instanceId)).exec();
+      Map<String, String> labels =
+          container.getConfig() == null ? null : container.getConfig().getLabels();
+      boolean ours =
+          labels != null
+              && root.equals(labels.get(LABEL_ROOT))
+              && instanceId.equals(labels.get(LABEL_INSTANCE));
       return ours ? container : null;
     } catch (NotFoundException e) {
       return null;
@@ -370,7 +431,12 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
       return;
     }
     try {
-      engine.client().removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
+      engine
+          .client()
+          .removeContainerCmd(container.getId())
+          .withForce(true)
+          .withRemoveVolumes(true)
+          .exec();
       LOG.info("removed orphan container {} of instance {}", containerName(instanceId), instanceId);
     } catch (NotFoundException e) {
       // gone already

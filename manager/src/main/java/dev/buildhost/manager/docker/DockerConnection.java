@@ -16,9 +16,9 @@ import java.net.SocketException;
 import java.time.Duration;
 
 /**
- * The connection to one Docker engine, opened on first use so that a manager whose engine is
- * down still starts (and serves its VMs); every use while the engine is unreachable fails with
- * a message that says which engine and what to check.
+ * The connection to one Docker engine, opened on first use so that a manager whose engine is down
+ * still starts (and serves its VMs); every use while the engine is unreachable fails with a message
+ * that says which engine and what to check.
  */
 final class DockerConnection implements AutoCloseable {
 
@@ -45,14 +45,15 @@ final class DockerConnection implements AutoCloseable {
     if (client == null) {
       DockerHttpClient newHttp = null;
       try {
-        DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
-            .withDockerHost(host).build();
-        newHttp = new ZerodepDockerHttpClient.Builder()
-            .dockerHost(config.getDockerHost())
-            .sslConfig(config.getSSLConfig())
-            .connectionTimeout(Duration.ofSeconds(5))
-            .maxConnections(512)
-            .build();
+        DockerClientConfig config =
+            DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+        newHttp =
+            new ZerodepDockerHttpClient.Builder()
+                .dockerHost(config.getDockerHost())
+                .sslConfig(config.getSSLConfig())
+                .connectionTimeout(Duration.ofSeconds(5))
+                .maxConnections(512)
+                .build();
         DockerClient newClient = DockerClientImpl.getInstance(config, newHttp);
         newClient.pingCmd().exec();
         http = newHttp;
@@ -83,8 +84,13 @@ final class DockerConnection implements AutoCloseable {
   }
 
   BackendException unreachable(Throwable e) {
-    return new BackendException("cannot reach the Docker engine at " + host + ": " + rootMessage(e)
-        + " — is dockerd running?", e);
+    return new BackendException(
+        "cannot reach the Docker engine at "
+            + host
+            + ": "
+            + rootMessage(e)
+            + " — is dockerd running?",
+        e);
   }
 
   /** The engine's error text from a docker-java exception ("Status 404: {"message":"..."}"). */
@@ -106,7 +112,9 @@ final class DockerConnection implements AutoCloseable {
     return message;
   }
 
-  /** Whether {@code e} says the engine could not be connected to at all (not: a call went wrong). */
+  /**
+   * Whether {@code e} says the engine could not be connected to at all (not: a call went wrong).
+   */
   private static boolean isConnectionFailure(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof DockerException) {
@@ -116,8 +124,10 @@ final class DockerConnection implements AutoCloseable {
         return true;
       }
       String message = t.getMessage() == null ? "" : t.getMessage();
-      if (t instanceof SocketException && (message.contains("No such file") || message.contains("Connection refused")
-          || message.contains("Permission denied"))) {
+      if (t instanceof SocketException
+          && (message.contains("No such file")
+              || message.contains("Connection refused")
+              || message.contains("Permission denied"))) {
         return true;
       }
     }

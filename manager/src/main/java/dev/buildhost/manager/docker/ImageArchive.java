@@ -32,34 +32,41 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
 /**
- * What an image tarball of a revision holds, learnt by reading it once: whether it is a
- * {@code docker save} archive or a root file system, the sha256 of the file, and for a
- * {@code docker save} archive the id the image gets when loaded. Reading it also checks that it
- * is a whole, well-formed tar (plain or gzip-compressed), so a corrupt file is refused before the
- * engine sees it.
+ * What an image tarball of a revision holds, learnt by reading it once: whether it is a {@code
+ * docker save} archive or a root file system, the sha256 of the file, and for a {@code docker save}
+ * archive the id the image gets when loaded. Reading it also checks that it is a whole, well-formed
+ * tar (plain or gzip-compressed), so a corrupt file is refused before the engine sees it.
  *
- * <p>What is needed to hand the archive to the engine without letting it name tags: for a
- * {@code docker save} archive, its {@code manifest.json} with {@code RepoTags} taken out and where
- * the entries the engine would read tags from lie (see {@link LoadStream}); for a root file
- * system, the sha256 of its uncompressed tar, which is the diff id of the layer it becomes.
+ * <p>What is needed to hand the archive to the engine without letting it name tags: for a {@code
+ * docker save} archive, its {@code manifest.json} with {@code RepoTags} taken out and where the
+ * entries the engine would read tags from lie (see {@link LoadStream}); for a root file system, the
+ * sha256 of its uncompressed tar, which is the diff id of the layer it becomes.
  *
- * @param imageId         {@code sha256:<hex>} of the image's config for {@link Kind#DOCKER_SAVE}
- *                        (checked against the config's content), else null
- * @param gzip            whether the file is gzip-compressed
- * @param diffId          {@code sha256:<hex>} of the uncompressed tar
+ * @param imageId {@code sha256:<hex>} of the image's config for {@link Kind#DOCKER_SAVE} (checked
+ *     against the config's content), else null
+ * @param gzip whether the file is gzip-compressed
+ * @param diffId {@code sha256:<hex>} of the uncompressed tar
  * @param untaggedManifest {@link Kind#DOCKER_SAVE}: manifest.json without RepoTags, else null
- * @param tagSources      {@link Kind#DOCKER_SAVE}: the spans of the uncompressed tar holding the
- *                        entries that can name tags (manifest.json, repositories, index.json)
- * @param endOfArchive    offset in the uncompressed tar where its entries end
+ * @param tagSources {@link Kind#DOCKER_SAVE}: the spans of the uncompressed tar holding the entries
+ *     that can name tags (manifest.json, repositories, index.json)
+ * @param endOfArchive offset in the uncompressed tar where its entries end
  */
 // ArrayRecordComponent: a payload carrier, never compared or used as a key.
 @SuppressWarnings("ArrayRecordComponent")
-record ImageArchive(Path file, Kind kind, String sha256, String imageId, long size, boolean gzip, String diffId,
-                    byte[] untaggedManifest, List<Span> tagSources, long endOfArchive) {
+record ImageArchive(
+    Path file,
+    Kind kind,
+    String sha256,
+    String imageId,
+    long size,
+    boolean gzip,
+    String diffId,
+    byte[] untaggedManifest,
+    List<Span> tagSources,
+    long endOfArchive) {
 
   /** Bytes {@code [start, end)} of the uncompressed tar. */
-  record Span(long start, long end) {
-  }
+  record Span(long start, long end) {}
 
   enum Kind {
     /** {@code docker save} output: {@code manifest.json} at the top level; loaded as it is. */
@@ -69,14 +76,23 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
   }
 
   private static final String MANIFEST = "manifest.json";
+
   /** Entries from which an engine takes tags: dropped from what it is given to load. */
   static final Set<String> TAG_SOURCES = Set.of(MANIFEST, "repositories", "index.json");
+
   private static final int MANIFEST_LIMIT = 1 << 20;
-  /** Entries only a docker save or OCI layout has; without manifest.json they mean a damaged archive. */
+
+  /**
+   * Entries only a docker save or OCI layout has; without manifest.json they mean a damaged
+   * archive.
+   */
   private static final Pattern IMAGE_LAYOUT_ENTRY =
-      Pattern.compile("([0-9a-f]{64}/layer\\.tar|blobs/sha256/[0-9a-f]{64}|oci-layout|repositories)");
+      Pattern.compile(
+          "([0-9a-f]{64}/layer\\.tar|blobs/sha256/[0-9a-f]{64}|oci-layout|repositories)");
+
   private static final Pattern HEX_ID = Pattern.compile("[0-9a-f]{64}");
-  private static final Pattern DIGEST_NAMED = Pattern.compile("(?:blobs/sha256/)?[0-9a-f]{64}(?:\\.json)?");
+  private static final Pattern DIGEST_NAMED =
+      Pattern.compile("(?:blobs/sha256/)?[0-9a-f]{64}(?:\\.json)?");
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
@@ -96,27 +112,57 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
       throw corrupt(file, "the file is empty, not a tar archive");
     }
     MessageDigest sha256 = newSha256();
-    try (InputStream raw = new ReadCounter(new DigestInputStream(
-        new BufferedInputStream(Files.newInputStream(file), 1 << 16), sha256), bytesRead)) {
+    try (InputStream raw =
+        new ReadCounter(
+            new DigestInputStream(
+                new BufferedInputStream(Files.newInputStream(file), 1 << 16), sha256),
+            bytesRead)) {
       Contents contents = readTar(file, raw);
-      raw.transferTo(OutputStream.nullOutputStream()); // whatever follows the tar still counts for the hash
+      raw.transferTo(
+          OutputStream.nullOutputStream()); // whatever follows the tar still counts for the hash
       String hex = HexFormat.of().formatHex(sha256.digest());
       if (contents.manifest == null) {
-        String layoutEntry = contents.names.stream()
-            .filter(name -> IMAGE_LAYOUT_ENTRY.matcher(name).matches()).findFirst().orElse(null);
+        String layoutEntry =
+            contents.names.stream()
+                .filter(name -> IMAGE_LAYOUT_ENTRY.matcher(name).matches())
+                .findFirst()
+                .orElse(null);
         if (layoutEntry != null) {
-          throw corrupt(file, "it has the layout of a docker save archive ('"
-              + layoutEntry + "') but no top-level " + MANIFEST + ": truncated or damaged?");
+          throw corrupt(
+              file,
+              "it has the layout of a docker save archive ('"
+                  + layoutEntry
+                  + "') but no top-level "
+                  + MANIFEST
+                  + ": truncated or damaged?");
         }
-        return new ImageArchive(file, Kind.ROOTFS, hex, null, size, contents.gzip, contents.diffId, null, List.of(),
+        return new ImageArchive(
+            file,
+            Kind.ROOTFS,
+            hex,
+            null,
+            size,
+            contents.gzip,
+            contents.diffId,
+            null,
+            List.of(),
             contents.endOfArchive);
       }
       JsonNode image = manifestImage(file, contents);
       String configHex = configOf(file, contents, image);
       ((ObjectNode) image).putNull("RepoTags");
       byte[] untagged = JSON.writeValueAsBytes(JSON.createArrayNode().add(image));
-      return new ImageArchive(file, Kind.DOCKER_SAVE, hex, "sha256:" + configHex, size, contents.gzip, contents.diffId,
-          untagged, List.copyOf(contents.tagSources), contents.endOfArchive);
+      return new ImageArchive(
+          file,
+          Kind.DOCKER_SAVE,
+          hex,
+          "sha256:" + configHex,
+          size,
+          contents.gzip,
+          contents.diffId,
+          untagged,
+          List.copyOf(contents.tagSources),
+          contents.endOfArchive);
     }
   }
 
@@ -135,37 +181,48 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
     Contents contents = new Contents();
     contents.gzip = gzip;
     MessageDigest uncompressed = newSha256();
-    DigestInputStream tarBytes = new DigestInputStream(gzip ? new GZIPInputStream(buffered, 1 << 16) : buffered, uncompressed);
+    DigestInputStream tarBytes =
+        new DigestInputStream(
+            gzip ? new GZIPInputStream(buffered, 1 << 16) : buffered, uncompressed);
     TarWalker tar = new TarWalker(tarBytes);
     try {
-      contents.entries = tar.walk((name, type, size, start, data) -> {
-        contents.closeTagSource(start);
-        String cleaned = clean(name);
-        contents.names.add(cleaned);
-        contents.configDigests.remove(cleaned); // the engine keeps the last entry of a name
-        if (TAG_SOURCES.contains(cleaned)) {
-          contents.openTagSource = start;
-        }
-        if (cleaned.equals(MANIFEST)) {
-          contents.manifest = null;
-          if (type == '0') {
-            if (size > MANIFEST_LIMIT) {
-              throw new TarWalker.TarException(MANIFEST + " is larger than " + MANIFEST_LIMIT + " bytes");
-            }
-            contents.manifest = data.readAllBytes();
-          }
-        } else if (type == '0' && size <= MANIFEST_LIMIT && DIGEST_NAMED.matcher(cleaned).matches()) {
-          MessageDigest digest = newSha256();
-          digest.update(data.readAllBytes());
-          contents.configDigests.put(cleaned, HexFormat.of().formatHex(digest.digest()));
-        }
-      });
+      contents.entries =
+          tar.walk(
+              (name, type, size, start, data) -> {
+                contents.closeTagSource(start);
+                String cleaned = clean(name);
+                contents.names.add(cleaned);
+                contents.configDigests.remove(cleaned); // the engine keeps the last entry of a name
+                if (TAG_SOURCES.contains(cleaned)) {
+                  contents.openTagSource = start;
+                }
+                if (cleaned.equals(MANIFEST)) {
+                  contents.manifest = null;
+                  if (type == '0') {
+                    if (size > MANIFEST_LIMIT) {
+                      throw new TarWalker.TarException(
+                          MANIFEST + " is larger than " + MANIFEST_LIMIT + " bytes");
+                    }
+                    contents.manifest = data.readAllBytes();
+                  }
+                } else if (type == '0'
+                    && size <= MANIFEST_LIMIT
+                    && DIGEST_NAMED.matcher(cleaned).matches()) {
+                  MessageDigest digest = newSha256();
+                  digest.update(data.readAllBytes());
+                  contents.configDigests.put(cleaned, HexFormat.of().formatHex(digest.digest()));
+                }
+              });
       contents.endOfArchive = tar.endOfArchive();
       contents.closeTagSource(contents.endOfArchive);
-      tarBytes.transferTo(OutputStream.nullOutputStream()); // the engine's diff id covers what follows the tar too
+      tarBytes.transferTo(
+          OutputStream.nullOutputStream()); // the engine's diff id covers what follows the tar too
     } catch (TarWalker.TarException e) {
-      throw corrupt(file, "not a valid tar archive: " + e.getMessage()
-          + (gzip ? " (in the gzip-decompressed data)" : ""));
+      throw corrupt(
+          file,
+          "not a valid tar archive: "
+              + e.getMessage()
+              + (gzip ? " (in the gzip-decompressed data)" : ""));
     } catch (ZipException | EOFException e) {
       throw corrupt(file, "damaged gzip data: " + e.getMessage());
     }
@@ -190,8 +247,9 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
       throw corrupt(file, MANIFEST + " lists no image");
     }
     if (images.size() != 1) {
-      throw corrupt(file, MANIFEST + " lists " + images.size()
-          + " images; a machine revision needs exactly one");
+      throw corrupt(
+          file,
+          MANIFEST + " lists " + images.size() + " images; a machine revision needs exactly one");
     }
     if (!images.get(0).isObject()) {
       throw corrupt(file, MANIFEST + " lists an image that is not a JSON object");
@@ -200,11 +258,12 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
   }
 
   /**
-   * The image config id named by manifest.json; checks that the archive has the files it names
-   * and that the config holds what its name, its digest, says: the engine derives the image id
-   * from the content, and that id is what buildhost trusts.
+   * The image config id named by manifest.json; checks that the archive has the files it names and
+   * that the config holds what its name, its digest, says: the engine derives the image id from the
+   * content, and that id is what buildhost trusts.
    */
-  private static String configOf(Path file, Contents contents, JsonNode image) throws BackendException {
+  private static String configOf(Path file, Contents contents, JsonNode image)
+      throws BackendException {
     String config = image.path("Config").asText("");
     if (config.isEmpty() || !image.path("Layers").isArray()) {
       throw corrupt(file, MANIFEST + " has no Config or Layers for its image");
@@ -214,18 +273,29 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
     }
     requireEntry(file, contents, "config", config);
     String name = clean(config);
-    String hex = name.startsWith("blobs/sha256/") ? name.substring("blobs/sha256/".length())
-        : name.endsWith(".json") ? name.substring(0, name.length() - ".json".length()) : name;
+    String hex =
+        name.startsWith("blobs/sha256/")
+            ? name.substring("blobs/sha256/".length())
+            : name.endsWith(".json") ? name.substring(0, name.length() - ".json".length()) : name;
     if (!HEX_ID.matcher(hex).matches()) {
-      throw corrupt(file, MANIFEST + " names config '" + config
-          + "', which is not named by its sha256 digest");
+      throw corrupt(
+          file,
+          MANIFEST + " names config '" + config + "', which is not named by its sha256 digest");
     }
     String actual = contents.configDigests.get(name);
     if (actual == null) {
-      throw corrupt(file, "the config '" + config + "' is not a regular file of at most " + MANIFEST_LIMIT + " bytes");
+      throw corrupt(
+          file,
+          "the config '"
+              + config
+              + "' is not a regular file of at most "
+              + MANIFEST_LIMIT
+              + " bytes");
     }
     if (!actual.equals(hex)) {
-      throw corrupt(file, "the config '" + config + "' does not hold what its name says: its sha256 is " + actual);
+      throw corrupt(
+          file,
+          "the config '" + config + "' does not hold what its name says: its sha256 is " + actual);
     }
     return hex;
   }
@@ -233,8 +303,14 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
   private static void requireEntry(Path file, Contents contents, String what, String name)
       throws BackendException {
     if (!contents.names.contains(clean(name))) {
-      throw corrupt(file, MANIFEST + " names " + what + " '" + name
-          + "', which the archive does not contain: truncated or damaged?");
+      throw corrupt(
+          file,
+          MANIFEST
+              + " names "
+              + what
+              + " '"
+              + name
+              + "', which the archive does not contain: truncated or damaged?");
     }
   }
 
@@ -272,8 +348,13 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
 
   private static final class Contents {
     final Set<String> names = new HashSet<>();
-    /** sha256 of small regular entries named like a digest, by cleaned name (candidates for the config). */
+
+    /**
+     * sha256 of small regular entries named like a digest, by cleaned name (candidates for the
+     * config).
+     */
     final Map<String, String> configDigests = new HashMap<>();
+
     final List<Span> tagSources = new ArrayList<>();
     long openTagSource = -1;
     int entries;
@@ -282,7 +363,10 @@ record ImageArchive(Path file, Kind kind, String sha256, String imageId, long si
     String diffId;
     long endOfArchive;
 
-    /** Ends the span of a tag source entry that started earlier: the next entry starts at {@code at}. */
+    /**
+     * Ends the span of a tag source entry that started earlier: the next entry starts at {@code
+     * at}.
+     */
     void closeTagSource(long at) {
       if (openTagSource >= 0) {
         tagSources.add(new Span(openTagSource, at));

@@ -16,7 +16,6 @@ import dev.buildhost.manager.machine.Revision;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -39,22 +38,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes the image of a docker machine revision available in the engine, once per revision.
  *
- * <p>A manifest {@code image} ending in {@code .tar} names a file of the revision: a
- * {@code docker save} archive or a root file system tar (which becomes a one-layer image).
- * Either way the image is loaded without letting the archive name any tag ({@link LoadStream})
- * and then tagged {@code buildhost/<name>:<P>.<R>} by buildhost, and the tag is trusted only
- * while it points at the image id the file's content gives: for a {@code docker save} archive
- * the digest of its config (checked against the config's content), for a root file system the
- * digest of the config buildhost writes for it, which is deterministic (the file's sha256, its
- * uncompressed sha256, the machine and revision, the engine's architecture, no dates). Labels are
- * never what makes an image ours: anything loaded into the engine can carry any label. A changed
- * tarball therefore yields a new image; the image it replaces is removed when nothing else uses
- * it. Any other {@code image} value is a reference to an image already in the engine: it is
- * never pulled (build hosts reach no registry).
+ * <p>A manifest {@code image} ending in {@code .tar} names a file of the revision: a {@code docker
+ * save} archive or a root file system tar (which becomes a one-layer image). Either way the image
+ * is loaded without letting the archive name any tag ({@link LoadStream}) and then tagged {@code
+ * buildhost/<name>:<P>.<R>} by buildhost, and the tag is trusted only while it points at the image
+ * id the file's content gives: for a {@code docker save} archive the digest of its config (checked
+ * against the config's content), for a root file system the digest of the config buildhost writes
+ * for it, which is deterministic (the file's sha256, its uncompressed sha256, the machine and
+ * revision, the engine's architecture, no dates). Labels are never what makes an image ours:
+ * anything loaded into the engine can carry any label. A changed tarball therefore yields a new
+ * image; the image it replaces is removed when nothing else uses it. Any other {@code image} value
+ * is a reference to an image already in the engine: it is never pulled (build hosts reach no
+ * registry).
  *
  * <p>Starts of the same revision wait for one load; a tarball's hash is computed once per file
- * version (size, time, inode) in this process. Loading reports progress, about every two
- * seconds, to the consumer given at construction (the CLI prints it).
+ * version (size, time, inode) in this process. Loading reports progress, about every two seconds,
+ * to the consumer given at construction (the CLI prints it).
  */
 public final class ImageLoader {
 
@@ -68,19 +67,23 @@ public final class ImageLoader {
       Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
   private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
-  private static final Pattern LOADED_ID = Pattern.compile("Loaded image ID: (sha256:[0-9a-f]{64})");
+  private static final Pattern LOADED_ID =
+      Pattern.compile("Loaded image ID: (sha256:[0-9a-f]{64})");
 
   private final DockerConnection engine;
   private final Consumer<String> progress;
   private final Map<String, Object> revisionLocks = new ConcurrentHashMap<>();
   private final Map<Path, Scanned> scans = new ConcurrentHashMap<>();
+
   /** Tag to the image found or loaded for the tarball version in {@code file}. */
   private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
+
   /**
    * Loads hold it shared, the removal of replaced images exclusively: between a load and its
    * tagging the new image is untagged, and must not be taken for a replaced one.
    */
   private final ReadWriteLock loading = new ReentrantReadWriteLock();
+
   private volatile String architecture;
 
   ImageLoader(DockerConnection engine, Consumer<String> progress) {
@@ -88,23 +91,28 @@ public final class ImageLoader {
     this.progress = Objects.requireNonNull(progress);
   }
 
-  /** {@code buildhost/<name>:<P>.<R>}: the tag an image tarball of {@code revision} is loaded as. */
+  /**
+   * {@code buildhost/<name>:<P>.<R>}: the tag an image tarball of {@code revision} is loaded as.
+   */
   public static String tagFor(Revision revision) throws BackendException {
     String name = revision.machine().toLowerCase(Locale.ROOT);
     if (!REPOSITORY_NAME.matcher(name).matches() || !TAG.matcher(revision.version()).matches()) {
-      throw new BackendException("machine " + revision.machine() + " revision " + revision.version()
-          + " cannot be a Docker image name: use lower-case letters, digits and . _ - only");
+      throw new BackendException(
+          "machine "
+              + revision.machine()
+              + " revision "
+              + revision.version()
+              + " cannot be a Docker image name: use lower-case letters, digits and . _ - only");
     }
     return REPOSITORY_PREFIX + name + ":" + revision.version();
   }
 
   /**
-   * Makes sure the revision's image is in the engine and returns the id of the image to create
-   * its containers from (content-exact, whatever happens to a tag later): the image loaded from
-   * the revision's tarball, or the one the manifest's image reference names now. Once a version
-   * of a tarball was found in the engine, later calls ask the engine nothing; if the image was
-   * removed since, creating a container fails and {@link #forget} makes the next call load it
-   * again.
+   * Makes sure the revision's image is in the engine and returns the id of the image to create its
+   * containers from (content-exact, whatever happens to a tag later): the image loaded from the
+   * revision's tarball, or the one the manifest's image reference names now. Once a version of a
+   * tarball was found in the engine, later calls ask the engine nothing; if the image was removed
+   * since, creating a container fails and {@link #forget} makes the next call load it again.
    *
    * @throws BackendException the manifest names no image, the tarball is missing or corrupt (then
    *     nothing was added to the engine), the named local image is absent, or the engine failed
@@ -114,15 +122,18 @@ public final class ImageLoader {
     Path manifestFile = revision.dir().resolve("manifest");
     String image = manifest.image();
     if (image == null || image.isBlank()) {
-      throw new BackendException(manifestFile + ": a docker machine needs an `image` field (an image"
-          + " tarball of the revision, e.g. image.tar, or a local image reference)");
+      throw new BackendException(
+          manifestFile
+              + ": a docker machine needs an `image` field (an image"
+              + " tarball of the revision, e.g. image.tar, or a local image reference)");
     }
     if (!manifest.imageIsArchive()) {
       return requireLocalImage(image, manifestFile);
     }
     Path file = revision.file(image);
     if (!Files.isRegularFile(file)) {
-      throw new BackendException(file + ": no such image tarball (named by `image` in " + manifestFile + ")");
+      throw new BackendException(
+          file + ": no such image tarball (named by `image` in " + manifestFile + ")");
     }
     String tag = tagFor(revision);
     Loaded known = loaded.get(tag);
@@ -138,12 +149,16 @@ public final class ImageLoader {
         imageId = tagged.getId();
       } else {
         if (tagged != null) {
-          LOG.info("{} points at {}, not at {}, the image its tarball gives: loading the tarball", tag, tagged.getId(),
+          LOG.info(
+              "{} points at {}, not at {}, the image its tarball gives: loading the tarball",
+              tag,
+              tagged.getId(),
               expected);
         }
         imageId = load(archive, revision, tag, expected);
         if (tagged != null && !tagged.getId().equals(imageId)) {
-          LOG.info("{}: its tarball changed; removing the image it replaces, {}", tag, tagged.getId());
+          LOG.info(
+              "{}: its tarball changed; removing the image it replaces, {}", tag, tagged.getId());
           removeQuietly(tagged.getId());
         }
         removeUnusedReplacedImages();
@@ -154,14 +169,17 @@ public final class ImageLoader {
   }
 
   /**
-   * Forgets that the image of {@code revision} was found in the engine, so the next
-   * {@link #ensure} checks again (and loads it again if it is gone).
+   * Forgets that the image of {@code revision} was found in the engine, so the next {@link #ensure}
+   * checks again (and loads it again if it is gone).
    */
   public void forget(Revision revision) throws BackendException {
     loaded.remove(tagFor(revision));
   }
 
-  /** Whether the image tagged for {@code revision} exists and is the one its tarball gives (hashes it if needed). */
+  /**
+   * Whether the image tagged for {@code revision} exists and is the one its tarball gives (hashes
+   * it if needed).
+   */
   public boolean isLoaded(Revision revision) throws BackendException {
     if (!revision.manifest().imageIsArchive()) {
       return inspectOrNull(revision.manifest().image()) != null;
@@ -169,18 +187,20 @@ public final class ImageLoader {
     String tag = tagFor(revision);
     InspectImageResponse tagged = inspectOrNull(tag);
     return tagged != null
-        && expectedImageId(scan(revision.file(revision.manifest().image()), tag), revision).equals(tagged.getId());
+        && expectedImageId(scan(revision.file(revision.manifest().image()), tag), revision)
+            .equals(tagged.getId());
   }
 
   /** The id the image of {@code archive} gets in the engine, known before loading it. */
   private String expectedImageId(ImageArchive archive, Revision revision) throws BackendException {
-    return archive.kind() == ImageArchive.Kind.DOCKER_SAVE ? archive.imageId()
+    return archive.kind() == ImageArchive.Kind.DOCKER_SAVE
+        ? archive.imageId()
         : "sha256:" + sha256Hex(rootfsConfig(archive, revision));
   }
 
   /**
-   * The config of the image a root file system tar becomes: what {@code docker import} would
-   * write, without its date, so that the same file always gives the same image id.
+   * The config of the image a root file system tar becomes: what {@code docker import} would write,
+   * without its date, so that the same file always gives the same image id.
    */
   private byte[] rootfsConfig(ImageArchive archive, Revision revision) throws BackendException {
     ObjectNode config = JSON.createObjectNode();
@@ -194,7 +214,9 @@ public final class ImageLoader {
     ObjectNode rootfs = config.putObject("rootfs");
     rootfs.put("type", "layers");
     rootfs.putArray("diff_ids").add(archive.diffId());
-    config.putArray("history").addObject()
+    config
+        .putArray("history")
+        .addObject()
         .put("created", "1970-01-01T00:00:00Z")
         .put("created_by", "buildhost: root file system " + archive.file().getFileName());
     try {
@@ -204,7 +226,9 @@ public final class ImageLoader {
     }
   }
 
-  /** The engine's architecture in Go's terms (amd64, arm64), as {@code docker import} records it. */
+  /**
+   * The engine's architecture in Go's terms (amd64, arm64), as {@code docker import} records it.
+   */
   private String architecture() throws BackendException {
     String known = architecture;
     if (known == null) {
@@ -214,7 +238,8 @@ public final class ImageLoader {
         throw engine.failure("cannot ask the engine for its architecture", e);
       }
       if (known == null || known.isBlank()) {
-        throw new BackendException("the Docker engine at " + engine.host() + " did not say its architecture");
+        throw new BackendException(
+            "the Docker engine at " + engine.host() + " did not say its architecture");
       }
       architecture = known;
     }
@@ -232,9 +257,15 @@ public final class ImageLoader {
   private String requireLocalImage(String reference, Path manifestFile) throws BackendException {
     InspectImageResponse image = inspectOrNull(reference);
     if (image == null) {
-      throw new BackendException("image '" + reference + "' (named by `image` in " + manifestFile
-          + ") is not in the Docker engine at " + engine.host() + "; images are never pulled: load it"
-          + " (docker load / docker import) or ship it as the revision's image.tar");
+      throw new BackendException(
+          "image '"
+              + reference
+              + "' (named by `image` in "
+              + manifestFile
+              + ") is not in the Docker engine at "
+              + engine.host()
+              + "; images are never pulled: load it"
+              + " (docker load / docker import) or ship it as the revision's image.tar");
     }
     return image.getId();
   }
@@ -280,28 +311,47 @@ public final class ImageLoader {
    * Loads the archive as {@code expected} (unless the engine has that image already) and tags it
    * {@code tag}; a load that gives another image is undone and refused.
    */
-  private String load(ImageArchive archive, Revision revision, String tag, String expected) throws BackendException {
+  private String load(ImageArchive archive, Revision revision, String tag, String expected)
+      throws BackendException {
     DockerClient docker = engine.client();
     loading.readLock().lock();
     try {
       boolean existed = inspectOrNull(expected) != null;
       if (!existed) {
-        byte[] config = archive.kind() == ImageArchive.Kind.ROOTFS ? rootfsConfig(archive, revision) : null;
-        String loadedId = post("/images/load?quiet=1", archive, tag, archive.kind() == ImageArchive.Kind.ROOTFS
-            ? "importing" : "loading", () -> config == null ? LoadStream.ofSaved(archive)
-            : LoadStream.ofRootfs(archive, config, expected.substring("sha256:".length()) + ".json"));
+        byte[] config =
+            archive.kind() == ImageArchive.Kind.ROOTFS ? rootfsConfig(archive, revision) : null;
+        String loadedId =
+            post(
+                "/images/load?quiet=1",
+                archive,
+                tag,
+                archive.kind() == ImageArchive.Kind.ROOTFS ? "importing" : "loading",
+                () ->
+                    config == null
+                        ? LoadStream.ofSaved(archive)
+                        : LoadStream.ofRootfs(
+                            archive, config, expected.substring("sha256:".length()) + ".json"));
         if (inspectOrNull(expected) == null) {
           if (loadedId != null && !loadedId.equals(expected)) {
             removeQuietly(loadedId);
           }
-          throw new BackendException("loading " + archive.file() + " reported success but the engine has no image "
-              + expected + " (the one its content gives)" + (loadedId == null ? "" : "; it loaded " + loadedId
-              + ", which was removed again"));
+          throw new BackendException(
+              "loading "
+                  + archive.file()
+                  + " reported success but the engine has no image "
+                  + expected
+                  + " (the one its content gives)"
+                  + (loadedId == null
+                      ? ""
+                      : "; it loaded " + loadedId + ", which was removed again"));
         }
       }
       int colon = tag.lastIndexOf(':');
       try {
-        docker.tagImageCmd(expected, tag.substring(0, colon), tag.substring(colon + 1)).withForce(true).exec();
+        docker
+            .tagImageCmd(expected, tag.substring(0, colon), tag.substring(colon + 1))
+            .withForce(true)
+            .exec();
       } catch (RuntimeException e) {
         if (!existed) {
           removeQuietly(expected);
@@ -324,27 +374,33 @@ public final class ImageLoader {
    *
    * @return the id of the image loaded, as the engine reports it, or null
    */
-  private String post(String path, ImageArchive archive, String tag, String verb, Body source) throws BackendException {
+  private String post(String path, ImageArchive archive, String tag, String verb, Body source)
+      throws BackendException {
     DockerHttpClient http = engine.http();
     long started = System.nanoTime();
     String what = verb + " " + archive.file() + " (" + mib(archive.size()) + " MiB) as " + tag;
     report(what);
     Meter meter = new Meter(tag + ": " + verb, archive.size());
     try (InputStream body = new Metered(source.open(), meter);
-         DockerHttpClient.Response response = http.execute(Request.builder()
-             .method(Request.Method.POST)
-             .path(path)
-             .putHeader("Content-Type", "application/x-tar")
-             .body(body)
-             .build())) {
+        DockerHttpClient.Response response =
+            http.execute(
+                Request.builder()
+                    .method(Request.Method.POST)
+                    .path(path)
+                    .putHeader("Content-Type", "application/x-tar")
+                    .body(body)
+                    .build())) {
       String text = null;
       String status = null;
       if (response.getStatusCode() / 100 != 2) {
         JsonNode error = JSON.readTree(response.getBody());
-        text = error != null && error.hasNonNull("message") ? error.get("message").asText()
-            : "HTTP status " + response.getStatusCode();
+        text =
+            error != null && error.hasNonNull("message")
+                ? error.get("message").asText()
+                : "HTTP status " + response.getStatusCode();
       } else {
-        try (MappingIterator<JsonNode> messages = JSON.readerFor(JsonNode.class).readValues(response.getBody())) {
+        try (MappingIterator<JsonNode> messages =
+            JSON.readerFor(JsonNode.class).readValues(response.getBody())) {
           while (messages.hasNextValue()) {
             JsonNode message = messages.nextValue();
             if (message.hasNonNull("error")) {
@@ -359,27 +415,44 @@ public final class ImageLoader {
         }
       }
       if (text != null) {
-        throw new BackendException(archive.file() + ": the Docker engine refused it while " + verb
-            + " it as " + tag + ": " + text);
+        throw new BackendException(
+            archive.file()
+                + ": the Docker engine refused it while "
+                + verb
+                + " it as "
+                + tag
+                + ": "
+                + text);
       }
-      report(String.format(Locale.ROOT, "%s: done in %.1f s", what, (System.nanoTime() - started) / 1e9));
+      report(
+          String.format(
+              Locale.ROOT, "%s: done in %.1f s", what, (System.nanoTime() - started) / 1e9));
       return status;
     } catch (IOException | RuntimeException e) {
-      throw new BackendException(verb + " " + archive.file() + " as " + tag + " failed: "
-          + DockerConnection.engineMessage(e), e);
+      throw new BackendException(
+          verb
+              + " "
+              + archive.file()
+              + " as "
+              + tag
+              + " failed: "
+              + DockerConnection.engineMessage(e),
+          e);
     }
   }
 
   /**
-   * Removes the untagged images buildhost imported that no container uses any more: images
-   * replaced while a container still ran from them (their removal failed then).
+   * Removes the untagged images buildhost imported that no container uses any more: images replaced
+   * while a container still ran from them (their removal failed then).
    */
   void removeUnusedReplacedImages() {
     if (!loading.writeLock().tryLock()) {
       return; // a load is in flight; a later call removes what is left
     }
     try {
-      engine.client().listImagesCmd()
+      engine
+          .client()
+          .listImagesCmd()
           .withDanglingFilter(true)
           .withLabelFilter(LABEL_SHA256)
           .exec()
@@ -425,8 +498,14 @@ public final class ImageLoader {
       long now = System.nanoTime();
       if (now - lastReport >= PROGRESS_EVERY.toNanos() && done < total) {
         lastReport = now;
-        report(String.format(Locale.ROOT, "%s: %d of %d MiB (%d%%)", label, done >> 20, mib(total),
-            total == 0 ? 100 : done * 100 / total));
+        report(
+            String.format(
+                Locale.ROOT,
+                "%s: %d of %d MiB (%d%%)",
+                label,
+                done >> 20,
+                mib(total),
+                total == 0 ? 100 : done * 100 / total));
       }
     }
   }
@@ -452,12 +531,15 @@ public final class ImageLoader {
     }
   }
 
-  private record Loaded(Scanned file, String imageId) {
-  }
+  private record Loaded(Scanned file, String imageId) {}
 
   private record Scanned(long size, long modified, Object fileKey, ImageArchive archive) {
     Scanned(BasicFileAttributes attributes, ImageArchive archive) {
-      this(attributes.size(), attributes.lastModifiedTime().toMillis(), attributes.fileKey(), archive);
+      this(
+          attributes.size(),
+          attributes.lastModifiedTime().toMillis(),
+          attributes.fileKey(),
+          archive);
     }
 
     boolean isOf(Path file) {
@@ -465,7 +547,8 @@ public final class ImageLoader {
     }
 
     boolean sameVersion(BasicFileAttributes attributes) {
-      return size == attributes.size() && modified == attributes.lastModifiedTime().toMillis()
+      return size == attributes.size()
+          && modified == attributes.lastModifiedTime().toMillis()
           && Objects.equals(fileKey, attributes.fileKey());
     }
   }

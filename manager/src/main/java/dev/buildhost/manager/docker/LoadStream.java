@@ -15,18 +15,17 @@ import java.util.List;
  * The tar given to the engine's {@code POST /images/load} for a revision's image archive, made
  * while it is sent (images are large: nothing is copied to disk) so that the archive cannot set
  * tags. The engine tags a loaded image with every {@code RepoTags} entry of its manifest.json,
- * moving tags away from images that hold them: an archive of machine A could take over
- * {@code debian:12} that machine B names, or {@code buildhost/b:1.0}. So:
+ * moving tags away from images that hold them: an archive of machine A could take over {@code
+ * debian:12} that machine B names, or {@code buildhost/b:1.0}. So:
  *
  * <ul>
- *   <li>a {@code docker save} archive is sent uncompressed, without its manifest.json,
- *       {@code repositories} and {@code index.json} (wherever they appear, whatever their type),
- *       followed by buildhost's manifest.json (the archive's, with {@code RepoTags} null) as the
- *       last entry: the engine extracts entries in order, so no earlier entry can stand in for
- *       it;
- *   <li>a root file system tar becomes a one-layer {@code docker save} archive: manifest.json,
- *       a config buildhost writes (deterministic, so the image id is known before loading), and
- *       the file itself as the layer.
+ *   <li>a {@code docker save} archive is sent uncompressed, without its manifest.json, {@code
+ *       repositories} and {@code index.json} (wherever they appear, whatever their type), followed
+ *       by buildhost's manifest.json (the archive's, with {@code RepoTags} null) as the last entry:
+ *       the engine extracts entries in order, so no earlier entry can stand in for it;
+ *   <li>a root file system tar becomes a one-layer {@code docker save} archive: manifest.json, a
+ *       config buildhost writes (deterministic, so the image id is known before loading), and the
+ *       file itself as the layer.
  * </ul>
  *
  * <p>The caller then tags the loaded image itself, by the id it expects.
@@ -36,29 +35,42 @@ final class LoadStream {
   private static final int BLOCK = 512;
   private static final byte[] END_OF_ARCHIVE = new byte[2 * BLOCK];
 
-  private LoadStream() {
-  }
+  private LoadStream() {}
 
-  /** A {@code docker save} archive without the entries that name tags, and buildhost's manifest.json. */
+  /**
+   * A {@code docker save} archive without the entries that name tags, and buildhost's
+   * manifest.json.
+   */
   static InputStream ofSaved(ImageArchive archive) throws IOException {
     InputStream tar = ImageArchive.openTar(archive.file(), archive.gzip());
     InputStream kept = new Spliced(tar, archive.tagSources(), archive.endOfArchive(), archive);
-    return concat(kept, new ByteArrayInputStream(entry("manifest.json", archive.untaggedManifest())),
+    return concat(
+        kept,
+        new ByteArrayInputStream(entry("manifest.json", archive.untaggedManifest())),
         new ByteArrayInputStream(END_OF_ARCHIVE));
   }
 
   /** A root file system tar as the one layer of an image whose config is {@code config}. */
-  static InputStream ofRootfs(ImageArchive archive, byte[] config, String configName) throws IOException {
+  static InputStream ofRootfs(ImageArchive archive, byte[] config, String configName)
+      throws IOException {
     String layerName = archive.sha256() + "/layer.tar";
-    byte[] manifest = ("[{\"Config\":\"" + configName + "\",\"RepoTags\":null,\"Layers\":[\"" + layerName + "\"]}]")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] manifest =
+        ("[{\"Config\":\""
+                + configName
+                + "\",\"RepoTags\":null,\"Layers\":[\""
+                + layerName
+                + "\"]}]")
+            .getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     head.write(entry("manifest.json", manifest));
     head.write(entry(configName, config));
     head.write(header(layerName, archive.size()));
     InputStream layer = new Exactly(Files.newInputStream(archive.file()), archive.size(), archive);
-    return concat(new ByteArrayInputStream(head.toByteArray()), layer,
-        new ByteArrayInputStream(new byte[padding(archive.size())]), new ByteArrayInputStream(END_OF_ARCHIVE));
+    return concat(
+        new ByteArrayInputStream(head.toByteArray()),
+        layer,
+        new ByteArrayInputStream(new byte[padding(archive.size())]),
+        new ByteArrayInputStream(END_OF_ARCHIVE));
   }
 
   private static InputStream concat(InputStream... parts) {
@@ -120,7 +132,8 @@ final class LoadStream {
   }
 
   private static IOException changed(ImageArchive archive) {
-    return new IOException(archive.file() + " changed since it was checked: start again to check it anew");
+    return new IOException(
+        archive.file() + " changed since it was checked: start again to check it anew");
   }
 
   /** The bytes of a tar up to {@code end}, less the spans (in order, not overlapping). */

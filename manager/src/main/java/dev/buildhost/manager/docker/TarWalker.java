@@ -7,25 +7,27 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Walks the entries of a tar stream as strictly as the engine reads it (Go's archive/tar):
- * every header's checksum is verified and an archive that ends inside a header or inside an
- * entry's data is reported as truncated. Understands ustar names (prefix + name), GNU long names
- * and PAX {@code path} and {@code size} records. Commons Compress was not used because it does not verify header
+ * Walks the entries of a tar stream as strictly as the engine reads it (Go's archive/tar): every
+ * header's checksum is verified and an archive that ends inside a header or inside an entry's data
+ * is reported as truncated. Understands ustar names (prefix + name), GNU long names and PAX {@code
+ * path} and {@code size} records. Commons Compress was not used because it does not verify header
  * checksums, so it accepts archives the engine then refuses.
  */
 final class TarWalker {
 
   /**
    * Receives each entry; {@code data} gives exactly the entry's content. {@code start} is the
-   * offset in the tar stream of the entry's first header block (a GNU long name or PAX header
-   * that belongs to it, else its own header); the entry ends where the next one starts, or at
-   * {@link #endOfArchive()}.
+   * offset in the tar stream of the entry's first header block (a GNU long name or PAX header that
+   * belongs to it, else its own header); the entry ends where the next one starts, or at {@link
+   * #endOfArchive()}.
    */
   interface Visitor {
     void entry(String name, char type, long size, long start, InputStream data) throws IOException;
   }
 
-  /** PAX headers and GNU long names are a few hundred bytes; larger ones are not read into memory. */
+  /**
+   * PAX headers and GNU long names are a few hundred bytes; larger ones are not read into memory.
+   */
   private static final int MAX_EXTENDED_HEADER = 1 << 20;
 
   private static final int BLOCK = 512;
@@ -44,16 +46,16 @@ final class TarWalker {
   }
 
   /**
-   * Where the archive's entries end, once {@link #walk} returned: the offset of the
-   * end-of-archive block, or of the end of the stream when it has none.
+   * Where the archive's entries end, once {@link #walk} returned: the offset of the end-of-archive
+   * block, or of the end of the stream when it has none.
    */
   long endOfArchive() {
     return endOfArchive;
   }
 
   /**
-   * Visits every entry up to the end-of-archive block (or the end of the stream, which tar
-   * readers accept at an entry boundary). Returns the number of entries.
+   * Visits every entry up to the end-of-archive block (or the end of the stream, which tar readers
+   * accept at an entry boundary). Returns the number of entries.
    *
    * @throws TarException for a damaged or truncated archive; the message says where
    */
@@ -71,7 +73,8 @@ final class TarWalker {
         return entries;
       }
       if (n < BLOCK) {
-        throw new TarException("truncated: the archive ends inside the header at byte " + headerOffset);
+        throw new TarException(
+            "truncated: the archive ends inside the header at byte " + headerOffset);
       }
       if (isZero(header)) {
         endOfArchive = headerOffset;
@@ -85,7 +88,8 @@ final class TarWalker {
       }
       char type = (char) header[156];
       // Like Go's archive/tar (the engine's reader): a PAX size record overrides the header's.
-      long size = paxSize != null && type != 'x' && type != 'g' ? paxSize : parseSize(header, headerOffset);
+      long size =
+          paxSize != null && type != 'x' && type != 'g' ? paxSize : parseSize(header, headerOffset);
       String name = longName != null ? longName : name(header);
       longName = null;
       paxSize = null;
@@ -99,7 +103,8 @@ final class TarWalker {
         }
         case 'K' -> extendedHeader(data, size, name); // GNU long link name: not needed
         case 'g' -> {
-          data.skipRest(); // a global PAX header: Go's reader hands it over as it is and applies nothing
+          data.skipRest(); // a global PAX header: Go's reader hands it over as it is and applies
+          // nothing
           start = -1;
         }
         default -> {
@@ -114,10 +119,16 @@ final class TarWalker {
     }
   }
 
-  private static byte[] extendedHeader(BoundedStream data, long size, String name) throws IOException {
+  private static byte[] extendedHeader(BoundedStream data, long size, String name)
+      throws IOException {
     if (size > MAX_EXTENDED_HEADER) {
-      throw new TarException("the extended header '" + name + "' is " + size + " bytes, more than "
-          + MAX_EXTENDED_HEADER);
+      throw new TarException(
+          "the extended header '"
+              + name
+              + "' is "
+              + size
+              + " bytes, more than "
+              + MAX_EXTENDED_HEADER);
     }
     return data.readAllBytes();
   }
@@ -133,7 +144,8 @@ final class TarWalker {
       }
       return size;
     } catch (NumberFormatException e) {
-      throw new TarException("damaged PAX header at byte " + headerOffset + " (size '" + value + "')");
+      throw new TarException(
+          "damaged PAX header at byte " + headerOffset + " (size '" + value + "')");
     }
   }
 
@@ -198,11 +210,13 @@ final class TarWalker {
       }
       return size;
     }
-    String field = new String(header, 124, 12, StandardCharsets.US_ASCII).replace('\0', ' ').strip();
+    String field =
+        new String(header, 124, 12, StandardCharsets.US_ASCII).replace('\0', ' ').strip();
     try {
       return field.isEmpty() ? 0 : Long.parseLong(field, 8);
     } catch (NumberFormatException e) {
-      throw new TarException("damaged header at byte " + headerOffset + " (size field '" + field + "')");
+      throw new TarException(
+          "damaged header at byte " + headerOffset + " (size field '" + field + "')");
     }
   }
 
@@ -246,7 +260,9 @@ final class TarWalker {
     }
   }
 
-  /** The content of one entry: at most {@code size} bytes, and all of them or a truncation error. */
+  /**
+   * The content of one entry: at most {@code size} bytes, and all of them or a truncation error.
+   */
   private final class BoundedStream extends InputStream {
     private final String name;
     private long left;

@@ -68,7 +68,8 @@ public final class EventBus implements AutoCloseable {
         synchronized (this) {
           dropped++;
           if (dropped == 1 || dropped % 1000 == 0) {
-            LOG.warn("event subscriber {} is too slow: {} event(s) dropped so far", listener, dropped);
+            LOG.warn(
+                "event subscriber {} is too slow: {} event(s) dropped so far", listener, dropped);
           }
         }
       }
@@ -88,7 +89,12 @@ public final class EventBus implements AutoCloseable {
         try {
           listener.accept(event);
         } catch (RuntimeException e) {
-          LOG.warn("event subscriber {} failed on {} of {}", listener, event.kind(), event.instance().id(), e);
+          LOG.warn(
+              "event subscriber {} failed on {} of {}",
+              listener,
+              event.kind(),
+              event.instance().id(),
+              e);
         }
       }
     }

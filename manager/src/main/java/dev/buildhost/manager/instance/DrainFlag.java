@@ -30,7 +30,9 @@ final class DrainFlag {
     return draining;
   }
 
-  /** Sets the flag and records it durably; an I/O failure is thrown, the flag then stays as it was. */
+  /**
+   * Sets the flag and records it durably; an I/O failure is thrown, the flag then stays as it was.
+   */
   synchronized void set(boolean draining) {
     try {
       if (draining) {
@@ -41,7 +43,8 @@ final class DrainFlag {
         Files.deleteIfExists(file);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot record the drain in " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot record the drain in " + file + ": " + e.getMessage(), e);
     }
     this.draining = draining;
   }
@@ -56,7 +59,8 @@ final class DrainFlag {
         LOG.info("draining: a drain recorded in {} goes on; new instances are refused", file);
         return true;
       }
-      LOG.info("the drain recorded in {} was for the previous boot; new instances are accepted", file);
+      LOG.info(
+          "the drain recorded in {} was for the previous boot; new instances are accepted", file);
       Files.deleteIfExists(file);
       return false;
     } catch (IOException e) {
@@ -67,6 +71,8 @@ final class DrainFlag {
   }
 
   private static String bootId() throws IOException {
-    return Files.exists(BOOT_ID) ? Files.readString(BOOT_ID, StandardCharsets.UTF_8).strip() : "unknown";
+    return Files.exists(BOOT_ID)
+        ? Files.readString(BOOT_ID, StandardCharsets.UTF_8).strip()
+        : "unknown";
   }
 }

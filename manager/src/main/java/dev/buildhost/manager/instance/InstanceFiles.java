@@ -28,17 +28,21 @@ import java.util.regex.Pattern;
 final class InstanceFiles {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}");
 
-  private InstanceFiles() {
-  }
+  private InstanceFiles() {}
 
-  /** Returns {@code name} if it is a plain visible file name; BAD_REQUEST naming the rule otherwise. */
+  /**
+   * Returns {@code name} if it is a plain visible file name; BAD_REQUEST naming the rule otherwise.
+   */
   static String checkName(String name) {
     if (name == null || name.isEmpty()) {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "a file name is required");
     }
     if (!NAME.matcher(name).matches() || name.contains("..")) {
-      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "bad file name '" + printable(name)
-          + "': use 1-255 characters of A-Z a-z 0-9 . _ + -, not starting with '.' or '-', without '..' or '/'");
+      throw new ManagerException(
+          ManagerException.Kind.BAD_REQUEST,
+          "bad file name '"
+              + printable(name)
+              + "': use 1-255 characters of A-Z a-z 0-9 . _ + -, not starting with '.' or '-', without '..' or '/'");
     }
     return name;
   }
@@ -64,7 +68,8 @@ final class InstanceFiles {
   static InputStream open(Path folder, String name) throws IOException {
     Path file = folder.resolve(checkName(name));
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-      throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no file '" + name + "' in the instance folder");
+      throw new ManagerException(
+          ManagerException.Kind.NOT_FOUND, "no file '" + name + "' in the instance folder");
     }
     return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
   }
@@ -80,9 +85,11 @@ final class InstanceFiles {
         if (name.startsWith(".")) {
           continue;
         }
-        BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        BasicFileAttributes attributes =
+            Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (attributes.isRegularFile()) {
-          entries.add(new FileEntry(name, attributes.size(), attributes.lastModifiedTime().toInstant()));
+          entries.add(
+              new FileEntry(name, attributes.size(), attributes.lastModifiedTime().toInstant()));
         }
       }
     }
@@ -97,8 +104,10 @@ final class InstanceFiles {
     try {
       put(folder, name, content);
     } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot write " + name + " into the folder of instance " + id + ": " + e.getMessage(), e);
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "cannot write " + name + " into the folder of instance " + id + ": " + e.getMessage(),
+          e);
     }
   }
 
@@ -106,8 +115,10 @@ final class InstanceFiles {
     try {
       return open(folder, name);
     } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot read " + name + " of instance " + id + ": " + e.getMessage(), e);
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "cannot read " + name + " of instance " + id + ": " + e.getMessage(),
+          e);
     }
   }
 
@@ -115,8 +126,10 @@ final class InstanceFiles {
     try {
       return list(folder);
     } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot list the folder of instance " + id + ": " + e.getMessage(), e);
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "cannot list the folder of instance " + id + ": " + e.getMessage(),
+          e);
     }
   }
 
@@ -125,11 +138,14 @@ final class InstanceFiles {
     try {
       return Files.newInputStream(log, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      throw new ManagerException(ManagerException.Kind.NOT_FOUND,
+      throw new ManagerException(
+          ManagerException.Kind.NOT_FOUND,
           "instance " + id + " has no console log yet; its guest has not written any output");
     } catch (IOException e) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot read the console log of instance " + id + ": " + e.getMessage(), e);
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "cannot read the console log of instance " + id + ": " + e.getMessage(),
+          e);
     }
   }
 

@@ -28,7 +28,10 @@ final class InstanceLauncher {
   private final PreparedLaunches prepared;
   private final InstanceLifecycle lifecycle;
 
-  InstanceLauncher(InstanceRegistry registry, InstanceTftpServers tftp, PreparedLaunches prepared,
+  InstanceLauncher(
+      InstanceRegistry registry,
+      InstanceTftpServers tftp,
+      PreparedLaunches prepared,
       InstanceLifecycle lifecycle) {
     this.registry = registry;
     this.tftp = tftp;
@@ -47,10 +50,16 @@ final class InstanceLauncher {
       }
       tracked.server = startTftp(tracked);
       lifecycle.launching(tracked);
-      LOG.info("instance {}: starting {} {} (TFTP port {}, timeout at {}{})", id, tracked.revision.machine(),
-          tracked.revision.version(), tracked.snapshot().tftpPort(), tracked.deadline,
+      LOG.info(
+          "instance {}: starting {} {} (TFTP port {}, timeout at {}{})",
+          id,
+          tracked.revision.machine(),
+          tracked.revision.version(),
+          tracked.snapshot().tftpPort(),
+          tracked.deadline,
           tracked.preparedPort > 0 ? ", prepared ahead" : "");
-      LaunchSpec spec = new LaunchSpec(id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
+      LaunchSpec spec =
+          new LaunchSpec(id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
       lifecycle.launched(tracked, backend.launch(spec, lifecycle.listenerFor(tracked)));
       prepared.prepareSoon(tracked.revision);
       return tracked.snapshot();
@@ -60,7 +69,8 @@ final class InstanceLauncher {
       throw new ManagerException(ManagerException.Kind.NO_CAPACITY, e.getMessage(), e);
     } catch (BackendException | IOException | RuntimeException e) {
       prepared.discardTaken(tracked.revision, id);
-      String message = "cannot start machine " + tracked.revision.machine() + ": " + InstanceManager.describe(e);
+      String message =
+          "cannot start machine " + tracked.revision.machine() + ": " + InstanceManager.describe(e);
       lifecycle.failStart(tracked, message);
       throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, message, e);
     }
@@ -77,8 +87,11 @@ final class InstanceLauncher {
       } catch (IOException e) {
         // Another program took the port meanwhile. The spec the backend gets then differs from
         // the prepared one, so it creates the guest afresh.
-        LOG.info("instance {}: its prepared TFTP port {} is taken ({}); using another", tracked.id(),
-            tracked.preparedPort, e.getMessage());
+        LOG.info(
+            "instance {}: its prepared TFTP port {} is taken ({}); using another",
+            tracked.id(),
+            tracked.preparedPort,
+            e.getMessage());
         tftp.pool().release(tracked.preparedPort);
         tracked.preparedPort = 0;
       }
@@ -93,14 +106,20 @@ final class InstanceLauncher {
     }
   }
 
-  /** Undoes a start refused for lack of capacity before anything ran: like other refusals, it leaves nothing. */
+  /**
+   * Undoes a start refused for lack of capacity before anything ran: like other refusals, it leaves
+   * nothing.
+   */
   private void discard(TrackedInstance tracked) {
     registry.remove(tracked.id());
     try {
       InstanceFiles.deleteTree(tracked.tftpDir);
       InstanceFiles.deleteTree(tracked.instanceDir);
     } catch (IOException e) {
-      LOG.warn("instance {}: cannot remove the folders of a refused start: {}", tracked.id(), e.getMessage());
+      LOG.warn(
+          "instance {}: cannot remove the folders of a refused start: {}",
+          tracked.id(),
+          e.getMessage());
     }
   }
 }

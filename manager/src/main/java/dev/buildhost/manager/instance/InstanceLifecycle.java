@@ -21,17 +21,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies what happens to an instance through the {@link Lifecycle} rules and carries out the
- * side effects: the journal record, the events, the timers (timeout, poweroff grace, kill
- * watchdog) and the release of the guest and its TFTP port. Every method that changes an
- * instance runs under the instance's lock; backend calls that may be slow run on the executor.
+ * Applies what happens to an instance through the {@link Lifecycle} rules and carries out the side
+ * effects: the journal record, the events, the timers (timeout, poweroff grace, kill watchdog) and
+ * the release of the guest and its TFTP port. Every method that changes an instance runs under the
+ * instance's lock; backend calls that may be slow run on the executor.
  */
 final class InstanceLifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceLifecycle.class);
+
   /** After a kill, how long to wait for the backend to report the end before releasing anyway. */
   static final Duration KILL_WATCHDOG = Duration.ofSeconds(30);
-  /** How soon, and at most how rarely, a journal record that could not be written is tried again. */
+
+  /**
+   * How soon, and at most how rarely, a journal record that could not be written is tried again.
+   */
   static final Duration JOURNAL_RETRY_FIRST = Duration.ofSeconds(1);
+
   static final Duration JOURNAL_RETRY_MAX = Duration.ofMinutes(1);
 
   private final Duration poweroffGrace;
@@ -43,8 +48,14 @@ final class InstanceLifecycle {
   private final Executor executor;
   private volatile boolean closed;
 
-  InstanceLifecycle(Duration poweroffGrace, Journal journal, EventBus bus, InstanceTftpServers tftp, Clock clock,
-      Scheduler timers, Executor executor) {
+  InstanceLifecycle(
+      Duration poweroffGrace,
+      Journal journal,
+      EventBus bus,
+      InstanceTftpServers tftp,
+      Clock clock,
+      Scheduler timers,
+      Executor executor) {
     this.poweroffGrace = poweroffGrace;
     this.journal = journal;
     this.bus = bus;
@@ -102,7 +113,10 @@ final class InstanceLifecycle {
     armTimeout(tracked);
   }
 
-  /** Caller holds the lock. The launch failed: the instance ends as FAILED_TO_START, even when the journal fails. */
+  /**
+   * Caller holds the lock. The launch failed: the instance ends as FAILED_TO_START, even when the
+   * journal fails.
+   */
   void failStart(TrackedInstance tracked, String message) {
     LOG.error("instance {}: failed to start: {}", tracked.id(), message);
     cancelTimers(tracked);
@@ -113,11 +127,16 @@ final class InstanceLifecycle {
         guest.kill();
         guest.release();
       } catch (RuntimeException e) {
-        LOG.error("instance {}: cannot end the guest of a failed start: {}", tracked.id(), e.getMessage(), e);
+        LOG.error(
+            "instance {}: cannot end the guest of a failed start: {}",
+            tracked.id(),
+            e.getMessage(),
+            e);
       }
     }
     releaseTftp(tracked);
-    Lifecycle.Step failed = Lifecycle.apply(tracked.life, new Lifecycle.Report.LaunchFailed(message), clock.instant());
+    Lifecycle.Step failed =
+        Lifecycle.apply(tracked.life, new Lifecycle.Report.LaunchFailed(message), clock.instant());
     try {
       record(tracked, failed.next());
     } catch (RuntimeException e) {
@@ -132,7 +151,8 @@ final class InstanceLifecycle {
 
   private void running(TrackedInstance tracked) {
     synchronized (tracked) {
-      Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant());
+      Lifecycle.Step step =
+          Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant());
       if (!step.changed()) {
         return;
       }
@@ -162,10 +182,16 @@ final class InstanceLifecycle {
         }
       }
       releaseTftp(tracked);
-      Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestEnded(reported, exitCode, message),
-          clock.instant());
+      Lifecycle.Step step =
+          Lifecycle.apply(
+              tracked.life,
+              new Lifecycle.Report.GuestEnded(reported, exitCode, message),
+              clock.instant());
       recordEnd(tracked, step.next());
-      LOG.info("instance {}: stopped ({}{})", tracked.id(), tracked.snapshot().endReason(),
+      LOG.info(
+          "instance {}: stopped ({}{})",
+          tracked.id(),
+          tracked.snapshot().endReason(),
           exitCode == null ? "" : ", exit code " + exitCode);
       publish(step);
     }
@@ -176,7 +202,8 @@ final class InstanceLifecycle {
 
   /** ACPI shutdown now, kill when the grace period is over. */
   void requestShutdown(TrackedInstance tracked) {
-    Lifecycle.Step step = Lifecycle.apply(tracked.life, new Lifecycle.Report.PoweroffRequested(), clock.instant());
+    Lifecycle.Step step =
+        Lifecycle.apply(tracked.life, new Lifecycle.Report.PoweroffRequested(), clock.instant());
     if (!step.changed()) {
       return;
     }
@@ -190,14 +217,20 @@ final class InstanceLifecycle {
     if (guest != null) {
       runLater(guest::shutdown);
     }
-    tracked.graceTask = timers.schedule(poweroffGrace, () -> {
-      synchronized (tracked) {
-        if (tracked.state() != InstanceState.STOPPED) {
-          LOG.info("instance {}: still running after the {} poweroff grace; killing it", tracked.id(), poweroffGrace);
-          kill(tracked, EndReason.TERMINATED);
-        }
-      }
-    });
+    tracked.graceTask =
+        timers.schedule(
+            poweroffGrace,
+            () -> {
+              synchronized (tracked) {
+                if (tracked.state() != InstanceState.STOPPED) {
+                  LOG.info(
+                      "instance {}: still running after the {} poweroff grace; killing it",
+                      tracked.id(),
+                      poweroffGrace);
+                  kill(tracked, EndReason.TERMINATED);
+                }
+              }
+            });
   }
 
   /** Kills the guest; {@code reason} becomes the end reason unless a request set one already. */
@@ -205,15 +238,27 @@ final class InstanceLifecycle {
     if (tracked.state() == InstanceState.STOPPED) {
       return;
     }
-    toStopping(tracked, Lifecycle.apply(tracked.life, new Lifecycle.Report.KillRequested(reason), clock.instant()));
+    toStopping(
+        tracked,
+        Lifecycle.apply(tracked.life, new Lifecycle.Report.KillRequested(reason), clock.instant()));
     Guest guest = tracked.guest;
     if (guest != null) {
       runLater(guest::kill);
     }
     if (tracked.watchdogTask == null) {
-      tracked.watchdogTask = timers.schedule(KILL_WATCHDOG, () -> runLater(() -> stopped(tracked, EndReason.TERMINATED,
-          null, "the backend did not report the end of the guest " + KILL_WATCHDOG.toSeconds()
-              + " s after it was killed; released anyway")));
+      tracked.watchdogTask =
+          timers.schedule(
+              KILL_WATCHDOG,
+              () ->
+                  runLater(
+                      () ->
+                          stopped(
+                              tracked,
+                              EndReason.TERMINATED,
+                              null,
+                              "the backend did not report the end of the guest "
+                                  + KILL_WATCHDOG.toSeconds()
+                                  + " s after it was killed; released anyway")));
     }
   }
 
@@ -224,7 +269,10 @@ final class InstanceLifecycle {
     record(tracked, step.next());
     if (!step.events().isEmpty()) {
       EndReason requested = step.next().requestedReason();
-      LOG.info("instance {}: stopping{}", tracked.id(), requested == null ? " (poweroff)" : " (" + requested + ")");
+      LOG.info(
+          "instance {}: stopping{}",
+          tracked.id(),
+          requested == null ? " (poweroff)" : " (" + requested + ")");
     }
     publish(step);
   }
@@ -232,18 +280,23 @@ final class InstanceLifecycle {
   /** Caller holds the lock. Kills the instance at its deadline (at once if it passed). */
   void armTimeout(TrackedInstance tracked) {
     Duration left = Duration.between(clock.instant(), tracked.deadline);
-    tracked.timeoutTask = timers.schedule(left.isNegative() ? Duration.ZERO : left, () -> {
-      synchronized (tracked) {
-        if (tracked.state() != InstanceState.STOPPED) {
-          LOG.info("instance {}: timed out at {}; killing it", tracked.id(), tracked.deadline);
-          kill(tracked, EndReason.TIMEOUT);
-        }
-      }
-    });
+    tracked.timeoutTask =
+        timers.schedule(
+            left.isNegative() ? Duration.ZERO : left,
+            () -> {
+              synchronized (tracked) {
+                if (tracked.state() != InstanceState.STOPPED) {
+                  LOG.info(
+                      "instance {}: timed out at {}; killing it", tracked.id(), tracked.deadline);
+                  kill(tracked, EndReason.TIMEOUT);
+                }
+              }
+            });
   }
 
   private static void cancelTimers(TrackedInstance tracked) {
-    for (Scheduler.Task task : new Scheduler.Task[] {tracked.timeoutTask, tracked.graceTask, tracked.watchdogTask}) {
+    for (Scheduler.Task task :
+        new Scheduler.Task[] {tracked.timeoutTask, tracked.graceTask, tracked.watchdogTask}) {
       if (task != null) {
         task.cancel();
       }
@@ -253,18 +306,30 @@ final class InstanceLifecycle {
   // ---------------------------------------------------------------------------------------------
   // Reconciliation (caller holds the lock)
 
-  /** A record whose guest was adopted: a STARTING one runs (its RUNNING was lost with the previous daemon). */
+  /**
+   * A record whose guest was adopted: a STARTING one runs (its RUNNING was lost with the previous
+   * daemon).
+   */
   void adopted(TrackedInstance tracked) {
-    record(tracked, Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant()).next());
+    record(
+        tracked,
+        Lifecycle.apply(tracked.life, new Lifecycle.Report.GuestRunning(), clock.instant()).next());
   }
 
   /** Ends an unfinished record whose guest is gone. */
   void endAtReconcile(TrackedInstance tracked, String message) {
     releaseTftp(tracked);
-    Lifecycle.Step step = Lifecycle.apply(tracked.life,
-        new Lifecycle.Report.GuestEnded(EndReason.CRASHED, null, message), clock.instant());
+    Lifecycle.Step step =
+        Lifecycle.apply(
+            tracked.life,
+            new Lifecycle.Report.GuestEnded(EndReason.CRASHED, null, message),
+            clock.instant());
     record(tracked, step.next());
-    LOG.warn("reconcile: instance {} marked STOPPED ({}): {}", tracked.id(), tracked.snapshot().endReason(), message);
+    LOG.warn(
+        "reconcile: instance {} marked STOPPED ({}): {}",
+        tracked.id(),
+        tracked.snapshot().endReason(),
+        message);
     publish(step);
   }
 
@@ -277,7 +342,8 @@ final class InstanceLifecycle {
    * holds the port of its prepared launch).
    */
   void releaseTftp(TrackedInstance tracked) {
-    int held = tracked.snapshot().tftpPort() > 0 ? tracked.snapshot().tftpPort() : tracked.preparedPort;
+    int held =
+        tracked.snapshot().tftpPort() > 0 ? tracked.snapshot().tftpPort() : tracked.preparedPort;
     if (tracked.server != null) {
       tftp.stop(tracked.server, tracked.server.port());
       tracked.server = null;
@@ -290,7 +356,8 @@ final class InstanceLifecycle {
   TransferListener uploads(TrackedInstance tracked) {
     return event -> {
       if (event.kind() == TransferEvent.Kind.COMPLETED && event.upload()) {
-        LOG.info("instance {}: uploaded {} ({} bytes)", tracked.id(), event.fileName(), event.bytes());
+        LOG.info(
+            "instance {}: uploaded {} ({} bytes)", tracked.id(), event.fileName(), event.bytes());
         publish(InstanceEvent.Kind.FILE_UPLOADED, tracked.snapshot(), event.fileName());
       }
     };
@@ -314,32 +381,42 @@ final class InstanceLifecycle {
       record(tracked, next);
     } catch (RuntimeException e) {
       tracked.life = next;
-      LOG.error("instance {}: ended, but its journal record cannot be written ({}); trying again", tracked.id(),
+      LOG.error(
+          "instance {}: ended, but its journal record cannot be written ({}); trying again",
+          tracked.id(),
           e.getMessage());
       retryRecord(tracked, JOURNAL_RETRY_FIRST);
     }
   }
 
   private void retryRecord(TrackedInstance tracked, Duration delay) {
-    timers.schedule(delay, () -> runLater(() -> {
-      synchronized (tracked) {
-        if (tracked.deleted) {
-          return;
-        }
-        try {
-          record(tracked, tracked.life);
-          LOG.info("instance {}: its journal record is written at last", tracked.id());
-        } catch (RuntimeException e) {
-          Duration next = delay.multipliedBy(2);
-          retryRecord(tracked, next.compareTo(JOURNAL_RETRY_MAX) > 0 ? JOURNAL_RETRY_MAX : next);
-        }
-      }
-    }));
+    timers.schedule(
+        delay,
+        () ->
+            runLater(
+                () -> {
+                  synchronized (tracked) {
+                    if (tracked.deleted) {
+                      return;
+                    }
+                    try {
+                      record(tracked, tracked.life);
+                      LOG.info("instance {}: its journal record is written at last", tracked.id());
+                    } catch (RuntimeException e) {
+                      Duration next = delay.multipliedBy(2);
+                      retryRecord(
+                          tracked,
+                          next.compareTo(JOURNAL_RETRY_MAX) > 0 ? JOURNAL_RETRY_MAX : next);
+                    }
+                  }
+                }));
   }
 
   /** Records the new state: journal first, so what the API shows is what a restart finds. */
   private void record(TrackedInstance tracked, Lifecycle.State next) {
-    journal.write(new JournalEntry(next.instance(), tracked.revision, tracked.deadline, next.requestedReason()));
+    journal.write(
+        new JournalEntry(
+            next.instance(), tracked.revision, tracked.deadline, next.requestedReason()));
     tracked.life = next;
   }
 

@@ -42,14 +42,18 @@ import org.slf4j.LoggerFactory;
  * throws {@link ManagerException} for requests it refuses (unknown id, bad name, no capacity).
  *
  * <p>One lifecycle for every backend: capacity, ids, the TFTP port and folder, the timeout, the
- * poweroff grace, events, the journal and the clean-up are here; a backend only launches, stops
- * and removes its guests and reports their life through a {@link GuestListener}. Backend callbacks
- * and slow backend calls run on the manager's own threads, never on the caller's or the backend's
- * event thread; each instance's state changes are serialised by the instance's lock.
+ * poweroff grace, events, the journal and the clean-up are here; a backend only launches, stops and
+ * removes its guests and reports their life through a {@link GuestListener}. Backend callbacks and
+ * slow backend calls run on the manager's own threads, never on the caller's or the backend's event
+ * thread; each instance's state changes are serialised by the instance's lock.
  */
 public final class InstanceManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceManager.class);
-  /** The longest timeout a start may ask for: longer ones are surely mistakes, and overflow the timers. */
+
+  /**
+   * The longest timeout a start may ask for: longer ones are surely mistakes, and overflow the
+   * timers.
+   */
   public static final Duration MAX_TIMEOUT = Duration.ofDays(7);
 
   /** Where start() finds the revision in service of a machine (the machine library). */
@@ -74,8 +78,12 @@ public final class InstanceManager implements AutoCloseable {
   private final DrainFlag drain;
   private volatile boolean closed;
 
-  private InstanceManager(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backendList,
-      Clock clock, Scheduler timers) {
+  private InstanceManager(
+      ManagerConfig config,
+      RevisionSource revisions,
+      List<InstanceBackend> backendList,
+      Clock clock,
+      Scheduler timers) {
     this.config = config;
     this.revisions = revisions;
     Map<MachineType, PreparesAhead> preparers = new EnumMap<>(MachineType.class);
@@ -89,44 +97,68 @@ public final class InstanceManager implements AutoCloseable {
     }
     this.journal = new Journal(config.stateDir());
     this.drain = new DrainFlag(config.stateDir());
-    this.tftp = new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
+    this.tftp =
+        new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
     this.registry = new InstanceRegistry(config, clock);
-    this.prepared = new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
+    this.prepared =
+        new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
     registry.preparedLaunches(prepared);
     this.timers = timers;
     this.executor = Executors.newCachedThreadPool(daemonThreads("instance-lifecycle"));
-    this.lifecycle = new InstanceLifecycle(config.poweroffGrace(), journal, bus, tftp, clock, timers, executor);
+    this.lifecycle =
+        new InstanceLifecycle(config.poweroffGrace(), journal, bus, tftp, clock, timers, executor);
     this.launcher = new InstanceLauncher(registry, tftp, prepared, lifecycle);
   }
 
-  /** Opens the manager on the machine library; see {@link #open(ManagerConfig, RevisionSource, List)}. */
-  public static InstanceManager open(ManagerConfig config, MachineLibrary library, List<InstanceBackend> backends) {
+  /**
+   * Opens the manager on the machine library; see {@link #open(ManagerConfig, RevisionSource,
+   * List)}.
+   */
+  public static InstanceManager open(
+      ManagerConfig config, MachineLibrary library, List<InstanceBackend> backends) {
     return open(config, library::inService, backends);
   }
 
   /**
    * Opens the manager over the journal under {@code config.stateDir()} and reconciles it with the
    * guests the backends report: live guests of unfinished instances are adopted, records whose
-   * guest is gone end as CRASHED, guests and folders that no record claims are removed. The
-   * manager owns the backends from here on and closes them in {@link #close()}.
+   * guest is gone end as CRASHED, guests and folders that no record claims are removed. The manager
+   * owns the backends from here on and closes them in {@link #close()}.
    */
-  public static InstanceManager open(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backends) {
-    return open(config, revisions, backends, Clock.systemUTC(), Scheduler.onThread("instance-timer"));
+  public static InstanceManager open(
+      ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backends) {
+    return open(
+        config, revisions, backends, Clock.systemUTC(), Scheduler.onThread("instance-timer"));
   }
 
-  /** Like {@link #open(ManagerConfig, RevisionSource, List)}, on the given clock and timers (tests drive both). */
-  public static InstanceManager open(ManagerConfig config, RevisionSource revisions, List<InstanceBackend> backends,
-      Clock clock, Scheduler timers) {
+  /**
+   * Like {@link #open(ManagerConfig, RevisionSource, List)}, on the given clock and timers (tests
+   * drive both).
+   */
+  public static InstanceManager open(
+      ManagerConfig config,
+      RevisionSource revisions,
+      List<InstanceBackend> backends,
+      Clock clock,
+      Scheduler timers) {
     InstanceManager manager = new InstanceManager(config, revisions, backends, clock, timers);
     try {
       Files.createDirectories(config.tftpDir());
       Files.createDirectories(config.instancesDir());
-      new Reconciliation(config, manager.backends, manager.journal, manager.registry, manager.tftp, manager.lifecycle)
+      new Reconciliation(
+              config,
+              manager.backends,
+              manager.journal,
+              manager.registry,
+              manager.tftp,
+              manager.lifecycle)
           .run();
     } catch (IOException | RuntimeException e) {
       manager.close();
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-          "cannot open the instance manager on " + config.root() + ": " + e.getMessage(), e);
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "cannot open the instance manager on " + config.root() + ": " + e.getMessage(),
+          e);
     }
     return manager;
   }
@@ -141,24 +173,37 @@ public final class InstanceManager implements AutoCloseable {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "name the machine to start");
     }
     if (drain.draining()) {
-      throw new ManagerException(ManagerException.Kind.NO_CAPACITY,
+      throw new ManagerException(
+          ManagerException.Kind.NO_CAPACITY,
           "this host is draining for maintenance and starts no new instances; use another host or retry later");
     }
     Duration timeout = request.timeout() == null ? config.defaultTimeout() : request.timeout();
     if (timeout.isNegative() || timeout.isZero()) {
-      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "the timeout must be positive, not " + timeout);
+      throw new ManagerException(
+          ManagerException.Kind.BAD_REQUEST, "the timeout must be positive, not " + timeout);
     }
     if (timeout.compareTo(MAX_TIMEOUT) > 0) {
-      throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "the timeout must be at most "
-          + MAX_TIMEOUT.toDays() + " days (" + MAX_TIMEOUT.toSeconds() + " s), not " + timeout.toSeconds() + " s");
+      throw new ManagerException(
+          ManagerException.Kind.BAD_REQUEST,
+          "the timeout must be at most "
+              + MAX_TIMEOUT.toDays()
+              + " days ("
+              + MAX_TIMEOUT.toSeconds()
+              + " s), not "
+              + timeout.toSeconds()
+              + " s");
     }
     request.files().keySet().forEach(InstanceFiles::checkName);
     Revision revision = revisions.inService(request.machine());
     InstanceBackend backend = backends.get(revision.manifest().type());
     if (backend == null) {
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, "machine " + request.machine()
-          + " is of type " + revision.manifest().type().manifestValue()
-          + ", and this daemon runs no backend for that type");
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "machine "
+              + request.machine()
+              + " is of type "
+              + revision.manifest().type().manifestValue()
+              + ", and this daemon runs no backend for that type");
     }
     TrackedInstance tracked = registry.reserve(revision, timeout);
     synchronized (tracked) {
@@ -203,15 +248,22 @@ public final class InstanceManager implements AutoCloseable {
     TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
       if (tracked.state() != InstanceState.STOPPED) {
-        throw new ManagerException(ManagerException.Kind.CONFLICT, "instance " + id + " is "
-            + tracked.state() + ": poweroff or terminate it first, then delete it");
+        throw new ManagerException(
+            ManagerException.Kind.CONFLICT,
+            "instance "
+                + id
+                + " is "
+                + tracked.state()
+                + ": poweroff or terminate it first, then delete it");
       }
       try {
         InstanceFiles.deleteTree(tracked.tftpDir);
         InstanceFiles.deleteTree(tracked.instanceDir);
       } catch (IOException e) {
-        throw new ManagerException(ManagerException.Kind.BACKEND_FAILED,
-            "cannot delete the folders of instance " + id + ": " + e.getMessage(), e);
+        throw new ManagerException(
+            ManagerException.Kind.BACKEND_FAILED,
+            "cannot delete the folders of instance " + id + ": " + e.getMessage(),
+            e);
       }
       journal.delete(id);
       tracked.deleted = true;
@@ -246,12 +298,15 @@ public final class InstanceManager implements AutoCloseable {
   }
 
   /**
-   * While draining, start() refuses with NO_CAPACITY; running instances go on. The drain is kept
-   * in the state folder: a restarted daemon goes on draining until the host reboots.
+   * While draining, start() refuses with NO_CAPACITY; running instances go on. The drain is kept in
+   * the state folder: a restarted daemon goes on draining until the host reboots.
    */
   public void setDraining(boolean draining) {
     if (drain.draining() != draining) {
-      LOG.info(draining ? "draining: new instances are refused" : "draining ended: new instances are accepted");
+      LOG.info(
+          draining
+              ? "draining: new instances are refused"
+              : "draining ended: new instances are accepted");
     }
     try {
       drain.set(draining);
@@ -311,7 +366,8 @@ public final class InstanceManager implements AutoCloseable {
 
   private void checkOpen() {
     if (closed) {
-      throw new ManagerException(ManagerException.Kind.CONFLICT,
+      throw new ManagerException(
+          ManagerException.Kind.CONFLICT,
           "the instance manager is closed (the daemon is shutting down); retry once it is back");
     }
   }

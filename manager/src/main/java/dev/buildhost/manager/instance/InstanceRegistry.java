@@ -23,14 +23,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
- * The instances the manager knows, their ids and the capacity they take: a start gets a slot and
- * an id here or is refused with NO_CAPACITY. The lock over ids and capacity is shared with the
- * {@link PreparedLaunches}, whose ids must not be handed out twice either.
+ * The instances the manager knows, their ids and the capacity they take: a start gets a slot and an
+ * id here or is refused with NO_CAPACITY. The lock over ids and capacity is shared with the {@link
+ * PreparedLaunches}, whose ids must not be handed out twice either.
  */
 final class InstanceRegistry {
   private static final DateTimeFormatter ID_TIME =
       DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
   private static final Pattern ID_CHARS = Pattern.compile("[^A-Za-z0-9_.-]");
+
   /** Instance folder names as {@link #newId} makes them; reconciliation touches no other folder. */
   static final Pattern ID_SHAPE = Pattern.compile("[A-Za-z0-9_.-]+-\\d{8}-\\d{6}-[0-9a-f]{4}");
 
@@ -72,33 +73,56 @@ final class InstanceRegistry {
         }
       }
       if (running >= config.maxInstances()) {
-        throw new ManagerException(ManagerException.Kind.NO_CAPACITY, "all " + config.maxInstances()
-            + " instance slots are in use (max-instances); wait for an instance to end, or raise max-instances");
+        throw new ManagerException(
+            ManagerException.Kind.NO_CAPACITY,
+            "all "
+                + config.maxInstances()
+                + " instance slots are in use (max-instances); wait for an instance to end, or raise max-instances");
       }
       if (ramInUse + ram > config.ramBudgetMib()) {
-        throw new ManagerException(ManagerException.Kind.NO_CAPACITY, "machine " + revision.machine()
-            + " needs " + ram + " MiB of RAM but only " + (config.ramBudgetMib() - ramInUse) + " of the "
-            + config.ramBudgetMib() + " MiB budget are free (ram-budget); wait for an instance to end, or raise ram-budget");
+        throw new ManagerException(
+            ManagerException.Kind.NO_CAPACITY,
+            "machine "
+                + revision.machine()
+                + " needs "
+                + ram
+                + " MiB of RAM but only "
+                + (config.ramBudgetMib() - ramInUse)
+                + " of the "
+                + config.ramBudgetMib()
+                + " MiB budget are free (ram-budget); wait for an instance to end, or raise ram-budget");
       }
       LaunchSpec ahead = prepared.take(revision);
       String id = ahead != null ? ahead.instanceId() : newId(revision.machine());
       Instant now = clock.instant();
-      Instance snapshot = Instance.starting(id, revision.machine(), revision.version(), revision.manifest().type(), now);
-      TrackedInstance tracked = new TrackedInstance(new Lifecycle.State(snapshot, null), revision,
-          config.tftpDir().resolve(id), config.instancesDir().resolve(id), now.plus(timeout));
+      Instance snapshot =
+          Instance.starting(
+              id, revision.machine(), revision.version(), revision.manifest().type(), now);
+      TrackedInstance tracked =
+          new TrackedInstance(
+              new Lifecycle.State(snapshot, null),
+              revision,
+              config.tftpDir().resolve(id),
+              config.instancesDir().resolve(id),
+              now.plus(timeout));
       tracked.preparedPort = ahead != null ? ahead.tftpPort() : 0;
       instances.put(id, tracked);
       return tracked;
     }
   }
 
-  /** The spec of a new instance of a revision on a port: a fresh id and its folder. Caller holds the lock. */
+  /**
+   * The spec of a new instance of a revision on a port: a fresh id and its folder. Caller holds the
+   * lock.
+   */
   LaunchSpec newSpec(Revision revision, int port) {
     String id = newId(revision.machine());
     return new LaunchSpec(id, revision, config.instancesDir().resolve(id), port);
   }
 
-  /** {@code <machine>-<yyyyMMdd-HHmmss>-<4 hex>}: sortable, unique, safe as a file and domain name. */
+  /**
+   * {@code <machine>-<yyyyMMdd-HHmmss>-<4 hex>}: sortable, unique, safe as a file and domain name.
+   */
   private String newId(String machine) {
     String base = ID_CHARS.matcher(machine).replaceAll("-");
     if (base.length() > 64) {
@@ -107,7 +131,9 @@ final class InstanceRegistry {
     base = base + "-" + ID_TIME.format(clock.instant()) + "-";
     for (int attempt = 0; ; attempt++) {
       String id = base + String.format("%04x", random.nextInt(0x10000));
-      if (!instances.containsKey(id) && !prepared.reserves(id) && !Files.exists(config.instancesDir().resolve(id))
+      if (!instances.containsKey(id)
+          && !prepared.reserves(id)
+          && !Files.exists(config.instancesDir().resolve(id))
           && !Files.exists(config.tftpDir().resolve(id))) {
         return id;
       }
@@ -134,7 +160,8 @@ final class InstanceRegistry {
   TrackedInstance find(String id) {
     TrackedInstance tracked = get(id);
     if (tracked == null) {
-      throw new ManagerException(ManagerException.Kind.NOT_FOUND,
+      throw new ManagerException(
+          ManagerException.Kind.NOT_FOUND,
           "no instance '" + id + "'; 'buildhost instances' (GET /v1/instances) lists them");
     }
     return tracked;

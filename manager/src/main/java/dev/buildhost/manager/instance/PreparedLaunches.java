@@ -27,41 +27,57 @@ import org.slf4j.LoggerFactory;
  * when the machine's revision in service is still the one it was prepared for; otherwise it is
  * discarded.
  *
- * <p>Only machines whose backend {@linkplain PreparesAhead prepares ahead} get one. A
- * prepared launch is not journaled: if the daemon dies, reconciliation at the next start removes
- * its guest as an orphan. Its id carries the time it was prepared, not the time it started.
+ * <p>Only machines whose backend {@linkplain PreparesAhead prepares ahead} get one. A prepared
+ * launch is not journaled: if the daemon dies, reconciliation at the next start removes its guest
+ * as an orphan. Its id carries the time it was prepared, not the time it started.
  */
 final class PreparedLaunches implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PreparedLaunches.class);
 
   /** The backends that prepare ahead, by the machine type they run. */
   private final Map<MachineType, PreparesAhead> preparers;
+
   /** The manager's lock over ids and capacity, which also guards the fields below. */
   private final Object lock;
+
   private final TftpPortPool ports;
-  /** Makes the spec of a new instance of a revision on a port (a fresh id, its folder); called holding the lock. */
+
+  /**
+   * Makes the spec of a new instance of a revision on a port (a fresh id, its folder); called
+   * holding the lock.
+   */
   private final BiFunction<Revision, Integer, LaunchSpec> newSpec;
+
   private final ExecutorService worker;
-  /** Ready launches by machine, every id reserved here (ready or in the making), machines in the making. */
+
+  /**
+   * Ready launches by machine, every id reserved here (ready or in the making), machines in the
+   * making.
+   */
   private final Map<String, Ready> ready = new HashMap<>();
+
   private final Set<String> reservedIds = new HashSet<>();
   private final Set<String> inTheMaking = new HashSet<>();
   private boolean closed;
 
-  private record Ready(LaunchSpec spec, PreparesAhead backend) {
-  }
+  private record Ready(LaunchSpec spec, PreparesAhead backend) {}
 
-  PreparedLaunches(Map<MachineType, PreparesAhead> preparers, Object lock, TftpPortPool ports,
+  PreparedLaunches(
+      Map<MachineType, PreparesAhead> preparers,
+      Object lock,
+      TftpPortPool ports,
       BiFunction<Revision, Integer, LaunchSpec> newSpec) {
     this.preparers = Map.copyOf(preparers);
     this.lock = lock;
     this.ports = ports;
     this.newSpec = newSpec;
-    this.worker = Executors.newSingleThreadExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "instance-prepare");
-      thread.setDaemon(true);
-      return thread;
-    });
+    this.worker =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "instance-prepare");
+              thread.setDaemon(true);
+              return thread;
+            });
   }
 
   /** Whether the id is reserved for a prepared launch (a new instance must not get it). */
@@ -88,15 +104,18 @@ final class PreparedLaunches implements AutoCloseable {
         return taken.spec;
       }
     }
-    LOG.info("machine {}: the launch prepared for revision {} is discarded: {} is in service now",
-        revision.machine(), taken.spec.revision().version(), revision.version());
+    LOG.info(
+        "machine {}: the launch prepared for revision {} is discarded: {} is in service now",
+        revision.machine(),
+        taken.spec.revision().version(),
+        revision.version());
     runOnWorker(() -> undo(taken.spec, taken.backend));
     return null;
   }
 
   /**
-   * A launch that took its prepared guest failed: what was prepared for the instance is removed
-   * (a backend that prepares nothing has nothing to remove).
+   * A launch that took its prepared guest failed: what was prepared for the instance is removed (a
+   * backend that prepares nothing has nothing to remove).
    */
   void discardTaken(Revision revision, String instanceId) {
     PreparesAhead backend = preparers.get(revision.manifest().type());
@@ -128,7 +147,8 @@ final class PreparedLaunches implements AutoCloseable {
     LaunchSpec spec = null;
     try {
       if (port < 0) {
-        LOG.debug("machine {}: no free TFTP port to prepare its next launch with", revision.machine());
+        LOG.debug(
+            "machine {}: no free TFTP port to prepare its next launch with", revision.machine());
         return;
       }
       synchronized (lock) {
@@ -139,14 +159,16 @@ final class PreparedLaunches implements AutoCloseable {
       synchronized (lock) {
         if (!closed && !ready.containsKey(revision.machine())) {
           ready.put(revision.machine(), new Ready(spec, backend));
-          LOG.debug("machine {}: next launch prepared as {}", revision.machine(), spec.instanceId());
+          LOG.debug(
+              "machine {}: next launch prepared as {}", revision.machine(), spec.instanceId());
           return;
         }
       }
       undo(spec, backend);
     } catch (BackendException | RuntimeException e) {
       // The next start takes the usual path and reports the problem, if it lasts.
-      LOG.warn("machine {}: cannot prepare its next launch: {}", revision.machine(), e.getMessage());
+      LOG.warn(
+          "machine {}: cannot prepare its next launch: {}", revision.machine(), e.getMessage());
       if (spec != null) {
         undo(spec, backend);
       } else {
@@ -193,7 +215,10 @@ final class PreparedLaunches implements AutoCloseable {
     }
   }
 
-  /** Waits for the launch being prepared, then discards every launch (call before the backends close). */
+  /**
+   * Waits for the launch being prepared, then discards every launch (call before the backends
+   * close).
+   */
   @Override
   public void close() {
     synchronized (lock) {

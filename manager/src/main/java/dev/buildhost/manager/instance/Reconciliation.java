@@ -38,8 +38,13 @@ final class Reconciliation {
   private final InstanceTftpServers tftp;
   private final InstanceLifecycle lifecycle;
 
-  Reconciliation(ManagerConfig config, Map<MachineType, InstanceBackend> backends, Journal journal,
-      InstanceRegistry registry, InstanceTftpServers tftp, InstanceLifecycle lifecycle) {
+  Reconciliation(
+      ManagerConfig config,
+      Map<MachineType, InstanceBackend> backends,
+      Journal journal,
+      InstanceRegistry registry,
+      InstanceTftpServers tftp,
+      InstanceLifecycle lifecycle) {
     this.config = config;
     this.backends = backends;
     this.journal = journal;
@@ -54,13 +59,20 @@ final class Reconciliation {
       try {
         live.put(backend.type(), new HashSet<>(backend.ourInstanceIds()));
       } catch (BackendException | RuntimeException e) {
-        LOG.error("reconcile: cannot list the guests of the {} backend: {}", backend.type(), e.getMessage());
+        LOG.error(
+            "reconcile: cannot list the guests of the {} backend: {}",
+            backend.type(),
+            e.getMessage());
       }
     }
     for (JournalEntry entry : journal.readAll()) {
-      TrackedInstance tracked = new TrackedInstance(new Lifecycle.State(entry.instance(), entry.requestedReason()),
-          entry.revision(), config.tftpDir().resolve(entry.id()), config.instancesDir().resolve(entry.id()),
-          entry.deadline());
+      TrackedInstance tracked =
+          new TrackedInstance(
+              new Lifecycle.State(entry.instance(), entry.requestedReason()),
+              entry.revision(),
+              config.tftpDir().resolve(entry.id()),
+              config.instancesDir().resolve(entry.id()),
+              entry.deadline());
       registry.add(tracked);
       if (tracked.state() == InstanceState.STOPPED) {
         continue;
@@ -68,8 +80,11 @@ final class Reconciliation {
       Set<String> ids = live.get(tracked.snapshot().type());
       synchronized (tracked) {
         if (ids == null) {
-          lifecycle.endAtReconcile(tracked, "the " + tracked.snapshot().type().manifestValue()
-              + " backend was unavailable when the daemon restarted; a guest left running is removed as an orphan at the next restart");
+          lifecycle.endAtReconcile(
+              tracked,
+              "the "
+                  + tracked.snapshot().type().manifestValue()
+                  + " backend was unavailable when the daemon restarted; a guest left running is removed as an orphan at the next restart");
         } else if (ids.remove(tracked.id())) {
           adopt(tracked);
         } else {
@@ -81,13 +96,21 @@ final class Reconciliation {
     for (Map.Entry<MachineType, Set<String>> orphans : live.entrySet()) {
       for (String id : orphans.getValue()) {
         if (unreadable.contains(id)) {
-          LOG.error("reconcile: guest {} ({}) is left running: its journal record is unreadable (kept as {}.json.bad"
-              + " in {}); end it and remove its folders by hand once looked at", id, orphans.getKey(), id, journal.dir());
+          LOG.error(
+              "reconcile: guest {} ({}) is left running: its journal record is unreadable (kept as {}.json.bad"
+                  + " in {}); end it and remove its folders by hand once looked at",
+              id,
+              orphans.getKey(),
+              id,
+              journal.dir());
           continue;
         }
         try {
           backends.get(orphans.getKey()).removeOrphan(id);
-          LOG.info("reconcile: removed orphan guest {} ({}): no journal record claims it", id, orphans.getKey());
+          LOG.info(
+              "reconcile: removed orphan guest {} ({}): no journal record claims it",
+              id,
+              orphans.getKey());
         } catch (BackendException | RuntimeException e) {
           LOG.error("reconcile: cannot remove orphan guest {}: {}", id, e.getMessage());
         }
@@ -105,19 +128,30 @@ final class Reconciliation {
     } catch (IOException | RuntimeException e) {
       // Keep the port held anyway: the guest knows only this one, no other instance may get it.
       tftp.pool().hold(port);
-      LOG.error("reconcile: instance {} keeps running without its TFTP server: port {}: {}", id, port, e.getMessage());
+      LOG.error(
+          "reconcile: instance {} keeps running without its TFTP server: port {}: {}",
+          id,
+          port,
+          e.getMessage());
     }
     try {
       LaunchSpec spec = new LaunchSpec(id, tracked.revision, tracked.instanceDir, port);
-      tracked.guest = backends.get(tracked.snapshot().type()).adopt(spec, lifecycle.listenerFor(tracked));
+      tracked.guest =
+          backends.get(tracked.snapshot().type()).adopt(spec, lifecycle.listenerFor(tracked));
     } catch (BackendException | RuntimeException e) {
-      lifecycle.endAtReconcile(tracked, "its guest could not be adopted: " + InstanceManager.describe(e));
+      lifecycle.endAtReconcile(
+          tracked, "its guest could not be adopted: " + InstanceManager.describe(e));
       return;
     }
     Instance recorded = tracked.snapshot();
     lifecycle.adopted(tracked);
-    LOG.info("reconcile: adopted instance {} ({} {}, {}, TFTP port {})", id, recorded.machine(), recorded.revision(),
-        tracked.state(), port);
+    LOG.info(
+        "reconcile: adopted instance {} ({} {}, {}, TFTP port {})",
+        id,
+        recorded.machine(),
+        recorded.revision(),
+        tracked.state(),
+        port);
     lifecycle.armTimeout(tracked);
     if (recorded.state() == InstanceState.STOPPING) {
       EndReason requested = tracked.life.requestedReason();
@@ -139,14 +173,17 @@ final class Reconciliation {
         String name = dir.getFileName().toString();
         TrackedInstance tracked = registry.get(name);
         if (tracked == null && unreadable.contains(name)) {
-          LOG.error("reconcile: the folders of {} are kept: its journal record is unreadable", name);
+          LOG.error(
+              "reconcile: the folders of {} are kept: its journal record is unreadable", name);
         } else if (tracked == null) {
-          if (InstanceRegistry.ID_SHAPE.matcher(name).matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+          if (InstanceRegistry.ID_SHAPE.matcher(name).matches()
+              && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             InstanceFiles.deleteTree(dir);
             InstanceFiles.deleteTree(config.tftpDir().resolve(name));
             LOG.info("reconcile: removed folders of {}: no journal record claims them", name);
           }
-        } else if (tracked.state() == InstanceState.STOPPED && Files.deleteIfExists(LaunchSpec.overlayDisk(dir))) {
+        } else if (tracked.state() == InstanceState.STOPPED
+            && Files.deleteIfExists(LaunchSpec.overlayDisk(dir))) {
           LOG.info("reconcile: removed the overlay disk of stopped instance {}", name);
         }
       }

@@ -28,19 +28,22 @@ public interface Scheduler extends AutoCloseable {
 
   /** A scheduler on one daemon thread of its own, in real time. */
   static Scheduler onThread(String name) {
-    ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, name);
-      thread.setDaemon(true);
-      return thread;
-    });
+    ScheduledExecutorService timers =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, name);
+              thread.setDaemon(true);
+              return thread;
+            });
     return new Scheduler() {
       @Override
       public Task schedule(Duration delay, Runnable task) {
         try {
-          ScheduledFuture<?> future = timers.schedule(task, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+          ScheduledFuture<?> future =
+              timers.schedule(task, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
           return () -> future.cancel(false);
         } catch (RejectedExecutionException e) {
-          return () -> { };
+          return () -> {};
         }
       }
 

@@ -11,27 +11,33 @@ import java.time.Instant;
 
 /**
  * One instance as the manager tracks it: its state for the lifecycle rules and what the manager
- * holds for it (guest, TFTP server, timers). Fields are guarded by the object's own lock; the
- * state can be read without it.
+ * holds for it (guest, TFTP server, timers). Fields are guarded by the object's own lock; the state
+ * can be read without it.
  */
 final class TrackedInstance {
   final Revision revision;
   final Path tftpDir;
   final Path instanceDir;
   final Instant deadline;
+
   /** The snapshot and the requested end reason; written under the lock, read without it. */
   volatile Lifecycle.State life;
+
   Guest guest;
   TftpServer server;
+
   /** The TFTP port of the prepared launch the instance took; 0 when it took none. */
   int preparedPort;
+
   Scheduler.Task timeoutTask;
   Scheduler.Task graceTask;
   Scheduler.Task watchdogTask;
+
   /** Set once the instance is deleted: nothing may write its record again. */
   boolean deleted;
 
-  TrackedInstance(Lifecycle.State life, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
+  TrackedInstance(
+      Lifecycle.State life, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
     this.life = life;
     this.revision = revision;
     this.tftpDir = tftpDir;

@@ -23,30 +23,33 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The persistent record of every instance not yet deleted: {@code <stateDir>/instances/<id>.json}.
- * Each write goes to a temporary file that is flushed to disk and then renamed over the old
- * record, so a crash at any moment leaves either the old or the new record, never a torn one.
+ * Each write goes to a temporary file that is flushed to disk and then renamed over the old record,
+ * so a crash at any moment leaves either the old or the new record, never a torn one.
  */
 public final class Journal {
   private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
   private static final String SUFFIX = ".json";
   private static final String TEMP_SUFFIX = ".tmp";
   private static final String BAD_SUFFIX = ".bad";
+
   /** Instance ids are made by the manager; anything else in the folder is not a record. */
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private final Path dir;
-  private final ObjectMapper mapper = new ObjectMapper()
-      .registerModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(SerializationFeature.INDENT_OUTPUT);
+  private final ObjectMapper mapper =
+      new ObjectMapper()
+          .registerModule(new JavaTimeModule())
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(SerializationFeature.INDENT_OUTPUT);
 
   public Journal(Path stateDir) {
     this.dir = stateDir.resolve("instances");
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the journal folder " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot create the journal folder " + dir + ": " + e.getMessage(), e);
     }
   }
 
@@ -61,8 +64,12 @@ public final class Journal {
     Path temp = dir.resolve("." + id + SUFFIX + TEMP_SUFFIX);
     try {
       byte[] json = mapper.writeValueAsBytes(entry);
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-          StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel channel =
+          FileChannel.open(
+              temp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING)) {
         channel.write(ByteBuffer.wrap(json));
         channel.force(true);
       }
@@ -74,7 +81,8 @@ public final class Journal {
       } catch (IOException ignored) {
         // the write failure below is what matters
       }
-      throw new UncheckedIOException("cannot write the journal record " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot write the journal record " + target + ": " + e.getMessage(), e);
     }
   }
 
@@ -83,14 +91,15 @@ public final class Journal {
       Files.deleteIfExists(dir.resolve(checkedId(id) + SUFFIX));
       syncDir();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot delete the journal record of " + id + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot delete the journal record of " + id + ": " + e.getMessage(), e);
     }
   }
 
   /**
-   * Reads every record. Temporary files left by a crash mid-write are removed; a record that
-   * cannot be read is logged and renamed to {@code <name>.bad} so that it is kept for inspection
-   * and never blocks a start.
+   * Reads every record. Temporary files left by a crash mid-write are removed; a record that cannot
+   * be read is logged and renamed to {@code <name>.bad} so that it is kept for inspection and never
+   * blocks a start.
    */
   public List<JournalEntry> readAll() {
     List<JournalEntry> entries = new ArrayList<>();
@@ -115,14 +124,15 @@ public final class Journal {
         }
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the journal folder " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot read the journal folder " + dir + ": " + e.getMessage(), e);
     }
     return entries;
   }
 
   /**
-   * The ids of the records that could not be read (kept as {@code <id>.json.bad}): their guests
-   * and folders must be left alone until an operator looks at them.
+   * The ids of the records that could not be read (kept as {@code <id>.json.bad}): their guests and
+   * folders must be left alone until an operator looks at them.
    */
   public Set<String> unreadable() {
     Set<String> ids = new TreeSet<>();
@@ -132,7 +142,8 @@ public final class Journal {
         ids.add(name.substring(0, name.length() - SUFFIX.length() - BAD_SUFFIX.length()));
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the journal folder " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot read the journal folder " + dir + ": " + e.getMessage(), e);
     }
     return ids;
   }

@@ -33,8 +33,7 @@ public final class AccelerationProbe {
     }
   }
 
-  private AccelerationProbe() {
-  }
+  private AccelerationProbe() {}
 
   public static Choice choose(Acceleration setting) {
     switch (setting) {
@@ -55,7 +54,10 @@ public final class AccelerationProbe {
   }
 
   private static Choice logged(Choice choice) {
-    LOG.info("VM acceleration: {} ({})", choice.kvm() ? "KVM" : "TCG (software emulation)", choice.reason());
+    LOG.info(
+        "VM acceleration: {} ({})",
+        choice.kvm() ? "KVM" : "TCG (software emulation)",
+        choice.reason());
     return choice;
   }
 
@@ -69,19 +71,39 @@ public final class AccelerationProbe {
     try {
       image = Files.createTempFile("buildhost-kvm-probe", ".img");
       Files.write(image, bootSector());
-      process = new ProcessBuilder(List.of("qemu-system-x86_64", "-accel", "kvm", "-machine", "pc", "-m", "16",
-          "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
-          "-drive", "file=" + image + ",format=raw,if=ide"))
-          .redirectErrorStream(true)
-          .start();
+      process =
+          new ProcessBuilder(
+                  List.of(
+                      "qemu-system-x86_64",
+                      "-accel",
+                      "kvm",
+                      "-machine",
+                      "pc",
+                      "-m",
+                      "16",
+                      "-nodefaults",
+                      "-display",
+                      "none",
+                      "-serial",
+                      "stdio",
+                      "-no-reboot",
+                      "-drive",
+                      "file=" + image + ",format=raw,if=ide"))
+              .redirectErrorStream(true)
+              .start();
       String output = readUntilMarker(process, started);
       long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       if (output.contains(MARKER)) {
-        return new Choice("kvm", "accel=auto and a KVM probe guest ran its 67M-step loop in " + millis + " ms");
+        return new Choice(
+            "kvm", "accel=auto and a KVM probe guest ran its 67M-step loop in " + millis + " ms");
       }
       String said = output.replaceAll("\\s+", " ").trim();
-      return new Choice("qemu", "accel=auto but /dev/kvm does not work: a KVM probe guest made no progress in "
-          + millis + " ms" + (said.isEmpty() ? "" : "; QEMU said: " + abbreviate(said)));
+      return new Choice(
+          "qemu",
+          "accel=auto but /dev/kvm does not work: a KVM probe guest made no progress in "
+              + millis
+              + " ms"
+              + (said.isEmpty() ? "" : "; QEMU said: " + abbreviate(said)));
     } catch (IOException e) {
       return new Choice("qemu", "accel=auto but the KVM probe could not run: " + e.getMessage());
     } finally {
@@ -129,29 +151,45 @@ public final class AccelerationProbe {
   }
 
   /**
-   * A 512-byte boot sector in 16-bit real mode: counts 1024 x 65535 steps, writes the marker to
-   * the first serial port (0x3f8), then halts.
+   * A 512-byte boot sector in 16-bit real mode: counts 1024 x 65535 steps, writes the marker to the
+   * first serial port (0x3f8), then halts.
    */
   static byte[] bootSector() {
     byte[] code = {
-        (byte) 0xFC,                                     // cld
-        0x31, (byte) 0xC0,                               // xor ax, ax
-        (byte) 0x8E, (byte) 0xD8,                        // mov ds, ax
-        (byte) 0xB9, 0x00, 0x04,                         // mov cx, 0x0400
-        (byte) 0xBB, (byte) 0xFF, (byte) 0xFF,           // outer: mov bx, 0xffff
-        0x4B,                                            // inner: dec bx
-        0x75, (byte) 0xFD,                               // jnz inner
-        (byte) 0xE2, (byte) 0xF8,                        // loop outer
-        (byte) 0xBE, 0x00, 0x00,                         // mov si, message (patched below)
-        (byte) 0xBA, (byte) 0xF8, 0x03,                  // mov dx, 0x3f8
-        (byte) 0xAC,                                     // print: lodsb
-        0x08, (byte) 0xC0,                               // or al, al
-        0x74, 0x03,                                      // jz halt
-        (byte) 0xEE,                                     // out dx, al
-        (byte) 0xEB, (byte) 0xF8,                        // jmp print
-        (byte) 0xFA,                                     // halt: cli
-        (byte) 0xF4,                                     // hlt
-        (byte) 0xEB, (byte) 0xFC,                        // jmp halt
+      (byte) 0xFC, // cld
+      0x31,
+      (byte) 0xC0, // xor ax, ax
+      (byte) 0x8E,
+      (byte) 0xD8, // mov ds, ax
+      (byte) 0xB9,
+      0x00,
+      0x04, // mov cx, 0x0400
+      (byte) 0xBB,
+      (byte) 0xFF,
+      (byte) 0xFF, // outer: mov bx, 0xffff
+      0x4B, // inner: dec bx
+      0x75,
+      (byte) 0xFD, // jnz inner
+      (byte) 0xE2,
+      (byte) 0xF8, // loop outer
+      (byte) 0xBE,
+      0x00,
+      0x00, // mov si, message (patched below)
+      (byte) 0xBA,
+      (byte) 0xF8,
+      0x03, // mov dx, 0x3f8
+      (byte) 0xAC, // print: lodsb
+      0x08,
+      (byte) 0xC0, // or al, al
+      0x74,
+      0x03, // jz halt
+      (byte) 0xEE, // out dx, al
+      (byte) 0xEB,
+      (byte) 0xF8, // jmp print
+      (byte) 0xFA, // halt: cli
+      (byte) 0xF4, // hlt
+      (byte) 0xEB,
+      (byte) 0xFC, // jmp halt
     };
     byte[] sector = new byte[512];
     System.arraycopy(code, 0, sector, 0, code.length);

@@ -15,33 +15,47 @@ import org.w3c.dom.Element;
 /**
  * The libvirt XML of one instance's transient domain. Built with the DOM, so every value from a
  * manifest is escaped and cannot add elements. The guest learns its TFTP endpoint from the fw_cfg
- * entry {@code opt/buildhost/tftp} (a disk-only machine has no other way), and also from the
- * kernel command line ({@code buildhost.tftp=10.0.2.2:PORT}) when the machine boots a kernel.
+ * entry {@code opt/buildhost/tftp} (a disk-only machine has no other way), and also from the kernel
+ * command line ({@code buildhost.tftp=10.0.2.2:PORT}) when the machine boots a kernel.
  *
- * @param instanceId  the instance id: names the domain {@code buildhost-<id>} and is kept in its metadata
- * @param owner       the state folder of the manager that owns the domain, kept in its metadata: a
- *                    manager reconciles only its own domains, never those of another manager
- *                    (another root, a test) on the same libvirtd
- * @param domainType  {@code kvm} or {@code qemu} (TCG), as the acceleration probe decided
- * @param memoryMib   guest RAM
- * @param vcpus       guest CPUs
- * @param consoleLog  file the serial console is written to
- * @param mac         fixed MAC address, or null for one chosen by libvirt
- * @param disk        the instance's qcow2 overlay, or null for a diskless machine
- * @param kernel      kernel for direct boot, or null to boot from the disk
- * @param initrd      initrd for direct boot, or null
- * @param cmdline     the manifest's kernel command line, or null
- * @param tftpPort    the instance's TFTP port on the host's loopback
- * @param options     the manifest's accepted options
+ * @param instanceId the instance id: names the domain {@code buildhost-<id>} and is kept in its
+ *     metadata
+ * @param owner the state folder of the manager that owns the domain, kept in its metadata: a
+ *     manager reconciles only its own domains, never those of another manager (another root, a
+ *     test) on the same libvirtd
+ * @param domainType {@code kvm} or {@code qemu} (TCG), as the acceleration probe decided
+ * @param memoryMib guest RAM
+ * @param vcpus guest CPUs
+ * @param consoleLog file the serial console is written to
+ * @param mac fixed MAC address, or null for one chosen by libvirt
+ * @param disk the instance's qcow2 overlay, or null for a diskless machine
+ * @param kernel kernel for direct boot, or null to boot from the disk
+ * @param initrd initrd for direct boot, or null
+ * @param cmdline the manifest's kernel command line, or null
+ * @param tftpPort the instance's TFTP port on the host's loopback
+ * @param options the manifest's accepted options
  */
-public record DomainXml(String instanceId, String owner, String domainType, long memoryMib, int vcpus, Path consoleLog,
-                        String mac, Path disk, Path kernel, Path initrd, String cmdline, int tftpPort,
-                        VmOptions options) {
+public record DomainXml(
+    String instanceId,
+    String owner,
+    String domainType,
+    long memoryMib,
+    int vcpus,
+    Path consoleLog,
+    String mac,
+    Path disk,
+    Path kernel,
+    Path initrd,
+    String cmdline,
+    int tftpPort,
+    VmOptions options) {
 
   /** Domains of ours are named with this prefix and carry the instance id in this namespace. */
   public static final String NAME_PREFIX = "buildhost-";
+
   public static final String METADATA_NS = "https://buildhost.dev/xmlns/instance/1";
   public static final String FW_CFG_TFTP = "opt/buildhost/tftp";
+
   /** QEMU user networking shows the host's loopback to the guest at this address. */
   public static final String HOST_FROM_GUEST = "10.0.2.2";
 

@@ -48,10 +48,10 @@ import org.xml.sax.InputSource;
 import org.xml.sax.SAXException;
 
 /**
- * Runs instances of {@code type: kvm} machines as transient libvirt domains (see
- * {@link DomainXml}) over a qcow2 overlay of the revision's disk. Domain lifecycle events come
- * through libvirt's event loop; the connection is opened on first use, so the backend can be
- * created while libvirtd is down and its instances then fail to start with a message saying so.
+ * Runs instances of {@code type: kvm} machines as transient libvirt domains (see {@link DomainXml})
+ * over a qcow2 overlay of the revision's disk. Domain lifecycle events come through libvirt's event
+ * loop; the connection is opened on first use, so the backend can be created while libvirtd is down
+ * and its instances then fail to start with a message saying so.
  *
  * <p>When the connection closes (libvirtd restarted, or stopped answering its keepalives), the
  * backend reconnects in the background and reports the end of every guest whose domain ended
@@ -61,42 +61,56 @@ public final class LibvirtBackend implements InstanceBackend {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtBackend.class);
   private static final Pattern MAC = Pattern.compile("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
   private static final int DEFAULT_CPUS = 1;
+
   /** libvirt-java's flag value for "all domains" in listAllDomains. */
   private static final int ALL_DOMAINS = 0;
+
   /** A libvirtd that misses this many keepalives in a row, one every interval, counts as gone. */
   private static final int KEEPALIVE_INTERVAL_SECONDS = 5;
+
   private static final int KEEPALIVE_COUNT = 3;
   private static final Duration FIRST_RECONNECT_DELAY = Duration.ofMillis(200);
   private static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(5);
 
   private final ManagerConfig config;
+
   /** Written into every domain's metadata: this backend lists and adopts only domains it owns. */
   private final String owner;
+
   private final CompletableFuture<AccelerationProbe.Choice> acceleration;
+
   /** Where the guests this backend launched or adopted report, by domain name. */
   private final Map<String, GuestReports> listeners = new ConcurrentHashMap<>();
+
   /** Runs the guests' reports off libvirt's event loop, which must not wait for the lifecycle. */
-  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
-    Thread thread = new Thread(runnable, "libvirt-reports");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ExecutorService reportThreads =
+      Executors.newCachedThreadPool(
+          runnable -> {
+            Thread thread = new Thread(runnable, "libvirt-reports");
+            thread.setDaemon(true);
+            return thread;
+          });
+
   /** Domains being created: their listener is registered, their domain may not exist yet. */
   private final Set<String> launching = ConcurrentHashMap.newKeySet();
+
   private final LifecycleListener lifecycle = this::onLifecycle;
   private final ConnectionCloseListener closeListener = this::onConnectionClosed;
-  private final ScheduledExecutorService reconnector = Executors.newSingleThreadScheduledExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "libvirt-reconnect");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ScheduledExecutorService reconnector =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "libvirt-reconnect");
+            thread.setDaemon(true);
+            return thread;
+          });
   private Connect connection;
   private boolean closed;
 
   public LibvirtBackend(ManagerConfig config) {
     this.config = config;
     this.owner = config.stateDir().toAbsolutePath().normalize().toString();
-    this.acceleration = CompletableFuture.supplyAsync(() -> AccelerationProbe.choose(config.acceleration()));
+    this.acceleration =
+        CompletableFuture.supplyAsync(() -> AccelerationProbe.choose(config.acceleration()));
   }
 
   @Override
@@ -121,14 +135,19 @@ public final class LibvirtBackend implements InstanceBackend {
     Manifest manifest = revision.manifest();
     VmOptions options = VmOptions.parse(manifest.options());
     if (manifest.mac() != null && !MAC.matcher(manifest.mac()).matches()) {
-      throw new BackendException("manifest mac '" + manifest.mac() + "' is not a MAC address like 52:54:00:12:34:56");
+      throw new BackendException(
+          "manifest mac '" + manifest.mac() + "' is not a MAC address like 52:54:00:12:34:56");
     }
     Path kernel = existing(revision, manifest.kernel(), "kernel");
     Path initrd = existing(revision, manifest.initrd(), "initrd");
     Path base = existing(revision, manifest.disk(), "disk");
     if (kernel == null && base == null) {
-      throw new BackendException("machine " + revision.machine() + " " + revision.version()
-          + " names neither a disk nor a kernel in its manifest: nothing to boot");
+      throw new BackendException(
+          "machine "
+              + revision.machine()
+              + " "
+              + revision.version()
+              + " names neither a disk nor a kernel in its manifest: nothing to boot");
     }
     Path overlay = base == null ? null : spec.overlayDisk();
     String xml = domainXml(spec, options, kernel, initrd, overlay).toXml();
@@ -147,7 +166,8 @@ public final class LibvirtBackend implements InstanceBackend {
       if (overlay != null) {
         QemuImg.deleteQuietly(overlay);
       }
-      throw e instanceof BackendException be ? be
+      throw e instanceof BackendException be
+          ? be
           : new BackendException("libvirt could not start domain " + name + ": " + message(e), e);
     } finally {
       launching.remove(name);
@@ -158,11 +178,23 @@ public final class LibvirtBackend implements InstanceBackend {
   }
 
   /** The domain XML of an instance, as {@link #launch} creates it. */
-  public DomainXml domainXml(LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path overlay) {
+  public DomainXml domainXml(
+      LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path overlay) {
     Manifest manifest = spec.revision().manifest();
-    return new DomainXml(spec.instanceId(), owner, accelerationChoice().domainType(), spec.ramMib(),
+    return new DomainXml(
+        spec.instanceId(),
+        owner,
+        accelerationChoice().domainType(),
+        spec.ramMib(),
         manifest.cpus() != null && manifest.cpus() > 0 ? manifest.cpus() : DEFAULT_CPUS,
-        spec.consoleLog(), manifest.mac(), overlay, kernel, initrd, manifest.cmdline(), spec.tftpPort(), options);
+        spec.consoleLog(),
+        manifest.mac(),
+        overlay,
+        kernel,
+        initrd,
+        manifest.cmdline(),
+        spec.tftpPort(),
+        options);
   }
 
   @Override
@@ -180,7 +212,8 @@ public final class LibvirtBackend implements InstanceBackend {
         }
       }
     } catch (LibvirtException e) {
-      throw new BackendException("cannot list libvirt domains at " + config.libvirtUri() + ": " + message(e), e);
+      throw new BackendException(
+          "cannot list libvirt domains at " + config.libvirtUri() + ": " + message(e), e);
     }
     return ids;
   }
@@ -203,7 +236,8 @@ public final class LibvirtBackend implements InstanceBackend {
       }
     } catch (LibvirtException | BackendException e) {
       listeners.remove(name);
-      throw e instanceof BackendException be ? be
+      throw e instanceof BackendException be
+          ? be
           : new BackendException("cannot adopt domain " + name + ": " + message(e), e);
     }
     Path overlay = spec.overlayDisk();
@@ -217,7 +251,8 @@ public final class LibvirtBackend implements InstanceBackend {
       Domain domain = lookup(name);
       try {
         if (domain != null && !instanceId.equals(labelOf(domain))) {
-          throw new BackendException("domain " + name + " is not labelled as owned by " + owner + "; left alone");
+          throw new BackendException(
+              "domain " + name + " is not labelled as owned by " + owner + "; left alone");
         }
       } finally {
         free(domain);
@@ -272,7 +307,8 @@ public final class LibvirtBackend implements InstanceBackend {
         GuestReports reports = listeners.remove(name);
         if (reports != null) {
           LOG.debug("domain {} stopped ({})", name, detail);
-          reports.stopped(detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED, null);
+          reports.stopped(
+              detail == StoppedDetail.SHUTDOWN ? EndReason.POWEROFF : EndReason.CRASHED, null);
         }
       }
     } catch (LibvirtException | RuntimeException e) {
@@ -286,8 +322,10 @@ public final class LibvirtBackend implements InstanceBackend {
     if (reason == ConnectionCloseReason.CLIENT) {
       return;
     }
-    LOG.warn("the connection to libvirtd at {} closed ({}); reconnecting to catch up with its domains",
-        config.libvirtUri(), reason);
+    LOG.warn(
+        "the connection to libvirtd at {} closed ({}); reconnecting to catch up with its domains",
+        config.libvirtUri(),
+        reason);
     try {
       reconnector.execute(() -> reconnect(closedConnection, FIRST_RECONNECT_DELAY));
     } catch (RejectedExecutionException e) {
@@ -311,10 +349,17 @@ public final class LibvirtBackend implements InstanceBackend {
       connection();
       catchUp();
     } catch (BackendException e) {
-      Duration next = delay.multipliedBy(2).compareTo(MAX_RECONNECT_DELAY) > 0 ? MAX_RECONNECT_DELAY : delay.multipliedBy(2);
-      LOG.debug("reconnecting to libvirtd failed ({}); trying again in {} ms", e.getMessage(), delay.toMillis());
+      Duration next =
+          delay.multipliedBy(2).compareTo(MAX_RECONNECT_DELAY) > 0
+              ? MAX_RECONNECT_DELAY
+              : delay.multipliedBy(2);
+      LOG.debug(
+          "reconnecting to libvirtd failed ({}); trying again in {} ms",
+          e.getMessage(),
+          delay.toMillis());
       try {
-        reconnector.schedule(() -> reconnect(closedConnection, next), delay.toMillis(), TimeUnit.MILLISECONDS);
+        reconnector.schedule(
+            () -> reconnect(closedConnection, next), delay.toMillis(), TimeUnit.MILLISECONDS);
       } catch (RejectedExecutionException closing) {
         LOG.debug("the libvirt backend is closed; not reconnecting");
       }
@@ -346,7 +391,10 @@ public final class LibvirtBackend implements InstanceBackend {
         reports.stopped(EndReason.CRASHED, null);
       }
     }
-    LOG.info("reconnected to libvirtd at {}; {} domain(s) of ours run on", config.libvirtUri(), listeners.size());
+    LOG.info(
+        "reconnected to libvirtd at {}; {} domain(s) of ours run on",
+        config.libvirtUri(),
+        listeners.size());
   }
 
   private synchronized Connect connection() throws BackendException {
@@ -358,7 +406,10 @@ public final class LibvirtBackend implements InstanceBackend {
         return connection;
       }
     } catch (LibvirtException e) {
-      LOG.warn("the connection to libvirtd at {} is broken ({}); reconnecting", config.libvirtUri(), message(e));
+      LOG.warn(
+          "the connection to libvirtd at {} is broken ({}); reconnecting",
+          config.libvirtUri(),
+          message(e));
     }
     drop();
     try {
@@ -371,8 +422,13 @@ public final class LibvirtBackend implements InstanceBackend {
       return fresh;
     } catch (LibvirtException e) {
       connection = null;
-      throw new BackendException("cannot connect to libvirtd at " + config.libvirtUri() + ": " + message(e)
-          + " (is libvirtd running? start it with 'virtlogd -d && libvirtd -d')", e);
+      throw new BackendException(
+          "cannot connect to libvirtd at "
+              + config.libvirtUri()
+              + ": "
+              + message(e)
+              + " (is libvirtd running? start it with 'virtlogd -d && libvirtd -d')",
+          e);
     }
   }
 
@@ -400,8 +456,16 @@ public final class LibvirtBackend implements InstanceBackend {
       String metadata = domain.getMetadata(Domain.MetadataType.ELEMENT, DomainXml.METADATA_NS, 0);
       DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
       factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-      label = factory.newDocumentBuilder().parse(new InputSource(new StringReader(metadata))).getDocumentElement();
-    } catch (LibvirtException | ParserConfigurationException | SAXException | IOException | RuntimeException e) {
+      label =
+          factory
+              .newDocumentBuilder()
+              .parse(new InputSource(new StringReader(metadata)))
+              .getDocumentElement();
+    } catch (LibvirtException
+        | ParserConfigurationException
+        | SAXException
+        | IOException
+        | RuntimeException e) {
       return null;
     }
     String id = label.getTextContent().trim();
@@ -430,8 +494,9 @@ public final class LibvirtBackend implements InstanceBackend {
         try {
           domain.destroy();
         } catch (LibvirtException e) {
-          if (e.getError() == null || (e.getError().getCode() != Error.ErrorNumber.VIR_ERR_NO_DOMAIN
-              && e.getError().getCode() != Error.ErrorNumber.VIR_ERR_OPERATION_INVALID)) {
+          if (e.getError() == null
+              || (e.getError().getCode() != Error.ErrorNumber.VIR_ERR_NO_DOMAIN
+                  && e.getError().getCode() != Error.ErrorNumber.VIR_ERR_OPERATION_INVALID)) {
             throw e;
           }
         } finally {
@@ -443,14 +508,23 @@ public final class LibvirtBackend implements InstanceBackend {
     }
   }
 
-  private static Path existing(Revision revision, String file, String field) throws BackendException {
+  private static Path existing(Revision revision, String file, String field)
+      throws BackendException {
     if (file == null) {
       return null;
     }
     Path path = revision.file(file);
     if (!Files.isRegularFile(path)) {
-      throw new BackendException("the " + field + " " + path + " named by the manifest of " + revision.machine()
-          + " " + revision.version() + " does not exist");
+      throw new BackendException(
+          "the "
+              + field
+              + " "
+              + path
+              + " named by the manifest of "
+              + revision.machine()
+              + " "
+              + revision.version()
+              + " does not exist");
     }
     return path;
   }
@@ -466,7 +540,9 @@ public final class LibvirtBackend implements InstanceBackend {
   }
 
   private static String message(Exception e) {
-    if (e instanceof LibvirtException le && le.getError() != null && le.getError().getMessage() != null) {
+    if (e instanceof LibvirtException le
+        && le.getError() != null
+        && le.getError().getMessage() != null) {
       return le.getError().getMessage();
     }
     return e.getMessage();
@@ -501,7 +577,10 @@ public final class LibvirtBackend implements InstanceBackend {
           }
         }
       } catch (LibvirtException | BackendException e) {
-        LOG.warn("ACPI shutdown of domain {} failed: {}", name, e instanceof LibvirtException le ? message(le) : e.getMessage());
+        LOG.warn(
+            "ACPI shutdown of domain {} failed: {}",
+            name,
+            e instanceof LibvirtException le ? message(le) : e.getMessage());
       }
     }
 

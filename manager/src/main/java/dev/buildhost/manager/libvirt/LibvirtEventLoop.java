@@ -8,20 +8,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * libvirt's default event loop, registered once per process before the first connection and run
- * by one daemon thread: domain lifecycle events arrive through it instead of by polling. Also
- * silences libvirt's default error printer (it writes every error to stderr, including the
- * expected "domain not found" of a clean-up): errors still reach us as exceptions, which we log
- * with their context.
+ * libvirt's default event loop, registered once per process before the first connection and run by
+ * one daemon thread: domain lifecycle events arrive through it instead of by polling. Also silences
+ * libvirt's default error printer (it writes every error to stderr, including the expected "domain
+ * not found" of a clean-up): errors still reach us as exceptions, which we log with their context.
  */
 final class LibvirtEventLoop {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtEventLoop.class);
+
   /** Held for the life of the process: libvirt keeps calling it through JNA. */
   private static final ErrorCallback QUIET = new ErrorCallback();
+
   private static boolean started;
 
-  private LibvirtEventLoop() {
-  }
+  private LibvirtEventLoop() {}
 
   static synchronized void ensureStarted() throws LibvirtException {
     if (started) {
@@ -39,7 +39,10 @@ final class LibvirtEventLoop {
     try {
       Library.runEventLoop();
     } catch (LibvirtException e) {
-      LOG.error("the libvirt event loop stopped: {}; VM lifecycle events are no longer received", e.getMessage(), e);
+      LOG.error(
+          "the libvirt event loop stopped: {}; VM lifecycle events are no longer received",
+          e.getMessage(),
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

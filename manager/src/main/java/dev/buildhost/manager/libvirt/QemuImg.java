@@ -13,22 +13,21 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Copy-on-write overlays through {@code qemu-img}: the overlay is a small qcow2 file whose
- * backing file is the revision's disk, so creating it costs the same whatever the disk's size,
- * and the guest's writes never reach the base.
+ * Copy-on-write overlays through {@code qemu-img}: the overlay is a small qcow2 file whose backing
+ * file is the revision's disk, so creating it costs the same whatever the disk's size, and the
+ * guest's writes never reach the base.
  *
  * <p>The base's format comes from its name ({@link DiskFormat}) and is written into the overlay
  * ({@code -F}), so neither qemu nor libvirt ever guesses it: a raw disk that holds a qcow2 header
- * stays raw. The base's backing chain is checked again right before ({@link DiskChain}: the
- * file may have changed since its manifest was read), and the overlay's chain as qemu-img reads
- * it is checked after: every file in it must be the overlay or lie in the base's folder.
+ * stays raw. The base's backing chain is checked again right before ({@link DiskChain}: the file
+ * may have changed since its manifest was read), and the overlay's chain as qemu-img reads it is
+ * checked after: every file in it must be the overlay or lie in the base's folder.
  */
 public final class QemuImg {
   private static final long TIMEOUT_SECONDS = 60;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private QemuImg() {
-  }
+  private QemuImg() {}
 
   /** Creates {@code overlay} backed by {@code base}; on failure nothing is left behind. */
   public static void createOverlay(Path base, Path overlay) throws BackendException {
@@ -42,8 +41,19 @@ public final class QemuImg {
       throw new BackendException("the machine's disk " + base + " cannot be used: " + problem);
     }
     try {
-      run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format.qemuName(), "-b",
-          base.toAbsolutePath().toString(), overlay.toString()), "create the overlay " + overlay + " over " + base);
+      run(
+          List.of(
+              "qemu-img",
+              "create",
+              "-q",
+              "-f",
+              "qcow2",
+              "-F",
+              format.qemuName(),
+              "-b",
+              base.toAbsolutePath().toString(),
+              overlay.toString()),
+          "create the overlay " + overlay + " over " + base);
       checkChain(overlay, base.toAbsolutePath(), format);
     } catch (BackendException e) {
       deleteQuietly(overlay);
@@ -53,8 +63,14 @@ public final class QemuImg {
 
   /** The base disk's format, as its name declares it (never guessed from the content). */
   static DiskFormat formatOf(Path disk) throws BackendException {
-    return DiskFormat.ofFileName(disk.getFileName().toString()).orElseThrow(() -> new BackendException(
-        "the machine's disk " + disk + " does not tell its format: " + DiskFormat.RULE));
+    return DiskFormat.ofFileName(disk.getFileName().toString())
+        .orElseThrow(
+            () ->
+                new BackendException(
+                    "the machine's disk "
+                        + disk
+                        + " does not tell its format: "
+                        + DiskFormat.RULE));
   }
 
   /**
@@ -62,27 +78,50 @@ public final class QemuImg {
    * declared format, then only files in the base's folder.
    */
   static void checkChain(Path overlay, Path base, DiskFormat baseFormat) throws BackendException {
-    String json = run(List.of("qemu-img", "info", "--output=json", "--backing-chain", "-f", "qcow2", overlay.toString()),
-        "read the backing chain of " + overlay);
+    String json =
+        run(
+            List.of(
+                "qemu-img",
+                "info",
+                "--output=json",
+                "--backing-chain",
+                "-f",
+                "qcow2",
+                overlay.toString()),
+            "read the backing chain of " + overlay);
     JsonNode chain;
     try {
       chain = JSON.readTree(json);
     } catch (IOException e) {
-      throw new BackendException("cannot read the backing chain of " + overlay + ": qemu-img said " + json, e);
+      throw new BackendException(
+          "cannot read the backing chain of " + overlay + ": qemu-img said " + json, e);
     }
     if (chain == null || !chain.isArray() || chain.size() < 2) {
-      throw new BackendException("the overlay " + overlay + " does not chain to " + base + ": qemu-img said " + json);
+      throw new BackendException(
+          "the overlay " + overlay + " does not chain to " + base + ": qemu-img said " + json);
     }
     JsonNode second = chain.get(1);
-    if (!base.toString().equals(second.path("filename").asText()) || !baseFormat.qemuName().equals(second.path("format").asText())) {
-      throw new BackendException("the overlay " + overlay + " chains to " + second.path("filename").asText() + " ("
-          + second.path("format").asText() + "), not to " + base + " (" + baseFormat.qemuName() + ")");
+    if (!base.toString().equals(second.path("filename").asText())
+        || !baseFormat.qemuName().equals(second.path("format").asText())) {
+      throw new BackendException(
+          "the overlay "
+              + overlay
+              + " chains to "
+              + second.path("filename").asText()
+              + " ("
+              + second.path("format").asText()
+              + "), not to "
+              + base
+              + " ("
+              + baseFormat.qemuName()
+              + ")");
     }
     Path folder = base.getParent();
     for (int i = 2; i < chain.size(); i++) {
       String filename = chain.get(i).path("filename").asText();
       if (!folder.equals(Path.of(filename).toAbsolutePath().normalize().getParent())) {
-        throw new BackendException("the machine's disk " + base + " chains to " + filename + ", outside " + folder);
+        throw new BackendException(
+            "the machine's disk " + base + " chains to " + filename + ", outside " + folder);
       }
     }
   }
@@ -100,18 +139,21 @@ public final class QemuImg {
     try {
       process = new ProcessBuilder(command).redirectErrorStream(true).start();
     } catch (IOException e) {
-      throw new BackendException("cannot " + what + ": cannot run qemu-img (install qemu-utils): " + e.getMessage(), e);
+      throw new BackendException(
+          "cannot " + what + ": cannot run qemu-img (install qemu-utils): " + e.getMessage(), e);
     }
     try {
       process.getOutputStream().close();
       byte[] output = process.getInputStream().readAllBytes();
       if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
         process.destroyForcibly();
-        throw new BackendException("cannot " + what + ": qemu-img did not finish in " + TIMEOUT_SECONDS + " s");
+        throw new BackendException(
+            "cannot " + what + ": qemu-img did not finish in " + TIMEOUT_SECONDS + " s");
       }
       String text = new String(output, StandardCharsets.UTF_8).trim();
       if (process.exitValue() != 0) {
-        throw new BackendException("cannot " + what + ": qemu-img exited with " + process.exitValue() + ": " + text);
+        throw new BackendException(
+            "cannot " + what + ": qemu-img exited with " + process.exitValue() + ": " + text);
       }
       return text;
     } catch (IOException e) {

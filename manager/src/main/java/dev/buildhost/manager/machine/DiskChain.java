@@ -14,17 +14,16 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Checks that a revision's base disk reaches no file outside its revision folder. A qcow2 image
- * may name a backing file (any path, or a protocol such as {@code nbd:} or {@code json:}) and an
- * external data file; an instance's overlay chains to whatever the base names, so the guest
- * could read it. The qcow2 headers are read here, in Java, rather than with {@code qemu-img
- * info}: that would open the files the image names, which is what must not happen.
+ * Checks that a revision's base disk reaches no file outside its revision folder. A qcow2 image may
+ * name a backing file (any path, or a protocol such as {@code nbd:} or {@code json:}) and an
+ * external data file; an instance's overlay chains to whatever the base names, so the guest could
+ * read it. The qcow2 headers are read here, in Java, rather than with {@code qemu-img info}: that
+ * would open the files the image names, which is what must not happen.
  *
- * <p>Accepted: a raw disk; a qcow2 disk without a backing file; a qcow2 disk whose backing file
- * is a regular file directly in the revision folder (by a relative or absolute name), with its
- * format recorded in the image ({@code qemu-img create -F}) as raw or qcow2, and whose own chain
- * passes the same check. Refused: anything else, with a message naming the file and the backing
- * path.
+ * <p>Accepted: a raw disk; a qcow2 disk without a backing file; a qcow2 disk whose backing file is
+ * a regular file directly in the revision folder (by a relative or absolute name), with its format
+ * recorded in the image ({@code qemu-img create -F}) as raw or qcow2, and whose own chain passes
+ * the same check. Refused: anything else, with a message naming the file and the backing path.
  */
 public final class DiskChain {
 
@@ -36,13 +35,14 @@ public final class DiskChain {
   private static final int EXTENSION_BACKING_FORMAT = 0xe2792aca;
   private static final int EXTENSION_DATA_FILE = 0x44415441;
   private static final long INCOMPATIBLE_DATA_FILE = 1L << 2;
+
   /** qemu refuses longer backing file names. */
   private static final int MAX_BACKING_NAME = 1023;
+
   /** The header and its extensions lie in the first cluster (at most 2 MiB). */
   private static final int MAX_HEADER_AREA = 2 << 20;
 
-  private DiskChain() {
-  }
+  private DiskChain() {}
 
   /**
    * Checks the disk {@code diskName} of the revision folder {@code revisionDir}.
@@ -52,7 +52,10 @@ public final class DiskChain {
   public static String problem(Path revisionDir, String diskName) {
     DiskFormat format = DiskFormat.ofFileName(diskName).orElse(null);
     if (format == null) {
-      return "'" + diskName + "' does not tell its format: " + DiskFormat.RULE
+      return "'"
+          + diskName
+          + "' does not tell its format: "
+          + DiskFormat.RULE
           + " (the format is never guessed from the content)";
     }
     Path folder;
@@ -67,7 +70,12 @@ public final class DiskChain {
     chain.add(diskName);
     for (int depth = 0; format == DiskFormat.QCOW2; depth++) {
       if (depth >= MAX_DEPTH) {
-        return "'" + diskName + "' has a backing chain longer than " + MAX_DEPTH + " images: " + String.join(" -> ", chain);
+        return "'"
+            + diskName
+            + "' has a backing chain longer than "
+            + MAX_DEPTH
+            + " images: "
+            + String.join(" -> ", chain);
       }
       if (!seen.add(image)) {
         return "'" + diskName + "' has a backing chain that loops: " + String.join(" -> ", chain);
@@ -83,7 +91,9 @@ public final class DiskChain {
         return "'" + name + "' is declared qcow2 by its name but " + header.problem();
       }
       if (header.dataFile() != null || header.hasExternalDataFile()) {
-        return "'" + name + "' keeps its data in an external file"
+        return "'"
+            + name
+            + "' keeps its data in an external file"
             + (header.dataFile() == null ? "" : " '" + printable(header.dataFile()) + "'")
             + ": a base disk must hold its own data (qemu-img convert it into a plain qcow2)";
       }
@@ -92,28 +102,60 @@ public final class DiskChain {
         return null;
       }
       String shown = "'" + printable(backing) + "'";
-      String outside = "'" + name + "' has the backing file " + shown + ", outside its revision folder " + folder
-          + ": a base disk may only be backed by a file of its own revision";
-      if (backing.isEmpty() || backing.indexOf(':') >= 0 || backing.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      String outside =
+          "'"
+              + name
+              + "' has the backing file "
+              + shown
+              + ", outside its revision folder "
+              + folder
+              + ": a base disk may only be backed by a file of its own revision";
+      if (backing.isEmpty()
+          || backing.indexOf(':') >= 0
+          || backing.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
         return outside + " (protocols, options and control characters are refused)";
       }
-      Path target = (backing.startsWith("/") ? Path.of(backing) : image.getParent().resolve(backing)).normalize();
+      Path target =
+          (backing.startsWith("/") ? Path.of(backing) : image.getParent().resolve(backing))
+              .normalize();
       if (!folder.equals(target.getParent())) {
         return outside;
       }
       if (Files.isSymbolicLink(target)) {
-        return "'" + name + "' has the backing file " + shown + ", a symbolic link: copy the file into the revision";
+        return "'"
+            + name
+            + "' has the backing file "
+            + shown
+            + ", a symbolic link: copy the file into the revision";
       }
       if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
-        return "'" + name + "' has the backing file " + shown + ", which is not a file in " + folder;
+        return "'"
+            + name
+            + "' has the backing file "
+            + shown
+            + ", which is not a file in "
+            + folder;
       }
       if (header.backingFormat() == null) {
-        return "'" + name + "' has the backing file " + shown + " without its format: record it (qemu-img rebase -u -F "
-            + "raw|qcow2 -b " + target.getFileName() + " " + name + ")";
+        return "'"
+            + name
+            + "' has the backing file "
+            + shown
+            + " without its format: record it (qemu-img rebase -u -F "
+            + "raw|qcow2 -b "
+            + target.getFileName()
+            + " "
+            + name
+            + ")";
       }
       DiskFormat next = DiskFormat.ofQemuName(header.backingFormat()).orElse(null);
       if (next == null) {
-        return "'" + name + "' has the backing file " + shown + " of format '" + printable(header.backingFormat())
+        return "'"
+            + name
+            + "' has the backing file "
+            + shown
+            + " of format '"
+            + printable(header.backingFormat())
             + "': only raw and qcow2 are accepted";
       }
       chain.add(target.getFileName().toString());
@@ -133,15 +175,20 @@ public final class DiskChain {
    *
    * @param problem why the file is no qcow2 image, or null
    */
-  record Qcow2Header(String problem, String backingFile, String backingFormat, String dataFile,
-                     boolean hasExternalDataFile) {
+  record Qcow2Header(
+      String problem,
+      String backingFile,
+      String backingFormat,
+      String dataFile,
+      boolean hasExternalDataFile) {
 
     static Qcow2Header invalid(String problem) {
       return new Qcow2Header(problem, null, null, null, false);
     }
 
     static Qcow2Header read(Path file) throws IOException {
-      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      try (FileChannel channel =
+          FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         long size = channel.size();
         if (size < 72) {
           return invalid("is " + size + " bytes, too short for a qcow2 header");
@@ -181,8 +228,16 @@ public final class DiskChain {
 
         String backingFile = null;
         if (backingOffset != 0) {
-          if (backingSize < 0 || backingSize > MAX_BACKING_NAME || backingOffset < 0 || backingOffset + backingSize > area) {
-            return invalid("has a backing file name out of bounds (offset " + backingOffset + ", " + backingSize + " bytes)");
+          if (backingSize < 0
+              || backingSize > MAX_BACKING_NAME
+              || backingOffset < 0
+              || backingOffset + backingSize > area) {
+            return invalid(
+                "has a backing file name out of bounds (offset "
+                    + backingOffset
+                    + ", "
+                    + backingSize
+                    + " bytes)");
           }
           backingFile = string(first, (int) backingOffset, backingSize);
         }
@@ -207,11 +262,17 @@ public final class DiskChain {
           }
           at += 8 + ((length + 7) & ~7);
         }
-        return new Qcow2Header(null, backingFile, backingFormat, dataFile, (incompatible & INCOMPATIBLE_DATA_FILE) != 0);
+        return new Qcow2Header(
+            null,
+            backingFile,
+            backingFormat,
+            dataFile,
+            (incompatible & INCOMPATIBLE_DATA_FILE) != 0);
       }
     }
 
-    private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+    private static void readFully(FileChannel channel, ByteBuffer buffer, long position)
+        throws IOException {
       long at = position;
       while (buffer.hasRemaining()) {
         int n = channel.read(buffer, at);

@@ -4,16 +4,17 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The format of a machine's disk, told by its file name and never guessed from its content: a
- * raw disk whose first bytes look like a qcow2 header must stay raw (its content is the guest's,
- * and a guessed qcow2 could name any host file as its backing file).
+ * The format of a machine's disk, told by its file name and never guessed from its content: a raw
+ * disk whose first bytes look like a qcow2 header must stay raw (its content is the guest's, and a
+ * guessed qcow2 could name any host file as its backing file).
  */
 public enum DiskFormat {
   QCOW2("qcow2"),
   RAW("raw");
 
   /** What the manifest check says when a name tells no format. */
-  public static final String RULE = "name the disk after its format: *.qcow2 for qcow2, *.raw or *.img for raw";
+  public static final String RULE =
+      "name the disk after its format: *.qcow2 for qcow2, *.raw or *.img for raw";
 
   private final String qemuName;
 

@@ -13,9 +13,9 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * One listing of a machine folder {@code <machines>/<name>/}: its revision folders
- * {@code <name>-<P>.<R>/}, its service symlinks {@code <name>-<P>}, and what did not fit.
- * Manifests are parsed on demand, so picking the revision in service reads one manifest only.
+ * One listing of a machine folder {@code <machines>/<name>/}: its revision folders {@code
+ * <name>-<P>.<R>/}, its service symlinks {@code <name>-<P>}, and what did not fit. Manifests are
+ * parsed on demand, so picking the revision in service reads one manifest only.
  */
 final class MachineFolder {
 
@@ -24,10 +24,13 @@ final class MachineFolder {
 
   private final String name;
   private final Path dir;
+
   /** Revision folders by version, as real paths (a swapped symlink never changes them). */
   private final TreeMap<RevisionVersion, Path> revisionDirs = new TreeMap<>();
+
   /** Service symlinks by major version. */
   private final TreeMap<Integer, Path> links = new TreeMap<>();
+
   private final List<String> problems = new ArrayList<>();
 
   private MachineFolder(String name, Path dir) {
@@ -72,24 +75,38 @@ final class MachineFolder {
       }
     } else if (major.isPresent()) {
       if (!Files.isSymbolicLink(entry)) {
-        problems.add(entry + ": must be a symbolic link to the revision in service (e.g. "
-            + name + "-" + major.get() + " -> " + name + "-" + major.get() + ".0), not a "
-            + (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS) ? "folder" : "file"));
+        problems.add(
+            entry
+                + ": must be a symbolic link to the revision in service (e.g. "
+                + name
+                + "-"
+                + major.get()
+                + " -> "
+                + name
+                + "-"
+                + major.get()
+                + ".0), not a "
+                + (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS) ? "folder" : "file"));
         return;
       }
       links.put(major.get(), entry);
     } else {
-      problems.add(entry + ": unexpected entry; a machine folder holds revision folders "
-          + name + "-<P>.<R>/ and service symlinks " + name + "-<P> (P, R: integers without "
-          + "leading zeros)");
+      problems.add(
+          entry
+              + ": unexpected entry; a machine folder holds revision folders "
+              + name
+              + "-<P>.<R>/ and service symlinks "
+              + name
+              + "-<P> (P, R: integers without "
+              + "leading zeros)");
     }
   }
 
   /**
    * The revision in service: the one the highest {@code <name>-<P>} symlink that resolves to a
-   * revision folder {@code <name>-<P>.<R>} of this machine points at. Links that do not resolve
-   * are recorded as problems and passed over, so a dangling {@code x-2} leaves {@code x-1} in
-   * service. The chosen revision's manifest is not read here.
+   * revision folder {@code <name>-<P>.<R>} of this machine points at. Links that do not resolve are
+   * recorded as problems and passed over, so a dangling {@code x-2} leaves {@code x-1} in service.
+   * The chosen revision's manifest is not read here.
    */
   Optional<Service> service() {
     Service chosen = null;
@@ -123,16 +140,35 @@ final class MachineFolder {
     for (Map.Entry<RevisionVersion, Path> revision : revisionDirs.entrySet()) {
       if (revision.getValue().equals(real)) {
         if (revision.getKey().major() != major) {
-          problems.add(link + " -> " + shownTarget + ": points at a revision of major version "
-              + revision.getKey().major() + "; " + name + "-" + major + " must point at a "
-              + name + "-" + major + ".<R> folder");
+          problems.add(
+              link
+                  + " -> "
+                  + shownTarget
+                  + ": points at a revision of major version "
+                  + revision.getKey().major()
+                  + "; "
+                  + name
+                  + "-"
+                  + major
+                  + " must point at a "
+                  + name
+                  + "-"
+                  + major
+                  + ".<R> folder");
           return Optional.empty();
         }
         return Optional.of(revision.getKey());
       }
     }
-    problems.add(link + " -> " + shownTarget + ": not a revision folder " + name + "-" + major
-        + ".<R> of this machine");
+    problems.add(
+        link
+            + " -> "
+            + shownTarget
+            + ": not a revision folder "
+            + name
+            + "-"
+            + major
+            + ".<R> of this machine");
     return Optional.empty();
   }
 

@@ -21,17 +21,17 @@ import java.util.TreeMap;
  * </pre>
  *
  * <p>Nothing is cached: every call lists the folders again, so added revisions and symlink swaps
- * are seen at once without a restart. A {@link Revision} carries the real path of its folder, so
- * an instance started from it keeps using that folder after the symlink moves on.
+ * are seen at once without a restart. A {@link Revision} carries the real path of its folder, so an
+ * instance started from it keeps using that folder after the symlink moves on.
  *
  * <p>When a machine has several major versions, the highest {@code <name>-<P>} symlink that
  * resolves to one of the machine's revision folders picks the revision in service; a dangling or
- * misdirected higher link is reported as a problem and passed over. A broken manifest in the
- * chosen revision does not fall back to another major version (that may be incompatible): the
- * machine then has no revision in service until it is fixed.
+ * misdirected higher link is reported as a problem and passed over. A broken manifest in the chosen
+ * revision does not fall back to another major version (that may be incompatible): the machine then
+ * has no revision in service until it is fixed.
  *
- * <p>Problems (a broken manifest, a stray file, a dangling link) are reported per machine and
- * never hide the other machines.
+ * <p>Problems (a broken manifest, a stray file, a dangling link) are reported per machine and never
+ * hide the other machines.
  */
 public final class MachineLibrary {
 
@@ -61,8 +61,8 @@ public final class MachineLibrary {
   /**
    * One machine, scanned like {@link #machines()} does.
    *
-   * @throws ManagerException BAD_REQUEST for a name that cannot be a machine name, NOT_FOUND for
-   *     an unknown machine
+   * @throws ManagerException BAD_REQUEST for a name that cannot be a machine name, NOT_FOUND for an
+   *     unknown machine
    */
   public Machine machine(String name) {
     return scan(name, existingMachineDir(name));
@@ -81,26 +81,54 @@ public final class MachineLibrary {
     Optional<MachineFolder.Service> service = folder.service();
     if (service.isEmpty()) {
       if (folder.hasLinks()) {
-        throw new ManagerException(Kind.BAD_REQUEST, "machine " + name
-            + " has no usable revision in service: " + String.join("; ", folder.problems()));
+        throw new ManagerException(
+            Kind.BAD_REQUEST,
+            "machine "
+                + name
+                + " has no usable revision in service: "
+                + String.join("; ", folder.problems()));
       }
-      throw new ManagerException(Kind.NOT_FOUND, "machine " + name + " has no revision in service: "
-          + "no " + name + "-<P> symlink to a " + name + "-<P>.<R> folder in " + dir);
+      throw new ManagerException(
+          Kind.NOT_FOUND,
+          "machine "
+              + name
+              + " has no revision in service: "
+              + "no "
+              + name
+              + "-<P> symlink to a "
+              + name
+              + "-<P>.<R> folder in "
+              + dir);
     }
     try {
       return folder.load(service.get().version());
     } catch (ManifestException e) {
-      throw new ManagerException(Kind.BAD_REQUEST, "machine " + name + ": the revision in service ("
-          + service.get().link().getFileName() + " -> " + name + "-" + service.get().version()
-          + ") is broken: " + e.getMessage(), e);
+      throw new ManagerException(
+          Kind.BAD_REQUEST,
+          "machine "
+              + name
+              + ": the revision in service ("
+              + service.get().link().getFileName()
+              + " -> "
+              + name
+              + "-"
+              + service.get().version()
+              + ") is broken: "
+              + e.getMessage(),
+          e);
     }
   }
 
   private Machine scan(String name, Path entry) {
     List<String> problems = new ArrayList<>();
     if (!MachineNames.isValid(name)) {
-      problems.add(entry + ": '" + name + "' is not a valid machine name (" + MachineNames.RULE
-          + "); ignored");
+      problems.add(
+          entry
+              + ": '"
+              + name
+              + "' is not a valid machine name ("
+              + MachineNames.RULE
+              + "); ignored");
       return new Machine(name, List.of(), null, problems);
     }
     if (!Files.isDirectory(entry)) {
@@ -123,14 +151,24 @@ public final class MachineLibrary {
       } catch (ManifestException e) {
         e.problems().forEach(problem -> problems.add(problem.getMessage()));
         if (service.isPresent() && service.get().version().equals(version)) {
-          problems.add(service.get().link() + " -> " + name + "-" + version
-              + ": the revision in service is broken, so the machine cannot be started");
+          problems.add(
+              service.get().link()
+                  + " -> "
+                  + name
+                  + "-"
+                  + version
+                  + ": the revision in service is broken, so the machine cannot be started");
         }
       }
     }
     if (service.isEmpty() && !folder.versions().isEmpty()) {
-      problems.add(entry + ": no revision in service (make " + name + "-<P> a symlink to a "
-          + name + "-<P>.<R> folder)");
+      problems.add(
+          entry
+              + ": no revision in service (make "
+              + name
+              + "-<P> a symlink to a "
+              + name
+              + "-<P>.<R> folder)");
     } else if (folder.versions().isEmpty()) {
       problems.add(entry + ": no revisions (" + name + "-<P>.<R> folders)");
     }
@@ -140,8 +178,13 @@ public final class MachineLibrary {
   /** The folder of a machine that exists; the name is checked first so it cannot traverse. */
   private Path existingMachineDir(String name) {
     if (!MachineNames.isValid(name)) {
-      throw new ManagerException(Kind.BAD_REQUEST, "'" + ManifestLexer.printable(String.valueOf(name))
-          + "' is not a valid machine name (" + MachineNames.RULE + ")");
+      throw new ManagerException(
+          Kind.BAD_REQUEST,
+          "'"
+              + ManifestLexer.printable(String.valueOf(name))
+              + "' is not a valid machine name ("
+              + MachineNames.RULE
+              + ")");
     }
     Path dir = machinesDir.resolve(name);
     if (!Files.isDirectory(dir)) {
@@ -153,8 +196,14 @@ public final class MachineLibrary {
         }
       }
       known.sort(null);
-      throw new ManagerException(Kind.NOT_FOUND, "no machine named " + name + " in " + machinesDir
-          + "; known: " + (known.isEmpty() ? "(none)" : String.join(", ", known)));
+      throw new ManagerException(
+          Kind.NOT_FOUND,
+          "no machine named "
+              + name
+              + " in "
+              + machinesDir
+              + "; known: "
+              + (known.isEmpty() ? "(none)" : String.join(", ", known)));
     }
     return dir;
   }
@@ -172,8 +221,10 @@ public final class MachineLibrary {
     } catch (NoSuchFileException e) {
       return List.of();
     } catch (IOException e) {
-      throw new ManagerException(Kind.BACKEND_FAILED,
-          "cannot list the machines directory " + machinesDir + ": " + e.getMessage(), e);
+      throw new ManagerException(
+          Kind.BACKEND_FAILED,
+          "cannot list the machines directory " + machinesDir + ": " + e.getMessage(),
+          e);
     }
     return entries;
   }

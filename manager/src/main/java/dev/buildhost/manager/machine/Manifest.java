@@ -4,8 +4,8 @@ import dev.buildhost.manager.model.MachineType;
 import java.util.List;
 
 /**
- * A validated machine manifest (build2 bbot fields plus buildhost's own). Optional fields are
- * null when absent. Sizes are in MiB.
+ * A validated machine manifest (build2 bbot fields plus buildhost's own). Optional fields are null
+ * when absent. Sizes are in MiB.
  */
 public record Manifest(
     String id,
@@ -30,9 +30,8 @@ public record Manifest(
   public static final String IMAGE_ARCHIVE_SUFFIX = ".tar";
 
   /**
-   * Whether {@code image} names an archive file inside the revision folder (it ends in
-   * {@code .tar}) rather than a reference to an image in the local Docker engine
-   * ({@code repo/name:tag}).
+   * Whether {@code image} names an archive file inside the revision folder (it ends in {@code
+   * .tar}) rather than a reference to an image in the local Docker engine ({@code repo/name:tag}).
    */
   public boolean imageIsArchive() {
     return image != null && image.endsWith(IMAGE_ARCHIVE_SUFFIX);

@@ -7,9 +7,9 @@ import java.util.stream.Collectors;
 
 /**
  * A machine manifest that cannot be used. The message always starts with the file, then the line
- * (when the problem has one) and the field (when it concerns one), compiler style:
- * {@code /build/machines/x/x-1.0/manifest:7: ram-minimum: '12Q' is not a size ...}. When the
- * fields have several problems, the message has a line for each, in line order.
+ * (when the problem has one) and the field (when it concerns one), compiler style: {@code
+ * /build/machines/x/x-1.0/manifest:7: ram-minimum: '12Q' is not a size ...}. When the fields have
+ * several problems, the message has a line for each, in line order.
  *
  * <p>Unchecked, like {@code ManagerException}: callers either show the message to an operator or
  * turn it into a problem entry of the machine listing.
@@ -23,9 +23,9 @@ public class ManifestException extends RuntimeException {
   private final List<ManifestException> problems;
 
   /**
-   * @param file    the manifest file
-   * @param line    1-based line number, or 0 when the problem has no line (e.g. unreadable file)
-   * @param field   the manifest field concerned, or null for a syntax problem outside any field
+   * @param file the manifest file
+   * @param line 1-based line number, or 0 when the problem has no line (e.g. unreadable file)
+   * @param field the manifest field concerned, or null for a syntax problem outside any field
    * @param problem what is wrong, without the file/line/field prefix
    */
   public ManifestException(Path file, int line, String field, String problem) {
@@ -41,9 +41,12 @@ public class ManifestException extends RuntimeException {
     this.problems = List.of(this);
   }
 
-  /** All the problems found in one manifest, in line order: the first one's details, every message. */
+  /**
+   * All the problems found in one manifest, in line order: the first one's details, every message.
+   */
   static ManifestException all(List<ManifestException> found) {
-    List<ManifestException> sorted = found.stream().sorted(Comparator.comparingInt(ManifestException::line)).toList();
+    List<ManifestException> sorted =
+        found.stream().sorted(Comparator.comparingInt(ManifestException::line)).toList();
     return sorted.size() == 1 ? sorted.get(0) : new ManifestException(sorted);
   }
 
@@ -88,7 +91,9 @@ public class ManifestException extends RuntimeException {
     return problem;
   }
 
-  /** Every problem found, each with its own file, line and field; this one alone when there is one. */
+  /**
+   * Every problem found, each with its own file, line and field; this one alone when there is one.
+   */
   public List<ManifestException> problems() {
     return problems;
   }

@@ -8,10 +8,10 @@ import java.util.List;
  * Splits build2 manifest text into name/value pairs, following libbutl's manifest parser:
  *
  * <ul>
- *   <li>blank lines and lines whose first non-blank character is {@code #} are skipped (a
- *       {@code #} later on a line is part of the value);
- *   <li>a pair is {@code name: value}; blanks around the name, after the colon and at the end of
- *       a simple value are dropped;
+ *   <li>blank lines and lines whose first non-blank character is {@code #} are skipped (a {@code #}
+ *       later on a line is part of the value);
+ *   <li>a pair is {@code name: value}; blanks around the name, after the colon and at the end of a
+ *       simple value are dropped;
  *   <li>a line ending in one {@code \} continues on the next line (backslash and newline dropped,
  *       the next line's leading blanks kept); {@code \\} at the end of a line is one literal
  *       backslash; after a continuation, a line holding just {@code \} is a literal newline;
@@ -24,7 +24,9 @@ import java.util.List;
  */
 final class ManifestLexer {
 
-  /** One pair; {@code line} is the line of the name, {@code multiLine} whether it used that mode. */
+  /**
+   * One pair; {@code line} is the line of the name, {@code multiLine} whether it used that mode.
+   */
   record Pair(String name, String value, int line, boolean multiLine) {}
 
   private final Path file;
@@ -66,13 +68,21 @@ final class ManifestLexer {
       }
       if (pair.name().isEmpty()) {
         if (!first) {
-          problems.add(error(pair.line(), null,
-              "a second manifest starts here (':' line); a machine manifest file holds one manifest"));
+          problems.add(
+              error(
+                  pair.line(),
+                  null,
+                  "a second manifest starts here (':' line); a machine manifest file holds one manifest"));
           break; // what follows belongs to that other manifest
         }
         if (!pair.value().equals("1")) {
-          problems.add(error(pair.line(), null,
-              "unsupported manifest format version '" + pair.value() + "' (only ': 1' is known)"));
+          problems.add(
+              error(
+                  pair.line(),
+                  null,
+                  "unsupported manifest format version '"
+                      + pair.value()
+                      + "' (only ': 1' is known)"));
         }
       } else {
         pairs.add(pair);
@@ -107,7 +117,9 @@ final class ManifestLexer {
     String name = line.substring(0, nameEnd);
     String afterName = stripLeadingBlanks(line.substring(nameEnd));
     if (afterName.isEmpty() || afterName.charAt(0) != ':') {
-      throw error(lineNumber, null,
+      throw error(
+          lineNumber,
+          null,
           "'" + printable(line) + "' is not a 'name: value' line (':' expected after the name)");
     }
     String raw = stripLeadingBlanks(afterName.substring(1));
@@ -157,13 +169,15 @@ final class ManifestLexer {
       }
       newlinePending = !appendLine(value, line);
     }
-    throw error(nameLine, name.isEmpty() ? null : name,
+    throw error(
+        nameLine,
+        name.isEmpty() ? null : name,
         "multi-line value is not terminated (a line holding just '\\' must end it)");
   }
 
   /**
-   * Appends one physical line's content, handling a trailing run of k backslashes the way
-   * libbutl does: k = 1 continues the value on the next line, k ≥ 2 keeps k - 1 of them.
+   * Appends one physical line's content, handling a trailing run of k backslashes the way libbutl
+   * does: k = 1 continues the value on the next line, k ≥ 2 keeps k - 1 of them.
    *
    * @return whether the value continues on the next line
    */

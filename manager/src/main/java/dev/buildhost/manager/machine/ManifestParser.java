@@ -25,28 +25,28 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads and validates a machine manifest: build2 syntax (see {@link ManifestLexer}) and the
- * fields of a bbot machine manifest plus buildhost's own. Every problem is a
- * {@link ManifestException} naming the file, the line and the field.
+ * Reads and validates a machine manifest: build2 syntax (see {@link ManifestLexer}) and the fields
+ * of a bbot machine manifest plus buildhost's own. Every problem is a {@link ManifestException}
+ * naming the file, the line and the field.
  *
  * <p>Rules beyond the syntax:
  *
  * <ul>
  *   <li>required: {@code name}, {@code summary}, {@code type}; unknown and repeated fields are
- *       errors; every value must be non-empty and, except {@code options} and {@code changes},
- *       a single line;
- *   <li>{@code role} defaults to {@code build}; {@code options} is split at blanks and is an
- *       empty list when absent; {@code mac} is stored in lower case;
+ *       errors; every value must be non-empty and, except {@code options} and {@code changes}, a
+ *       single line;
+ *   <li>{@code role} defaults to {@code build}; {@code options} is split at blanks and is an empty
+ *       list when absent; {@code mac} is stored in lower case;
  *   <li>{@code ram-minimum}/{@code ram-maximum}: KiB as an integer (build2) or a number with a
  *       {@code K}, {@code M} or {@code G} suffix; stored as MiB, rounded up;
  *   <li>{@code disk}, {@code kernel}, {@code initrd} and a {@code .tar} {@code image} name a
- *       regular file directly inside the revision folder (the manifest's folder): no {@code /},
- *       no {@code ..}, no symlinks;
- *   <li>{@code disk} tells its format by its name ({@code .qcow2}, or {@code .raw}/{@code .img}
- *       for raw), and a qcow2 disk may be backed only by files directly in the revision folder
- *       (see {@link DiskChain});
- *   <li>{@code type: kvm} needs {@code disk} or {@code kernel}; {@code initrd} and
- *       {@code cmdline} need {@code kernel}; {@code image} and {@code command} are refused;
+ *       regular file directly inside the revision folder (the manifest's folder): no {@code /}, no
+ *       {@code ..}, no symlinks;
+ *   <li>{@code disk} tells its format by its name ({@code .qcow2}, or {@code .raw}/{@code .img} for
+ *       raw), and a qcow2 disk may be backed only by files directly in the revision folder (see
+ *       {@link DiskChain});
+ *   <li>{@code type: kvm} needs {@code disk} or {@code kernel}; {@code initrd} and {@code cmdline}
+ *       need {@code kernel}; {@code image} and {@code command} are refused;
  *   <li>{@code type: docker} needs {@code image}: a value ending in {@code .tar} is an archive in
  *       the revision folder, anything else a reference to a local image ({@code repo/name:tag});
  *       {@code disk}, {@code kernel}, {@code initrd}, {@code cmdline} and {@code mac} are refused.
@@ -62,16 +62,31 @@ public final class ManifestParser {
   /** 64 TiB: anything larger is a typo, not a machine. */
   private static final long MAX_MIB = 64L * 1024 * 1024;
 
-  private static final List<String> FIELDS = List.of(
-      "id", "name", "summary", "type", "role", "ram-minimum", "ram-maximum", "cpus", "mac",
-      "options", "changes", "disk", "kernel", "initrd", "cmdline", "image", "command");
+  private static final List<String> FIELDS =
+      List.of(
+          "id",
+          "name",
+          "summary",
+          "type",
+          "role",
+          "ram-minimum",
+          "ram-maximum",
+          "cpus",
+          "mac",
+          "options",
+          "changes",
+          "disk",
+          "kernel",
+          "initrd",
+          "cmdline",
+          "image",
+          "command");
 
   private static final Set<String> MULTI_LINE_FIELDS = Set.of("options", "changes");
 
   private static final Pattern SIZE = Pattern.compile("([0-9]{1,18})([KMGkmg]?)");
   private static final Pattern CPUS = Pattern.compile("[0-9]{1,9}");
-  private static final Pattern MAC =
-      Pattern.compile("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
+  private static final Pattern MAC = Pattern.compile("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
 
   /** Docker's reference grammar (distribution/reference): [domain/]path[:tag][@digest]. */
   private static final Pattern IMAGE_REFERENCE;
@@ -92,16 +107,16 @@ public final class ManifestParser {
   private ManifestParser() {}
 
   /**
-   * Parses {@code file}; files it names are looked up in the file's folder. The {@code name}
-   * field is checked for syntax only.
+   * Parses {@code file}; files it names are looked up in the file's folder. The {@code name} field
+   * is checked for syntax only.
    */
   public static Manifest parse(Path file) {
     return parse(file, null);
   }
 
   /**
-   * Parses {@code file} and also requires {@code name} to equal {@code expectedName} (the
-   * machine's folder name), when that is not null.
+   * Parses {@code file} and also requires {@code name} to equal {@code expectedName} (the machine's
+   * folder name), when that is not null.
    */
   public static Manifest parse(Path file, String expectedName) {
     String text = read(file);
@@ -135,11 +150,13 @@ public final class ManifestParser {
     }
     String text;
     try {
-      text = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString();
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
     } catch (CharacterCodingException e) {
       throw new ManifestException(file, 0, null, "not valid UTF-8 text");
     }
@@ -147,7 +164,10 @@ public final class ManifestParser {
   }
 
   private static ManifestException tooLarge(Path file, long size) {
-    return new ManifestException(file, 0, null,
+    return new ManifestException(
+        file,
+        0,
+        null,
         "is " + size + " bytes, larger than the " + MAX_BYTES / 1024 + " KiB limit for a manifest");
   }
 
@@ -158,8 +178,10 @@ public final class ManifestParser {
     private final String expectedName;
     private final int lastLine;
     private final Map<String, ManifestLexer.Pair> pairs = new HashMap<>();
+
     /** Fields given with a value refused outright: reported once, then treated as absent. */
     private final Set<String> refused = new HashSet<>();
+
     /** Everything found wrong so far: the whole manifest is checked, so that one edit fixes all. */
     private final List<ManifestException> problems = new ArrayList<>();
 
@@ -176,12 +198,17 @@ public final class ManifestParser {
     private void accept(ManifestLexer.Pair pair) {
       String field = pair.name();
       if (!FIELDS.contains(field)) {
-        throw new ManifestException(file, pair.line(), ManifestLexer.printable(field),
+        throw new ManifestException(
+            file,
+            pair.line(),
+            ManifestLexer.printable(field),
             "unknown field (known fields: " + String.join(", ", FIELDS) + ")");
       }
       ManifestLexer.Pair earlier = pairs.get(field);
       if (earlier != null || refused.contains(field)) {
-        throw error(pair, "given twice" + (earlier == null ? "" : " (first on line " + earlier.line() + ")"));
+        throw error(
+            pair,
+            "given twice" + (earlier == null ? "" : " (first on line " + earlier.line() + ")"));
       }
       String problem = valueProblem(field, pair.value());
       if (problem != null) {
@@ -216,8 +243,15 @@ public final class ManifestParser {
       Long ramMinimum = check(() -> size("ram-minimum"));
       Long ramMaximum = check(() -> size("ram-maximum"));
       if (ramMinimum != null && ramMaximum != null && ramMinimum > ramMaximum) {
-        problems.add(error(pairs.get("ram-maximum"), ramMaximum + " MiB is less than ram-minimum ("
-            + ramMinimum + " MiB, line " + pairs.get("ram-minimum").line() + ")"));
+        problems.add(
+            error(
+                pairs.get("ram-maximum"),
+                ramMaximum
+                    + " MiB is less than ram-minimum ("
+                    + ramMinimum
+                    + " MiB, line "
+                    + pairs.get("ram-minimum").line()
+                    + ")"));
       }
       String role = check(this::role);
       Integer cpus = check(this::cpus);
@@ -238,23 +272,44 @@ public final class ManifestParser {
           checkThat(() -> needsKernel("initrd"));
           checkThat(() -> needsKernel("cmdline"));
         } else {
-          problems.add(error(pairs.get("type"),
-              "a kvm machine needs 'disk' (a disk image) or 'kernel' (direct boot), or both"));
+          problems.add(
+              error(
+                  pairs.get("type"),
+                  "a kvm machine needs 'disk' (a disk image) or 'kernel' (direct boot), or both"));
         }
       } else if (type == MachineType.DOCKER) {
         checkThat(() -> refusedFor(type, "disk", "kernel", "initrd", "cmdline", "mac"));
         if (image != null) {
           image = check(() -> image(value("image")));
         } else if (!given("image")) {
-          problems.add(error(pairs.get("type"), "a docker machine needs 'image' (an image.tar archive "
-              + "in the revision folder, or a local image reference like repo/name:tag)"));
+          problems.add(
+              error(
+                  pairs.get("type"),
+                  "a docker machine needs 'image' (an image.tar archive "
+                      + "in the revision folder, or a local image reference like repo/name:tag)"));
         }
       }
       if (!problems.isEmpty()) {
         throw ManifestException.all(problems);
       }
-      return new Manifest(value("id"), name, summary, type, role, ramMinimum, ramMaximum, cpus, mac,
-          options(), value("changes"), disk, kernel, initrd, cmdline, image, command);
+      return new Manifest(
+          value("id"),
+          name,
+          summary,
+          type,
+          role,
+          ramMinimum,
+          ramMaximum,
+          cpus,
+          mac,
+          options(),
+          value("changes"),
+          disk,
+          kernel,
+          initrd,
+          cmdline,
+          image,
+          command);
     }
 
     /** The step's result, or null after recording its problem. */
@@ -268,10 +323,11 @@ public final class ManifestParser {
     }
 
     private void checkThat(Runnable step) {
-      check(() -> {
-        step.run();
-        return null;
-      });
+      check(
+          () -> {
+            step.run();
+            return null;
+          });
     }
 
     /** Whether the manifest has the field, with a usable value or a refused one. */
@@ -286,12 +342,18 @@ public final class ManifestParser {
       }
       ManifestLexer.Pair namePair = pairs.get("name");
       if (!MachineNames.isValid(name)) {
-        throw error(namePair, "'" + ManifestLexer.printable(name) + "' is not a valid machine name ("
-            + MachineNames.RULE + ")");
+        throw error(
+            namePair,
+            "'"
+                + ManifestLexer.printable(name)
+                + "' is not a valid machine name ("
+                + MachineNames.RULE
+                + ")");
       }
       if (expectedName != null && !name.equals(expectedName)) {
-        throw error(namePair, "'" + name + "' does not match the machine folder name '"
-            + expectedName + "'");
+        throw error(
+            namePair,
+            "'" + name + "' does not match the machine folder name '" + expectedName + "'");
       }
       return name;
     }
@@ -305,7 +367,10 @@ public final class ManifestParser {
     private String required(String field) {
       String value = value(field);
       if (value == null && !refused.contains(field)) {
-        throw new ManifestException(file, lastLine, field,
+        throw new ManifestException(
+            file,
+            lastLine,
+            field,
             "required field is missing (reached the end of the manifest without it)");
       }
       return value;
@@ -318,7 +383,8 @@ public final class ManifestParser {
         }
       }
       String hint = value.equals("nspawn") ? " (build2's nspawn containers are not supported)" : "";
-      throw error(pairs.get("type"),
+      throw error(
+          pairs.get("type"),
           "'" + value + "' is not a machine type; expected kvm or docker" + hint);
     }
 
@@ -341,20 +407,25 @@ public final class ManifestParser {
       ManifestLexer.Pair pair = pairs.get(field);
       Matcher m = SIZE.matcher(value);
       if (!m.matches()) {
-        throw error(pair, "'" + ManifestLexer.printable(value)
-            + "' is not a size (e.g. 2G, 512M, or KiB as an integer)");
+        throw error(
+            pair,
+            "'"
+                + ManifestLexer.printable(value)
+                + "' is not a size (e.g. 2G, 512M, or KiB as an integer)");
       }
       long number = Long.parseLong(m.group(1));
-      long kibPerUnit = switch (m.group(2).toUpperCase(Locale.ROOT)) {
-        case "M" -> 1024L;
-        case "G" -> 1024L * 1024;
-        default -> 1L; // build2's unit, KiB, and an explicit K
-      };
+      long kibPerUnit =
+          switch (m.group(2).toUpperCase(Locale.ROOT)) {
+            case "M" -> 1024L;
+            case "G" -> 1024L * 1024;
+            default -> 1L; // build2's unit, KiB, and an explicit K
+          };
       if (number == 0) {
         throw error(pair, "'" + value + "' is zero; a machine needs some memory");
       }
       if (number > MAX_MIB * 1024 / kibPerUnit) {
-        throw error(pair, "'" + value + "' is too large (limit " + MAX_MIB / (1024 * 1024) + " TiB)");
+        throw error(
+            pair, "'" + value + "' is too large (limit " + MAX_MIB / (1024 * 1024) + " TiB)");
       }
       long kib = number * kibPerUnit;
       return (kib + 1023) / 1024;
@@ -366,8 +437,13 @@ public final class ManifestParser {
         return null;
       }
       if (!CPUS.matcher(value).matches()) {
-        throw error(pairs.get("cpus"), "'" + ManifestLexer.printable(value)
-            + "' is not a number of CPUs (an integer from 1 to " + MAX_CPUS + ")");
+        throw error(
+            pairs.get("cpus"),
+            "'"
+                + ManifestLexer.printable(value)
+                + "' is not a number of CPUs (an integer from 1 to "
+                + MAX_CPUS
+                + ")");
       }
       int cpus = Integer.parseInt(value);
       if (cpus < 1 || cpus > MAX_CPUS) {
@@ -383,14 +459,21 @@ public final class ManifestParser {
       }
       ManifestLexer.Pair pair = pairs.get("mac");
       if (!MAC.matcher(value).matches()) {
-        throw error(pair, "'" + ManifestLexer.printable(value)
-            + "' is not a MAC address (six hex pairs separated by ':', e.g. 52:54:00:12:34:56)");
+        throw error(
+            pair,
+            "'"
+                + ManifestLexer.printable(value)
+                + "' is not a MAC address (six hex pairs separated by ':', e.g. 52:54:00:12:34:56)");
       }
       String mac = value.toLowerCase(Locale.ROOT);
       int firstOctet = Integer.parseInt(mac.substring(0, 2), 16);
       if ((firstOctet & 1) != 0) {
-        throw error(pair, "'" + value + "' is a multicast address; a NIC needs a unicast one "
-            + "(even first octet, e.g. 52:54:00:...)");
+        throw error(
+            pair,
+            "'"
+                + value
+                + "' is a multicast address; a NIC needs a unicast one "
+                + "(even first octet, e.g. 52:54:00:...)");
       }
       if (mac.equals("00:00:00:00:00:00")) {
         throw error(pair, "'" + value + "' is the all-zero address, which no NIC may use");
@@ -426,16 +509,25 @@ public final class ManifestParser {
 
     private void checkRevisionFile(ManifestLexer.Pair pair, String value) {
       if (value.contains("/") || value.contains("\\") || value.equals(".") || value.equals("..")) {
-        throw error(pair, "'" + ManifestLexer.printable(value) + "' must be a plain file name in "
-            + "the revision folder (no '/', '\\' or '..')");
+        throw error(
+            pair,
+            "'"
+                + ManifestLexer.printable(value)
+                + "' must be a plain file name in "
+                + "the revision folder (no '/', '\\' or '..')");
       }
       Path path = revisionDir.resolve(value);
       if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
         throw error(pair, "'" + value + "' does not exist in " + revisionDir);
       }
       if (Files.isSymbolicLink(path)) {
-        throw error(pair, "'" + value + "' in " + revisionDir
-            + " is a symbolic link; copy (or hard-link) the file into the revision instead");
+        throw error(
+            pair,
+            "'"
+                + value
+                + "' in "
+                + revisionDir
+                + " is a symbolic link; copy (or hard-link) the file into the revision instead");
       }
       if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
         throw error(pair, "'" + value + "' in " + revisionDir + " is not a regular file");
@@ -449,9 +541,13 @@ public final class ManifestParser {
         return value;
       }
       if (value.length() > MAX_IMAGE_REFERENCE || !IMAGE_REFERENCE.matcher(value).matches()) {
-        throw error(pair, "'" + ManifestLexer.printable(value) + "' is neither an archive in the "
-            + "revision folder (a name ending in .tar) nor an image reference (e.g. "
-            + "registry.local:5000/team/builder:1.2, lower-case repository names)");
+        throw error(
+            pair,
+            "'"
+                + ManifestLexer.printable(value)
+                + "' is neither an archive in the "
+                + "revision folder (a name ending in .tar) nor an image reference (e.g. "
+                + "registry.local:5000/team/builder:1.2, lower-case repository names)");
       }
       return value;
     }
@@ -466,8 +562,9 @@ public final class ManifestParser {
       for (String field : fields) {
         if (pairs.containsKey(field)) {
           String other = type == MachineType.KVM ? "docker" : "kvm";
-          throw error(pairs.get(field), "applies to " + other + " machines only, this one is "
-              + type.manifestValue());
+          throw error(
+              pairs.get(field),
+              "applies to " + other + " machines only, this one is " + type.manifestValue());
         }
       }
     }

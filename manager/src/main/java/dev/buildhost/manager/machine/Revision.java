@@ -7,7 +7,7 @@ import java.nio.file.Path;
  *
  * @param machine the machine name
  * @param version "P.R"
- * @param dir     the revision folder (real path, not the symlink)
+ * @param dir the revision folder (real path, not the symlink)
  */
 public record Revision(String machine, String version, Path dir, Manifest manifest) {
 

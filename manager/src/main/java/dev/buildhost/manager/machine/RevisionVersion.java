@@ -25,12 +25,15 @@ record RevisionVersion(int major, int revision) implements Comparable<RevisionVe
     if (!m.matches()) {
       return Optional.empty();
     }
-    return Optional.of(new RevisionVersion(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))));
+    return Optional.of(
+        new RevisionVersion(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))));
   }
 
   /** The major version of a service symlink's suffix ("1"), if it is one. */
   static Optional<Integer> parseMajor(String suffix) {
-    return MAJOR.matcher(suffix).matches() ? Optional.of(Integer.parseInt(suffix)) : Optional.empty();
+    return MAJOR.matcher(suffix).matches()
+        ? Optional.of(Integer.parseInt(suffix))
+        : Optional.empty();
   }
 
   @Override

@@ -4,8 +4,8 @@ import java.time.Instant;
 
 /**
  * A snapshot of one instance, as the API and CLI show it. Optional fields are null when not yet
- * known. The withers below are the only ways the lifecycle makes a new snapshot from an old one,
- * so that every state keeps the fields it must (see {@link Lifecycle}).
+ * known. The withers below are the only ways the lifecycle makes a new snapshot from an old one, so
+ * that every state keeps the fields it must (see {@link Lifecycle}).
  */
 public record Instance(
     String id,
@@ -22,32 +22,80 @@ public record Instance(
     String message) {
 
   /** A new instance: STARTING, created now, no TFTP port yet. */
-  public static Instance starting(String id, String machine, String revision, MachineType type, Instant createdAt) {
-    return new Instance(id, machine, revision, type, InstanceState.STARTING, null, null, 0, createdAt, null, null,
+  public static Instance starting(
+      String id, String machine, String revision, MachineType type, Instant createdAt) {
+    return new Instance(
+        id,
+        machine,
+        revision,
+        type,
+        InstanceState.STARTING,
+        null,
+        null,
+        0,
+        createdAt,
+        null,
+        null,
         null);
   }
 
   /** The same instance on its TFTP port. */
   public Instance withTftpPort(int port) {
-    return new Instance(id, machine, revision, type, state, endReason, exitCode, port, createdAt, runningAt,
+    return new Instance(
+        id, machine, revision, type, state, endReason, exitCode, port, createdAt, runningAt,
         stoppedAt, message);
   }
 
   /** RUNNING since {@code at}; the message stays. */
   public Instance running(Instant at) {
-    return new Instance(id, machine, revision, type, InstanceState.RUNNING, null, null, tftpPort, createdAt, at,
-        null, message);
+    return new Instance(
+        id,
+        machine,
+        revision,
+        type,
+        InstanceState.RUNNING,
+        null,
+        null,
+        tftpPort,
+        createdAt,
+        at,
+        null,
+        message);
   }
 
   /** STOPPING, everything else as it was. */
   public Instance stopping() {
-    return new Instance(id, machine, revision, type, InstanceState.STOPPING, endReason, exitCode, tftpPort,
-        createdAt, runningAt, stoppedAt, message);
+    return new Instance(
+        id,
+        machine,
+        revision,
+        type,
+        InstanceState.STOPPING,
+        endReason,
+        exitCode,
+        tftpPort,
+        createdAt,
+        runningAt,
+        stoppedAt,
+        message);
   }
 
-  /** STOPPED at {@code at} for {@code reason}; {@code message} (null for none) replaces the old one. */
+  /**
+   * STOPPED at {@code at} for {@code reason}; {@code message} (null for none) replaces the old one.
+   */
   public Instance stopped(EndReason reason, Integer exitCode, Instant at, String message) {
-    return new Instance(id, machine, revision, type, InstanceState.STOPPED, reason, exitCode, tftpPort, createdAt,
-        runningAt, at, message);
+    return new Instance(
+        id,
+        machine,
+        revision,
+        type,
+        InstanceState.STOPPED,
+        reason,
+        exitCode,
+        tftpPort,
+        createdAt,
+        runningAt,
+        at,
+        message);
   }
 }

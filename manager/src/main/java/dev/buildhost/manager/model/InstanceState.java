@@ -1,3 +1,8 @@
 package dev.buildhost.manager.model;
 
-public enum InstanceState { STARTING, RUNNING, STOPPING, STOPPED }
+public enum InstanceState {
+  STARTING,
+  RUNNING,
+  STOPPING,
+  STOPPED
+}

@@ -20,8 +20,7 @@ import java.util.Objects;
  */
 public final class Lifecycle {
 
-  private Lifecycle() {
-  }
+  private Lifecycle() {}
 
   /**
    * What the rules look at: the snapshot, and the end reason a stop request already chose (null
@@ -39,17 +38,17 @@ public final class Lifecycle {
 
   /** What can happen to an instance. */
   public sealed interface Report {
-    /** The TFTP server of a starting instance listens on {@code tftpPort}; its guest is launched next. */
-    record Launching(int tftpPort) implements Report {
-    }
+    /**
+     * The TFTP server of a starting instance listens on {@code tftpPort}; its guest is launched
+     * next.
+     */
+    record Launching(int tftpPort) implements Report {}
 
     /** The start failed before the guest ran (the launch threw). */
-    record LaunchFailed(String message) implements Report {
-    }
+    record LaunchFailed(String message) implements Report {}
 
     /** The backend reports the guest running (or reconciliation found it alive). */
-    record GuestRunning() implements Report {
-    }
+    record GuestRunning() implements Report {}
 
     /**
      * The guest is gone: the backend reported its end ({@code POWEROFF}, {@code CRASHED}), or the
@@ -62,8 +61,7 @@ public final class Lifecycle {
     }
 
     /** Someone asked for a clean stop (ACPI shutdown, SIGTERM). */
-    record PoweroffRequested() implements Report {
-    }
+    record PoweroffRequested() implements Report {}
 
     /**
      * The guest is to be killed, for {@code reason}: TERMINATED (terminate, or the poweroff grace
@@ -79,9 +77,9 @@ public final class Lifecycle {
   /**
    * The outcome of one report.
    *
-   * @param next    the state after the report (the same object when nothing changed)
+   * @param next the state after the report (the same object when nothing changed)
    * @param changed whether anything changed, i.e. whether the new state must be recorded
-   * @param events  the events to publish, in order (empty when nothing visible changed)
+   * @param events the events to publish, in order (empty when nothing visible changed)
    */
   public record Step(State next, boolean changed, List<InstanceEvent.Kind> events) {
     public Step {
@@ -105,37 +103,48 @@ public final class Lifecycle {
       if (state != InstanceState.STARTING) {
         return Step.unchanged(current);
       }
-      return new Step(new State(instance.withTftpPort(launching.tftpPort()), requested), true,
+      return new Step(
+          new State(instance.withTftpPort(launching.tftpPort()), requested),
+          true,
           List.of(InstanceEvent.Kind.CREATED));
     }
     if (report instanceof Report.LaunchFailed failed) {
-      return new Step(new State(instance.stopped(EndReason.FAILED_TO_START, null, now, failed.message()), requested),
-          true, List.of(InstanceEvent.Kind.FAILED, InstanceEvent.Kind.STOPPED));
+      return new Step(
+          new State(
+              instance.stopped(EndReason.FAILED_TO_START, null, now, failed.message()), requested),
+          true,
+          List.of(InstanceEvent.Kind.FAILED, InstanceEvent.Kind.STOPPED));
     }
     if (report instanceof Report.GuestRunning) {
       if (state != InstanceState.STARTING) {
         return Step.unchanged(current);
       }
-      return new Step(new State(instance.running(now), requested), true, List.of(InstanceEvent.Kind.RUNNING));
+      return new Step(
+          new State(instance.running(now), requested), true, List.of(InstanceEvent.Kind.RUNNING));
     }
     if (report instanceof Report.GuestEnded ended) {
       EndReason reason = requested != null ? requested : ended.reason();
-      return new Step(new State(instance.stopped(reason, ended.exitCode(), now, ended.message()), requested), true,
+      return new Step(
+          new State(instance.stopped(reason, ended.exitCode(), now, ended.message()), requested),
+          true,
           List.of(InstanceEvent.Kind.STOPPED));
     }
     if (report instanceof Report.PoweroffRequested) {
       if (state == InstanceState.STOPPING) {
         return Step.unchanged(current);
       }
-      return new Step(new State(instance.stopping(), requested), true, List.of(InstanceEvent.Kind.STOPPING));
+      return new Step(
+          new State(instance.stopping(), requested), true, List.of(InstanceEvent.Kind.STOPPING));
     }
     if (report instanceof Report.KillRequested kill) {
       EndReason reason = requested != null ? requested : kill.reason();
       if (state == InstanceState.STOPPING) {
-        return reason == requested ? Step.unchanged(current)
+        return reason == requested
+            ? Step.unchanged(current)
             : new Step(new State(instance, reason), true, List.of());
       }
-      return new Step(new State(instance.stopping(), reason), true, List.of(InstanceEvent.Kind.STOPPING));
+      return new Step(
+          new State(instance.stopping(), reason), true, List.of(InstanceEvent.Kind.STOPPING));
     }
     throw new IllegalArgumentException("unknown report " + report);
   }

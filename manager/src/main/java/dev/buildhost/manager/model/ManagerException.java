@@ -3,7 +3,13 @@ package dev.buildhost.manager.model;
 /** A request the manager refused; {@link #kind()} tells the API which HTTP status to answer. */
 public class ManagerException extends RuntimeException {
 
-  public enum Kind { NOT_FOUND, BAD_REQUEST, CONFLICT, NO_CAPACITY, BACKEND_FAILED }
+  public enum Kind {
+    NOT_FOUND,
+    BAD_REQUEST,
+    CONFLICT,
+    NO_CAPACITY,
+    BACKEND_FAILED
+  }
 
   private final Kind kind;
 

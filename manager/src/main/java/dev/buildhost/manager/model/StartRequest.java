@@ -8,7 +8,7 @@ import java.util.Map;
  *
  * @param machine the machine name (its {@code <name>-<P>} symlink picks the revision)
  * @param timeout how long the instance may run before it is terminated; null for the default
- * @param files   files put into the instance folder before the guest starts (name to content)
+ * @param files files put into the instance folder before the guest starts (name to content)
  */
 public record StartRequest(String machine, Duration timeout, Map<String, byte[]> files) {
   public StartRequest {

@@ -16,7 +16,10 @@ public final class AddressPool {
     this.network = network;
   }
 
-  /** The instance's address: the one it holds, else the lowest free one; throws when the range is full. */
+  /**
+   * The instance's address: the one it holds, else the lowest free one; throws when the range is
+   * full.
+   */
   public synchronized Inet4Address assign(String instanceId) throws NetworkException {
     Inet4Address held = byInstance.get(instanceId);
     if (held != null) {
@@ -32,22 +35,45 @@ public final class AddressPool {
         return address;
       }
       if (candidate == last) {
-        throw new NetworkException("no guest address is free in " + Ipv4.text(network.rangeFirst()) + "-"
-            + Ipv4.text(network.rangeLast()) + " for instance " + instanceId + " (" + byInstance.size() + " held)");
+        throw new NetworkException(
+            "no guest address is free in "
+                + Ipv4.text(network.rangeFirst())
+                + "-"
+                + Ipv4.text(network.rangeLast())
+                + " for instance "
+                + instanceId
+                + " ("
+                + byInstance.size()
+                + " held)");
       }
     }
   }
 
-  /** Takes back what a previous daemon handed out; refuses an address outside the range or held by another. */
+  /**
+   * Takes back what a previous daemon handed out; refuses an address outside the range or held by
+   * another.
+   */
   public synchronized void adopt(String instanceId, Inet4Address address) throws NetworkException {
     if (!network.inRange(address)) {
-      throw new NetworkException("instance " + instanceId + " holds " + Ipv4.text(address)
-          + ", outside the guest range " + Ipv4.text(network.rangeFirst()) + "-" + Ipv4.text(network.rangeLast()));
+      throw new NetworkException(
+          "instance "
+              + instanceId
+              + " holds "
+              + Ipv4.text(address)
+              + ", outside the guest range "
+              + Ipv4.text(network.rangeFirst())
+              + "-"
+              + Ipv4.text(network.rangeLast()));
     }
     for (Map.Entry<String, Inet4Address> entry : byInstance.entrySet()) {
       if (entry.getValue().equals(address) && !entry.getKey().equals(instanceId)) {
-        throw new NetworkException("instance " + instanceId + " and instance " + entry.getKey() + " both hold "
-            + Ipv4.text(address));
+        throw new NetworkException(
+            "instance "
+                + instanceId
+                + " and instance "
+                + entry.getKey()
+                + " both hold "
+                + Ipv4.text(address));
       }
     }
     byInstance.put(instanceId, address);

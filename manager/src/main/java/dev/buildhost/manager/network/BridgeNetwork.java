@@ -13,11 +13,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The daemon's guest network in {@link NetworkMode#BRIDGE} mode: the bridge with the host
- * address, buildhost's firewall tables and dnsmasq. Each guest attached gets an address, a MAC,
- * an isolated port, a DHCP entry and its firewall rules; detaching removes all four.
- * {@link #open} adopts whatever a previous daemon left (its bridge, tables, dnsmasq, hosts);
- * {@link #reconcile} then removes what belongs to no live instance.
+ * The daemon's guest network in {@link NetworkMode#BRIDGE} mode: the bridge with the host address,
+ * buildhost's firewall tables and dnsmasq. Each guest attached gets an address, a MAC, an isolated
+ * port, a DHCP entry and its firewall rules; detaching removes all four. {@link #open} adopts
+ * whatever a previous daemon left (its bridge, tables, dnsmasq, hosts); {@link #reconcile} then
+ * removes what belongs to no live instance.
  */
 public final class BridgeNetwork {
   private static final Logger LOG = LoggerFactory.getLogger(BridgeNetwork.class);
@@ -39,14 +39,16 @@ public final class BridgeNetwork {
 
   /**
    * Sets the network up, or adopts it: the bridge, the tables (kept with their rules when there),
-   * the DHCP hosts of the last daemon and its dnsmasq when still running. {@code stateFolder}
-   * holds dnsmasq's files.
+   * the DHCP hosts of the last daemon and its dnsmasq when still running. {@code stateFolder} holds
+   * dnsmasq's files.
    */
   public static BridgeNetwork open(GuestNetwork network, Path stateFolder, HostCommands commands)
       throws NetworkException {
     if (network.mode() != NetworkMode.BRIDGE) {
-      throw new IllegalArgumentException("network mode is '" + network.mode().settingValue()
-          + "': the bridge network is only made in mode 'bridge'");
+      throw new IllegalArgumentException(
+          "network mode is '"
+              + network.mode().settingValue()
+              + "': the bridge network is only made in mode 'bridge'");
     }
     BridgeNetwork opened = new BridgeNetwork(network, stateFolder, commands);
     opened.setUp();
@@ -63,8 +65,13 @@ public final class BridgeNetwork {
       hosts.put(host.instanceId(), host);
     }
     dnsmasq.start(hosts.values());
-    LOG.info("guest network: bridge {} at {}, tables {}, dnsmasq {} ({} guests adopted)", network.bridgeName(),
-        network.hostCidr(), network.tableName(), dnsmasq.pid(), hosts.size());
+    LOG.info(
+        "guest network: bridge {} at {}, tables {}, dnsmasq {} ({} guests adopted)",
+        network.bridgeName(),
+        network.hostCidr(),
+        network.tableName(),
+        dnsmasq.pid(),
+        hosts.size());
   }
 
   public GuestNetwork settings() {
@@ -75,8 +82,9 @@ public final class BridgeNetwork {
    * A VM's place: an address, the MAC ({@code mac} when the manifest gives one, else derived from
    * the id), a tap on the bridge for QEMU to open, its DHCP entry and its rules.
    */
-  public synchronized GuestPort attachVm(String instanceId, Optional<MacAddress> mac, int tftpPort,
-      boolean outboundNat) throws NetworkException {
+  public synchronized GuestPort attachVm(
+      String instanceId, Optional<MacAddress> mac, int tftpPort, boolean outboundNat)
+      throws NetworkException {
     GuestPort port = plan(instanceId, PortKind.TAP, mac);
     attach(port, tftpPort, outboundNat, () -> links.createTap(port));
     return port;
@@ -84,17 +92,27 @@ public final class BridgeNetwork {
 
   /**
    * A container's place: a veth whose end becomes eth0 in {@code namespace}, addressed there now
-   * ({@link ContainerAddressing#STATIC}) or by the guest's DHCP client, which gets the same address.
+   * ({@link ContainerAddressing#STATIC}) or by the guest's DHCP client, which gets the same
+   * address.
    */
-  public synchronized GuestPort attachContainer(String instanceId, GuestNamespace namespace, int tftpPort,
-      boolean outboundNat, ContainerAddressing addressing) throws NetworkException {
+  public synchronized GuestPort attachContainer(
+      String instanceId,
+      GuestNamespace namespace,
+      int tftpPort,
+      boolean outboundNat,
+      ContainerAddressing addressing)
+      throws NetworkException {
     GuestPort port = plan(instanceId, PortKind.VETH, Optional.empty());
-    attach(port, tftpPort, outboundNat, () -> {
-      links.createVeth(port, namespace);
-      if (addressing == ContainerAddressing.STATIC) {
-        links.assignStatic(port, namespace);
-      }
-    });
+    attach(
+        port,
+        tftpPort,
+        outboundNat,
+        () -> {
+          links.createVeth(port, namespace);
+          if (addressing == ContainerAddressing.STATIC) {
+            links.assignStatic(port, namespace);
+          }
+        });
     return port;
   }
 
@@ -145,8 +163,12 @@ public final class BridgeNetwork {
     kept.addAll(hosts.keySet());
     ReconcileResult result = new ReconcileResult(removedPorts, removedRules, removedHosts, kept);
     if (result.removedAnything()) {
-      LOG.info("guest network reconciled: removed ports {}, rules of {}, DHCP hosts of {}; kept {}", removedPorts,
-          removedRules, removedHosts, kept);
+      LOG.info(
+          "guest network reconciled: removed ports {}, rules of {}, DHCP hosts of {}; kept {}",
+          removedPorts,
+          removedRules,
+          removedHosts,
+          kept);
     }
     return result;
   }
@@ -179,22 +201,33 @@ public final class BridgeNetwork {
     return dnsmasq;
   }
 
-  private GuestPort plan(String instanceId, PortKind kind, Optional<MacAddress> mac) throws NetworkException {
+  private GuestPort plan(String instanceId, PortKind kind, Optional<MacAddress> mac)
+      throws NetworkException {
     GuestRules.requireInstanceId(instanceId);
     MacAddress chosen = mac.orElseGet(() -> MacAddress.forInstance(instanceId));
     for (DhcpHost host : hosts.values()) {
       // Two guests with one MAC would get each other's address and frames: refuse the second.
       if (host.mac().equals(chosen) && !host.instanceId().equals(instanceId)) {
-        throw new NetworkException("instance " + instanceId + ": MAC " + chosen + " is already used by instance "
-            + host.instanceId());
+        throw new NetworkException(
+            "instance "
+                + instanceId
+                + ": MAC "
+                + chosen
+                + " is already used by instance "
+                + host.instanceId());
       }
     }
     Inet4Address address = addresses.assign(instanceId);
-    return new GuestPort(instanceId, kind, GuestPort.interfaceName(network.portPrefix(), kind, instanceId),
-        chosen, address);
+    return new GuestPort(
+        instanceId,
+        kind,
+        GuestPort.interfaceName(network.portPrefix(), kind, instanceId),
+        chosen,
+        address);
   }
 
-  private void attach(GuestPort port, int tftpPort, boolean outboundNat, PortMaker maker) throws NetworkException {
+  private void attach(GuestPort port, int tftpPort, boolean outboundNat, PortMaker maker)
+      throws NetworkException {
     GuestRules rules = new GuestRules(port, tftpPort, outboundNat);
     String id = port.instanceId();
     try {

@@ -18,9 +18,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The guest network's DHCP server: a dnsmasq of the daemon's own, on the bridge only, DNS off,
  * answering only the MACs in its hosts file (each always gets its guest's address). Its files
- * (hosts, leases, PID, log) live in the daemon's state folder; it is started, told to re-read
- * its hosts (SIGHUP) and stopped by PID, and a restarted daemon adopts the one its predecessor
- * left running.
+ * (hosts, leases, PID, log) live in the daemon's state folder; it is started, told to re-read its
+ * hosts (SIGHUP) and stopped by PID, and a restarted daemon adopts the one its predecessor left
+ * running.
  */
 public final class Dnsmasq {
   private static final Duration STOP_GRACE = Duration.ofSeconds(5);
@@ -31,7 +31,9 @@ public final class Dnsmasq {
   private final HostCommands commands;
   private long pid = -1;
 
-  /** {@code folder} holds its files; it is made when missing (mode as the parent's umask allows). */
+  /**
+   * {@code folder} holds its files; it is made when missing (mode as the parent's umask allows).
+   */
   public Dnsmasq(GuestNetwork network, Path folder, HostCommands commands) {
     this.network = network;
     this.folder = folder;
@@ -60,8 +62,8 @@ public final class Dnsmasq {
   }
 
   /**
-   * Adopts the dnsmasq that the PID file names when it is ours and alive (it keeps the hosts
-   * it has), else starts one with {@code hosts}.
+   * Adopts the dnsmasq that the PID file names when it is ours and alive (it keeps the hosts it
+   * has), else starts one with {@code hosts}.
    */
   public void start(Collection<DhcpHost> hosts) throws NetworkException {
     prepareFolder();
@@ -73,27 +75,54 @@ public final class Dnsmasq {
       return;
     }
     writeHosts(hosts);
-    List<String> command = List.of("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-hosts",
-        "--no-resolv", "--port=0", "--interface=" + network.bridgeName(), "--except-interface=lo",
-        "--bind-dynamic", "--dhcp-authoritative",
-        "--dhcp-range=" + network.subnet().substring(0, network.subnet().indexOf('/')) + ",static,"
-            + network.netmask() + ",1h",
-        "--dhcp-option=option:router," + network.hostAddress().getHostAddress(),
-        "--dhcp-hostsfile=" + hostsFile(), "--dhcp-leasefile=" + leasesFile(), "--pid-file=",
-        "--log-dhcp", "--log-facility=" + logFile());
+    List<String> command =
+        List.of(
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-hosts",
+            "--no-resolv",
+            "--port=0",
+            "--interface=" + network.bridgeName(),
+            "--except-interface=lo",
+            "--bind-dynamic",
+            "--dhcp-authoritative",
+            "--dhcp-range="
+                + network.subnet().substring(0, network.subnet().indexOf('/'))
+                + ",static,"
+                + network.netmask()
+                + ",1h",
+            "--dhcp-option=option:router," + network.hostAddress().getHostAddress(),
+            "--dhcp-hostsfile=" + hostsFile(),
+            "--dhcp-leasefile=" + leasesFile(),
+            "--pid-file=",
+            "--log-dhcp",
+            "--log-facility=" + logFile());
     Process process;
     try {
-      process = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile())).start();
+      process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
+              .start();
     } catch (IOException e) {
-      throw new NetworkException("cannot start dnsmasq for bridge " + network.bridgeName()
-          + " (install dnsmasq-base): " + e.getMessage(), e);
+      throw new NetworkException(
+          "cannot start dnsmasq for bridge "
+              + network.bridgeName()
+              + " (install dnsmasq-base): "
+              + e.getMessage(),
+          e);
     }
     try {
       // dnsmasq exits at once on a bad option or a taken port; give it that moment to say so.
       if (process.waitFor(300, TimeUnit.MILLISECONDS)) {
-        throw new NetworkException("dnsmasq for bridge " + network.bridgeName() + " exited with "
-            + process.exitValue() + " at start: " + tail(logFile()));
+        throw new NetworkException(
+            "dnsmasq for bridge "
+                + network.bridgeName()
+                + " exited with "
+                + process.exitValue()
+                + " at start: "
+                + tail(logFile()));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -134,7 +163,9 @@ public final class Dnsmasq {
           if (fields.length != 2) {
             throw new IllegalArgumentException("expected MAC,ADDRESS");
           }
-          hosts.add(new DhcpHost(instance, MacAddress.parse(fields[0], "MAC"), Ipv4.parse(fields[1], "address")));
+          hosts.add(
+              new DhcpHost(
+                  instance, MacAddress.parse(fields[0], "MAC"), Ipv4.parse(fields[1], "address")));
         } catch (IllegalArgumentException e) {
           throw new NetworkException(file + " line " + (i + 1) + ": " + e.getMessage(), e);
         }
@@ -144,7 +175,10 @@ public final class Dnsmasq {
     return hosts;
   }
 
-  /** Stops it by PID (SIGTERM, then SIGKILL after a grace) and removes its PID file; stopped is fine. */
+  /**
+   * Stops it by PID (SIGTERM, then SIGKILL after a grace) and removes its PID file; stopped is
+   * fine.
+   */
   public void stop() throws NetworkException {
     long target = pid > 0 ? pid : runningPid().orElse(-1L);
     if (target > 0) {
@@ -156,7 +190,8 @@ public final class Dnsmasq {
         } catch (java.util.concurrent.TimeoutException e) {
           handle.get().destroyForcibly();
         } catch (java.util.concurrent.ExecutionException e) {
-          throw new NetworkException("cannot wait for dnsmasq " + target + " to end: " + e.getMessage(), e);
+          throw new NetworkException(
+              "cannot wait for dnsmasq " + target + " to end: " + e.getMessage(), e);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new NetworkException("interrupted while stopping dnsmasq " + target, e);
@@ -198,8 +233,8 @@ public final class Dnsmasq {
 
   /**
    * dnsmasq drops root for its own unprivileged user before it reads the hosts file (at start and
-   * on every SIGHUP), so that file (MACs and addresses, nothing secret) must be readable by
-   * anyone, and every folder above it passable.
+   * on every SIGHUP), so that file (MACs and addresses, nothing secret) must be readable by anyone,
+   * and every folder above it passable.
    */
   public void prepareFolder() throws NetworkException {
     try {
@@ -207,28 +242,46 @@ public final class Dnsmasq {
       Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwxr-xr-x"));
       for (Path dir = folder.toAbsolutePath().getParent(); dir != null; dir = dir.getParent()) {
         if (!Files.getPosixFilePermissions(dir).contains(PosixFilePermission.OTHERS_EXECUTE)) {
-          throw new NetworkException("dnsmasq, which runs as an unprivileged user, cannot reach " + hostsFile()
-              + " because " + dir + " is closed to others: give " + dir + " the mode o+x (chmod o+x " + dir
-              + ") or choose another state folder");
+          throw new NetworkException(
+              "dnsmasq, which runs as an unprivileged user, cannot reach "
+                  + hostsFile()
+                  + " because "
+                  + dir
+                  + " is closed to others: give "
+                  + dir
+                  + " the mode o+x (chmod o+x "
+                  + dir
+                  + ") or choose another state folder");
         }
       }
     } catch (IOException e) {
-      throw new NetworkException("cannot prepare the network state folder " + folder + ": " + e.getMessage(), e);
+      throw new NetworkException(
+          "cannot prepare the network state folder " + folder + ": " + e.getMessage(), e);
     }
   }
 
   private void reload() throws NetworkException {
     if (pid > 0) {
-      commands.run("tell dnsmasq " + pid + " to re-read its hosts", List.of("kill", "-HUP", Long.toString(pid)));
+      commands.run(
+          "tell dnsmasq " + pid + " to re-read its hosts",
+          List.of("kill", "-HUP", Long.toString(pid)));
     }
   }
 
   private void writeHosts(Collection<DhcpHost> hosts) throws NetworkException {
-    StringBuilder text = new StringBuilder("# buildhost: the guests of bridge " + network.bridgeName()
-        + " (rewritten by the daemon)\n");
+    StringBuilder text =
+        new StringBuilder(
+            "# buildhost: the guests of bridge "
+                + network.bridgeName()
+                + " (rewritten by the daemon)\n");
     for (DhcpHost host : hosts) {
-      text.append(ENTRY_COMMENT).append(host.instanceId()).append('\n')
-          .append(host.mac()).append(',').append(host.address().getHostAddress()).append('\n');
+      text.append(ENTRY_COMMENT)
+          .append(host.instanceId())
+          .append('\n')
+          .append(host.mac())
+          .append(',')
+          .append(host.address().getHostAddress())
+          .append('\n');
     }
     writeAtomically(hostsFile(), text.toString());
   }

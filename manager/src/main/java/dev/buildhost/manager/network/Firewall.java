@@ -8,9 +8,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * buildhost's own nftables tables: created when absent, adopted when present (a restarted
- * daemon keeps its running guests' rules), changed only through one-transaction scripts, and
- * never any other table.
+ * buildhost's own nftables tables: created when absent, adopted when present (a restarted daemon
+ * keeps its running guests' rules), changed only through one-transaction scripts, and never any
+ * other table.
  */
 public final class Firewall {
   private static final List<String> FAMILIES = List.of("bridge", "inet");
@@ -45,20 +45,30 @@ public final class Firewall {
   }
 
   public boolean tableExists(String family) throws NetworkException {
-    return commands.execute("look for nftables table " + family + " " + network.tableName(),
-        List.of("nft", "list", "table", family, network.tableName()), null).exitCode() == 0;
+    return commands
+            .execute(
+                "look for nftables table " + family + " " + network.tableName(),
+                List.of("nft", "list", "table", family, network.tableName()),
+                null)
+            .exitCode()
+        == 0;
   }
 
-  /** Adds one guest's rules; its old rules, if any (a retried start), go in the same transaction. */
+  /**
+   * Adds one guest's rules; its old rules, if any (a retried start), go in the same transaction.
+   */
   public void addGuest(GuestRules guest) throws NetworkException {
     String id = guest.port().instanceId();
     List<FirewallRule> old = rules().stream().filter(rule -> rule.instanceId().equals(id)).toList();
-    apply("add the firewall rules of instance " + id, ruleset.deleteRules(old) + ruleset.addGuest(guest));
+    apply(
+        "add the firewall rules of instance " + id,
+        ruleset.deleteRules(old) + ruleset.addGuest(guest));
   }
 
   /** Removes every rule of the instance, in one transaction; nothing to remove is fine. */
   public void removeGuest(String instanceId) throws NetworkException {
-    List<FirewallRule> rules = rules().stream().filter(rule -> rule.instanceId().equals(instanceId)).toList();
+    List<FirewallRule> rules =
+        rules().stream().filter(rule -> rule.instanceId().equals(instanceId)).toList();
     if (!rules.isEmpty()) {
       apply("remove the firewall rules of instance " + instanceId, ruleset.deleteRules(rules));
     }
@@ -71,14 +81,22 @@ public final class Firewall {
       if (!tableExists(family)) {
         continue;
       }
-      String text = commands.run("list nftables table " + family + " " + network.tableName(),
-          List.of("nft", "-j", "-a", "list", "table", family, network.tableName()));
+      String text =
+          commands.run(
+              "list nftables table " + family + " " + network.tableName(),
+              List.of("nft", "-j", "-a", "list", "table", family, network.tableName()));
       JsonNode root;
       try {
         root = json.readTree(text);
       } catch (java.io.IOException e) {
-        throw new NetworkException("cannot read nft's listing of table " + family + " " + network.tableName()
-            + ": " + e.getMessage(), e);
+        throw new NetworkException(
+            "cannot read nft's listing of table "
+                + family
+                + " "
+                + network.tableName()
+                + ": "
+                + e.getMessage(),
+            e);
       }
       for (JsonNode item : root.path("nftables")) {
         JsonNode rule = item.get("rule");
@@ -87,8 +105,12 @@ public final class Firewall {
         }
         String comment = rule.path("comment").asText("");
         if (comment.startsWith(Ruleset.COMMENT_PREFIX)) {
-          found.add(new FirewallRule(family, rule.path("chain").asText(), rule.path("handle").asLong(),
-              comment.substring(Ruleset.COMMENT_PREFIX.length())));
+          found.add(
+              new FirewallRule(
+                  family,
+                  rule.path("chain").asText(),
+                  rule.path("handle").asLong(),
+                  comment.substring(Ruleset.COMMENT_PREFIX.length())));
         }
       }
     }
@@ -106,7 +128,8 @@ public final class Firewall {
   public void deleteTables() throws NetworkException {
     for (String family : FAMILIES) {
       if (tableExists(family)) {
-        apply("delete nftables table " + family + " " + network.tableName(),
+        apply(
+            "delete nftables table " + family + " " + network.tableName(),
             "delete table " + family + " " + network.tableName() + "\n");
       }
     }
@@ -117,8 +140,10 @@ public final class Firewall {
     StringBuilder text = new StringBuilder();
     for (String family : FAMILIES) {
       if (tableExists(family)) {
-        text.append(commands.run("list nftables table " + family + " " + network.tableName(),
-            List.of("nft", "list", "table", family, network.tableName())));
+        text.append(
+            commands.run(
+                "list nftables table " + family + " " + network.tableName(),
+                List.of("nft", "list", "table", family, network.tableName())));
       }
     }
     return text.toString();

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The network namespace a container's veth end moves into: a named one ({@code ip netns add},
- * as tests make) or a running process's (a Docker container's, found by its PID).
+ * The network namespace a container's veth end moves into: a named one ({@code ip netns add}, as
+ * tests make) or a running process's (a Docker container's, found by its PID).
  */
 public sealed interface GuestNamespace {
 
@@ -22,7 +22,8 @@ public sealed interface GuestNamespace {
 
     public Named {
       if (name == null || !NAME.matcher(name).matches() || name.equals(".") || name.equals("..")) {
-        throw new IllegalArgumentException("network namespace name '" + name + "' must be 1-64 of A-Z a-z 0-9 _ . -");
+        throw new IllegalArgumentException(
+            "network namespace name '" + name + "' must be 1-64 of A-Z a-z 0-9 _ . -");
       }
     }
 
@@ -39,11 +40,14 @@ public sealed interface GuestNamespace {
     }
   }
 
-  /** The namespace of a running process, e.g. a container's init as the Docker engine reports it. */
+  /**
+   * The namespace of a running process, e.g. a container's init as the Docker engine reports it.
+   */
   record OfProcess(long pid) implements GuestNamespace {
     public OfProcess {
       if (pid <= 1) {
-        throw new IllegalArgumentException("process id " + pid + " cannot own a guest's network namespace");
+        throw new IllegalArgumentException(
+            "process id " + pid + " cannot own a guest's network namespace");
       }
     }
 
@@ -54,7 +58,8 @@ public sealed interface GuestNamespace {
 
     @Override
     public List<String> ip(String... args) {
-      List<String> command = new ArrayList<>(List.of("nsenter", "-t", Long.toString(pid), "-n", "ip"));
+      List<String> command =
+          new ArrayList<>(List.of("nsenter", "-t", Long.toString(pid), "-n", "ip"));
       command.addAll(List.of(args));
       return command;
     }

@@ -5,18 +5,22 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.regex.Pattern;
 
-/** IPv4 addresses as the network layer needs them: parsed strictly (never resolved) and counted as ints. */
+/**
+ * IPv4 addresses as the network layer needs them: parsed strictly (never resolved) and counted as
+ * ints.
+ */
 final class Ipv4 {
   private static final Pattern DOTTED_QUAD =
-      Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+      Pattern.compile(
+          "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
-  private Ipv4() {
-  }
+  private Ipv4() {}
 
   /** A dotted quad, or an error naming {@code what}; no name lookup ever happens. */
   static Inet4Address parse(String text, String what) {
     if (text == null || !DOTTED_QUAD.matcher(text).matches()) {
-      throw new IllegalArgumentException(what + " '" + text + "' is not an IPv4 address like 196.254.111.222");
+      throw new IllegalArgumentException(
+          what + " '" + text + "' is not an IPv4 address like 196.254.111.222");
     }
     try {
       return (Inet4Address) InetAddress.getByName(text);

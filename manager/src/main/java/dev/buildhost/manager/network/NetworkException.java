@@ -1,6 +1,9 @@
 package dev.buildhost.manager.network;
 
-/** Setting up or changing the guest network failed; the message names the object and the tool's answer. */
+/**
+ * Setting up or changing the guest network failed; the message names the object and the tool's
+ * answer.
+ */
 public class NetworkException extends Exception {
   public NetworkException(String message) {
     super(message);

@@ -3,9 +3,9 @@ package dev.buildhost.manager.network;
 import java.util.Locale;
 
 /**
- * How guests are networked. {@link #BRIDGE} is the isolated guest network of this package;
- * {@link #USER} is QEMU user networking and host-networked containers, the fallback for hosts
- * where a bridge cannot be made (its limits are listed in doc/network.md).
+ * How guests are networked. {@link #BRIDGE} is the isolated guest network of this package; {@link
+ * #USER} is QEMU user networking and host-networked containers, the fallback for hosts where a
+ * bridge cannot be made (its limits are listed in doc/network.md).
  */
 public enum NetworkMode {
   BRIDGE,
@@ -17,8 +17,9 @@ public enum NetworkMode {
     return switch (value) {
       case "bridge" -> BRIDGE;
       case "user" -> USER;
-      default -> throw new IllegalArgumentException(
-          "network mode '" + text + "' is not known: use 'bridge' or 'user'");
+      default ->
+          throw new IllegalArgumentException(
+              "network mode '" + text + "' is not known: use 'bridge' or 'user'");
     };
   }
 

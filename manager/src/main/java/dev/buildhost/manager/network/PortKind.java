@@ -1,6 +1,9 @@
 package dev.buildhost.manager.network;
 
-/** What kind of bridge port a guest has: a tap (a VM's NIC) or a veth whose peer is in a container's namespace. */
+/**
+ * What kind of bridge port a guest has: a tap (a VM's NIC) or a veth whose peer is in a container's
+ * namespace.
+ */
 public enum PortKind {
   TAP('t'),
   VETH('v');

@@ -4,10 +4,13 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What reconciliation found and did: the ports (links), firewall rules (by instance) and DHCP
- * hosts it removed because no live instance owns them, and the instances whose network it kept.
+ * What reconciliation found and did: the ports (links), firewall rules (by instance) and DHCP hosts
+ * it removed because no live instance owns them, and the instances whose network it kept.
  */
-public record ReconcileResult(List<String> removedPorts, Set<String> removedRules, Set<String> removedHosts,
+public record ReconcileResult(
+    List<String> removedPorts,
+    Set<String> removedRules,
+    Set<String> removedHosts,
     Set<String> kept) {
   public ReconcileResult {
     removedPorts = List.copyOf(removedPorts);

@@ -4,12 +4,11 @@ import java.util.List;
 import java.util.StringJoiner;
 
 /**
- * Writes the nftables scripts of the guest network: two tables of buildhost's own (family
- * {@code bridge} and family {@code inet}, both named {@link GuestNetwork#tableName()}), whose
- * base rules deny guests everything, and per-guest rules, each commented {@code instance ID},
- * that let one guest use its own address, its DHCP and its own TFTP server. Every script is
- * applied with one {@code nft -f}, so it takes effect whole or not at all. Pure text: the
- * firewall class runs it.
+ * Writes the nftables scripts of the guest network: two tables of buildhost's own (family {@code
+ * bridge} and family {@code inet}, both named {@link GuestNetwork#tableName()}), whose base rules
+ * deny guests everything, and per-guest rules, each commented {@code instance ID}, that let one
+ * guest use its own address, its DHCP and its own TFTP server. Every script is applied with one
+ * {@code nft -f}, so it takes effect whole or not at all. Pure text: the firewall class runs it.
  */
 public final class Ruleset {
   /** Prefix of the comment on every per-guest rule; reconciliation reads the id back from it. */
@@ -24,11 +23,19 @@ public final class Ruleset {
   static final String NOT_OUTSIDE_SET = "not_outside";
 
   /**
-   * Where NATed guests may never go: this-network, private (RFC 1918), shared (RFC 6598),
-   * loopback, link-local, multicast and reserved; the guest subnet is added per network.
+   * Where NATed guests may never go: this-network, private (RFC 1918), shared (RFC 6598), loopback,
+   * link-local, multicast and reserved; the guest subnet is added per network.
    */
-  static final List<String> NOT_OUTSIDE = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-      "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3");
+  static final List<String> NOT_OUTSIDE =
+      List.of(
+          "0.0.0.0/8",
+          "10.0.0.0/8",
+          "100.64.0.0/10",
+          "127.0.0.0/8",
+          "169.254.0.0/16",
+          "172.16.0.0/12",
+          "192.168.0.0/16",
+          "224.0.0.0/3");
 
   private final GuestNetwork network;
 
@@ -82,19 +89,35 @@ public final class Ruleset {
             type nat hook postrouting priority srcnat; policy accept;
           }
         }
-        """.formatted(network.tableName(), PORTS_CHAIN, ports, ISOLATION_CHAIN, NOT_OUTSIDE_SET, notOutside,
-        DNAT_CHAIN, HOST_CHAIN, bridge, host, FORWARD_CHAIN, MASQUERADE_CHAIN);
+        """
+        .formatted(
+            network.tableName(),
+            PORTS_CHAIN,
+            ports,
+            ISOLATION_CHAIN,
+            NOT_OUTSIDE_SET,
+            notOutside,
+            DNAT_CHAIN,
+            HOST_CHAIN,
+            bridge,
+            host,
+            FORWARD_CHAIN,
+            MASQUERADE_CHAIN);
   }
 
   /** Removes both tables (the daemon's network is taken down). */
   public String deleteTables() {
-    return "delete table bridge " + network.tableName() + "\ndelete table inet " + network.tableName() + "\n";
+    return "delete table bridge "
+        + network.tableName()
+        + "\ndelete table inet "
+        + network.tableName()
+        + "\n";
   }
 
   /**
    * One guest's rules, inserted ahead of the base drops: frames from its port with its MAC and
-   * address (or the DHCP and ARP probes that precede an address), and its TFTP DNAT; with
-   * outbound NAT, forwarding to addresses outside {@link #NOT_OUTSIDE} and masquerading.
+   * address (or the DHCP and ARP probes that precede an address), and its TFTP DNAT; with outbound
+   * NAT, forwarding to addresses outside {@link #NOT_OUTSIDE} and masquerading.
    */
   public String addGuest(GuestRules guest) {
     GuestPort port = guest.port();
@@ -106,23 +129,78 @@ public final class Ruleset {
     String bridge = quote(network.bridgeName());
     StringBuilder script = new StringBuilder();
     String bridgeRule = "insert rule bridge " + table + " " + PORTS_CHAIN + " ";
-    script.append(bridgeRule).append(iif).append(" ip saddr ").append(address).append(" accept").append(comment)
+    script
+        .append(bridgeRule)
+        .append(iif)
+        .append(" ip saddr ")
+        .append(address)
+        .append(" accept")
+        .append(comment)
         .append('\n');
-    script.append(bridgeRule).append(iif)
-        .append(" ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept").append(comment)
+    script
+        .append(bridgeRule)
+        .append(iif)
+        .append(" ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept")
+        .append(comment)
         .append('\n');
-    script.append(bridgeRule).append(iif).append(" arp saddr ether ").append(port.mac())
-        .append(" arp saddr ip { 0.0.0.0, ").append(address).append(" } accept").append(comment).append('\n');
-    script.append("insert rule inet ").append(table).append(' ').append(DNAT_CHAIN).append(" iifname ").append(bridge)
-        .append(" ip saddr ").append(address).append(" ip daddr ").append(host).append(" udp dport 69 dnat ip to ")
-        .append(host).append(':').append(guest.tftpPort()).append(comment).append('\n');
+    script
+        .append(bridgeRule)
+        .append(iif)
+        .append(" arp saddr ether ")
+        .append(port.mac())
+        .append(" arp saddr ip { 0.0.0.0, ")
+        .append(address)
+        .append(" } accept")
+        .append(comment)
+        .append('\n');
+    script
+        .append("insert rule inet ")
+        .append(table)
+        .append(' ')
+        .append(DNAT_CHAIN)
+        .append(" iifname ")
+        .append(bridge)
+        .append(" ip saddr ")
+        .append(address)
+        .append(" ip daddr ")
+        .append(host)
+        .append(" udp dport 69 dnat ip to ")
+        .append(host)
+        .append(':')
+        .append(guest.tftpPort())
+        .append(comment)
+        .append('\n');
     if (guest.outboundNat()) {
-      script.append("insert rule inet ").append(table).append(' ').append(FORWARD_CHAIN).append(" iifname ")
-          .append(bridge).append(" oifname != ").append(bridge).append(" ip saddr ").append(address)
-          .append(" ip daddr != @").append(NOT_OUTSIDE_SET).append(" accept").append(comment).append('\n');
-      script.append("insert rule inet ").append(table).append(' ').append(MASQUERADE_CHAIN).append(" iifname ")
-          .append(bridge).append(" oifname != ").append(bridge).append(" ip saddr ").append(address)
-          .append(" masquerade").append(comment).append('\n');
+      script
+          .append("insert rule inet ")
+          .append(table)
+          .append(' ')
+          .append(FORWARD_CHAIN)
+          .append(" iifname ")
+          .append(bridge)
+          .append(" oifname != ")
+          .append(bridge)
+          .append(" ip saddr ")
+          .append(address)
+          .append(" ip daddr != @")
+          .append(NOT_OUTSIDE_SET)
+          .append(" accept")
+          .append(comment)
+          .append('\n');
+      script
+          .append("insert rule inet ")
+          .append(table)
+          .append(' ')
+          .append(MASQUERADE_CHAIN)
+          .append(" iifname ")
+          .append(bridge)
+          .append(" oifname != ")
+          .append(bridge)
+          .append(" ip saddr ")
+          .append(address)
+          .append(" masquerade")
+          .append(comment)
+          .append('\n');
     }
     return script.toString();
   }
@@ -131,8 +209,16 @@ public final class Ruleset {
   public String deleteRules(List<FirewallRule> rules) {
     StringBuilder script = new StringBuilder();
     for (FirewallRule rule : rules) {
-      script.append("delete rule ").append(rule.family()).append(' ').append(network.tableName()).append(' ')
-          .append(rule.chain()).append(" handle ").append(rule.handle()).append('\n');
+      script
+          .append("delete rule ")
+          .append(rule.family())
+          .append(' ')
+          .append(network.tableName())
+          .append(' ')
+          .append(rule.chain())
+          .append(" handle ")
+          .append(rule.handle())
+          .append('\n');
     }
     return script.toString();
   }

@@ -43,15 +43,23 @@ public final class InstanceTftpServers {
         if (!inUse(e)) {
           throw e;
         }
-        LOG.debug("TFTP port {} is in use by another program ({}); trying the next", port, e.getMessage());
+        LOG.debug(
+            "TFTP port {} is in use by another program ({}); trying the next",
+            port,
+            e.getMessage());
         if (!busyElsewhere.add(port)) {
           break;
         }
       }
     }
-    throw new NoFreePortException("no free TFTP port in the range " + pool.range() + ": "
-        + pool.heldCount() + " held by instances, " + busyElsewhere.size()
-        + " in use by other programs; widen the range (tftp-ports) or wait for instances to end");
+    throw new NoFreePortException(
+        "no free TFTP port in the range "
+            + pool.range()
+            + ": "
+            + pool.heldCount()
+            + " held by instances, "
+            + busyElsewhere.size()
+            + " in use by other programs; widen the range (tftp-ports) or wait for instances to end");
   }
 
   /** A server on a given port, already held in the pool or held now (an adopted instance). */
@@ -91,7 +99,8 @@ public final class InstanceTftpServers {
     return false;
   }
 
-  private static TftpServer open(Path folder, int port, TransferListener listener) throws IOException {
+  private static TftpServer open(Path folder, int port, TransferListener listener)
+      throws IOException {
     return TftpServer.builder(folder)
         .bindAddress(InetAddress.getLoopbackAddress())
         .port(port)

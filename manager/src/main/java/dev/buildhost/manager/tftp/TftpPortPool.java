@@ -4,8 +4,8 @@ import java.util.BitSet;
 
 /**
  * The range of ports for per-instance TFTP servers and which of them instances hold. Ports are
- * handed out round-robin, so a port just released is the last to be reused: a late packet from
- * an ended guest is unlikely to reach the next instance's server.
+ * handed out round-robin, so a port just released is the last to be reused: a late packet from an
+ * ended guest is unlikely to reach the next instance's server.
  */
 public final class TftpPortPool {
   private final int first;
@@ -15,8 +15,8 @@ public final class TftpPortPool {
 
   public TftpPortPool(int first, int last) {
     if (first < 1 || last > 65535 || first > last) {
-      throw new IllegalArgumentException("bad TFTP port range " + first + "-" + last
-          + ": give 1 <= first <= last <= 65535");
+      throw new IllegalArgumentException(
+          "bad TFTP port range " + first + "-" + last + ": give 1 <= first <= last <= 65535");
     }
     this.first = first;
     this.last = last;

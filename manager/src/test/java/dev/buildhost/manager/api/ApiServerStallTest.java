@@ -33,15 +33,17 @@ class ApiServerStallTest {
 
   /** Short, so that the test sees the server close stalled connections; the default is 10 s. */
   private static final Duration HEADER_DEADLINE = Duration.ofSeconds(2);
+
   /** Far longer than the header deadline: what closes the stalled connections is the deadline. */
   private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(60);
+
   private static final int STALLED = 300;
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
   private Daemon daemon;
   private final List<Socket> sockets = new ArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @AfterEach
   void closeEverything() throws IOException {
@@ -54,8 +56,9 @@ class ApiServerStallTest {
   }
 
   private void startDaemon(int maxConnections) throws IOException {
-    ApiServer.Connections connections = new ApiServer.Connections(maxConnections, HEADER_DEADLINE, IDLE_TIMEOUT,
-        Duration.ofSeconds(30));
+    ApiServer.Connections connections =
+        new ApiServer.Connections(
+            maxConnections, HEADER_DEADLINE, IDLE_TIMEOUT, Duration.ofSeconds(30));
     daemon = TestDaemons.start(root, new ApiServer.Limits(4096, 8192, connections));
   }
 
@@ -71,26 +74,31 @@ class ApiServerStallTest {
 
   private HttpResponse<String> authenticated(String path) throws Exception {
     String token = Files.readString(root.resolve("state/api-token")).strip();
-    return http.send(HttpRequest.newBuilder(daemon.url().resolve(path))
-        .timeout(Duration.ofSeconds(5))
-        .header("Authorization", "Bearer " + token)
-        .build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(daemon.url().resolve(path))
+            .timeout(Duration.ofSeconds(5))
+            .header("Authorization", "Bearer " + token)
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
-  void hundredsOfStalledConnectionsNeitherStarveAuthenticatedRequestsNorStayOpen() throws Exception {
+  void hundredsOfStalledConnectionsNeitherStarveAuthenticatedRequestsNorStayOpen()
+      throws Exception {
     startDaemon(ApiServer.Connections.DEFAULT.maxConnections());
     long began = System.nanoTime();
     for (int i = 0; i < STALLED; i++) {
       stall();
     }
 
-    // Answered at once (the 5 s request timeout is the bound), while every stalled one is still open.
+    // Answered at once (the 5 s request timeout is the bound), while every stalled one is still
+    // open.
     HttpResponse<String> instances = authenticated("/v1/instances");
     assertEquals(200, instances.statusCode(), instances.body());
     HttpResponse<String> host = authenticated("/v1/host");
     assertEquals(200, host.statusCode(), host.body());
-    assertTrue(System.nanoTime() - began < HEADER_DEADLINE.toNanos(),
+    assertTrue(
+        System.nanoTime() - began < HEADER_DEADLINE.toNanos(),
         "the answers came before the deadline freed anything: the stalled connections did not hold them up");
 
     for (Socket socket : sockets) {
@@ -119,22 +127,28 @@ class ApiServerStallTest {
     }
     assertTrue(closed, "the trickling connection must be closed");
     long took = System.nanoTime() - began;
-    assertTrue(took >= HEADER_DEADLINE.toNanos() - TimeUnit.MILLISECONDS.toNanos(300), "not before the deadline: " + took);
+    assertTrue(
+        took >= HEADER_DEADLINE.toNanos() - TimeUnit.MILLISECONDS.toNanos(300),
+        "not before the deadline: " + took);
     assertTrue(took < HEADER_DEADLINE.toNanos() * 3, "soon after the deadline: " + took);
   }
 
   @Test
-  void atTheConnectionCapAuthenticatedRequestsAreAnsweredOnceTheStalledOnesAreClosed() throws Exception {
+  void atTheConnectionCapAuthenticatedRequestsAreAnsweredOnceTheStalledOnesAreClosed()
+      throws Exception {
     int cap = 40;
     startDaemon(cap);
     long began = System.nanoTime();
     for (int i = 0; i < cap * 2; i++) {
       stall(); // the first `cap` are accepted; the others wait in the backlog
     }
-    HttpRequest request = HttpRequest.newBuilder(daemon.url().resolve("/v1/instances"))
-        .timeout(HEADER_DEADLINE.multipliedBy(5))
-        .header("Authorization", "Bearer " + Files.readString(root.resolve("state/api-token")).strip())
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(daemon.url().resolve("/v1/instances"))
+            .timeout(HEADER_DEADLINE.multipliedBy(5))
+            .header(
+                "Authorization",
+                "Bearer " + Files.readString(root.resolve("state/api-token")).strip())
+            .build();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), response.body());
     assertTrue(System.nanoTime() - began < HEADER_DEADLINE.toNanos() * 5);
@@ -144,30 +158,42 @@ class ApiServerStallTest {
   }
 
   @Test
-  void aRefusedRequestWhoseBodyIsStillComingIsAnsweredAtOnceAndTheConnectionEnds() throws Exception {
+  void aRefusedRequestWhoseBodyIsStillComingIsAnsweredAtOnceAndTheConnectionEnds()
+      throws Exception {
     startDaemon(ApiServer.Connections.DEFAULT.maxConnections());
     Socket socket = new Socket(daemon.url().getHost(), daemon.url().getPort());
     sockets.add(socket);
     socket.setSoTimeout(5000);
-    socket.getOutputStream().write(("PUT /v1/instances/x/files/y HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
-        + "only the start").getBytes(StandardCharsets.US_ASCII));
+    socket
+        .getOutputStream()
+        .write(
+            ("PUT /v1/instances/x/files/y HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+                    + "only the start")
+                .getBytes(StandardCharsets.US_ASCII));
     String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
     assertTrue(answer.startsWith("HTTP/1.1 401 "), answer);
-    assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"),
+    assertTrue(
+        answer.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"),
         "the client is told not to send another request on it: " + answer);
   }
 
-  /** The server ends the connection (EOF or reset) within the deadline plus slack, and says nothing. */
+  /**
+   * The server ends the connection (EOF or reset) within the deadline plus slack, and says nothing.
+   */
   private static void assertClosedByServer(Socket socket, long since) throws IOException {
     long bound = since + HEADER_DEADLINE.toNanos() * 4;
-    socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(bound - System.nanoTime())));
+    socket.setSoTimeout(
+        (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(bound - System.nanoTime())));
     try (InputStream in = socket.getInputStream()) {
       while (in.read() >= 0) {
         // an error page before the close is fine; the close is what counts
       }
     } catch (SocketTimeoutException e) {
-      throw new AssertionError("a stalled connection was still open " + HEADER_DEADLINE.multipliedBy(4)
-          + " after it was made", e);
+      throw new AssertionError(
+          "a stalled connection was still open "
+              + HEADER_DEADLINE.multipliedBy(4)
+              + " after it was made",
+          e);
     } catch (SocketException e) {
       // reset by the server: closed
     }

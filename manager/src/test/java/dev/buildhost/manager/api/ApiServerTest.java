@@ -46,8 +46,7 @@ class ApiServerTest {
   private static final long JSON_LIMIT = 4096;
   private static final long FILE_LIMIT = 8192;
 
-  @TempDir
-  static Path root;
+  @TempDir static Path root;
   static Daemon daemon;
   static String token;
   static final HttpClient http = HttpClient.newHttpClient();
@@ -63,9 +62,15 @@ class ApiServerTest {
     daemon.close();
   }
 
-  static HttpResponse<String> send(String method, String path, String body, String bearer) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(daemon.url().resolve(path))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+  static HttpResponse<String> send(String method, String path, String body, String bearer)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(daemon.url().resolve(path))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
     if (bearer != null) {
       request.header("Authorization", "Bearer " + bearer);
     }
@@ -76,34 +81,49 @@ class ApiServerTest {
     return send(method, path, body, token);
   }
 
-  /** Asserts an error answer: the status, JSON with the error naming {@code mention}, and a hint. */
-  static JsonNode assertError(HttpResponse<String> response, int status, String mention) throws IOException {
+  /**
+   * Asserts an error answer: the status, JSON with the error naming {@code mention}, and a hint.
+   */
+  static JsonNode assertError(HttpResponse<String> response, int status, String mention)
+      throws IOException {
     assertEquals(status, response.statusCode(), response.body());
     assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""));
     JsonNode error = Json.MAPPER.readTree(response.body());
-    assertTrue(error.path("error").asText().contains(mention), "error should mention '" + mention + "': " + error);
+    assertTrue(
+        error.path("error").asText().contains(mention),
+        "error should mention '" + mention + "': " + error);
     assertFalse(error.path("hint").asText().isBlank(), "an error needs a hint: " + error);
     return error;
   }
 
   static String startBody(String task) {
-    String files = task == null ? "{}" : "{\"task.manifest\": \""
-        + Base64.getEncoder().encodeToString(task.getBytes(StandardCharsets.UTF_8)) + "\"}";
-    return "{\"machine\": \"" + TestDaemons.MACHINE + "\", \"timeoutSeconds\": 60, \"files\": " + files + "}";
+    String files =
+        task == null
+            ? "{}"
+            : "{\"task.manifest\": \""
+                + Base64.getEncoder().encodeToString(task.getBytes(StandardCharsets.UTF_8))
+                + "\"}";
+    return "{\"machine\": \""
+        + TestDaemons.MACHINE
+        + "\", \"timeoutSeconds\": 60, \"files\": "
+        + files
+        + "}";
   }
 
   static Instance startInstance(String task) throws Exception {
     HttpResponse<String> response = send("POST", "/v1/instances", startBody(task));
     assertEquals(201, response.statusCode(), response.body());
     Instance instance = Json.MAPPER.readValue(response.body(), Instance.class);
-    assertEquals("/v1/instances/" + instance.id(), response.headers().firstValue("Location").orElse(""));
+    assertEquals(
+        "/v1/instances/" + instance.id(), response.headers().firstValue("Location").orElse(""));
     return instance;
   }
 
   static Instance awaitStopped(String id) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
-      Instance instance = Json.MAPPER.readValue(send("GET", "/v1/instances/" + id, null).body(), Instance.class);
+      Instance instance =
+          Json.MAPPER.readValue(send("GET", "/v1/instances/" + id, null).body(), Instance.class);
       if (instance.state() == InstanceState.STOPPED) {
         return instance;
       }
@@ -113,13 +133,20 @@ class ApiServerTest {
   }
 
   static List<Instance> instances() throws Exception {
-    return Json.MAPPER.readValue(send("GET", "/v1/instances", null).body(), new TypeReference<>() { });
+    return Json.MAPPER.readValue(
+        send("GET", "/v1/instances", null).body(), new TypeReference<>() {});
   }
 
-  /** Every file under the root except the journal, which the manager rewrites as instances change. */
+  /**
+   * Every file under the root except the journal, which the manager rewrites as instances change.
+   */
   static List<String> tree() throws IOException {
     try (Stream<Path> files = Files.walk(root)) {
-      return files.map(p -> root.relativize(p).toString()).filter(p -> !p.startsWith("state")).sorted().toList();
+      return files
+          .map(p -> root.relativize(p).toString())
+          .filter(p -> !p.startsWith("state"))
+          .sorted()
+          .toList();
     }
   }
 
@@ -127,19 +154,29 @@ class ApiServerTest {
   void aMissingOrWrongTokenIs401AndChangesNothing() throws Exception {
     List<String> before = tree();
     assertError(send("GET", "/v1/instances", null, null), 401, "missing bearer token");
-    assertError(send("POST", "/v1/instances", startBody("command: true\n"), "not-the-token"), 401, "wrong bearer token");
+    assertError(
+        send("POST", "/v1/instances", startBody("command: true\n"), "not-the-token"),
+        401,
+        "wrong bearer token");
     assertError(send("POST", "/v1/host/drain", null, token + "x"), 401, "wrong bearer token");
     HttpResponse<String> response = send("GET", "/v1/host", null, null);
-    assertEquals("Bearer realm=\"buildhost\"", response.headers().firstValue("WWW-Authenticate").orElse(""));
+    assertEquals(
+        "Bearer realm=\"buildhost\"", response.headers().firstValue("WWW-Authenticate").orElse(""));
     assertEquals(before, tree());
-    assertFalse(Json.MAPPER.readTree(send("GET", "/v1/host", null).body()).path("draining").asBoolean());
+    assertFalse(
+        Json.MAPPER.readTree(send("GET", "/v1/host", null).body()).path("draining").asBoolean());
   }
 
   @Test
   void metricsNeedNoTokenAndUseTheTextFormat() throws Exception {
     HttpResponse<String> response = send("GET", "/metrics", null, null);
     assertEquals(200, response.statusCode());
-    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+    assertTrue(
+        response
+            .headers()
+            .firstValue("Content-Type")
+            .orElse("")
+            .startsWith("text/plain; version=0.0.4"));
     assertTrue(response.body().contains("# TYPE buildhost_instances gauge"), response.body());
     assertTrue(response.body().contains("buildhost_instances{state=\"RUNNING\"}"), response.body());
   }
@@ -156,14 +193,20 @@ class ApiServerTest {
 
   @Test
   void machinesShowRevisionsAndTheOneInService() throws Exception {
-    List<MachineView> machines = Json.MAPPER.readValue(send("GET", "/v1/machines", null).body(), new TypeReference<>() { });
-    MachineView machine = machines.stream().filter(m -> m.name().equals(TestDaemons.MACHINE)).findFirst().orElseThrow();
+    List<MachineView> machines =
+        Json.MAPPER.readValue(send("GET", "/v1/machines", null).body(), new TypeReference<>() {});
+    MachineView machine =
+        machines.stream()
+            .filter(m -> m.name().equals(TestDaemons.MACHINE))
+            .findFirst()
+            .orElseThrow();
     assertEquals("1.0", machine.inService());
     assertEquals(1, machine.revisions().size());
     assertTrue(machine.revisions().get(0).inService());
     assertEquals("image.tar", machine.revisions().get(0).manifest().image());
-    MachineView one = Json.MAPPER.readValue(send("GET", "/v1/machines/" + TestDaemons.MACHINE, null).body(),
-        MachineView.class);
+    MachineView one =
+        Json.MAPPER.readValue(
+            send("GET", "/v1/machines/" + TestDaemons.MACHINE, null).body(), MachineView.class);
     assertEquals(machine, one);
     assertError(send("GET", "/v1/machines/no-such-machine", null), 404, "no-such-machine");
   }
@@ -172,21 +215,52 @@ class ApiServerTest {
   void badStartRequestsAre4xxAndStartNothing() throws Exception {
     List<String> before = tree();
     int instances = instances().size();
-    assertError(send("POST", "/v1/instances", "{\"machine\": \"no-such-machine\"}"), 404, "no-such-machine");
+    assertError(
+        send("POST", "/v1/instances", "{\"machine\": \"no-such-machine\"}"),
+        404,
+        "no-such-machine");
     assertError(send("POST", "/v1/instances", "{\"machine\": "), 400, "malformed JSON");
     assertError(send("POST", "/v1/instances", "[1, 2]"), 400, "malformed JSON");
     assertError(send("POST", "/v1/instances", "null"), 400, "JSON null");
     assertError(send("POST", "/v1/instances", ""), 400, "empty");
-    assertError(send("POST", "/v1/instances", "{\"machin\": \"x\"}"), 400, "unknown field 'machin'");
-    assertError(send("POST", "/v1/instances", "{\"timeoutSeconds\": 5}"), 400, "'machine' is missing");
-    assertError(send("POST", "/v1/instances", "{\"machine\": \"" + TestDaemons.MACHINE + "\", \"timeoutSeconds\": -1}"),
-        400, "timeoutSeconds must be positive");
-    assertError(send("POST", "/v1/instances", "{\"machine\": \"" + TestDaemons.MACHINE
-        + "\", \"files\": {\"task.manifest\": \"%%%\"}}"), 400, "not valid base64");
-    assertError(send("POST", "/v1/instances", "{\"machine\": \"" + TestDaemons.MACHINE
-        + "\", \"files\": {\"../escape\": \"eA==\"}}"), 400, "bad file name '../escape'");
-    assertError(send("POST", "/v1/instances", "{\"machine\": \"" + TestDaemons.MACHINE
-        + "\", \"files\": {\"x\": \"" + "A".repeat((int) JSON_LIMIT) + "\"}}"), 413, "over the limit of 4096 bytes");
+    assertError(
+        send("POST", "/v1/instances", "{\"machin\": \"x\"}"), 400, "unknown field 'machin'");
+    assertError(
+        send("POST", "/v1/instances", "{\"timeoutSeconds\": 5}"), 400, "'machine' is missing");
+    assertError(
+        send(
+            "POST",
+            "/v1/instances",
+            "{\"machine\": \"" + TestDaemons.MACHINE + "\", \"timeoutSeconds\": -1}"),
+        400,
+        "timeoutSeconds must be positive");
+    assertError(
+        send(
+            "POST",
+            "/v1/instances",
+            "{\"machine\": \""
+                + TestDaemons.MACHINE
+                + "\", \"files\": {\"task.manifest\": \"%%%\"}}"),
+        400,
+        "not valid base64");
+    assertError(
+        send(
+            "POST",
+            "/v1/instances",
+            "{\"machine\": \"" + TestDaemons.MACHINE + "\", \"files\": {\"../escape\": \"eA==\"}}"),
+        400,
+        "bad file name '../escape'");
+    assertError(
+        send(
+            "POST",
+            "/v1/instances",
+            "{\"machine\": \""
+                + TestDaemons.MACHINE
+                + "\", \"files\": {\"x\": \""
+                + "A".repeat((int) JSON_LIMIT)
+                + "\"}}"),
+        413,
+        "over the limit of 4096 bytes");
     assertEquals(instances, instances().size());
     assertEquals(before, tree());
   }
@@ -196,13 +270,17 @@ class ApiServerTest {
     try (Socket socket = new Socket(daemon.url().getHost(), daemon.url().getPort())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
-      StringBuilder head = new StringBuilder(requestLine + "\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\n");
+      StringBuilder head =
+          new StringBuilder(
+              requestLine + "\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\n");
       for (String header : headers) {
         head.append(header).append("\r\n");
       }
       out.write(head.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+      BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
       return in.readLine();
     }
   }
@@ -215,10 +293,14 @@ class ApiServerTest {
   @Test
   void aBodyDeclaredTooLargeIsRefusedBeforeItIsSent() throws Exception {
     Instance instance = startInstance(null);
-    assertStatusLine(413,
-        raw("PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1", "Content-Length: 1000000000"));
+    assertStatusLine(
+        413,
+        raw(
+            "PUT /v1/instances/" + instance.id() + "/files/big HTTP/1.1",
+            "Content-Length: 1000000000"));
     assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id()).resolve("big")));
-    assertEquals(200, send("POST", "/v1/instances/" + instance.id() + "/terminate", null).statusCode());
+    assertEquals(
+        200, send("POST", "/v1/instances/" + instance.id() + "/terminate", null).statusCode());
     awaitStopped(instance.id());
   }
 
@@ -230,10 +312,15 @@ class ApiServerTest {
     Instance stopped = awaitStopped(started.id());
     assertEquals(0, stopped.exitCode());
 
-    List<FileEntry> files = Json.MAPPER.readValue(send("GET", "/v1/instances/" + started.id() + "/files", null).body(),
-        new TypeReference<>() { });
-    assertEquals(List.of("result.manifest", "task.manifest"), files.stream().map(FileEntry::name).sorted().toList());
-    String result = send("GET", "/v1/instances/" + started.id() + "/files/result.manifest", null).body();
+    List<FileEntry> files =
+        Json.MAPPER.readValue(
+            send("GET", "/v1/instances/" + started.id() + "/files", null).body(),
+            new TypeReference<>() {});
+    assertEquals(
+        List.of("result.manifest", "task.manifest"),
+        files.stream().map(FileEntry::name).sorted().toList());
+    String result =
+        send("GET", "/v1/instances/" + started.id() + "/files/result.manifest", null).body();
     assertTrue(result.contains("status: success"), result);
     String console = send("GET", "/v1/instances/" + started.id() + "/console", null).body();
     assertTrue(console.contains("fake worker: done, exit code 0"), console);
@@ -251,11 +338,22 @@ class ApiServerTest {
     assertEquals(204, send("PUT", base + "notes.txt", "hello").statusCode());
     assertEquals("hello", send("GET", base + "notes.txt", null).body());
     assertError(send("GET", base + "missing", null), 404, "missing");
-    assertError(send("PUT", "/v1/instances/no-such-instance/files/x", "x"), 404, "no-such-instance");
+    assertError(
+        send("PUT", "/v1/instances/no-such-instance/files/x", "x"), 404, "no-such-instance");
 
     List<String> before = tree();
-    for (String name : List.of("..", "%2E%2E", "..%2Fescape", "a%2Fb", "a/b", "../../escape", "a%5Cb", "x%00y",
-        "%0A", ".")) {
+    for (String name :
+        List.of(
+            "..",
+            "%2E%2E",
+            "..%2Fescape",
+            "a%2Fb",
+            "a/b",
+            "../../escape",
+            "a%5Cb",
+            "x%00y",
+            "%0A",
+            ".")) {
       assertEquals(400, send("PUT", base + name, "evil").statusCode(), name);
     }
     assertError(send("GET", base + "..%2F..%2Fstate%2Fapi-token", null), 400, "bad file name");
@@ -270,12 +368,18 @@ class ApiServerTest {
     Instance instance = startInstance(null);
     String base = "/v1/instances/" + instance.id() + "/files/";
     List<String> before = tree();
-    assertError(send("PUT", base + "big", "x".repeat((int) FILE_LIMIT + 1)), 413, "over the limit of 8192 bytes");
+    assertError(
+        send("PUT", base + "big", "x".repeat((int) FILE_LIMIT + 1)),
+        413,
+        "over the limit of 8192 bytes");
     // Without a Content-Length (chunked), the limit is found while reading.
-    HttpRequest chunked = HttpRequest.newBuilder(daemon.url().resolve(base + "big"))
-        .header("Authorization", "Bearer " + token)
-        .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(new byte[(int) FILE_LIMIT * 2])))
-        .build();
+    HttpRequest chunked =
+        HttpRequest.newBuilder(daemon.url().resolve(base + "big"))
+            .header("Authorization", "Bearer " + token)
+            .PUT(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () -> new java.io.ByteArrayInputStream(new byte[(int) FILE_LIMIT * 2])))
+            .build();
     assertError(http.send(chunked, HttpResponse.BodyHandlers.ofString()), 413, "over the limit");
     assertEquals(before, tree());
     assertEquals(204, send("PUT", base + "big", "x".repeat((int) FILE_LIMIT)).statusCode());
@@ -304,10 +408,12 @@ class ApiServerTest {
     assertTrue(host.path("draining").asBoolean());
     try {
       int instances = instances().size();
-      JsonNode error = assertError(send("POST", "/v1/instances", startBody("command: true\n")), 503, "draining");
+      JsonNode error =
+          assertError(send("POST", "/v1/instances", startBody("command: true\n")), 503, "draining");
       assertFalse(error.path("hint").asText().isEmpty());
       assertEquals(instances, instances().size());
-      assertTrue(Json.MAPPER.readTree(send("GET", "/v1/host", null).body()).path("draining").asBoolean());
+      assertTrue(
+          Json.MAPPER.readTree(send("GET", "/v1/host", null).body()).path("draining").asBoolean());
     } finally {
       host = Json.MAPPER.readTree(send("DELETE", "/v1/host/drain", null).body());
     }
@@ -327,12 +433,18 @@ class ApiServerTest {
 
   @Test
   void theEventStreamCarriesAnInstancesLifeInOrder() throws Exception {
-    HttpRequest request = HttpRequest.newBuilder(daemon.url().resolve("/v1/events"))
-        .header("Authorization", "Bearer " + token).build();
-    HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    HttpRequest request =
+        HttpRequest.newBuilder(daemon.url().resolve("/v1/events"))
+            .header("Authorization", "Bearer " + token)
+            .build();
+    HttpResponse<InputStream> response =
+        http.send(request, HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, response.statusCode());
-    assertEquals("text/event-stream; charset=utf-8", response.headers().firstValue("Content-Type").orElse(""));
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+    assertEquals(
+        "text/event-stream; charset=utf-8",
+        response.headers().firstValue("Content-Type").orElse(""));
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
       Instance instance = startInstance("command: false\n");
       List<String> kinds = new ArrayList<>();
       String kind = null;
@@ -358,16 +470,23 @@ class ApiServerTest {
   @Test
   void theConsoleCanBeFollowedUntilTheInstanceStops() throws Exception {
     Instance instance = startInstance("command: sleep\n");
-    HttpRequest request = HttpRequest.newBuilder(daemon.url().resolve("/v1/instances/" + instance.id()
-        + "/console?follow=true")).header("Authorization", "Bearer " + token).build();
-    CompletableFuture<HttpResponse<String>> follow = http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    HttpRequest request =
+        HttpRequest.newBuilder(
+                daemon.url().resolve("/v1/instances/" + instance.id() + "/console?follow=true"))
+            .header("Authorization", "Bearer " + token)
+            .build();
+    CompletableFuture<HttpResponse<String>> follow =
+        http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
     Thread.sleep(300);
     assertFalse(follow.isDone(), "following must go on while the instance runs");
     send("POST", "/v1/instances/" + instance.id() + "/poweroff", null);
     HttpResponse<String> response = follow.get(20, TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());
     assertTrue(response.body().contains("fake worker: downloaded task.manifest"), response.body());
-    assertError(send("GET", "/v1/instances/" + instance.id() + "/console?follow=maybe", null), 400, "follow=maybe");
+    assertError(
+        send("GET", "/v1/instances/" + instance.id() + "/console?follow=maybe", null),
+        400,
+        "follow=maybe");
   }
 
   @Test
@@ -376,14 +495,22 @@ class ApiServerTest {
     awaitStopped(startInstance("command: true\n").id());
     send("POST", "/v1/instances", "{\"machine\": \"no-such-machine\"}");
     String after = send("GET", "/metrics", null, null).body();
-    assertEquals(counter(before, "buildhost_instance_starts_total") + 1, counter(after, "buildhost_instance_starts_total"));
-    assertTrue(counter(after, "buildhost_instance_start_failures_total{reason=\"NOT_FOUND\"}") >= 1, after);
+    assertEquals(
+        counter(before, "buildhost_instance_starts_total") + 1,
+        counter(after, "buildhost_instance_starts_total"));
+    assertTrue(
+        counter(after, "buildhost_instance_start_failures_total{reason=\"NOT_FOUND\"}") >= 1,
+        after);
     assertTrue(counter(after, "buildhost_api_responses_total{status=\"201\"}") >= 1, after);
   }
 
   static long counter(String metrics, String name) {
-    return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 1)))
-        .findFirst().orElse(0);
+    return metrics
+        .lines()
+        .filter(l -> l.startsWith(name + " "))
+        .mapToLong(l -> Long.parseLong(l.substring(name.length() + 1)))
+        .findFirst()
+        .orElse(0);
   }
 
   @ParameterizedTest

@@ -29,10 +29,8 @@ class ClientLibraryExampleTest {
 
   private static final Pattern JAVA_BLOCK = Pattern.compile("(?s)\\n```java\\n(.*?)\\n```\\n");
 
-  @TempDir
-  Path root;
-  @TempDir
-  Path work;
+  @TempDir Path root;
+  @TempDir Path work;
 
   @Test
   void theExampleOfTheApiPageCompilesAgainstTheClientAloneAndRuns() throws Exception {
@@ -40,21 +38,39 @@ class ClientLibraryExampleTest {
     assertTrue(block.find(), "doc/api.md has a java block");
     Path source = Files.writeString(work.resolve("BuildAgentExample.java"), block.group(1));
     // The client module and what it depends on; not the manager, libvirt or docker-java.
-    String clientPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-        .filter(entry -> entry.contains("api-client") || entry.contains("jackson"))
-        .collect(Collectors.joining(File.pathSeparator));
-    assertTrue(clientPath.contains("api-client"), "the client module is on the test class path: " + clientPath);
+    String clientPath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(entry -> entry.contains("api-client") || entry.contains("jackson"))
+            .collect(Collectors.joining(File.pathSeparator));
+    assertTrue(
+        clientPath.contains("api-client"),
+        "the client module is on the test class path: " + clientPath);
 
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
-    int compiled = javac.run(null, diagnostics, diagnostics, "-Xlint:all", "-Werror", "-cp", clientPath,
-        "-d", work.toString(), source.toString());
+    int compiled =
+        javac.run(
+            null,
+            diagnostics,
+            diagnostics,
+            "-Xlint:all",
+            "-Werror",
+            "-cp",
+            clientPath,
+            "-d",
+            work.toString(),
+            source.toString());
     assertEquals(0, compiled, diagnostics.toString(StandardCharsets.UTF_8));
 
     try (Daemon daemon = TestDaemons.start(root, ApiServer.Limits.DEFAULT)) {
-      ProcessBuilder agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", work + File.pathSeparator + clientPath, "BuildAgentExample", TestDaemons.MACHINE)
-          .redirectErrorStream(true);
+      ProcessBuilder agent =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  work + File.pathSeparator + clientPath,
+                  "BuildAgentExample",
+                  TestDaemons.MACHINE)
+              .redirectErrorStream(true);
       agent.environment().put("BUILDHOST_STATE_DIR", root.resolve("state").toString());
       Process run = agent.start();
       String out = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

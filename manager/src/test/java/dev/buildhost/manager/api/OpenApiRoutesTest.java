@@ -32,9 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The routes the API server serves and the operations of doc/api/openapi.yaml are the same: each
  * route is in the spec with its method and path template, each spec operation is served, and the
- * two agree on which operations need the bearer token. Checked on the server's route table and
- * over real HTTP against a running ApiServer (requests without a token, so none reaches a handler
- * that changes anything).
+ * two agree on which operations need the bearer token. Checked on the server's route table and over
+ * real HTTP against a running ApiServer (requests without a token, so none reaches a handler that
+ * changes anything).
  */
 class OpenApiRoutesTest {
 
@@ -64,12 +64,27 @@ class OpenApiRoutesTest {
   @BeforeAll
   static void start() throws IOException {
     daemon = TestDaemons.start(root, ApiServer.Limits.DEFAULT);
-    ApiServer.HostFacts facts = new ApiServer.HostFacts("test", "TCG", "test", Map.of(), 4, 1024,
-        new HostInfo.Tftp(null, 1, 2), root.toString(), root.resolve("state").toString());
-    ApiServer.Services services = new ApiServer.Services(daemon.manager(),
-        new MachineLibrary(root.resolve("machines")), facts, new Metrics());
-    server = new ApiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "a-token",
-        services, ApiServer.Limits.DEFAULT).start();
+    ApiServer.HostFacts facts =
+        new ApiServer.HostFacts(
+            "test",
+            "TCG",
+            "test",
+            Map.of(),
+            4,
+            1024,
+            new HostInfo.Tftp(null, 1, 2),
+            root.toString(),
+            root.resolve("state").toString());
+    ApiServer.Services services =
+        new ApiServer.Services(
+            daemon.manager(), new MachineLibrary(root.resolve("machines")), facts, new Metrics());
+    server =
+        new ApiServer(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                "a-token",
+                services,
+                ApiServer.Limits.DEFAULT)
+            .start();
   }
 
   @AfterAll
@@ -107,17 +122,22 @@ class OpenApiRoutesTest {
       Operation operation = new Operation(route.method(), normalize(route.template()));
       Boolean specNeedsToken = specified.get(operation);
       if (specNeedsToken != null && specNeedsToken != route.authenticated()) {
-        disagreements.add(operation + ": the spec says " + (specNeedsToken ? "token" : "public")
-            + ", the server " + (route.authenticated() ? "token" : "public"));
+        disagreements.add(
+            operation
+                + ": the spec says "
+                + (specNeedsToken ? "token" : "public")
+                + ", the server "
+                + (route.authenticated() ? "token" : "public"));
       }
     }
-    assertEquals(List.of(), disagreements, "'security' of " + SPEC + " against the server's routes");
+    assertEquals(
+        List.of(), disagreements, "'security' of " + SPEC + " against the server's routes");
   }
 
   /**
    * Every spec operation, sent over HTTP without a token: a served operation that needs one is
-   * answered 401 (the router found it, then refused it), a public one is answered by its
-   * handler; an unserved one would get the router's 404 "no such endpoint" or 405.
+   * answered 401 (the router found it, then refused it), a public one is answered by its handler;
+   * an unserved one would get the router's 404 "no such endpoint" or 405.
    */
   @Test
   void everySpecOperationIsAnsweredOverHttp() throws Exception {
@@ -125,17 +145,22 @@ class OpenApiRoutesTest {
     for (Map.Entry<Operation, Boolean> entry : specOperations().entrySet()) {
       Operation operation = entry.getKey();
       String path = operation.template().replace("{}", "x");
-      HttpRequest request = HttpRequest.newBuilder(server.url().resolve(path))
-          .method(operation.method(), HttpRequest.BodyPublishers.noBody())
-          .build();
+      HttpRequest request =
+          HttpRequest.newBuilder(server.url().resolve(path))
+              .method(operation.method(), HttpRequest.BodyPublishers.noBody())
+              .build();
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
       boolean needsToken = entry.getValue();
       if (needsToken && response.statusCode() != 401) {
-        wrong.add(operation + " (as " + path + "): " + response.statusCode() + " " + response.body());
+        wrong.add(
+            operation + " (as " + path + "): " + response.statusCode() + " " + response.body());
       }
-      if (!needsToken && (response.statusCode() == 401 || response.statusCode() == 404
-          || response.statusCode() == 405)) {
-        wrong.add(operation + " (as " + path + "): " + response.statusCode() + " " + response.body());
+      if (!needsToken
+          && (response.statusCode() == 401
+              || response.statusCode() == 404
+              || response.statusCode() == 405)) {
+        wrong.add(
+            operation + " (as " + path + "): " + response.statusCode() + " " + response.body());
       }
     }
     assertEquals(List.of(), wrong, "operations of " + SPEC + " answered wrongly without a token");
@@ -143,9 +168,10 @@ class OpenApiRoutesTest {
 
   @Test
   void aPathTheSpecLacksGetsTheRoutersNotFound() throws Exception {
-    HttpResponse<String> response = http.send(
-        HttpRequest.newBuilder(server.url().resolve("/v1/nothing-here")).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(server.url().resolve("/v1/nothing-here")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(404, response.statusCode(), "the probe above relies on unserved paths being 404");
     assertTrue(response.body().contains("no such endpoint"), response.body());
   }
@@ -180,8 +206,8 @@ class OpenApiRoutesTest {
   }
 
   /**
-   * A path template with each parameter written {@code {}}: the spec names its parameters
-   * ({@code {id}}), the router does not ({@code {}}, and {@code {*}} for the rest of the path).
+   * A path template with each parameter written {@code {}}: the spec names its parameters ({@code
+   * {id}}), the router does not ({@code {}}, and {@code {*}} for the rest of the path).
    */
   static String normalize(String template) {
     return template.replaceAll("\\{[^}/]*}", "{}");

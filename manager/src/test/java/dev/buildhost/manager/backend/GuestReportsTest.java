@@ -18,19 +18,20 @@ class GuestReportsTest {
   private final ExecutorService executor = Executors.newCachedThreadPool();
   private final List<String> heard = new CopyOnWriteArrayList<>();
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
-  private final GuestListener listener = new GuestListener() {
-    @Override
-    public void onRunning() {
-      threads.add(Thread.currentThread());
-      heard.add("running");
-    }
+  private final GuestListener listener =
+      new GuestListener() {
+        @Override
+        public void onRunning() {
+          threads.add(Thread.currentThread());
+          heard.add("running");
+        }
 
-    @Override
-    public void onStopped(EndReason reason, Integer exitCode) {
-      threads.add(Thread.currentThread());
-      heard.add("stopped " + reason + " " + exitCode);
-    }
-  };
+        @Override
+        public void onStopped(EndReason reason, Integer exitCode) {
+          threads.add(Thread.currentThread());
+          heard.add("stopped " + reason + " " + exitCode);
+        }
+      };
 
   @AfterEach
   void stop() {
@@ -50,13 +51,14 @@ class GuestReportsTest {
   void reportsArePassedOnInTheirOrderOffTheReportingThread() throws Exception {
     GuestReports reports = new GuestReports(listener, executor);
     CountDownLatch slowStart = new CountDownLatch(1);
-    reports.inOrder(() -> {
-      try {
-        slowStart.await(); // an earlier report that takes long must still come first
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    reports.inOrder(
+        () -> {
+          try {
+            slowStart.await(); // an earlier report that takes long must still come first
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
     reports.running();
     reports.stopped(EndReason.POWEROFF, 0);
     slowStart.countDown();
@@ -97,14 +99,15 @@ class GuestReportsTest {
   void workInTheQueueReportsAtOnceAheadOfLaterReports() throws Exception {
     GuestReports reports = new GuestReports(listener, executor);
     CountDownLatch inspected = new CountDownLatch(1);
-    reports.inOrder(() -> {
-      try {
-        inspected.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      reports.stopped(EndReason.POWEROFF, 3); // what the inspection found
-    });
+    reports.inOrder(
+        () -> {
+          try {
+            inspected.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          reports.stopped(EndReason.POWEROFF, 3); // what the inspection found
+        });
     reports.stopped(EndReason.CRASHED, null); // a later event: the end is reported already
     inspected.countDown();
     drain(reports);

@@ -50,8 +50,10 @@ public abstract class InstanceBackendContract {
 
   /** An instance id as the manager makes them, unique to this run. */
   protected String newId() {
-    return "contract-" + ID_TIME.format(Instant.now()) + "-" + String.format("%04x",
-        ThreadLocalRandom.current().nextInt(0x10000));
+    return "contract-"
+        + ID_TIME.format(Instant.now())
+        + "-"
+        + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
   }
 
   private InstanceBackend backend() throws Exception {
@@ -60,7 +62,8 @@ public abstract class InstanceBackendContract {
     return backend;
   }
 
-  private Guest launch(InstanceBackend backend, LaunchSpec spec, Recorder recorder) throws BackendException {
+  private Guest launch(InstanceBackend backend, LaunchSpec spec, Recorder recorder)
+      throws BackendException {
     Guest guest = backend.launch(spec, recorder);
     launched.add(guest);
     return guest;
@@ -101,8 +104,10 @@ public abstract class InstanceBackendContract {
   void aLaunchThatFailsSaysWhyAndLeavesNothing() throws Exception {
     InstanceBackend backend = backend();
     String id = newId();
-    BackendException failure = assertThrows(BackendException.class, () -> launch(backend, broken(id), new Recorder()));
-    assertFalse(failure.getMessage() == null || failure.getMessage().isBlank(), "the failure says why");
+    BackendException failure =
+        assertThrows(BackendException.class, () -> launch(backend, broken(id), new Recorder()));
+    assertFalse(
+        failure.getMessage() == null || failure.getMessage().isBlank(), "the failure says why");
     assertFalse(backend.ourInstanceIds().contains(id), "a failed launch leaves no guest");
   }
 
@@ -129,8 +134,12 @@ public abstract class InstanceBackendContract {
     recorder.awaitStopped(patience());
     adopted.release();
     assertFalse(next.ourInstanceIds().contains(id));
-    assertEquals("stopped", recorder.calls.get(recorder.calls.size() - 1), "nothing after the end: " + recorder.calls);
-    assertEquals(1, recorder.calls.stream().filter("stopped"::equals).count(), "one end: " + recorder.calls);
+    assertEquals(
+        "stopped",
+        recorder.calls.get(recorder.calls.size() - 1),
+        "nothing after the end: " + recorder.calls);
+    assertEquals(
+        1, recorder.calls.stream().filter("stopped"::equals).count(), "one end: " + recorder.calls);
   }
 
   @Test

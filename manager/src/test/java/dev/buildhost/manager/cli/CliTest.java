@@ -31,10 +31,8 @@ import picocli.CommandLine;
 /** The CLI run in-process against a live API server (guests from the test WorkerBackend). */
 class CliTest {
 
-  @TempDir
-  static Path root;
-  @TempDir
-  Path work;
+  @TempDir static Path root;
+  @TempDir Path work;
   static Daemon daemon;
 
   /** What one run of the CLI did. */
@@ -84,7 +82,8 @@ class CliTest {
     Run run = run("list");
     assertEquals(0, run.exit(), run.toString());
     List<String> lines = run.out().lines().toList();
-    assertTrue(lines.get(0).startsWith("MACHINE      TYPE    IN SERVICE  REVISIONS  PROBLEMS"), run.out());
+    assertTrue(
+        lines.get(0).startsWith("MACHINE      TYPE    IN SERVICE  REVISIONS  PROBLEMS"), run.out());
     assertTrue(lines.get(1).startsWith("fake-worker  docker  1.0         1          -"), run.out());
     JsonNode json = Json.MAPPER.readTree(run("list", "--json").out());
     assertEquals("fake-worker", json.get(0).path("name").asText());
@@ -108,18 +107,34 @@ class CliTest {
 
   @Test
   void startWaitPrintsTheStateChangesAndExitsWithTheWorkersStatus() throws Exception {
-    Run ok = run("start", "fake-worker", "--put", "task.manifest=" + task("command: true\n"), "--wait", "--timeout", "1m");
+    Run ok =
+        run(
+            "start",
+            "fake-worker",
+            "--put",
+            "task.manifest=" + task("command: true\n"),
+            "--wait",
+            "--timeout",
+            "1m");
     assertEquals(0, ok.exit(), ok.toString());
     assertTrue(ok.out().contains(" started fake-worker-"), ok.out());
     assertTrue(ok.out().contains("RUNNING"), ok.out());
     assertTrue(ok.out().contains("STOPPED"), ok.out());
     assertTrue(ok.out().contains("worker success, exit code 0"), ok.out());
 
-    Run failed = run("start", "fake-worker", "--put", "task.manifest=" + task("command: false\n"), "--wait");
+    Run failed =
+        run("start", "fake-worker", "--put", "task.manifest=" + task("command: false\n"), "--wait");
     assertEquals(ExitCode.FAILED, failed.exit(), failed.toString());
     assertTrue(failed.out().contains("worker error, exit code 3"), failed.out());
 
-    Run json = run("start", "fake-worker", "--put", "task.manifest=" + task("command: true\n"), "--wait", "--json");
+    Run json =
+        run(
+            "start",
+            "fake-worker",
+            "--put",
+            "task.manifest=" + task("command: true\n"),
+            "--wait",
+            "--json");
     assertEquals(0, json.exit(), json.toString());
     JsonNode result = Json.MAPPER.readTree(json.out());
     assertEquals("success", result.path("result").path("status").asText());
@@ -139,11 +154,16 @@ class CliTest {
     assertTrue(show.out().contains("Machine=fake-worker\n"), show.out());
     assertTrue(run("instances").out().contains(id), "instances lists it");
     assertEquals("fake-worker\n", run("show", "-p", "Machine", "--value", id).out());
-    assertEquals("Id=" + id + "\nMachine=fake-worker\n", run("show", "--property", "Machine", "-p", "Id", id).out(),
+    assertEquals(
+        "Id=" + id + "\nMachine=fake-worker\n",
+        run("show", "--property", "Machine", "-p", "Id", id).out(),
         "the properties come in their usual order, as machinectl shows them");
     Run noSuchProperty = run("show", "-p", "Colour", id);
     assertEquals(ExitCode.USAGE, noSuchProperty.exit(), noSuchProperty.toString());
-    assertTrue(noSuchProperty.err().contains("--property Colour: no such property; the properties are Id, Machine"),
+    assertTrue(
+        noSuchProperty
+            .err()
+            .contains("--property Colour: no such property; the properties are Id, Machine"),
         noSuchProperty.err());
 
     Run copyTo = run("copy-to", id, task("command: sleep\n").toString(), "task.manifest");
@@ -163,7 +183,8 @@ class CliTest {
     assertEquals(ExitCode.NOT_FOUND, missingFile.exit(), missingFile.toString());
     assertFalse(Files.exists(work.resolve("r")));
     try (var files = Files.list(work)) {
-      assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith(".")), "no partial file stays");
+      assertFalse(
+          files.anyMatch(p -> p.getFileName().toString().startsWith(".")), "no partial file stays");
     }
 
     Run poweroff = run("poweroff", id, "no-such-instance");
@@ -189,15 +210,27 @@ class CliTest {
     java.util.concurrent.CompletableFuture<Run> events =
         java.util.concurrent.CompletableFuture.supplyAsync(() -> runExactly("events", state));
     java.util.concurrent.CompletableFuture<Run> json =
-        java.util.concurrent.CompletableFuture.supplyAsync(() -> runExactly("events", "--json", state));
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> runExactly("events", "--json", state));
     awaitEventStreams(other, 2);
-    Run start = runExactly("start", TestDaemons.MACHINE, "--put", "task.manifest=" + task("command: true\n"),
-        "--wait", state);
+    Run start =
+        runExactly(
+            "start",
+            TestDaemons.MACHINE,
+            "--put",
+            "task.manifest=" + task("command: true\n"),
+            "--wait",
+            state);
     assertEquals(0, start.exit(), start.toString());
     other.close();
     Run lines = events.get(30, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(0, lines.exit(), lines.toString());
-    assertTrue(lines.out().lines().anyMatch(l -> l.matches("\\d\\d:\\d\\d:\\d\\d  CREATED +fake-worker-.*")), lines.out());
+    assertTrue(
+        lines
+            .out()
+            .lines()
+            .anyMatch(l -> l.matches("\\d\\d:\\d\\d:\\d\\d  CREATED +fake-worker-.*")),
+        lines.out());
     assertTrue(lines.out().contains("STOPPED (POWEROFF, exit 0)"), lines.out());
     assertTrue(lines.err().contains("the daemon closed the event stream"), lines.err());
     List<String> kinds = new ArrayList<>();
@@ -212,8 +245,11 @@ class CliTest {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     String line = "buildhost_event_streams " + n;
     for (int i = 0; i < 300; i++) {
-      String metrics = http.send(java.net.http.HttpRequest.newBuilder(daemon.url().resolve("/metrics")).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      String metrics =
+          http.send(
+                  java.net.http.HttpRequest.newBuilder(daemon.url().resolve("/metrics")).build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
       if (metrics.lines().anyMatch(line::equals)) {
         return;
       }
@@ -256,8 +292,14 @@ class CliTest {
     ApiCredentials.publish(state, URI.create("http://127.0.0.1:" + port));
     Run stale = runExactly("host", "--state-dir", state.toString());
     assertEquals(ExitCode.UNREACHABLE, stale.exit(), stale.toString());
-    assertTrue(stale.err().contains("cannot reach the buildhost daemon at http://127.0.0.1:" + port
-        + ": start it with `buildhost daemon`"), stale.err());
+    assertTrue(
+        stale
+            .err()
+            .contains(
+                "cannot reach the buildhost daemon at http://127.0.0.1:"
+                    + port
+                    + ": start it with `buildhost daemon`"),
+        stale.err());
   }
 
   @Test
@@ -284,7 +326,9 @@ class CliTest {
     assertTrue(timeout.err().contains("not a duration"), timeout.err());
     assertEquals(ExitCode.USAGE, runExactly("no-such-verb").exit());
     Run badName = run("copy-to", "x", task("x").toString(), "../escape");
-    assertTrue(badName.exit() == ExitCode.USAGE || badName.exit() == ExitCode.NOT_FOUND, badName.toString());
+    assertTrue(
+        badName.exit() == ExitCode.USAGE || badName.exit() == ExitCode.NOT_FOUND,
+        badName.toString());
   }
 
   @Test
@@ -297,7 +341,8 @@ class CliTest {
       }
       String usage = entry.getValue().getUsageMessage(CommandLine.Help.Ansi.OFF);
       assertTrue(usage.contains("Example"), entry.getKey() + " has no example:\n" + usage);
-      assertTrue(usage.contains("Exit codes:") && usage.contains("4  the daemon cannot be reached"),
+      assertTrue(
+          usage.contains("Exit codes:") && usage.contains("4  the daemon cannot be reached"),
           entry.getKey() + " lists no exit codes:\n" + usage);
       verbs++;
     }
@@ -307,12 +352,20 @@ class CliTest {
   @Test
   void theDaemonWarnsOfAnOldDashedKeyWithFileAndLine() throws Exception {
     Path conf = work.resolve("daemon.conf");
-    Files.writeString(conf, "root = " + work.resolve("r") + "\nmax-instances = 2\nlisten = 127.0.0.1:nonsense\n");
+    Files.writeString(
+        conf, "root = " + work.resolve("r") + "\nmax-instances = 2\nlisten = 127.0.0.1:nonsense\n");
     Run run = runExactly("daemon", "--config", conf.toString());
     assertEquals(ExitCode.USAGE, run.exit(), run.toString());
-    assertTrue(run.err().startsWith("buildhost daemon: warning: " + conf
-        + ":2: 'max-instances' is the old spelling; write 'max_instances'\n"), run.err());
-    assertTrue(run.err().contains("'listen' in " + conf + ": '127.0.0.1:nonsense' is not a valid value"), run.err());
+    assertTrue(
+        run.err()
+            .startsWith(
+                "buildhost daemon: warning: "
+                    + conf
+                    + ":2: 'max-instances' is the old spelling; write 'max_instances'\n"),
+        run.err());
+    assertTrue(
+        run.err().contains("'listen' in " + conf + ": '127.0.0.1:nonsense' is not a valid value"),
+        run.err());
   }
 
   @Test
@@ -329,7 +382,9 @@ class CliTest {
     assertEquals(0, run.exit());
     assertTrue(run.out().contains("copy-from"), "completes the verbs");
     Path committed = Path.of("..", "doc", "cli", "buildhost-completion.bash");
-    assertEquals(run.out(), Files.readString(committed),
+    assertEquals(
+        run.out(),
+        Files.readString(committed),
         "doc/cli/buildhost-completion.bash is stale: bin/buildhost generate-completion > doc/cli/buildhost-completion.bash");
   }
 
@@ -352,13 +407,18 @@ class CliTest {
   void picocliMapsWhatAVerbThrowsToTheDocumentedExitCode() {
     ExitCode codes = new ExitCode();
     assertEquals(ExitCode.NOT_FOUND, codes.getExitCode(new ApiClientException(404, "x", null)));
-    assertEquals(ExitCode.USAGE,
+    assertEquals(
+        ExitCode.USAGE,
         codes.getExitCode(new CommandLine.ParameterException(BuildhostCommand.commandLine(), "x")));
     assertEquals(ExitCode.FAILED, codes.getExitCode(new IllegalStateException("a bug")));
     Run unreachable = runExactly("instances", "--state-dir", work.resolve("nowhere").toString());
     assertEquals(ExitCode.UNREACHABLE, unreachable.exit(), unreachable.toString());
-    assertTrue(unreachable.err().startsWith("buildhost instances: cannot reach the buildhost daemon"), unreachable.err());
-    assertTrue(unreachable.err().contains("\n  hint: start it with `buildhost daemon`"), unreachable.err());
+    assertTrue(
+        unreachable.err().startsWith("buildhost instances: cannot reach the buildhost daemon"),
+        unreachable.err());
+    assertTrue(
+        unreachable.err().contains("\n  hint: start it with `buildhost daemon`"),
+        unreachable.err());
     assertFalse(unreachable.err().contains("\tat "), "no stack trace: " + unreachable.err());
   }
 
@@ -375,11 +435,15 @@ class CliTest {
 
   @Test
   void theWorkersResultIsReadFromItsManifestHead() {
-    assertEquals(new WorkerResult("success", 0), WorkerResult.parse(": 1\nstatus: success\nexit-code: 0\nlog:\\\nstatus: error\n\\\n"));
-    assertEquals(new WorkerResult("error", 2), WorkerResult.parse(": 1\nstatus: error\nexit-code: 2\n"));
+    assertEquals(
+        new WorkerResult("success", 0),
+        WorkerResult.parse(": 1\nstatus: success\nexit-code: 0\nlog:\\\nstatus: error\n\\\n"));
+    assertEquals(
+        new WorkerResult("error", 2), WorkerResult.parse(": 1\nstatus: error\nexit-code: 2\n"));
     assertFalse(WorkerResult.parse(": 1\nstatus: error\nexit-code: 2\n").succeeded());
     assertFalse(WorkerResult.parse("status: success\nexit-code: 1\n").succeeded());
     assertFalse(WorkerResult.parse("garbage").succeeded());
-    assertEquals(new WorkerResult("abnormal", null), WorkerResult.parse("status: abnormal\nexit-code: x\n"));
+    assertEquals(
+        new WorkerResult("abnormal", null), WorkerResult.parse("status: abnormal\nexit-code: x\n"));
   }
 }

@@ -14,36 +14,53 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A client verb is a client of the API and nothing more: run as bin/buildhost runs it, in a JVM
- * of its own, it loads the API client and none of the daemon's native or engine libraries
+ * A client verb is a client of the API and nothing more: run as bin/buildhost runs it, in a JVM of
+ * its own, it loads the API client and none of the daemon's native or engine libraries
  * (libvirt-java, JNA, docker-java) nor the manager's backends.
  */
 class ClientVerbClassesTest {
 
-  private static final List<String> FORBIDDEN = List.of("org.libvirt.", "com.sun.jna.", "com.github.dockerjava.",
-      "dev.buildhost.manager.libvirt.", "dev.buildhost.manager.docker.", "dev.buildhost.manager.instance.",
-      "dev.buildhost.manager.journal.");
+  private static final List<String> FORBIDDEN =
+      List.of(
+          "org.libvirt.",
+          "com.sun.jna.",
+          "com.github.dockerjava.",
+          "dev.buildhost.manager.libvirt.",
+          "dev.buildhost.manager.docker.",
+          "dev.buildhost.manager.instance.",
+          "dev.buildhost.manager.journal.");
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   @Test
   // "try": the daemon only has to run while the CLI talks to it; the body never names it.
   @SuppressWarnings("try")
   void listLoadsTheApiClientAndNoDaemonLibrary() throws Exception {
     try (Daemon daemon = TestDaemons.start(root, ApiServer.Limits.DEFAULT)) {
-      Process cli = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xlog:class+load=info:stdout", "-cp", System.getProperty("java.class.path"),
-          BuildhostCommand.class.getName(), "list", "--state-dir", root.resolve("state").toString())
-          .redirectErrorStream(true).start();
+      Process cli =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-Xlog:class+load=info:stdout",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  BuildhostCommand.class.getName(),
+                  "list",
+                  "--state-dir",
+                  root.resolve("state").toString())
+              .redirectErrorStream(true)
+              .start();
       String out = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(cli.waitFor(60, TimeUnit.SECONDS), "the CLI ended");
       assertEquals(0, cli.exitValue(), out);
-      List<String> loaded = out.lines().filter(l -> l.contains("[class,load]"))
-          .map(l -> l.replaceFirst(".*\\[class,load\\] (\\S+).*", "$1")).toList();
+      List<String> loaded =
+          out.lines()
+              .filter(l -> l.contains("[class,load]"))
+              .map(l -> l.replaceFirst(".*\\[class,load\\] (\\S+).*", "$1"))
+              .toList();
       assertTrue(out.contains(TestDaemons.MACHINE), "the verb did its work:\n" + out);
       assertTrue(loaded.contains("dev.buildhost.client.ApiClient"), "the class list is read right");
-      List<String> forbidden = loaded.stream().filter(c -> FORBIDDEN.stream().anyMatch(c::startsWith)).toList();
+      List<String> forbidden =
+          loaded.stream().filter(c -> FORBIDDEN.stream().anyMatch(c::startsWith)).toList();
       assertEquals(List.of(), forbidden, "classes a client verb must not load");
     }
   }

@@ -23,8 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class ApiCredentialsTest {
 
-  @TempDir
-  Path state;
+  @TempDir Path state;
 
   @Test
   void theTokenIsMadeOnceReadableByItsOwnerOnly() throws Exception {
@@ -33,7 +32,8 @@ class ApiCredentialsTest {
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(43, token.length(), "32 random bytes in unpadded base64url");
     assertEquals(token, ApiCredentials.token(state), "the token survives restarts");
-    assertNotEquals(token, ApiCredentials.token(state.resolve("other")), "each state folder has its own");
+    assertNotEquals(
+        token, ApiCredentials.token(state.resolve("other")), "each state folder has its own");
   }
 
   @Test
@@ -46,12 +46,21 @@ class ApiCredentialsTest {
   }
 
   /**
-   * An older version created the file, then wrote the token: a crash between the two left an
-   * empty file (or a torn one), and every later start refused it until someone deleted it.
+   * An older version created the file, then wrote the token: a crash between the two left an empty
+   * file (or a torn one), and every later start refused it until someone deleted it.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"", "\n", "   \n", "abcdefgh", "abcdefghijklmno\n", "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000"
-      + "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000", "tokenwith\u0001controlbytes-inside"})
+  @ValueSource(
+      strings = {
+        "",
+        "\n",
+        "   \n",
+        "abcdefgh",
+        "abcdefghijklmno\n",
+        "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000"
+            + "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000",
+        "tokenwith\u0001controlbytes-inside"
+      })
   void aTokenFileLeftEmptyOrTornByACrashIsReplacedByAFreshToken(String debris) throws Exception {
     Path file = state.resolve(DaemonEndpoint.TOKEN_FILE);
     Files.writeString(file, debris, StandardCharsets.ISO_8859_1);
@@ -63,7 +72,10 @@ class ApiCredentialsTest {
     assertEquals(token + "\n", Files.readString(file));
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(token, ApiCredentials.token(state), "the fresh token is kept from then on");
-    assertEquals(List.of(DaemonEndpoint.TOKEN_FILE), names(state), "nothing else is left in the state folder");
+    assertEquals(
+        List.of(DaemonEndpoint.TOKEN_FILE),
+        names(state),
+        "nothing else is left in the state folder");
   }
 
   @Test
@@ -79,7 +91,10 @@ class ApiCredentialsTest {
   void aTokenFileThatIsNotAFileIsRefusedWithWhatToDo() throws Exception {
     Files.createSymbolicLink(state.resolve(DaemonEndpoint.TOKEN_FILE), Path.of("/etc/hostname"));
     IOException e = assertThrows(IOException.class, () -> ApiCredentials.token(state));
-    assertTrue(e.getMessage().contains(state.resolve(DaemonEndpoint.TOKEN_FILE) + " is not a regular file: move it away"),
+    assertTrue(
+        e.getMessage()
+            .contains(
+                state.resolve(DaemonEndpoint.TOKEN_FILE) + " is not a regular file: move it away"),
         e.getMessage());
   }
 
@@ -101,10 +116,13 @@ class ApiCredentialsTest {
     ApiCredentials.publish(state, URI.create("http://127.0.0.1:1234"));
     assertEquals(URI.create("http://127.0.0.1:1234"), ApiClient.forStateDir(state).base());
     try (var files = Files.list(state)) {
-      assertFalse(files.anyMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temporary file stays");
+      assertFalse(
+          files.anyMatch(p -> p.getFileName().toString().endsWith(".tmp")),
+          "no temporary file stays");
     }
     ApiCredentials.withdraw(state);
-    ApiClientException e = assertThrows(ApiClientException.class, () -> ApiClient.forStateDir(state));
+    ApiClientException e =
+        assertThrows(ApiClientException.class, () -> ApiClient.forStateDir(state));
     assertEquals(ApiClientException.UNREACHABLE, e.status());
     assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
     assertTrue(e.hint().contains("buildhost daemon"), e.hint());

@@ -37,19 +37,36 @@ class DaemonSettingsTest {
 
   @Test
   void everySettingIsRead() {
-    Map<Setting, String> values = Map.ofEntries(
-        Map.entry(Setting.ROOT, "/srv/bh"), Map.entry(Setting.STATE_DIR, "/var/lib/bh"),
-        Map.entry(Setting.LISTEN, "127.0.0.2:9000"), Map.entry(Setting.TFTP_LISTEN, "[::1]:6969"),
-        Map.entry(Setting.TFTP_PORTS, "20000 - 20099"), Map.entry(Setting.MAX_INSTANCES, "3"),
-        Map.entry(Setting.RAM_BUDGET, "2G"), Map.entry(Setting.DEFAULT_TIMEOUT, "90m"),
-        Map.entry(Setting.POWEROFF_GRACE, "PT45S"), Map.entry(Setting.ACCEL, "TCG"),
-        Map.entry(Setting.LIBVIRT_URI, "qemu:///session"), Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
-        Map.entry(Setting.DOCKER_NETWORK, "none"), Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"));
+    Map<Setting, String> values =
+        Map.ofEntries(
+            Map.entry(Setting.ROOT, "/srv/bh"), Map.entry(Setting.STATE_DIR, "/var/lib/bh"),
+            Map.entry(Setting.LISTEN, "127.0.0.2:9000"),
+                Map.entry(Setting.TFTP_LISTEN, "[::1]:6969"),
+            Map.entry(Setting.TFTP_PORTS, "20000 - 20099"), Map.entry(Setting.MAX_INSTANCES, "3"),
+            Map.entry(Setting.RAM_BUDGET, "2G"), Map.entry(Setting.DEFAULT_TIMEOUT, "90m"),
+            Map.entry(Setting.POWEROFF_GRACE, "PT45S"), Map.entry(Setting.ACCEL, "TCG"),
+            Map.entry(Setting.LIBVIRT_URI, "qemu:///session"),
+                Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
+            Map.entry(Setting.DOCKER_NETWORK, "none"),
+                Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"));
     assertEquals(Setting.values().length, values.size(), "a setting is missing from this test");
     DaemonSettings s = resolve(values, Map.of());
     ManagerConfig c = s.manager();
-    assertEquals(new ManagerConfig(Path.of("/srv/bh"), Path.of("/var/lib/bh"), 20000, 20099, 3, 2048,
-        Duration.ofMinutes(90), Duration.ofSeconds(45), Acceleration.TCG, "qemu:///session", "unix:///d.sock", "none"), c);
+    assertEquals(
+        new ManagerConfig(
+            Path.of("/srv/bh"),
+            Path.of("/var/lib/bh"),
+            20000,
+            20099,
+            3,
+            2048,
+            Duration.ofMinutes(90),
+            Duration.ofSeconds(45),
+            Acceleration.TCG,
+            "qemu:///session",
+            "unix:///d.sock",
+            "none"),
+        c);
     assertEquals(9000, s.listen().getPort());
     assertEquals("0:0:0:0:0:0:0:1", s.tftpListen().getAddress().getHostAddress());
     assertTrue(s.stopInstancesOnExit());
@@ -57,8 +74,10 @@ class DaemonSettingsTest {
 
   @Test
   void aFlagOverridesTheFileAndTheStateFolderFollowsTheRoot() {
-    DaemonSettings s = resolve(Map.of(Setting.ROOT, "/a", Setting.MAX_INSTANCES, "2"),
-        Map.of(Setting.ROOT, "/b", Setting.TFTP_LISTEN, "off"));
+    DaemonSettings s =
+        resolve(
+            Map.of(Setting.ROOT, "/a", Setting.MAX_INSTANCES, "2"),
+            Map.of(Setting.ROOT, "/b", Setting.TFTP_LISTEN, "off"));
     assertEquals(Path.of("/b"), s.manager().root());
     assertEquals(Path.of("/b/state"), s.manager().stateDir());
     assertEquals(2, s.manager().maxInstances());
@@ -66,52 +85,83 @@ class DaemonSettingsTest {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "RAM_BUDGET|lots|--ram-budget: 'lots' is not a valid value (not a size like 16G or 4096M)",
-      "RAM_BUDGET|0M|less than 1 MiB",
-      "MAX_INSTANCES|0|not a positive whole number",
-      "MAX_INSTANCES|two|not a positive whole number",
-      "TFTP_PORTS|10999-10000|the first port must be between 1 and the last port",
-      "TFTP_PORTS|1-70000|'70000' is not a port number",
-      "LISTEN|127.0.0.1|not ADDRESS:PORT",
-      "LISTEN|127.0.0.1:http|'http' is not a port number",
-      "DEFAULT_TIMEOUT|0s|not a positive duration",
-      "DEFAULT_TIMEOUT|soon|'soon' is not a duration; write e.g. 500ms, 90s",
-      "ACCEL|xen|not auto, kvm or tcg",
-      "STOP_INSTANCES_ON_EXIT|maybe|not true or false",
-      "LIBVIRT_URI|'  '|it is empty"})
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "RAM_BUDGET|lots|--ram-budget: 'lots' is not a valid value (not a size like 16G or 4096M)",
+        "RAM_BUDGET|0M|less than 1 MiB",
+        "MAX_INSTANCES|0|not a positive whole number",
+        "MAX_INSTANCES|two|not a positive whole number",
+        "TFTP_PORTS|10999-10000|the first port must be between 1 and the last port",
+        "TFTP_PORTS|1-70000|'70000' is not a port number",
+        "LISTEN|127.0.0.1|not ADDRESS:PORT",
+        "LISTEN|127.0.0.1:http|'http' is not a port number",
+        "DEFAULT_TIMEOUT|0s|not a positive duration",
+        "DEFAULT_TIMEOUT|soon|'soon' is not a duration; write e.g. 500ms, 90s",
+        "ACCEL|xen|not auto, kvm or tcg",
+        "STOP_INSTANCES_ON_EXIT|maybe|not true or false",
+        "LIBVIRT_URI|'  '|it is empty"
+      })
   void aBadFlagValueIsNamedWithWhatIsExpected(Setting setting, String value, String message) {
-    ConfigException e = assertThrows(ConfigException.class, () -> resolve(Map.of(), Map.of(setting, value)));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> resolve(Map.of(), Map.of(setting, value)));
     assertTrue(e.getMessage().contains(message), e.getMessage());
     assertTrue(e.getMessage().contains(setting.flag()), e.getMessage());
   }
 
   @Test
   void aBadFileValueNamesTheFileAndKey() {
-    ConfigException e = assertThrows(ConfigException.class,
-        () -> resolve(Map.of(Setting.RAM_BUDGET, "lots"), Map.of()));
-    assertTrue(e.getMessage().startsWith("'ram_budget' in test.conf: 'lots' is not a valid value"), e.getMessage());
+    ConfigException e =
+        assertThrows(
+            ConfigException.class, () -> resolve(Map.of(Setting.RAM_BUDGET, "lots"), Map.of()));
+    assertTrue(
+        e.getMessage().startsWith("'ram_budget' in test.conf: 'lots' is not a valid value"),
+        e.getMessage());
   }
 
   @Test
-  @SuppressWarnings("StringConcatToTextBlock") // a text block would drop the trailing blanks under test
+  @SuppressWarnings(
+      "StringConcatToTextBlock") // a text block would drop the trailing blanks under test
   void theConfigFileIsKeyEqualsValueWithComments(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("daemon.conf");
-    Files.writeString(file, "# buildhost daemon\n\nroot = /srv/build\n  max_instances=4  \nlisten = 127.0.0.1:0\n"
-        + "docker_host = unix:///run/docker.sock?x=1\n");
+    Files.writeString(
+        file,
+        "# buildhost daemon\n\nroot = /srv/build\n  max_instances=4  \nlisten = 127.0.0.1:0\n"
+            + "docker_host = unix:///run/docker.sock?x=1\n");
     ConfigFile config = ConfigFile.read(file);
-    assertEquals(Map.of(Setting.ROOT, "/srv/build", Setting.MAX_INSTANCES, "4", Setting.LISTEN, "127.0.0.1:0",
-        Setting.DOCKER_HOST, "unix:///run/docker.sock?x=1"), config.values());
+    assertEquals(
+        Map.of(
+            Setting.ROOT,
+            "/srv/build",
+            Setting.MAX_INSTANCES,
+            "4",
+            Setting.LISTEN,
+            "127.0.0.1:0",
+            Setting.DOCKER_HOST,
+            "unix:///run/docker.sock?x=1"),
+        config.values());
     assertEquals(List.of(), config.warnings());
   }
 
   @Test
   void theOldDashedKeysAreReadWithAWarningNamingFileLineAndTheNewSpelling() {
-    ConfigFile config = ConfigFile.parse("daemon.conf", "root = /srv/build\nstate-dir = /var/lib/bh\nmax-instances = 2\n");
-    assertEquals(Map.of(Setting.ROOT, "/srv/build", Setting.STATE_DIR, "/var/lib/bh", Setting.MAX_INSTANCES, "2"),
+    ConfigFile config =
+        ConfigFile.parse(
+            "daemon.conf", "root = /srv/build\nstate-dir = /var/lib/bh\nmax-instances = 2\n");
+    assertEquals(
+        Map.of(
+            Setting.ROOT,
+            "/srv/build",
+            Setting.STATE_DIR,
+            "/var/lib/bh",
+            Setting.MAX_INSTANCES,
+            "2"),
         config.values());
-    assertEquals(List.of("daemon.conf:2: 'state-dir' is the old spelling; write 'state_dir'",
-        "daemon.conf:3: 'max-instances' is the old spelling; write 'max_instances'"), config.warnings());
+    assertEquals(
+        List.of(
+            "daemon.conf:2: 'state-dir' is the old spelling; write 'state_dir'",
+            "daemon.conf:3: 'max-instances' is the old spelling; write 'max_instances'"),
+        config.warnings());
   }
 
   @Test
@@ -123,27 +173,43 @@ class DaemonSettingsTest {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "root = /a\\nroot = /b|f.conf:2: 'root' is set a second time (first on line 1)",
-      "state_dir = /a\\nstate-dir = /b|f.conf:2: 'state_dir' is set a second time (first on line 1)",
-      "# ok\\nrot = /a|f.conf:2: unknown key 'rot'; the keys are: root, state_dir",
-      "root /a|f.conf:1: expected 'key = value', got 'root /a'"})
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "root = /a\\nroot = /b|f.conf:2: 'root' is set a second time (first on line 1)",
+        "state_dir = /a\\nstate-dir = /b|f.conf:2: 'state_dir' is set a second time (first on line 1)",
+        "# ok\\nrot = /a|f.conf:2: unknown key 'rot'; the keys are: root, state_dir",
+        "root /a|f.conf:1: expected 'key = value', got 'root /a'"
+      })
   void aBadConfigLineIsNamedByFileAndLine(String text, String message) {
-    ConfigException e = assertThrows(ConfigException.class,
-        () -> ConfigFile.parse("f.conf", text.replace("\\n", "\n")));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class, () -> ConfigFile.parse("f.conf", text.replace("\\n", "\n")));
     assertTrue(e.getMessage().startsWith(message), e.getMessage());
   }
 
   @Test
   void aMissingConfigFileIsNamed(@TempDir Path dir) {
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.read(dir.resolve("nope.conf")));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigFile.read(dir.resolve("nope.conf")));
     assertTrue(e.getMessage().contains("nope.conf"), e.getMessage());
   }
 
   @ParameterizedTest
-  @CsvSource({"90,PT1M30S", "90s,PT1M30S", "30m,PT30M", "2h,PT2H", "1d,PT24H", "500ms,PT0.5S", "pt1h30m,PT1H30M"})
+  @CsvSource({
+    "90,PT1M30S",
+    "90s,PT1M30S",
+    "30m,PT30M",
+    "2h,PT2H",
+    "1d,PT24H",
+    "500ms,PT0.5S",
+    "pt1h30m,PT1H30M"
+  })
   void durationsReadAsPeopleWriteThem(String text, String iso) {
-    assertEquals(Duration.parse(iso), DaemonSettings.resolve(Map.of(), "f.conf", Map.of(Setting.DEFAULT_TIMEOUT, text))
-        .manager().defaultTimeout());
+    assertEquals(
+        Duration.parse(iso),
+        DaemonSettings.resolve(Map.of(), "f.conf", Map.of(Setting.DEFAULT_TIMEOUT, text))
+            .manager()
+            .defaultTimeout());
   }
 }

@@ -25,24 +25,36 @@ import org.junit.jupiter.api.io.TempDir;
 
 class DaemonTest {
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   static void await(Daemon daemon, String id, InstanceState state) {
-    Awaitility.await(id + " reaches " + state).atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
+    Awaitility.await(id + " reaches " + state)
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(20))
         .until(() -> daemon.manager().get(id).state() == state);
   }
 
   static StartRequest sleeper() {
-    return new StartRequest(TestDaemons.MACHINE, null, Map.of("task.manifest", "command: sleep\n".getBytes(StandardCharsets.UTF_8)));
+    return new StartRequest(
+        TestDaemons.MACHINE,
+        null,
+        Map.of("task.manifest", "command: sleep\n".getBytes(StandardCharsets.UTF_8)));
   }
 
   @Test
   void aSecondDaemonOnTheSameStateFolderIsRefused() throws Exception {
     try (Daemon first = TestDaemons.start(root, ApiServer.Limits.DEFAULT)) {
-      IOException e = assertThrows(IOException.class, () -> Daemon.start(TestDaemons.settings(root, 2),
-          config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT));
-      assertTrue(e.getMessage().contains("another buildhost daemon (pid " + ProcessHandle.current().pid() + ")"),
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () ->
+                  Daemon.start(
+                      TestDaemons.settings(root, 2),
+                      config -> List.of(new WorkerBackend()),
+                      ApiServer.Limits.DEFAULT));
+      assertTrue(
+          e.getMessage()
+              .contains("another buildhost daemon (pid " + ProcessHandle.current().pid() + ")"),
           e.getMessage());
       assertTrue(Files.exists(root.resolve("state/api.json")), "the first daemon's api.json stays");
       assertTrue(first.url().getPort() > 0);
@@ -55,15 +67,29 @@ class DaemonTest {
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       DaemonSettings base = TestDaemons.settings(root, 2);
-      DaemonSettings settings = new DaemonSettings(base.manager(),
-          new InetSocketAddress(InetAddress.getLoopbackAddress(), taken.getLocalPort()), null, false);
-      IOException e = assertThrows(IOException.class,
-          () -> Daemon.start(settings, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT));
-      assertTrue(e.getMessage().contains("cannot serve the API on 127.0.0.1:" + taken.getLocalPort()), e.getMessage());
+      DaemonSettings settings =
+          new DaemonSettings(
+              base.manager(),
+              new InetSocketAddress(InetAddress.getLoopbackAddress(), taken.getLocalPort()),
+              null,
+              false);
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () ->
+                  Daemon.start(
+                      settings, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT));
+      assertTrue(
+          e.getMessage().contains("cannot serve the API on 127.0.0.1:" + taken.getLocalPort()),
+          e.getMessage());
       assertTrue(e.getMessage().contains("--listen"), e.getMessage());
     }
     // The failed start released its lock: a daemon starts now.
-    Daemon.start(TestDaemons.settings(root, 2), config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT).close();
+    Daemon.start(
+            TestDaemons.settings(root, 2),
+            config -> List.of(new WorkerBackend()),
+            ApiServer.Limits.DEFAULT)
+        .close();
   }
 
   @Test
@@ -71,13 +97,15 @@ class DaemonTest {
     WorkerBackend backend = new WorkerBackend();
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     String id;
-    try (Daemon daemon = Daemon.start(TestDaemons.settings(root, 2), config -> List.of(backend),
-        ApiServer.Limits.DEFAULT)) {
+    try (Daemon daemon =
+        Daemon.start(
+            TestDaemons.settings(root, 2), config -> List.of(backend), ApiServer.Limits.DEFAULT)) {
       id = daemon.manager().start(sleeper()).id();
       await(daemon, id, InstanceState.RUNNING);
     }
-    try (Daemon daemon = Daemon.start(TestDaemons.settings(root, 2), config -> List.of(backend),
-        ApiServer.Limits.DEFAULT)) {
+    try (Daemon daemon =
+        Daemon.start(
+            TestDaemons.settings(root, 2), config -> List.of(backend), ApiServer.Limits.DEFAULT)) {
       Instance adopted = daemon.manager().get(id);
       assertEquals(InstanceState.RUNNING, adopted.state(), adopted.toString());
     }
@@ -88,7 +116,8 @@ class DaemonTest {
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     DaemonSettings base = TestDaemons.settings(root, 2);
     DaemonSettings settings = new DaemonSettings(base.manager(), base.listen(), null, true);
-    Daemon daemon = Daemon.start(settings, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT);
+    Daemon daemon =
+        Daemon.start(settings, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT);
     String id = daemon.manager().start(sleeper()).id();
     await(daemon, id, InstanceState.RUNNING);
     daemon.close();

@@ -21,10 +21,10 @@ import java.util.concurrent.Executors;
 /**
  * A stand-in for the Docker backend in fast tests of the API and CLI: each guest is a thread that
  * behaves like the sample worker without a container. It waits for task.manifest in its instance
- * folder, writes result.manifest there (status error and exit code 3 when the task holds
- * "command: false", else success and 0), logs to console.log, and exits with that code. A task
- * holding "command: sleep" makes it run until it is stopped. The real backends are exercised by
- * the integration tests.
+ * folder, writes result.manifest there (status error and exit code 3 when the task holds "command:
+ * false", else success and 0), logs to console.log, and exits with that code. A task holding
+ * "command: sleep" makes it run until it is stopped. The real backends are exercised by the
+ * integration tests.
  */
 public final class WorkerBackend implements InstanceBackend {
 
@@ -35,11 +35,13 @@ public final class WorkerBackend implements InstanceBackend {
   private static final long BOOT_MILLIS = 100;
 
   private final Map<String, FakeWorker> guests = new ConcurrentHashMap<>();
-  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
-    Thread thread = new Thread(runnable, "worker-backend-reports");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ExecutorService reportThreads =
+      Executors.newCachedThreadPool(
+          runnable -> {
+            Thread thread = new Thread(runnable, "worker-backend-reports");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   @Override
   public MachineType type() {
@@ -92,7 +94,8 @@ public final class WorkerBackend implements InstanceBackend {
     }
 
     private void work() {
-      Path folder = spec.instanceDir().getParent().getParent().resolve("tftp").resolve(spec.instanceId());
+      Path folder =
+          spec.instanceDir().getParent().getParent().resolve("tftp").resolve(spec.instanceId());
       try {
         Files.createDirectories(spec.instanceDir());
         console("fake worker: TFTP endpoint 127.0.0.1:" + spec.tftpPort());
@@ -109,8 +112,13 @@ public final class WorkerBackend implements InstanceBackend {
         }
         boolean fail = text.contains("command: false");
         int code = fail ? 3 : 0;
-        Files.writeString(folder.resolve("result.manifest"), ": 1\nstatus: " + (fail ? "error" : "success")
-            + "\nexit-code: " + code + "\nlog:\\\n$ true\n\\\n");
+        Files.writeString(
+            folder.resolve("result.manifest"),
+            ": 1\nstatus: "
+                + (fail ? "error" : "success")
+                + "\nexit-code: "
+                + code
+                + "\nlog:\\\n$ true\n\\\n");
         console("fake worker: done, exit code " + code);
         end(EndReason.POWEROFF, code);
       } catch (InterruptedException e) {
@@ -121,8 +129,12 @@ public final class WorkerBackend implements InstanceBackend {
     }
 
     private void console(String line) throws IOException {
-      Files.writeString(spec.consoleLog(), line + "\n", StandardCharsets.UTF_8,
-          StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      Files.writeString(
+          spec.consoleLog(),
+          line + "\n",
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     }
 
     private synchronized void end(EndReason reason, Integer code) {

@@ -10,7 +10,8 @@ class CommandLineTest {
 
   @Test
   void splitsOnBlanks() {
-    assertEquals(List.of("/usr/local/bin/buildhost-worker", "-v", "x"),
+    assertEquals(
+        List.of("/usr/local/bin/buildhost-worker", "-v", "x"),
         CommandLine.split("  /usr/local/bin/buildhost-worker\t-v   x \n"));
   }
 
@@ -21,13 +22,15 @@ class CommandLineTest {
 
   @Test
   void singleQuotesAreLiteral() {
-    assertEquals(List.of("/bin/sh", "-c", "trap '' TERM; echo $HOME \\n"),
+    assertEquals(
+        List.of("/bin/sh", "-c", "trap '' TERM; echo $HOME \\n"),
         CommandLine.split("/bin/sh -c 'trap '\\'''\\'' TERM; echo $HOME \\n'"));
   }
 
   @Test
   void doubleQuotesEscapeOnlyShellSpecials() {
-    assertEquals(List.of("echo", "a \"b\" $x \\n"), CommandLine.split("echo \"a \\\"b\\\" \\$x \\n\""));
+    assertEquals(
+        List.of("echo", "a \"b\" $x \\n"), CommandLine.split("echo \"a \\\"b\\\" \\$x \\n\""));
   }
 
   @Test
@@ -42,15 +45,20 @@ class CommandLineTest {
 
   @Test
   void noShellExpansion() {
-    assertEquals(List.of("echo", "$HOME", "*", "|", "x>y"), CommandLine.split("echo $HOME * | x>y"));
+    assertEquals(
+        List.of("echo", "$HOME", "*", "|", "x>y"), CommandLine.split("echo $HOME * | x>y"));
   }
 
   @Test
   void unterminatedQuotesAreErrors() {
-    assertEquals("unterminated single quote at column 6",
-        assertThrows(IllegalArgumentException.class, () -> CommandLine.split("echo 'abc")).getMessage());
-    assertEquals("unterminated double quote at column 6",
-        assertThrows(IllegalArgumentException.class, () -> CommandLine.split("echo \"a\\\"")).getMessage());
+    assertEquals(
+        "unterminated single quote at column 6",
+        assertThrows(IllegalArgumentException.class, () -> CommandLine.split("echo 'abc"))
+            .getMessage());
+    assertEquals(
+        "unterminated double quote at column 6",
+        assertThrows(IllegalArgumentException.class, () -> CommandLine.split("echo \"a\\\""))
+            .getMessage());
     assertThrows(IllegalArgumentException.class, () -> CommandLine.split("echo \\"));
   }
 }

@@ -18,13 +18,27 @@ import org.junit.jupiter.api.Test;
 
 class EventBusTest {
   private static InstanceEvent event(int n) {
-    Instance instance = new Instance("i-" + n, "m", "1.0", MachineType.KVM, InstanceState.RUNNING, null, null, 1,
-        Instant.EPOCH, null, null, null);
+    Instance instance =
+        new Instance(
+            "i-" + n,
+            "m",
+            "1.0",
+            MachineType.KVM,
+            InstanceState.RUNNING,
+            null,
+            null,
+            1,
+            Instant.EPOCH,
+            null,
+            null,
+            null);
     return new InstanceEvent(InstanceEvent.Kind.RUNNING, Instant.EPOCH, instance, null);
   }
 
   private static void await(String what, java.util.function.BooleanSupplier condition) {
-    Awaitility.await(what).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
+    Awaitility.await(what)
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(5))
         .until(condition::getAsBoolean);
   }
 
@@ -33,14 +47,15 @@ class EventBusTest {
     try (EventBus bus = new EventBus()) {
       CountDownLatch release = new CountDownLatch(1);
       List<String> stuckGot = new CopyOnWriteArrayList<>();
-      bus.subscribe(e -> {
-        stuckGot.add(e.instance().id());
-        try {
-          release.await();
-        } catch (InterruptedException ex) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      bus.subscribe(
+          e -> {
+            stuckGot.add(e.instance().id());
+            try {
+              release.await();
+            } catch (InterruptedException ex) {
+              Thread.currentThread().interrupt();
+            }
+          });
       List<String> got = new CopyOnWriteArrayList<>();
       bus.subscribe(e -> got.add(e.instance().id()));
       long started = System.nanoTime();
@@ -48,14 +63,17 @@ class EventBusTest {
       for (int i = 0; i < count; i++) {
         bus.publish(event(i));
       }
-      assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(5), "publishing never waits");
+      assertTrue(
+          System.nanoTime() - started < TimeUnit.SECONDS.toNanos(5), "publishing never waits");
       await("all events", () -> got.size() == count);
       for (int i = 0; i < count; i++) {
         assertEquals("i-" + i, got.get(i));
       }
       release.countDown();
       await("the stuck subscriber catches up", () -> stuckGot.size() >= EventBus.QUEUE_CAPACITY);
-      assertTrue(stuckGot.size() <= EventBus.QUEUE_CAPACITY + 1, "its overflow was dropped: " + stuckGot.size());
+      assertTrue(
+          stuckGot.size() <= EventBus.QUEUE_CAPACITY + 1,
+          "its overflow was dropped: " + stuckGot.size());
     }
   }
 
@@ -63,10 +81,11 @@ class EventBusTest {
   void aFailingSubscriberKeepsReceivingAndAClosedOneStops() throws Exception {
     try (EventBus bus = new EventBus()) {
       List<String> got = new CopyOnWriteArrayList<>();
-      bus.subscribe(e -> {
-        got.add(e.instance().id());
-        throw new IllegalStateException("subscriber bug");
-      });
+      bus.subscribe(
+          e -> {
+            got.add(e.instance().id());
+            throw new IllegalStateException("subscriber bug");
+          });
       List<String> closedGot = new CopyOnWriteArrayList<>();
       AutoCloseable closing = bus.subscribe(e -> closedGot.add(e.instance().id()));
       bus.publish(event(1));
@@ -77,8 +96,10 @@ class EventBusTest {
       await("second event", () -> got.size() == 2);
       // Nothing can prove an event never comes; the closed subscriber's thread had as long as the
       // open one, which got its event, and keeps getting nothing for a while more.
-      Awaitility.await("the closed subscriber gets nothing").during(Duration.ofMillis(100))
-          .atMost(Duration.ofSeconds(2)).until(() -> closedGot.equals(List.of("i-1")));
+      Awaitility.await("the closed subscriber gets nothing")
+          .during(Duration.ofMillis(100))
+          .atMost(Duration.ofSeconds(2))
+          .until(() -> closedGot.equals(List.of("i-1")));
     }
   }
 }

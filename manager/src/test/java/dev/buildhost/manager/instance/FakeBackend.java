@@ -19,13 +19,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * A backend whose guests are plain objects the test drives: it records every call and lets the
- * test report the guest's life through the listener the manager gave.
+ * A backend whose guests are plain objects the test drives: it records every call and lets the test
+ * report the guest's life through the listener the manager gave.
  */
 class FakeBackend implements InstanceBackend {
   /** The fake backend that also prepares launches ahead, as the Docker backend does. */
-  static final class Preparing extends FakeBackend implements PreparesAhead {
-  }
+  static final class Preparing extends FakeBackend implements PreparesAhead {}
 
   FakeBackend() {
     this(ConcurrentHashMap.newKeySet());
@@ -36,28 +35,41 @@ class FakeBackend implements InstanceBackend {
     this.live = live;
   }
 
-  private final ExecutorService reportThreads = Executors.newCachedThreadPool(runnable -> {
-    Thread thread = new Thread(runnable, "fake-backend-reports");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ExecutorService reportThreads =
+      Executors.newCachedThreadPool(
+          runnable -> {
+            Thread thread = new Thread(runnable, "fake-backend-reports");
+            thread.setDaemon(true);
+            return thread;
+          });
   final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
-  /** The guests that exist on the fake host; shared by the backends of one host (a restart adopts them). */
+
+  /**
+   * The guests that exist on the fake host; shared by the backends of one host (a restart adopts
+   * them).
+   */
   final Set<String> live;
+
   final List<String> removedOrphans = new CopyOnWriteArrayList<>();
   final List<LaunchSpec> launched = new CopyOnWriteArrayList<>();
   volatile String failLaunchWith;
+
   /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
   volatile boolean honoursShutdown = true;
+
   /** Whether a guest reports its end when killed (else the manager's kill watchdog must end it). */
   volatile boolean honoursKill = true;
+
   /** Whether a launched guest reports running at once (else it stays STARTING). */
   volatile boolean reportsRunning = true;
+
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
   volatile boolean stopsAtOnce;
+
   volatile boolean closed;
   final Map<String, LaunchSpec> prepared = new ConcurrentHashMap<>();
   final List<String> discarded = new CopyOnWriteArrayList<>();
+
   /** Launches that took what was prepared for them. */
   final List<LaunchSpec> launchedPrepared = new CopyOnWriteArrayList<>();
 

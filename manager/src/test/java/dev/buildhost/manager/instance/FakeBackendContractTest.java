@@ -10,8 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The fake backend the lifecycle tests use keeps the contract the real ones keep. */
 class FakeBackendContractTest extends InstanceBackendContract {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private final Set<String> host = ConcurrentHashMap.newKeySet();
 
@@ -22,11 +21,19 @@ class FakeBackendContractTest extends InstanceBackendContract {
 
   @Override
   protected LaunchSpec launchable(String id) {
-    return new LaunchSpec(id, TestMachines.revision(root, "small", 256L), root.resolve("instances").resolve(id), 10001);
+    return new LaunchSpec(
+        id,
+        TestMachines.revision(root, "small", 256L),
+        root.resolve("instances").resolve(id),
+        10001);
   }
 
   @Override
   protected LaunchSpec broken(String id) {
-    return new LaunchSpec(id, TestMachines.revision(root, "broken", 256L), root.resolve("instances").resolve(id), 10001);
+    return new LaunchSpec(
+        id,
+        TestMachines.revision(root, "broken", 256L),
+        root.resolve("instances").resolve(id),
+        10001);
   }
 }

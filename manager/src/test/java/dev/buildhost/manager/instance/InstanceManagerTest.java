@@ -43,8 +43,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class InstanceManagerTest {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private final FakeBackend backend = new FakeBackend();
   private final VirtualTime time = new VirtualTime(Instant.parse("2026-03-01T12:00:00Z"));
@@ -56,11 +55,20 @@ class InstanceManagerTest {
   private InstanceManager open(ManagerConfig config, FakeBackend fake) {
     small = TestMachines.revision(root, "small", 256L);
     big = TestMachines.revision(root, "big", 600L);
-    InstanceManager opened = InstanceManager.open(config, machine -> switch (machine) {
-      case "small" -> small;
-      case "big" -> big;
-      default -> throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no machine " + machine);
-    }, List.of(fake), time.clock(), time.scheduler());
+    InstanceManager opened =
+        InstanceManager.open(
+            config,
+            machine ->
+                switch (machine) {
+                  case "small" -> small;
+                  case "big" -> big;
+                  default ->
+                      throw new ManagerException(
+                          ManagerException.Kind.NOT_FOUND, "no machine " + machine);
+                },
+            List.of(fake),
+            time.clock(),
+            time.scheduler());
     opened.subscribe(events::add);
     return opened;
   }
@@ -86,14 +94,21 @@ class InstanceManagerTest {
   }
 
   private List<InstanceEvent.Kind> kindsOf(String id) {
-    return events.stream().filter(e -> e.instance().id().equals(id)).map(InstanceEvent::kind).toList();
+    return events.stream()
+        .filter(e -> e.instance().id().equals(id))
+        .map(InstanceEvent::kind)
+        .toList();
   }
 
   @Test
   void anInstanceRunsServesItsFolderOverTftpAndIsReleasedWhenTheGuestPowersOff() throws Exception {
     open();
-    Instance started = manager.start(new StartRequest("small", null,
-        Map.of("task.manifest", "command: true\n".getBytes(StandardCharsets.UTF_8))));
+    Instance started =
+        manager.start(
+            new StartRequest(
+                "small",
+                null,
+                Map.of("task.manifest", "command: true\n".getBytes(StandardCharsets.UTF_8))));
     String id = started.id();
     assertTrue(id.matches("small-\\d{8}-\\d{6}-[0-9a-f]{4}"), id);
     await("running", () -> state(id) == InstanceState.RUNNING);
@@ -106,17 +121,26 @@ class InstanceManagerTest {
     client.open();
     try {
       ByteArrayOutputStream task = new ByteArrayOutputStream();
-      client.receiveFile("task.manifest", TFTP.BINARY_MODE, task, InetAddress.getLoopbackAddress(), port);
+      client.receiveFile(
+          "task.manifest", TFTP.BINARY_MODE, task, InetAddress.getLoopbackAddress(), port);
       assertEquals("command: true\n", task.toString(StandardCharsets.UTF_8));
-      client.sendFile("result.manifest", TFTP.BINARY_MODE,
+      client.sendFile(
+          "result.manifest",
+          TFTP.BINARY_MODE,
           new ByteArrayInputStream("status: success\n".getBytes(StandardCharsets.UTF_8)),
-          InetAddress.getLoopbackAddress(), port);
+          InetAddress.getLoopbackAddress(),
+          port);
     } finally {
       client.close();
     }
     await("upload event", () -> kindsOf(id).contains(InstanceEvent.Kind.FILE_UPLOADED));
-    assertEquals("result.manifest", events.stream()
-        .filter(e -> e.kind() == InstanceEvent.Kind.FILE_UPLOADED).findFirst().orElseThrow().detail());
+    assertEquals(
+        "result.manifest",
+        events.stream()
+            .filter(e -> e.kind() == InstanceEvent.Kind.FILE_UPLOADED)
+            .findFirst()
+            .orElseThrow()
+            .detail());
 
     guest(started).end(EndReason.POWEROFF, null);
     await("stopped", () -> state(id) == InstanceState.STOPPED);
@@ -128,8 +152,13 @@ class InstanceManagerTest {
       assertEquals("status: success\n", new String(result.readAllBytes(), StandardCharsets.UTF_8));
     }
     await("stopped event", () -> kindsOf(id).contains(InstanceEvent.Kind.STOPPED));
-    assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.FILE_UPLOADED,
-        InstanceEvent.Kind.STOPPED), kindsOf(id));
+    assertEquals(
+        List.of(
+            InstanceEvent.Kind.CREATED,
+            InstanceEvent.Kind.RUNNING,
+            InstanceEvent.Kind.FILE_UPLOADED,
+            InstanceEvent.Kind.STOPPED),
+        kindsOf(id));
   }
 
   @Test
@@ -139,8 +168,11 @@ class InstanceManagerTest {
     for (int i = 0; i < 20; i++) {
       String id = manager.start(StartRequest.of("small")).id();
       await("stopped event", () -> kindsOf(id).contains(InstanceEvent.Kind.STOPPED));
-      assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.STOPPED),
-          kindsOf(id), "run " + i);
+      assertEquals(
+          List.of(
+              InstanceEvent.Kind.CREATED, InstanceEvent.Kind.RUNNING, InstanceEvent.Kind.STOPPED),
+          kindsOf(id),
+          "run " + i);
       assertNotNull(manager.get(id).runningAt(), "run " + i);
     }
   }
@@ -191,14 +223,18 @@ class InstanceManagerTest {
     manager.terminate(instance.id());
     await("kill sent", () -> guest(instance).calls().contains("kill"));
     time.advance(InstanceLifecycle.KILL_WATCHDOG.minusMillis(1));
-    assertEquals(InstanceState.STOPPING, state(instance.id()), "the watchdog waits for the backend's report");
+    assertEquals(
+        InstanceState.STOPPING,
+        state(instance.id()),
+        "the watchdog waits for the backend's report");
     assertFalse(portFree(instance.tftpPort()), "the port stays held while the guest may run");
 
     time.advance(Duration.ofMillis(1));
     await("released by the watchdog", () -> state(instance.id()) == InstanceState.STOPPED);
     Instance stopped = manager.get(instance.id());
     assertEquals(EndReason.TERMINATED, stopped.endReason());
-    assertTrue(stopped.message().contains("did not report the end of the guest 30 s after it was killed"),
+    assertTrue(
+        stopped.message().contains("did not report the end of the guest 30 s after it was killed"),
         stopped.message());
     assertEquals(time.now(), stopped.stoppedAt());
     assertEquals(List.of("kill", "release"), guest(instance).calls());
@@ -234,8 +270,13 @@ class InstanceManagerTest {
   @Test
   void aTimeoutTooLongForTheTimersIsRefusedBeforeAnythingRuns() {
     open();
-    ManagerException refused = assertThrows(ManagerException.class,
-        () -> manager.start(new StartRequest("small", Duration.ofSeconds(10_000_000_000_000_000L), Map.of())));
+    ManagerException refused =
+        assertThrows(
+            ManagerException.class,
+            () ->
+                manager.start(
+                    new StartRequest(
+                        "small", Duration.ofSeconds(10_000_000_000_000_000L), Map.of())));
     assertEquals(ManagerException.Kind.BAD_REQUEST, refused.kind());
     assertTrue(refused.getMessage().contains("at most 7 days (604800 s)"), refused.getMessage());
     assertEquals(List.of(), backend.launched, "no guest was launched");
@@ -247,23 +288,26 @@ class InstanceManagerTest {
   void aStartThatFailsAfterItsGuestWasLaunchedEndsThatGuest() throws Exception {
     ManagerConfig config = TestMachines.config(root, 8, 4, 4096, Duration.ofSeconds(5));
     small = TestMachines.revision(root, "small", 256L);
-    Scheduler broken = new Scheduler() {
-      @Override
-      public Task schedule(Duration delay, Runnable task) {
-        throw new ArithmeticException("long overflow"); // what a huge timeout did to the timer
-      }
+    Scheduler broken =
+        new Scheduler() {
+          @Override
+          public Task schedule(Duration delay, Runnable task) {
+            throw new ArithmeticException("long overflow"); // what a huge timeout did to the timer
+          }
 
-      @Override
-      public void close() {
-      }
-    };
-    manager = InstanceManager.open(config, machine -> small, List.of(backend), time.clock(), broken);
-    ManagerException failed = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+          @Override
+          public void close() {}
+        };
+    manager =
+        InstanceManager.open(config, machine -> small, List.of(backend), time.clock(), broken);
+    ManagerException failed =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
     assertEquals(ManagerException.Kind.BACKEND_FAILED, failed.kind());
     Instance instance = manager.list().get(0);
     assertEquals(InstanceState.STOPPED, instance.state());
     assertEquals(EndReason.FAILED_TO_START, instance.endReason());
-    assertEquals(List.of("kill", "release"), guest(instance).calls(), "the launched guest is ended");
+    assertEquals(
+        List.of("kill", "release"), guest(instance).calls(), "the launched guest is ended");
     assertEquals(Set.of(), backend.ourInstanceIds());
     assertTrue(portFree(instance.tftpPort()));
   }
@@ -282,21 +326,26 @@ class InstanceManagerTest {
     assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
     assertTrue(portFree(instance.tftpPort()), "the port is free");
     assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
-    assertEquals(0, manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count(),
+    assertEquals(
+        0,
+        manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count(),
         "its capacity is free");
 
     Files.delete(journal);
     Files.move(aside, journal);
     Path record = journal.resolve(instance.id() + ".json");
-    assertTrue(Files.readString(record).contains("\"RUNNING\""), "the record is stale until the retry");
+    assertTrue(
+        Files.readString(record).contains("\"RUNNING\""), "the record is stale until the retry");
     time.advance(InstanceLifecycle.JOURNAL_RETRY_FIRST);
-    await("record written", () -> {
-      try {
-        return Files.readString(record).contains("\"STOPPED\"");
-      } catch (IOException e) {
-        return false;
-      }
-    });
+    await(
+        "record written",
+        () -> {
+          try {
+            return Files.readString(record).contains("\"STOPPED\"");
+          } catch (IOException e) {
+            return false;
+          }
+        });
     manager.delete(instance.id());
     assertFalse(Files.exists(record));
   }
@@ -315,7 +364,8 @@ class InstanceManagerTest {
     manager = open(TestMachines.config(root, 8, 2, 100_000, Duration.ofSeconds(5)), backend);
     Instance first = manager.start(StartRequest.of("small"));
     manager.start(StartRequest.of("small"));
-    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    ManagerException refused =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
     assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
     assertTrue(refused.getMessage().contains("max-instances"), refused.getMessage());
     manager.terminate(first.id());
@@ -328,9 +378,11 @@ class InstanceManagerTest {
   void theRamBudgetIsCapped() {
     manager = open(TestMachines.config(root, 8, 8, 1000, Duration.ofSeconds(5)), backend);
     manager.start(StartRequest.of("big"));
-    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("big")));
+    ManagerException refused =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("big")));
     assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
-    assertTrue(refused.getMessage().contains("600 MiB") && refused.getMessage().contains("ram-budget"),
+    assertTrue(
+        refused.getMessage().contains("600 MiB") && refused.getMessage().contains("ram-budget"),
         refused.getMessage());
     manager.start(StartRequest.of("small"));
   }
@@ -339,7 +391,8 @@ class InstanceManagerTest {
   void aLaunchFailureReleasesThePortAndLeavesAFailedRecordWithTheReason() {
     open();
     backend.failLaunchWith = "libvirt says no";
-    ManagerException failed = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    ManagerException failed =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
     assertEquals(ManagerException.Kind.BACKEND_FAILED, failed.kind());
     assertTrue(failed.getMessage().contains("libvirt says no"), failed.getMessage());
     Instance instance = manager.list().get(0);
@@ -347,8 +400,10 @@ class InstanceManagerTest {
     assertEquals(EndReason.FAILED_TO_START, instance.endReason());
     assertTrue(instance.message().contains("libvirt says no"));
     assertTrue(portFree(instance.tftpPort()));
-    assertTrue(Files.isDirectory(root.resolve("tftp").resolve(instance.id())), "the folder is kept");
-    assertEquals(List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.FAILED, InstanceEvent.Kind.STOPPED),
+    assertTrue(
+        Files.isDirectory(root.resolve("tftp").resolve(instance.id())), "the folder is kept");
+    assertEquals(
+        List.of(InstanceEvent.Kind.CREATED, InstanceEvent.Kind.FAILED, InstanceEvent.Kind.STOPPED),
         waitForEvents(instance.id(), 3));
   }
 
@@ -360,16 +415,20 @@ class InstanceManagerTest {
   @Test
   void portsInUseElsewhereAreSkippedAndExhaustionIsAClearRefusal() throws Exception {
     ManagerConfig config = TestMachines.config(root, 2, 8, 100_000, Duration.ofSeconds(5));
-    try (DatagramSocket squatter = new DatagramSocket(
-        new InetSocketAddress(InetAddress.getLoopbackAddress(), config.tftpPortFirst()))) {
+    try (DatagramSocket squatter =
+        new DatagramSocket(
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), config.tftpPortFirst()))) {
       manager = open(config, backend);
       Instance instance = manager.start(StartRequest.of("small"));
       assertEquals(squatter.getLocalPort() + 1, instance.tftpPort());
-      ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+      ManagerException refused =
+          assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
       assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
       assertTrue(refused.getMessage().contains("no free TFTP port"), refused.getMessage());
       assertTrue(refused.getMessage().contains("1 in use by other programs"), refused.getMessage());
-      assertEquals(List.of(instance.id()), manager.list().stream().map(Instance::id).toList(),
+      assertEquals(
+          List.of(instance.id()),
+          manager.list().stream().map(Instance::id).toList(),
           "a start refused for want of a port leaves nothing");
       try (var folders = Files.list(root.resolve("tftp"))) {
         assertEquals(1, folders.count());
@@ -381,7 +440,8 @@ class InstanceManagerTest {
   void deleteRefusesARunningInstanceAndRemovesAStoppedOne() {
     open();
     Instance instance = manager.start(StartRequest.of("small"));
-    ManagerException conflict = assertThrows(ManagerException.class, () -> manager.delete(instance.id()));
+    ManagerException conflict =
+        assertThrows(ManagerException.class, () -> manager.delete(instance.id()));
     assertEquals(ManagerException.Kind.CONFLICT, conflict.kind());
     manager.terminate(instance.id());
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
@@ -389,7 +449,8 @@ class InstanceManagerTest {
     assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id())));
     assertFalse(Files.exists(root.resolve("instances").resolve(instance.id())));
     assertFalse(Files.exists(root.resolve("state/instances").resolve(instance.id() + ".json")));
-    assertEquals(ManagerException.Kind.NOT_FOUND,
+    assertEquals(
+        ManagerException.Kind.NOT_FOUND,
         assertThrows(ManagerException.class, () -> manager.get(instance.id())).kind());
     await("deleted event", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.DELETED));
   }
@@ -401,7 +462,8 @@ class InstanceManagerTest {
     await("running", () -> state(running.id()) == InstanceState.RUNNING);
     manager.setDraining(true);
     assertTrue(manager.isDraining());
-    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    ManagerException refused =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
     assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
     assertTrue(refused.getMessage().contains("draining"));
     assertEquals(InstanceState.RUNNING, manager.get(running.id()).state());
@@ -413,25 +475,48 @@ class InstanceManagerTest {
   void fileNamesThatLeaveTheFolderOrAreHiddenAreRefused() throws IOException {
     open();
     Instance instance = manager.start(StartRequest.of("small"));
-    for (String bad : List.of("../x", "..", "a/b", "/etc/passwd", ".hidden", ".put-1.tmp", "", "a\u0000b", "-rf",
-        "..\\x")) {
-      ManagerException refused = assertThrows(ManagerException.class,
-          () -> manager.putFile(instance.id(), bad, new ByteArrayInputStream(new byte[1])), bad);
+    for (String bad :
+        List.of(
+            "../x",
+            "..",
+            "a/b",
+            "/etc/passwd",
+            ".hidden",
+            ".put-1.tmp",
+            "",
+            "a\u0000b",
+            "-rf",
+            "..\\x")) {
+      ManagerException refused =
+          assertThrows(
+              ManagerException.class,
+              () -> manager.putFile(instance.id(), bad, new ByteArrayInputStream(new byte[1])),
+              bad);
       assertEquals(ManagerException.Kind.BAD_REQUEST, refused.kind(), bad);
-      assertEquals(ManagerException.Kind.BAD_REQUEST,
-          assertThrows(ManagerException.class, () -> manager.openFile(instance.id(), bad)).kind(), bad);
+      assertEquals(
+          ManagerException.Kind.BAD_REQUEST,
+          assertThrows(ManagerException.class, () -> manager.openFile(instance.id(), bad)).kind(),
+          bad);
     }
-    assertThrows(ManagerException.class, () -> manager.start(new StartRequest("small", null,
-        Map.of("../escape", new byte[1]))));
-    manager.putFile(instance.id(), "task.manifest", new ByteArrayInputStream("abc".getBytes(StandardCharsets.UTF_8)));
-    Files.writeString(root.resolve("tftp").resolve(instance.id()).resolve(".upload.tmp"), "partial");
+    assertThrows(
+        ManagerException.class,
+        () -> manager.start(new StartRequest("small", null, Map.of("../escape", new byte[1]))));
+    manager.putFile(
+        instance.id(),
+        "task.manifest",
+        new ByteArrayInputStream("abc".getBytes(StandardCharsets.UTF_8)));
+    Files.writeString(
+        root.resolve("tftp").resolve(instance.id()).resolve(".upload.tmp"), "partial");
     List<FileEntry> files = manager.listFiles(instance.id());
     assertEquals(1, files.size());
     assertEquals("task.manifest", files.get(0).name());
     assertEquals(3, files.get(0).size());
-    assertEquals(ManagerException.Kind.NOT_FOUND,
-        assertThrows(ManagerException.class, () -> manager.openFile(instance.id(), "absent")).kind());
-    assertEquals(ManagerException.Kind.NOT_FOUND,
+    assertEquals(
+        ManagerException.Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> manager.openFile(instance.id(), "absent"))
+            .kind());
+    assertEquals(
+        ManagerException.Kind.NOT_FOUND,
         assertThrows(ManagerException.class, () -> manager.listFiles("no-such-instance")).kind());
   }
 
@@ -440,9 +525,11 @@ class InstanceManagerTest {
     open();
     Instance instance = manager.start(StartRequest.of("small"));
     manager.close();
-    ManagerException refused = assertThrows(ManagerException.class, () -> manager.terminate(instance.id()));
+    ManagerException refused =
+        assertThrows(ManagerException.class, () -> manager.terminate(instance.id()));
     assertEquals(ManagerException.Kind.CONFLICT, refused.kind());
-    assertEquals(ManagerException.Kind.CONFLICT,
+    assertEquals(
+        ManagerException.Kind.CONFLICT,
         assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small"))).kind());
     assertEquals(List.of(), guest(instance).calls(), "closing touches no guest");
     assertTrue(backend.closed, "the manager closes its backends");
@@ -454,20 +541,25 @@ class InstanceManagerTest {
   void anInterruptedPutLeavesNeitherAPartialFileNorItsTemporaryFile() throws IOException {
     open();
     Instance instance = manager.start(StartRequest.of("small"));
-    manager.putFile(instance.id(), "task.manifest", new ByteArrayInputStream("old".getBytes(StandardCharsets.UTF_8)));
-    InputStream failing = new InputStream() {
-      private int sent;
+    manager.putFile(
+        instance.id(),
+        "task.manifest",
+        new ByteArrayInputStream("old".getBytes(StandardCharsets.UTF_8)));
+    InputStream failing =
+        new InputStream() {
+          private int sent;
 
-      @Override
-      public int read() throws IOException {
-        if (sent++ < 10_000) {
-          return 'x';
-        }
-        throw new IOException("client went away");
-      }
-    };
-    ManagerException failed = assertThrows(ManagerException.class,
-        () -> manager.putFile(instance.id(), "task.manifest", failing));
+          @Override
+          public int read() throws IOException {
+            if (sent++ < 10_000) {
+              return 'x';
+            }
+            throw new IOException("client went away");
+          }
+        };
+    ManagerException failed =
+        assertThrows(
+            ManagerException.class, () -> manager.putFile(instance.id(), "task.manifest", failing));
     assertTrue(failed.getMessage().contains("client went away"), failed.getMessage());
     try (InputStream kept = manager.openFile(instance.id(), "task.manifest")) {
       assertEquals("old", new String(kept.readAllBytes(), StandardCharsets.UTF_8));
@@ -480,11 +572,17 @@ class InstanceManagerTest {
   @Test
   void unknownMachinesAndBadRequestsAreRefused() {
     open();
-    assertEquals(ManagerException.Kind.NOT_FOUND,
+    assertEquals(
+        ManagerException.Kind.NOT_FOUND,
         assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("nope"))).kind());
-    assertEquals(ManagerException.Kind.BAD_REQUEST,
-        assertThrows(ManagerException.class, () -> manager.start(new StartRequest("small", Duration.ZERO, null))).kind());
-    assertEquals(ManagerException.Kind.BAD_REQUEST,
+    assertEquals(
+        ManagerException.Kind.BAD_REQUEST,
+        assertThrows(
+                ManagerException.class,
+                () -> manager.start(new StartRequest("small", Duration.ZERO, null)))
+            .kind());
+    assertEquals(
+        ManagerException.Kind.BAD_REQUEST,
         assertThrows(ManagerException.class, () -> manager.start(StartRequest.of(" "))).kind());
     assertTrue(manager.list().isEmpty(), "a refused start leaves nothing");
   }
@@ -493,17 +591,21 @@ class InstanceManagerTest {
   void aSubscriberThatBlocksDelaysNeitherTheLifecycleNorOtherSubscribers() throws Exception {
     open();
     CountDownLatch never = new CountDownLatch(1);
-    AutoCloseable stuck = manager.subscribe(event -> {
-      try {
-        never.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    AutoCloseable stuck =
+        manager.subscribe(
+            event -> {
+              try {
+                never.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     Instance instance = manager.start(StartRequest.of("small"));
     manager.terminate(instance.id());
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
-    await("events to the other subscriber", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
+    await(
+        "events to the other subscriber",
+        () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
     stuck.close();
     never.countDown();
   }
@@ -512,7 +614,8 @@ class InstanceManagerTest {
   void theConsoleLogIsServedOnceTheGuestWroteIt() throws IOException {
     open();
     Instance instance = manager.start(StartRequest.of("small"));
-    assertEquals(ManagerException.Kind.NOT_FOUND,
+    assertEquals(
+        ManagerException.Kind.NOT_FOUND,
         assertThrows(ManagerException.class, () -> manager.openConsoleLog(instance.id())).kind());
     Files.writeString(guest(instance).spec.consoleLog(), "booting\n");
     try (InputStream log = manager.openConsoleLog(instance.id())) {
@@ -529,8 +632,10 @@ class InstanceManagerTest {
     Instance finished = manager.start(StartRequest.of("small"));
     manager.terminate(finished.id());
     await("stopped", () -> state(finished.id()) == InstanceState.STOPPED);
-    Files.writeString(LaunchSpec.overlayDisk(root.resolve("instances").resolve(vanished.id())), "overlay");
-    Files.writeString(LaunchSpec.overlayDisk(root.resolve("instances").resolve(finished.id())), "overlay");
+    Files.writeString(
+        LaunchSpec.overlayDisk(root.resolve("instances").resolve(vanished.id())), "overlay");
+    Files.writeString(
+        LaunchSpec.overlayDisk(root.resolve("instances").resolve(finished.id())), "overlay");
     manager.close();
     assertTrue(portFree(survivor.tftpPort()), "close stops the TFTP servers");
 
@@ -546,14 +651,16 @@ class InstanceManagerTest {
     assertEquals(InstanceState.RUNNING, adopted.state());
     assertTrue(restarted.guests.get(survivor.id()).adopted);
     assertEquals(survivor.tftpPort(), adopted.tftpPort());
-    assertFalse(portFree(survivor.tftpPort()), "the adopted instance's TFTP server is back on its port");
+    assertFalse(
+        portFree(survivor.tftpPort()), "the adopted instance's TFTP server is back on its port");
 
     Instance crashed = manager.get(vanished.id());
     assertEquals(InstanceState.STOPPED, crashed.state());
     assertEquals(EndReason.CRASHED, crashed.endReason());
     assertTrue(crashed.message().contains("gone"), crashed.message());
     assertEquals(EndReason.TERMINATED, manager.get(finished.id()).endReason());
-    assertFalse(Files.exists(LaunchSpec.overlayDisk(root.resolve("instances").resolve(finished.id()))));
+    assertFalse(
+        Files.exists(LaunchSpec.overlayDisk(root.resolve("instances").resolve(finished.id()))));
 
     assertEquals(List.of("orphan-20200101-000000-0001"), restarted.removedOrphans);
     assertFalse(Files.exists(leftover), "a folder no record claims is removed");
@@ -573,7 +680,8 @@ class InstanceManagerTest {
 
     manager = open(config, new FakeBackend());
     assertTrue(manager.isDraining(), "the drain outlives the daemon");
-    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    ManagerException refused =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
     assertEquals(ManagerException.Kind.NO_CAPACITY, refused.kind());
     manager.setDraining(false);
     manager.close();
@@ -600,7 +708,10 @@ class InstanceManagerTest {
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
     manager = open(config, backend);
     Instance instance = manager.start(StartRequest.of("small"));
-    manager.putFile(instance.id(), "result.manifest", new ByteArrayInputStream("status: success\n".getBytes(StandardCharsets.UTF_8)));
+    manager.putFile(
+        instance.id(),
+        "result.manifest",
+        new ByteArrayInputStream("status: success\n".getBytes(StandardCharsets.UTF_8)));
     manager.close();
     Path record = config.stateDir().resolve("instances").resolve(instance.id() + ".json");
     Files.writeString(record, "{ torn");
@@ -609,10 +720,15 @@ class InstanceManagerTest {
       FakeBackend restarted = new FakeBackend();
       restarted.live.add(instance.id());
       manager = open(config, restarted);
-      assertEquals(List.of(), restarted.removedOrphans, "restart " + restart + ": the guest is not an orphan");
-      assertTrue(Files.exists(config.tftpDir().resolve(instance.id()).resolve("result.manifest")),
+      assertEquals(
+          List.of(),
+          restarted.removedOrphans,
+          "restart " + restart + ": the guest is not an orphan");
+      assertTrue(
+          Files.exists(config.tftpDir().resolve(instance.id()).resolve("result.manifest")),
           "restart " + restart + ": the uploaded result is kept");
-      assertTrue(Files.isDirectory(config.instancesDir().resolve(instance.id())), "restart " + restart);
+      assertTrue(
+          Files.isDirectory(config.instancesDir().resolve(instance.id())), "restart " + restart);
       manager.close();
     }
     manager = null;
@@ -638,7 +754,8 @@ class InstanceManagerTest {
   }
 
   @Test
-  void anAdoptedInstanceWhoseDeadlinePassedWhileTheDaemonWasDownIsKilledAsTimedOut() throws Exception {
+  void anAdoptedInstanceWhoseDeadlinePassedWhileTheDaemonWasDownIsKilledAsTimedOut()
+      throws Exception {
     ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
     manager = open(config, backend);
     Instance instance = manager.start(new StartRequest("small", Duration.ofMinutes(5), Map.of()));

@@ -24,8 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The next launch of a machine, prepared while its last instance runs (see PreparedLaunches). */
 class PreparedLaunchTest {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private final FakeBackend backend = new FakeBackend.Preparing();
   private InstanceManager manager;
@@ -39,12 +38,18 @@ class PreparedLaunchTest {
   }
 
   private void open(int ports) {
-    manager = InstanceManager.open(TestMachines.config(root, ports, 4, 4096, Duration.ofSeconds(5)),
-        machine -> switch (machine) {
-          case "small" -> small;
-          case "other" -> other;
-          default -> throw new ManagerException(ManagerException.Kind.NOT_FOUND, "no machine " + machine);
-        }, List.of(backend));
+    manager =
+        InstanceManager.open(
+            TestMachines.config(root, ports, 4, 4096, Duration.ofSeconds(5)),
+            machine ->
+                switch (machine) {
+                  case "small" -> small;
+                  case "other" -> other;
+                  default ->
+                      throw new ManagerException(
+                          ManagerException.Kind.NOT_FOUND, "no machine " + machine);
+                },
+            List.of(backend));
   }
 
   @AfterEach
@@ -61,7 +66,9 @@ class PreparedLaunchTest {
 
   private LaunchSpec preparedFor(String machine) {
     return backend.prepared.values().stream()
-        .filter(spec -> spec.revision().machine().equals(machine)).findFirst().orElse(null);
+        .filter(spec -> spec.revision().machine().equals(machine))
+        .findFirst()
+        .orElse(null);
   }
 
   @Test
@@ -78,7 +85,8 @@ class PreparedLaunchTest {
     assertEquals(ahead.instanceId(), second.id());
     assertEquals(ahead.tftpPort(), second.tftpPort());
     assertEquals(List.of(ahead), backend.launchedPrepared);
-    assertFalse(portFree(second.tftpPort()), "the instance's TFTP server serves on the prepared port");
+    assertFalse(
+        portFree(second.tftpPort()), "the instance's TFTP server serves on the prepared port");
     LaunchSpec next = awaitPrepared("small");
     assertNotEquals(second.id(), next.instanceId());
     assertTrue(backend.discarded.isEmpty(), backend.discarded::toString);
@@ -89,7 +97,8 @@ class PreparedLaunchTest {
     open(8);
     manager.start(StartRequest.of("small"));
     LaunchSpec ahead = awaitPrepared("small");
-    small = new Revision("small", "2.0", root.resolve("machines/small/small-2.0"), small.manifest());
+    small =
+        new Revision("small", "2.0", root.resolve("machines/small/small-2.0"), small.manifest());
 
     Instance second = manager.start(StartRequest.of("small"));
 
@@ -97,8 +106,11 @@ class PreparedLaunchTest {
     assertNotEquals(ahead.instanceId(), second.id());
     await("the old launch discarded", () -> backend.discarded.contains(ahead.instanceId()));
     assertTrue(backend.launchedPrepared.isEmpty());
-    await("a launch prepared for 2.0", () -> preparedFor("small") != null
-        && preparedFor("small").revision().version().equals("2.0"));
+    await(
+        "a launch prepared for 2.0",
+        () ->
+            preparedFor("small") != null
+                && preparedFor("small").revision().version().equals("2.0"));
   }
 
   @Test
@@ -120,13 +132,16 @@ class PreparedLaunchTest {
     LaunchSpec ahead = awaitPrepared("small");
     backend.failLaunchWith = "the engine refused";
 
-    ManagerException refused = assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
+    ManagerException refused =
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small")));
 
     assertTrue(refused.getMessage().contains("the engine refused"), refused.getMessage());
     assertEquals(EndReason.FAILED_TO_START, manager.get(ahead.instanceId()).endReason());
     assertEquals(List.of(ahead.instanceId()), backend.discarded);
     backend.failLaunchWith = null;
-    assertEquals(ahead.tftpPort(), manager.start(StartRequest.of("small")).tftpPort(),
+    assertEquals(
+        ahead.tftpPort(),
+        manager.start(StartRequest.of("small")).tftpPort(),
         "the port of the failed start is free again (the range has two)");
   }
 
@@ -141,7 +156,8 @@ class PreparedLaunchTest {
     manager.close();
 
     assertTrue(backend.prepared.isEmpty(), backend.prepared::toString);
-    assertEquals(List.of(other.instanceId(), small.instanceId()),
+    assertEquals(
+        List.of(other.instanceId(), small.instanceId()),
         backend.discarded.stream().sorted().toList());
   }
 }

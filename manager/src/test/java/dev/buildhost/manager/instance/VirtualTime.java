@@ -13,17 +13,16 @@ import java.util.PriorityQueue;
 /**
  * Time that stands still until a test moves it: a {@link Clock} and {@link Scheduler}s on it.
  * {@link #advance} runs the tasks that fall due, in time order, on the test's thread, with the
- * clock showing each task's due time while it runs. Each {@link #scheduler()} is closed on its
- * own (a manager closes its scheduler), so one time can outlive a daemon restart.
+ * clock showing each task's due time while it runs. Each {@link #scheduler()} is closed on its own
+ * (a manager closes its scheduler), so one time can outlive a daemon restart.
  */
 public final class VirtualTime {
-  private final PriorityQueue<Entry> due = new PriorityQueue<>(
-      Comparator.comparing(Entry::at).thenComparingLong(Entry::sequence));
+  private final PriorityQueue<Entry> due =
+      new PriorityQueue<>(Comparator.comparing(Entry::at).thenComparingLong(Entry::sequence));
   private Instant now;
   private long sequence;
 
-  private record Entry(Instant at, long sequence, Runnable task, View owner) {
-  }
+  private record Entry(Instant at, long sequence, Runnable task, View owner) {}
 
   public VirtualTime(Instant start) {
     this.now = start;
@@ -92,9 +91,10 @@ public final class VirtualTime {
     public Task schedule(Duration delay, Runnable task) {
       synchronized (VirtualTime.this) {
         if (closed) {
-          return () -> { };
+          return () -> {};
         }
-        Entry entry = new Entry(now.plus(delay.isNegative() ? Duration.ZERO : delay), sequence++, task, this);
+        Entry entry =
+            new Entry(now.plus(delay.isNegative() ? Duration.ZERO : delay), sequence++, task, this);
         due.add(entry);
         return () -> {
           synchronized (VirtualTime.this) {

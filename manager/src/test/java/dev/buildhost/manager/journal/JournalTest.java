@@ -21,16 +21,44 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class JournalTest {
-  @TempDir
-  Path state;
+  @TempDir Path state;
 
   private static JournalEntry entry(String id, InstanceState instanceState) {
-    Manifest manifest = new Manifest("abc", "vm", "a VM", MachineType.KVM, "build", 256L, 512L, 2,
-        "52:54:00:00:00:01", List.of("virtio-rng"), null, "disk.qcow2", "vmlinuz", "initrd.img", "quiet", null, null);
+    Manifest manifest =
+        new Manifest(
+            "abc",
+            "vm",
+            "a VM",
+            MachineType.KVM,
+            "build",
+            256L,
+            512L,
+            2,
+            "52:54:00:00:00:01",
+            List.of("virtio-rng"),
+            null,
+            "disk.qcow2",
+            "vmlinuz",
+            "initrd.img",
+            "quiet",
+            null,
+            null);
     Revision revision = new Revision("vm", "1.0", Path.of("/build/machines/vm/vm-1.0"), manifest);
     Instant now = Instant.parse("2026-01-02T03:04:05Z");
-    Instance instance = new Instance(id, "vm", "1.0", MachineType.KVM, instanceState,
-        instanceState == InstanceState.STOPPED ? EndReason.POWEROFF : null, null, 10001, now, now, null, null);
+    Instance instance =
+        new Instance(
+            id,
+            "vm",
+            "1.0",
+            MachineType.KVM,
+            instanceState,
+            instanceState == InstanceState.STOPPED ? EndReason.POWEROFF : null,
+            null,
+            10001,
+            now,
+            now,
+            null,
+            null);
     return new JournalEntry(instance, revision, now.plusSeconds(3600), null);
   }
 
@@ -65,7 +93,8 @@ class JournalTest {
     Journal journal = new Journal(state);
     journal.write(entry("vm-1", InstanceState.RUNNING));
     // A crash after the temporary file was (partly) written, before the rename:
-    Files.writeString(state.resolve("instances/.vm-1.json.tmp"), "{\"instance\": {\"id\": \"vm-1\", \"sta");
+    Files.writeString(
+        state.resolve("instances/.vm-1.json.tmp"), "{\"instance\": {\"id\": \"vm-1\", \"sta");
     List<JournalEntry> read = new Journal(state).readAll();
     assertEquals(1, read.size());
     assertEquals(InstanceState.RUNNING, read.get(0).instance().state());
@@ -77,7 +106,8 @@ class JournalTest {
     Journal journal = new Journal(state);
     journal.write(entry("good-1", InstanceState.RUNNING));
     Files.writeString(state.resolve("instances/bad-1.json"), "not json");
-    Files.writeString(state.resolve("instances/renamed.json"),
+    Files.writeString(
+        state.resolve("instances/renamed.json"),
         Files.readString(state.resolve("instances/good-1.json")));
     List<JournalEntry> read = journal.readAll();
     assertEquals(List.of("good-1"), read.stream().map(JournalEntry::id).toList());
@@ -87,7 +117,9 @@ class JournalTest {
   @Test
   void idsThatAreNotFileNamesAreRefused() {
     Journal journal = new Journal(state);
-    assertThrows(IllegalArgumentException.class, () -> journal.write(entry("../escape", InstanceState.RUNNING)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> journal.write(entry("../escape", InstanceState.RUNNING)));
     assertThrows(IllegalArgumentException.class, () -> journal.delete("a/b"));
     assertFalse(Files.exists(state.resolve("escape.json")));
     assertTrue(Files.isDirectory(journal.dir()));

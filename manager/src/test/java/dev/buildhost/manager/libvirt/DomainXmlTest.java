@@ -20,7 +20,9 @@ class DomainXmlTest {
   private static Document parse(DomainXml domain) throws Exception {
     DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
     factory.setNamespaceAware(true);
-    return factory.newDocumentBuilder().parse(new ByteArrayInputStream(domain.toXml().getBytes(StandardCharsets.UTF_8)));
+    return factory
+        .newDocumentBuilder()
+        .parse(new ByteArrayInputStream(domain.toXml().getBytes(StandardCharsets.UTF_8)));
   }
 
   private static String x(Document doc, String path) throws Exception {
@@ -28,20 +30,36 @@ class DomainXmlTest {
   }
 
   private static int count(Document doc, String path) throws Exception {
-    return ((NodeList) XPathFactory.newInstance().newXPath().evaluate(path, doc, XPathConstants.NODESET)).getLength();
+    return ((NodeList)
+            XPathFactory.newInstance().newXPath().evaluate(path, doc, XPathConstants.NODESET))
+        .getLength();
   }
 
   private static DomainXml directBoot(String cmdline, String mac, VmOptions options) {
-    return new DomainXml("vm-1", "/state/buildhost", "qemu", 768, 2, DIR.resolve("console.log"), mac, DIR.resolve("disk.qcow2"),
-        REV.resolve("vmlinuz"), REV.resolve("initrd.img"), cmdline, 10042, options);
+    return new DomainXml(
+        "vm-1",
+        "/state/buildhost",
+        "qemu",
+        768,
+        2,
+        DIR.resolve("console.log"),
+        mac,
+        DIR.resolve("disk.qcow2"),
+        REV.resolve("vmlinuz"),
+        REV.resolve("initrd.img"),
+        cmdline,
+        10042,
+        options);
   }
 
   @Test
   void aDirectBootDomainHasEverythingTheInstanceNeeds() throws Exception {
-    Document doc = parse(directBoot("console=ttyS0 quiet", "52:54:00:12:34:56", VmOptions.DEFAULTS));
+    Document doc =
+        parse(directBoot("console=ttyS0 quiet", "52:54:00:12:34:56", VmOptions.DEFAULTS));
     assertEquals("qemu", x(doc, "/domain/@type"));
     assertEquals("buildhost-vm-1", x(doc, "/domain/name"));
-    org.w3c.dom.Element label = (org.w3c.dom.Element) doc.getElementsByTagNameNS(DomainXml.METADATA_NS, "instance").item(0);
+    org.w3c.dom.Element label =
+        (org.w3c.dom.Element) doc.getElementsByTagNameNS(DomainXml.METADATA_NS, "instance").item(0);
     assertEquals("vm-1", label.getTextContent());
     assertEquals("/state/buildhost", label.getAttribute("owner"));
     assertEquals("768", x(doc, "/domain/memory"));
@@ -52,10 +70,13 @@ class DomainXmlTest {
     assertEquals("/build/machines/vm/vm-1.0/initrd.img", x(doc, "/domain/os/initrd"));
     assertEquals("console=ttyS0 quiet buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"));
     assertEquals("pc", x(doc, "/domain/os/type/@machine"));
-    assertEquals("10.0.2.2:10042", x(doc, "/domain/sysinfo[@type='fwcfg']/entry[@name='opt/buildhost/tftp']"),
+    assertEquals(
+        "10.0.2.2:10042",
+        x(doc, "/domain/sysinfo[@type='fwcfg']/entry[@name='opt/buildhost/tftp']"),
         "fw_cfg holds the endpoint too");
     assertEquals("file", x(doc, "/domain/devices/serial/@type"));
-    assertEquals("/build/instances/vm-1/console.log", x(doc, "/domain/devices/serial/source/@path"));
+    assertEquals(
+        "/build/instances/vm-1/console.log", x(doc, "/domain/devices/serial/source/@path"));
     assertEquals("user", x(doc, "/domain/devices/interface/@type"));
     assertEquals("virtio", x(doc, "/domain/devices/interface/model/@type"));
     assertEquals("52:54:00:12:34:56", x(doc, "/domain/devices/interface/mac/@address"));
@@ -69,8 +90,21 @@ class DomainXmlTest {
 
   @Test
   void aDiskBootDomainGetsItsEndpointThroughFwCfg() throws Exception {
-    DomainXml domain = new DomainXml("vm-1", "/state/buildhost", "kvm", 512, 1, DIR.resolve("console.log"), null,
-        DIR.resolve("disk.qcow2"), null, null, null, 10043, VmOptions.DEFAULTS);
+    DomainXml domain =
+        new DomainXml(
+            "vm-1",
+            "/state/buildhost",
+            "kvm",
+            512,
+            1,
+            DIR.resolve("console.log"),
+            null,
+            DIR.resolve("disk.qcow2"),
+            null,
+            null,
+            null,
+            10043,
+            VmOptions.DEFAULTS);
     Document doc = parse(domain);
     assertEquals("kvm", x(doc, "/domain/@type"));
     assertEquals("fwcfg", x(doc, "/domain/sysinfo/@type"));
@@ -78,7 +112,10 @@ class DomainXmlTest {
     assertEquals("10.0.2.2:10043", x(doc, "/domain/sysinfo/entry"));
     assertEquals("hd", x(doc, "/domain/os/boot/@dev"));
     assertEquals(0, count(doc, "/domain/os/kernel"));
-    assertEquals(0, count(doc, "/domain/devices/interface/mac"), "libvirt picks a MAC when the manifest has none");
+    assertEquals(
+        0,
+        count(doc, "/domain/devices/interface/mac"),
+        "libvirt picks a MAC when the manifest has none");
   }
 
   @Test
@@ -91,12 +128,14 @@ class DomainXmlTest {
     assertEquals("sda", x(doc, "/domain/devices/disk/target/@dev"));
     assertEquals("virtio", x(doc, "/domain/devices/rng/@model"));
     assertEquals("/dev/urandom", x(doc, "/domain/devices/rng/backend"));
-    assertEquals("buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"), "no manifest cmdline");
+    assertEquals(
+        "buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"), "no manifest cmdline");
   }
 
   @Test
   void manifestValuesCannotAddElements() throws Exception {
-    String hostile = "quiet</cmdline></os><devices><disk type='file'><source file='/etc/shadow'/></disk></devices><os><cmdline>";
+    String hostile =
+        "quiet</cmdline></os><devices><disk type='file'><source file='/etc/shadow'/></disk></devices><os><cmdline>";
     Document doc = parse(directBoot(hostile, null, VmOptions.DEFAULTS));
     assertEquals(hostile + " buildhost.tftp=10.0.2.2:10042", x(doc, "/domain/os/cmdline"));
     assertEquals(1, count(doc, "//disk"));

@@ -15,26 +15,56 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The libvirt backend keeps the contract on libvirt's in-process mock driver {@code test:///default}. */
+/**
+ * The libvirt backend keeps the contract on libvirt's in-process mock driver {@code
+ * test:///default}.
+ */
 class LibvirtBackendContractTest extends InstanceBackendContract {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private ManagerConfig config;
   private Revision revision;
 
   @BeforeEach
   void machine() throws Exception {
-    config = new ManagerConfig(root, root.resolve("state"), 10000, 10010, 4, 4096, Duration.ofHours(1),
-        Duration.ofSeconds(5), Acceleration.TCG, "test:///default", "unix:///nonexistent", "host");
+    config =
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            10000,
+            10010,
+            4,
+            4096,
+            Duration.ofHours(1),
+            Duration.ofSeconds(5),
+            Acceleration.TCG,
+            "test:///default",
+            "unix:///nonexistent",
+            "host");
     Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
     Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
     revision = new Revision("vm", "1.0", dir, manifest("vmlinuz"));
   }
 
   private static Manifest manifest(String kernel) {
-    return new Manifest("1", "vm", "test", MachineType.KVM, "build", 128L, null, 1, null, List.of(), null, null,
-        kernel, null, "quiet", null, null);
+    return new Manifest(
+        "1",
+        "vm",
+        "test",
+        MachineType.KVM,
+        "build",
+        128L,
+        null,
+        1,
+        null,
+        List.of(),
+        null,
+        null,
+        kernel,
+        null,
+        "quiet",
+        null,
+        null);
   }
 
   @Override
@@ -44,12 +74,14 @@ class LibvirtBackendContractTest extends InstanceBackendContract {
 
   @Override
   protected LaunchSpec launchable(String id) throws Exception {
-    return new LaunchSpec(id, revision, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
+    return new LaunchSpec(
+        id, revision, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
   }
 
   @Override
   protected LaunchSpec broken(String id) throws Exception {
     Revision missing = new Revision("vm", "1.0", revision.dir(), manifest("no-such-kernel"));
-    return new LaunchSpec(id, missing, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
+    return new LaunchSpec(
+        id, missing, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
   }
 }

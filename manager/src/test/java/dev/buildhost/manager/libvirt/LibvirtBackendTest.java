@@ -30,34 +30,46 @@ import org.libvirt.Domain;
 
 /**
  * The backend against libvirt's in-process mock driver {@code test:///default}: domain creation,
- * labels, lifecycle events through the event loop, kill and release. The real libvirtd is
- * exercised by the integration tests.
+ * labels, lifecycle events through the event loop, kill and release. The real libvirtd is exercised
+ * by the integration tests.
  */
 class LibvirtBackendTest {
   private static final String URI = "test:///default";
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private LibvirtBackend backend;
   private Revision revision;
   private final List<String> heard = new CopyOnWriteArrayList<>();
-  private final GuestListener listener = new GuestListener() {
-    @Override
-    public void onRunning() {
-      heard.add("running");
-    }
+  private final GuestListener listener =
+      new GuestListener() {
+        @Override
+        public void onRunning() {
+          heard.add("running");
+        }
 
-    @Override
-    public void onStopped(EndReason reason, Integer exitCode) {
-      heard.add("stopped " + reason);
-    }
-  };
+        @Override
+        public void onStopped(EndReason reason, Integer exitCode) {
+          heard.add("stopped " + reason);
+        }
+      };
 
   @BeforeEach
   void setUp() throws Exception {
-    ManagerConfig config = new ManagerConfig(root, root.resolve("state"), 10000, 10010, 4, 4096,
-        Duration.ofHours(1), Duration.ofSeconds(5), Acceleration.TCG, URI, "unix:///nonexistent", "host");
+    ManagerConfig config =
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            10000,
+            10010,
+            4,
+            4096,
+            Duration.ofHours(1),
+            Duration.ofSeconds(5),
+            Acceleration.TCG,
+            URI,
+            "unix:///nonexistent",
+            "host");
     backend = new LibvirtBackend(config);
     Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
     Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
@@ -65,8 +77,25 @@ class LibvirtBackendTest {
   }
 
   private static Revision revision(Path dir, List<String> options, String kernel) {
-    Manifest manifest = new Manifest("1", "vm", "test", MachineType.KVM, "build", 128L, null, 1, null, options,
-        null, null, kernel, null, "quiet", null, null);
+    Manifest manifest =
+        new Manifest(
+            "1",
+            "vm",
+            "test",
+            MachineType.KVM,
+            "build",
+            128L,
+            null,
+            1,
+            null,
+            options,
+            null,
+            null,
+            kernel,
+            null,
+            "quiet",
+            null,
+            null);
     return new Revision("vm", "1.0", dir, manifest);
   }
 
@@ -90,7 +119,8 @@ class LibvirtBackendTest {
   }
 
   private LaunchSpec spec(String id, Revision rev) throws Exception {
-    return new LaunchSpec(id, rev, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
+    return new LaunchSpec(
+        id, rev, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
   }
 
   private static boolean exists(String id) throws Exception {
@@ -108,8 +138,10 @@ class LibvirtBackendTest {
   }
 
   private void awaitHeard(String what) {
-    Awaitility.await("a '" + what + "' event; heard " + heard).atMost(Duration.ofSeconds(10))
-        .pollInterval(Duration.ofMillis(10)).until(() -> heard.contains(what));
+    Awaitility.await("a '" + what + "' event; heard " + heard)
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(10))
+        .until(() -> heard.contains(what));
   }
 
   @Test
@@ -148,8 +180,20 @@ class LibvirtBackendTest {
 
   @Test
   void domainsOfAnotherManagerAreNotOurs() throws Exception {
-    ManagerConfig otherConfig = new ManagerConfig(root, root.resolve("other-state"), 10000, 10010, 4, 4096,
-        Duration.ofHours(1), Duration.ofSeconds(5), Acceleration.TCG, URI, "unix:///nonexistent", "host");
+    ManagerConfig otherConfig =
+        new ManagerConfig(
+            root,
+            root.resolve("other-state"),
+            10000,
+            10010,
+            4,
+            4096,
+            Duration.ofHours(1),
+            Duration.ofSeconds(5),
+            Acceleration.TCG,
+            URI,
+            "unix:///nonexistent",
+            "host");
     String id = "vm-20260101-000000-0005";
     try (LibvirtBackend other = new LibvirtBackend(otherConfig)) {
       other.launch(spec(id, revision), listener);
@@ -164,14 +208,24 @@ class LibvirtBackendTest {
   @Test
   void refusedOptionsAndMissingFilesCreateNothing() throws Exception {
     String id = "vm-20260101-000000-0004";
-    BackendException refused = assertThrows(BackendException.class,
-        () -> backend.launch(spec(id, revision(revision.dir(), List.of("-device virtio-9p"), "vmlinuz")), listener));
+    BackendException refused =
+        assertThrows(
+            BackendException.class,
+            () ->
+                backend.launch(
+                    spec(id, revision(revision.dir(), List.of("-device virtio-9p"), "vmlinuz")),
+                    listener));
     assertTrue(refused.getMessage().contains("'-device'"), refused.getMessage());
-    BackendException missing = assertThrows(BackendException.class,
-        () -> backend.launch(spec(id, revision(revision.dir(), List.of(), "bzImage")), listener));
+    BackendException missing =
+        assertThrows(
+            BackendException.class,
+            () ->
+                backend.launch(spec(id, revision(revision.dir(), List.of(), "bzImage")), listener));
     assertTrue(missing.getMessage().contains("bzImage"), missing.getMessage());
-    BackendException nothing = assertThrows(BackendException.class,
-        () -> backend.launch(spec(id, revision(revision.dir(), List.of(), null)), listener));
+    BackendException nothing =
+        assertThrows(
+            BackendException.class,
+            () -> backend.launch(spec(id, revision(revision.dir(), List.of(), null)), listener));
     assertTrue(nothing.getMessage().contains("neither a disk nor a kernel"), nothing.getMessage());
     assertFalse(exists(id));
     assertTrue(heard.isEmpty());
@@ -179,9 +233,20 @@ class LibvirtBackendTest {
 
   @Test
   void anUnreachableLibvirtdIsAClearBackendError() {
-    ManagerConfig config = new ManagerConfig(root, root.resolve("state"), 10000, 10010, 4, 4096,
-        Duration.ofHours(1), Duration.ofSeconds(5), Acceleration.TCG, "qemu+unix:///system?socket=/nonexistent/sock",
-        "unix:///nonexistent", "host");
+    ManagerConfig config =
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            10000,
+            10010,
+            4,
+            4096,
+            Duration.ofHours(1),
+            Duration.ofSeconds(5),
+            Acceleration.TCG,
+            "qemu+unix:///system?socket=/nonexistent/sock",
+            "unix:///nonexistent",
+            "host");
     try (LibvirtBackend unreachable = new LibvirtBackend(config)) {
       BackendException e = assertThrows(BackendException.class, unreachable::ourInstanceIds);
       assertTrue(e.getMessage().contains("libvirtd"), e.getMessage());

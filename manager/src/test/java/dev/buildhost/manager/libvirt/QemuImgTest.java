@@ -35,7 +35,8 @@ class QemuImgTest {
   private static String qemuImg(Path dir, String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("qemu-img"));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    Process process =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(60, TimeUnit.SECONDS), "qemu-img did not finish");
     assertEquals(0, process.exitValue(), "qemu-img " + String.join(" ", args) + ": " + output);
@@ -44,8 +45,17 @@ class QemuImgTest {
 
   /** [filename, format] of each image in the overlay's chain, as qemu-img reads it. */
   private List<List<String>> chainOf(Path overlay) throws Exception {
-    JsonNode chain = new ObjectMapper().readTree(
-        qemuImg(instance, "info", "--output=json", "--backing-chain", "-f", "qcow2", overlay.toString()));
+    JsonNode chain =
+        new ObjectMapper()
+            .readTree(
+                qemuImg(
+                    instance,
+                    "info",
+                    "--output=json",
+                    "--backing-chain",
+                    "-f",
+                    "qcow2",
+                    overlay.toString()));
     List<List<String>> images = new ArrayList<>();
     for (JsonNode image : chain) {
       images.add(List.of(image.path("filename").asText(), image.path("format").asText()));
@@ -62,7 +72,9 @@ class QemuImgTest {
 
     QemuImg.createOverlay(disk, overlay);
 
-    assertEquals(List.of(List.of(overlay.toString(), "qcow2"), List.of(disk.toString(), "raw")), chainOf(overlay),
+    assertEquals(
+        List.of(List.of(overlay.toString(), "qcow2"), List.of(disk.toString(), "raw")),
+        chainOf(overlay),
         "the chain ends at the raw disk: /etc/shadow is not in it");
   }
 
@@ -74,20 +86,30 @@ class QemuImgTest {
 
     QemuImg.createOverlay(revision.resolve("disk.qcow2"), overlay);
 
-    assertEquals(List.of(List.of(overlay.toString(), "qcow2"), List.of(revision.resolve("disk.qcow2").toString(), "qcow2"),
-        List.of(revision.resolve("base.raw").toString(), "raw")), chainOf(overlay));
+    assertEquals(
+        List.of(
+            List.of(overlay.toString(), "qcow2"),
+            List.of(revision.resolve("disk.qcow2").toString(), "qcow2"),
+            List.of(revision.resolve("base.raw").toString(), "raw")),
+        chainOf(overlay));
   }
 
   @Test
   void aBaseDiskBackedByAHostFileIsRefusedAtLaunchTooAndNoOverlayIsLeft() throws Exception {
     // The manifest was fine when read; the disk was swapped afterwards.
-    qemuImg(revision, "create", "-q", "-f", "qcow2", "-b", "/etc/shadow", "-F", "raw", "disk.qcow2");
+    qemuImg(
+        revision, "create", "-q", "-f", "qcow2", "-b", "/etc/shadow", "-F", "raw", "disk.qcow2");
     Path overlay = instance.resolve("disk.qcow2");
 
-    BackendException e = assertThrows(BackendException.class,
-        () -> QemuImg.createOverlay(revision.resolve("disk.qcow2"), overlay));
+    BackendException e =
+        assertThrows(
+            BackendException.class,
+            () -> QemuImg.createOverlay(revision.resolve("disk.qcow2"), overlay));
 
-    assertTrue(e.getMessage().contains("'disk.qcow2' has the backing file '/etc/shadow', outside its revision folder"),
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "'disk.qcow2' has the backing file '/etc/shadow', outside its revision folder"),
         e.getMessage());
     assertFalse(Files.exists(overlay));
   }
@@ -95,8 +117,10 @@ class QemuImgTest {
   @Test
   void aDiskWhoseNameTellsNoFormatIsNotGuessed() throws Exception {
     qemuImg(revision, "create", "-q", "-f", "qcow2", "disk", "1M");
-    BackendException e = assertThrows(BackendException.class,
-        () -> QemuImg.createOverlay(revision.resolve("disk"), instance.resolve("disk.qcow2")));
+    BackendException e =
+        assertThrows(
+            BackendException.class,
+            () -> QemuImg.createOverlay(revision.resolve("disk"), instance.resolve("disk.qcow2")));
     assertTrue(e.getMessage().contains("does not tell its format"), e.getMessage());
     assertFalse(Files.exists(instance.resolve("disk.qcow2")));
   }

@@ -20,16 +20,29 @@ class VmOptionsTest {
 
   @Test
   void acceptedOptionsAreParsedFromWordsAndEntries() throws BackendException {
-    assertEquals(new VmOptions("q35", "e1000", "ide", true),
+    assertEquals(
+        new VmOptions("q35", "e1000", "ide", true),
         VmOptions.parse(List.of("machine=q35 nic-model=e1000", "disk-bus=ide", "virtio-rng")));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"-device", "-netdev user,hostfwd=tcp::22-:22", "machine=pc,accel=kvm", "machine=",
-      "nic-model=vhost-user", "disk-bus=virtio;rm", "virtio-rng=yes", "chardev=socket",
-      "-object memory-backend-file,mem-path=/etc", "qemu:commandline", "MACHINE=pc"})
+  @ValueSource(
+      strings = {
+        "-device",
+        "-netdev user,hostfwd=tcp::22-:22",
+        "machine=pc,accel=kvm",
+        "machine=",
+        "nic-model=vhost-user",
+        "disk-bus=virtio;rm",
+        "virtio-rng=yes",
+        "chardev=socket",
+        "-object memory-backend-file,mem-path=/etc",
+        "qemu:commandline",
+        "MACHINE=pc"
+      })
   void everythingElseIsRefusedNamingTheOption(String option) {
-    BackendException refused = assertThrows(BackendException.class, () -> VmOptions.parse(List.of(option)));
+    BackendException refused =
+        assertThrows(BackendException.class, () -> VmOptions.parse(List.of(option)));
     String first = option.split("\\s+")[0];
     assertTrue(refused.getMessage().contains("'" + first + "'"), refused.getMessage());
     assertTrue(refused.getMessage().contains(VmOptions.ACCEPTED), refused.getMessage());

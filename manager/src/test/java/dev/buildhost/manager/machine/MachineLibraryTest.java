@@ -35,8 +35,10 @@ class MachineLibraryTest {
 
   /** Writes a valid kvm revision {@code <name>-<version>} and returns its folder. */
   private Path revision(String name, String version) throws IOException {
-    return revision(name, version, "name: " + name + "\nsummary: " + name + " " + version
-        + "\ntype: kvm\ndisk: disk.img\n");
+    return revision(
+        name,
+        version,
+        "name: " + name + "\nsummary: " + name + " " + version + "\ntype: kvm\ndisk: disk.img\n");
   }
 
   private Path revision(String name, String version, String manifest) throws IOException {
@@ -52,7 +54,10 @@ class MachineLibraryTest {
     Path folder = machines.resolve(name);
     Path temporary = folder.resolve("." + name + "-" + major + ".new");
     Files.createSymbolicLink(temporary, Path.of(name + "-" + version));
-    Files.move(temporary, folder.resolve(name + "-" + major), StandardCopyOption.ATOMIC_MOVE,
+    Files.move(
+        temporary,
+        folder.resolve(name + "-" + major),
+        StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
   }
 
@@ -77,7 +82,9 @@ class MachineLibraryTest {
     List<Machine> list = library.machines();
     assertEquals(List.of("alpha", "x86_64-linux-gcc"), list.stream().map(Machine::name).toList());
     Machine x = list.get(1);
-    assertEquals(List.of("0.0", "1.2", "1.9", "1.10", "2.0"), x.revisions().stream().map(Revision::version).toList());
+    assertEquals(
+        List.of("0.0", "1.2", "1.9", "1.10", "2.0"),
+        x.revisions().stream().map(Revision::version).toList());
     assertEquals("1.10", x.inService().version());
     assertEquals(List.of(), x.problems());
     assertTrue(x.usable());
@@ -102,8 +109,11 @@ class MachineLibraryTest {
     Revision before = library.inService("x");
 
     revision("x", "1.1");
-    assertEquals(List.of("1.0", "1.1"), library.machine("x").revisions().stream().map(Revision::version).toList());
-    assertEquals("1.0", library.inService("x").version(), "a new revision is not in service until the swap");
+    assertEquals(
+        List.of("1.0", "1.1"),
+        library.machine("x").revisions().stream().map(Revision::version).toList());
+    assertEquals(
+        "1.0", library.inService("x").version(), "a new revision is not in service until the swap");
 
     putInService("x", "1.1");
     Revision after = library.inService("x");
@@ -120,7 +130,8 @@ class MachineLibraryTest {
   void brokenMachineDoesNotHideTheOthers() throws IOException {
     revision("good", "1.0");
     putInService("good", "1.0");
-    Path bad = revision("bad", "1.0", "name: bad\nsummary: s\ntype: kvm\ndisk: disk.img\ncpus: many\n");
+    Path bad =
+        revision("bad", "1.0", "name: bad\nsummary: s\ntype: kvm\ndisk: disk.img\ncpus: many\n");
     putInService("bad", "1.0");
     revision("dangling", "1.0");
     Files.createSymbolicLink(machines.resolve("dangling/dangling-2"), Path.of("dangling-2.0"));
@@ -135,20 +146,26 @@ class MachineLibraryTest {
     Machine broken = named(list, "bad");
     assertNull(broken.inService());
     assertEquals(List.of(), broken.revisions());
-    String manifestProblem = bad.toRealPath().resolve("manifest") + ":5: cpus: 'many' is not a number of CPUs";
+    String manifestProblem =
+        bad.toRealPath().resolve("manifest") + ":5: cpus: 'many' is not a number of CPUs";
     assertTrue(anyContains(broken.problems(), manifestProblem), () -> broken.problems().toString());
-    assertTrue(anyContains(broken.problems(), "the revision in service is broken"), () -> broken.problems().toString());
+    assertTrue(
+        anyContains(broken.problems(), "the revision in service is broken"),
+        () -> broken.problems().toString());
 
     Machine dangling = named(list, "dangling");
     assertNull(dangling.inService());
-    assertTrue(anyContains(dangling.problems(), "dangling-2 -> dangling-2.0: dangling symlink"),
+    assertTrue(
+        anyContains(dangling.problems(), "dangling-2 -> dangling-2.0: dangling symlink"),
         () -> dangling.problems().toString());
 
     assertEquals("1.0", library.inService("good").version());
     ManagerException e = assertThrows(ManagerException.class, () -> library.inService("bad"));
     assertEquals(Kind.BAD_REQUEST, e.kind());
     assertTrue(e.getMessage().contains(manifestProblem), e.getMessage());
-    assertTrue(e.getMessage().startsWith("machine bad: the revision in service (bad-1 -> bad-1.0) is broken: "),
+    assertTrue(
+        e.getMessage()
+            .startsWith("machine bad: the revision in service (bad-1 -> bad-1.0) is broken: "),
         e.getMessage());
   }
 
@@ -160,7 +177,8 @@ class MachineLibraryTest {
     Machine x = library.machine("x");
     assertEquals("1.1", x.inService().version());
     assertEquals(List.of("1.1"), x.revisions().stream().map(Revision::version).toList());
-    assertTrue(anyContains(x.problems(), "x-1.0/manifest:3: type: a kvm machine needs 'disk'"),
+    assertTrue(
+        anyContains(x.problems(), "x-1.0/manifest:3: type: a kvm machine needs 'disk'"),
         () -> x.problems().toString());
     assertEquals("1.1", library.inService("x").version());
   }
@@ -171,7 +189,8 @@ class MachineLibraryTest {
     putInService("x", "1.0");
     ManagerException e = assertThrows(ManagerException.class, () -> library.inService("x"));
     assertEquals(Kind.BAD_REQUEST, e.kind());
-    assertTrue(e.getMessage().contains("manifest:1: name: 'y' does not match the machine folder name 'x'"),
+    assertTrue(
+        e.getMessage().contains("manifest:1: name: 'y' does not match the machine folder name 'x'"),
         e.getMessage());
   }
 
@@ -191,7 +210,8 @@ class MachineLibraryTest {
     assertEquals("1.0", library.inService("x").version());
     Machine x = library.machine("x");
     assertEquals("1.0", x.inService().version());
-    assertTrue(anyContains(x.problems(), "x-2 -> x-2.0: dangling symlink"), () -> x.problems().toString());
+    assertTrue(
+        anyContains(x.problems(), "x-2 -> x-2.0: dangling symlink"), () -> x.problems().toString());
   }
 
   @Test
@@ -202,7 +222,8 @@ class MachineLibraryTest {
     putInService("x", "2.0");
     ManagerException e = assertThrows(ManagerException.class, () -> library.inService("x"));
     assertEquals(Kind.BAD_REQUEST, e.kind());
-    assertTrue(e.getMessage().contains("manifest:4: disk: 'gone.img' does not exist"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("manifest:4: disk: 'gone.img' does not exist"), e.getMessage());
     assertNull(library.machine("x").inService());
   }
 
@@ -212,7 +233,8 @@ class MachineLibraryTest {
     Files.createSymbolicLink(machines.resolve("x/x-1"), Path.of("x-2.0"));
     Machine x = library.machine("x");
     assertNull(x.inService());
-    assertTrue(anyContains(x.problems(), "x-1 -> x-2.0: points at a revision of major version 2"),
+    assertTrue(
+        anyContains(x.problems(), "x-1 -> x-2.0: points at a revision of major version 2"),
         () -> x.problems().toString());
     ManagerException e = assertThrows(ManagerException.class, () -> library.inService("x"));
     assertEquals(Kind.BAD_REQUEST, e.kind());
@@ -228,10 +250,16 @@ class MachineLibraryTest {
     Files.createSymbolicLink(machines.resolve("x/x-2"), root.resolve("elsewhere/x-1.0"));
     Machine x = library.machine("x");
     assertNull(x.inService());
-    assertTrue(anyContains(x.problems(), "x-1 -> " + other, "not a revision folder x-1.<R> of this machine"),
+    assertTrue(
+        anyContains(
+            x.problems(), "x-1 -> " + other, "not a revision folder x-1.<R> of this machine"),
         () -> x.problems().toString());
-    assertTrue(anyContains(x.problems(), "x-2 -> ", "not a revision folder x-2.<R>"), () -> x.problems().toString());
-    assertEquals(Kind.BAD_REQUEST, assertThrows(ManagerException.class, () -> library.inService("x")).kind());
+    assertTrue(
+        anyContains(x.problems(), "x-2 -> ", "not a revision folder x-2.<R>"),
+        () -> x.problems().toString());
+    assertEquals(
+        Kind.BAD_REQUEST,
+        assertThrows(ManagerException.class, () -> library.inService("x")).kind());
   }
 
   @Test
@@ -243,8 +271,10 @@ class MachineLibraryTest {
     assertTrue(anyContains(x.problems(), "no revision in service"), () -> x.problems().toString());
     ManagerException e = assertThrows(ManagerException.class, () -> library.inService("x"));
     assertEquals(Kind.NOT_FOUND, e.kind());
-    assertEquals("machine x has no revision in service: no x-<P> symlink to a x-<P>.<R> folder in "
-        + machines.resolve("x"), e.getMessage());
+    assertEquals(
+        "machine x has no revision in service: no x-<P> symlink to a x-<P>.<R> folder in "
+            + machines.resolve("x"),
+        e.getMessage());
   }
 
   @Test
@@ -254,7 +284,8 @@ class MachineLibraryTest {
     ManagerException e = assertThrows(ManagerException.class, () -> library.inService("c"));
     assertEquals(Kind.NOT_FOUND, e.kind());
     assertEquals("no machine named c in " + machines + "; known: a, b", e.getMessage());
-    assertEquals(Kind.NOT_FOUND, assertThrows(ManagerException.class, () -> library.machine("c")).kind());
+    assertEquals(
+        Kind.NOT_FOUND, assertThrows(ManagerException.class, () -> library.machine("c")).kind());
   }
 
   @Test
@@ -268,12 +299,30 @@ class MachineLibraryTest {
 
   @ParameterizedTest
   @NullAndEmptySource
-  @ValueSource(strings = {"..", ".", "../secret", "secret/../x", "x/x-1", "/etc", "/", ".hidden", "-x", "X",
-      "x\u0000", "x\n", "x y", "%2e%2e", "..\\secret", "ａ"})
+  @ValueSource(
+      strings = {
+        "..",
+        ".",
+        "../secret",
+        "secret/../x",
+        "x/x-1",
+        "/etc",
+        "/",
+        ".hidden",
+        "-x",
+        "X",
+        "x\u0000",
+        "x\n",
+        "x y",
+        "%2e%2e",
+        "..\\secret",
+        "ａ"
+      })
   void namesThatCouldTraverseAreRefusedBeforeTouchingTheDisk(String name) throws IOException {
     // A real machine outside the machines folder that traversal would reach.
     Path secret = Files.createDirectories(root.resolve("secret/secret-1.0"));
-    Files.writeString(secret.resolve("manifest"), "name: secret\nsummary: s\ntype: kvm\ndisk: manifest\n");
+    Files.writeString(
+        secret.resolve("manifest"), "name: secret\nsummary: s\ntype: kvm\ndisk: manifest\n");
     Files.createSymbolicLink(root.resolve("secret/secret-1"), Path.of("secret-1.0"));
     revision("x", "1.0");
     putInService("x", "1.0");
@@ -282,7 +331,8 @@ class MachineLibraryTest {
     assertEquals(Kind.BAD_REQUEST, e.kind());
     assertTrue(e.getMessage().contains("is not a valid machine name"), e.getMessage());
     assertFalse(e.getMessage().contains("\n"), "control characters are escaped in the message");
-    assertEquals(Kind.BAD_REQUEST, assertThrows(ManagerException.class, () -> library.machine(name)).kind());
+    assertEquals(
+        Kind.BAD_REQUEST, assertThrows(ManagerException.class, () -> library.machine(name)).kind());
   }
 
   @Test
@@ -291,7 +341,8 @@ class MachineLibraryTest {
     revision(longest, "1.0");
     putInService(longest, "1.0");
     assertEquals(longest, library.inService(longest).machine());
-    assertEquals(Kind.BAD_REQUEST,
+    assertEquals(
+        Kind.BAD_REQUEST,
         assertThrows(ManagerException.class, () -> library.inService(longest + "m")).kind());
   }
 
@@ -315,10 +366,16 @@ class MachineLibraryTest {
     Machine x = named(list, "x");
     assertEquals("1.0", x.inService().version());
     assertEquals(List.of("1.0"), x.revisions().stream().map(Revision::version).toList());
-    assertTrue(anyContains(x.problems(), "notes.txt: unexpected entry"), () -> x.problems().toString());
-    assertTrue(anyContains(x.problems(), "x-01.0: unexpected entry"), () -> x.problems().toString());
-    assertTrue(anyContains(x.problems(), "x-1.1: a revision must be a folder"), () -> x.problems().toString());
-    assertTrue(anyContains(x.problems(), "x-3: must be a symbolic link", "not a folder"), () -> x.problems().toString());
+    assertTrue(
+        anyContains(x.problems(), "notes.txt: unexpected entry"), () -> x.problems().toString());
+    assertTrue(
+        anyContains(x.problems(), "x-01.0: unexpected entry"), () -> x.problems().toString());
+    assertTrue(
+        anyContains(x.problems(), "x-1.1: a revision must be a folder"),
+        () -> x.problems().toString());
+    assertTrue(
+        anyContains(x.problems(), "x-3: must be a symbolic link", "not a folder"),
+        () -> x.problems().toString());
     assertEquals(4, x.problems().size(), () -> x.problems().toString());
     assertTrue(anyContains(named(list, "Bad Name").problems(), "is not a valid machine name"));
     assertTrue(anyContains(named(list, "readme").problems(), "readme: not a folder"));
@@ -330,6 +387,8 @@ class MachineLibraryTest {
     Machine m = library.machine("empty");
     assertEquals(List.of(), m.revisions());
     assertTrue(anyContains(m.problems(), "no revisions"), () -> m.problems().toString());
-    assertEquals(Kind.NOT_FOUND, assertThrows(ManagerException.class, () -> library.inService("empty")).kind());
+    assertEquals(
+        Kind.NOT_FOUND,
+        assertThrows(ManagerException.class, () -> library.inService("empty")).kind());
   }
 }

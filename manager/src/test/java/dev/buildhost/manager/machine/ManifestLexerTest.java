@@ -26,7 +26,9 @@ class ManifestLexerTest {
 
   @Test
   void simplePairsWithCommentsBlankLinesAndBlanksAroundNamesAndValues() {
-    List<Pair> pairs = pairs("""
+    List<Pair> pairs =
+        pairs(
+            """
         # a comment
         : 1
 
@@ -34,7 +36,9 @@ class ManifestLexerTest {
         \t# an indented comment
         summary :a # not a comment
         """);
-    assertEquals(List.of(new Pair("name", "x", 4, false), new Pair("summary", "a # not a comment", 6, false)),
+    assertEquals(
+        List.of(
+            new Pair("name", "x", 4, false), new Pair("summary", "a # not a comment", 6, false)),
         pairs);
   }
 
@@ -43,33 +47,44 @@ class ManifestLexerTest {
     assertEquals("x", only("name: x\n"));
     assertEquals("x", only(":1\nname: x"));
     ManifestException e = assertThrows(ManifestException.class, () -> pairs(": 2\nname: x\n"));
-    assertEquals(FILE + ":1: unsupported manifest format version '2' (only ': 1' is known)", e.getMessage());
+    assertEquals(
+        FILE + ":1: unsupported manifest format version '2' (only ': 1' is known)", e.getMessage());
   }
 
   @Test
   void aSecondManifestIsRefused() {
-    ManifestException e = assertThrows(ManifestException.class, () -> pairs(": 1\nname: x\n:\nname: y\n"));
+    ManifestException e =
+        assertThrows(ManifestException.class, () -> pairs(": 1\nname: x\n:\nname: y\n"));
     assertEquals(3, e.line());
     assertTrue(e.getMessage().contains("holds one manifest"), e.getMessage());
   }
 
   @Test
   void lineWithoutColonNamesTheLine() {
-    ManifestException e = assertThrows(ManifestException.class, () -> pairs("name: x\nsummary x\n"));
-    assertEquals(FILE + ":2: 'summary x' is not a 'name: value' line (':' expected after the name)",
+    ManifestException e =
+        assertThrows(ManifestException.class, () -> pairs("name: x\nsummary x\n"));
+    assertEquals(
+        FILE + ":2: 'summary x' is not a 'name: value' line (':' expected after the name)",
         e.getMessage());
   }
 
   @Test
   void everySyntaxErrorIsReportedAtOnceInLineOrder() {
-    ManifestException e = assertThrows(ManifestException.class,
-        () -> pairs(": 2\nname: x\nsummary x\ntype: kvm\nram-minimum 1G\ndisk: \\\nnever ended\n"));
+    ManifestException e =
+        assertThrows(
+            ManifestException.class,
+            () ->
+                pairs(
+                    ": 2\nname: x\nsummary x\ntype: kvm\nram-minimum 1G\ndisk: \\\nnever ended\n"));
     assertEquals(List.of(1, 3, 5, 6), e.problems().stream().map(ManifestException::line).toList());
-    assertEquals(String.join("\n",
-        FILE + ":1: unsupported manifest format version '2' (only ': 1' is known)",
-        FILE + ":3: 'summary x' is not a 'name: value' line (':' expected after the name)",
-        FILE + ":5: 'ram-minimum 1G' is not a 'name: value' line (':' expected after the name)",
-        FILE + ":6: disk: multi-line value is not terminated (a line holding just '\\' must end it)"),
+    assertEquals(
+        String.join(
+            "\n",
+            FILE + ":1: unsupported manifest format version '2' (only ': 1' is known)",
+            FILE + ":3: 'summary x' is not a 'name: value' line (':' expected after the name)",
+            FILE + ":5: 'ram-minimum 1G' is not a 'name: value' line (':' expected after the name)",
+            FILE
+                + ":6: disk: multi-line value is not terminated (a line holding just '\\' must end it)"),
         e.getMessage());
   }
 
@@ -129,10 +144,14 @@ class ManifestLexerTest {
 
   @Test
   void unterminatedMultiLineValueIsAnError() {
-    ManifestException e = assertThrows(ManifestException.class,
-        () -> pairs("name: x\nchanges:\\\nline\nsummary: s\n"));
-    assertEquals(FILE + ":2: changes: multi-line value is not terminated (a line holding just '\\' "
-        + "must end it)", e.getMessage());
+    ManifestException e =
+        assertThrows(
+            ManifestException.class, () -> pairs("name: x\nchanges:\\\nline\nsummary: s\n"));
+    assertEquals(
+        FILE
+            + ":2: changes: multi-line value is not terminated (a line holding just '\\' "
+            + "must end it)",
+        e.getMessage());
   }
 
   @Test

@@ -20,7 +20,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every report against every state and requested end reason: the rules, without threads or clocks. */
+/**
+ * Every report against every state and requested end reason: the rules, without threads or clocks.
+ */
 class LifecycleTest {
   private static final Instant CREATED = Instant.parse("2026-01-01T10:00:00Z");
   private static final Instant RUNNING_AT = Instant.parse("2026-01-01T10:00:05Z");
@@ -29,8 +31,9 @@ class LifecycleTest {
 
   /** A snapshot in {@code state} with the fields an instance in that state has. */
   private static Instance instance(InstanceState state) {
-    Instance starting = Instance.starting("m-20260101-100000-abcd", "m", "1.0", MachineType.DOCKER, CREATED)
-        .withTftpPort(10000);
+    Instance starting =
+        Instance.starting("m-20260101-100000-abcd", "m", "1.0", MachineType.DOCKER, CREATED)
+            .withTftpPort(10000);
     return switch (state) {
       case STARTING -> starting;
       case RUNNING -> starting.running(RUNNING_AT);
@@ -61,7 +64,8 @@ class LifecycleTest {
     for (InstanceState state : InstanceState.values()) {
       for (EndReason reason : requested) {
         if (reason != null && state != InstanceState.STOPPING && state != InstanceState.STOPPED) {
-          continue; // only a stop request sets a requested reason, and it makes the instance STOPPING
+          continue; // only a stop request sets a requested reason, and it makes the instance
+          // STOPPING
         }
         for (Report report : reports()) {
           cases.add(Arguments.of(state, reason, report));
@@ -107,7 +111,9 @@ class LifecycleTest {
       }
     } else if (report instanceof Report.GuestEnded ended) {
       assertEquals(InstanceState.STOPPED, after.state());
-      assertEquals(requested != null ? requested : ended.reason(), after.endReason(),
+      assertEquals(
+          requested != null ? requested : ended.reason(),
+          after.endReason(),
           "a requested end reason beats the reported one");
       assertEquals(ended.exitCode(), after.exitCode());
       assertEquals(ended.message(), after.message());
@@ -124,9 +130,11 @@ class LifecycleTest {
       }
     } else if (report instanceof Report.KillRequested kill) {
       EndReason expected = requested != null ? requested : kill.reason();
-      assertEquals(expected, step.next().requestedReason(), "the first request decides the end reason");
+      assertEquals(
+          expected, step.next().requestedReason(), "the first request decides the end reason");
       assertEquals(InstanceState.STOPPING, after.state());
-      assertEquals(from == InstanceState.STOPPING ? List.of() : List.of(Kind.STOPPING), step.events());
+      assertEquals(
+          from == InstanceState.STOPPING ? List.of() : List.of(Kind.STOPPING), step.events());
       assertEquals(from != InstanceState.STOPPING || requested == null, step.changed());
     }
     assertEquals(before.id(), after.id());

@@ -18,7 +18,9 @@ class AddressPoolTest {
     assertEquals("10.9.0.11", pool.assign("b").getHostAddress());
     assertEquals("10.9.0.12", pool.assign("c").getHostAddress());
     NetworkException full = assertThrows(NetworkException.class, () -> pool.assign("d"));
-    assertTrue(full.getMessage().contains("no guest address is free in 10.9.0.10-10.9.0.12 for instance d"));
+    assertTrue(
+        full.getMessage()
+            .contains("no guest address is free in 10.9.0.10-10.9.0.12 for instance d"));
     pool.release("b");
     assertEquals("10.9.0.11", pool.assign("d").getHostAddress());
   }
@@ -29,9 +31,13 @@ class AddressPoolTest {
     pool.adopt("a", Ipv4.parse("10.9.0.11", "x"));
     assertEquals("10.9.0.10", pool.assign("b").getHostAddress());
     assertEquals("10.9.0.12", pool.assign("c").getHostAddress());
-    assertTrue(assertThrows(NetworkException.class, () -> pool.adopt("d", Ipv4.parse("10.9.0.11", "x")))
-        .getMessage().contains("both hold 10.9.0.11"));
-    assertTrue(assertThrows(NetworkException.class, () -> pool.adopt("e", Ipv4.parse("10.9.0.99", "x")))
-        .getMessage().contains("outside the guest range"));
+    assertTrue(
+        assertThrows(NetworkException.class, () -> pool.adopt("d", Ipv4.parse("10.9.0.11", "x")))
+            .getMessage()
+            .contains("both hold 10.9.0.11"));
+    assertTrue(
+        assertThrows(NetworkException.class, () -> pool.adopt("e", Ipv4.parse("10.9.0.99", "x")))
+            .getMessage()
+            .contains("outside the guest range"));
   }
 }

@@ -11,9 +11,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent as a child process ({@code sh -c CMD}) that is started again whenever it exits:
- * after {@code backoffMin}, then twice as long at each quick exit, never more than
- * {@code backoffMax}; a run that lasted at least {@code backoffMax} resets the delay.
+ * The agent as a child process ({@code sh -c CMD}) that is started again whenever it exits: after
+ * {@code backoffMin}, then twice as long at each quick exit, never more than {@code backoffMax}; a
+ * run that lasted at least {@code backoffMax} resets the delay.
  */
 public final class SupervisedAgent implements Agent {
   private static final Logger LOG = LoggerFactory.getLogger(SupervisedAgent.class);
@@ -29,7 +29,8 @@ public final class SupervisedAgent implements Agent {
   private Process process;
   private volatile boolean closed;
 
-  public SupervisedAgent(String command, Path dir, Map<String, String> env, Duration backoffMin, Duration backoffMax) {
+  public SupervisedAgent(
+      String command, Path dir, Map<String, String> env, Duration backoffMin, Duration backoffMax) {
     this.command = command;
     this.dir = dir;
     this.env = Map.copyOf(env);
@@ -42,7 +43,9 @@ public final class SupervisedAgent implements Agent {
     return starts.get();
   }
 
-  /** The delay after {@code quickExits} exits in a row that each ran shorter than the maximum delay. */
+  /**
+   * The delay after {@code quickExits} exits in a row that each ran shorter than the maximum delay.
+   */
   public static Duration delay(Duration min, Duration max, int quickExits) {
     Duration d = min;
     for (int i = 1; i < quickExits && d.compareTo(max) < 0; i++) {
@@ -65,8 +68,10 @@ public final class SupervisedAgent implements Agent {
   }
 
   private void spawn() throws AgentException {
-    ProcessBuilder pb = new ProcessBuilder(List.of("sh", "-c", command)).redirectErrorStream(true)
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    ProcessBuilder pb =
+        new ProcessBuilder(List.of("sh", "-c", command))
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     if (dir != null) {
       pb.directory(dir.toFile());
     }
@@ -106,7 +111,8 @@ public final class SupervisedAgent implements Agent {
       Duration ran = Duration.ofNanos(System.nanoTime() - began);
       quickExits = ran.compareTo(backoffMax) >= 0 ? 1 : quickExits + 1;
       Duration wait = delay(backoffMin, backoffMax, quickExits);
-      LOG.warn("agent {} after {} ms; starting it again in {} ms", how, ran.toMillis(), wait.toMillis());
+      LOG.warn(
+          "agent {} after {} ms; starting it again in {} ms", how, ran.toMillis(), wait.toMillis());
       try {
         Thread.sleep(wait.toMillis());
       } catch (InterruptedException e) {

@@ -21,10 +21,18 @@ public final class SystemdAgent implements Agent {
   @Override
   public void start() throws AgentException {
     try {
-      CommandRunner.run("agent", List.of(systemctl, "start", unit), null, env, Duration.ofMinutes(5));
+      CommandRunner.run(
+          "agent", List.of(systemctl, "start", unit), null, env, Duration.ofMinutes(5));
     } catch (CommandException e) {
-      throw new AgentException("cannot start the agent unit " + unit + ": " + e.getMessage()
-          + "; see 'systemctl status " + unit + "'", e);
+      throw new AgentException(
+          "cannot start the agent unit "
+              + unit
+              + ": "
+              + e.getMessage()
+              + "; see 'systemctl status "
+              + unit
+              + "'",
+          e);
     }
   }
 

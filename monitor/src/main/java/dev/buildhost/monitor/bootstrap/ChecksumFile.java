@@ -14,11 +14,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A toolchain checksum file in {@code sha256sum} format: one {@code <sha256>  <file>} line per
- * file ({@code <sha256> *<file>} for binary mode is accepted too). Blank lines are skipped.
- * File names are relative paths of plain segments (letters, digits, {@code . _ + - ~}); a name
- * that climbs out ({@code ..}), is absolute, is escaped ({@code \}) or repeats is an error, and
- * so is any malformed line: the message names the line number.
+ * A toolchain checksum file in {@code sha256sum} format: one {@code <sha256> <file>} line per file
+ * ({@code <sha256> *<file>} for binary mode is accepted too). Blank lines are skipped. File names
+ * are relative paths of plain segments (letters, digits, {@code . _ + - ~}); a name that climbs out
+ * ({@code ..}), is absolute, is escaped ({@code \}) or repeats is an error, and so is any malformed
+ * line: the message names the line number.
  */
 public record ChecksumFile(String name, List<Entry> entries) {
   private static final Pattern LINE = Pattern.compile("([0-9A-Fa-f]{64}) [ *](.+)");
@@ -32,14 +32,19 @@ public record ChecksumFile(String name, List<Entry> entries) {
   }
 
   /**
-   * @param name    how to call the file in messages (its URL or file name)
+   * @param name how to call the file in messages (its URL or file name)
    * @throws ChecksumFormatException naming the line that is wrong
    */
   public static ChecksumFile parse(String name, byte[] bytes) throws ChecksumFormatException {
     String text;
     try {
-      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
     } catch (CharacterCodingException e) {
       throw new ChecksumFormatException(name + ": not a text file (not UTF-8)");
     }
@@ -48,23 +53,31 @@ public record ChecksumFile(String name, List<Entry> entries) {
     String[] lines = text.split("\n", -1);
     for (int i = 0; i < lines.length; i++) {
       int lineNo = i + 1;
-      String line = lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
+      String line =
+          lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
       if (line.isBlank()) {
         continue;
       }
       Matcher m = LINE.matcher(line);
       if (!m.matches()) {
-        throw new ChecksumFormatException(name + " line " + lineNo
-            + ": expected '<64 hex digits>  <file name>' (sha256sum format), got '" + Texts.shown(line) + "'");
+        throw new ChecksumFormatException(
+            name
+                + " line "
+                + lineNo
+                + ": expected '<64 hex digits>  <file name>' (sha256sum format), got '"
+                + Texts.shown(line)
+                + "'");
       }
       String file = m.group(2);
       String why = badName(file);
       if (why != null) {
-        throw new ChecksumFormatException(name + " line " + lineNo + ": file name '" + Texts.shown(file) + "' " + why);
+        throw new ChecksumFormatException(
+            name + " line " + lineNo + ": file name '" + Texts.shown(file) + "' " + why);
       }
       Integer before = seen.putIfAbsent(file, lineNo);
       if (before != null) {
-        throw new ChecksumFormatException(name + " line " + lineNo + ": '" + file + "' is already listed on line " + before);
+        throw new ChecksumFormatException(
+            name + " line " + lineNo + ": '" + file + "' is already listed on line " + before);
       }
       entries.add(new Entry(file, m.group(1).toLowerCase(Locale.ROOT)));
     }
@@ -89,7 +102,8 @@ public record ChecksumFile(String name, List<Entry> entries) {
         return "contains '" + seg + "'; names must stay below the checksum file's folder";
       }
       if (!SEGMENT.matcher(seg).matches()) {
-        return "has an unusable part '" + Texts.shown(seg)
+        return "has an unusable part '"
+            + Texts.shown(seg)
             + "' (allowed: letters, digits, '.', '_', '+', '~', '-', not empty, not starting with '.')";
       }
     }

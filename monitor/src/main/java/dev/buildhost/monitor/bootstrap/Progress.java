@@ -48,7 +48,9 @@ public final class Progress {
     }
   }
 
-  /** {@code name [=========>          ]  47%  12.0 MiB/25.5 MiB  3.2 MiB/s}, redrawn at most 10 times a second. */
+  /**
+   * {@code name [=========> ] 47% 12.0 MiB/25.5 MiB 3.2 MiB/s}, redrawn at most 10 times a second.
+   */
   public static final class Bar implements ProgressListener {
     private static final int WIDTH = 30;
     private final PrintStream out;
@@ -97,8 +99,11 @@ public final class Progress {
       if (total > 0) {
         int pct = (int) Math.min(100, size * 100 / total);
         int fill = pct * WIDTH / 100;
-        b.append('[').append("=".repeat(fill)).append(fill < WIDTH ? ">" : "")
-            .append(" ".repeat(Math.max(0, WIDTH - fill - 1))).append("] ");
+        b.append('[')
+            .append("=".repeat(fill))
+            .append(fill < WIDTH ? ">" : "")
+            .append(" ".repeat(Math.max(0, WIDTH - fill - 1)))
+            .append("] ");
         b.append(String.format("%3d%%  %s/%s", pct, human(size), human(total)));
       } else {
         b.append(human(size));

@@ -24,18 +24,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fetches the toolchain named by its checksum file, verifies every file's SHA-256 and publishes
- * them read-only under {@code <root>/tftp/toolchain/<name>/}, then runs the install and
- * agent-build commands.
+ * them read-only under {@code <root>/tftp/toolchain/<name>/}, then runs the install and agent-build
+ * commands.
  *
- * <p>With {@code toolchain_trust} set, the checksum file must carry a detached OpenPGP signature
- * by the pinned key ({@link ChecksumFileTrust}) before anything is downloaded; an unsigned or
- * badly signed toolchain is refused. Downloads are capped ({@code max_checksum_file_size},
- * {@code max_toolchain_file_size}).
+ * <p>With {@code toolchain_trust} set, the checksum file must carry a detached OpenPGP signature by
+ * the pinned key ({@link ChecksumFileTrust}) before anything is downloaded; an unsigned or badly
+ * signed toolchain is refused. Downloads are capped ({@code max_checksum_file_size}, {@code
+ * max_toolchain_file_size}).
  *
- * <p>Publishing is all or nothing: the files are downloaded into a hidden folder beside the
- * target ({@code .<name>.tmp-*}, same file system), verified all, made read-only, and only then
- * renamed into place. A failed fetch or a wrong checksum removes the hidden folder and leaves
- * whatever was published before untouched.
+ * <p>Publishing is all or nothing: the files are downloaded into a hidden folder beside the target
+ * ({@code .<name>.tmp-*}, same file system), verified all, made read-only, and only then renamed
+ * into place. A failed fetch or a wrong checksum removes the hidden folder and leaves whatever was
+ * published before untouched.
  */
 public final class ToolchainBootstrap {
   private static final Logger LOG = LoggerFactory.getLogger(ToolchainBootstrap.class);
@@ -49,23 +49,28 @@ public final class ToolchainBootstrap {
     this(cfg, fetcher, progress, Clock.systemUTC());
   }
 
-  /** @param clock when the trusted key must be valid */
-  public ToolchainBootstrap(MonitorConfig cfg, HttpFetcher fetcher, ProgressListener progress, Clock clock) {
+  /**
+   * @param clock when the trusted key must be valid
+   */
+  public ToolchainBootstrap(
+      MonitorConfig cfg, HttpFetcher fetcher, ProgressListener progress, Clock clock) {
     this.cfg = cfg;
     this.fetcher = fetcher;
     this.progress = progress;
-    this.trust = cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock);
+    this.trust =
+        cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock);
   }
 
   /**
    * A published toolchain.
    *
-   * @param toolchainId  SHA-256 of the checksum file: what the watch compares
+   * @param toolchainId SHA-256 of the checksum file: what the watch compares
    * @param checksumFile the checksum file's bytes as fetched
    */
   // ArrayRecordComponent: a payload carrier, never compared or used as a key.
   @SuppressWarnings("ArrayRecordComponent")
-  public record Published(String name, Path dir, String toolchainId, byte[] checksumFile, ChecksumFile listing) {}
+  public record Published(
+      String name, Path dir, String toolchainId, byte[] checksumFile, ChecksumFile listing) {}
 
   /** Fetches the checksum file, with retries. */
   private HttpFetcher.Fetched fetchChecksumFile() throws BootstrapException {
@@ -85,19 +90,30 @@ public final class ToolchainBootstrap {
     }
     URI url = cfg.toolchainUrl();
     TrustException[] refused = new TrustException[1];
-    ChecksumFileTrust.Verified v = withRetries("signature of " + url, () -> {
-      try {
-        return trust.verify(url, sums.bytes());
-      } catch (TrustException e) {
-        refused[0] = e;
-        return null;
-      }
-    });
+    ChecksumFileTrust.Verified v =
+        withRetries(
+            "signature of " + url,
+            () -> {
+              try {
+                return trust.verify(url, sums.bytes());
+              } catch (TrustException e) {
+                refused[0] = e;
+                return null;
+              }
+            });
     if (v == null) {
-      throw new BootstrapException("toolchain checksum file " + url + " is not signed by " + trust.pin() + ": "
-          + refused[0].getMessage() + "; nothing was installed", refused[0]);
+      throw new BootstrapException(
+          "toolchain checksum file "
+              + url
+              + " is not signed by "
+              + trust.pin()
+              + ": "
+              + refused[0].getMessage()
+              + "; nothing was installed",
+          refused[0]);
     }
-    LOG.info("toolchain checksum file {} is signed by {} (trusted: {})", url, v.signer(), trust.pin());
+    LOG.info(
+        "toolchain checksum file {} is signed by {} (trusted: {})", url, v.signer(), trust.pin());
     return v;
   }
 
@@ -111,9 +127,14 @@ public final class ToolchainBootstrap {
     try {
       listing = ChecksumFile.parse(url.toString(), sums.bytes());
     } catch (ChecksumFormatException e) {
-      throw new BootstrapException("toolchain checksum file unusable: " + e.getMessage() + "; nothing was installed");
+      throw new BootstrapException(
+          "toolchain checksum file unusable: " + e.getMessage() + "; nothing was installed");
     }
-    LOG.info("toolchain {}: {} files listed in {} (toolchain id {})", name, listing.entries().size(), url,
+    LOG.info(
+        "toolchain {}: {} files listed in {} (toolchain id {})",
+        name,
+        listing.entries().size(),
+        url,
         sums.sha256());
     Path parent = cfg.toolchainsDir();
     Path target = parent.resolve(name);
@@ -130,11 +151,25 @@ public final class ToolchainBootstrap {
         URI fileUrl = url.resolve(entry.file());
         Path file = tmp.resolve(entry.file());
         Files.createDirectories(file.getParent());
-        HttpFetcher.Downloaded d = withRetries(entry.file() + " from " + fileUrl,
-            () -> fetcher.download(fileUrl, file, entry.file(), cfg.maxToolchainFileSize(), progress));
+        HttpFetcher.Downloaded d =
+            withRetries(
+                entry.file() + " from " + fileUrl,
+                () ->
+                    fetcher.download(
+                        fileUrl, file, entry.file(), cfg.maxToolchainFileSize(), progress));
         if (!d.sha256().equals(entry.sha256())) {
-          throw new BootstrapException("checksum mismatch for " + entry.file() + " (from " + fileUrl + "): expected "
-              + entry.sha256() + " as listed in " + url + ", got " + d.sha256() + "; nothing was installed");
+          throw new BootstrapException(
+              "checksum mismatch for "
+                  + entry.file()
+                  + " (from "
+                  + fileUrl
+                  + "): expected "
+                  + entry.sha256()
+                  + " as listed in "
+                  + url
+                  + ", got "
+                  + d.sha256()
+                  + "; nothing was installed");
         }
         LOG.info("verified {} ({} bytes, sha256 {})", entry.file(), d.size(), d.sha256());
       }
@@ -142,14 +177,22 @@ public final class ToolchainBootstrap {
       if (listing.entries().stream().noneMatch(e -> e.file().equals(sumsName))) {
         Files.write(tmp.resolve(sumsName), sums.bytes());
       }
-      if (signed != null && listing.entries().stream().noneMatch(e -> e.file().equals(sumsName + ".sig"))) {
+      if (signed != null
+          && listing.entries().stream().noneMatch(e -> e.file().equals(sumsName + ".sig"))) {
         Files.write(tmp.resolve(sumsName + ".sig"), signed.signature());
       }
       Trees.makeReadOnly(tmp);
       publish(tmp, target);
     } catch (IOException e) {
-      throw new BootstrapException("cannot store toolchain " + name + " under " + parent + ": " + e
-          + "; nothing was installed", e);
+      throw new BootstrapException(
+          "cannot store toolchain "
+              + name
+              + " under "
+              + parent
+              + ": "
+              + e
+              + "; nothing was installed",
+          e);
     } finally {
       Trees.deleteQuietly(tmp);
     }
@@ -165,7 +208,8 @@ public final class ToolchainBootstrap {
         CommandRunner.shell("install", cfg.installCommand(), p.dir(), env, cfg.commandTimeout());
       }
       if (cfg.agentBuildCommand() != null) {
-        CommandRunner.shell("agent-build", cfg.agentBuildCommand(), p.dir(), env, cfg.commandTimeout());
+        CommandRunner.shell(
+            "agent-build", cfg.agentBuildCommand(), p.dir(), env, cfg.commandTimeout());
       }
     } catch (CommandException e) {
       throw new BootstrapException(e.getMessage(), e);
@@ -239,13 +283,26 @@ public final class ToolchainBootstrap {
         return attempt.run();
       } catch (FetchException e) {
         if (!e.retriable()) {
-          throw new BootstrapException("cannot fetch " + what + ": " + e.getMessage() + "; nothing was installed", e);
+          throw new BootstrapException(
+              "cannot fetch " + what + ": " + e.getMessage() + "; nothing was installed", e);
         }
         if (i >= tries) {
-          throw new BootstrapException("cannot fetch " + what + " after " + tries + " tries: " + e.getMessage()
-              + "; nothing was installed", e);
+          throw new BootstrapException(
+              "cannot fetch "
+                  + what
+                  + " after "
+                  + tries
+                  + " tries: "
+                  + e.getMessage()
+                  + "; nothing was installed",
+              e);
         }
-        LOG.warn("fetching {} failed (try {} of {}): {}; trying again in {} ms", what, i, tries, e.getMessage(),
+        LOG.warn(
+            "fetching {} failed (try {} of {}): {}; trying again in {} ms",
+            what,
+            i,
+            tries,
+            e.getMessage(),
             cfg.retryDelay().toMillis());
         try {
           Thread.sleep(cfg.retryDelay().toMillis());

@@ -39,10 +39,14 @@ public final class ConfigFile {
   private static ConfigSource of(ConfigText text) throws ConfigException {
     List<RawValue> values = new ArrayList<>();
     for (ConfigEntry entry : text.entries()) {
-      RawValue raw = ConfigSource.keyed(entry.key(), entry.value(), entry.where() + ": " + entry.key());
+      RawValue raw =
+          ConfigSource.keyed(entry.key(), entry.value(), entry.where() + ": " + entry.key());
       if (raw == null) {
-        throw new ConfigException(entry.where() + ": unknown setting '" + Texts.shown(entry.key())
-            + "'; the settings are listed by 'buildhost monitor --help' and in doc/monitor.md");
+        throw new ConfigException(
+            entry.where()
+                + ": unknown setting '"
+                + Texts.shown(entry.key())
+                + "'; the settings are listed by 'buildhost monitor --help' and in doc/monitor.md");
       }
       values.add(raw);
     }

@@ -2,7 +2,10 @@ package dev.buildhost.monitor.config;
 
 import java.util.List;
 
-/** The values read from one place (default file, kernel command line, flags), with warnings about what was skipped. */
+/**
+ * The values read from one place (default file, kernel command line, flags), with warnings about
+ * what was skipped.
+ */
 public record ConfigSource(String name, List<RawValue> values, List<String> warnings) {
 
   public ConfigSource {

@@ -10,10 +10,10 @@ import java.util.List;
 
 /**
  * The {@code buildos.*} parameters of a kernel command line (normally /proc/cmdline), as Build OS
- * reads its configuration. Parameters are separated by blanks; a value may be double-quoted
- * ({@code buildos.install_command="sh install.sh"}); everything after a lone {@code --} belongs
- * to init and is ignored. Other {@code buildos.*} parameters (Build OS has more) are skipped with
- * a warning, never an error: the host must still boot.
+ * reads its configuration. Parameters are separated by blanks; a value may be double-quoted ({@code
+ * buildos.install_command="sh install.sh"}); everything after a lone {@code --} belongs to init and
+ * is ignored. Other {@code buildos.*} parameters (Build OS has more) are skipped with a warning,
+ * never an error: the host must still boot.
  */
 public final class KernelCmdline {
   public static final String PREFIX = "buildos.";
@@ -24,11 +24,13 @@ public final class KernelCmdline {
     String text;
     try {
       if (Files.size(file) > ConfigFile.MAX_BYTES) {
-        throw new ConfigException(file + ": larger than " + ConfigFile.MAX_BYTES + " bytes; not a kernel command line");
+        throw new ConfigException(
+            file + ": larger than " + ConfigFile.MAX_BYTES + " bytes; not a kernel command line");
       }
       text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
-      return new ConfigSource(file.toString(), List.of(), List.of(file + " does not exist; no kernel parameters read"));
+      return new ConfigSource(
+          file.toString(), List.of(), List.of(file + " does not exist; no kernel parameters read"));
     } catch (IOException e) {
       throw new ConfigException("cannot read kernel command line " + file + ": " + e);
     }
@@ -53,7 +55,8 @@ public final class KernelCmdline {
       }
       RawValue raw = ConfigSource.keyed(key, token.substring(eq + 1), name + ": " + PREFIX + key);
       if (raw == null) {
-        warnings.add(name + ": " + Texts.shown(PREFIX + key) + " is not a monitor setting; ignored");
+        warnings.add(
+            name + ": " + Texts.shown(PREFIX + key) + " is not a monitor setting; ignored");
         continue;
       }
       values.add(raw);

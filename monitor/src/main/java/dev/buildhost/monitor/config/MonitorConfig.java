@@ -1,7 +1,7 @@
 package dev.buildhost.monitor.config;
 
-import dev.buildhost.monitor.trust.PinnedKey;
 import dev.buildhost.common.time.Durations;
+import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The monitor's checked settings (see {@link Setting} for each one's meaning and default).
- * Optional settings are null when unset.
+ * The monitor's checked settings (see {@link Setting} for each one's meaning and default). Optional
+ * settings are null when unset.
  */
 public record MonitorConfig(
     Path root,
@@ -80,7 +80,9 @@ public record MonitorConfig(
     if (agentMode != AgentMode.AUTO) {
       return agentMode;
     }
-    return agentUnit != null ? AgentMode.SYSTEMD : agentCommand != null ? AgentMode.PROCESS : AgentMode.NONE;
+    return agentUnit != null
+        ? AgentMode.SYSTEMD
+        : agentCommand != null ? AgentMode.PROCESS : AgentMode.NONE;
   }
 
   /** A file or folder name safe to use inside the TFTP root: no separators, no leading dot. */
@@ -88,7 +90,10 @@ public record MonitorConfig(
     return s.length() <= 100 && s.matches("[A-Za-z0-9_+-][A-Za-z0-9._+-]*");
   }
 
-  /** The toolchain name a checksum URL gives: its file name less {@code .sha256} ({@code toolchain.sha256} gives toolchain). */
+  /**
+   * The toolchain name a checksum URL gives: its file name less {@code .sha256} ({@code
+   * toolchain.sha256} gives toolchain).
+   */
   public static String nameFromUrl(URI url) {
     String path = url.getPath() == null ? "" : url.getPath();
     String file = path.substring(path.lastIndexOf('/') + 1);
@@ -121,11 +126,16 @@ public record MonitorConfig(
         merged.put(v.setting(), v);
       }
       if (toolchainNames.size() > 1) {
-        throw new ConfigException(source.name() + ": names toolchains " + String.join(" and ", toolchainNames)
-            + "; this monitor serves one toolchain: keep one toolchain_url");
+        throw new ConfigException(
+            source.name()
+                + ": names toolchains "
+                + String.join(" and ", toolchainNames)
+                + "; this monitor serves one toolchain: keep one toolchain_url");
       }
       if (namedUrl != null && !explicitName) {
-        merged.put(Setting.TOOLCHAIN_NAME, new RawValue(Setting.TOOLCHAIN_NAME, null, namedUrl.suffix(), namedUrl.origin()));
+        merged.put(
+            Setting.TOOLCHAIN_NAME,
+            new RawValue(Setting.TOOLCHAIN_NAME, null, namedUrl.suffix(), namedUrl.origin()));
       }
     }
     return new Builder(merged, warnings).build();
@@ -239,14 +249,19 @@ public record MonitorConfig(
 
     MonitorConfig build() throws ConfigException {
       Path root = path(Setting.ROOT, Path.of("/build"));
-      Path state = path(Setting.STATE_DIR,
-          root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state"));
+      Path state =
+          path(
+              Setting.STATE_DIR,
+              root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state"));
       URI buildId = url(Setting.BUILDID_URL);
       URI toolchain = url(Setting.TOOLCHAIN_URL);
       String name = text(Setting.TOOLCHAIN_NAME);
       if (name != null && !isValidName(name)) {
-        throw bad(Setting.TOOLCHAIN_NAME, "'" + Texts.shown(name)
-            + "' is not a usable folder name: letters, digits, '.', '_', '+', '-', not starting with '.'");
+        throw bad(
+            Setting.TOOLCHAIN_NAME,
+            "'"
+                + Texts.shown(name)
+                + "' is not a usable folder name: letters, digits, '.', '_', '+', '-', not starting with '.'");
       }
       if (name == null && toolchain != null) {
         name = nameFromUrl(toolchain);
@@ -254,7 +269,13 @@ public record MonitorConfig(
       String trust = text(Setting.TOOLCHAIN_TRUST);
       RawValue trustRaw = merged.get(Setting.TOOLCHAIN_TRUST);
       if (trust != null && trustRaw.suffix() != null && !trustRaw.suffix().equals(name)) {
-        warnings.add(trustRaw.origin() + " is for toolchain '" + trustRaw.suffix() + "', not '" + name + "'; ignored");
+        warnings.add(
+            trustRaw.origin()
+                + " is for toolchain '"
+                + trustRaw.suffix()
+                + "', not '"
+                + name
+                + "'; ignored");
         trust = null;
       }
       PinnedKey trustedKey;
@@ -266,9 +287,14 @@ public record MonitorConfig(
       AgentMode mode;
       String modeText = text(Setting.AGENT_MODE);
       try {
-        mode = modeText == null ? AgentMode.AUTO : AgentMode.valueOf(modeText.toUpperCase(Locale.ROOT));
+        mode =
+            modeText == null
+                ? AgentMode.AUTO
+                : AgentMode.valueOf(modeText.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw bad(Setting.AGENT_MODE, "'" + Texts.shown(modeText) + "' is not one of auto, systemd, process, none");
+        throw bad(
+            Setting.AGENT_MODE,
+            "'" + Texts.shown(modeText) + "' is not one of auto, systemd, process, none");
       }
       String unit = text(Setting.AGENT_UNIT);
       String agentCommand = text(Setting.AGENT_COMMAND);
@@ -281,10 +307,13 @@ public record MonitorConfig(
       Duration backoffMin = duration(Setting.AGENT_BACKOFF_MIN, "1s", false);
       Duration backoffMax = duration(Setting.AGENT_BACKOFF_MAX, "5m", false);
       if (backoffMax.compareTo(backoffMin) < 0) {
-        throw bad(Setting.AGENT_BACKOFF_MAX, "is shorter than agent_backoff_min (" + Durations.format(backoffMin) + ")");
+        throw bad(
+            Setting.AGENT_BACKOFF_MAX,
+            "is shorter than agent_backoff_min (" + Durations.format(backoffMin) + ")");
       }
       String relay = text(Setting.SMTP_RELAY);
-      if (relay != null && !relay.matches("[A-Za-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?")) {
+      if (relay != null
+          && !relay.matches("[A-Za-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?")) {
         throw bad(Setting.SMTP_RELAY, "'" + Texts.shown(relay) + "' is not host or host:port");
       }
       List<String> admins = new ArrayList<>();
@@ -298,32 +327,65 @@ public record MonitorConfig(
         }
       }
       String from = text(Setting.MAIL_FROM);
-      from = from == null ? "buildhost-monitor@" + hostName() : checkedAddress(Setting.MAIL_FROM, from);
+      from =
+          from == null
+              ? "buildhost-monitor@" + hostName()
+              : checkedAddress(Setting.MAIL_FROM, from);
       if (relay != null && admins.isEmpty()) {
-        warnings.add(where(Setting.SMTP_RELAY) + ": set, but admin_email is not: no email will be sent");
+        warnings.add(
+            where(Setting.SMTP_RELAY) + ": set, but admin_email is not: no email will be sent");
       }
       String size = text(Setting.TFTP_TMPFS_SIZE);
       if (size != null && !size.matches("[0-9]{1,12}[kKmMgG%]?")) {
-        throw bad(Setting.TFTP_TMPFS_SIZE, "'" + Texts.shown(size) + "' is not a tmpfs size such as 512m or 2g");
+        throw bad(
+            Setting.TFTP_TMPFS_SIZE,
+            "'" + Texts.shown(size) + "' is not a tmpfs size such as 512m or 2g");
       }
-      String reboot = merged.containsKey(Setting.REBOOT_COMMAND) ? text(Setting.REBOOT_COMMAND) : "systemctl reboot";
+      String reboot =
+          merged.containsKey(Setting.REBOOT_COMMAND)
+              ? text(Setting.REBOOT_COMMAND)
+              : "systemctl reboot";
       if (reboot == null) {
         throw bad(Setting.REBOOT_COMMAND, "is empty; the monitor needs a command to reboot with");
       }
       String systemctl = text(Setting.SYSTEMCTL);
-      return new MonitorConfig(root, state, buildId, toolchain, name, trust, trustedKey,
-          size(Setting.MAX_CHECKSUM_FILE_SIZE, "1m"), size(Setting.MAX_TOOLCHAIN_FILE_SIZE, "4g"),
-          text(Setting.INSTALL_COMMAND), text(Setting.AGENT_BUILD_COMMAND),
-          duration(Setting.COMMAND_TIMEOUT, "2h", false), mode, unit, systemctl == null ? "systemctl" : systemctl,
-          agentCommand, backoffMin, backoffMax,
-          duration(Setting.INTERVAL, "5m", false), duration(Setting.CONNECT_TIMEOUT, "60s", false),
-          duration(Setting.FETCH_TIMEOUT, "600s", false), integer(Setting.FETCH_RETRIES, 4, 0, 100),
-          duration(Setting.RETRY_DELAY, "5s", true), url(Setting.DAEMON_URL),
+      return new MonitorConfig(
+          root,
+          state,
+          buildId,
+          toolchain,
+          name,
+          trust,
+          trustedKey,
+          size(Setting.MAX_CHECKSUM_FILE_SIZE, "1m"),
+          size(Setting.MAX_TOOLCHAIN_FILE_SIZE, "4g"),
+          text(Setting.INSTALL_COMMAND),
+          text(Setting.AGENT_BUILD_COMMAND),
+          duration(Setting.COMMAND_TIMEOUT, "2h", false),
+          mode,
+          unit,
+          systemctl == null ? "systemctl" : systemctl,
+          agentCommand,
+          backoffMin,
+          backoffMax,
+          duration(Setting.INTERVAL, "5m", false),
+          duration(Setting.CONNECT_TIMEOUT, "60s", false),
+          duration(Setting.FETCH_TIMEOUT, "600s", false),
+          integer(Setting.FETCH_RETRIES, 4, 0, 100),
+          duration(Setting.RETRY_DELAY, "5s", true),
+          url(Setting.DAEMON_URL),
           path(Setting.TOKEN_FILE, state.resolve("api-token")),
-          duration(Setting.DRAIN_TIMEOUT, "2h", true), duration(Setting.DRAIN_POLL, "5s", false),
-          bool(Setting.REBOOT_WHEN_DAEMON_DOWN, false), reboot,
-          integer(Setting.MAX_REBOOTS_PER_HOUR, 3, 0, 1000), relay, admins, from,
-          duration(Setting.SMTP_TIMEOUT, "30s", false), size, warnings);
+          duration(Setting.DRAIN_TIMEOUT, "2h", true),
+          duration(Setting.DRAIN_POLL, "5s", false),
+          bool(Setting.REBOOT_WHEN_DAEMON_DOWN, false),
+          reboot,
+          integer(Setting.MAX_REBOOTS_PER_HOUR, 3, 0, 1000),
+          relay,
+          admins,
+          from,
+          duration(Setting.SMTP_TIMEOUT, "30s", false),
+          size,
+          warnings);
     }
 
     String checkedAddress(Setting s, String addr) throws ConfigException {

@@ -1,8 +1,8 @@
 package dev.buildhost.monitor.config;
 
 /**
- * Kept for the monitor classes that still import it; the one implementation is
- * {@link dev.buildhost.common.text.Texts}, and they move to it when next edited.
+ * Kept for the monitor classes that still import it; the one implementation is {@link
+ * dev.buildhost.common.text.Texts}, and they move to it when next edited.
  */
 public final class Texts {
   private Texts() {}

@@ -20,10 +20,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The part of the daemon's HTTP API the monitor uses, and nothing of the manager's classes:
- * {@code POST /v1/host/drain} (200 with {@code "draining": true}), {@code GET /v1/instances}
- * (array of objects with {@code id} and {@code state}), {@code DELETE /v1/host/drain}. Every
- * request carries {@code Authorization: Bearer <token>} when a token file exists.
+ * The part of the daemon's HTTP API the monitor uses, and nothing of the manager's classes: {@code
+ * POST /v1/host/drain} (200 with {@code "draining": true}), {@code GET /v1/instances} (array of
+ * objects with {@code id} and {@code state}), {@code DELETE /v1/host/drain}. Every request carries
+ * {@code Authorization: Bearer <token>} when a token file exists.
  */
 public final class DaemonClient {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -58,13 +58,14 @@ public final class DaemonClient {
   }
 
   /**
-   * Finds the daemon: the configured URL, else the {@code url} in {@code <state_dir>/api.json};
-   * the token comes from the configured token file if it exists.
+   * Finds the daemon: the configured URL, else the {@code url} in {@code <state_dir>/api.json}; the
+   * token comes from the configured token file if it exists.
    *
    * @return empty when neither says where the daemon is
    * @throws DaemonException when api.json or the token file exists but cannot be used
    */
-  public static Optional<DaemonClient> locate(MonitorConfig cfg, Duration timeout) throws DaemonException {
+  public static Optional<DaemonClient> locate(MonitorConfig cfg, Duration timeout)
+      throws DaemonException {
     URI url = cfg.daemonUrl();
     if (url == null) {
       Path apiJson = cfg.stateDir().resolve("api.json");
@@ -78,7 +79,8 @@ public final class DaemonClient {
       } catch (NoSuchFileException e) {
         return Optional.empty();
       } catch (IOException | URISyntaxException e) {
-        throw new DaemonException("cannot read the daemon's address from " + apiJson + ": " + e.getMessage(), e);
+        throw new DaemonException(
+            "cannot read the daemon's address from " + apiJson + ": " + e.getMessage(), e);
       }
     }
     String token = null;
@@ -87,7 +89,8 @@ public final class DaemonClient {
     } catch (NoSuchFileException e) {
       token = null;
     } catch (IOException e) {
-      throw new DaemonException("cannot read the API token " + cfg.tokenFile() + ": " + e.getMessage(), e);
+      throw new DaemonException(
+          "cannot read the API token " + cfg.tokenFile() + ": " + e.getMessage(), e);
     }
     return Optional.of(new DaemonClient(url, token, timeout));
   }
@@ -96,8 +99,9 @@ public final class DaemonClient {
   public void drain() throws DaemonException {
     JsonNode n = send("POST", "v1/host/drain");
     if (!n.path("draining").asBoolean(false)) {
-      throw new DaemonException("POST /v1/host/drain answered without \"draining\": true: "
-          + Texts.shown(n.toString()), null);
+      throw new DaemonException(
+          "POST /v1/host/drain answered without \"draining\": true: " + Texts.shown(n.toString()),
+          null);
     }
   }
 
@@ -109,15 +113,17 @@ public final class DaemonClient {
   public List<InstanceInfo> instances() throws DaemonException {
     JsonNode n = send("GET", "v1/instances");
     if (!n.isArray()) {
-      throw new DaemonException("GET /v1/instances did not answer a JSON array: " + Texts.shown(n.toString()), null);
+      throw new DaemonException(
+          "GET /v1/instances did not answer a JSON array: " + Texts.shown(n.toString()), null);
     }
     List<InstanceInfo> out = new ArrayList<>();
     for (JsonNode i : n) {
       String id = i.path("id").asText("");
       String state = i.path("state").asText("");
       if (id.isEmpty() || state.isEmpty()) {
-        throw new DaemonException("GET /v1/instances listed an entry without id or state: "
-            + Texts.shown(i.toString()), null);
+        throw new DaemonException(
+            "GET /v1/instances listed an entry without id or state: " + Texts.shown(i.toString()),
+            null);
       }
       out.add(new InstanceInfo(id, state));
     }
@@ -126,8 +132,11 @@ public final class DaemonClient {
 
   private JsonNode send(String method, String path) throws DaemonException {
     URI uri = base.resolve(path);
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json")
-        .method(method, HttpRequest.BodyPublishers.noBody());
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri)
+            .timeout(timeout)
+            .header("Accept", "application/json")
+            .method(method, HttpRequest.BodyPublishers.noBody());
     if (token != null && !token.isEmpty()) {
       b.header("Authorization", "Bearer " + token);
     }
@@ -144,8 +153,15 @@ public final class DaemonClient {
     }
     String body = new String(resp.body(), java.nio.charset.StandardCharsets.UTF_8);
     if (resp.statusCode() / 100 != 2) {
-      throw new DaemonException(method + " " + uri + " answered HTTP " + resp.statusCode()
-          + (resp.statusCode() == 401 ? " (is the token in the token file right?)" : "") + ": " + Texts.shown(body),
+      throw new DaemonException(
+          method
+              + " "
+              + uri
+              + " answered HTTP "
+              + resp.statusCode()
+              + (resp.statusCode() == 401 ? " (is the token in the token file right?)" : "")
+              + ": "
+              + Texts.shown(body),
           null);
     }
     if (body.isBlank()) {
@@ -154,7 +170,8 @@ public final class DaemonClient {
     try {
       return JSON.readTree(body);
     } catch (IOException e) {
-      throw new DaemonException(method + " " + uri + " answered something that is not JSON: " + Texts.shown(body), e);
+      throw new DaemonException(
+          method + " " + uri + " answered something that is not JSON: " + Texts.shown(body), e);
     }
   }
 }

@@ -9,9 +9,9 @@ import java.nio.file.Path;
 /**
  * Whether guests of a daemon that cannot be reached may still run. Guests outlive their daemon
  * (libvirt and Docker own them), so a daemon that is down says nothing about them; its journal
- * does: the daemon keeps one record {@code <state_dir>/instances/<id>.json} for every instance
- * not yet deleted (doc/storage.md), written before the guest is launched. An empty journal means
- * no guest can run; a missing one means none ran with this state folder, unless the daemon was
+ * does: the daemon keeps one record {@code <state_dir>/instances/<id>.json} for every instance not
+ * yet deleted (doc/storage.md), written before the guest is launched. An empty journal means no
+ * guest can run; a missing one means none ran with this state folder, unless the daemon was
  * configured elsewhere ({@code daemon_url}), when the monitor cannot know.
  */
 public final class GuestRecords {
@@ -19,8 +19,9 @@ public final class GuestRecords {
   private final boolean daemonElsewhere;
 
   /**
-   * @param stateDir        the state folder the daemon shares with the monitor
-   * @param daemonElsewhere whether daemon_url is set (the daemon may keep its journal in another folder)
+   * @param stateDir the state folder the daemon shares with the monitor
+   * @param daemonElsewhere whether daemon_url is set (the daemon may keep its journal in another
+   *     folder)
    */
   public GuestRecords(Path stateDir, boolean daemonElsewhere) {
     this.journal = stateDir.resolve("instances");
@@ -35,12 +36,17 @@ public final class GuestRecords {
         records++;
       }
     } catch (NoSuchFileException e) {
-      return daemonElsewhere ? "daemon_url is set and the daemon's journal is not in " + journal.getParent()
-          + ", so its instances are unknown" : null;
+      return daemonElsewhere
+          ? "daemon_url is set and the daemon's journal is not in "
+              + journal.getParent()
+              + ", so its instances are unknown"
+          : null;
     } catch (IOException e) {
       return "its journal " + journal + " cannot be read (" + e.getMessage() + ")";
     }
-    return records == 0 ? null : "its journal " + journal + " holds " + records + " instance record(s)";
+    return records == 0
+        ? null
+        : "its journal " + journal + " holds " + records + " instance record(s)";
   }
 
   public Path journal() {

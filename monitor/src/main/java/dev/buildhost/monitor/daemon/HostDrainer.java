@@ -6,11 +6,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drains the host before a reboot: asks the daemon to start no new instances, then waits until
- * none is STARTING, RUNNING or STOPPING, or the drain timeout passes. Errors are retried until
- * the timeout. A daemon that is not running cannot be drained, but its guests may still run
- * (libvirt and Docker own them): unless its journal shows that no guest can run, that is
- * {@link Outcome#DAEMON_DOWN}, and the caller decides.
+ * Drains the host before a reboot: asks the daemon to start no new instances, then waits until none
+ * is STARTING, RUNNING or STOPPING, or the drain timeout passes. Errors are retried until the
+ * timeout. A daemon that is not running cannot be drained, but its guests may still run (libvirt
+ * and Docker own them): unless its journal shows that no guest can run, that is {@link
+ * Outcome#DAEMON_DOWN}, and the caller decides.
  */
 public final class HostDrainer {
   private static final Logger LOG = LoggerFactory.getLogger(HostDrainer.class);
@@ -23,17 +23,25 @@ public final class HostDrainer {
     TIMED_OUT,
     /** No daemon listens (or none is configured) and its journal shows that no guest can run. */
     NO_DAEMON,
-    /** No daemon listens (or none is configured) and its guests may still run: their builds are at stake. */
+    /**
+     * No daemon listens (or none is configured) and its guests may still run: their builds are at
+     * stake.
+     */
     DAEMON_DOWN
   }
 
   /** The outcome with a sentence for the log and the notification. */
   public record Result(Outcome outcome, String summary) {}
 
-  /** Finds the daemon's client at the time of the drain (the daemon may have started after the monitor). */
+  /**
+   * Finds the daemon's client at the time of the drain (the daemon may have started after the
+   * monitor).
+   */
   @FunctionalInterface
   public interface Locator {
-    /** @return null when no daemon is configured */
+    /**
+     * @return null when no daemon is configured
+     */
     DaemonClient locate() throws DaemonException;
   }
 
@@ -50,8 +58,13 @@ public final class HostDrainer {
   private Result down(String why) {
     String mayRun = guests.whyGuestsMayRun();
     if (mayRun == null) {
-      return log(new Result(Outcome.NO_DAEMON, why + "; no guest can run (no instance record in " + guests.journal()
-          + "): nothing to drain"));
+      return log(
+          new Result(
+              Outcome.NO_DAEMON,
+              why
+                  + "; no guest can run (no instance record in "
+                  + guests.journal()
+                  + "): nothing to drain"));
     }
     return log(new Result(Outcome.DAEMON_DOWN, why + ", but its guests may still run: " + mayRun));
   }
@@ -75,13 +88,21 @@ public final class HostDrainer {
         return down(e.getMessage());
       } catch (DaemonException e) {
         if (!e.getMessage().equals(lastError)) {
-          LOG.warn("asking the daemon to drain failed: {}; trying again until the drain timeout", e.getMessage());
+          LOG.warn(
+              "asking the daemon to drain failed: {}; trying again until the drain timeout",
+              e.getMessage());
           lastError = e.getMessage();
         }
       }
       if (System.nanoTime() >= deadline) {
-        return log(new Result(Outcome.TIMED_OUT, "the daemon did not accept the drain within "
-            + timeout.toMillis() + " ms (last error: " + lastError + ")"));
+        return log(
+            new Result(
+                Outcome.TIMED_OUT,
+                "the daemon did not accept the drain within "
+                    + timeout.toMillis()
+                    + " ms (last error: "
+                    + lastError
+                    + ")"));
       }
       sleep(poll, deadline);
     }
@@ -89,10 +110,15 @@ public final class HostDrainer {
     boolean unreachable = false;
     while (true) {
       try {
-        List<DaemonClient.InstanceInfo> active = c.instances().stream().filter(DaemonClient.InstanceInfo::active).toList();
+        List<DaemonClient.InstanceInfo> active =
+            c.instances().stream().filter(DaemonClient.InstanceInfo::active).toList();
         if (active.isEmpty()) {
-          return log(new Result(Outcome.DRAINED, "host drained in " + (System.nanoTime() - start) / 1_000_000
-              + " ms: no instance is running"));
+          return log(
+              new Result(
+                  Outcome.DRAINED,
+                  "host drained in "
+                      + (System.nanoTime() - start) / 1_000_000
+                      + " ms: no instance is running"));
         }
         unreachable = false;
         String now = active.toString();
@@ -112,14 +138,21 @@ public final class HostDrainer {
         return down("the daemon stopped answering during the drain (" + lastError + ")");
       }
       if (System.nanoTime() >= deadline) {
-        return log(new Result(Outcome.TIMED_OUT, "drain timeout of " + timeout.toMillis()
-            + " ms passed; still active: " + (lastActive == null ? "unknown (" + lastError + ")" : lastActive)));
+        return log(
+            new Result(
+                Outcome.TIMED_OUT,
+                "drain timeout of "
+                    + timeout.toMillis()
+                    + " ms passed; still active: "
+                    + (lastActive == null ? "unknown (" + lastError + ")" : lastActive)));
       }
       sleep(poll, deadline);
     }
   }
 
-  /** Lets the daemon start instances again after a reboot that did not happen; errors are logged. */
+  /**
+   * Lets the daemon start instances again after a reboot that did not happen; errors are logged.
+   */
   public void cancel() {
     DaemonClient c = drained;
     if (c == null) {

@@ -1,6 +1,9 @@
 package dev.buildhost.monitor.http;
 
-/** A fetch that did not give the whole body: network error, timeout, HTTP status other than 200, size cap. */
+/**
+ * A fetch that did not give the whole body: network error, timeout, HTTP status other than 200,
+ * size cap.
+ */
 public final class FetchException extends Exception {
   private final int status;
   private final boolean retriable;
@@ -9,7 +12,9 @@ public final class FetchException extends Exception {
     this(message, status, cause, true);
   }
 
-  /** @param retriable false when another try would fail the same way (the body is over its size cap) */
+  /**
+   * @param retriable false when another try would fail the same way (the body is over its size cap)
+   */
   public FetchException(String message, int status, Throwable cause, boolean retriable) {
     super(message, cause);
     this.status = status;

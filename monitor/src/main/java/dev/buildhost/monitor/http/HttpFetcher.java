@@ -25,9 +25,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * HTTP GETs with a connect timeout and a total timeout (headers and body together), streaming
- * the body into a SHA-256 digest and a file or a size-capped buffer. A timed-out fetch is
- * cancelled and writes nothing more.
+ * HTTP GETs with a connect timeout and a total timeout (headers and body together), streaming the
+ * body into a SHA-256 digest and a file or a size-capped buffer. A timed-out fetch is cancelled and
+ * writes nothing more.
  */
 public final class HttpFetcher {
   private final HttpClient client;
@@ -36,14 +36,17 @@ public final class HttpFetcher {
 
   public HttpFetcher(Duration connectTimeout, Duration timeout) {
     this.connectTimeout = connectTimeout;
-    this.client = HttpClient.newBuilder().connectTimeout(connectTimeout)
-        .followRedirects(HttpClient.Redirect.NORMAL).build();
+    this.client =
+        HttpClient.newBuilder()
+            .connectTimeout(connectTimeout)
+            .followRedirects(HttpClient.Redirect.NORMAL)
+            .build();
     this.timeout = timeout;
   }
 
   /**
-   * A body read whole: its bytes, their SHA-256 and the response's {@code Content-Type} (null
-   * when the server sent none).
+   * A body read whole: its bytes, their SHA-256 and the response's {@code Content-Type} (null when
+   * the server sent none).
    */
   // ArrayRecordComponent: a payload carrier, never compared or used as a key.
   @SuppressWarnings("ArrayRecordComponent")
@@ -60,14 +63,20 @@ public final class HttpFetcher {
   }
 
   /**
-   * Streams a body into {@code file} (created or truncated), reporting progress; more than
-   * {@code maxBytes} (announced or received) is an error that stops the download.
+   * Streams a body into {@code file} (created or truncated), reporting progress; more than {@code
+   * maxBytes} (announced or received) is an error that stops the download.
    */
-  public Downloaded download(URI uri, Path file, String name, long maxBytes, ProgressListener progress)
+  public Downloaded download(
+      URI uri, Path file, String name, long maxBytes, ProgressListener progress)
       throws FetchException {
     FileChannel ch;
     try {
-      ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+      ch =
+          FileChannel.open(
+              file,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE);
     } catch (IOException e) {
       throw new FetchException("cannot write " + file + ": " + e.getMessage(), -1, e);
     }
@@ -82,32 +91,39 @@ public final class HttpFetcher {
 
   private record Result(long size, String sha256, String contentType) {}
 
-  private Result run(URI uri, Sink sink, ProgressListener progress, String name) throws FetchException {
+  private Result run(URI uri, Sink sink, ProgressListener progress, String name)
+      throws FetchException {
     HttpRequest req = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
-    CompletableFuture<HttpResponse<Result>> cf = client.sendAsync(req, info -> {
-      if (info.statusCode() != 200) {
-        return BodySubscribers.replacing(null);
-      }
-      long announced = info.headers().firstValueAsLong("content-length").orElse(-1);
-      if (announced > sink.maxBytes) {
-        sink.announcedTooLarge = announced;
-      }
-      progress.started(name, announced);
-      return sink;
-    });
+    CompletableFuture<HttpResponse<Result>> cf =
+        client.sendAsync(
+            req,
+            info -> {
+              if (info.statusCode() != 200) {
+                return BodySubscribers.replacing(null);
+              }
+              long announced = info.headers().firstValueAsLong("content-length").orElse(-1);
+              if (announced > sink.maxBytes) {
+                sink.announcedTooLarge = announced;
+              }
+              progress.started(name, announced);
+              return sink;
+            });
     boolean ok = false;
     try {
       HttpResponse<Result> resp = cf.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (resp.statusCode() != 200) {
-        throw new FetchException("HTTP " + resp.statusCode() + " from " + uri, resp.statusCode(), null);
+        throw new FetchException(
+            "HTTP " + resp.statusCode() + " from " + uri, resp.statusCode(), null);
       }
       ok = true;
       Result body = resp.body();
-      return new Result(body.size, body.sha256, resp.headers().firstValue("content-type").orElse(null));
+      return new Result(
+          body.size, body.sha256, resp.headers().firstValue("content-type").orElse(null));
     } catch (TimeoutException e) {
       sink.cancel();
       cf.cancel(true);
-      throw new FetchException("timed out after " + timeout.toMillis() + " ms fetching " + uri, -1, e);
+      throw new FetchException(
+          "timed out after " + timeout.toMillis() + " ms fetching " + uri, -1, e);
     } catch (InterruptedException e) {
       sink.cancel();
       cf.cancel(true);
@@ -116,17 +132,27 @@ public final class HttpFetcher {
     } catch (ExecutionException e) {
       Throwable c = e.getCause() == null ? e : e.getCause();
       if (c instanceof TooLarge) {
-        throw new FetchException(c.getMessage() + " at " + uri + " (over the size cap; not fetched further)", -1, c,
+        throw new FetchException(
+            c.getMessage() + " at " + uri + " (over the size cap; not fetched further)",
+            -1,
+            c,
             false);
       }
       if (c instanceof java.net.http.HttpConnectTimeoutException) {
-        throw new FetchException("cannot connect within " + connectTimeout.toMillis() + " ms to " + uri, -1, c);
+        throw new FetchException(
+            "cannot connect within " + connectTimeout.toMillis() + " ms to " + uri, -1, c);
       }
       if (c instanceof java.net.http.HttpTimeoutException) {
-        throw new FetchException("timed out after " + timeout.toMillis() + " ms fetching " + uri, -1, c);
+        throw new FetchException(
+            "timed out after " + timeout.toMillis() + " ms fetching " + uri, -1, c);
       }
-      throw new FetchException(c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage())
-          + " fetching " + uri, -1, c);
+      throw new FetchException(
+          c.getClass().getSimpleName()
+              + (c.getMessage() == null ? "" : ": " + c.getMessage())
+              + " fetching "
+              + uri,
+          -1,
+          c);
     } finally {
       if (sink.started) {
         progress.finished(ok);
@@ -145,6 +171,7 @@ public final class HttpFetcher {
   private static final class Sink implements BodySubscriber<Result> {
     /** The Content-Length when it exceeds the cap: nothing is read then. */
     private volatile long announcedTooLarge = -1;
+
     private final FileChannel channel;
     private final long maxBytes;
     private final ProgressListener progress;
@@ -182,8 +209,9 @@ public final class HttpFetcher {
       }
       if (announcedTooLarge >= 0) {
         s.cancel();
-        body.completeExceptionally(new TooLarge("announced " + announcedTooLarge + " bytes, more than " + maxBytes
-            + " bytes"));
+        body.completeExceptionally(
+            new TooLarge(
+                "announced " + announcedTooLarge + " bytes, more than " + maxBytes + " bytes"));
         return;
       }
       s.request(1);

@@ -4,7 +4,9 @@ package dev.buildhost.monitor.http;
 public interface ProgressListener {
   ProgressListener NONE = new ProgressListener() {};
 
-  /** @param total the announced length, or -1 */
+  /**
+   * @param total the announced length, or -1
+   */
   default void started(String name, long total) {}
 
   default void advanced(long bytesSoFar) {}

@@ -5,7 +5,10 @@ import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Tells the admin: always in the log, and by email when smtp_relay and admin_email are set. Never throws. */
+/**
+ * Tells the admin: always in the log, and by email when smtp_relay and admin_email are set. Never
+ * throws.
+ */
 public final class Notifier {
   private static final Logger LOG = LoggerFactory.getLogger(Notifier.class);
   private final MonitorConfig cfg;
@@ -16,7 +19,9 @@ public final class Notifier {
     this.host = MonitorConfig.hostName();
   }
 
-  /** @return true if an email went out */
+  /**
+   * @return true if an email went out
+   */
   public boolean notify(String subject, String body) {
     LOG.warn("notice: {}: {}", subject, body);
     if (cfg.smtpRelay() == null || cfg.adminEmail().isEmpty()) {

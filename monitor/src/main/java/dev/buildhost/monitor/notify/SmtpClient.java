@@ -14,9 +14,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 
 /**
- * A minimal SMTP client (RFC 5321) for a relay that accepts mail without authentication, as
- * Build OS uses: HELO, MAIL FROM, RCPT TO, DATA, QUIT over one socket with a connect and read
- * timeout. Header values are stripped of CR/LF; the body is dot-stuffed.
+ * A minimal SMTP client (RFC 5321) for a relay that accepts mail without authentication, as Build
+ * OS uses: HELO, MAIL FROM, RCPT TO, DATA, QUIT over one socket with a connect and read timeout.
+ * Header values are stripped of CR/LF; the body is dot-stuffed.
  */
 public final class SmtpClient {
   private final String host;
@@ -39,12 +39,16 @@ public final class SmtpClient {
     return port;
   }
 
-  /** Parses {@code host}, {@code host:port}, {@code [v6]} or {@code [v6]:port}; port 25 by default. */
+  /**
+   * Parses {@code host}, {@code host:port}, {@code [v6]} or {@code [v6]:port}; port 25 by default.
+   */
   public static SmtpClient forRelay(String relay, String heloName, Duration timeout) {
     String host = relay;
     int port = 25;
     int colon = relay.lastIndexOf(':');
-    if (colon > 0 && relay.indexOf(']') < colon && (relay.startsWith("[") || relay.indexOf(':') == colon)) {
+    if (colon > 0
+        && relay.indexOf(']') < colon
+        && (relay.startsWith("[") || relay.indexOf(':') == colon)) {
       host = relay.substring(0, colon);
       port = Integer.parseInt(relay.substring(colon + 1));
     }
@@ -59,7 +63,8 @@ public final class SmtpClient {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(host, port), ms);
       s.setSoTimeout(ms);
-      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
       OutputStream out = s.getOutputStream();
       expect(in, "greeting", 220);
       command(out, in, "HELO " + clean(heloName), 250);
@@ -72,7 +77,11 @@ public final class SmtpClient {
       msg.append("From: ").append(clean(from)).append("\r\n");
       msg.append("To: ").append(clean(String.join(", ", to))).append("\r\n");
       msg.append("Subject: ").append(clean(subject)).append("\r\n");
-      msg.append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneId.systemDefault()))).append("\r\n");
+      msg.append("Date: ")
+          .append(
+              DateTimeFormatter.RFC_1123_DATE_TIME.format(
+                  ZonedDateTime.now(ZoneId.systemDefault())))
+          .append("\r\n");
       msg.append("Content-Type: text/plain; charset=UTF-8\r\n");
       msg.append("\r\n");
       for (String line : body.replace("\r\n", "\n").replace('\r', '\n').split("\n", -1)) {
@@ -86,7 +95,8 @@ public final class SmtpClient {
     }
   }
 
-  private static void command(OutputStream out, BufferedReader in, String line, int... ok) throws IOException {
+  private static void command(OutputStream out, BufferedReader in, String line, int... ok)
+      throws IOException {
     out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
     out.flush();
     expect(in, line.split("[ :]")[0], ok);

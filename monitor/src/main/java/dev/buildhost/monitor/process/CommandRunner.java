@@ -25,21 +25,29 @@ public final class CommandRunner {
   private CommandRunner() {}
 
   /** Runs {@code sh -c command}. */
-  public static void shell(String label, String command, Path dir, Map<String, String> env, Duration timeout)
+  public static void shell(
+      String label, String command, Path dir, Map<String, String> env, Duration timeout)
       throws CommandException {
     run(label, List.of("sh", "-c", command), dir, env, timeout);
   }
 
-  /** Runs a program; output is logged as {@code label: line}; the last lines go into the error message. */
-  public static void run(String label, List<String> argv, Path dir, Map<String, String> env, Duration timeout)
+  /**
+   * Runs a program; output is logged as {@code label: line}; the last lines go into the error
+   * message.
+   */
+  public static void run(
+      String label, List<String> argv, Path dir, Map<String, String> env, Duration timeout)
       throws CommandException {
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
-        new java.io.File("/dev/null")));
+    ProcessBuilder pb =
+        new ProcessBuilder(argv)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     if (dir != null) {
       pb.directory(dir.toFile());
     }
     pb.environment().putAll(env);
-    LOG.info("{}: running {}", label, argv.size() == 3 && argv.get(0).equals("sh") ? argv.get(2) : argv);
+    LOG.info(
+        "{}: running {}", label, argv.size() == 3 && argv.get(0).equals("sh") ? argv.get(2) : argv);
     Process p;
     try {
       p = pb.start();
@@ -51,7 +59,8 @@ public final class CommandRunner {
     try {
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         kill(p);
-        throw new CommandException(label + ": still running after " + timeout.toMillis() + " ms; killed it", null);
+        throw new CommandException(
+            label + ": still running after " + timeout.toMillis() + " ms; killed it", null);
       }
       reader.join(5000);
     } catch (InterruptedException e) {
@@ -65,32 +74,41 @@ public final class CommandRunner {
       synchronized (tail) {
         last = String.join(" | ", tail);
       }
-      throw new CommandException(label + ": exited with status " + code
-          + (last.isEmpty() ? " and printed nothing" : "; last output: " + last), null);
+      throw new CommandException(
+          label
+              + ": exited with status "
+              + code
+              + (last.isEmpty() ? " and printed nothing" : "; last output: " + last),
+          null);
     }
     LOG.info("{}: done", label);
   }
 
   /** Logs a process's output line by line on a daemon thread, keeping the last few lines. */
   public static Thread pipe(String label, Process p, Deque<String> tail) {
-    Thread t = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          LOG.info("{}: {}", label, line);
-          if (tail != null) {
-            synchronized (tail) {
-              tail.addLast(line.length() > 200 ? line.substring(0, 200) + "..." : line);
-              if (tail.size() > 5) {
-                tail.removeFirst();
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  LOG.info("{}: {}", label, line);
+                  if (tail != null) {
+                    synchronized (tail) {
+                      tail.addLast(line.length() > 200 ? line.substring(0, 200) + "..." : line);
+                      if (tail.size() > 5) {
+                        tail.removeFirst();
+                      }
+                    }
+                  }
+                }
+              } catch (IOException e) {
+                // the process went away
               }
-            }
-          }
-        }
-      } catch (IOException e) {
-        // the process went away
-      }
-    }, label + "-output");
+            },
+            label + "-output");
     t.setDaemon(true);
     t.start();
     return t;

@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Within a boot it is {@code base + uptime}. At a new boot (another boot id, or an uptime
  * smaller than the last one seen) the base becomes the last value seen in the previous boot, kept
- * in {@code host-clock.json} and brought up to date at every check. The time between that last
- * look and the next boot is not counted, so ages measured on this clock are never longer than
- * the real ones: the cap errs on the side of refusing.
+ * in {@code host-clock.json} and brought up to date at every check. The time between that last look
+ * and the next boot is not counted, so ages measured on this clock are never longer than the real
+ * ones: the cap errs on the side of refusing.
  */
 public final class HostClock {
   private static final Logger LOG = LoggerFactory.getLogger(HostClock.class);
@@ -37,7 +37,7 @@ public final class HostClock {
 
   /**
    * @param floor the least value a new boot may start from (the latest reboot record's host time),
-   *              so that a lost {@code host-clock.json} cannot make recorded reboots look newer
+   *     so that a lost {@code host-clock.json} cannot make recorded reboots look newer
    */
   public HostClock(StateStore store, String bootId, Uptime uptime, LongSupplier floor) {
     this.store = store;
@@ -59,14 +59,21 @@ public final class HostClock {
     try {
       up = uptime.sinceBoot().toMillis();
     } catch (IOException e) {
-      LOG.warn("cannot read the uptime ({}); the reboot rate cap falls back to the wall clock", e.getMessage());
+      LOG.warn(
+          "cannot read the uptime ({}); the reboot rate cap falls back to the wall clock",
+          e.getMessage());
       return OptionalLong.empty();
     }
     if (base == null) {
       Saved saved = store.read(file(), Saved.class).orElse(null);
-      boolean sameBoot = saved != null && up >= saved.uptimeMillis()
-          && (bootId == null || saved.bootId() == null || bootId.equals(saved.bootId()));
-      base = sameBoot ? saved.baseMillis() : Math.max(saved == null ? 0 : saved.lastSeen(), floor.getAsLong());
+      boolean sameBoot =
+          saved != null
+              && up >= saved.uptimeMillis()
+              && (bootId == null || saved.bootId() == null || bootId.equals(saved.bootId()));
+      base =
+          sameBoot
+              ? saved.baseMillis()
+              : Math.max(saved == null ? 0 : saved.lastSeen(), floor.getAsLong());
     }
     try {
       store.write(file(), new Saved(bootId, base, up));

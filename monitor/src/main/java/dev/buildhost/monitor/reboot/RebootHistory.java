@@ -7,7 +7,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalLong;
 
-/** The persisted list of decided reboots ({@code reboots.json}), newest last, at most {@link #KEEP} kept. */
+/**
+ * The persisted list of decided reboots ({@code reboots.json}), newest last, at most {@link #KEEP}
+ * kept.
+ */
 public record RebootHistory(List<RebootRecord> reboots) {
   public static final int KEEP = 100;
 
@@ -19,10 +22,10 @@ public record RebootHistory(List<RebootRecord> reboots) {
   public record Counted(Instant time, Duration leavesWindowIn) {}
 
   /**
-   * The reboots decided within {@code window} before now, the first to leave the window first. A record's age is
-   * measured on the {@link HostClock} when both it and {@code hostNow} have host time, so no step
-   * of the wall clock can shorten it; otherwise on the wall clock, where an entry dated in the
-   * future (the clock was stepped back) counts as recent rather than being dropped.
+   * The reboots decided within {@code window} before now, the first to leave the window first. A
+   * record's age is measured on the {@link HostClock} when both it and {@code hostNow} have host
+   * time, so no step of the wall clock can shorten it; otherwise on the wall clock, where an entry
+   * dated in the future (the clock was stepped back) counts as recent rather than being dropped.
    */
   public List<Counted> within(Instant now, OptionalLong hostNow, Duration window) {
     List<Counted> out = new ArrayList<>();
@@ -60,6 +63,10 @@ public record RebootHistory(List<RebootRecord> reboots) {
 
   /** The latest host time recorded, or 0. */
   public long latestHostClock() {
-    return reboots.stream().filter(r -> r.hostClock() != null).mapToLong(RebootRecord::hostClock).max().orElse(0);
+    return reboots.stream()
+        .filter(r -> r.hostClock() != null)
+        .mapToLong(RebootRecord::hostClock)
+        .max()
+        .orElse(0);
   }
 }

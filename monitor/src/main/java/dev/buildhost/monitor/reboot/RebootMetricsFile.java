@@ -53,10 +53,14 @@ public final class RebootMetricsFile {
   public static String render(long decided, long refused) {
     return "# HELP buildhost_monitor_reboots_total Reboots the monitor decided since it started.\n"
         + "# TYPE buildhost_monitor_reboots_total counter\n"
-        + "buildhost_monitor_reboots_total " + decided + "\n"
+        + "buildhost_monitor_reboots_total "
+        + decided
+        + "\n"
         + "# HELP buildhost_monitor_reboots_refused_total Reboots the rate cap (max_reboots_per_hour)"
         + " refused since the monitor started.\n"
         + "# TYPE buildhost_monitor_reboots_refused_total counter\n"
-        + "buildhost_monitor_reboots_refused_total " + refused + "\n";
+        + "buildhost_monitor_reboots_refused_total "
+        + refused
+        + "\n";
   }
 }

@@ -26,11 +26,11 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>Refuse when {@code max_reboots_per_hour} reboots were already decided in the last hour
  *       (history in {@code reboots.json}); this is checked first, so a refused reboot leaves the
- *       daemon undrained. The hour is measured on the {@link HostClock} (uptime summed over
- *       boots), so stepping the wall clock back or forth does not reset the cap.
- *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out. A daemon
- *       that is down while its guests may run makes the reboot wait (nothing recorded, the next
- *       check decides again) unless {@code reboot_when_daemon_down} is set.
+ *       daemon undrained. The hour is measured on the {@link HostClock} (uptime summed over boots),
+ *       so stepping the wall clock back or forth does not reset the cap.
+ *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out. A
+ *       daemon that is down while its guests may run makes the reboot wait (nothing recorded, the
+ *       next check decides again) unless {@code reboot_when_daemon_down} is set.
  *   <li>Notify (log, email).
  *   <li>Persist the reason and time ({@code last-reboot.json}, {@code reboots.json}) atomically,
  *       before the command runs, so a reboot loop is caught even if the command kills us.
@@ -50,12 +50,20 @@ public final class Rebooter {
   private final Clock clock;
   private final String bootId;
   private final HostClock hostClock;
+
   /** The reason last mailed as waiting for the daemon: mailed once, not at every check. */
   private String waitNotified;
+
   private final RebootMetricsFile metrics;
 
-  public Rebooter(MonitorConfig cfg, StateStore store, HostDrainer drainer, Notifier notifier, Clock clock,
-      String bootId, Uptime uptime) {
+  public Rebooter(
+      MonitorConfig cfg,
+      StateStore store,
+      HostDrainer drainer,
+      Notifier notifier,
+      Clock clock,
+      String bootId,
+      Uptime uptime) {
     this.hostClock = new HostClock(store, bootId, uptime, () -> history().latestHostClock());
     this.cfg = cfg;
     this.store = store;
@@ -67,7 +75,9 @@ public final class Rebooter {
   }
 
   private RebootHistory history() {
-    return store.read(store.rebootsFile(), RebootHistory.class).orElse(new RebootHistory(List.of()));
+    return store
+        .read(store.rebootsFile(), RebootHistory.class)
+        .orElse(new RebootHistory(List.of()));
   }
 
   /** Why a reboot may not happen now, or null if it may. */
@@ -82,14 +92,23 @@ public final class Rebooter {
     }
     // The cap allows a reboot again once all but max - 1 of the counted ones left the window.
     Instant next = now.plus(recent.get(recent.size() - max).leavesWindowIn());
-    return recent.size() + " reboot(s) in the last hour (at "
-        + recent.stream().map(c -> c.time().truncatedTo(ChronoUnit.SECONDS).toString()).sorted()
+    return recent.size()
+        + " reboot(s) in the last hour (at "
+        + recent.stream()
+            .map(c -> c.time().truncatedTo(ChronoUnit.SECONDS).toString())
+            .sorted()
             .collect(Collectors.joining(", "))
-        + ") reach max_reboots_per_hour=" + max + "; the next reboot may happen after "
-        + next.truncatedTo(ChronoUnit.SECONDS) + " (measured on the host's uptime, which clock steps do not move)";
+        + ") reach max_reboots_per_hour="
+        + max
+        + "; the next reboot may happen after "
+        + next.truncatedTo(ChronoUnit.SECONDS)
+        + " (measured on the host's uptime, which clock steps do not move)";
   }
 
-  /** Brings the host clock's last look up to date (called at every check, so a reboot loses little of it). */
+  /**
+   * Brings the host clock's last look up to date (called at every check, so a reboot loses little
+   * of it).
+   */
   public void tick() {
     hostClock.now();
   }
@@ -112,8 +131,12 @@ public final class Rebooter {
     HostDrainer.Result drain = drainer.drain(cfg.drainTimeout(), cfg.drainPoll());
     if (drain.outcome() == HostDrainer.Outcome.DAEMON_DOWN) {
       if (!cfg.rebootWhenDaemonDown()) {
-        String msg = "not rebooting for \"" + reason + "\" while the daemon is down: " + drain.summary()
-            + "; waiting for the daemon (set reboot_when_daemon_down=true to reboot anyway)";
+        String msg =
+            "not rebooting for \""
+                + reason
+                + "\" while the daemon is down: "
+                + drain.summary()
+                + "; waiting for the daemon (set reboot_when_daemon_down=true to reboot anyway)";
         LOG.warn(msg);
         drainer.cancel();
         if (!reason.equals(waitNotified)) {
@@ -123,30 +146,51 @@ public final class Rebooter {
         return new RebootOutcome(RebootOutcome.Kind.WAITING, msg);
       }
       LOG.warn("reboot_when_daemon_down is set: rebooting although the daemon is down");
-      drain = new HostDrainer.Result(drain.outcome(), drain.summary() + "; rebooting anyway (reboot_when_daemon_down)");
+      drain =
+          new HostDrainer.Result(
+              drain.outcome(), drain.summary() + "; rebooting anyway (reboot_when_daemon_down)");
     }
     Instant decided = clock.instant();
-    notifier.notify("rebooting", reason + "\n\nDrain: " + drain.summary() + "\nReboot command: "
-        + cfg.rebootCommand() + "\nTime: " + decided);
+    notifier.notify(
+        "rebooting",
+        reason
+            + "\n\nDrain: "
+            + drain.summary()
+            + "\nReboot command: "
+            + cfg.rebootCommand()
+            + "\nTime: "
+            + decided);
     OptionalLong hostDecided = hostClock.now();
-    RebootRecord record = new RebootRecord(decided.toString(), reason, MonitorConfig.hostName(), bootId,
-        drain.summary(), hostDecided.isPresent() ? hostDecided.getAsLong() : null);
+    RebootRecord record =
+        new RebootRecord(
+            decided.toString(),
+            reason,
+            MonitorConfig.hostName(),
+            bootId,
+            drain.summary(),
+            hostDecided.isPresent() ? hostDecided.getAsLong() : null);
     try {
       store.write(store.lastRebootFile(), record);
       store.write(store.rebootsFile(), history().plus(record));
     } catch (IOException e) {
       // Without the history the rate cap cannot work: do not reboot blind.
-      String msg = "not rebooting for \"" + reason + "\": cannot record it in " + store.dir() + ": " + e;
+      String msg =
+          "not rebooting for \"" + reason + "\": cannot record it in " + store.dir() + ": " + e;
       LOG.error(msg);
       drainer.cancel();
       return new RebootOutcome(RebootOutcome.Kind.FAILED, msg);
     }
     metrics.decided();
     try {
-      CommandRunner.shell("reboot", cfg.rebootCommand(), null, Map.of("BUILDHOST_REBOOT_REASON", reason),
+      CommandRunner.shell(
+          "reboot",
+          cfg.rebootCommand(),
+          null,
+          Map.of("BUILDHOST_REBOOT_REASON", reason),
           cfg.commandTimeout());
     } catch (CommandException e) {
-      String msg = "reboot command failed: " + e.getMessage() + "; cancelling the drain, will check again";
+      String msg =
+          "reboot command failed: " + e.getMessage() + "; cancelling the drain, will check again";
       LOG.error(msg);
       drainer.cancel();
       notifier.notify("reboot failed", reason + "\n\n" + msg);

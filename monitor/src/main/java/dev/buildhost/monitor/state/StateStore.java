@@ -19,9 +19,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class StateStore {
   private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
-  public static final ObjectMapper JSON = new ObjectMapper()
-      .enable(SerializationFeature.INDENT_OUTPUT)
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  public static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   private final Path dir;
 
@@ -61,7 +62,10 @@ public final class StateStore {
     AtomicFiles.write(checksumFile(), bytes);
   }
 
-  /** Reads a JSON file; a missing file is empty, an unreadable one is logged and empty (the state is not precious). */
+  /**
+   * Reads a JSON file; a missing file is empty, an unreadable one is logged and empty (the state is
+   * not precious).
+   */
   public <T> Optional<T> read(Path file, Class<T> type) {
     try {
       return Optional.of(JSON.readValue(Files.readAllBytes(file), type));

@@ -10,7 +10,9 @@ import java.time.Duration;
 public interface Uptime {
   Path PROC_UPTIME = Path.of("/proc/uptime");
 
-  /** @throws IOException when it cannot be read */
+  /**
+   * @throws IOException when it cannot be read
+   */
   Duration sinceBoot() throws IOException;
 
   /** The kernel's {@code /proc/uptime} (CLOCK_BOOTTIME: it counts suspended time too). */
@@ -20,7 +22,8 @@ public interface Uptime {
       try {
         return Duration.ofMillis(Math.round(Double.parseDouble(first) * 1000));
       } catch (NumberFormatException e) {
-        throw new IOException(PROC_UPTIME + " starts with '" + first + "', not a number of seconds", e);
+        throw new IOException(
+            PROC_UPTIME + " starts with '" + first + "', not a number of seconds", e);
       }
     };
   }

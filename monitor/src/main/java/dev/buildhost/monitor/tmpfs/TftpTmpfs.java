@@ -16,9 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The TFTP root as a size-limited tmpfs (Build OS keeps {@code /build/tftp} in RAM): mounted
- * with {@code mount -t tmpfs -o size=SIZE,mode=0755 tmpfs DIR} when running as root and the
- * folder is not a mount point yet, and its usage reported from its {@link FileStore}.
+ * The TFTP root as a size-limited tmpfs (Build OS keeps {@code /build/tftp} in RAM): mounted with
+ * {@code mount -t tmpfs -o size=SIZE,mode=0755 tmpfs DIR} when running as root and the folder is
+ * not a mount point yet, and its usage reported from its {@link FileStore}.
  *
  * <p>Never over a folder that holds anything: a tmpfs mounted there would hide the folders of
  * instances that already run (their guests would upload into a folder nobody sees) and the
@@ -32,7 +32,11 @@ public final class TftpTmpfs {
   private TftpTmpfs() {}
 
   /** What {@link #mount} did. */
-  public enum Mounted { MOUNTED, ALREADY_MOUNTED, NOT_ROOT }
+  public enum Mounted {
+    MOUNTED,
+    ALREADY_MOUNTED,
+    NOT_ROOT
+  }
 
   /**
    * Mounts a tmpfs of {@code size} (e.g. {@code 512m}) on {@code dir}, creating the folder.
@@ -46,23 +50,46 @@ public final class TftpTmpfs {
     Files.createDirectories(dir);
     Path real = dir.toRealPath();
     if (isMountPoint(real)) {
-      LOG.info("{} is already a mount point ({}); not mounting a tmpfs on it", real, Files.getFileStore(real).type());
+      LOG.info(
+          "{} is already a mount point ({}); not mounting a tmpfs on it",
+          real,
+          Files.getFileStore(real).type());
       return Mounted.ALREADY_MOUNTED;
     }
     if (!HostInfo.isRoot()) {
-      LOG.warn("not running as root: {} stays on {} instead of a {} tmpfs", real, Files.getFileStore(real).type(), size);
+      LOG.warn(
+          "not running as root: {} stays on {} instead of a {} tmpfs",
+          real,
+          Files.getFileStore(real).type(),
+          size);
       return Mounted.NOT_ROOT;
     }
     List<String> present = firstEntries(real, 5);
     if (!present.isEmpty()) {
-      throw new IOException("refusing to mount a tmpfs over " + real + ": it is not empty (it holds "
-          + String.join(", ", present) + (present.size() == 5 ? ", ..." : "") + "), and a tmpfs would hide"
-          + " those files, such as the folders of instances that already run; nothing was mounted. Mount it"
-          + " before the daemon starts (buildhost monitor --mount-tmpfs), or empty the folder");
+      throw new IOException(
+          "refusing to mount a tmpfs over "
+              + real
+              + ": it is not empty (it holds "
+              + String.join(", ", present)
+              + (present.size() == 5 ? ", ..." : "")
+              + "), and a tmpfs would hide"
+              + " those files, such as the folders of instances that already run; nothing was mounted. Mount it"
+              + " before the daemon starts (buildhost monitor --mount-tmpfs), or empty the folder");
     }
     try {
-      CommandRunner.run("mount", List.of("mount", "-t", "tmpfs", "-o", "size=" + size + ",mode=0755", "tmpfs",
-          real.toString()), null, Map.of(), Duration.ofSeconds(30));
+      CommandRunner.run(
+          "mount",
+          List.of(
+              "mount",
+              "-t",
+              "tmpfs",
+              "-o",
+              "size=" + size + ",mode=0755",
+              "tmpfs",
+              real.toString()),
+          null,
+          Map.of(),
+          Duration.ofSeconds(30));
     } catch (CommandException e) {
       throw new IOException("cannot mount a tmpfs on " + real + ": " + e.getMessage(), e);
     }
@@ -98,8 +125,9 @@ public final class TftpTmpfs {
     @Override
     public String toString() {
       long pct = total == 0 ? 0 : used() * 100 / total;
-      return String.format("%s: %d KiB used of %d KiB (%d%%), %d KiB free", type, used() / 1024, total / 1024,
-          pct, usable / 1024);
+      return String.format(
+          "%s: %d KiB used of %d KiB (%d%%), %d KiB free",
+          type, used() / 1024, total / 1024, pct, usable / 1024);
     }
   }
 

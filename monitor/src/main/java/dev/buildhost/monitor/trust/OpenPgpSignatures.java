@@ -24,12 +24,12 @@ import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
 import org.bouncycastle.openpgp.operator.bc.BcPGPContentVerifierBuilderProvider;
 
 /**
- * OpenPGP public keys and detached signatures, as {@code gpg --export [--armor]} and
- * {@code gpg --detach-sign [--armor]} write them, read and checked with BouncyCastle.
+ * OpenPGP public keys and detached signatures, as {@code gpg --export [--armor]} and {@code gpg
+ * --detach-sign [--armor]} write them, read and checked with BouncyCastle.
  *
- * <p>A signature is accepted when it verifies with a trusted primary key, or with a subkey that
- * the primary key bound for signing; neither may be revoked or expired. Only binary-document
- * signatures are accepted (what {@code gpg --detach-sign} makes without {@code --textmode}).
+ * <p>A signature is accepted when it verifies with a trusted primary key, or with a subkey that the
+ * primary key bound for signing; neither may be revoked or expired. Only binary-document signatures
+ * are accepted (what {@code gpg --detach-sign} makes without {@code --textmode}).
  */
 public final class OpenPgpSignatures {
   private OpenPgpSignatures() {}
@@ -38,7 +38,9 @@ public final class OpenPgpSignatures {
   public static List<PGPPublicKeyRing> readKeys(byte[] bytes, String where) throws TrustException {
     List<PGPPublicKeyRing> rings = new ArrayList<>();
     try (InputStream in = PGPUtil.getDecoderStream(new ByteArrayInputStream(bytes))) {
-      new PGPPublicKeyRingCollection(in, new BcKeyFingerprintCalculator()).getKeyRings().forEachRemaining(rings::add);
+      new PGPPublicKeyRingCollection(in, new BcKeyFingerprintCalculator())
+          .getKeyRings()
+          .forEachRemaining(rings::add);
     } catch (IOException | PGPException | RuntimeException e) {
       throw new TrustException(where + " is not an OpenPGP public key (" + e.getMessage() + ")", e);
     }
@@ -60,7 +62,8 @@ public final class OpenPgpSignatures {
    * @return which key made the signature, for the log
    * @throws TrustException saying why no signature verified
    */
-  public static String verify(byte[] data, byte[] signature, List<PGPPublicKeyRing> trusted, Instant now)
+  public static String verify(
+      byte[] data, byte[] signature, List<PGPPublicKeyRing> trusted, Instant now)
       throws TrustException {
     List<String> problems = new ArrayList<>();
     for (PGPSignature sig : signatures(signature)) {
@@ -79,8 +82,10 @@ public final class OpenPgpSignatures {
         continue;
       }
       if (sig.getSignatureType() != PGPSignature.BINARY_DOCUMENT) {
-        problems.add("it is not a binary-document signature (type " + sig.getSignatureType()
-            + "); sign with gpg --detach-sign, without --textmode");
+        problems.add(
+            "it is not a binary-document signature (type "
+                + sig.getSignatureType()
+                + "); sign with gpg --detach-sign, without --textmode");
         continue;
       }
       String unusable = unusable(ring, key, now);
@@ -94,7 +99,8 @@ public final class OpenPgpSignatures {
         if (sig.verify()) {
           return "key " + signer + " of " + fingerprint(ring);
         }
-        problems.add("the signature by key " + signer + " does not match the file (changed after signing?)");
+        problems.add(
+            "the signature by key " + signer + " does not match the file (changed after signing?)");
       } catch (PGPException | RuntimeException e) {
         problems.add("the signature by key " + signer + " cannot be checked: " + e.getMessage());
       }
@@ -113,7 +119,8 @@ public final class OpenPgpSignatures {
         list.forEach(out::add);
       }
     } catch (IOException | PGPException | RuntimeException e) {
-      throw new TrustException("the signature file is not an OpenPGP signature (" + e.getMessage() + ")", e);
+      throw new TrustException(
+          "the signature file is not an OpenPGP signature (" + e.getMessage() + ")", e);
     }
     if (out.isEmpty()) {
       throw new TrustException("the signature file is not a detached OpenPGP signature", null);
@@ -146,7 +153,8 @@ public final class OpenPgpSignatures {
         b.init(new BcPGPContentVerifierBuilderProvider(), primary);
         if (b.verifyCertification(primary, key)) {
           PGPSignatureSubpacketVector v = b.getHashedSubPackets();
-          return v != null && (v.getKeyFlags() & KeyFlags.SIGN_DATA) != 0 ? null
+          return v != null && (v.getKeyFlags() & KeyFlags.SIGN_DATA) != 0
+              ? null
               : "is a subkey not meant for signing";
         }
       } catch (PGPException | RuntimeException e) {

@@ -5,10 +5,10 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * What {@code toolchain_trust} pins: an OpenPGP public key file on this host (armored or binary,
- * as {@code gpg --export [--armor]} writes it), or the fingerprint of the primary key (40 hex
- * digits for a v4 key, 64 for v6; blanks and colons ignored), as Build OS pins a fingerprint on
- * the kernel command line. Exactly one of the two is set.
+ * What {@code toolchain_trust} pins: an OpenPGP public key file on this host (armored or binary, as
+ * {@code gpg --export [--armor]} writes it), or the fingerprint of the primary key (40 hex digits
+ * for a v4 key, 64 for v6; blanks and colons ignored), as Build OS pins a fingerprint on the kernel
+ * command line. Exactly one of the two is set.
  */
 public record PinnedKey(Path keyFile, String fingerprint) {
 
@@ -24,8 +24,11 @@ public record PinnedKey(Path keyFile, String fingerprint) {
     if (hex.matches("[0-9A-F]{40}|[0-9A-F]{64}")) {
       return new PinnedKey(null, hex);
     }
-    throw new IllegalArgumentException("'" + Texts.shown(t) + "' is neither an absolute path to an OpenPGP public"
-        + " key file nor an OpenPGP key fingerprint (40 or 64 hex digits)");
+    throw new IllegalArgumentException(
+        "'"
+            + Texts.shown(t)
+            + "' is neither an absolute path to an OpenPGP public"
+            + " key file nor an OpenPGP key fingerprint (40 or 64 hex digits)");
   }
 
   @Override

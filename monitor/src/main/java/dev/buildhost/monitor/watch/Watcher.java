@@ -9,22 +9,22 @@ import dev.buildhost.monitor.trust.TrustException;
 import java.net.URI;
 
 /**
- * Reads the two watched things once each: the OS build-id (the text of the file at
- * buildid_url, trimmed) and the toolchain id (the SHA-256 of the checksum file at
- * toolchain_url). A fetch that fails or times out, a body that is not a plausible build-id (see
- * {@link BuildIdText}) and a malformed checksum file are all "unknown": the check says so and is
- * simply tried again later.
+ * Reads the two watched things once each: the OS build-id (the text of the file at buildid_url,
+ * trimmed) and the toolchain id (the SHA-256 of the checksum file at toolchain_url). A fetch that
+ * fails or times out, a body that is not a plausible build-id (see {@link BuildIdText}) and a
+ * malformed checksum file are all "unknown": the check says so and is simply tried again later.
  */
 public final class Watcher {
   /** A build-id is a short line of text: a bigger body is not fetched whole. */
   public static final long MAX_BUILDID_BYTES = 4096;
+
   private final HttpFetcher fetcher;
   private final long maxChecksumFileSize;
   private final ChecksumFileTrust trust;
 
   /**
    * @param trust checks the checksum file's signature when toolchain_trust is set, else null: an
-   *              unsigned or badly signed checksum file is then unknown, never a reason to reboot
+   *     unsigned or badly signed checksum file is then unknown, never a reason to reboot
    */
   public Watcher(HttpFetcher fetcher, long maxChecksumFileSize, ChecksumFileTrust trust) {
     this.fetcher = fetcher;
@@ -39,7 +39,8 @@ public final class Watcher {
     } catch (FetchException e) {
       return Reading.unknown("build-id: " + e.getMessage());
     } catch (IllegalArgumentException e) {
-      return Reading.unknown("build-id at " + url + " " + e.getMessage() + " (not treated as a change)");
+      return Reading.unknown(
+          "build-id at " + url + " " + e.getMessage() + " (not treated as a change)");
     }
   }
 
@@ -54,10 +55,16 @@ public final class Watcher {
     } catch (FetchException e) {
       return Reading.unknown("toolchain checksum file: " + e.getMessage());
     } catch (TrustException e) {
-      return Reading.unknown("toolchain checksum file " + url + " is not signed by " + trust.pin()
-          + " (not treated as a change): " + e.getMessage());
+      return Reading.unknown(
+          "toolchain checksum file "
+              + url
+              + " is not signed by "
+              + trust.pin()
+              + " (not treated as a change): "
+              + e.getMessage());
     } catch (ChecksumFormatException e) {
-      return Reading.unknown("toolchain checksum file is malformed (not treated as a change): " + e.getMessage());
+      return Reading.unknown(
+          "toolchain checksum file is malformed (not treated as a change): " + e.getMessage());
     }
   }
 }

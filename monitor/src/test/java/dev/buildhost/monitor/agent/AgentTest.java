@@ -21,15 +21,23 @@ class AgentTest {
   void backoffDoublesUpToTheBound() {
     Duration min = Duration.ofMillis(100);
     Duration max = Duration.ofMillis(700);
-    assertEquals(List.of(100L, 200L, 400L, 700L, 700L), List.of(1, 2, 3, 4, 9).stream()
-        .map(n -> SupervisedAgent.delay(min, max, n).toMillis()).toList());
+    assertEquals(
+        List.of(100L, 200L, 400L, 700L, 700L),
+        List.of(1, 2, 3, 4, 9).stream()
+            .map(n -> SupervisedAgent.delay(min, max, n).toMillis())
+            .toList());
   }
 
   @Test
   void aCrashingAgentIsStartedAgainAndStoppedOnClose() throws Exception {
     Path runs = tmp.resolve("runs");
-    SupervisedAgent a = new SupervisedAgent("echo run >> " + runs + "; exit 1", tmp, Map.of(),
-        Duration.ofMillis(10), Duration.ofMillis(40));
+    SupervisedAgent a =
+        new SupervisedAgent(
+            "echo run >> " + runs + "; exit 1",
+            tmp,
+            Map.of(),
+            Duration.ofMillis(10),
+            Duration.ofMillis(40));
     a.start();
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (a.starts() < 4 && System.nanoTime() < deadline) {
@@ -46,11 +54,17 @@ class AgentTest {
   @Test
   void closeStopsALongRunningAgentAndItsEnvironmentIsPassed() throws Exception {
     Path pidFile = tmp.resolve("pid");
-    SupervisedAgent a = new SupervisedAgent("echo $$ > " + pidFile + "; echo $AGENT_X > " + tmp.resolve("env")
-        + "; exec sleep 600", tmp, Map.of("AGENT_X", "toolchain-42"), Duration.ofSeconds(1), Duration.ofSeconds(5));
+    SupervisedAgent a =
+        new SupervisedAgent(
+            "echo $$ > " + pidFile + "; echo $AGENT_X > " + tmp.resolve("env") + "; exec sleep 600",
+            tmp,
+            Map.of("AGENT_X", "toolchain-42"),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(5));
     a.start();
     long deadline = System.nanoTime() + 10_000_000_000L;
-    while ((!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) && System.nanoTime() < deadline) {
+    while ((!Files.exists(pidFile) || Files.readString(pidFile).isBlank())
+        && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
     long pid = Long.parseLong(Files.readString(pidFile).strip());
@@ -69,8 +83,10 @@ class AgentTest {
     Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
     new SystemdAgent(fake.toString(), "good.service", Map.of()).start();
     assertEquals(List.of("start good.service"), Files.readAllLines(log));
-    AgentException e = assertThrows(AgentException.class,
-        () -> new SystemdAgent(fake.toString(), "bad.service", Map.of()).start());
+    AgentException e =
+        assertThrows(
+            AgentException.class,
+            () -> new SystemdAgent(fake.toString(), "bad.service", Map.of()).start());
     assertTrue(e.getMessage().contains("cannot start the agent unit bad.service"), e.getMessage());
   }
 }

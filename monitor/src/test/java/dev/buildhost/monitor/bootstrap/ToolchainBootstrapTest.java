@@ -46,8 +46,9 @@ class ToolchainBootstrapTest {
     new Random(7).nextBytes(archive);
     script = "#!/bin/sh\necho installing\n".getBytes(StandardCharsets.UTF_8);
     server.put("/tc/build2-toolchain.tar.xz", archive).put("/tc/bin/install.sh", script);
-    server.put("/tc/toolchain.sha256", sha256(archive) + "  build2-toolchain.tar.xz\n" + sha256(script)
-        + "  bin/install.sh\n");
+    server.put(
+        "/tc/toolchain.sha256",
+        sha256(archive) + "  build2-toolchain.tar.xz\n" + sha256(script) + "  bin/install.sh\n");
   }
 
   @AfterEach
@@ -63,7 +64,8 @@ class ToolchainBootstrapTest {
   }
 
   ToolchainBootstrap bootstrap(MonitorConfig cfg) {
-    return new ToolchainBootstrap(cfg, new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()), ProgressListener.NONE);
+    return new ToolchainBootstrap(
+        cfg, new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()), ProgressListener.NONE);
   }
 
   /** Everything under the toolchains folder, hidden leftovers included. */
@@ -72,17 +74,25 @@ class ToolchainBootstrapTest {
       return List.of();
     }
     try (Stream<Path> s = Files.walk(cfg.toolchainsDir())) {
-      return s.map(p -> cfg.toolchainsDir().relativize(p).toString()).filter(p -> !p.isEmpty()).sorted().toList();
+      return s.map(p -> cfg.toolchainsDir().relativize(p).toString())
+          .filter(p -> !p.isEmpty())
+          .sorted()
+          .toList();
     }
   }
 
   @Test
   void happyPathPublishesVerifiedFilesReadOnlyAndRunsTheCommands() throws Exception {
     Path log = tmp.resolve("commands.log");
-    MonitorConfig cfg = config(Map.of(
-        Setting.INSTALL_COMMAND, "echo \"install in $(pwd) name=$BUILDHOST_TOOLCHAIN_NAME id=$BUILDHOST_TOOLCHAIN_ID"
-            + "\" >> " + log + "; sh bin/install.sh",
-        Setting.AGENT_BUILD_COMMAND, "echo agent-build >> " + log));
+    MonitorConfig cfg =
+        config(
+            Map.of(
+                Setting.INSTALL_COMMAND,
+                    "echo \"install in $(pwd) name=$BUILDHOST_TOOLCHAIN_NAME id=$BUILDHOST_TOOLCHAIN_ID"
+                        + "\" >> "
+                        + log
+                        + "; sh bin/install.sh",
+                Setting.AGENT_BUILD_COMMAND, "echo agent-build >> " + log));
     ToolchainBootstrap b = bootstrap(cfg);
     ToolchainBootstrap.Published p = b.fetchAndPublish();
     b.runCommands(p);
@@ -91,40 +101,72 @@ class ToolchainBootstrapTest {
     assertEquals(dir, p.dir());
     assertArrayEquals(archive, Files.readAllBytes(dir.resolve("build2-toolchain.tar.xz")));
     assertArrayEquals(script, Files.readAllBytes(dir.resolve("bin/install.sh")));
-    assertTrue(Files.exists(dir.resolve("toolchain.sha256")), "the checksum file is published for the machines too");
-    assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("bin/install.sh"))));
+    assertTrue(
+        Files.exists(dir.resolve("toolchain.sha256")),
+        "the checksum file is published for the machines too");
+    assertEquals(
+        "r--r--r--",
+        PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(dir.resolve("bin/install.sh"))));
     assertEquals("r-xr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
-    assertEquals(List.of("toolchain", "toolchain/bin", "toolchain/bin/install.sh", "toolchain/build2-toolchain.tar.xz",
-        "toolchain/toolchain.sha256"), toolchainTree(cfg), "no temporary folder is left");
+    assertEquals(
+        List.of(
+            "toolchain",
+            "toolchain/bin",
+            "toolchain/bin/install.sh",
+            "toolchain/build2-toolchain.tar.xz",
+            "toolchain/toolchain.sha256"),
+        toolchainTree(cfg),
+        "no temporary folder is left");
     String sumsId = sha256(Files.readAllBytes(dir.resolve("toolchain.sha256")));
     assertEquals(sumsId, p.toolchainId());
-    assertEquals(List.of("install in " + dir + " name=toolchain id=" + sumsId + "", "agent-build"),
+    assertEquals(
+        List.of("install in " + dir + " name=toolchain id=" + sumsId + "", "agent-build"),
         Files.readAllLines(log));
   }
 
   @Test
   void aWrongChecksumInstallsNothingAndNamesTheFileAndBothSums() throws Exception {
-    MonitorConfig cfg = config(Map.of(Setting.INSTALL_COMMAND, "touch " + tmp.resolve("installed")));
+    MonitorConfig cfg =
+        config(Map.of(Setting.INSTALL_COMMAND, "touch " + tmp.resolve("installed")));
     bootstrap(cfg).fetchAndPublish();
-    byte[] before = Files.readAllBytes(cfg.toolchainsDir().resolve("toolchain/build2-toolchain.tar.xz"));
+    byte[] before =
+        Files.readAllBytes(cfg.toolchainsDir().resolve("toolchain/build2-toolchain.tar.xz"));
 
     byte[] tampered = archive.clone();
     tampered[1000] ^= 1;
     server.put("/tc/build2-toolchain.tar.xz", tampered);
     String listed = sha256(script);
-    server.put("/tc/toolchain.sha256", sha256(archive) + "  build2-toolchain.tar.xz\n" + listed + "  bin/install.sh\n"
-        + "0".repeat(64) + "  extra.bin\n");
+    server.put(
+        "/tc/toolchain.sha256",
+        sha256(archive)
+            + "  build2-toolchain.tar.xz\n"
+            + listed
+            + "  bin/install.sh\n"
+            + "0".repeat(64)
+            + "  extra.bin\n");
     server.put("/tc/extra.bin", "x");
-    BootstrapException e = assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
-    assertTrue(e.getMessage().startsWith("checksum mismatch for build2-toolchain.tar.xz"), e.getMessage());
+    BootstrapException e =
+        assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
+    assertTrue(
+        e.getMessage().startsWith("checksum mismatch for build2-toolchain.tar.xz"), e.getMessage());
     assertTrue(e.getMessage().contains("expected " + sha256(archive)), e.getMessage());
     assertTrue(e.getMessage().contains("got " + sha256(tampered)), e.getMessage());
     assertTrue(e.getMessage().contains("nothing was installed"), e.getMessage());
-    assertArrayEquals(before, Files.readAllBytes(cfg.toolchainsDir().resolve("toolchain/build2-toolchain.tar.xz")),
+    assertArrayEquals(
+        before,
+        Files.readAllBytes(cfg.toolchainsDir().resolve("toolchain/build2-toolchain.tar.xz")),
         "the previously published toolchain is untouched");
     assertFalse(Files.exists(cfg.toolchainsDir().resolve("toolchain/extra.bin")));
-    assertEquals(List.of("toolchain", "toolchain/bin", "toolchain/bin/install.sh", "toolchain/build2-toolchain.tar.xz",
-        "toolchain/toolchain.sha256"), toolchainTree(cfg), "no temporary folder is left");
+    assertEquals(
+        List.of(
+            "toolchain",
+            "toolchain/bin",
+            "toolchain/bin/install.sh",
+            "toolchain/build2-toolchain.tar.xz",
+            "toolchain/toolchain.sha256"),
+        toolchainTree(cfg),
+        "no temporary folder is left");
     assertFalse(Files.exists(tmp.resolve("installed")), "the install command did not run");
   }
 
@@ -132,7 +174,8 @@ class ToolchainBootstrapTest {
   void aWrongChecksumOnAFreshHostLeavesNoToolchainFolder() throws Exception {
     server.put("/tc/bin/install.sh", "#!/bin/sh\necho evil\n");
     MonitorConfig cfg = config(Map.of());
-    BootstrapException e = assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
+    BootstrapException e =
+        assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
     assertTrue(e.getMessage().startsWith("checksum mismatch for bin/install.sh"), e.getMessage());
     assertEquals(List.of(), toolchainTree(cfg));
   }
@@ -141,8 +184,10 @@ class ToolchainBootstrapTest {
   void aMissingFileIsRetriedThenFailsCleanly() throws Exception {
     server.status("/tc/bin/install.sh", 404);
     MonitorConfig cfg = config(Map.of(Setting.FETCH_RETRIES, "2"));
-    BootstrapException e = assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
-    assertTrue(e.getMessage().contains("after 3 tries: HTTP 404 from " + server.url("/tc/bin/install.sh")),
+    BootstrapException e =
+        assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
+    assertTrue(
+        e.getMessage().contains("after 3 tries: HTTP 404 from " + server.url("/tc/bin/install.sh")),
         e.getMessage());
     assertEquals(3, server.hits("/tc/bin/install.sh"));
     assertEquals(List.of(), toolchainTree(cfg));
@@ -153,17 +198,21 @@ class ToolchainBootstrapTest {
     server.slow("/tc/build2-toolchain.tar.xz", archive, 10_000);
     MonitorConfig cfg = config(Map.of(Setting.FETCH_TIMEOUT, "300ms", Setting.FETCH_RETRIES, "0"));
     long t0 = System.nanoTime();
-    BootstrapException e = assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
+    BootstrapException e =
+        assertThrows(BootstrapException.class, () -> bootstrap(cfg).fetchAndPublish());
     assertTrue(e.getMessage().contains("timed out"), e.getMessage());
-    assertTrue((System.nanoTime() - t0) / 1_000_000 < 8000, "the fetch did not wait for the server");
+    assertTrue(
+        (System.nanoTime() - t0) / 1_000_000 < 8000, "the fetch did not wait for the server");
     assertEquals(List.of(), toolchainTree(cfg));
   }
 
   @Test
   void aMalformedChecksumFileIsAClearError() throws Exception {
     server.put("/tc/toolchain.sha256", sha256(archive) + "  ok.tar\nthis is not a checksum line\n");
-    BootstrapException e = assertThrows(BootstrapException.class, () -> bootstrap(config(Map.of())).fetchAndPublish());
-    assertTrue(e.getMessage().contains("toolchain.sha256 line 2: expected '<64 hex digits>  <file name>'"),
+    BootstrapException e =
+        assertThrows(BootstrapException.class, () -> bootstrap(config(Map.of())).fetchAndPublish());
+    assertTrue(
+        e.getMessage().contains("toolchain.sha256 line 2: expected '<64 hex digits>  <file name>'"),
         e.getMessage());
   }
 
@@ -184,8 +233,10 @@ class ToolchainBootstrapTest {
     server.put("/tc/build2-toolchain.tar.xz", v2);
     server.put("/tc/toolchain.sha256", sha256(v2) + "  build2-toolchain.tar.xz\n");
     bootstrap(cfg).fetchAndPublish();
-    assertArrayEquals(v2, Files.readAllBytes(cfg.toolchainsDir().resolve("toolchain/build2-toolchain.tar.xz")));
-    assertEquals(List.of("toolchain", "toolchain/build2-toolchain.tar.xz", "toolchain/toolchain.sha256"),
+    assertArrayEquals(
+        v2, Files.readAllBytes(cfg.toolchainsDir().resolve("toolchain/build2-toolchain.tar.xz")));
+    assertEquals(
+        List.of("toolchain", "toolchain/build2-toolchain.tar.xz", "toolchain/toolchain.sha256"),
         toolchainTree(cfg));
   }
 

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.monitor.trust.PinnedKey;
 import dev.buildhost.common.time.Durations;
+import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,15 +38,20 @@ class ConfigTest {
     assertEquals(Duration.ofHours(2), d.drainTimeout());
     assertEquals(AgentMode.NONE, d.effectiveAgentMode());
     assertNull(d.buildIdUrl());
-    MonitorConfig other = MonitorConfig.resolve(List.of(ConfigLoader.flags(Map.of(Setting.ROOT, "/srv/b"))));
+    MonitorConfig other =
+        MonitorConfig.resolve(List.of(ConfigLoader.flags(Map.of(Setting.ROOT, "/srv/b"))));
     assertEquals(Path.of("/srv/b/state"), other.stateDir());
     assertEquals(Path.of("/srv/b/tftp/toolchain"), other.toolchainsDir());
   }
 
   @Test
   void flagBeatsCmdlineBeatsFileBeatsDefault() throws Exception {
-    ConfigSource f = file("# comment\ninterval = 1m\ndrain_timeout=10m\nmax_reboots_per_hour = 7\n\nroot = /f\n");
-    ConfigSource k = KernelCmdline.parse("cmdline", "BOOT_IMAGE=/vmlinuz quiet buildos.interval=2m buildos.root=/k");
+    ConfigSource f =
+        file(
+            "# comment\ninterval = 1m\ndrain_timeout=10m\nmax_reboots_per_hour = 7\n\nroot = /f\n");
+    ConfigSource k =
+        KernelCmdline.parse(
+            "cmdline", "BOOT_IMAGE=/vmlinuz quiet buildos.interval=2m buildos.root=/k");
     ConfigSource fl = ConfigLoader.flags(Map.of(Setting.INTERVAL, "3m"));
     MonitorConfig c = MonitorConfig.resolve(List.of(f, k, fl));
     assertEquals(Duration.ofMinutes(3), c.interval());
@@ -58,11 +63,13 @@ class ConfigTest {
 
   @Test
   void kernelCmdlineInBuildOsStyle() throws Exception {
-    ConfigSource k = KernelCmdline.parse("cmdline",
-        "quiet buildos.buildid_url=http://h/buildos-buildid buildos.toolchain_url.stage=http://h/t/toolchain.sha256"
-            + " buildos.toolchain_trust.stage=4E:7C:0A:9B:1D:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01 buildos.smtp_relay=mail.example.org:2525"
-            + " buildos.admin_email=a@example.org,b@example.org buildos.install_command=\"sh ./install.sh --x\""
-            + " buildos.state=LABEL buildos.flag -- buildos.interval=1s");
+    ConfigSource k =
+        KernelCmdline.parse(
+            "cmdline",
+            "quiet buildos.buildid_url=http://h/buildos-buildid buildos.toolchain_url.stage=http://h/t/toolchain.sha256"
+                + " buildos.toolchain_trust.stage=4E:7C:0A:9B:1D:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01 buildos.smtp_relay=mail.example.org:2525"
+                + " buildos.admin_email=a@example.org,b@example.org buildos.install_command=\"sh ./install.sh --x\""
+                + " buildos.state=LABEL buildos.flag -- buildos.interval=1s");
     MonitorConfig c = MonitorConfig.resolve(List.of(k));
     assertEquals(URI.create("http://h/buildos-buildid"), c.buildIdUrl());
     assertEquals(URI.create("http://h/t/toolchain.sha256"), c.toolchainUrl());
@@ -73,24 +80,35 @@ class ConfigTest {
     assertEquals(List.of("a@example.org", "b@example.org"), c.adminEmail());
     assertEquals("sh ./install.sh --x", c.installCommand());
     assertEquals(Duration.ofMinutes(5), c.interval(), "parameters after -- belong to init");
-    assertTrue(c.warnings().stream().anyMatch(w -> w.contains("buildos.state")), c.warnings().toString());
-    assertTrue(c.warnings().stream().anyMatch(w -> w.contains("buildos.flag")), c.warnings().toString());
+    assertTrue(
+        c.warnings().stream().anyMatch(w -> w.contains("buildos.state")), c.warnings().toString());
+    assertTrue(
+        c.warnings().stream().anyMatch(w -> w.contains("buildos.flag")), c.warnings().toString());
   }
 
   @Test
   void toolchainNameComesFromTheChecksumFileName() throws Exception {
-    MonitorConfig c = MonitorConfig.resolve(List.of(ConfigLoader.flags(
-        Map.of(Setting.TOOLCHAIN_URL, "https://download.example.org/0.17/toolchain.sha256"))));
+    MonitorConfig c =
+        MonitorConfig.resolve(
+            List.of(
+                ConfigLoader.flags(
+                    Map.of(
+                        Setting.TOOLCHAIN_URL,
+                        "https://download.example.org/0.17/toolchain.sha256"))));
     assertEquals("toolchain", c.toolchainName());
-    MonitorConfig named = MonitorConfig.resolve(List.of(ConfigLoader.flags(
-        Map.of(Setting.TOOLCHAIN_URL, "https://h/x/public-0.17.sha256"))));
+    MonitorConfig named =
+        MonitorConfig.resolve(
+            List.of(
+                ConfigLoader.flags(
+                    Map.of(Setting.TOOLCHAIN_URL, "https://h/x/public-0.17.sha256"))));
     assertEquals("public-0.17", named.toolchainName());
   }
 
   @Test
   void trustForAnotherToolchainIsIgnoredWithAWarning() throws Exception {
-    ConfigSource k = KernelCmdline.parse("cmdline",
-        "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_trust.b=XX");
+    ConfigSource k =
+        KernelCmdline.parse(
+            "cmdline", "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_trust.b=XX");
     MonitorConfig c = MonitorConfig.resolve(List.of(k));
     assertNull(c.toolchainTrust());
     assertTrue(c.warnings().stream().anyMatch(w -> w.contains("toolchain 'b'")));
@@ -98,22 +116,35 @@ class ConfigTest {
 
   @Test
   void twoToolchainsAreRefused() {
-    ConfigSource k = KernelCmdline.parse("cmdline",
-        "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_url.b=http://h/b.sha256");
-    ConfigException e = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(List.of(k)));
+    ConfigSource k =
+        KernelCmdline.parse(
+            "cmdline",
+            "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_url.b=http://h/b.sha256");
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> MonitorConfig.resolve(List.of(k)));
     assertTrue(e.getMessage().contains("a and b"), e.getMessage());
   }
 
   @Test
   void fileErrorsNameTheLine() {
-    ConfigException unknown = assertThrows(ConfigException.class, () -> file("interval = 1m\nintervall = 2m\n"));
-    assertTrue(unknown.getMessage().startsWith("monitor.conf:2: unknown setting 'intervall'"), unknown.getMessage());
+    ConfigException unknown =
+        assertThrows(ConfigException.class, () -> file("interval = 1m\nintervall = 2m\n"));
+    assertTrue(
+        unknown.getMessage().startsWith("monitor.conf:2: unknown setting 'intervall'"),
+        unknown.getMessage());
     ConfigException noEq = assertThrows(ConfigException.class, () -> file("\n\njust words\n"));
-    assertTrue(noEq.getMessage().startsWith("monitor.conf:3: expected 'key = value'"), noEq.getMessage());
+    assertTrue(
+        noEq.getMessage().startsWith("monitor.conf:3: expected 'key = value'"), noEq.getMessage());
     ConfigException twice = assertThrows(ConfigException.class, () -> file("root=/a\nroot=/b\n"));
-    assertTrue(twice.getMessage().contains("monitor.conf:2: 'root' is set a second time (first on line 1)"), twice.getMessage());
-    ConfigException binary = assertThrows(ConfigException.class,
-        () -> ConfigFile.parse("monitor.conf", new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
+    assertTrue(
+        twice
+            .getMessage()
+            .contains("monitor.conf:2: 'root' is set a second time (first on line 1)"),
+        twice.getMessage());
+    ConfigException binary =
+        assertThrows(
+            ConfigException.class,
+            () -> ConfigFile.parse("monitor.conf", new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
     assertTrue(binary.getMessage().contains("not UTF-8"), binary.getMessage());
   }
 
@@ -124,7 +155,11 @@ class ConfigTest {
     assertEquals(1L << 20, d.maxChecksumFileSize());
     assertEquals(4L << 30, d.maxToolchainFileSize());
     assertNull(d.trustedKey());
-    MonitorConfig set = MonitorConfig.resolve(List.of(file("""
+    MonitorConfig set =
+        MonitorConfig.resolve(
+            List.of(
+                file(
+                    """
         reboot_when_daemon_down = yes
         max_checksum_file_size = 64k
         max_toolchain_file_size = 512m
@@ -134,47 +169,101 @@ class ConfigTest {
     assertEquals(64 * 1024, set.maxChecksumFileSize());
     assertEquals(512L << 20, set.maxToolchainFileSize());
     assertEquals(new PinnedKey(Path.of("/etc/buildhost/toolchain.asc"), null), set.trustedKey());
-    ConfigException bool = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(ConfigLoader.flags(Map.of(Setting.REBOOT_WHEN_DAEMON_DOWN, "sometimes")))));
+    ConfigException bool =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        ConfigLoader.flags(Map.of(Setting.REBOOT_WHEN_DAEMON_DOWN, "sometimes")))));
     assertEquals("--reboot-when-daemon-down: 'sometimes' is not true or false", bool.getMessage());
-    ConfigException size = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(ConfigLoader.flags(Map.of(Setting.MAX_TOOLCHAIN_FILE_SIZE, "lots")))));
-    assertTrue(size.getMessage().startsWith("--max-toolchain-file-size: 'lots' is not a size"), size.getMessage());
-    ConfigException trust = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(KernelCmdline.parse("/proc/cmdline", "buildos.toolchain_trust=AB:CD"))));
-    assertTrue(trust.getMessage().startsWith("/proc/cmdline: buildos.toolchain_trust: 'AB:CD' is neither an absolute"
-        + " path to an OpenPGP public key file nor an OpenPGP key fingerprint"), trust.getMessage());
+    ConfigException size =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(ConfigLoader.flags(Map.of(Setting.MAX_TOOLCHAIN_FILE_SIZE, "lots")))));
+    assertTrue(
+        size.getMessage().startsWith("--max-toolchain-file-size: 'lots' is not a size"),
+        size.getMessage());
+    ConfigException trust =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        KernelCmdline.parse("/proc/cmdline", "buildos.toolchain_trust=AB:CD"))));
+    assertTrue(
+        trust
+            .getMessage()
+            .startsWith(
+                "/proc/cmdline: buildos.toolchain_trust: 'AB:CD' is neither an absolute"
+                    + " path to an OpenPGP public key file nor an OpenPGP key fingerprint"),
+        trust.getMessage());
   }
 
   @Test
   void aDashedKeyIsReadWithAWarningNamingFileLineAndTheNewSpelling() throws Exception {
-    MonitorConfig c = MonitorConfig.resolve(List.of(file("root = /x\nstate-dir = /s\nmax-reboots-per-hour = 1\n")));
+    MonitorConfig c =
+        MonitorConfig.resolve(
+            List.of(file("root = /x\nstate-dir = /s\nmax-reboots-per-hour = 1\n")));
     assertEquals(Path.of("/s"), c.stateDir());
     assertEquals(1, c.maxRebootsPerHour());
-    assertEquals(List.of("monitor.conf:2: 'state-dir' is the old spelling; write 'state_dir'",
-        "monitor.conf:3: 'max-reboots-per-hour' is the old spelling; write 'max_reboots_per_hour'"), c.warnings());
+    assertEquals(
+        List.of(
+            "monitor.conf:2: 'state-dir' is the old spelling; write 'state_dir'",
+            "monitor.conf:3: 'max-reboots-per-hour' is the old spelling; write 'max_reboots_per_hour'"),
+        c.warnings());
   }
 
   @Test
   void badValuesNameTheirOrigin() throws Exception {
-    ConfigException dur = assertThrows(ConfigException.class,
-        () -> MonitorConfig.resolve(List.of(file("root=/x\n\ninterval = soon\n"))));
-    assertEquals("monitor.conf:3: interval: 'soon' is not a duration; write e.g. " + Durations.FORMS, dur.getMessage());
-    ConfigException url = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(KernelCmdline.parse("/proc/cmdline", "buildos.buildid_url=ftp://h/x"))));
-    assertTrue(url.getMessage().startsWith("/proc/cmdline: buildos.buildid_url: 'ftp://h/x' is not an http"),
+    ConfigException dur =
+        assertThrows(
+            ConfigException.class,
+            () -> MonitorConfig.resolve(List.of(file("root=/x\n\ninterval = soon\n"))));
+    assertEquals(
+        "monitor.conf:3: interval: 'soon' is not a duration; write e.g. " + Durations.FORMS,
+        dur.getMessage());
+    ConfigException url =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        KernelCmdline.parse("/proc/cmdline", "buildos.buildid_url=ftp://h/x"))));
+    assertTrue(
+        url.getMessage()
+            .startsWith("/proc/cmdline: buildos.buildid_url: 'ftp://h/x' is not an http"),
         url.getMessage());
-    ConfigException n = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(ConfigLoader.flags(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "-1")))));
-    assertTrue(n.getMessage().startsWith("--max-reboots-per-hour: -1 is out of range"), n.getMessage());
-    ConfigException size = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(ConfigLoader.flags(Map.of(Setting.TFTP_TMPFS_SIZE, "1g,exec")))));
+    ConfigException n =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(ConfigLoader.flags(Map.of(Setting.MAX_REBOOTS_PER_HOUR, "-1")))));
+    assertTrue(
+        n.getMessage().startsWith("--max-reboots-per-hour: -1 is out of range"), n.getMessage());
+    ConfigException size =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(ConfigLoader.flags(Map.of(Setting.TFTP_TMPFS_SIZE, "1g,exec")))));
     assertTrue(size.getMessage().contains("not a tmpfs size"), size.getMessage());
-    ConfigException mode = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(ConfigLoader.flags(Map.of(Setting.AGENT_MODE, "systemd")))));
+    ConfigException mode =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(ConfigLoader.flags(Map.of(Setting.AGENT_MODE, "systemd")))));
     assertTrue(mode.getMessage().contains("systemd needs agent_unit"), mode.getMessage());
-    ConfigException name = assertThrows(ConfigException.class, () -> MonitorConfig.resolve(
-        List.of(ConfigLoader.flags(Map.of(Setting.TOOLCHAIN_NAME, "../etc")))));
+    ConfigException name =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(ConfigLoader.flags(Map.of(Setting.TOOLCHAIN_NAME, "../etc")))));
     assertTrue(name.getMessage().contains("not a usable folder name"), name.getMessage());
   }
 
@@ -187,16 +276,27 @@ class ConfigTest {
     MonitorConfig c = ConfigLoader.load(conf, cmdline, Map.of());
     assertEquals(Duration.ofSeconds(8), c.interval());
     assertEquals("echo reboot", c.rebootCommand());
-    ConfigException e = assertThrows(ConfigException.class,
-        () -> ConfigLoader.load(tmp.resolve("nope.conf"), cmdline, Map.of()));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> ConfigLoader.load(tmp.resolve("nope.conf"), cmdline, Map.of()));
     assertTrue(e.getMessage().contains("nope.conf does not exist"), e.getMessage());
     MonitorConfig noCmdline = ConfigLoader.load(conf, tmp.resolve("missing-cmdline"), Map.of());
     assertEquals(Duration.ofSeconds(7), noCmdline.interval());
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"500ms:500", "30s:30000", "5m:300000", "2h:7200000", "1h30m:5400000", "1d:86400000",
-      "45:45000", "PT2M:120000"})
+  @ValueSource(
+      strings = {
+        "500ms:500",
+        "30s:30000",
+        "5m:300000",
+        "2h:7200000",
+        "1h30m:5400000",
+        "1d:86400000",
+        "45:45000",
+        "PT2M:120000"
+      })
   void durations(String spec) {
     String[] p = spec.split(":");
     assertEquals(Long.parseLong(p[1]), Durations.parse(p[0]).toMillis());
@@ -205,7 +305,8 @@ class ConfigTest {
   @ParameterizedTest
   @ValueSource(strings = {"", "-1s", "1x", "s", "1.5h", "PT-1S", "99999999999999999999s"})
   void badDurations(String text) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse(text));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse(text));
     assertTrue(e.getMessage().contains("is not a duration"), e.getMessage());
   }
 

@@ -25,7 +25,8 @@ class HostDrainerTest {
   @TempDir Path tmp;
 
   HostDrainer drainer(URI url, String token) {
-    return new HostDrainer(() -> new DaemonClient(url, token, Duration.ofSeconds(2)),
+    return new HostDrainer(
+        () -> new DaemonClient(url, token, Duration.ofSeconds(2)),
         new GuestRecords(tmp.resolve("state"), false));
   }
 
@@ -74,7 +75,8 @@ class HostDrainerTest {
     try (FakeDaemon d = new FakeDaemon("right")) {
       HostDrainer.Result r = drainer(d.url(), "wrong").drain(Duration.ofMillis(100), POLL);
       assertEquals(HostDrainer.Outcome.TIMED_OUT, r.outcome());
-      assertTrue(r.summary().contains("HTTP 401 (is the token in the token file right?)"), r.summary());
+      assertTrue(
+          r.summary().contains("HTTP 401 (is the token in the token file right?)"), r.summary());
     }
   }
 
@@ -94,8 +96,13 @@ class HostDrainerTest {
     HostDrainer.Result r = drainer(closedPort(), null).drain(Duration.ofSeconds(5), POLL);
     assertEquals(HostDrainer.Outcome.DAEMON_DOWN, r.outcome(), r.summary());
     assertTrue(r.summary().contains("no daemon listens"), r.summary());
-    assertTrue(r.summary().endsWith("its guests may still run: its journal " + tmp.resolve("state/instances")
-        + " holds 2 instance record(s)"), r.summary());
+    assertTrue(
+        r.summary()
+            .endsWith(
+                "its guests may still run: its journal "
+                    + tmp.resolve("state/instances")
+                    + " holds 2 instance record(s)"),
+        r.summary());
   }
 
   @Test
@@ -104,16 +111,25 @@ class HostDrainerTest {
     HostDrainer none = new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), false));
     HostDrainer.Result r = none.drain(Duration.ofSeconds(5), POLL);
     assertEquals(HostDrainer.Outcome.DAEMON_DOWN, r.outcome(), r.summary());
-    assertTrue(r.summary().startsWith("no daemon runs (no daemon_url, no api.json), but its guests may still run"),
+    assertTrue(
+        r.summary()
+            .startsWith(
+                "no daemon runs (no daemon_url, no api.json), but its guests may still run"),
         r.summary());
     Files.delete(tmp.resolve("state/instances/i-1.json"));
     assertEquals(HostDrainer.Outcome.NO_DAEMON, none.drain(Duration.ofSeconds(5), POLL).outcome());
     Files.delete(tmp.resolve("state/instances"));
-    assertEquals(HostDrainer.Outcome.NO_DAEMON, none.drain(Duration.ofSeconds(5), POLL).outcome(),
+    assertEquals(
+        HostDrainer.Outcome.NO_DAEMON,
+        none.drain(Duration.ofSeconds(5), POLL).outcome(),
         "no journal: no daemon ran with this state folder");
-    HostDrainer elsewhere = new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), true));
+    HostDrainer elsewhere =
+        new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), true));
     HostDrainer.Result unknown = elsewhere.drain(Duration.ofSeconds(5), POLL);
-    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, unknown.outcome(), "daemon_url set: its journal may be elsewhere");
+    assertEquals(
+        HostDrainer.Outcome.DAEMON_DOWN,
+        unknown.outcome(),
+        "daemon_url set: its journal may be elsewhere");
   }
 
   @Test
@@ -123,23 +139,29 @@ class HostDrainerTest {
     d.instance("i-1", "RUNNING", -1);
     URI url = d.url();
     HostDrainer dr = drainer(url, null);
-    java.util.concurrent.atomic.AtomicReference<HostDrainer.Result> result = new java.util.concurrent.atomic.AtomicReference<>();
-    Thread t = new Thread(() -> {
-      try {
-        result.set(dr.drain(Duration.ofMillis(600), POLL));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    java.util.concurrent.atomic.AtomicReference<HostDrainer.Result> result =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                result.set(dr.drain(Duration.ofMillis(600), POLL));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     t.start();
     long deadline = System.nanoTime() + 5_000_000_000L;
-    while (Collections.frequency(d.requests(), "GET /v1/instances") < 2 && System.nanoTime() < deadline) {
+    while (Collections.frequency(d.requests(), "GET /v1/instances") < 2
+        && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
     d.close();
     t.join(10_000);
     assertEquals(HostDrainer.Outcome.DAEMON_DOWN, result.get().outcome(), result.get().summary());
-    assertTrue(result.get().summary().startsWith("the daemon stopped answering during the drain"), result.get().summary());
+    assertTrue(
+        result.get().summary().startsWith("the daemon stopped answering during the drain"),
+        result.get().summary());
   }
 
   @Test
@@ -159,16 +181,28 @@ class HostDrainerTest {
       DaemonClient c = new DaemonClient(s.url("/"), null, Duration.ofSeconds(2));
       s.put("/v1/host/drain", "{\"draining\": false}");
       DaemonException notDraining = assertThrows(DaemonException.class, c::drain);
-      assertTrue(notDraining.getMessage().contains("without \"draining\": true"), notDraining.getMessage());
+      assertTrue(
+          notDraining.getMessage().contains("without \"draining\": true"),
+          notDraining.getMessage());
       s.put("/v1/instances", "<html>proxy error</html>");
       DaemonException html = assertThrows(DaemonException.class, c::instances);
-      assertTrue(html.getMessage().contains("not JSON: <html>proxy error</html>"), html.getMessage());
+      assertTrue(
+          html.getMessage().contains("not JSON: <html>proxy error</html>"), html.getMessage());
       s.put("/v1/instances", "{\"instances\": []}");
-      assertTrue(assertThrows(DaemonException.class, c::instances).getMessage().contains("not answer a JSON array"));
+      assertTrue(
+          assertThrows(DaemonException.class, c::instances)
+              .getMessage()
+              .contains("not answer a JSON array"));
       s.put("/v1/instances", "[{\"id\": \"x\"}]");
-      assertTrue(assertThrows(DaemonException.class, c::instances).getMessage().contains("without id or state"));
+      assertTrue(
+          assertThrows(DaemonException.class, c::instances)
+              .getMessage()
+              .contains("without id or state"));
       s.status("/v1/instances", 500);
-      assertTrue(assertThrows(DaemonException.class, c::instances).getMessage().contains("answered HTTP 500"));
+      assertTrue(
+          assertThrows(DaemonException.class, c::instances)
+              .getMessage()
+              .contains("answered HTTP 500"));
     }
   }
 
@@ -177,7 +211,8 @@ class HostDrainerTest {
     try (FakeDaemon d = new FakeDaemon("tok")) {
       d.instance("a", "RUNNING", 0);
       MonitorConfig cfg = TestConfigs.config(tmp, Map.of());
-      assertTrue(DaemonClient.locate(cfg, Duration.ofSeconds(1)).isEmpty(), "no api.json, no daemon_url");
+      assertTrue(
+          DaemonClient.locate(cfg, Duration.ofSeconds(1)).isEmpty(), "no api.json, no daemon_url");
       Files.createDirectories(cfg.stateDir());
       Files.writeString(cfg.stateDir().resolve("api.json"), "{\"url\": \"" + d.url() + "\"}");
       Files.writeString(cfg.stateDir().resolve("api-token"), "tok\n");
@@ -186,11 +221,19 @@ class HostDrainerTest {
       assertEquals(List.of(new DaemonClient.InstanceInfo("a", "STOPPED")), c.instances());
 
       Files.writeString(cfg.stateDir().resolve("api.json"), "{not json");
-      DaemonException e = assertThrows(DaemonException.class, () -> DaemonClient.locate(cfg, Duration.ofSeconds(1)));
+      DaemonException e =
+          assertThrows(
+              DaemonException.class, () -> DaemonClient.locate(cfg, Duration.ofSeconds(1)));
       assertTrue(e.getMessage().contains("api.json"), e.getMessage());
 
-      MonitorConfig flagged = TestConfigs.config(tmp, Map.of(Setting.DAEMON_URL, d.url().toString(),
-          Setting.TOKEN_FILE, tmp.resolve("other-token").toString()));
+      MonitorConfig flagged =
+          TestConfigs.config(
+              tmp,
+              Map.of(
+                  Setting.DAEMON_URL,
+                  d.url().toString(),
+                  Setting.TOKEN_FILE,
+                  tmp.resolve("other-token").toString()));
       Files.writeString(tmp.resolve("other-token"), "tok");
       DaemonClient.locate(flagged, Duration.ofSeconds(1)).orElseThrow().cancelDrain();
       assertEquals("DELETE /v1/host/drain", d.requests().get(d.requests().size() - 1));

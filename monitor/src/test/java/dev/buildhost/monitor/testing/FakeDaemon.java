@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 
 /**
- * The daemon's drain API as the monitor sees it, on 127.0.0.1: POST/DELETE /v1/host/drain and
- * GET /v1/instances, with a bearer token. Instances can be made to end after a number of polls.
+ * The daemon's drain API as the monitor sees it, on 127.0.0.1: POST/DELETE /v1/host/drain and GET
+ * /v1/instances, with a bearer token. Instances can be made to end after a number of polls.
  */
 public final class FakeDaemon implements AutoCloseable {
   private final HttpServer server;
@@ -83,8 +83,12 @@ public final class FakeDaemon implements AutoCloseable {
               if (after >= 0 && instancePolls > after) {
                 e.setValue("STOPPED");
               }
-              b.append(b.length() > 1 ? "," : "").append("{\"id\":\"").append(e.getKey()).append("\",\"state\":\"")
-                  .append(e.getValue()).append("\",\"machine\":\"m\"}");
+              b.append(b.length() > 1 ? "," : "")
+                  .append("{\"id\":\"")
+                  .append(e.getKey())
+                  .append("\",\"state\":\"")
+                  .append(e.getValue())
+                  .append("\",\"machine\":\"m\"}");
             }
             body = b.append(']').toString();
           }
@@ -96,7 +100,8 @@ public final class FakeDaemon implements AutoCloseable {
       }
     }
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    try (ex; OutputStream out = ex.getResponseBody()) {
+    try (ex;
+        OutputStream out = ex.getResponseBody()) {
       ex.getResponseHeaders().set("Content-Type", "application/json");
       ex.sendResponseHeaders(status, bytes.length);
       out.write(bytes);

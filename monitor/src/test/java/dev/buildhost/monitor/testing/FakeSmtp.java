@@ -18,8 +18,10 @@ public final class FakeSmtp implements AutoCloseable {
   private final ServerSocket listener;
   private final List<String> received = Collections.synchronizedList(new ArrayList<>());
   private final Thread thread;
+
   /** Replies by command word; missing ones get the usual success. */
   public volatile Map<String, String> replies = Map.of();
+
   /** Accept, then say nothing (to test timeouts). */
   public volatile boolean silent;
 
@@ -44,7 +46,8 @@ public final class FakeSmtp implements AutoCloseable {
     while (!listener.isClosed()) {
       try (Socket s = listener.accept()) {
         s.setSoTimeout(3000);
-        BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader in =
+            new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
         OutputStream out = s.getOutputStream();
         if (silent) {
           in.readLine();
@@ -63,11 +66,14 @@ public final class FakeSmtp implements AutoCloseable {
             continue;
           }
           String word = line.split("[ :]")[0];
-          String reply = replies.getOrDefault(word, switch (word) {
-            case "DATA" -> "354 go ahead";
-            case "QUIT" -> "221 bye";
-            default -> "250 ok";
-          });
+          String reply =
+              replies.getOrDefault(
+                  word,
+                  switch (word) {
+                    case "DATA" -> "354 go ahead";
+                    case "QUIT" -> "221 bye";
+                    default -> "250 ok";
+                  });
           out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
           if (word.equals("DATA") && reply.startsWith("354")) {
             data = true;

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The real {@code gpg} in a throw-away GNUPGHOME: makes keys, exports them and signs files the
- * way an operator would. {@link #close} stops the gpg-agent this home started.
+ * The real {@code gpg} in a throw-away GNUPGHOME: makes keys, exports them and signs files the way
+ * an operator would. {@link #close} stops the gpg-agent this home started.
  */
 public final class Gpg implements AutoCloseable {
   private final Path home;
@@ -63,7 +63,8 @@ public final class Gpg implements AutoCloseable {
     Path in = work.resolve("data-" + System.nanoTime());
     Files.write(in, data);
     Path out = work.resolve(in.getFileName() + ".sig");
-    List<String> args = new ArrayList<>(List.of("--local-user", fingerprint + "!", "--output", out.toString()));
+    List<String> args =
+        new ArrayList<>(List.of("--local-user", fingerprint + "!", "--output", out.toString()));
     if (armor) {
       args.add("--armor");
     }
@@ -73,26 +74,45 @@ public final class Gpg implements AutoCloseable {
   }
 
   private String run(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("gpg", "--homedir", home.toString(), "--batch", "--yes",
-        "--pinentry-mode", "loopback", "--passphrase", ""));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "gpg",
+                "--homedir",
+                home.toString(),
+                "--batch",
+                "--yes",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                ""));
     cmd.addAll(List.of(args));
     Path log = work.resolve("gpg.log");
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(false).redirectError(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(cmd).redirectErrorStream(false).redirectError(log.toFile()).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new IOException("gpg " + String.join(" ", args) + " did not finish");
     }
     if (p.exitValue() != 0) {
-      throw new IOException("gpg " + String.join(" ", args) + " failed (" + p.exitValue() + "): "
-          + Files.readString(log));
+      throw new IOException(
+          "gpg "
+              + String.join(" ", args)
+              + " failed ("
+              + p.exitValue()
+              + "): "
+              + Files.readString(log));
     }
     return out;
   }
 
   @Override
   public void close() throws IOException {
-    Process p = new ProcessBuilder("gpgconf", "--homedir", home.toString(), "--kill", "all").inheritIO().start();
+    Process p =
+        new ProcessBuilder("gpgconf", "--homedir", home.toString(), "--kill", "all")
+            .inheritIO()
+            .start();
     try {
       p.waitFor(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -41,7 +41,8 @@ public final class TestConfigs {
    */
   public static String rebootScript(Path dir, Path log) throws IOException {
     Path script = dir.resolve("fake-reboot.sh");
-    Files.writeString(script, "#!/bin/sh\nprintf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '" + log + "'\n");
+    Files.writeString(
+        script, "#!/bin/sh\nprintf '%s\\n' \"$BUILDHOST_REBOOT_REASON\" >> '" + log + "'\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
     return script.toString();
   }

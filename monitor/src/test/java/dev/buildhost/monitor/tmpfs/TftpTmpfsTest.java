@@ -62,10 +62,15 @@ class TftpTmpfsTest {
     Files.write(tftp.resolve("half"), new byte[1024 * 1024]);
     TftpTmpfs.Usage after = TftpTmpfs.usage(tftp);
     assertTrue(after.used() >= 1024 * 1024, after.toString());
-    assertTrue(after.toString().startsWith("tmpfs: 1024 KiB used of 2048 KiB (50%)"), after.toString());
-    assertEquals(TftpTmpfs.Mounted.ALREADY_MOUNTED, TftpTmpfs.mount(tftp, "2m"), "not mounted twice");
-    assertEquals(1, Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-        .filter(l -> l.split(" ")[4].equals(tftp.toString())).count());
+    assertTrue(
+        after.toString().startsWith("tmpfs: 1024 KiB used of 2048 KiB (50%)"), after.toString());
+    assertEquals(
+        TftpTmpfs.Mounted.ALREADY_MOUNTED, TftpTmpfs.mount(tftp, "2m"), "not mounted twice");
+    assertEquals(
+        1,
+        Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+            .filter(l -> l.split(" ")[4].equals(tftp.toString()))
+            .count());
   }
 
   @Test
@@ -80,35 +85,56 @@ class TftpTmpfsTest {
   void refusesToMountOverARootThatHoldsInstanceFolders() throws Exception {
     Path running = Files.createDirectories(tftp.resolve("i-42"));
     Files.writeString(running.resolve("result.manifest"), "uploaded while the daemon ran\n");
-    java.io.IOException e = assertThrows(java.io.IOException.class, () -> TftpTmpfs.mount(tftp, "1m"));
-    assertTrue(e.getMessage().startsWith("refusing to mount a tmpfs over " + tftp.toRealPath()
-        + ": it is not empty (it holds i-42)"), e.getMessage());
+    java.io.IOException e =
+        assertThrows(java.io.IOException.class, () -> TftpTmpfs.mount(tftp, "1m"));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "refusing to mount a tmpfs over "
+                    + tftp.toRealPath()
+                    + ": it is not empty (it holds i-42)"),
+        e.getMessage());
     assertTrue(e.getMessage().contains("nothing was mounted"), e.getMessage());
     assertFalse(TftpTmpfs.isMountPoint(tftp.toRealPath()), "nothing mounted");
-    assertEquals("uploaded while the daemon ran\n", Files.readString(running.resolve("result.manifest")),
+    assertEquals(
+        "uploaded while the daemon ran\n",
+        Files.readString(running.resolve("result.manifest")),
         "the running instance's folder is still visible");
   }
 
   @Test
   void theMountOnlyCommandRefusesANonEmptyRootWithStatus1() throws Exception {
     Files.createDirectories(tftp.resolve("toolchain"));
-    String[] args = {"--mount-tmpfs", "--root", tmp.resolve("build").toString(), "--state-dir",
-        tmp.resolve("state").toString(), "--tftp-tmpfs-size", "1m", "--cmdline", tmp.resolve("no-cmdline").toString()};
+    String[] args = {
+      "--mount-tmpfs",
+      "--root",
+      tmp.resolve("build").toString(),
+      "--state-dir",
+      tmp.resolve("state").toString(),
+      "--tftp-tmpfs-size",
+      "1m",
+      "--cmdline",
+      tmp.resolve("no-cmdline").toString()
+    };
     assertEquals(1, MonitorCommand.commandLine().execute(args));
     assertFalse(TftpTmpfs.isMountPoint(tftp.toRealPath()));
     Files.delete(tftp.resolve("toolchain"));
     assertEquals(0, MonitorCommand.commandLine().execute(args));
     assertTrue(TftpTmpfs.isMountPoint(tftp.toRealPath()));
     assertEquals(0, MonitorCommand.commandLine().execute(args), "mounted already: nothing to do");
-    assertEquals(1, Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-        .filter(l -> l.split(" ")[4].equals(tftp.toString())).count());
+    assertEquals(
+        1,
+        Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+            .filter(l -> l.split(" ")[4].equals(tftp.toString()))
+            .count());
   }
 
   @Test
   void theMonitorMountsItAtStart() throws Exception {
     MonitorConfig cfg = TestConfigs.config(tmp, Map.of(Setting.TFTP_TMPFS_SIZE, "3m"));
     assertEquals(tftp, cfg.tftpDir());
-    Monitor m = new Monitor(cfg, Clock.systemUTC(), tmp.resolve("no-boot-id"), ProgressListener.NONE);
+    Monitor m =
+        new Monitor(cfg, Clock.systemUTC(), tmp.resolve("no-boot-id"), ProgressListener.NONE);
     m.start();
     assertTrue(TftpTmpfs.isMountPoint(tftp.toRealPath()));
     assertEquals(3 * 1024 * 1024, TftpTmpfs.usage(tftp).total());
@@ -122,17 +148,27 @@ class TftpTmpfsTest {
     String sum = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(big));
     try (FileServer server = new FileServer()) {
       server.put("/big.bin", big).put("/toolchain.sha256", sum + "  big.bin\n");
-      MonitorConfig cfg = TestConfigs.config(tmp, Map.of(Setting.TOOLCHAIN_URL,
-          server.url("/toolchain.sha256").toString(), Setting.FETCH_RETRIES, "0"));
-      ToolchainBootstrap b = new ToolchainBootstrap(cfg, new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()),
-          ProgressListener.NONE);
+      MonitorConfig cfg =
+          TestConfigs.config(
+              tmp,
+              Map.of(
+                  Setting.TOOLCHAIN_URL,
+                  server.url("/toolchain.sha256").toString(),
+                  Setting.FETCH_RETRIES,
+                  "0"));
+      ToolchainBootstrap b =
+          new ToolchainBootstrap(
+              cfg,
+              new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()),
+              ProgressListener.NONE);
       BootstrapException e = assertThrows(BootstrapException.class, b::fetchAndPublish);
       assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
       try (var s = Files.list(cfg.toolchainsDir())) {
         assertEquals(List.of(), s.toList(), "the partial download was removed");
       }
       assertFalse(Files.exists(cfg.toolchainsDir().resolve("toolchain")));
-      assertTrue(TftpTmpfs.usage(tftp).used() < 64 * 1024, "space given back: " + TftpTmpfs.usage(tftp));
+      assertTrue(
+          TftpTmpfs.usage(tftp).used() < 64 * 1024, "space given back: " + TftpTmpfs.usage(tftp));
     }
   }
 }

@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class WatcherTest {
   FileServer server;
-  Watcher watcher = new Watcher(new HttpFetcher(Duration.ofSeconds(2), Duration.ofSeconds(2)), 1 << 20, null);
+  Watcher watcher =
+      new Watcher(new HttpFetcher(Duration.ofSeconds(2), Duration.ofSeconds(2)), 1 << 20, null);
 
   @BeforeEach
   void start() throws Exception {
@@ -55,11 +56,13 @@ class WatcherTest {
   /** Each answer comes with 200 from a real HTTP server; none of them is a build-id. */
   @ParameterizedTest(name = "{0}")
   @MethodSource("implausibleAnswers")
-  void anAnswerThatIsNotABuildIdIsUnknownAndSaysWhy(String what, byte[] body, String contentType, String why) {
+  void anAnswerThatIsNotABuildIdIsUnknownAndSaysWhy(
+      String what, byte[] body, String contentType, String why) {
     server.put("/buildos-buildid", body, contentType);
     Reading r = watcher.buildId(server.url("/buildos-buildid"));
     assertFalse(r.known(), what + " was taken as a build-id: " + r.value());
-    assertTrue(r.error().startsWith("build-id at " + server.url("/buildos-buildid") + " "), r.error());
+    assertTrue(
+        r.error().startsWith("build-id at " + server.url("/buildos-buildid") + " "), r.error());
     assertTrue(r.error().contains(why), what + ": " + r.error());
   }
 
@@ -69,20 +72,42 @@ class WatcherTest {
     binary[0] = 0x01;
     binary[1] = (byte) 0xff;
     return Stream.of(
-        Arguments.of("a proxy's HTML error page", utf8("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>"
-            + "</head>\n<body>upstream error</body></html>\n"), "text/html; charset=utf-8", "not as plain text"),
-        Arguments.of("one line of HTML served as text/plain", utf8("<html><body>Service unavailable</body></html>"),
-            FileServer.TEXT, "looks like markup"),
-        Arguments.of("a long body", utf8("b".repeat(BuildIdText.MAX_CHARS + 1) + "\n"), FileServer.TEXT,
+        Arguments.of(
+            "a proxy's HTML error page",
+            utf8(
+                "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>"
+                    + "</head>\n<body>upstream error</body></html>\n"),
+            "text/html; charset=utf-8",
+            "not as plain text"),
+        Arguments.of(
+            "one line of HTML served as text/plain",
+            utf8("<html><body>Service unavailable</body></html>"),
+            FileServer.TEXT,
+            "looks like markup"),
+        Arguments.of(
+            "a long body",
+            utf8("b".repeat(BuildIdText.MAX_CHARS + 1) + "\n"),
+            FileServer.TEXT,
             "characters long; a build-id has at most " + BuildIdText.MAX_CHARS),
         Arguments.of("binary served as text", binary, FileServer.TEXT, "is not text (not UTF-8)"),
-        Arguments.of("a control character", utf8("buildos-1\u0007\n"), FileServer.TEXT, "unprintable character U+0007"),
-        Arguments.of("several lines", utf8("buildos-20261126-1\nbuildos-20261127-1\n"), FileServer.TEXT,
+        Arguments.of(
+            "a control character",
+            utf8("buildos-1\u0007\n"),
+            FileServer.TEXT,
+            "unprintable character U+0007"),
+        Arguments.of(
+            "several lines",
+            utf8("buildos-20261126-1\nbuildos-20261127-1\n"),
+            FileServer.TEXT,
             "has 2 lines; a build-id is one line"),
-        Arguments.of("a wrong content type", utf8("buildos-20261126-1\n"), "application/octet-stream",
+        Arguments.of(
+            "a wrong content type",
+            utf8("buildos-20261126-1\n"),
+            "application/octet-stream",
             "was served as 'application/octet-stream', not as plain text"),
         Arguments.of("JSON", utf8("{\"build\":1}"), "application/json", "not as plain text"),
-        Arguments.of("no content type", utf8("buildos-20261126-1\n"), null, "without a Content-Type"));
+        Arguments.of(
+            "no content type", utf8("buildos-20261126-1\n"), null, "without a Content-Type"));
   }
 
   static byte[] utf8(String s) {
@@ -100,9 +125,13 @@ class WatcherTest {
     String sums = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  empty\n";
     server.put("/t.sha256", sums);
     Reading r = watcher.toolchainId(server.url("/t.sha256"));
-    assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-        .digest(sums.getBytes(StandardCharsets.UTF_8))), r.value());
-    server.put("/t.sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  other\n");
+    assertEquals(
+        HexFormat.of()
+            .formatHex(
+                MessageDigest.getInstance("SHA-256").digest(sums.getBytes(StandardCharsets.UTF_8))),
+        r.value());
+    server.put(
+        "/t.sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  other\n");
     Reading changed = watcher.toolchainId(server.url("/t.sha256"));
     assertFalse(changed.value().equals(r.value()));
   }

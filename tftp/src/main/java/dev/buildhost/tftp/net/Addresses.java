@@ -6,15 +6,17 @@ import java.net.InetSocketAddress;
 
 /** Addresses as people write them: {@code 127.0.0.1:69}, {@code [::1]:69} (RFC 5952 short form). */
 public final class Addresses {
-  private Addresses() {
-  }
+  private Addresses() {}
 
   /** {@code HOST:PORT}, an IPv6 host in brackets. */
   public static String hostPort(InetSocketAddress address) {
     return host(address.getAddress()) + ":" + address.getPort();
   }
 
-  /** The address as text, an IPv6 one shortened and in brackets (Java writes {@code 0:0:0:0:0:0:0:1}). */
+  /**
+   * The address as text, an IPv6 one shortened and in brackets (Java writes {@code
+   * 0:0:0:0:0:0:0:1}).
+   */
   public static String host(InetAddress address) {
     if (!(address instanceof Inet6Address ipv6)) {
       return address.getHostAddress();

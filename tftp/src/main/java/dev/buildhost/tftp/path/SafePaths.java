@@ -13,25 +13,28 @@ import java.nio.file.attribute.BasicFileAttributes;
 /**
  * Maps a requested file name to a file inside one root, or refuses it.
  *
- * <p>Names are '/'-separated paths of components made of letters, digits and
- * {@code . _ - + = , @ ~ #}; no component may be empty or start with a dot (which rules out
- * {@code .}, {@code ..}, {@code ...} and the server's hidden temporary files). One leading '/' is
- * taken to mean the root, as tftpd-hpa does with {@code -s} (PXE firmware and some clients ask
- * for {@code /pxelinux.0}): {@code /a/b} is {@code a/b}, while {@code //a}, {@code /../a} and
- * {@code /} are refused like {@code /a}, {@code ../a} and the empty name. Backslashes,
- * percent signs, spaces, control characters and non-ASCII bytes are refused, so no encoding or
- * alternative separator can smuggle a parent reference in. After that check the path is resolved
- * with symbolic links followed, and must still lie inside the (real) root.
+ * <p>Names are '/'-separated paths of components made of letters, digits and {@code . _ - + = , @ ~
+ * #}; no component may be empty or start with a dot (which rules out {@code .}, {@code ..}, {@code
+ * ...} and the server's hidden temporary files). One leading '/' is taken to mean the root, as
+ * tftpd-hpa does with {@code -s} (PXE firmware and some clients ask for {@code /pxelinux.0}):
+ * {@code /a/b} is {@code a/b}, while {@code //a}, {@code /../a} and {@code /} are refused like
+ * {@code /a}, {@code ../a} and the empty name. Backslashes, percent signs, spaces, control
+ * characters and non-ASCII bytes are refused, so no encoding or alternative separator can smuggle a
+ * parent reference in. After that check the path is resolved with symbolic links followed, and must
+ * still lie inside the (real) root.
  */
 public final class SafePaths {
   /** Longest accepted name, in bytes. */
   public static final int MAX_NAME_LENGTH = 255;
+
   /** Upload temporary files: hidden (leading dot) and with this suffix. */
   public static final String TEMP_SUFFIX = ".tftp-part";
 
   private final Path root;
 
-  /** @param root an existing folder; its real path (symbolic links resolved) becomes the root */
+  /**
+   * @param root an existing folder; its real path (symbolic links resolved) becomes the root
+   */
   public SafePaths(Path root) throws IOException {
     this.root = root.toRealPath();
     if (!Files.isDirectory(this.root)) {
@@ -75,15 +78,25 @@ public final class SafePaths {
         }
         componentStart = i + 1;
       } else if (!allowed(c)) {
-        throw denied(String.format("character 0x%02x is not allowed in file names", (int) c & 0xff));
+        throw denied(
+            String.format("character 0x%02x is not allowed in file names", (int) c & 0xff));
       }
     }
     return name;
   }
 
   private static boolean allowed(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-        || c == '.' || c == '_' || c == '-' || c == '+' || c == '=' || c == ',' || c == '@' || c == '~'
+    return (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || c == '.'
+        || c == '_'
+        || c == '-'
+        || c == '+'
+        || c == '='
+        || c == ','
+        || c == '@'
+        || c == '~'
         || c == '#';
   }
 
@@ -98,7 +111,8 @@ public final class SafePaths {
     } catch (AccessDeniedException e) {
       throw denied("permission denied");
     } catch (IOException e) {
-      throw new TftpProtocolException(Opcodes.ERR_FILE_NOT_FOUND, "cannot resolve: " + e.getClass().getSimpleName());
+      throw new TftpProtocolException(
+          Opcodes.ERR_FILE_NOT_FOUND, "cannot resolve: " + e.getClass().getSimpleName());
     }
     if (!real.startsWith(root)) {
       throw denied("path leads outside the root");
@@ -132,10 +146,13 @@ public final class SafePaths {
     }
     Path target = parent.resolve(requested.getFileName());
     try {
-      BasicFileAttributes attrs = Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      BasicFileAttributes attrs =
+          Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       if (!attrs.isRegularFile()) {
-        throw denied(attrs.isSymbolicLink() ? "target is a symbolic link"
-            : attrs.isDirectory() ? "target is a folder" : "target is not a regular file");
+        throw denied(
+            attrs.isSymbolicLink()
+                ? "target is a symbolic link"
+                : attrs.isDirectory() ? "target is a folder" : "target is not a regular file");
       }
     } catch (NoSuchFileException e) {
       // fine: a new file

@@ -7,14 +7,15 @@ import java.nio.ByteBuffer;
  * encoder and decoder keep state across calls, so blocks may split a pair anywhere.
  */
 public final class Netascii {
-  private Netascii() {
-  }
+  private Netascii() {}
 
   /** Local bytes to netascii. */
   public static final class Encoder {
     private int pending = -1;
 
-    /** Converts from {@code in} into {@code out} until {@code out} is full or {@code in} is empty. */
+    /**
+     * Converts from {@code in} into {@code out} until {@code out} is full or {@code in} is empty.
+     */
     public void encode(ByteBuffer in, ByteBuffer out) {
       while (out.hasRemaining()) {
         if (pending >= 0) {

@@ -23,11 +23,11 @@ public final class Opcodes {
 
   /** RFC 1350: a request (and, per RFC 2347, a request with options) fits in 512 bytes. */
   public static final int MAX_REQUEST_LENGTH = 512;
+
   public static final int DEFAULT_BLOCK_SIZE = 512;
   public static final int MIN_BLOCK_SIZE = 8;
   public static final int MAX_BLOCK_SIZE = 65464;
   public static final int MAX_WINDOW_SIZE = 65535;
 
-  private Opcodes() {
-  }
+  private Opcodes() {}
 }

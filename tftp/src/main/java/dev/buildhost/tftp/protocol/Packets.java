@@ -18,20 +18,22 @@ import org.apache.commons.net.tftp.TFTPPacketException;
 public final class Packets {
   private static final int MAX_ERROR_MESSAGE = 200;
 
-  private Packets() {
-  }
+  private Packets() {}
 
   /** An ERROR packet; the message is shortened and made printable. */
   public static byte[] error(int code, String message) {
-    String text = message.length() > MAX_ERROR_MESSAGE ? message.substring(0, MAX_ERROR_MESSAGE) : message;
+    String text =
+        message.length() > MAX_ERROR_MESSAGE ? message.substring(0, MAX_ERROR_MESSAGE) : message;
     StringBuilder clean = new StringBuilder(text.length());
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       clean.append(c < 0x20 || c > 0x7e ? '?' : c);
     }
-    DatagramPacket datagram = new TFTPErrorPacket(InetAddress.getLoopbackAddress(), 0, code, clean.toString())
-        .newDatagram();
-    return Arrays.copyOfRange(datagram.getData(), datagram.getOffset(), datagram.getOffset() + datagram.getLength());
+    DatagramPacket datagram =
+        new TFTPErrorPacket(InetAddress.getLoopbackAddress(), 0, code, clean.toString())
+            .newDatagram();
+    return Arrays.copyOfRange(
+        datagram.getData(), datagram.getOffset(), datagram.getOffset() + datagram.getLength());
   }
 
   /** An OACK packet (RFC 2347): {@code 6 | (name 0 value 0)*}. */
@@ -56,7 +58,9 @@ public final class Packets {
     return buffer;
   }
 
-  /** The opcode of a received packet in {@code buffer[0, limit)}, or -1 when shorter than 2 bytes. */
+  /**
+   * The opcode of a received packet in {@code buffer[0, limit)}, or -1 when shorter than 2 bytes.
+   */
   public static int opcode(ByteBuffer received) {
     return received.limit() < 2 ? -1 : received.getShort(0) & 0xffff;
   }
@@ -71,8 +75,9 @@ public final class Packets {
     byte[] bytes = new byte[received.limit()];
     received.get(0, bytes);
     try {
-      TFTPPacket packet = TFTPPacket.newTFTPPacket(
-          new DatagramPacket(bytes, bytes.length, InetAddress.getLoopbackAddress(), 0));
+      TFTPPacket packet =
+          TFTPPacket.newTFTPPacket(
+              new DatagramPacket(bytes, bytes.length, InetAddress.getLoopbackAddress(), 0));
       if (packet instanceof TFTPErrorPacket error) {
         return "error " + error.getError() + ": " + Printable.quote(error.getMessage());
       }

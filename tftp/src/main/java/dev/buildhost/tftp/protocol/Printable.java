@@ -4,8 +4,7 @@ package dev.buildhost.tftp.protocol;
 public final class Printable {
   private static final int MAX = 80;
 
-  private Printable() {
-  }
+  private Printable() {}
 
   /** Quotes text, escaping control and non-ASCII characters and shortening long input. */
   public static String quote(String text) {

@@ -7,22 +7,27 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A parsed RRQ or WRQ: {@code opcode | filename 0 | mode 0 | (option 0 value 0)*} (RFC 1350,
- * RFC 2347). Option names are lower-cased; of duplicated options the first one counts.
+ * A parsed RRQ or WRQ: {@code opcode | filename 0 | mode 0 | (option 0 value 0)*} (RFC 1350, RFC
+ * 2347). Option names are lower-cased; of duplicated options the first one counts.
  *
- * <p>commons-net's {@code TFTPRequestPacket} is lenient about what it accepts (missing
- * terminators, unknown modes), so requests are parsed here, strictly, and every malformation is
- * reported as a {@link TftpProtocolException} carrying the ERROR code to answer with.
+ * <p>commons-net's {@code TFTPRequestPacket} is lenient about what it accepts (missing terminators,
+ * unknown modes), so requests are parsed here, strictly, and every malformation is reported as a
+ * {@link TftpProtocolException} carrying the ERROR code to answer with.
  */
-public record TftpRequest(int opcode, String fileName, TransferMode mode, Map<String, String> options,
-                          int duplicateOptions) {
+public record TftpRequest(
+    int opcode,
+    String fileName,
+    TransferMode mode,
+    Map<String, String> options,
+    int duplicateOptions) {
 
   public boolean isWrite() {
     return opcode == Opcodes.WRQ;
   }
 
   /** Parses {@code length} bytes of {@code packet} starting at {@code offset}. */
-  public static TftpRequest parse(byte[] packet, int offset, int length) throws TftpProtocolException {
+  public static TftpRequest parse(byte[] packet, int offset, int length)
+      throws TftpProtocolException {
     if (length < 4) {
       throw illegal("packet of " + length + " bytes is too short");
     }
@@ -43,9 +48,11 @@ public record TftpRequest(int opcode, String fileName, TransferMode mode, Map<St
     pos = nul + 1;
     nul = indexOfNul(packet, pos, end);
     if (nul < 0) {
-      throw illegal(pos == end ? "transfer mode is missing" : "transfer mode is not NUL-terminated");
+      throw illegal(
+          pos == end ? "transfer mode is missing" : "transfer mode is not NUL-terminated");
     }
-    TransferMode mode = TransferMode.parse(new String(packet, pos, nul - pos, StandardCharsets.ISO_8859_1));
+    TransferMode mode =
+        TransferMode.parse(new String(packet, pos, nul - pos, StandardCharsets.ISO_8859_1));
     pos = nul + 1;
     Map<String, String> options = new LinkedHashMap<>();
     int duplicates = 0;
@@ -58,8 +65,11 @@ public record TftpRequest(int opcode, String fileName, TransferMode mode, Map<St
       if (valueEnd < 0) {
         throw illegal("option value is missing or not NUL-terminated");
       }
-      String name = new String(packet, pos, nameEnd - pos, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
-      String value = new String(packet, nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.ISO_8859_1);
+      String name =
+          new String(packet, pos, nameEnd - pos, StandardCharsets.ISO_8859_1)
+              .toLowerCase(Locale.ROOT);
+      String value =
+          new String(packet, nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.ISO_8859_1);
       if (name.isEmpty()) {
         throw illegal("empty option name");
       }
@@ -68,7 +78,8 @@ public record TftpRequest(int opcode, String fileName, TransferMode mode, Map<St
       }
       pos = valueEnd + 1;
     }
-    return new TftpRequest(opcode, fileName, mode, Collections.unmodifiableMap(options), duplicates);
+    return new TftpRequest(
+        opcode, fileName, mode, Collections.unmodifiableMap(options), duplicates);
   }
 
   private static int indexOfNul(byte[] data, int from, int end) {

@@ -37,16 +37,20 @@ final class ReadTransfer extends Transfer {
         throw new TftpProtocolException(Opcodes.ERR_ACCESS_VIOLATION, "permission denied");
       }
       size = file.size();
-      options = server.negotiator().negotiate(request, request.mode() == TransferMode.OCTET ? size : -1, 0, "");
+      options =
+          server
+              .negotiator()
+              .negotiate(request, request.mode() == TransferMode.OCTET ? size : -1, 0, "");
     } catch (TftpProtocolException e) {
       throw new TransferFailure(e.errorCode(), e.getMessage());
     }
     if (options.hasOack()) {
       sendOack();
     }
-    BlockSource source = request.mode() == TransferMode.OCTET
-        ? new OctetSource(file, options.blockSize(), buffers.chunk)
-        : new NetasciiSource(file, options.blockSize(), options.windowSize());
+    BlockSource source =
+        request.mode() == TransferMode.OCTET
+            ? new OctetSource(file, options.blockSize(), buffers.chunk)
+            : new NetasciiSource(file, options.blockSize(), options.windowSize());
     sendBlocks(source);
   }
 
@@ -58,7 +62,8 @@ final class ReadTransfer extends Transfer {
     while (true) {
       if (!await(deadline)) {
         if (++retries > server.maxRetries) {
-          throw new TransferFailure(TransferFailure.NO_ERROR_PACKET, "timed out waiting for the ACK of the OACK");
+          throw new TransferFailure(
+              TransferFailure.NO_ERROR_PACKET, "timed out waiting for the ACK of the OACK");
         }
         send(oack.rewind());
         deadline = System.nanoTime() + timeoutNanos();
@@ -111,8 +116,11 @@ final class ReadTransfer extends Transfer {
       while (!advanced) {
         if (!await(deadline)) {
           if (++retries > server.maxRetries) {
-            throw new TransferFailure(TransferFailure.NO_ERROR_PACKET, "timed out waiting for the ACK of block "
-                + (next - 1) + (last == next - 1 ? " (the final block)" : ""));
+            throw new TransferFailure(
+                TransferFailure.NO_ERROR_PACKET,
+                "timed out waiting for the ACK of block "
+                    + (next - 1)
+                    + (last == next - 1 ? " (the final block)" : ""));
           }
           next = base; // re-send the window from the oldest unacknowledged block
           break;
@@ -139,7 +147,8 @@ final class ReadTransfer extends Transfer {
     }
   }
 
-  private static void prepare(BlockSource source, long block, ByteBuffer packet) throws IOException {
+  private static void prepare(BlockSource source, long block, ByteBuffer packet)
+      throws IOException {
     packet.clear();
     packet.putShort((short) Opcodes.DATA).putShort((short) block);
     source.read(block, packet);

@@ -12,11 +12,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The bytes of the files stored under a writable root, for the quota. Walking a root of many
- * thousand files on every upload would be slow, so the root is walked once, when the server
- * starts, and every upload then adds what it stored less what it replaced, under this object's
- * lock (see {@link WriteTransfer}). Uploads in progress are not counted here; their temporary
- * files never are. Files that other programs add to or remove from the root while the server
- * runs are counted from the server's next start.
+ * thousand files on every upload would be slow, so the root is walked once, when the server starts,
+ * and every upload then adds what it stored less what it replaced, under this object's lock (see
+ * {@link WriteTransfer}). Uploads in progress are not counted here; their temporary files never
+ * are. Files that other programs add to or remove from the root while the server runs are counted
+ * from the server's next start.
  */
 final class StoredBytes {
   private static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
@@ -33,30 +33,32 @@ final class StoredBytes {
    */
   static StoredBytes measure(Path root) throws IOException {
     long[] total = {0};
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-        if (!attrs.isRegularFile()) {
-          return FileVisitResult.CONTINUE;
-        }
-        String name = file.getFileName().toString();
-        if (!name.endsWith(SafePaths.TEMP_SUFFIX)) {
-          total[0] += attrs.size();
-        } else if (name.startsWith(".")) {
-          try {
-            Files.deleteIfExists(file);
-          } catch (IOException e) {
-            LOG.warn("cannot delete the stale temporary upload {}: {}", file, e.toString());
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            if (!attrs.isRegularFile()) {
+              return FileVisitResult.CONTINUE;
+            }
+            String name = file.getFileName().toString();
+            if (!name.endsWith(SafePaths.TEMP_SUFFIX)) {
+              total[0] += attrs.size();
+            } else if (name.startsWith(".")) {
+              try {
+                Files.deleteIfExists(file);
+              } catch (IOException e) {
+                LOG.warn("cannot delete the stale temporary upload {}: {}", file, e.toString());
+              }
+            }
+            return FileVisitResult.CONTINUE;
           }
-        }
-        return FileVisitResult.CONTINUE;
-      }
 
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) {
-        return FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) {
+            return FileVisitResult.CONTINUE;
+          }
+        });
     return new StoredBytes(total[0]);
   }
 

@@ -1,8 +1,8 @@
 package dev.buildhost.tftp.server;
 
 import dev.buildhost.tftp.path.SafePaths;
-import dev.buildhost.tftp.protocol.OptionNegotiator;
 import dev.buildhost.tftp.protocol.Opcodes;
+import dev.buildhost.tftp.protocol.OptionNegotiator;
 import dev.buildhost.tftp.protocol.Packets;
 import dev.buildhost.tftp.protocol.Printable;
 import dev.buildhost.tftp.protocol.TftpProtocolException;
@@ -46,14 +46,18 @@ import org.slf4j.LoggerFactory;
  * <p>One thread receives requests on the server's port; each transfer then runs on its own
  * ephemeral port (its TID) on a thread of a pool. A request needs one of {@code maxTransfers}
  * slots, of which one client address holds at most {@code maxTransfersPerClient}; a transfer the
- * client has not acknowledged yet gives its slot up to a new request when the slots run out
- * ({@link TransferSlots}) and ends at the first-ACK deadline anyway. Requests that get no slot are
- * answered with an ERROR. Threads of the pool end when idle and when the server closes.
+ * client has not acknowledged yet gives its slot up to a new request when the slots run out ({@link
+ * TransferSlots}) and ends at the first-ACK deadline anyway. Requests that get no slot are answered
+ * with an ERROR. Threads of the pool end when idle and when the server closes.
  */
 public final class TftpServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
   private static final AtomicInteger SERVER_IDS = new AtomicInteger();
-  /** The default cap on the timeout option: a stalled transfer holds its slot for at most ~(retries + 1) x this. */
+
+  /**
+   * The default cap on the timeout option: a stalled transfer holds its slot for at most ~(retries
+   * + 1) x this.
+   */
   public static final int DEFAULT_MAX_TIMEOUT_SECONDS = 10;
 
   private final Path requestedRoot;
@@ -65,16 +69,20 @@ public final class TftpServer implements AutoCloseable {
   final boolean allowOverwrite;
   final int maxTransfers;
   final int maxRetries;
+
   /** The server's retransmission timeout; also the longest one before a transfer's first ACK. */
   final Duration timeout;
+
   final Duration firstAckTimeout;
   private final OptionNegotiator negotiator;
   private final TransferListener listener;
 
   private final Object lifecycle = new Object();
   private final TransferSlots<Transfer> slots;
+
   /** Transfers whose thread runs: those holding a slot and evicted ones still ending. */
   private final Set<Transfer> active = ConcurrentHashMap.newKeySet();
+
   private final ConcurrentLinkedQueue<TransferBuffers> bufferPool = new ConcurrentLinkedQueue<>();
   private final AtomicLong uploadsInFlight = new AtomicLong();
   private SafePaths paths;
@@ -101,7 +109,9 @@ public final class TftpServer implements AutoCloseable {
     this.maxRetries = b.maxRetries;
     this.timeout = b.timeout;
     this.firstAckTimeout = b.firstAckTimeout();
-    this.negotiator = new OptionNegotiator(b.maxBlockSize, b.maxWindowSize, b.timeout.toMillis(), b.maxTimeoutSeconds);
+    this.negotiator =
+        new OptionNegotiator(
+            b.maxBlockSize, b.maxWindowSize, b.timeout.toMillis(), b.maxTimeoutSeconds);
     this.listener = b.listener;
     this.slots = new TransferSlots<>(b.maxTransfers, b.maxTransfersPerClient());
   }
@@ -121,23 +131,40 @@ public final class TftpServer implements AutoCloseable {
         channel.bind(new InetSocketAddress(bindAddress, requestedPort));
       } catch (IOException e) {
         channel.close();
-        throw new IOException("cannot bind TFTP server to " + bindAddress.getHostAddress() + ":" + requestedPort
-            + ": " + e.getMessage(), e);
+        throw new IOException(
+            "cannot bind TFTP server to "
+                + bindAddress.getHostAddress()
+                + ":"
+                + requestedPort
+                + ": "
+                + e.getMessage(),
+            e);
       }
       socket = channel;
       localAddress = (InetSocketAddress) channel.getLocalAddress();
       String name = "tftp-" + localAddress.getPort() + "-" + SERVER_IDS.incrementAndGet();
       AtomicInteger threadIds = new AtomicInteger();
       // twice the slots: an evicted transfer's thread may still be ending when its successor starts
-      pool = new ThreadPoolExecutor(0, 2 * maxTransfers, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-        Thread t = new Thread(r, name + "-transfer-" + threadIds.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      });
+      pool =
+          new ThreadPoolExecutor(
+              0,
+              2 * maxTransfers,
+              10,
+              TimeUnit.SECONDS,
+              new SynchronousQueue<>(),
+              r -> {
+                Thread t = new Thread(r, name + "-transfer-" + threadIds.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+              });
       receiver = new Thread(this::receiveRequests, name + "-requests");
       receiver.setDaemon(true);
       receiver.start();
-      LOG.debug("TFTP server on {} serving {} ({})", localAddress, paths.root(), writable ? "writable" : "read-only");
+      LOG.debug(
+          "TFTP server on {} serving {} ({})",
+          localAddress,
+          paths.root(),
+          writable ? "writable" : "read-only");
       return this;
     }
   }
@@ -171,7 +198,9 @@ public final class TftpServer implements AutoCloseable {
     return active.size();
   }
 
-  /** Stops serving, aborts transfers in flight (no partial uploads stay visible), frees the port. */
+  /**
+   * Stops serving, aborts transfers in flight (no partial uploads stay visible), frees the port.
+   */
   @Override
   public void close() {
     Thread receiving;
@@ -213,7 +242,9 @@ public final class TftpServer implements AutoCloseable {
   }
 
   private ProtocolFamily family() {
-    return bindAddress instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
+    return bindAddress instanceof Inet4Address
+        ? StandardProtocolFamily.INET
+        : StandardProtocolFamily.INET6;
   }
 
   private void receiveRequests() {
@@ -256,26 +287,43 @@ public final class TftpServer implements AutoCloseable {
         LOG.warn("TFTP server {}: ignored an ERROR packet from {}", localAddress, from);
         return;
       }
-      LOG.warn("TFTP server {}: refused a packet of {} bytes from {}: {}", localAddress, length, from, e.getMessage());
+      LOG.warn(
+          "TFTP server {}: refused a packet of {} bytes from {}: {}",
+          localAddress,
+          length,
+          from,
+          e.getMessage());
       reply(from, e.errorCode(), e.getMessage());
       return;
     }
     if (request.duplicateOptions() > 0) {
-      LOG.warn("TFTP server {}: request from {} repeats options; the first of each counts", localAddress, from);
+      LOG.warn(
+          "TFTP server {}: request from {} repeats options; the first of each counts",
+          localAddress,
+          from);
     }
     fire(TransferEvent.Kind.REQUESTED, request, from, 0, Duration.ZERO, null);
-    Transfer transfer = request.isWrite() ? new WriteTransfer(this, request, from) : new ReadTransfer(this, request, from);
+    Transfer transfer =
+        request.isWrite()
+            ? new WriteTransfer(this, request, from)
+            : new ReadTransfer(this, request, from);
     TransferSlots.Admission<Transfer> admission = slots.admit(from.getAddress(), transfer);
     if (admission instanceof TransferSlots.Refused<Transfer> refused) {
-      LOG.warn("TFTP server {}: refused {} {} from {}: {}", localAddress, request.isWrite() ? "WRQ" : "RRQ",
-          Printable.quote(request.fileName()), from, refused.reason());
+      LOG.warn(
+          "TFTP server {}: refused {} {} from {}: {}",
+          localAddress,
+          request.isWrite() ? "WRQ" : "RRQ",
+          Printable.quote(request.fileName()),
+          from,
+          refused.reason());
       reply(from, Opcodes.ERR_UNDEFINED, refused.reason());
       fire(TransferEvent.Kind.FAILED, request, from, 0, Duration.ZERO, refused.reason());
       return;
     }
     Transfer evicted = ((TransferSlots.Admitted<Transfer>) admission).evicted();
     if (evicted != null) {
-      evicted.abort("not acknowledged, and its slot was needed for a new request", Opcodes.ERR_UNDEFINED);
+      evicted.abort(
+          "not acknowledged, and its slot was needed for a new request", Opcodes.ERR_UNDEFINED);
     }
     DatagramChannel channel = null;
     try {
@@ -319,11 +367,23 @@ public final class TftpServer implements AutoCloseable {
     fire(kind, transfer.request, transfer.peer, bytes, took, reason);
   }
 
-  private void fire(TransferEvent.Kind kind, TftpRequest request, InetSocketAddress peer, long bytes, Duration took,
-                    String reason) {
+  private void fire(
+      TransferEvent.Kind kind,
+      TftpRequest request,
+      InetSocketAddress peer,
+      long bytes,
+      Duration took,
+      String reason) {
     try {
-      listener.onTransfer(new TransferEvent(kind, peer, SafePaths.relativeName(request.fileName()), request.isWrite(),
-          bytes, took, reason));
+      listener.onTransfer(
+          new TransferEvent(
+              kind,
+              peer,
+              SafePaths.relativeName(request.fileName()),
+              request.isWrite(),
+              bytes,
+              took,
+              reason));
     } catch (RuntimeException e) {
       LOG.warn("TFTP transfer listener failed", e);
     }
@@ -334,7 +394,9 @@ public final class TftpServer implements AutoCloseable {
     slots.release(transfer);
   }
 
-  /** The peer acknowledged {@code transfer} for the first time; false if it lost its slot meanwhile. */
+  /**
+   * The peer acknowledged {@code transfer} for the first time; false if it lost its slot meanwhile.
+   */
   boolean acknowledged(Transfer transfer) {
     return slots.acknowledged(transfer);
   }
@@ -387,40 +449,101 @@ public final class TftpServer implements AutoCloseable {
     private Duration timeout = Duration.ofSeconds(1);
     private Duration firstAckTimeout; // null: twice the timeout
     private int maxRetries = 5;
-    private TransferListener listener = event -> { };
+    private TransferListener listener = event -> {};
 
     private Builder(Path root) {
       this.root = Objects.requireNonNull(root, "root");
     }
 
-    public Builder bindAddress(InetAddress address) { this.bindAddress = Objects.requireNonNull(address); return this; }
+    public Builder bindAddress(InetAddress address) {
+      this.bindAddress = Objects.requireNonNull(address);
+      return this;
+    }
+
     /** 0 picks a free port. */
-    public Builder port(int port) { this.port = port; return this; }
-    public Builder writable(boolean writable) { this.writable = writable; return this; }
-    public Builder quotaBytes(long bytes) { this.quotaBytes = bytes; return this; }
-    public Builder maxFileSizeBytes(long bytes) { this.maxFileSizeBytes = bytes; return this; }
-    public Builder allowOverwrite(boolean allow) { this.allowOverwrite = allow; return this; }
-    public Builder maxBlockSize(int size) { this.maxBlockSize = size; return this; }
-    public Builder maxWindowSize(int size) { this.maxWindowSize = size; return this; }
-    public Builder maxTransfers(int count) { this.maxTransfers = count; return this; }
+    public Builder port(int port) {
+      this.port = port;
+      return this;
+    }
+
+    public Builder writable(boolean writable) {
+      this.writable = writable;
+      return this;
+    }
+
+    public Builder quotaBytes(long bytes) {
+      this.quotaBytes = bytes;
+      return this;
+    }
+
+    public Builder maxFileSizeBytes(long bytes) {
+      this.maxFileSizeBytes = bytes;
+      return this;
+    }
+
+    public Builder allowOverwrite(boolean allow) {
+      this.allowOverwrite = allow;
+      return this;
+    }
+
+    public Builder maxBlockSize(int size) {
+      this.maxBlockSize = size;
+      return this;
+    }
+
+    public Builder maxWindowSize(int size) {
+      this.maxWindowSize = size;
+      return this;
+    }
+
+    public Builder maxTransfers(int count) {
+      this.maxTransfers = count;
+      return this;
+    }
+
     /**
      * Slots one client address may hold, 1 to maxTransfers; default three quarters of maxTransfers
      * (at least 1): not all, yet room for many clients behind one address (QEMU user networking
      * makes every VM's requests come from 127.0.0.1).
      */
-    public Builder maxTransfersPerClient(int count) { this.maxTransfersPerClient = count; return this; }
-    /** Largest timeout option (RFC 2349) accepted, 1-255 s; a larger one is ignored. Default 10 s. */
-    public Builder maxTimeoutSeconds(int seconds) { this.maxTimeoutSeconds = seconds; return this; }
+    public Builder maxTransfersPerClient(int count) {
+      this.maxTransfersPerClient = count;
+      return this;
+    }
+
+    /**
+     * Largest timeout option (RFC 2349) accepted, 1-255 s; a larger one is ignored. Default 10 s.
+     */
+    public Builder maxTimeoutSeconds(int seconds) {
+      this.maxTimeoutSeconds = seconds;
+      return this;
+    }
+
     /**
      * How long a transfer may wait for the client's first acknowledgement before it ends, at least
      * the timeout; default twice the timeout (one retransmission).
      */
-    public Builder firstAckTimeout(Duration timeout) { this.firstAckTimeout = Objects.requireNonNull(timeout); return this; }
-    public Builder listener(TransferListener listener) { this.listener = Objects.requireNonNull(listener); return this; }
+    public Builder firstAckTimeout(Duration timeout) {
+      this.firstAckTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    public Builder listener(TransferListener listener) {
+      this.listener = Objects.requireNonNull(listener);
+      return this;
+    }
+
     /** Retransmission timeout unless the client negotiates one (RFC 2349); default 1 s. */
-    public Builder timeout(Duration timeout) { this.timeout = Objects.requireNonNull(timeout); return this; }
+    public Builder timeout(Duration timeout) {
+      this.timeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
     /** Retransmissions before a transfer is given up; default 5. */
-    public Builder maxRetries(int retries) { this.maxRetries = retries; return this; }
+    public Builder maxRetries(int retries) {
+      this.maxRetries = retries;
+      return this;
+    }
 
     public TftpServer build() {
       if (port < 0 || port > 65535) {
@@ -438,16 +561,25 @@ public final class TftpServer implements AutoCloseable {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("timeout must be positive: " + timeout);
       }
-      if (maxTransfersPerClient != 0 && (maxTransfersPerClient < 1 || maxTransfersPerClient > maxTransfers)) {
-        throw new IllegalArgumentException("maxTransfersPerClient must be within 1-" + maxTransfers
-            + " (maxTransfers): " + maxTransfersPerClient);
+      if (maxTransfersPerClient != 0
+          && (maxTransfersPerClient < 1 || maxTransfersPerClient > maxTransfers)) {
+        throw new IllegalArgumentException(
+            "maxTransfersPerClient must be within 1-"
+                + maxTransfers
+                + " (maxTransfers): "
+                + maxTransfersPerClient);
       }
       if (maxTimeoutSeconds < 1 || maxTimeoutSeconds > OptionNegotiator.MAX_TIMEOUT_SECONDS) {
-        throw new IllegalArgumentException("maxTimeoutSeconds must be within 1-255: " + maxTimeoutSeconds);
+        throw new IllegalArgumentException(
+            "maxTimeoutSeconds must be within 1-255: " + maxTimeoutSeconds);
       }
       if (firstAckTimeout().compareTo(timeout) < 0) {
-        throw new IllegalArgumentException("firstAckTimeout (" + firstAckTimeout() + ") must not be shorter than the timeout ("
-            + timeout + ")");
+        throw new IllegalArgumentException(
+            "firstAckTimeout ("
+                + firstAckTimeout()
+                + ") must not be shorter than the timeout ("
+                + timeout
+                + ")");
       }
       return new TftpServer(this);
     }

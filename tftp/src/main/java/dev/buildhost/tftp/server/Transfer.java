@@ -29,21 +29,27 @@ import org.slf4j.LoggerFactory;
  */
 abstract class Transfer implements Runnable {
   static final Logger LOG = LoggerFactory.getLogger("dev.buildhost.tftp");
+
   // UnnecessaryLambda: a constant made when the class loads, so that await(), which times the
   // peer's answer, never links a method reference on its first call.
   @SuppressWarnings("UnnecessaryLambda")
-  private static final Consumer<SelectionKey> IGNORE = key -> { };
+  private static final Consumer<SelectionKey> IGNORE = key -> {};
+
   /** The longest {@link #await} polls before it sleeps. */
   private static final long MAX_POLL_NANOS = 250_000;
+
   private static final int CPUS = Runtime.getRuntime().availableProcessors();
+
   /** Transfers running in this process, over all servers. */
   private static final AtomicInteger RUNNING = new AtomicInteger();
 
   final TftpServer server;
   final TftpRequest request;
   final InetSocketAddress peer;
+
   /** Set by the server once the transfer holds a slot, before it runs. */
   DatagramChannel channel;
+
   final long startNanos = System.nanoTime();
   private final long firstAckDeadlineNanos;
   private boolean acknowledged;
@@ -52,12 +58,16 @@ abstract class Transfer implements Runnable {
   private boolean released;
   TransferBuffers buffers;
   private Selector selector;
+
   /** The packet {@link #await} received: [0, limit). */
   ByteBuffer received;
+
   long bytes;
   NegotiatedOptions options;
+
   /** Timeouts so far (each one re-sent something). */
   int timeouts;
+
   private long pollNanos = MAX_POLL_NANOS;
 
   Transfer(TftpServer server, TftpRequest request, InetSocketAddress peer) {
@@ -71,8 +81,7 @@ abstract class Transfer implements Runnable {
   abstract void transfer() throws TransferFailure, IOException;
 
   /** After the COMPLETED event: lets a transfer answer late retransmissions (RFC 1350 dally). */
-  void linger() throws IOException {
-  }
+  void linger() throws IOException {}
 
   /** Releases what the subclass holds (files); called once, after the transfer ended either way. */
   abstract void release();
@@ -96,8 +105,16 @@ abstract class Transfer implements Runnable {
       channel.register(selector, SelectionKey.OP_READ);
       transfer();
       Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
-      LOG.info("{} {} {} {}: completed, {} bytes in {} ms ({}){}", kind, peer, Printable.quote(request.fileName()),
-          request.mode().wireName(), bytes, took.toMillis(), rate(bytes, took), describeOptions());
+      LOG.info(
+          "{} {} {} {}: completed, {} bytes in {} ms ({}){}",
+          kind,
+          peer,
+          Printable.quote(request.fileName()),
+          request.mode().wireName(),
+          bytes,
+          took.toMillis(),
+          rate(bytes, took),
+          describeOptions());
       server.fire(TransferEvent.Kind.COMPLETED, this, bytes, took, null);
       try {
         linger();
@@ -134,7 +151,8 @@ abstract class Transfer implements Runnable {
 
   private void fail(String kind, int errorCode, String reason) {
     String aborted = abortReason;
-    if (aborted != null) { // what stopping the transfer from outside did to it shows up here as an error
+    if (aborted
+        != null) { // what stopping the transfer from outside did to it shows up here as an error
       errorCode = abortErrorCode;
       reason = aborted;
     }
@@ -142,8 +160,15 @@ abstract class Transfer implements Runnable {
       sendQuietly(ByteBuffer.wrap(Packets.error(errorCode, reason)), peer);
     }
     Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
-    LOG.warn("{} {} {} {}: failed after {} bytes in {} ms: {}", kind, peer, Printable.quote(request.fileName()),
-        request.mode().wireName(), bytes, took.toMillis(), reason);
+    LOG.warn(
+        "{} {} {} {}: failed after {} bytes in {} ms: {}",
+        kind,
+        peer,
+        Printable.quote(request.fileName()),
+        request.mode().wireName(),
+        bytes,
+        took.toMillis(),
+        reason);
     server.fire(TransferEvent.Kind.FAILED, this, bytes, took, reason);
   }
 
@@ -160,14 +185,17 @@ abstract class Transfer implements Runnable {
     return String.format("%.1f MB/s", bytes / seconds / 1e6);
   }
 
-  /** Stops the transfer from another thread (the server stops); it ends without sending anything more. */
+  /**
+   * Stops the transfer from another thread (the server stops); it ends without sending anything
+   * more.
+   */
   final void abort() {
     abort("server stopped", TransferFailure.NO_ERROR_PACKET);
   }
 
   /**
-   * Stops the transfer from another thread: it ends with {@code reason}, sending it to the peer
-   * as an ERROR with {@code errorCode} unless that is {@link TransferFailure#NO_ERROR_PACKET}.
+   * Stops the transfer from another thread: it ends with {@code reason}, sending it to the peer as
+   * an ERROR with {@code errorCode} unless that is {@link TransferFailure#NO_ERROR_PACKET}.
    */
   final void abort(String reason, int errorCode) {
     abortErrorCode = errorCode;
@@ -179,8 +207,8 @@ abstract class Transfer implements Runnable {
   }
 
   /**
-   * The peer acknowledged something: from the first time on, the transfer is a real one, which
-   * the server never evicts and which uses the negotiated timeout.
+   * The peer acknowledged something: from the first time on, the transfer is a real one, which the
+   * server never evicts and which uses the negotiated timeout.
    */
   final void acknowledged() throws TransferFailure {
     if (acknowledged) {
@@ -189,7 +217,8 @@ abstract class Transfer implements Runnable {
     acknowledged = true;
     if (!server.acknowledged(this)) {
       String reason = abortReason;
-      throw new TransferFailure(TransferFailure.NO_ERROR_PACKET, reason != null ? reason : "lost its slot");
+      throw new TransferFailure(
+          TransferFailure.NO_ERROR_PACKET, reason != null ? reason : "lost its slot");
     }
   }
 
@@ -206,12 +235,12 @@ abstract class Transfer implements Runnable {
   }
 
   /**
-   * Waits until a packet from the peer arrives (into {@link #received}) or the deadline passes.
-   * It polls first, for up to {@link #pollNanos}, and sleeps after that: on loopback and fast
-   * links the answer comes within tens of microseconds, sooner than the kernel wakes a sleeping
-   * thread (on a virtual machine an idle CPU is woken through the hypervisor). Polling made
-   * lock-step downloads 2.5 times faster in bench/tftp. It polls only while fewer transfers run in
-   * this process than there are CPUs, so the peer and the other transfers keep a CPU.
+   * Waits until a packet from the peer arrives (into {@link #received}) or the deadline passes. It
+   * polls first, for up to {@link #pollNanos}, and sleeps after that: on loopback and fast links
+   * the answer comes within tens of microseconds, sooner than the kernel wakes a sleeping thread
+   * (on a virtual machine an idle CPU is woken through the hypervisor). Polling made lock-step
+   * downloads 2.5 times faster in bench/tftp. It polls only while fewer transfers run in this
+   * process than there are CPUs, so the peer and the other transfers keep a CPU.
    */
   final boolean await(long deadlineNanos) throws IOException, TransferFailure {
     long began = System.nanoTime();
@@ -242,8 +271,11 @@ abstract class Transfer implements Runnable {
       long remaining = deadlineNanos - now;
       if (remaining <= 0) {
         if (!acknowledged && now - firstAckDeadlineNanos >= 0) {
-          throw new TransferFailure(TransferFailure.NO_ERROR_PACKET,
-              "not acknowledged within " + server.firstAckTimeout.toMillis() + " ms of the request");
+          throw new TransferFailure(
+              TransferFailure.NO_ERROR_PACKET,
+              "not acknowledged within "
+                  + server.firstAckTimeout.toMillis()
+                  + " ms of the request");
         }
         timeouts++;
         adaptPolling(now - began);
@@ -262,22 +294,31 @@ abstract class Transfer implements Runnable {
   }
 
   private void unknownTid(SocketAddress from) {
-    LOG.warn("{} {}: packet from unknown TID {}: answered with ERROR 5", request.isWrite() ? "WRQ" : "RRQ",
-        peer, from);
-    sendQuietly(ByteBuffer.wrap(Packets.error(Opcodes.ERR_UNKNOWN_TID, "unknown transfer ID")), from);
+    LOG.warn(
+        "{} {}: packet from unknown TID {}: answered with ERROR 5",
+        request.isWrite() ? "WRQ" : "RRQ",
+        peer,
+        from);
+    sendQuietly(
+        ByteBuffer.wrap(Packets.error(Opcodes.ERR_UNKNOWN_TID, "unknown transfer ID")), from);
   }
 
   /** Handles a packet that is neither expected nor ignorable: an ERROR from the peer or garbage. */
   final TransferFailure unexpected() {
     int opcode = Packets.opcode(received);
     if (opcode == Opcodes.ERROR) {
-      return new TransferFailure(TransferFailure.NO_ERROR_PACKET, "peer sent " + Packets.describeError(received));
+      return new TransferFailure(
+          TransferFailure.NO_ERROR_PACKET, "peer sent " + Packets.describeError(received));
     }
-    return new TransferFailure(Opcodes.ERR_ILLEGAL_OPERATION,
+    return new TransferFailure(
+        Opcodes.ERR_ILLEGAL_OPERATION,
         "unexpected packet (opcode " + opcode + ", " + received.limit() + " bytes)");
   }
 
-  /** The retransmission timeout now: the negotiated one once the peer acknowledged, at most the server's before. */
+  /**
+   * The retransmission timeout now: the negotiated one once the peer acknowledged, at most the
+   * server's before.
+   */
   final long timeoutNanos() {
     long negotiated = options.timeoutMillis() * 1_000_000L;
     return acknowledged ? negotiated : Math.min(negotiated, server.timeout.toNanos());

@@ -54,24 +54,32 @@ final class WriteTransfer extends Transfer {
         throw new TftpProtocolException(Opcodes.ERR_FILE_EXISTS, "file already exists");
       }
       replacedSize = exists ? Files.size(target) : 0;
-      long quotaLeft = server.quotaBytes - (server.stored().get() - replacedSize + server.uploadsInFlight());
+      long quotaLeft =
+          server.quotaBytes - (server.stored().get() - replacedSize + server.uploadsInFlight());
       long spaceLeft = Files.getFileStore(target.getParent()).getUsableSpace();
       long limit = Math.min(Math.min(server.maxFileSizeBytes, Math.max(0, quotaLeft)), spaceLeft);
-      String reason = limit == spaceLeft ? "free space of the file system"
-          : limit == server.maxFileSizeBytes ? "maximum file size" : "quota";
+      String reason =
+          limit == spaceLeft
+              ? "free space of the file system"
+              : limit == server.maxFileSizeBytes ? "maximum file size" : "quota";
       options = server.negotiator().negotiate(request, -1, limit, reason);
     } catch (TftpProtocolException e) {
       throw new TransferFailure(e.errorCode(), e.getMessage());
     }
     String name = target.getFileName().toString();
-    String hidden = "." + name.substring(0, Math.min(name.length(), 100)) + "."
-        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + SafePaths.TEMP_SUFFIX; // fits NAME_MAX
+    String hidden =
+        "."
+            + name.substring(0, Math.min(name.length(), 100))
+            + "."
+            + Long.toHexString(ThreadLocalRandom.current().nextLong())
+            + SafePaths.TEMP_SUFFIX; // fits NAME_MAX
     temp = target.resolveSibling(hidden);
     try {
       file = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     } catch (IOException e) {
       temp = null;
-      throw new TransferFailure(Opcodes.ERR_ACCESS_VIOLATION, "cannot create the file: " + e.getClass().getSimpleName());
+      throw new TransferFailure(
+          Opcodes.ERR_ACCESS_VIOLATION, "cannot create the file: " + e.getClass().getSimpleName());
     }
     receiveBlocks();
   }
@@ -79,10 +87,13 @@ final class WriteTransfer extends Transfer {
   private void receiveBlocks() throws IOException, TransferFailure {
     final int blockSize = options.blockSize();
     final int window = options.windowSize();
-    final Netascii.Decoder decoder = request.mode() == TransferMode.NETASCII ? new Netascii.Decoder() : null;
+    final Netascii.Decoder decoder =
+        request.mode() == TransferMode.NETASCII ? new Netascii.Decoder() : null;
     final ByteBuffer decoded = decoder == null ? null : ByteBuffer.allocate(blockSize + 1);
-    final ByteBuffer first = options.hasOack() ? ByteBuffer.wrap(Packets.oack(options.acknowledged()))
-        : Packets.ack(ByteBuffer.allocate(4), 0);
+    final ByteBuffer first =
+        options.hasOack()
+            ? ByteBuffer.wrap(Packets.oack(options.acknowledged()))
+            : Packets.ack(ByteBuffer.allocate(4), 0);
     ByteBuffer reply = first; // the last acknowledgement sent
     long acknowledged = 0; // the block it acknowledged
     long lastInOrder = 0;
@@ -93,7 +104,8 @@ final class WriteTransfer extends Transfer {
     while (true) {
       if (!await(deadline)) {
         if (++retries > server.maxRetries) {
-          throw new TransferFailure(TransferFailure.NO_ERROR_PACKET,
+          throw new TransferFailure(
+              TransferFailure.NO_ERROR_PACKET,
               "timed out waiting for DATA block " + (lastInOrder + 1));
         }
         // RFC 7440: on a timeout the receiver acknowledges the last block received in order
@@ -123,7 +135,8 @@ final class WriteTransfer extends Transfer {
       }
       int length = received.limit() - 4;
       if (length > blockSize) {
-        throw new TransferFailure(Opcodes.ERR_ILLEGAL_OPERATION,
+        throw new TransferFailure(
+            Opcodes.ERR_ILLEGAL_OPERATION,
             "DATA block of " + length + " bytes exceeds the block size " + blockSize);
       }
       acknowledged(); // the first block in order: the peer has heard from this TID
@@ -148,7 +161,8 @@ final class WriteTransfer extends Transfer {
     }
   }
 
-  private void write(ByteBuffer data, Netascii.Decoder decoder, ByteBuffer decoded, boolean lastBlock)
+  private void write(
+      ByteBuffer data, Netascii.Decoder decoder, ByteBuffer decoded, boolean lastBlock)
       throws TransferFailure {
     ByteBuffer out = data;
     if (decoder != null) {
@@ -161,12 +175,14 @@ final class WriteTransfer extends Transfer {
     }
     long after = bytes + out.remaining();
     if (after > server.maxFileSizeBytes) {
-      throw new TransferFailure(Opcodes.ERR_DISK_FULL,
+      throw new TransferFailure(
+          Opcodes.ERR_DISK_FULL,
           "upload exceeds the maximum file size of " + server.maxFileSizeBytes + " bytes");
     }
     long inFlight = server.addUploadBytes(out.remaining());
     accounted += out.remaining();
-    if (server.quotaBytes != Long.MAX_VALUE && server.stored().get() - replacedSize + inFlight > server.quotaBytes) {
+    if (server.quotaBytes != Long.MAX_VALUE
+        && server.stored().get() - replacedSize + inFlight > server.quotaBytes) {
       throw overQuota();
     }
     try {
@@ -180,13 +196,15 @@ final class WriteTransfer extends Transfer {
   }
 
   private TransferFailure overQuota() {
-    return new TransferFailure(Opcodes.ERR_DISK_FULL, "upload exceeds the quota of " + server.quotaBytes + " bytes");
+    return new TransferFailure(
+        Opcodes.ERR_DISK_FULL, "upload exceeds the quota of " + server.quotaBytes + " bytes");
   }
 
   /**
    * Makes the upload visible: sync, close, rename over (or link beside) the target. The rename and
    * the stored-bytes count change together, under the count's lock, with the size of the file
-   * replaced at that moment: uploads that finished meanwhile (of this name or others) count exactly.
+   * replaced at that moment: uploads that finished meanwhile (of this name or others) count
+   * exactly.
    */
   private void commit() throws TransferFailure {
     try {
@@ -198,12 +216,14 @@ final class WriteTransfer extends Transfer {
     StoredBytes stored = server.stored();
     synchronized (stored) {
       long replaced = server.allowOverwrite ? regularFileSize(target) : 0;
-      if (server.quotaBytes != Long.MAX_VALUE && stored.get() - replaced + bytes > server.quotaBytes) {
+      if (server.quotaBytes != Long.MAX_VALUE
+          && stored.get() - replaced + bytes > server.quotaBytes) {
         throw overQuota();
       }
       try {
         if (server.allowOverwrite) {
-          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(
+              temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } else {
           Files.createLink(target, temp); // fails if the target appeared meanwhile
           Files.delete(temp);
@@ -212,7 +232,8 @@ final class WriteTransfer extends Transfer {
       } catch (FileAlreadyExistsException e) {
         throw new TransferFailure(Opcodes.ERR_FILE_EXISTS, "file already exists");
       } catch (IOException e) {
-        throw new TransferFailure(Opcodes.ERR_ACCESS_VIOLATION, "cannot store the file: " + e.getClass().getSimpleName());
+        throw new TransferFailure(
+            Opcodes.ERR_ACCESS_VIOLATION, "cannot store the file: " + e.getClass().getSimpleName());
       }
       // stored now, no longer in flight (also while it lingers); in this order a concurrent check
       // may see the bytes in neither for a moment, never in both: the check above is the exact one
@@ -222,10 +243,13 @@ final class WriteTransfer extends Transfer {
     }
   }
 
-  /** The size of the regular file at {@code path}, 0 if there is none (links are never followed). */
+  /**
+   * The size of the regular file at {@code path}, 0 if there is none (links are never followed).
+   */
   private static long regularFileSize(Path path) {
     try {
-      BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      BasicFileAttributes attrs =
+          Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       return attrs.isRegularFile() ? attrs.size() : 0;
     } catch (IOException e) {
       return 0;
@@ -245,7 +269,8 @@ final class WriteTransfer extends Transfer {
     long deadline = System.nanoTime() + timeoutNanos() * 2;
     try {
       while (await(deadline)) {
-        if (Packets.opcode(received) == Opcodes.DATA && received.limit() >= 4
+        if (Packets.opcode(received) == Opcodes.DATA
+            && received.limit() >= 4
             && Packets.block(received) == (int) (lastBlock & 0xffff)) {
           send(finalAck.rewind());
         }

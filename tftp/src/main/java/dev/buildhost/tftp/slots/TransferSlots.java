@@ -10,21 +10,23 @@ import java.util.Objects;
  * Who may hold one of a server's transfer slots: the admission policy, without any I/O.
  *
  * <p>A transfer is <em>unacknowledged</em> from its admission until the client's first
- * acknowledgement (a request costs an attacker one datagram, from any address, spoofed or not;
- * an acknowledgement needs the server's answer). Three rules keep such requests from starving
- * real clients, and keep refusing them cheap (no socket, no thread):
+ * acknowledgement (a request costs an attacker one datagram, from any address, spoofed or not; an
+ * acknowledgement needs the server's answer). Three rules keep such requests from starving real
+ * clients, and keep refusing them cheap (no socket, no thread):
+ *
  * <ol>
  *   <li>one client address holds at most {@code perClient} slots; beyond that its requests are
- *       refused;</li>
- *   <li>when every slot is taken, a request takes the slot of the oldest unacknowledged transfer
- *       of the address holding the most unacknowledged transfers (the longest-waiting one among
- *       equals), if the requester's address holds none, or if that address holds at least two
- *       more than the requester's (so that addresses of a flood do not take slots from each
- *       other in turn, each at the cost of starting and stopping a transfer). A client that waits
- *       for its one answer thus gets in, and keeps its slot while a flood from a few addresses
- *       goes on; a request that could only evict its own address's is refused;</li>
- *   <li>otherwise, and whenever every slot holds an acknowledged transfer, it is refused.</li>
+ *       refused;
+ *   <li>when every slot is taken, a request takes the slot of the oldest unacknowledged transfer of
+ *       the address holding the most unacknowledged transfers (the longest-waiting one among
+ *       equals), if the requester's address holds none, or if that address holds at least two more
+ *       than the requester's (so that addresses of a flood do not take slots from each other in
+ *       turn, each at the cost of starting and stopping a transfer). A client that waits for its
+ *       one answer thus gets in, and keeps its slot while a flood from a few addresses goes on; a
+ *       request that could only evict its own address's is refused;
+ *   <li>otherwise, and whenever every slot holds an acknowledged transfer, it is refused.
  * </ol>
+ *
  * The caller stops an evicted transfer; its slot is already the new request's.
  *
  * @param <T> the caller's handle of a transfer (compared by {@code equals})
@@ -49,16 +51,16 @@ public final class TransferSlots<T> {
   }
 
   /** The outcome of {@link #admit}. */
-  public sealed interface Admission<T> {
-  }
+  public sealed interface Admission<T> {}
 
-  /** The request holds a slot now; {@code evicted}, if not null, gave its slot up and must be stopped. */
-  public record Admitted<T>(T evicted) implements Admission<T> {
-  }
+  /**
+   * The request holds a slot now; {@code evicted}, if not null, gave its slot up and must be
+   * stopped.
+   */
+  public record Admitted<T>(T evicted) implements Admission<T> {}
 
   /** No slot: {@code reason} says which cap, for the ERROR packet. */
-  public record Refused<T>(String reason) implements Admission<T> {
-  }
+  public record Refused<T>(String reason) implements Admission<T> {}
 
   /** Gives {@code transfer}, a new request from {@code client}, a slot if the rules allow. */
   public synchronized Admission<T> admit(InetAddress client, T transfer) {
@@ -68,8 +70,12 @@ public final class TransferSlots<T> {
     }
     Client<T> own = clients.get(client);
     if (own != null && own.held >= perClient) {
-      return new Refused<>("too many concurrent transfers from " + client.getHostAddress() + " (" + perClient
-          + "), try again later");
+      return new Refused<>(
+          "too many concurrent transfers from "
+              + client.getHostAddress()
+              + " ("
+              + perClient
+              + "), try again later");
     }
     T evicted = null;
     if (holders.size() >= capacity) {
@@ -129,7 +135,10 @@ public final class TransferSlots<T> {
     return true;
   }
 
-  /** Frees the slot of {@code transfer}; nothing happens if it holds none (evicted, or released already). */
+  /**
+   * Frees the slot of {@code transfer}; nothing happens if it holds none (evicted, or released
+   * already).
+   */
   public synchronized void release(T transfer) {
     Holder holder = holders.remove(transfer);
     if (holder == null) {
@@ -164,8 +173,10 @@ public final class TransferSlots<T> {
 
   private static final class Holder {
     final InetAddress client;
+
     /** Admission order: lower is older. */
     final long admission;
+
     boolean acknowledged;
 
     Holder(InetAddress client, long admission) {
@@ -176,6 +187,7 @@ public final class TransferSlots<T> {
 
   private static final class Client<T> {
     int held;
+
     /** Oldest first. */
     final LinkedHashSet<T> unacknowledged = new LinkedHashSet<>();
   }

@@ -15,8 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class TftpCommandTest {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   @Test
   void sizes() {
@@ -61,15 +60,28 @@ class TftpCommandTest {
   void badOptionsAreUsageErrors() {
     StringWriter err = new StringWriter();
     CommandLine cmd = new CommandLine(new TftpCommand()).setErr(new PrintWriter(err));
-    int code = cmd.execute("--root", root.toString(), "--listen", "127.0.0.1:0", "--max-blksize", "7");
+    int code =
+        cmd.execute("--root", root.toString(), "--listen", "127.0.0.1:0", "--max-blksize", "7");
     assertEquals(2, code);
     assertTrue(err.toString().contains("8-65464"), err.toString());
     assertUsageError("--max-timeout must be within 1-255, not 256", "--max-timeout", "256");
     assertUsageError("--max-timeout must be within 1-255, not 0", "--max-timeout", "0");
-    assertUsageError("--max-transfers-per-client must be within 1-8, not 9", "--max-transfers", "8",
-        "--max-transfers-per-client", "9");
-    assertUsageError("--first-ack-timeout must be at least 3, not 2", "--timeout", "3", "--first-ack-timeout", "2");
-    assertNotEquals(0, new CommandLine(new TftpCommand()).setErr(new PrintWriter(new StringWriter()))
-        .execute("--root", root.resolve("missing").toString(), "--listen", "127.0.0.1:0"));
+    assertUsageError(
+        "--max-transfers-per-client must be within 1-8, not 9",
+        "--max-transfers",
+        "8",
+        "--max-transfers-per-client",
+        "9");
+    assertUsageError(
+        "--first-ack-timeout must be at least 3, not 2",
+        "--timeout",
+        "3",
+        "--first-ack-timeout",
+        "2");
+    assertNotEquals(
+        0,
+        new CommandLine(new TftpCommand())
+            .setErr(new PrintWriter(new StringWriter()))
+            .execute("--root", root.resolve("missing").toString(), "--listen", "127.0.0.1:0"));
   }
 }

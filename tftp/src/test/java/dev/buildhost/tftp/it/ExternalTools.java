@@ -15,8 +15,7 @@ import org.junit.jupiter.api.Assumptions;
 
 /** Finding and running the real programs interop tests need. */
 final class ExternalTools {
-  private ExternalTools() {
-  }
+  private ExternalTools() {}
 
   static boolean onCi() {
     return "true".equals(System.getenv("CI"));
@@ -33,16 +32,19 @@ final class ExternalTools {
     }
   }
 
-  record Outcome(int exitCode, String output) {
-  }
+  record Outcome(int exitCode, String output) {}
 
   /** Runs a command in {@code dir}, bounded by a timeout; returns its exit code and output. */
   static Outcome run(Path dir, List<String> command) throws IOException, InterruptedException {
     Path log = Files.createTempFile("tftp-it", ".log");
     try {
-      Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start();
+      Process p =
+          new ProcessBuilder(command)
+              .directory(dir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+              .start();
       if (!p.waitFor(120, TimeUnit.SECONDS)) {
         p.destroyForcibly().waitFor();
         fail("timed out: " + command);

@@ -31,8 +31,7 @@ class RealClientsIT {
   static final String CURL = "/usr/bin/curl";
   static final String ATFTP = "/usr/bin/atftp";
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   Path root;
   Path local;
   TftpServer server;
@@ -79,7 +78,11 @@ class RealClientsIT {
     require(TFTP_HPA);
     ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "get", name, "got")));
     assertSame(root.resolve(name), local.resolve("got"));
-    ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "got", "up-" + name)));
+    ok(
+        run(
+            local,
+            List.of(
+                TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "got", "up-" + name)));
     awaitCompleted("up-" + name);
     assertSame(root.resolve(name), root.resolve("up-" + name));
   }
@@ -88,9 +91,33 @@ class RealClientsIT {
   void tftpHpaNetascii() throws Exception {
     require(TFTP_HPA);
     Files.writeString(root.resolve("text.txt"), "line one\nline two\r\nlast\n".repeat(200));
-    ok(run(local, List.of(TFTP_HPA, "-m", "netascii", "127.0.0.1", port, "-c", "get", "text.txt", "text.txt")));
+    ok(
+        run(
+            local,
+            List.of(
+                TFTP_HPA,
+                "-m",
+                "netascii",
+                "127.0.0.1",
+                port,
+                "-c",
+                "get",
+                "text.txt",
+                "text.txt")));
     assertSame(root.resolve("text.txt"), local.resolve("text.txt"));
-    ok(run(local, List.of(TFTP_HPA, "-m", "netascii", "127.0.0.1", port, "-c", "put", "text.txt", "back.txt")));
+    ok(
+        run(
+            local,
+            List.of(
+                TFTP_HPA,
+                "-m",
+                "netascii",
+                "127.0.0.1",
+                port,
+                "-c",
+                "put",
+                "text.txt",
+                "back.txt")));
     awaitCompleted("back.txt");
     assertSame(root.resolve("text.txt"), root.resolve("back.txt"));
   }
@@ -101,10 +128,37 @@ class RealClientsIT {
     require(BUSYBOX);
     for (String name : List.of("random.bin", "exact.bin", "empty.bin")) {
       Files.deleteIfExists(local.resolve(name));
-      ok(run(local, List.of(BUSYBOX, "tftp", "-b", blockSize, "-g", "-r", name, "-l", name, "127.0.0.1", port)));
+      ok(
+          run(
+              local,
+              List.of(
+                  BUSYBOX,
+                  "tftp",
+                  "-b",
+                  blockSize,
+                  "-g",
+                  "-r",
+                  name,
+                  "-l",
+                  name,
+                  "127.0.0.1",
+                  port)));
       assertSame(root.resolve(name), local.resolve(name));
-      ok(run(local, List.of(BUSYBOX, "tftp", "-b", blockSize, "-p", "-l", name, "-r", "bb-" + name, "127.0.0.1",
-          port)));
+      ok(
+          run(
+              local,
+              List.of(
+                  BUSYBOX,
+                  "tftp",
+                  "-b",
+                  blockSize,
+                  "-p",
+                  "-l",
+                  name,
+                  "-r",
+                  "bb-" + name,
+                  "127.0.0.1",
+                  port)));
       awaitCompleted("bb-" + name);
       assertSame(root.resolve(name), root.resolve("bb-" + name));
     }
@@ -115,11 +169,29 @@ class RealClientsIT {
   void curl(String blockSize) throws Exception {
     require(CURL);
     for (String name : List.of("random.bin", "exact.bin", "empty.bin")) {
-      ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", blockSize, "-o", "c-" + name,
-          "tftp://127.0.0.1:" + port + "/" + name)));
+      ok(
+          run(
+              local,
+              List.of(
+                  CURL,
+                  "-sS",
+                  "--tftp-blksize",
+                  blockSize,
+                  "-o",
+                  "c-" + name,
+                  "tftp://127.0.0.1:" + port + "/" + name)));
       assertSame(root.resolve(name), local.resolve("c-" + name));
-      ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", blockSize, "-T", "c-" + name,
-          "tftp://127.0.0.1:" + port + "/curl-" + name)));
+      ok(
+          run(
+              local,
+              List.of(
+                  CURL,
+                  "-sS",
+                  "--tftp-blksize",
+                  blockSize,
+                  "-T",
+                  "c-" + name,
+                  "tftp://127.0.0.1:" + port + "/curl-" + name)));
       awaitCompleted("curl-" + name);
       assertSame(root.resolve(name), root.resolve("curl-" + name));
     }
@@ -130,11 +202,39 @@ class RealClientsIT {
   void atftpWindowed(String windowSize) throws Exception {
     require(ATFTP);
     for (String name : List.of("random.bin", "exact.bin", "empty.bin")) {
-      ok(run(local, List.of(ATFTP, "--option", "windowsize " + windowSize, "--option", "blksize 1468", "-g", "-r",
-          name, "-l", "a-" + name, "127.0.0.1", port)));
+      ok(
+          run(
+              local,
+              List.of(
+                  ATFTP,
+                  "--option",
+                  "windowsize " + windowSize,
+                  "--option",
+                  "blksize 1468",
+                  "-g",
+                  "-r",
+                  name,
+                  "-l",
+                  "a-" + name,
+                  "127.0.0.1",
+                  port)));
       assertSame(root.resolve(name), local.resolve("a-" + name));
-      ok(run(local, List.of(ATFTP, "--option", "windowsize " + windowSize, "--option", "blksize 1468", "-p", "-l",
-          "a-" + name, "-r", "atftp-" + name, "127.0.0.1", port)));
+      ok(
+          run(
+              local,
+              List.of(
+                  ATFTP,
+                  "--option",
+                  "windowsize " + windowSize,
+                  "--option",
+                  "blksize 1468",
+                  "-p",
+                  "-l",
+                  "a-" + name,
+                  "-r",
+                  "atftp-" + name,
+                  "127.0.0.1",
+                  port)));
       awaitCompleted("atftp-" + name);
       assertSame(root.resolve(name), root.resolve("atftp-" + name));
     }
@@ -145,14 +245,46 @@ class RealClientsIT {
     require(CURL);
     require(ATFTP);
     write(root.resolve("huge.bin"), 512 * 70_000 + 100, 4); // 70001 blocks of 512 bytes
-    ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", "512", "-o", "curl-huge",
-        "tftp://127.0.0.1:" + port + "/huge.bin")));
+    ok(
+        run(
+            local,
+            List.of(
+                CURL,
+                "-sS",
+                "--tftp-blksize",
+                "512",
+                "-o",
+                "curl-huge",
+                "tftp://127.0.0.1:" + port + "/huge.bin")));
     assertSame(root.resolve("huge.bin"), local.resolve("curl-huge"));
-    ok(run(local, List.of(ATFTP, "--option", "windowsize 64", "--option", "blksize 512", "-g", "-r", "huge.bin",
-        "-l", "atftp-huge", "127.0.0.1", port)));
+    ok(
+        run(
+            local,
+            List.of(
+                ATFTP,
+                "--option",
+                "windowsize 64",
+                "--option",
+                "blksize 512",
+                "-g",
+                "-r",
+                "huge.bin",
+                "-l",
+                "atftp-huge",
+                "127.0.0.1",
+                port)));
     assertSame(root.resolve("huge.bin"), local.resolve("atftp-huge"));
-    ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", "512", "-T", "curl-huge",
-        "tftp://127.0.0.1:" + port + "/huge-up.bin")));
+    ok(
+        run(
+            local,
+            List.of(
+                CURL,
+                "-sS",
+                "--tftp-blksize",
+                "512",
+                "-T",
+                "curl-huge",
+                "tftp://127.0.0.1:" + port + "/huge-up.bin")));
     awaitCompleted("huge-up.bin");
     assertSame(root.resolve("huge.bin"), root.resolve("huge-up.bin"));
   }
@@ -161,14 +293,29 @@ class RealClientsIT {
   void errorsReachTheClients() throws Exception {
     require(CURL);
     require(BUSYBOX);
-    ExternalTools.Outcome missing = run(local, List.of(CURL, "-sS", "-o", "x", "tftp://127.0.0.1:" + port + "/nope"));
-    assertEquals(68, missing.exitCode(), "curl's exit code for TFTP file not found: " + missing.output());
-    ExternalTools.Outcome escape = run(local, List.of(BUSYBOX, "tftp", "-g", "-r", "../etc/passwd", "-l", "p",
-        "127.0.0.1", port));
+    ExternalTools.Outcome missing =
+        run(local, List.of(CURL, "-sS", "-o", "x", "tftp://127.0.0.1:" + port + "/nope"));
+    assertEquals(
+        68, missing.exitCode(), "curl's exit code for TFTP file not found: " + missing.output());
+    ExternalTools.Outcome escape =
+        run(
+            local,
+            List.of(BUSYBOX, "tftp", "-g", "-r", "../etc/passwd", "-l", "p", "127.0.0.1", port));
     assertNotEquals(0, escape.exitCode());
     try (TftpServer readOnly = TftpServer.builder(root).port(0).build().start()) {
-      ExternalTools.Outcome refused = run(local, List.of(BUSYBOX, "tftp", "-p", "-l", "p", "-r", "x",
-          "127.0.0.1", Integer.toString(readOnly.port())));
+      ExternalTools.Outcome refused =
+          run(
+              local,
+              List.of(
+                  BUSYBOX,
+                  "tftp",
+                  "-p",
+                  "-l",
+                  "p",
+                  "-r",
+                  "x",
+                  "127.0.0.1",
+                  Integer.toString(readOnly.port())));
       assertNotEquals(0, refused.exitCode());
     }
     assertFalse(Files.exists(root.resolve("x")));
@@ -181,23 +328,52 @@ class RealClientsIT {
     require(CURL);
     require(ATFTP);
     Files.writeString(dir.resolve("secret"), "next to the root");
-    ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "get", "/random.bin", "hpa.bin")));
+    ok(
+        run(
+            local,
+            List.of(
+                TFTP_HPA,
+                "-m",
+                "binary",
+                "127.0.0.1",
+                port,
+                "-c",
+                "get",
+                "/random.bin",
+                "hpa.bin")));
     assertSame(root.resolve("random.bin"), local.resolve("hpa.bin"));
-    ok(run(local, List.of(CURL, "-sS", "-o", "curl.bin", "tftp://127.0.0.1:" + port + "/%2Frandom.bin")));
+    ok(
+        run(
+            local,
+            List.of(CURL, "-sS", "-o", "curl.bin", "tftp://127.0.0.1:" + port + "/%2Frandom.bin")));
     assertSame(root.resolve("random.bin"), local.resolve("curl.bin"));
     ok(run(local, List.of(ATFTP, "-g", "-r", "/exact.bin", "-l", "atftp.bin", "127.0.0.1", port)));
     assertSame(root.resolve("exact.bin"), local.resolve("atftp.bin"));
-    ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "hpa.bin", "/up.bin")));
+    ok(
+        run(
+            local,
+            List.of(
+                TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "hpa.bin", "/up.bin")));
     awaitCompleted("up.bin");
     assertSame(root.resolve("random.bin"), root.resolve("up.bin"));
     // still inside the root: /secret is the root's (missing) secret, /../secret is refused
-    assertEquals(68, run(local, List.of(CURL, "-sS", "-o", "s1", "tftp://127.0.0.1:" + port + "/%2Fsecret")).exitCode());
-    assertNotEquals(0, run(local, List.of(CURL, "-sS", "-o", "s2", "tftp://127.0.0.1:" + port + "/%2F..%2Fsecret"))
-        .exitCode());
-    assertNotEquals(0, run(local, List.of(BUSYBOX, "tftp", "-g", "-r", "//../secret", "-l", "s3", "127.0.0.1", port))
-        .exitCode());
+    assertEquals(
+        68,
+        run(local, List.of(CURL, "-sS", "-o", "s1", "tftp://127.0.0.1:" + port + "/%2Fsecret"))
+            .exitCode());
+    assertNotEquals(
+        0,
+        run(local, List.of(CURL, "-sS", "-o", "s2", "tftp://127.0.0.1:" + port + "/%2F..%2Fsecret"))
+            .exitCode());
+    assertNotEquals(
+        0,
+        run(
+                local,
+                List.of(BUSYBOX, "tftp", "-g", "-r", "//../secret", "-l", "s3", "127.0.0.1", port))
+            .exitCode());
     for (String stolen : List.of("s1", "s2", "s3")) {
-      assertFalse(Files.exists(local.resolve(stolen)) && Files.size(local.resolve(stolen)) > 0, stolen);
+      assertFalse(
+          Files.exists(local.resolve(stolen)) && Files.size(local.resolve(stolen)) > 0, stolen);
     }
   }
 
@@ -207,11 +383,34 @@ class RealClientsIT {
   void realClientsAreServedWhileAFloodRuns() throws Exception {
     require(CURL);
     require(TFTP_HPA);
-    try (Flood flood = new Flood(server.localAddress(), "random.bin", true, Flood.loopbacks(2, 4)).awaitSent(1000)) {
-      ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", "1468", "-o", "flood.bin",
-          "tftp://127.0.0.1:" + port + "/random.bin")));
+    try (Flood flood =
+        new Flood(server.localAddress(), "random.bin", true, Flood.loopbacks(2, 4))
+            .awaitSent(1000)) {
+      ok(
+          run(
+              local,
+              List.of(
+                  CURL,
+                  "-sS",
+                  "--tftp-blksize",
+                  "1468",
+                  "-o",
+                  "flood.bin",
+                  "tftp://127.0.0.1:" + port + "/random.bin")));
       assertSame(root.resolve("random.bin"), local.resolve("flood.bin"));
-      ok(run(local, List.of(TFTP_HPA, "-m", "binary", "127.0.0.1", port, "-c", "put", "flood.bin", "during-flood.bin")));
+      ok(
+          run(
+              local,
+              List.of(
+                  TFTP_HPA,
+                  "-m",
+                  "binary",
+                  "127.0.0.1",
+                  port,
+                  "-c",
+                  "put",
+                  "flood.bin",
+                  "during-flood.bin")));
       awaitCompleted("during-flood.bin");
       assertSame(root.resolve("random.bin"), root.resolve("during-flood.bin"));
     }
@@ -220,7 +419,8 @@ class RealClientsIT {
   private void awaitCompleted(String name) throws InterruptedException {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (System.nanoTime() < deadline) {
-      if (events.stream().anyMatch(e -> e.kind() == TransferEvent.Kind.COMPLETED && e.fileName().equals(name))) {
+      if (events.stream()
+          .anyMatch(e -> e.kind() == TransferEvent.Kind.COMPLETED && e.fileName().equals(name))) {
         return;
       }
       Thread.sleep(10);

@@ -29,10 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The standalone command as a process: first line, a log line per transfer, clean stop on signals. */
+/**
+ * The standalone command as a process: first line, a log line per transfer, clean stop on signals.
+ */
 class TftpCommandIT {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @ParameterizedTest
   @ValueSource(strings = {"TERM", "INT"})
@@ -40,28 +41,50 @@ class TftpCommandIT {
     Path root = Files.createDirectories(dir.resolve("root"));
     Files.writeString(root.resolve("task.manifest"), "command: true\n");
     Path log = dir.resolve("stderr.log");
-    Process p = startCommand(log, "--root", root.toString(), "--listen", "127.0.0.1:0", "--writable");
+    Process p =
+        startCommand(log, "--root", root.toString(), "--listen", "127.0.0.1:0", "--writable");
     try {
       Matcher m = firstLine(p, "listening on 127\\.0\\.0\\.1:(\\d+)");
       int port = Integer.parseInt(m.group(1));
       assertTrue(port > 0);
-      try (FaultyClient c = new FaultyClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
-        assertArrayEquals(Files.readAllBytes(root.resolve("task.manifest")),
+      try (FaultyClient c =
+          new FaultyClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+        assertArrayEquals(
+            Files.readAllBytes(root.resolve("task.manifest")),
             c.download("task.manifest", "octet", Map.of()).data());
-        assertTrue(c.upload("result.manifest", "octet", Map.of(), "status: success\n".getBytes(StandardCharsets.UTF_8)).ok());
+        assertTrue(
+            c.upload(
+                    "result.manifest",
+                    "octet",
+                    Map.of(),
+                    "status: success\n".getBytes(StandardCharsets.UTF_8))
+                .ok());
         assertEquals(2, c.download("../escape", "octet", Map.of()).error().errorCode());
       }
       new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
       assertTrue(p.waitFor(20, TimeUnit.SECONDS), "stops on SIG" + signal);
       List<String> lines = Files.readAllLines(log);
-      assertEquals(1, lines.stream().filter(l -> l.contains("RRQ") && l.contains("task.manifest")
-          && l.contains("completed")).count(), String.join("\n", lines));
-      assertEquals(1, lines.stream().filter(l -> l.contains("WRQ") && l.contains("result.manifest")
-          && l.contains("completed")).count(), String.join("\n", lines));
-      assertEquals(1, lines.stream().filter(l -> l.contains("escape") && l.contains("failed")).count());
+      assertEquals(
+          1,
+          lines.stream()
+              .filter(
+                  l -> l.contains("RRQ") && l.contains("task.manifest") && l.contains("completed"))
+              .count(),
+          String.join("\n", lines));
+      assertEquals(
+          1,
+          lines.stream()
+              .filter(
+                  l ->
+                      l.contains("WRQ") && l.contains("result.manifest") && l.contains("completed"))
+              .count(),
+          String.join("\n", lines));
+      assertEquals(
+          1, lines.stream().filter(l -> l.contains("escape") && l.contains("failed")).count());
       assertTrue(lines.stream().anyMatch(l -> l.contains("stopped")), String.join("\n", lines));
       assertEquals("status: success\n", Files.readString(root.resolve("result.manifest")));
-      try (DatagramSocket again = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      try (DatagramSocket again =
+          new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
         assertEquals(port, again.getLocalPort(), "the port is free after the stop");
       }
     } finally {
@@ -77,30 +100,55 @@ class TftpCommandIT {
     byte[] served = new byte[10_000];
     new Random(7).nextBytes(served);
     Files.write(root.resolve("served.bin"), served);
-    Process p = startCommand(dir.resolve("stderr.log"), "--root", root.toString(), "--listen", "[::1]:0",
-        "--writable", "--quota", "12K", "--max-file-size", "2K", "--max-blksize", "1024", "--max-windowsize", "4");
+    Process p =
+        startCommand(
+            dir.resolve("stderr.log"),
+            "--root",
+            root.toString(),
+            "--listen",
+            "[::1]:0",
+            "--writable",
+            "--quota",
+            "12K",
+            "--max-file-size",
+            "2K",
+            "--max-blksize",
+            "1024",
+            "--max-windowsize",
+            "4");
     try {
       int port = Integer.parseInt(firstLine(p, "listening on \\[::1\\]:(\\d+)").group(1));
       InetSocketAddress server = new InetSocketAddress(InetAddress.getByName("::1"), port);
       try (FaultyClient c = new FaultyClient(server)) {
-        FaultyClient.Result download = c.download("served.bin", "octet", Map.of("blksize", "65464", "windowsize", "64"));
+        FaultyClient.Result download =
+            c.download("served.bin", "octet", Map.of("blksize", "65464", "windowsize", "64"));
         assertArrayEquals(served, download.data());
-        assertEquals(Map.of("blksize", "1024", "windowsize", "4"), download.oack(), "options capped by the flags");
+        assertEquals(
+            Map.of("blksize", "1024", "windowsize", "4"),
+            download.oack(),
+            "options capped by the flags");
 
-        FaultyClient.Result tooBig = c.upload("big.bin", "octet", Map.of("tsize", "3000"), new byte[3000]);
+        FaultyClient.Result tooBig =
+            c.upload("big.bin", "octet", Map.of("tsize", "3000"), new byte[3000]);
         assertEquals(3, tooBig.error().errorCode(), "over --max-file-size");
         assertTrue(c.upload("first.bin", "octet", Map.of(), new byte[2000]).ok());
         FaultyClient.Result overQuota = c.upload("second.bin", "octet", Map.of(), new byte[2000]);
-        assertEquals(3, overQuota.error().errorCode(), "10000 + 2000 + 2000 bytes exceed --quota 12K");
+        assertEquals(
+            3, overQuota.error().errorCode(), "10000 + 2000 + 2000 bytes exceed --quota 12K");
       }
       try (Stream<Path> files = Files.list(root)) {
-        assertEquals(List.of("first.bin", "served.bin"), files.map(f -> f.getFileName().toString()).sorted().toList(),
+        assertEquals(
+            List.of("first.bin", "served.bin"),
+            files.map(f -> f.getFileName().toString()).sorted().toList(),
             "refused uploads leave nothing behind");
       }
-      ExternalTools.Outcome curl = ExternalTools.run(dir, List.of("curl", "-sS", "-o", "by-curl.bin",
-          "tftp://[::1]:" + port + "/served.bin"));
+      ExternalTools.Outcome curl =
+          ExternalTools.run(
+              dir,
+              List.of("curl", "-sS", "-o", "by-curl.bin", "tftp://[::1]:" + port + "/served.bin"));
       assertEquals(0, curl.exitCode(), curl.output());
-      assertArrayEquals(served, Files.readAllBytes(dir.resolve("by-curl.bin")), "a real client over IPv6");
+      assertArrayEquals(
+          served, Files.readAllBytes(dir.resolve("by-curl.bin")), "a real client over IPv6");
     } finally {
       p.destroyForcibly().waitFor();
     }
@@ -111,23 +159,42 @@ class TftpCommandIT {
     Path root = Files.createDirectories(dir.resolve("root"));
     Files.write(root.resolve("f.bin"), new byte[5000]);
     Path log = dir.resolve("stderr.log");
-    Process p = startCommand(log, "--root", root.toString(), "--listen", "127.0.0.1:0", "--max-transfers", "4",
-        "--max-transfers-per-client", "2", "--max-timeout", "3", "--first-ack-timeout", "2");
+    Process p =
+        startCommand(
+            log,
+            "--root",
+            root.toString(),
+            "--listen",
+            "127.0.0.1:0",
+            "--max-transfers",
+            "4",
+            "--max-transfers-per-client",
+            "2",
+            "--max-timeout",
+            "3",
+            "--first-ack-timeout",
+            "2");
     try {
       int port = Integer.parseInt(firstLine(p, "listening on 127\\.0\\.0\\.1:(\\d+)").group(1));
       InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-      Duration patient = Duration.ofSeconds(3); // no retransmitted requests while the new JVM warms up
+      Duration patient =
+          Duration.ofSeconds(3); // no retransmitted requests while the new JVM warms up
       try (FaultyClient c = new FaultyClient(server).timeout(patient)) {
-        assertEquals(Map.of("timeout", "3"), c.download("f.bin", "octet", Map.of("timeout", "3")).oack());
+        assertEquals(
+            Map.of("timeout", "3"), c.download("f.bin", "octet", Map.of("timeout", "3")).oack());
       }
       try (FaultyClient c = new FaultyClient(server).timeout(patient)) {
-        FaultyClient.Result r = c.download("f.bin", "octet", Map.of("timeout", "4", "blksize", "1024"));
-        assertEquals(Map.of("blksize", "1024"), r.oack(), "a timeout over --max-timeout is ignored: " + c.received);
+        FaultyClient.Result r =
+            c.download("f.bin", "octet", Map.of("timeout", "4", "blksize", "1024"));
+        assertEquals(
+            Map.of("blksize", "1024"),
+            r.oack(),
+            "a timeout over --max-timeout is ignored: " + c.received);
       }
       try (FaultyClient stalled = new FaultyClient(server, Flood.loopback(2));
-           FaultyClient stalledToo = new FaultyClient(server, Flood.loopback(2));
-           FaultyClient second = new FaultyClient(server, Flood.loopback(2)).timeout(patient);
-           FaultyClient other = new FaultyClient(server).timeout(patient)) {
+          FaultyClient stalledToo = new FaultyClient(server, Flood.loopback(2));
+          FaultyClient second = new FaultyClient(server, Flood.loopback(2)).timeout(patient);
+          FaultyClient other = new FaultyClient(server).timeout(patient)) {
         for (FaultyClient c : List.of(stalled, stalledToo)) { // acknowledged, then stalled
           c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f.bin", "octet", Map.of()));
           FaultyClient.Packet first = c.receive(Duration.ofSeconds(5));
@@ -136,13 +203,22 @@ class TftpCommandIT {
           assertEquals(2, c.receive(Duration.ofSeconds(5)).block());
         }
         FaultyClient.Result refused = second.download("f.bin", "octet", Map.of());
-        assertEquals("too many concurrent transfers from 127.0.0.2 (2), try again later",
-            refused.error().errorMessage(), "--max-transfers-per-client 2");
-        assertArrayEquals(new byte[5000], other.download("f.bin", "octet", Map.of()).data(), "127.0.0.1 is served");
-        other.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f.bin", "octet", Map.of("timeout", "3")));
+        assertEquals(
+            "too many concurrent transfers from 127.0.0.2 (2), try again later",
+            refused.error().errorMessage(),
+            "--max-transfers-per-client 2");
+        assertArrayEquals(
+            new byte[5000],
+            other.download("f.bin", "octet", Map.of()).data(),
+            "127.0.0.1 is served");
+        other.sendRaw(
+            FaultyClient.request(FaultyClient.RRQ, "f.bin", "octet", Map.of("timeout", "3")));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (Files.readAllLines(log).stream().noneMatch(l -> l.contains("not acknowledged within 2000 ms"))) {
-          assertTrue(System.nanoTime() < deadline, "no first-ACK deadline in the log: " + Files.readString(log));
+        while (Files.readAllLines(log).stream()
+            .noneMatch(l -> l.contains("not acknowledged within 2000 ms"))) {
+          assertTrue(
+              System.nanoTime() < deadline,
+              "no first-ACK deadline in the log: " + Files.readString(log));
           Thread.sleep(50);
         }
       }
@@ -153,15 +229,21 @@ class TftpCommandIT {
 
   private static Process startCommand(Path log, String... arguments) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-        "dev.buildhost.tftp.cli.TftpCommand"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.buildhost.tftp.cli.TftpCommand"));
     command.addAll(List.of(arguments));
     return new ProcessBuilder(command).redirectError(log.toFile()).start();
   }
 
   /** Reads the command's first line and checks it against {@code pattern}. */
   private static Matcher firstLine(Process p, String pattern) throws IOException {
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String first = out.readLine();
     Matcher m = Pattern.compile(pattern).matcher(first == null ? "" : first);
     assertTrue(m.matches(), "first line: " + first);

@@ -21,8 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A writable root on a real 1 MiB tmpfs: a full file system is ERROR 3 and leaves nothing. */
 class TmpfsDiskFullIT {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private static List<String> names(Path root) throws Exception {
     try (Stream<Path> files = Files.list(root)) {
@@ -35,8 +34,8 @@ class TmpfsDiskFullIT {
     require("/usr/bin/mount");
     require(RealClientsIT.CURL);
     Path mountPoint = Files.createDirectories(dir.resolve("tmpfs"));
-    ExternalTools.Outcome mounted = run(dir, List.of("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-        mountPoint.toString()));
+    ExternalTools.Outcome mounted =
+        run(dir, List.of("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint.toString()));
     if (mounted.exitCode() != 0) {
       String message = "cannot mount a tmpfs (needs root): " + mounted.output();
       if (ExternalTools.onCi()) {
@@ -44,7 +43,8 @@ class TmpfsDiskFullIT {
       }
       Assumptions.assumeTrue(false, message);
     }
-    try (TftpServer server = TftpServer.builder(mountPoint).port(0).writable(true).build().start()) {
+    try (TftpServer server =
+        TftpServer.builder(mountPoint).port(0).writable(true).build().start()) {
       byte[] big = new byte[2 * 1024 * 1024];
       new Random(1).nextBytes(big);
       Path local = dir.resolve("big.bin");
@@ -57,15 +57,31 @@ class TmpfsDiskFullIT {
       awaitIdle(server);
       assertEquals(List.of(), names(mountPoint), "no partial file left");
       // curl announces tsize: refused up front
-      ExternalTools.Outcome curl = run(dir, List.of(RealClientsIT.CURL, "-sS", "-T", local.toString(),
-          "tftp://127.0.0.1:" + server.port() + "/big.bin"));
+      ExternalTools.Outcome curl =
+          run(
+              dir,
+              List.of(
+                  RealClientsIT.CURL,
+                  "-sS",
+                  "-T",
+                  local.toString(),
+                  "tftp://127.0.0.1:" + server.port() + "/big.bin"));
       assertTrue(curl.exitCode() != 0, curl.output());
       awaitIdle(server);
       assertEquals(List.of(), names(mountPoint), "no partial file left");
       // and a file that fits still goes through
       Files.write(local, new byte[100_000]);
-      assertEquals(0, run(dir, List.of(RealClientsIT.CURL, "-sS", "-T", local.toString(),
-          "tftp://127.0.0.1:" + server.port() + "/small.bin")).exitCode());
+      assertEquals(
+          0,
+          run(
+                  dir,
+                  List.of(
+                      RealClientsIT.CURL,
+                      "-sS",
+                      "-T",
+                      local.toString(),
+                      "tftp://127.0.0.1:" + server.port() + "/small.bin"))
+              .exitCode());
       assertEquals(100_000, Files.size(mountPoint.resolve("small.bin")));
     } finally {
       ExternalTools.Outcome unmounted = run(dir, List.of("umount", mountPoint.toString()));

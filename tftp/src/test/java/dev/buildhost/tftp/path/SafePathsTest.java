@@ -14,8 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class SafePathsTest {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   Path root;
   SafePaths paths;
 
@@ -33,12 +32,44 @@ class SafePathsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"../secret", "..\\secret", "....//secret", "...", "..", ".", "//etc/passwd", "//secret",
-      "/../secret", "/..", "/./inside.txt", "/", "//", "///inside.txt", "/.hidden", "/sub//file", "/escape",
-      "sub//file", "sub/", "%2e%2e/secret", "%2e%2e%2fsecret", "a\u0001b", "a\nb", "a b", "sub/../inside.txt",
-      ".hidden", "sub/.x", "caf\u00e9", "a:b", "a*", "", "\u007f"})
+  @ValueSource(
+      strings = {
+        "../secret",
+        "..\\secret",
+        "....//secret",
+        "...",
+        "..",
+        ".",
+        "//etc/passwd",
+        "//secret",
+        "/../secret",
+        "/..",
+        "/./inside.txt",
+        "/",
+        "//",
+        "///inside.txt",
+        "/.hidden",
+        "/sub//file",
+        "/escape",
+        "sub//file",
+        "sub/",
+        "%2e%2e/secret",
+        "%2e%2e%2fsecret",
+        "a\u0001b",
+        "a\nb",
+        "a b",
+        "sub/../inside.txt",
+        ".hidden",
+        "sub/.x",
+        "caf\u00e9",
+        "a:b",
+        "a*",
+        "",
+        "\u007f"
+      })
   void hostileNamesAreRefused(String name) {
-    TftpProtocolException e = assertThrows(TftpProtocolException.class, () -> paths.resolveForRead(name));
+    TftpProtocolException e =
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead(name));
     assertEquals(Opcodes.ERR_ACCESS_VIOLATION, e.errorCode(), e.getMessage());
     assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite(name));
   }
@@ -50,24 +81,37 @@ class SafePathsTest {
     assertEquals(root.toRealPath().resolve("sub/new"), paths.resolveForWrite("/sub/new"));
     assertEquals("sub/file", SafePaths.checkName("/sub/file"));
     assertEquals("sub/file", SafePaths.checkName("sub/file"));
-    // the host's /etc/passwd and the file next to the root are not what /etc/passwd and /secret name
-    assertEquals(Opcodes.ERR_FILE_NOT_FOUND,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/etc/passwd")).errorCode());
-    assertEquals(Opcodes.ERR_FILE_NOT_FOUND,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/secret")).errorCode());
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("/etc/passwd")).errorCode());
+    // the host's /etc/passwd and the file next to the root are not what /etc/passwd and /secret
+    // name
+    assertEquals(
+        Opcodes.ERR_FILE_NOT_FOUND,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/etc/passwd"))
+            .errorCode());
+    assertEquals(
+        Opcodes.ERR_FILE_NOT_FOUND,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/secret"))
+            .errorCode());
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("/etc/passwd"))
+            .errorCode());
   }
 
   @Test
   void refusalsSayWhatIsWrong() {
-    assertEquals("the root is not a file",
+    assertEquals(
+        "the root is not a file",
         assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/")).getMessage());
-    assertEquals("empty path component",
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("//etc/passwd")).getMessage());
-    assertEquals("path components may not start with '.'",
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/../secret")).getMessage());
-    assertEquals("empty file name",
+    assertEquals(
+        "empty path component",
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("//etc/passwd"))
+            .getMessage());
+    assertEquals(
+        "path components may not start with '.'",
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("/../secret"))
+            .getMessage());
+    assertEquals(
+        "empty file name",
         assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("")).getMessage());
   }
 
@@ -78,14 +122,22 @@ class SafePathsTest {
 
   @Test
   void symlinksLeadingOutAreRefused() {
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("escape")).errorCode());
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("escape-dir/secret")).errorCode());
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("escape-dir/new")).errorCode());
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("escape")).errorCode());
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("escape"))
+            .errorCode());
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("escape-dir/secret"))
+            .errorCode());
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("escape-dir/new"))
+            .errorCode());
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("escape"))
+            .errorCode());
   }
 
   @Test
@@ -94,18 +146,25 @@ class SafePathsTest {
     assertEquals(root.toRealPath().resolve("inside.txt"), paths.resolveForRead("alias"));
     assertEquals(root.toRealPath().resolve("sub/file"), paths.resolveForRead("sub/file"));
     assertEquals(root.toRealPath().resolve("sub/new"), paths.resolveForWrite("sub/new"));
-    assertEquals(root.toRealPath().resolve("a-b_c+d=e,f@g~h#1.txt"), paths.resolveForWrite("a-b_c+d=e,f@g~h#1.txt"));
+    assertEquals(
+        root.toRealPath().resolve("a-b_c+d=e,f@g~h#1.txt"),
+        paths.resolveForWrite("a-b_c+d=e,f@g~h#1.txt"));
   }
 
   @Test
   void missingFilesAndFoldersAreReported() {
-    assertEquals(Opcodes.ERR_FILE_NOT_FOUND,
+    assertEquals(
+        Opcodes.ERR_FILE_NOT_FOUND,
         assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("nope")).errorCode());
-    assertEquals(Opcodes.ERR_FILE_NOT_FOUND,
+    assertEquals(
+        Opcodes.ERR_FILE_NOT_FOUND,
         assertThrows(TftpProtocolException.class, () -> paths.resolveForRead("sub")).errorCode());
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
-        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("nodir/x")).errorCode());
-    assertEquals(Opcodes.ERR_ACCESS_VIOLATION,
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
+        assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("nodir/x"))
+            .errorCode());
+    assertEquals(
+        Opcodes.ERR_ACCESS_VIOLATION,
         assertThrows(TftpProtocolException.class, () -> paths.resolveForWrite("sub")).errorCode());
   }
 }

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 class NetasciiTest {
   private static final byte[] LOCAL = "a\nb\rc\r\n\n\r".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] WIRE = "a\r\nb\r\0c\r\0\r\n\r\n\r\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] WIRE =
+      "a\r\nb\r\0c\r\0\r\n\r\n\r\0".getBytes(StandardCharsets.US_ASCII);
 
   @Test
   void encodesThroughOutputsOfAnySize() {

@@ -32,7 +32,8 @@ class TftpRequestTest {
 
   @Test
   void parsesNameModeAndOptionsWithLowerCasedNames() throws Exception {
-    TftpRequest r = parse(packet(1, "dir/file.bin\0", "OcTeT\0", "BLKSIZE\0", "1468\0", "tsize\0", "0\0"));
+    TftpRequest r =
+        parse(packet(1, "dir/file.bin\0", "OcTeT\0", "BLKSIZE\0", "1468\0", "tsize\0", "0\0"));
     assertEquals(Opcodes.RRQ, r.opcode());
     assertEquals("dir/file.bin", r.fileName());
     assertEquals(TransferMode.OCTET, r.mode());
@@ -50,7 +51,8 @@ class TftpRequestTest {
 
   @Test
   void firstOfDuplicatedOptionsCounts() throws Exception {
-    TftpRequest r = parse(packet(1, "f\0", "octet\0", "blksize\0", "1024\0", "BlkSize\0", "2048\0"));
+    TftpRequest r =
+        parse(packet(1, "f\0", "octet\0", "blksize\0", "1024\0", "BlkSize\0", "2048\0"));
     assertEquals("1024", r.options().get("blksize"));
     assertEquals(1, r.duplicateOptions());
   }

@@ -28,8 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * address or spread over several, against the read-only and a writable server.
  */
 class FloodTest {
-  @TempDir
-  Path root;
+  @TempDir Path root;
   final byte[] content = new byte[20_000];
 
   @BeforeEach
@@ -41,7 +40,8 @@ class FloodTest {
   private void realClientIsServed(ServerFixture f, boolean writable) throws Exception {
     for (int i = 0; i < 3; i++) {
       try (FaultyClient c = f.client()) {
-        FaultyClient.Result r = c.download("file", "octet", i == 0 ? Map.of() : Map.of("blksize", "1024"));
+        FaultyClient.Result r =
+            c.download("file", "octet", i == 0 ? Map.of() : Map.of("blksize", "1024"));
         assertTrue(r.ok(), () -> "the real client was refused: " + r.error().errorMessage());
         assertArrayEquals(content, r.data());
       }
@@ -49,7 +49,8 @@ class FloodTest {
     if (writable) {
       try (FaultyClient c = f.client()) {
         FaultyClient.Result r = c.upload("result", "octet", Map.of(), content);
-        assertTrue(r.ok(), () -> "the real client's upload was refused: " + r.error().errorMessage());
+        assertTrue(
+            r.ok(), () -> "the real client's upload was refused: " + r.error().errorMessage());
       }
       assertArrayEquals(content, Files.readAllBytes(root.resolve("result")));
     }
@@ -58,7 +59,9 @@ class FloodTest {
   private void afterTheFlood(ServerFixture f) throws Exception {
     f.awaitIdle(); // the flood's transfers end at the first-ACK deadline
     try (Stream<Path> files = Files.walk(root)) {
-      assertFalse(files.anyMatch(p -> p.getFileName().toString().endsWith(".tftp-part")), "no temporary files left");
+      assertFalse(
+          files.anyMatch(p -> p.getFileName().toString().endsWith(".tftp-part")),
+          "no temporary files left");
     }
     assertFalse(Files.exists(root.resolve("flood-upload")));
   }
@@ -69,7 +72,8 @@ class FloodTest {
   @SuppressWarnings("try")
   void aRealClientIsServedWhileOneAddressFloods(boolean writable) throws Exception {
     try (ServerFixture f = new ServerFixture(root, b -> b.writable(writable))) {
-      try (Flood flood = new Flood(f.address(), "file", writable, Flood.loopback(2)).awaitSent(300)) {
+      try (Flood flood =
+          new Flood(f.address(), "file", writable, Flood.loopback(2)).awaitSent(300)) {
         realClientIsServed(f, writable);
       }
       afterTheFlood(f);
@@ -82,7 +86,8 @@ class FloodTest {
   @SuppressWarnings("try")
   void aRealClientIsServedWhileEightAddressesFlood(boolean writable) throws Exception {
     try (ServerFixture f = new ServerFixture(root, b -> b.writable(writable))) {
-      try (Flood flood = new Flood(f.address(), "file", writable, Flood.loopbacks(2, 8)).awaitSent(1000)) {
+      try (Flood flood =
+          new Flood(f.address(), "file", writable, Flood.loopbacks(2, 8)).awaitSent(1000)) {
         realClientIsServed(f, writable);
       }
       afterTheFlood(f);
@@ -90,16 +95,21 @@ class FloodTest {
   }
 
   @Test
-  void aTransferNeverAcknowledgedEndsAtTheFirstAckDeadlineWhateverTimeoutItNegotiated() throws Exception {
-    // the fixture's timeout is 200 ms, so the first-ACK deadline is 400 ms; the client asks for 10 s
-    try (ServerFixture f = new ServerFixture(root, b -> { }); FaultyClient c = f.client()) {
+  void aTransferNeverAcknowledgedEndsAtTheFirstAckDeadlineWhateverTimeoutItNegotiated()
+      throws Exception {
+    // the fixture's timeout is 200 ms, so the first-ACK deadline is 400 ms; the client asks for 10
+    // s
+    try (ServerFixture f = new ServerFixture(root, b -> {});
+        FaultyClient c = f.client()) {
       c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "file", "octet", Map.of("timeout", "10")));
       FaultyClient.Packet oack = c.receive(Duration.ofSeconds(2));
       assertNotNull(oack);
       assertEquals(FaultyClient.OACK, oack.opcode());
       assertEquals(Map.of("timeout", "10"), oack.options());
       FaultyClient.Packet again = c.receive(Duration.ofSeconds(2));
-      assertNotNull(again, "before the first ACK the server re-sends at its own timeout, not the negotiated 10 s");
+      assertNotNull(
+          again,
+          "before the first ACK the server re-sends at its own timeout, not the negotiated 10 s");
       assertEquals(FaultyClient.OACK, again.opcode());
       TransferEvent failed = f.awaitEvent(TransferEvent.Kind.FAILED, "file");
       assertTrue(failed.reason().contains("not acknowledged within 400 ms"), failed.reason());

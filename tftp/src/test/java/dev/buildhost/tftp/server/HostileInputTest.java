@@ -34,8 +34,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * where it does not belong, and the server keeps serving (checked after every case).
  */
 class HostileInputTest {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   Path root;
   ServerFixture fixture;
   final byte[] content = "the content".getBytes(StandardCharsets.US_ASCII);
@@ -47,7 +46,8 @@ class HostileInputTest {
     Files.write(root.resolve("file"), content);
     Files.writeString(dir.resolve("secret"), "secret");
     Files.createSymbolicLink(root.resolve("link-out"), dir.resolve("secret"));
-    fixture = new ServerFixture(root, b -> b.writable(true).quotaBytes(10_000).maxFileSizeBytes(5_000));
+    fixture =
+        new ServerFixture(root, b -> b.writable(true).quotaBytes(10_000).maxFileSizeBytes(5_000));
   }
 
   @AfterEach
@@ -62,7 +62,9 @@ class HostileInputTest {
       assertEquals(0, files.count(), "nothing written into another instance's folder");
     }
     try (Stream<Path> files = Files.walk(root)) {
-      assertFalse(files.anyMatch(p -> p.getFileName().toString().endsWith(".tftp-part")), "no temporary files left");
+      assertFalse(
+          files.anyMatch(p -> p.getFileName().toString().endsWith(".tftp-part")),
+          "no temporary files left");
     }
     fixture.close();
   }
@@ -111,16 +113,18 @@ class HostileInputTest {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "file",                       // no NUL after the name
-      "file\u0000",                 // no mode
-      "file\u0000octet",            // mode not terminated
-      "file\u0000mail\u0000",       // mail mode
-      "file\u0000MAIL\u0000",
-      "file\u0000binary\u0000",
-      "fi\u0000le\u0000octet\u0000", // NUL inside the name
-      "file\u0000octet\u0000blksize", // option without value
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "file", // no NUL after the name
+        "file\u0000", // no mode
+        "file\u0000octet", // mode not terminated
+        "file\u0000mail\u0000", // mail mode
+        "file\u0000MAIL\u0000",
+        "file\u0000binary\u0000",
+        "fi\u0000le\u0000octet\u0000", // NUL inside the name
+        "file\u0000octet\u0000blksize", // option without value
+      })
   void malformedRequests(String text) throws Exception {
     assertError(4, exchange(bytes(1, text)));
     assertError(4, exchange(bytes(2, text)));
@@ -141,8 +145,17 @@ class HostileInputTest {
   }
 
   static Stream<Arguments> badOptions() {
-    return Stream.of("blksize=7", "blksize=0", "blksize=-1", "blksize=65465", "blksize=999999999999999999999",
-        "blksize=abc", "timeout=0", "timeout=256", "windowsize=0", "windowsize=99999999")
+    return Stream.of(
+            "blksize=7",
+            "blksize=0",
+            "blksize=-1",
+            "blksize=65465",
+            "blksize=999999999999999999999",
+            "blksize=abc",
+            "timeout=0",
+            "timeout=256",
+            "windowsize=0",
+            "windowsize=99999999")
         .map(s -> Arguments.of(s.split("=")[0], s.split("=")[1]));
   }
 
@@ -165,7 +178,10 @@ class HostileInputTest {
     try (FaultyClient c = fixture.client()) {
       FaultyClient.Result r = c.download("file", "octet", options);
       assertTrue(r.ok());
-      assertEquals(Map.of("blksize", "1024", "windowsize", "64"), r.oack(), "first duplicate wins, caps apply");
+      assertEquals(
+          Map.of("blksize", "1024", "windowsize", "64"),
+          r.oack(),
+          "first duplicate wins, caps apply");
       assertArrayEquals(content, r.data());
     }
   }
@@ -181,17 +197,37 @@ class HostileInputTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"../secret", "..\\secret", "....//secret", "...", "//etc/passwd", "//secret", "/../secret",
-      "/../instance-b/x", "/", "a//file", "%2e%2e/secret", "%2e%2e%2fsecret", "fi\u0001le", "fi\u001ble", "link-out",
-      "/link-out", "../instance-b/x", ".file.0.tftp-part"})
+  @ValueSource(
+      strings = {
+        "../secret",
+        "..\\secret",
+        "....//secret",
+        "...",
+        "//etc/passwd",
+        "//secret",
+        "/../secret",
+        "/../instance-b/x",
+        "/",
+        "a//file",
+        "%2e%2e/secret",
+        "%2e%2e%2fsecret",
+        "fi\u0001le",
+        "fi\u001ble",
+        "link-out",
+        "/link-out",
+        "../instance-b/x",
+        ".file.0.tftp-part"
+      })
   void hostilePaths(String name) throws Exception {
     try (FaultyClient c = fixture.client()) {
       assertError(2, c.download(name, "octet", Map.of()).error());
     }
     try (FaultyClient c = fixture.client()) {
-      assertError(2, c.upload(name, "octet", Map.of(), "evil".getBytes(StandardCharsets.US_ASCII)).error());
+      assertError(
+          2, c.upload(name, "octet", Map.of(), "evil".getBytes(StandardCharsets.US_ASCII)).error());
     }
-    TransferEvent failed = fixture.awaitEvent(TransferEvent.Kind.FAILED, SafePaths.relativeName(name));
+    TransferEvent failed =
+        fixture.awaitEvent(TransferEvent.Kind.FAILED, SafePaths.relativeName(name));
     assertNotNull(failed.reason());
   }
 
@@ -199,7 +235,8 @@ class HostileInputTest {
   void absolutePathsAreTakenRelativeToTheRoot() throws Exception {
     try (FaultyClient c = fixture.client()) {
       assertArrayEquals(content, c.download("/file", "octet", Map.of()).data());
-      assertError(1, c.download("/secret", "octet", Map.of()).error()); // not the file next to the root
+      assertError(
+          1, c.download("/secret", "octet", Map.of()).error()); // not the file next to the root
       assertError(1, c.download("/etc/passwd", "octet", Map.of()).error());
       assertTrue(c.upload("/uploaded", "octet", Map.of(), content).ok());
       assertError(2, c.upload("/etc/passwd", "octet", Map.of(), content).error());
@@ -212,17 +249,20 @@ class HostileInputTest {
   @Test
   void aTimeoutAboveTheCapIsLeftOutOfTheOack() throws Exception {
     try (FaultyClient c = fixture.client()) {
-      FaultyClient.Result r = c.download("file", "octet", Map.of("timeout", "255", "blksize", "1024"));
+      FaultyClient.Result r =
+          c.download("file", "octet", Map.of("timeout", "255", "blksize", "1024"));
       assertTrue(r.ok());
-      assertEquals(Map.of("blksize", "1024"), r.oack(), "timeout=255 ignored: the server's own applies");
-      assertEquals(Map.of("timeout", "10"), c.download("file", "octet", Map.of("timeout", "10")).oack());
+      assertEquals(
+          Map.of("blksize", "1024"), r.oack(), "timeout=255 ignored: the server's own applies");
+      assertEquals(
+          Map.of("timeout", "10"), c.download("file", "octet", Map.of("timeout", "10")).oack());
     }
   }
 
   @Test
   void writeRequestOnTheReadOnlyServer() throws Exception {
-    try (ServerFixture readOnly = new ServerFixture(dir.resolve("tftp"), b -> { });
-         FaultyClient c = readOnly.client()) {
+    try (ServerFixture readOnly = new ServerFixture(dir.resolve("tftp"), b -> {});
+        FaultyClient c = readOnly.client()) {
       assertError(2, c.upload("instance-a/new", "octet", Map.of(), content).error());
       assertArrayEquals(content, c.download("instance-a/file", "octet", Map.of()).data());
     }

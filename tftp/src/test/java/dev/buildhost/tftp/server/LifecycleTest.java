@@ -24,12 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Many servers per process, caps under load, and nothing leaked on close. */
 class LifecycleTest {
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private static long serverThreads() {
     return Thread.getAllStackTraces().keySet().stream()
-        .filter(t -> t.isAlive() && t.getName().startsWith("tftp-")).count();
+        .filter(t -> t.isAlive() && t.getName().startsWith("tftp-"))
+        .count();
   }
 
   private static void awaitNoServerThreads() throws InterruptedException {
@@ -55,7 +55,8 @@ class LifecycleTest {
     int port = servers.get(0).port();
     servers.forEach(TftpServer::close);
     awaitNoServerThreads();
-    try (DatagramSocket again = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+    try (DatagramSocket again =
+        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
       assertEquals(port, again.getLocalPort(), "the port is free again");
     }
     try (TftpServer same = TftpServer.builder(root).port(port).build().start()) {
@@ -67,14 +68,18 @@ class LifecycleTest {
   @Test
   void aTakenPortFailsTheStart() throws Exception {
     try (TftpServer first = TftpServer.builder(root).port(0).build().start()) {
-      IOException e = assertThrows(IOException.class,
-          () -> TftpServer.builder(root).port(first.port()).build().start());
+      IOException e =
+          assertThrows(
+              IOException.class, () -> TftpServer.builder(root).port(first.port()).build().start());
       assertTrue(e.getMessage().contains(Integer.toString(first.port())));
     }
     awaitNoServerThreads();
   }
 
-  /** Starts a download from {@code from} and acknowledges its first block only: the transfer then stalls. */
+  /**
+   * Starts a download from {@code from} and acknowledges its first block only: the transfer then
+   * stalls.
+   */
   private static FaultyClient stalledAfterFirstAck(ServerFixture f, int from) throws IOException {
     FaultyClient c = new FaultyClient(f.address(), Flood.loopback(from));
     c.sendRaw(FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of()));
@@ -99,7 +104,9 @@ class LifecycleTest {
   void concurrencyCapAnswersWithAnErrorAndRecovers() throws Exception {
     Files.write(root.resolve("f"), new byte[5000]);
     // stalled transfers live (timeout x (retries + 1)) long enough for the burst below
-    try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(4).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
+    try (ServerFixture f =
+        new ServerFixture(
+            root, b -> b.maxTransfers(4).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
       List<FaultyClient> stalled = new ArrayList<>();
       try {
         for (int i = 0; i < 4; i++) { // acknowledged transfers from four addresses take every slot
@@ -125,7 +132,9 @@ class LifecycleTest {
   @Test
   void oneClientAddressHoldsAtMostItsShareOfTheSlots() throws Exception {
     Files.write(root.resolve("f"), new byte[5000]);
-    try (ServerFixture f = new ServerFixture(root, b -> b.maxTransfers(8).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
+    try (ServerFixture f =
+        new ServerFixture(
+            root, b -> b.maxTransfers(8).timeout(Duration.ofSeconds(2)).maxRetries(1))) {
       List<FaultyClient> stalled = new ArrayList<>();
       try {
         for (int i = 0; i < 6; i++) { // the default share: three quarters of the slots
@@ -133,9 +142,14 @@ class LifecycleTest {
         }
         FaultyClient.Packet refused = request(f, 2);
         assertEquals(FaultyClient.ERROR, refused.opcode());
-        assertEquals("too many concurrent transfers from 127.0.0.2 (6), try again later", refused.errorMessage());
+        assertEquals(
+            "too many concurrent transfers from 127.0.0.2 (6), try again later",
+            refused.errorMessage());
         try (FaultyClient c = f.client()) {
-          assertArrayEquals(new byte[5000], c.download("f", "octet", Map.of()).data(), "another address is served");
+          assertArrayEquals(
+              new byte[5000],
+              c.download("f", "octet", Map.of()).data(),
+              "another address is served");
         }
       } finally {
         stalled.forEach(FaultyClient::close);
@@ -159,7 +173,9 @@ class LifecycleTest {
     assertEquals(10, f.server.activeTransfers());
     long start = System.nanoTime();
     f.close();
-    assertTrue(Duration.ofNanos(System.nanoTime() - start).toSeconds() < 5, "close does not wait for timeouts");
+    assertTrue(
+        Duration.ofNanos(System.nanoTime() - start).toSeconds() < 5,
+        "close does not wait for timeouts");
     assertEquals(0, f.server.activeTransfers());
     assertEquals(10, f.events.stream().filter(e -> e.kind() == TransferEvent.Kind.FAILED).count());
     clients.forEach(FaultyClient::close);
@@ -168,17 +184,35 @@ class LifecycleTest {
 
   @Test
   void builderRejectsNonsense() {
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).port(70000).build());
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTransfers(0).build());
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxBlockSize(7).build());
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxWindowSize(0).build());
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class, () -> TftpServer.builder(root).port(70000).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TftpServer.builder(root).maxTransfers(0).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TftpServer.builder(root).maxBlockSize(7).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TftpServer.builder(root).maxWindowSize(0).build());
+    assertThrows(
+        IllegalArgumentException.class,
         () -> TftpServer.builder(root).maxTransfers(8).maxTransfersPerClient(9).build());
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTransfersPerClient(-1).build());
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTimeoutSeconds(256).build());
-    assertThrows(IllegalArgumentException.class, () -> TftpServer.builder(root).maxTimeoutSeconds(0).build());
-    assertThrows(IllegalArgumentException.class,
-        () -> TftpServer.builder(root).timeout(Duration.ofSeconds(2)).firstAckTimeout(Duration.ofSeconds(1)).build());
-    assertThrows(IOException.class, () -> TftpServer.builder(root.resolve("missing")).port(0).build().start());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TftpServer.builder(root).maxTransfersPerClient(-1).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TftpServer.builder(root).maxTimeoutSeconds(256).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TftpServer.builder(root).maxTimeoutSeconds(0).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            TftpServer.builder(root)
+                .timeout(Duration.ofSeconds(2))
+                .firstAckTimeout(Duration.ofSeconds(1))
+                .build());
+    assertThrows(
+        IOException.class,
+        () -> TftpServer.builder(root.resolve("missing")).port(0).build().start());
   }
 }

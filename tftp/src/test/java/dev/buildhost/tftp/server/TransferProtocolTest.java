@@ -28,8 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** The transfer state machine, driven by a client that drops, duplicates and reorders packets. */
 class TransferProtocolTest {
-  @TempDir
-  Path root;
+  @TempDir Path root;
   ServerFixture fixture;
 
   @BeforeEach
@@ -57,7 +56,8 @@ class TransferProtocolTest {
       FaultyClient.Result r = c.download("f", "octet", Map.of());
       assertTrue(r.ok());
       assertArrayEquals(content, r.data());
-      assertEquals(size / 512 + 1, r.dataPackets(), "a file of k*512 bytes ends with an empty block");
+      assertEquals(
+          size / 512 + 1, r.dataPackets(), "a file of k*512 bytes ends with an empty block");
     }
     assertEquals(size, fixture.awaitEvent(TransferEvent.Kind.COMPLETED, "f").bytes());
   }
@@ -66,10 +66,25 @@ class TransferProtocolTest {
   void optionsAreAcknowledgedAndUsed() throws Exception {
     byte[] content = file("f", 100_000);
     try (FaultyClient c = fixture.client()) {
-      FaultyClient.Result r = c.download("f", "octet",
-          Map.of("blksize", "1468", "tsize", "0", "windowsize", "8", "timeout", "2", "x-unknown", "1"));
+      FaultyClient.Result r =
+          c.download(
+              "f",
+              "octet",
+              Map.of(
+                  "blksize",
+                  "1468",
+                  "tsize",
+                  "0",
+                  "windowsize",
+                  "8",
+                  "timeout",
+                  "2",
+                  "x-unknown",
+                  "1"));
       assertTrue(r.ok());
-      assertEquals(Map.of("blksize", "1468", "tsize", "100000", "windowsize", "8", "timeout", "2"), r.oack());
+      assertEquals(
+          Map.of("blksize", "1468", "tsize", "100000", "windowsize", "8", "timeout", "2"),
+          r.oack());
       assertArrayEquals(content, r.data());
       assertEquals(100_000 / 1468 + 1, r.dataPackets());
     }
@@ -86,7 +101,8 @@ class TransferProtocolTest {
       assertArrayEquals(content, r.data());
       // every ACK arrived twice; a Sorcerer's Apprentice server would have sent each block twice
       assertEquals(21, r.dataPackets());
-      assertEquals(0, c.receive(Duration.ofMillis(300)) == null ? 0 : 1, "no stray packets after the end");
+      assertEquals(
+          0, c.receive(Duration.ofMillis(300)) == null ? 0 : 1, "no stray packets after the end");
     }
   }
 
@@ -103,7 +119,10 @@ class TransferProtocolTest {
       assertArrayEquals(content, r.data());
       // recovery came from the client's ACK of block 4, not from the server's 5 s timeout
       assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 4000);
-      long resent5 = c.received.stream().filter(p -> p.opcode() == FaultyClient.DATA && p.block() == 5).count();
+      long resent5 =
+          c.received.stream()
+              .filter(p -> p.opcode() == FaultyClient.DATA && p.block() == 5)
+              .count();
       assertEquals(2, resent5, "block 5 was sent again once");
     }
   }
@@ -123,23 +142,29 @@ class TransferProtocolTest {
   void packetFromUnknownPortGetsError5AndTransferGoesOn() throws Exception {
     byte[] content = file("f", 512 * 10);
     AtomicReference<FaultyClient.Packet> answer = new AtomicReference<>();
-    try (FaultyClient c = fixture.client(); DatagramSocket rogue = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-      c.onData = block -> {
-        if (block == 3) {
-          try {
-            byte[] ack = {0, 4, 0, 3};
-            rogue.send(new DatagramPacket(ack, 4, c.tid));
-            rogue.setSoTimeout(2000);
-            byte[] buf = new byte[600];
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            rogue.receive(p);
-            answer.set(new FaultyClient.Packet(buf[1], buf[3], java.util.Arrays.copyOf(buf, p.getLength()),
-                (InetSocketAddress) p.getSocketAddress()));
-          } catch (IOException e) {
-            throw new AssertionError(e);
-          }
-        }
-      };
+    try (FaultyClient c = fixture.client();
+        DatagramSocket rogue = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+      c.onData =
+          block -> {
+            if (block == 3) {
+              try {
+                byte[] ack = {0, 4, 0, 3};
+                rogue.send(new DatagramPacket(ack, 4, c.tid));
+                rogue.setSoTimeout(2000);
+                byte[] buf = new byte[600];
+                DatagramPacket p = new DatagramPacket(buf, buf.length);
+                rogue.receive(p);
+                answer.set(
+                    new FaultyClient.Packet(
+                        buf[1],
+                        buf[3],
+                        java.util.Arrays.copyOf(buf, p.getLength()),
+                        (InetSocketAddress) p.getSocketAddress()));
+              } catch (IOException e) {
+                throw new AssertionError(e);
+              }
+            }
+          };
       FaultyClient.Result r = c.download("f", "octet", Map.of());
       assertArrayEquals(content, r.data());
       assertEquals(11, r.dataPackets());
@@ -161,8 +186,14 @@ class TransferProtocolTest {
       while (c.receive(Duration.ofMillis(100)) != null) {
         // collect the re-sent final blocks
       }
-      long finalBlocks = c.received.stream().filter(p -> p.opcode() == FaultyClient.DATA && p.block() == 2).count();
-      assertEquals(1 + 3, finalBlocks, "the final block is re-sent maxRetries times, then the server gives up");
+      long finalBlocks =
+          c.received.stream()
+              .filter(p -> p.opcode() == FaultyClient.DATA && p.block() == 2)
+              .count();
+      assertEquals(
+          1 + 3,
+          finalBlocks,
+          "the final block is re-sent maxRetries times, then the server gives up");
     }
     fixture.awaitIdle();
   }
@@ -190,7 +221,8 @@ class TransferProtocolTest {
       assertEquals(2, c.receive(Duration.ofSeconds(2)).block());
     }
     TransferEvent failed = fixture.awaitEvent(TransferEvent.Kind.FAILED, "f");
-    assertTrue(failed.reason().contains("timed out waiting for the ACK of block 2"), failed.reason());
+    assertTrue(
+        failed.reason().contains("timed out waiting for the ACK of block 2"), failed.reason());
     fixture.awaitIdle();
   }
 
@@ -199,12 +231,14 @@ class TransferProtocolTest {
     int size = 8 * 70_000 + 3; // 70001 blocks of 8 bytes
     byte[] content = file("big", size);
     try (FaultyClient c = fixture.client().timeout(Duration.ofSeconds(2))) {
-      FaultyClient.Result r = c.download("big", "octet", Map.of("blksize", "8", "windowsize", "64"));
+      FaultyClient.Result r =
+          c.download("big", "octet", Map.of("blksize", "8", "windowsize", "64"));
       assertTrue(r.ok());
       assertArrayEquals(content, r.data());
     }
     try (FaultyClient c = fixture.client().timeout(Duration.ofSeconds(2))) {
-      FaultyClient.Result r = c.upload("up", "octet", Map.of("blksize", "8", "windowsize", "64"), content);
+      FaultyClient.Result r =
+          c.upload("up", "octet", Map.of("blksize", "8", "windowsize", "64"), content);
       assertTrue(r.ok(), () -> r.error().errorMessage());
     }
     fixture.awaitEvent(TransferEvent.Kind.COMPLETED, "up");

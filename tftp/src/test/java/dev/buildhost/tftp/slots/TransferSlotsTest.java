@@ -43,13 +43,17 @@ class TransferSlotsTest {
     for (int i = 0; i < 4; i++) {
       assertNull(admitted(slots, FLOOD, "flood-" + i));
     }
-    for (int i = 4; i < 100; i++) { // at its cap: refused, cheaply (no transfer is started or stopped)
-      assertEquals("too many concurrent transfers from 127.0.0.2 (4), try again later",
+    for (int i = 4;
+        i < 100;
+        i++) { // at its cap: refused, cheaply (no transfer is started or stopped)
+      assertEquals(
+          "too many concurrent transfers from 127.0.0.2 (4), try again later",
           refused(slots, FLOOD, "flood-" + i));
     }
     assertEquals(4, slots.heldBy(FLOOD));
     for (int i = 0; i < 4; i++) {
-      assertNull(admitted(slots, REAL, "real-" + i), "the other half of the slots stays free for others");
+      assertNull(
+          admitted(slots, REAL, "real-" + i), "the other half of the slots stays free for others");
     }
     assertTrue(slots.acknowledged("real-0"));
     assertEquals(7, slots.unacknowledged());
@@ -60,7 +64,8 @@ class TransferSlotsTest {
     TransferSlots<String> slots = new TransferSlots<>(8, 4);
     List<String> evicted = new ArrayList<>();
     int refusedCount = 0;
-    assertNull(admitted(slots, REAL, "real-1")); // not acknowledged yet: the client is still answering
+    assertNull(
+        admitted(slots, REAL, "real-1")); // not acknowledged yet: the client is still answering
     for (int i = 0; i < 200; i++) {
       TransferSlots.Admission<String> a = slots.admit(address(2 + i % 5), "flood-" + i);
       if (a instanceof TransferSlots.Admitted<String> admitted && admitted.evicted() != null) {
@@ -70,10 +75,13 @@ class TransferSlotsTest {
       }
     }
     assertFalse(evicted.contains("real-1"), "evicted: " + evicted);
-    assertTrue(evicted.isEmpty(), "the flood's addresses do not take slots from each other: " + evicted);
+    assertTrue(
+        evicted.isEmpty(), "the flood's addresses do not take slots from each other: " + evicted);
     assertEquals(193, refusedCount, "once the slots are full, the flood is refused, cheaply");
     assertTrue(slots.acknowledged("real-1"));
-    String second = admitted(slots, REAL, "real-2"); // REAL waits for nothing now: it gets a flood request's slot
+    String second =
+        admitted(
+            slots, REAL, "real-2"); // REAL waits for nothing now: it gets a flood request's slot
     assertTrue(second != null && second.startsWith("flood-"), "evicted " + second);
     assertEquals(2, slots.heldBy(REAL));
     assertTrue(slots.acknowledged("real-2"));
@@ -87,7 +95,8 @@ class TransferSlotsTest {
     admitted(slots, FLOOD, "f1");
     admitted(slots, FLOOD, "f2");
     admitted(slots, address(3), "g1");
-    assertEquals("too many concurrent transfers (4), try again later", refused(slots, REAL, "real-2"));
+    assertEquals(
+        "too many concurrent transfers (4), try again later", refused(slots, REAL, "real-2"));
     slots.release("g1");
     admitted(slots, FLOOD, "f3");
     assertEquals("f1", admitted(slots, REAL, "real-2"));
@@ -101,8 +110,11 @@ class TransferSlotsTest {
     admitted(slots, address(2), "a2");
     admitted(slots, address(3), "b2");
     assertEquals("a1", admitted(slots, REAL, "real"));
-    assertEquals("b1", admitted(slots, address(4), "c1"), "address 3 holds 2, more than address 2 now");
-    assertEquals("too many concurrent transfers (4), try again later", refused(slots, address(2), "a3"),
+    assertEquals(
+        "b1", admitted(slots, address(4), "c1"), "address 3 holds 2, more than address 2 now");
+    assertEquals(
+        "too many concurrent transfers (4), try again later",
+        refused(slots, address(2), "a3"),
         "address 2 would only take from an address holding no more than itself");
   }
 
@@ -114,7 +126,8 @@ class TransferSlotsTest {
       assertNull(admitted(slots, client, "t" + i));
       assertTrue(slots.acknowledged("t" + i));
     }
-    assertEquals("too many concurrent transfers (4), try again later", refused(slots, REAL, "late"));
+    assertEquals(
+        "too many concurrent transfers (4), try again later", refused(slots, REAL, "late"));
     slots.release("t0");
     assertNull(admitted(slots, REAL, "late"));
   }

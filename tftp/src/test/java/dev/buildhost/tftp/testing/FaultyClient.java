@@ -43,34 +43,51 @@ public final class FaultyClient implements AutoCloseable {
 
   /** Incoming packets to drop once. */
   public final Set<String> dropIncoming = new HashSet<>();
+
   /** Outgoing packets to drop once. */
   public final Set<String> dropOutgoing = new HashSet<>();
+
   /** Outgoing packets to send twice. */
   public final Set<String> duplicateOutgoing = new HashSet<>();
+
   /** Outgoing packets to hold back and send after the next outgoing packet (reordering). */
   public final Set<String> delayOutgoing = new HashSet<>();
-  /** Called with each in-order DATA block number received by a download (for mid-transfer actions). */
-  public IntConsumer onData = block -> { };
+
+  /**
+   * Called with each in-order DATA block number received by a download (for mid-transfer actions).
+   */
+  public IntConsumer onData = block -> {};
+
   /** Download: do not acknowledge the final block. */
   public boolean withholdFinalAck;
+
   /** Upload: stop sending (vanish) after this many blocks; -1 for never. */
   public long vanishAfterBlocks = -1;
+
   /** Upload: runs once the server accepted the WRQ, before the first DATA is sent. */
-  public Runnable onAccepted = () -> { };
+  public Runnable onAccepted = () -> {};
 
   private byte[] heldBack;
   private final byte[] buffer = new byte[65536];
+
   /** Every packet received from the server, in order. */
   public final List<Packet> received = new ArrayList<>();
+
   /** The server's transfer address (its TID), once known. */
   public InetSocketAddress tid;
 
   public FaultyClient(InetSocketAddress server) throws IOException {
     // the server's own loopback address, so that an IPv6 server gets an IPv6 client
-    this(server, server.getAddress().isLoopbackAddress() ? server.getAddress() : InetAddress.getLoopbackAddress());
+    this(
+        server,
+        server.getAddress().isLoopbackAddress()
+            ? server.getAddress()
+            : InetAddress.getLoopbackAddress());
   }
 
-  /** A client sending from {@code local} (e.g. 127.0.0.2: all of 127.0.0.0/8 is loopback on Linux). */
+  /**
+   * A client sending from {@code local} (e.g. 127.0.0.2: all of 127.0.0.0/8 is loopback on Linux).
+   */
   public FaultyClient(InetSocketAddress server, InetAddress local) throws IOException {
     this.server = server;
     this.socket = new DatagramSocket(new InetSocketAddress(local, 0));
@@ -100,7 +117,9 @@ public final class FaultyClient implements AutoCloseable {
 
     public String errorMessage() {
       try {
-        TFTPPacket p = TFTPPacket.newTFTPPacket(new DatagramPacket(bytes, bytes.length, from.getAddress(), from.getPort()));
+        TFTPPacket p =
+            TFTPPacket.newTFTPPacket(
+                new DatagramPacket(bytes, bytes.length, from.getAddress(), from.getPort()));
         return ((TFTPErrorPacket) p).getMessage();
       } catch (TFTPPacketException | RuntimeException e) {
         return "(malformed)";
@@ -110,7 +129,8 @@ public final class FaultyClient implements AutoCloseable {
     /** OACK options. */
     public Map<String, String> options() {
       Map<String, String> map = new LinkedHashMap<>();
-      String[] parts = new String(bytes, 2, bytes.length - 2, StandardCharsets.US_ASCII).split("\0", -1);
+      String[] parts =
+          new String(bytes, 2, bytes.length - 2, StandardCharsets.US_ASCII).split("\0", -1);
       for (int i = 0; i + 1 < parts.length; i += 2) {
         map.put(parts[i], parts[i + 1]);
       }
@@ -129,13 +149,20 @@ public final class FaultyClient implements AutoCloseable {
 
   static String name(int opcode) {
     switch (opcode) {
-      case RRQ: return "RRQ";
-      case WRQ: return "WRQ";
-      case DATA: return "DATA";
-      case ACK: return "ACK";
-      case ERROR: return "ERROR";
-      case OACK: return "OACK";
-      default: return "OP" + opcode;
+      case RRQ:
+        return "RRQ";
+      case WRQ:
+        return "WRQ";
+      case DATA:
+        return "DATA";
+      case ACK:
+        return "ACK";
+      case ERROR:
+        return "ERROR";
+      case OACK:
+        return "OACK";
+      default:
+        return "OP" + opcode;
     }
   }
 
@@ -149,12 +176,13 @@ public final class FaultyClient implements AutoCloseable {
       out.writeBytes(s.getBytes(StandardCharsets.ISO_8859_1));
       out.write(0);
     }
-    options.forEach((k, v) -> {
-      out.writeBytes(k.getBytes(StandardCharsets.ISO_8859_1));
-      out.write(0);
-      out.writeBytes(v.getBytes(StandardCharsets.ISO_8859_1));
-      out.write(0);
-    });
+    options.forEach(
+        (k, v) -> {
+          out.writeBytes(k.getBytes(StandardCharsets.ISO_8859_1));
+          out.write(0);
+          out.writeBytes(v.getBytes(StandardCharsets.ISO_8859_1));
+          out.write(0);
+        });
     return out.toByteArray();
   }
 
@@ -223,7 +251,10 @@ public final class FaultyClient implements AutoCloseable {
   }
 
   private void ack(int block) throws IOException {
-    sendPacket(new TFTPAckPacket(tid.getAddress(), tid.getPort(), block).newDatagram().getData(), ACK, block);
+    sendPacket(
+        new TFTPAckPacket(tid.getAddress(), tid.getPort(), block).newDatagram().getData(),
+        ACK,
+        block);
   }
 
   // ---- transfers ----
@@ -281,44 +312,46 @@ public final class FaultyClient implements AutoCloseable {
             lastAcked = 0;
           }
           break;
-        case DATA: {
-          dataPackets++;
-          int expected = (int) ((lastInOrder + 1) & 0xffff);
-          if (p.block() != expected) {
-            if (((p.block() - expected) & 0xffff) < 0x8000 && !gapAnswered) {
-              ack((int) (lastInOrder & 0xffff));
-              lastAcked = lastInOrder;
-              gapAnswered = true;
-            } else if (p.block() == (int) (lastAcked & 0xffff)) {
+        case DATA:
+          {
+            dataPackets++;
+            int expected = (int) ((lastInOrder + 1) & 0xffff);
+            if (p.block() != expected) {
+              if (((p.block() - expected) & 0xffff) < 0x8000 && !gapAnswered) {
+                ack((int) (lastInOrder & 0xffff));
+                lastAcked = lastInOrder;
+                gapAnswered = true;
+              } else if (p.block() == (int) (lastAcked & 0xffff)) {
+                ack(p.block());
+              }
+              break;
+            }
+            retries = 0;
+            gapAnswered = false;
+            int length = p.bytes().length - 4;
+            data.write(p.bytes(), 4, length);
+            lastInOrder++;
+            onData.accept(p.block());
+            if (length < blockSize) {
+              if (!withholdFinalAck) {
+                ack(p.block());
+              }
+              return new Result(data.toByteArray(), null, oack, dataPackets);
+            }
+            if (lastInOrder - Math.max(lastAcked, 0) >= window) {
               ack(p.block());
+              lastAcked = lastInOrder;
             }
             break;
           }
-          retries = 0;
-          gapAnswered = false;
-          int length = p.bytes().length - 4;
-          data.write(p.bytes(), 4, length);
-          lastInOrder++;
-          onData.accept(p.block());
-          if (length < blockSize) {
-            if (!withholdFinalAck) {
-              ack(p.block());
-            }
-            return new Result(data.toByteArray(), null, oack, dataPackets);
-          }
-          if (lastInOrder - Math.max(lastAcked, 0) >= window) {
-            ack(p.block());
-            lastAcked = lastInOrder;
-          }
-          break;
-        }
         default:
           throw new IOException("unexpected packet " + p.key());
       }
     }
   }
 
-  public Result upload(String name, String mode, Map<String, String> options, byte[] content) throws IOException {
+  public Result upload(String name, String mode, Map<String, String> options, byte[] content)
+      throws IOException {
     tid = null;
     sendRaw(request(WRQ, name, mode, options));
     int blockSize = number(options.get("blksize"), 512);
@@ -360,7 +393,8 @@ public final class FaultyClient implements AutoCloseable {
     long deadline = 0;
     while (true) {
       if (next < base + window && next <= blocks) {
-        deadline = System.nanoTime() + timeout.toNanos(); // ignored packets do not postpone the timeout
+        deadline =
+            System.nanoTime() + timeout.toNanos(); // ignored packets do not postpone the timeout
       }
       while (next < base + window && next <= blocks) {
         if (vanishAfterBlocks >= 0 && next > vanishAfterBlocks) {
@@ -368,8 +402,11 @@ public final class FaultyClient implements AutoCloseable {
         }
         int offset = (int) ((next - 1) * blockSize);
         int length = Math.min(blockSize, content.length - offset);
-        byte[] packet = new TFTPDataPacket(tid.getAddress(), tid.getPort(), (int) (next & 0xffff), content, offset,
-            length).newDatagram().getData();
+        byte[] packet =
+            new TFTPDataPacket(
+                    tid.getAddress(), tid.getPort(), (int) (next & 0xffff), content, offset, length)
+                .newDatagram()
+                .getData();
         packet = Arrays.copyOf(packet, 4 + length);
         sendPacket(packet, DATA, (int) (next & 0xffff));
         dataPackets++;

@@ -25,7 +25,9 @@ public final class Flood implements AutoCloseable {
   private final AtomicLong sent = new AtomicLong();
   private volatile boolean stop;
 
-  /** 127.0.0.{last}: all of 127.0.0.0/8 is loopback on Linux, so tests can send from many addresses. */
+  /**
+   * 127.0.0.{last}: all of 127.0.0.0/8 is loopback on Linux, so tests can send from many addresses.
+   */
   public static InetAddress loopback(int last) {
     try {
       return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
@@ -44,32 +46,37 @@ public final class Flood implements AutoCloseable {
   }
 
   /**
-   * @param file        the name the requests ask for
+   * @param file the name the requests ask for
    * @param withUploads every other round sends WRQs of {@code "flood-upload"} instead of RRQs
    */
-  public Flood(InetSocketAddress server, String file, boolean withUploads, InetAddress... from) throws IOException {
+  public Flood(InetSocketAddress server, String file, boolean withUploads, InetAddress... from)
+      throws IOException {
     for (InetAddress address : from) {
       DatagramChannel channel = DatagramChannel.open();
       senders.add(channel);
       channel.bind(new InetSocketAddress(address, 0));
     }
     byte[] read = FaultyClient.request(FaultyClient.RRQ, file, "octet", Map.of("timeout", "255"));
-    byte[] write = FaultyClient.request(FaultyClient.WRQ, "flood-upload", "octet", Map.of("timeout", "255"));
-    thread = new Thread(() -> {
-      long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      try {
-        for (long round = 0; !stop && System.nanoTime() < end; round++) {
-          for (DatagramChannel channel : senders) {
-            byte[] request = withUploads && round % 2 == 1 ? write : read;
-            channel.send(ByteBuffer.wrap(request), server);
-            sent.incrementAndGet();
-          }
-          Thread.sleep(2);
-        }
-      } catch (IOException | InterruptedException e) {
-        // closing ends the flood
-      }
-    }, "flood");
+    byte[] write =
+        FaultyClient.request(FaultyClient.WRQ, "flood-upload", "octet", Map.of("timeout", "255"));
+    thread =
+        new Thread(
+            () -> {
+              long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+              try {
+                for (long round = 0; !stop && System.nanoTime() < end; round++) {
+                  for (DatagramChannel channel : senders) {
+                    byte[] request = withUploads && round % 2 == 1 ? write : read;
+                    channel.send(ByteBuffer.wrap(request), server);
+                    sent.incrementAndGet();
+                  }
+                  Thread.sleep(2);
+                }
+              } catch (IOException | InterruptedException e) {
+                // closing ends the flood
+              }
+            },
+            "flood");
     thread.setDaemon(true);
     thread.start();
   }

@@ -16,9 +16,12 @@ public final class ServerFixture implements AutoCloseable {
   public final List<TransferEvent> events = new CopyOnWriteArrayList<>();
 
   public ServerFixture(Path root, Consumer<TftpServer.Builder> configure) throws IOException {
-    TftpServer.Builder builder = TftpServer.builder(root).port(0)
-        .timeout(Duration.ofMillis(200)).maxRetries(3)
-        .listener(events::add);
+    TftpServer.Builder builder =
+        TftpServer.builder(root)
+            .port(0)
+            .timeout(Duration.ofMillis(200))
+            .maxRetries(3)
+            .listener(events::add);
     configure.accept(builder);
     server = builder.build().start();
   }
@@ -32,7 +35,8 @@ public final class ServerFixture implements AutoCloseable {
   }
 
   /** Waits (bounded) until an event of this kind for this file arrives. */
-  public TransferEvent awaitEvent(TransferEvent.Kind kind, String file) throws InterruptedException {
+  public TransferEvent awaitEvent(TransferEvent.Kind kind, String file)
+      throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (System.nanoTime() < deadline) {
       for (TransferEvent e : events) {
