@@ -3,14 +3,12 @@ package dev.buildhost.manager.libvirt;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.InstanceBackendContract;
 import dev.buildhost.manager.backend.LaunchSpec;
-import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.MachineType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,20 +25,7 @@ class LibvirtBackendContractTest extends InstanceBackendContract {
 
   @BeforeEach
   void machine() throws Exception {
-    config =
-        new ManagerConfig(
-            root,
-            root.resolve("state"),
-            10000,
-            10010,
-            4,
-            4096,
-            Duration.ofHours(1),
-            Duration.ofSeconds(5),
-            Acceleration.TCG,
-            "test:///default",
-            "unix:///nonexistent",
-            "host");
+    config = LibvirtTestConfig.at(root, "test:///default");
     Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
     Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
     revision = new Revision("vm", "1.0", dir, manifest("vmlinuz"));

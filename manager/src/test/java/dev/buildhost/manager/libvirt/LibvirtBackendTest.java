@@ -56,20 +56,7 @@ class LibvirtBackendTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    ManagerConfig config =
-        new ManagerConfig(
-            root,
-            root.resolve("state"),
-            10000,
-            10010,
-            4,
-            4096,
-            Duration.ofHours(1),
-            Duration.ofSeconds(5),
-            Acceleration.TCG,
-            URI,
-            "unix:///nonexistent",
-            "host");
+    ManagerConfig config = LibvirtTestConfig.at(root, URI);
     backend = new LibvirtBackend(config);
     Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
     Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
@@ -234,19 +221,7 @@ class LibvirtBackendTest {
   @Test
   void anUnreachableLibvirtdIsAClearBackendError() {
     ManagerConfig config =
-        new ManagerConfig(
-            root,
-            root.resolve("state"),
-            10000,
-            10010,
-            4,
-            4096,
-            Duration.ofHours(1),
-            Duration.ofSeconds(5),
-            Acceleration.TCG,
-            "qemu+unix:///system?socket=/nonexistent/sock",
-            "unix:///nonexistent",
-            "host");
+        LibvirtTestConfig.at(root, "qemu+unix:///system?socket=/nonexistent/sock");
     try (LibvirtBackend unreachable = new LibvirtBackend(config)) {
       BackendException e = assertThrows(BackendException.class, unreachable::ourInstanceIds);
       assertTrue(e.getMessage().contains("libvirtd"), e.getMessage());
