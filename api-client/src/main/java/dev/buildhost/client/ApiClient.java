@@ -39,11 +39,24 @@ public final class ApiClient {
   private final URI base;
   private final String token;
   private final HttpClient http;
+  private final Duration requestTimeout;
 
   public ApiClient(URI base, String token) {
+    this(base, token, CONNECT_TIMEOUT, REQUEST_TIMEOUT);
+  }
+
+  /**
+   * @param base the API's base URL; the API's paths are resolved below it, so a base with a path (a
+   *     daemon behind a proxy) keeps it
+   * @param token the bearer token; null or empty sends no Authorization header
+   * @param connectTimeout how long to wait for the connection
+   * @param requestTimeout how long to wait for an answer (not for streams: console, events, files)
+   */
+  public ApiClient(URI base, String token, Duration connectTimeout, Duration requestTimeout) {
     this.base = base;
     this.token = token;
-    this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
+    this.requestTimeout = requestTimeout;
+    this.http = HttpClient.newBuilder().connectTimeout(connectTimeout).build();
   }
 
   public ApiClient(DaemonEndpoint endpoint) {
@@ -218,7 +231,12 @@ public final class ApiClient {
   }
 
   private HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(base.resolve(path)).header("Authorization", "Bearer " + token);
+    String b = base.toString();
+    URI uri = URI.create(b.endsWith("/") ? b : b + "/").resolve(path.substring(1));
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+    return token == null || token.isEmpty()
+        ? request
+        : request.header("Authorization", "Bearer " + token);
   }
 
   private static HttpRequest.BodyPublisher jsonBody(Object value) {
@@ -255,7 +273,7 @@ public final class ApiClient {
       HttpRequest request, HttpResponse.BodyHandler<T> handler, boolean timeout) {
     HttpRequest timed =
         timeout
-            ? HttpRequest.newBuilder(request, (k, v) -> true).timeout(REQUEST_TIMEOUT).build()
+            ? HttpRequest.newBuilder(request, (k, v) -> true).timeout(requestTimeout).build()
             : request;
     try {
       return http.send(timed, handler);
@@ -263,15 +281,17 @@ public final class ApiClient {
       throw new ApiClientException(
           ApiClientException.UNREACHABLE,
           "cannot reach the buildhost daemon at " + base + ": start it with `buildhost daemon`",
-          null);
+          null,
+          e);
     } catch (IOException e) {
       throw new ApiClientException(
           ApiClientException.UNREACHABLE,
           "lost the connection to the buildhost daemon at " + base + ": " + e,
-          "check the daemon's log");
+          "check the daemon's log",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new ApiClientException(ApiClientException.UNREACHABLE, "interrupted", null);
+      throw new ApiClientException(ApiClientException.UNREACHABLE, "interrupted", null, e);
     }
   }
 
@@ -298,7 +318,8 @@ public final class ApiClient {
       throw new ApiClientException(
           502,
           "the daemon's answer is not the JSON expected: " + e.getMessage(),
-          "check that the CLI and the daemon are the same version");
+          "check that the CLI and the daemon are the same version",
+          e);
     }
   }
 

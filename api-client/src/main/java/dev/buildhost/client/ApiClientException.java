@@ -14,7 +14,15 @@ public final class ApiClientException extends RuntimeException {
   private final String hint;
 
   public ApiClientException(int status, String message, String hint) {
-    super(message);
+    this(status, message, hint, null);
+  }
+
+  /**
+   * @param cause what failed underneath, e.g. the {@link java.net.ConnectException} of a refused
+   *     connection, which tells a daemon that is not running from one that stopped answering
+   */
+  public ApiClientException(int status, String message, String hint, Throwable cause) {
+    super(message, cause);
     this.status = status;
     this.hint = hint;
   }

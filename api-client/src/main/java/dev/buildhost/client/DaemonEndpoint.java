@@ -65,35 +65,8 @@ public record DaemonEndpoint(URI url, String token) {
    *     no daemon runs there or its files cannot be read
    */
   public static DaemonEndpoint locate(Path stateDir) {
-    Path endpoint = stateDir.resolve(ENDPOINT_FILE);
+    URI url = url(stateDir);
     Path tokenFile = stateDir.resolve(TOKEN_FILE);
-    String hint =
-        "start it with `buildhost daemon` (or name its state folder with --state-dir or "
-            + STATE_DIR_ENV
-            + ")";
-    URI url;
-    try {
-      JsonNode node = ApiJson.MAPPER.readTree(Files.readString(endpoint));
-      String text = node == null ? "" : node.path("url").asText("");
-      url = URI.create(text);
-      if ((!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()))
-          || url.getHost() == null) {
-        throw new IllegalArgumentException("its url '" + text + "' is not an http:// URL");
-      }
-    } catch (NoSuchFileException e) {
-      throw new ApiClientException(
-          ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon: "
-              + endpoint
-              + " does not exist, so no daemon runs on the state folder "
-              + stateDir,
-          hint);
-    } catch (IOException | IllegalArgumentException e) {
-      throw new ApiClientException(
-          ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon: cannot read " + endpoint + ": " + e.getMessage(),
-          hint);
-    }
     try {
       return new DaemonEndpoint(url, Files.readString(tokenFile).strip());
     } catch (IOException e) {
@@ -101,6 +74,47 @@ public record DaemonEndpoint(URI url, String token) {
           ApiClientException.UNREACHABLE,
           "cannot read the API token " + tokenFile + ": " + e,
           "run as the user that runs the daemon (the token file is readable by its owner only)");
+    }
+  }
+
+  /**
+   * The URL in the state folder's {@code api.json}, for a client that takes the token from
+   * elsewhere.
+   *
+   * @throws ApiClientException with status {@link ApiClientException#UNREACHABLE} and a hint when
+   *     no daemon runs there (its cause is then a {@link NoSuchFileException}) or api.json cannot
+   *     be read
+   */
+  public static URI url(Path stateDir) {
+    Path endpoint = stateDir.resolve(ENDPOINT_FILE);
+    String hint =
+        "start it with `buildhost daemon` (or name its state folder with --state-dir or "
+            + STATE_DIR_ENV
+            + ")";
+    try {
+      JsonNode node = ApiJson.MAPPER.readTree(Files.readString(endpoint));
+      String text = node == null ? "" : node.path("url").asText("");
+      URI url = URI.create(text);
+      if ((!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()))
+          || url.getHost() == null) {
+        throw new IllegalArgumentException("its url '" + text + "' is not an http:// URL");
+      }
+      return url;
+    } catch (NoSuchFileException e) {
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "cannot reach the buildhost daemon: "
+              + endpoint
+              + " does not exist, so no daemon runs on the state folder "
+              + stateDir,
+          hint,
+          e);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "cannot reach the buildhost daemon: cannot read " + endpoint + ": " + e.getMessage(),
+          hint,
+          e);
     }
   }
 

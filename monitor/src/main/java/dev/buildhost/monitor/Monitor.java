@@ -1,5 +1,6 @@
 package dev.buildhost.monitor;
 
+import dev.buildhost.common.text.Texts;
 import dev.buildhost.monitor.agent.Agent;
 import dev.buildhost.monitor.agent.AgentException;
 import dev.buildhost.monitor.agent.SupervisedAgent;
@@ -8,7 +9,6 @@ import dev.buildhost.monitor.bootstrap.BootstrapException;
 import dev.buildhost.monitor.bootstrap.Progress;
 import dev.buildhost.monitor.bootstrap.ToolchainBootstrap;
 import dev.buildhost.monitor.config.MonitorConfig;
-import dev.buildhost.monitor.config.Texts;
 import dev.buildhost.monitor.daemon.DaemonClient;
 import dev.buildhost.monitor.daemon.GuestRecords;
 import dev.buildhost.monitor.daemon.HostDrainer;

@@ -1,6 +1,6 @@
 package dev.buildhost.monitor.bootstrap;
 
-import dev.buildhost.monitor.config.Texts;
+import dev.buildhost.common.text.Texts;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;

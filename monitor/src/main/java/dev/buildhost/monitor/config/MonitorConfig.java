@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.config;
 
+import dev.buildhost.common.text.Texts;
 import dev.buildhost.common.time.Durations;
 import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;

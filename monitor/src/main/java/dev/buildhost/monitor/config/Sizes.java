@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.config;
 
+import dev.buildhost.common.text.Texts;
 import java.util.Locale;
 
 /**

@@ -1,6 +1,6 @@
 package dev.buildhost.monitor.tmpfs;
 
-import dev.buildhost.monitor.config.Texts;
+import dev.buildhost.common.text.Texts;
 import dev.buildhost.monitor.process.CommandException;
 import dev.buildhost.monitor.process.CommandRunner;
 import dev.buildhost.monitor.state.HostInfo;

@@ -1,6 +1,6 @@
 package dev.buildhost.monitor.trust;
 
-import dev.buildhost.monitor.config.Texts;
+import dev.buildhost.common.text.Texts;
 import java.nio.file.Path;
 import java.util.Locale;
 

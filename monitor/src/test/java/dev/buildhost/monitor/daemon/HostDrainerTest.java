@@ -186,14 +186,13 @@ class HostDrainerTest {
           notDraining.getMessage());
       s.put("/v1/instances", "<html>proxy error</html>");
       DaemonException html = assertThrows(DaemonException.class, c::instances);
-      assertTrue(
-          html.getMessage().contains("not JSON: <html>proxy error</html>"), html.getMessage());
+      assertTrue(html.getMessage().contains("not the JSON agreed"), html.getMessage());
       s.put("/v1/instances", "{\"instances\": []}");
       assertTrue(
           assertThrows(DaemonException.class, c::instances)
               .getMessage()
-              .contains("not answer a JSON array"));
-      s.put("/v1/instances", "[{\"id\": \"x\"}]");
+              .contains("GET " + s.url("/v1/instances") + " answered something that is not"));
+      s.put("/v1/instances", "[{\"id\": \"x\", \"tftpPort\": 0}]");
       assertTrue(
           assertThrows(DaemonException.class, c::instances)
               .getMessage()

@@ -88,7 +88,7 @@ public final class FakeDaemon implements AutoCloseable {
                   .append(e.getKey())
                   .append("\",\"state\":\"")
                   .append(e.getValue())
-                  .append("\",\"machine\":\"m\"}");
+                  .append("\",\"machine\":\"m\",\"tftpPort\":0}");
             }
             body = b.append(']').toString();
           }
