@@ -325,7 +325,7 @@ class InstanceManagerTest {
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
     assertTrue(portFree(instance.tftpPort()), "the port is free");
-    assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
+    await("stopped event", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
     assertEquals(
         0,
         manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count(),
