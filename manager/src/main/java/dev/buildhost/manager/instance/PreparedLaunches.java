@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.PreparesAhead;
@@ -71,13 +72,7 @@ final class PreparedLaunches implements AutoCloseable {
     this.lock = lock;
     this.ports = ports;
     this.newSpec = newSpec;
-    this.worker =
-        Executors.newSingleThreadExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "instance-prepare");
-              thread.setDaemon(true);
-              return thread;
-            });
+    this.worker = Executors.newSingleThreadExecutor(Threads.daemonFactory("instance-prepare"));
   }
 
   /** Whether the id is reserved for a prepared launch (a new instance must not get it). */
