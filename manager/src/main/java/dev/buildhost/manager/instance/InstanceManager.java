@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -289,6 +290,14 @@ public final class InstanceManager implements AutoCloseable {
   /** The console log of the instance (VM serial console or container output). */
   public InputStream openConsoleLog(String id) {
     return InstanceFiles.openConsoleLog(id, registry.find(id).instanceDir);
+  }
+
+  /**
+   * The id the next start of the machine takes, when a launch of it is prepared ahead and ready;
+   * empty while none is or while one is still in the making.
+   */
+  public Optional<String> preparedLaunch(String machine) {
+    return prepared.readyFor(machine);
   }
 
   /** Subscribes to lifecycle events; closing the returned handle unsubscribes. */

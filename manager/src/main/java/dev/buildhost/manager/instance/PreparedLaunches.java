@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -79,6 +80,13 @@ final class PreparedLaunches implements AutoCloseable {
   boolean reserves(String id) {
     synchronized (lock) {
       return reservedIds.contains(id);
+    }
+  }
+
+  /** The id of the launch of the machine that is ready, if any. */
+  Optional<String> readyFor(String machine) {
+    synchronized (lock) {
+      return Optional.ofNullable(ready.get(machine)).map(launch -> launch.spec.instanceId());
     }
   }
 
