@@ -93,18 +93,7 @@ class MonitorDrainIT {
     awaitState(id, "RUNNING", Duration.ofSeconds(90));
 
     AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
-    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext(
-        "/buildos-buildid",
-        ex -> {
-          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-          ex.sendResponseHeaders(200, b.length);
-          try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-          }
-        });
-    buildIds.start();
+    serveBuildId(buildId);
 
     Path rebootLog = tmp.resolve("reboot.log");
     Path snapshot = tmp.resolve("instance-at-reboot.json");
@@ -183,18 +172,7 @@ class MonitorDrainIT {
     awaitState(id, "RUNNING", Duration.ofSeconds(90));
 
     AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
-    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext(
-        "/buildos-buildid",
-        ex -> {
-          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-          ex.sendResponseHeaders(200, b.length);
-          try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-          }
-        });
-    buildIds.start();
+    serveBuildId(buildId);
     Path rebootLog = tmp.resolve("reboot.log");
     Path script = tmp.resolve("fake-reboot.sh");
     Files.writeString(
@@ -234,6 +212,22 @@ class MonitorDrainIT {
     startDaemon(root, state, true);
     assertEquals(
         "RUNNING", instance(id).path("state").asText(), "the instance outlived its daemon");
+  }
+
+  /** Serves the OS build id the monitor watches at /buildos-buildid: what {@code buildId} holds. */
+  private void serveBuildId(AtomicReference<String> buildId) throws IOException {
+    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    buildIds.createContext(
+        "/buildos-buildid",
+        ex -> {
+          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+          ex.sendResponseHeaders(200, b.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+          }
+        });
+    buildIds.start();
   }
 
   private void startDaemon(Path root, Path state, boolean stopInstancesOnExit) throws Exception {
