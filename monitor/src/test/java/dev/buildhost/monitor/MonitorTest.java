@@ -30,7 +30,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -103,14 +104,9 @@ class MonitorTest {
     return m;
   }
 
-  static void await(String what, BooleanSupplier cond) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(5);
-    }
+  /** Waits (bounded) for what the monitor's loop does in real time at a short interval. */
+  static ConditionFactory await(String what) {
+    return Awaitility.await(what).atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(5));
   }
 
   List<String> reboots() throws Exception {
@@ -123,7 +119,7 @@ class MonitorTest {
     MonitorConfig cfg = config(Map.of(Setting.INTERVAL, "30ms"));
     Monitor m = monitor(cfg);
     Future<Integer> run = pool.submit(() -> m.run(false));
-    await("three checks", () -> server.hits(BUILDID) >= 4);
+    await("three checks").until(() -> server.hits(BUILDID) >= 4);
     assertEquals(List.of(), reboots(), "no change, no reboot");
     assertTrue(daemon.requests().isEmpty(), "no drain without a change");
 
@@ -150,8 +146,7 @@ class MonitorTest {
             .readTree(cfg.monitorStateDir().resolve("reboots.json").toFile())
             .get("reboots")
             .size());
-    Thread.sleep(150);
-    assertEquals(1, reboots().size(), "exactly once");
+    assertEquals(1, reboots().size(), "exactly once: the loop has returned");
   }
 
   @Test
@@ -239,14 +234,14 @@ class MonitorTest {
     MonitorConfig cfg = config(Map.of(Setting.INTERVAL, "20ms"));
     Monitor m = monitor(cfg);
     Future<Integer> run = pool.submit(() -> m.run(false));
-    await("the first check", () -> server.hits(BUILDID) >= 2);
+    await("the first check").until(() -> server.hits(BUILDID) >= 2);
     server.status(BUILDID, 404);
     int before = server.hits(BUILDID);
-    await("five failed checks", () -> server.hits(BUILDID) >= before + 5);
+    await("five failed checks").until(() -> server.hits(BUILDID) >= before + 5);
     assertFalse(run.isDone());
     server.put(BUILDID, "buildos-20261126-1\n");
     int again = server.hits(BUILDID);
-    await("a good check", () -> server.hits(BUILDID) >= again + 2);
+    await("a good check").until(() -> server.hits(BUILDID) >= again + 2);
     run.cancel(true);
     assertEquals(List.of(), reboots());
     assertTrue(daemon.requests().isEmpty());
@@ -533,16 +528,9 @@ class MonitorTest {
           "no toolchain baseline yet: only the OS is watched");
       serveToolchain("toolchain v1");
       assertTrue(m.prepare());
-      await("the agent", () -> Files.exists(agentLog));
-      await(
-          "the agent's output",
-          () -> {
-            try {
-              return Files.readAllLines(agentLog).equals(List.of("toolchain"));
-            } catch (java.io.IOException e) {
-              return false;
-            }
-          });
+      await("the agent").until(() -> Files.exists(agentLog));
+      await("the agent's output")
+          .until(() -> Files.readAllLines(agentLog).equals(List.of("toolchain")));
     }
     assertEquals(List.of(), reboots());
   }

@@ -1,6 +1,7 @@
 package dev.buildhost.it.container;
 
 import static dev.buildhost.it.container.ContainerFixtures.SAMPLE_TAG;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -378,31 +380,32 @@ class InstanceManagerContainerIT {
                 .exec()
                 .getConfig()
                 .getCmd()));
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (ContainerFixtures.containersOf(docker, root).stream()
-        .anyMatch(c -> c.getId().equals(prepared.getId()))) {
-      assertTrue(
-          System.nanoTime() < deadline,
-          "the prepared container of the old revision is still there");
-      Thread.sleep(50);
-    }
+    await("the prepared container of the old revision removed")
+        .atMost(WAIT)
+        .until(
+            () ->
+                ContainerFixtures.containersOf(docker, root).stream()
+                    .noneMatch(c -> c.getId().equals(prepared.getId())));
   }
 
-  /** The container created ahead for the next instance of the machine (never started). */
-  private Container awaitPreparedContainer(String machine) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      for (Container container : ContainerFixtures.containersOf(docker, root)) {
-        if ("created".equals(container.getState())
-            && machine.equals(container.getLabels().get(DockerBackend.LABEL_MACHINE))) {
-          return container;
-        }
-      }
-      assertTrue(
-          System.nanoTime() < deadline,
-          "no container prepared for the next instance of " + machine);
-      Thread.sleep(50);
-    }
+  /**
+   * The container created ahead for the next instance of the machine (never started), once the
+   * manager holds it as the machine's next launch: the engine has the container a moment before.
+   */
+  private Container awaitPreparedContainer(String machine) {
+    String id =
+        await("a launch of " + machine + " prepared by the manager")
+            .atMost(WAIT)
+            .until(() -> manager.preparedLaunch(machine), Optional::isPresent)
+            .orElseThrow();
+    Container container =
+        ContainerFixtures.containersOf(docker, root).stream()
+            .filter(c -> id.equals(c.getLabels().get(DockerBackend.LABEL_INSTANCE)))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no container of the prepared launch " + id));
+    assertEquals("created", container.getState(), "the prepared container is not started");
+    assertEquals(machine, container.getLabels().get(DockerBackend.LABEL_MACHINE));
+    return container;
   }
 
   /** The most instances that were RUNNING at one time, from the event stream. */
@@ -444,41 +447,26 @@ class InstanceManagerContainerIT {
   }
 
   private Instance awaitState(String id, InstanceState state) {
-    return await(id, instance -> instance.state() == state, "state " + state);
+    return awaitInstance(id, instance -> instance.state() == state, "state " + state);
   }
 
-  private Instance await(String id, Predicate<Instance> condition, String what) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      Instance instance = manager.get(id);
-      if (condition.test(instance)) {
-        return instance;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "instance " + id + " did not reach " + what + " within " + WAIT + ": " + instance);
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
-      }
-    }
+  private Instance awaitInstance(String id, Predicate<Instance> condition, String what) {
+    return await("instance " + id + " reaching " + what)
+        .atMost(WAIT)
+        .until(() -> manager.get(id), condition);
   }
 
-  private void awaitConsole(String id, String text) throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        if (text(manager.openConsoleLog(id)).contains(text)) {
-          return;
-        }
-      } catch (ManagerException notYet) {
-        // no output yet
-      }
-      assertTrue(System.nanoTime() < deadline, "no '" + text + "' in the console log of " + id);
-      Thread.sleep(50);
+  private void awaitConsole(String id, String text) {
+    await("'" + text + "' in the console log of " + id)
+        .atMost(WAIT)
+        .until(() -> consoleOrNothing(id).contains(text));
+  }
+
+  private String consoleOrNothing(String id) throws IOException {
+    try {
+      return text(manager.openConsoleLog(id));
+    } catch (ManagerException notYet) {
+      return ""; // no output yet
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.buildhost.it.daemon;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -373,46 +374,29 @@ class DaemonIT {
     }
   }
 
-  private static InstanceView awaitStopped(ApiClient api, String id, Duration timeout)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      InstanceView instance = api.instance(id);
-      if (instance.state() == InstanceView.State.STOPPED) {
-        return instance;
-      }
-      if (System.nanoTime() > deadline) {
-        fail("instance " + id + " did not stop within " + timeout + ": " + instance);
-      }
-      Thread.sleep(250);
-    }
+  private static InstanceView awaitStopped(ApiClient api, String id, Duration timeout) {
+    return await("instance " + id + " stopped")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> api.instance(id), instance -> instance.state() == InstanceView.State.STOPPED);
   }
 
-  private static void awaitConsole(ApiClient api, String id, String text, Duration timeout)
-      throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      String console;
-      try {
-        console = read(api, id, null);
-      } catch (ApiClientException e) {
-        console = ""; // no console output yet
-      }
-      if (console.contains(text)) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        fail(
-            "instance "
-                + id
-                + " did not show '"
-                + text
-                + "' within "
-                + timeout
-                + "; console:\n"
-                + console);
-      }
-      Thread.sleep(250);
+  private static void awaitConsole(ApiClient api, String id, String text, Duration timeout) {
+    await("'" + text + "' on the console of " + id)
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(250))
+        .untilAsserted(
+            () -> {
+              String console = consoleOrNothing(api, id);
+              assertTrue(console.contains(text), "console:\n" + console);
+            });
+  }
+
+  private static String consoleOrNothing(ApiClient api, String id) throws IOException {
+    try {
+      return read(api, id, null);
+    } catch (ApiClientException e) {
+      return ""; // no console output yet
     }
   }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.DaemonEndpoint;
+import dev.buildhost.it.support.DaemonStartup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,25 +57,10 @@ final class DaemonProcess implements AutoCloseable {
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .start();
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (true) {
-      if (!process.isAlive()) {
-        fail(
-            "the daemon exited with "
-                + process.exitValue()
-                + " before serving; its log:\n"
-                + log());
-      }
-      if (Files.exists(apiJson)) {
-        ApiClient client = ApiClient.forStateDir(stateDir());
-        client.host();
-        return client;
-      }
-      if (System.nanoTime() > deadline) {
-        fail("the daemon did not serve within " + START_TIMEOUT + "; its log:\n" + log());
-      }
-      Thread.sleep(100);
-    }
+    DaemonStartup.awaitEndpoint(process, stateDir(), log, START_TIMEOUT);
+    ApiClient client = ApiClient.forStateDir(stateDir());
+    client.host();
+    return client;
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is cleaned up. */

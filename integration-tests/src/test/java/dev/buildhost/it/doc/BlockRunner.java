@@ -1,5 +1,7 @@
 package dev.buildhost.it.doc;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Runs the {@code sh test} blocks of one page the way a reader would type them into one terminal:
@@ -115,9 +118,7 @@ final class BlockRunner implements AutoCloseable {
     if (!any) {
       return;
     }
-    for (int i = 0; i < 100 && sessions.stream().anyMatch(BlockRunner::groupAlive); i++) {
-      Thread.sleep(100);
-    }
+    awaitGone(sessions, Duration.ofSeconds(10));
     for (long session : sessions) {
       signal("-KILL", session);
     }
@@ -125,10 +126,20 @@ final class BlockRunner implements AutoCloseable {
 
   private static void stopSession(long session) throws InterruptedException {
     signal("-TERM", session);
-    for (int i = 0; i < 50 && groupAlive(session); i++) {
-      Thread.sleep(100);
-    }
+    awaitGone(List.of(session), Duration.ofSeconds(5));
     signal("-KILL", session);
+  }
+
+  /** Gives the groups up to {@code grace} to end after SIGTERM; what is left gets SIGKILL. */
+  private static void awaitGone(List<Long> groups, Duration grace) {
+    try {
+      await("process groups " + groups + " gone")
+          .atMost(grace)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> groups.stream().noneMatch(BlockRunner::groupAlive));
+    } catch (ConditionTimeoutException e) {
+      // SIGKILL follows
+    }
   }
 
   /** Whether a process of the group (= session, made by setsid) still exists. */

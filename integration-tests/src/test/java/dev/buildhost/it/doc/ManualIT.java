@@ -1,12 +1,14 @@
 package dev.buildhost.it.doc;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.buildhost.client.DaemonEndpoint;
+import dev.buildhost.it.support.DaemonStartup;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.Samples;
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -237,37 +239,19 @@ class ManualIT {
     return copy;
   }
 
-  /** Waits for the daemon's api.json and a first answer; returns the URL. */
+  /** Waits for the daemon's api.json and checks that it answers; returns the URL. */
   private static String awaitApi(Path log) throws Exception {
-    Instant deadline = Instant.now().plus(DAEMON_START);
-    Path endpoint = stateDir.resolve("api.json");
+    DaemonEndpoint endpoint = DaemonStartup.awaitEndpoint(daemon, stateDir, log, DAEMON_START);
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    while (Instant.now().isBefore(deadline)) {
-      if (!daemon.isAlive()) {
-        fail("the test daemon exited with " + daemon.exitValue() + ":\n" + Files.readString(log));
-      }
-      if (Files.exists(endpoint)) {
-        String json = Files.readString(endpoint);
-        String url = json.replaceAll("(?s).*\"url\"\\s*:\\s*\"([^\"]+)\".*", "$1");
-        String token = Files.readString(stateDir.resolve("api-token")).strip();
-        HttpResponse<String> answer =
-            http.send(
-                HttpRequest.newBuilder(URI.create(url + "/v1/host"))
-                    .header("Authorization", "Bearer " + token)
-                    .timeout(Duration.ofSeconds(5))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (answer.statusCode() == 200) {
-          return url;
-        }
-      }
-      Thread.sleep(200);
-    }
-    return fail(
-        "the test daemon did not publish its API within "
-            + DAEMON_START.toSeconds()
-            + " s:\n"
-            + Files.readString(log));
+    HttpResponse<String> answer =
+        http.send(
+            HttpRequest.newBuilder(endpoint.url().resolve("/v1/host"))
+                .header("Authorization", "Bearer " + endpoint.token())
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, answer.statusCode(), "GET /v1/host of the test daemon: " + answer.body());
+    return endpoint.url().toString();
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.buildhost.it.harness;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.libvirt.Connect;
@@ -171,16 +173,16 @@ class SampleVmHarnessIT {
   }
 
   /** Whether the transient domain disappeared (it does when the guest powers off) in time. */
-  private static boolean awaitGone(Connect libvirt, String name, Duration timeout)
-      throws LibvirtException, InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() - deadline < 0) {
-      if (lookup(libvirt, name) == null) {
-        return true;
-      }
-      Thread.sleep(200);
+  private static boolean awaitGone(Connect libvirt, String name, Duration timeout) {
+    try {
+      await("domain " + name + " gone")
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> lookup(libvirt, name) == null);
+      return true;
+    } catch (ConditionTimeoutException e) {
+      return false;
     }
-    return false;
   }
 
   private static void destroyIfPresent(Connect libvirt, String name) throws LibvirtException {

@@ -1,13 +1,15 @@
 package dev.buildhost.it.monitor;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.buildhost.client.DaemonEndpoint;
+import dev.buildhost.it.support.DaemonStartup;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.Samples;
@@ -91,18 +93,7 @@ class MonitorDrainIT {
     awaitState(id, "RUNNING", Duration.ofSeconds(90));
 
     AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
-    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext(
-        "/buildos-buildid",
-        ex -> {
-          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-          ex.sendResponseHeaders(200, b.length);
-          try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-          }
-        });
-    buildIds.start();
+    serveBuildId(buildId);
 
     Path rebootLog = tmp.resolve("reboot.log");
     Path snapshot = tmp.resolve("instance-at-reboot.json");
@@ -181,18 +172,7 @@ class MonitorDrainIT {
     awaitState(id, "RUNNING", Duration.ofSeconds(90));
 
     AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
-    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext(
-        "/buildos-buildid",
-        ex -> {
-          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-          ex.sendResponseHeaders(200, b.length);
-          try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-          }
-        });
-    buildIds.start();
+    serveBuildId(buildId);
     Path rebootLog = tmp.resolve("reboot.log");
     Path script = tmp.resolve("fake-reboot.sh");
     Files.writeString(
@@ -234,6 +214,22 @@ class MonitorDrainIT {
         "RUNNING", instance(id).path("state").asText(), "the instance outlived its daemon");
   }
 
+  /** Serves the OS build id the monitor watches at /buildos-buildid: what {@code buildId} holds. */
+  private void serveBuildId(AtomicReference<String> buildId) throws IOException {
+    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    buildIds.createContext(
+        "/buildos-buildid",
+        ex -> {
+          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+          ex.sendResponseHeaders(200, b.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+          }
+        });
+    buildIds.start();
+  }
+
   private void startDaemon(Path root, Path state, boolean stopInstancesOnExit) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Path log = tmp.resolve("daemon.log");
@@ -259,22 +255,10 @@ class MonitorDrainIT {
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
-    Path apiJson = state.resolve("api.json");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!Files.exists(apiJson)) {
-      if (!daemon.isAlive() || System.nanoTime() > deadline) {
-        fail(
-            "the daemon did not write "
-                + apiJson
-                + " (alive: "
-                + daemon.isAlive()
-                + "); its log:\n"
-                + Files.readString(log));
-      }
-      Thread.sleep(100);
-    }
-    api = URI.create(JSON.readTree(apiJson.toFile()).path("url").asText());
-    token = Files.readString(state.resolve("api-token")).strip();
+    DaemonEndpoint endpoint =
+        DaemonStartup.awaitEndpoint(daemon, state, log, Duration.ofSeconds(60));
+    api = endpoint.url();
+    token = endpoint.token();
   }
 
   private static String startBody(String task) {
@@ -322,26 +306,25 @@ class MonitorDrainIT {
     return get("/v1/instances/" + id);
   }
 
-  private void awaitState(String id, String want, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    JsonNode now = instance(id);
-    while (!now.path("state").asText().equals(want)) {
-      if (System.nanoTime() > deadline || now.path("state").asText().equals("STOPPED")) {
-        fail("instance " + id + " did not become " + want + ": " + now);
-      }
-      Thread.sleep(100);
-      now = instance(id);
-    }
+  private void awaitState(String id, String want, Duration timeout) {
+    await("instance " + id + " becoming " + want)
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(100))
+        .failFast(
+            "instance " + id + " stopped before it became " + want,
+            () -> !want.equals("STOPPED") && state(id).equals("STOPPED"))
+        .until(() -> state(id).equals(want));
   }
 
-  private void awaitDraining(Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!get("/v1/host").path("draining").asBoolean(false)) {
-      if (System.nanoTime() > deadline) {
-        fail("the monitor did not make the daemon drain: " + get("/v1/host"));
-      }
-      Thread.sleep(50);
-    }
+  private String state(String id) throws IOException, InterruptedException {
+    return instance(id).path("state").asText();
+  }
+
+  private void awaitDraining(Duration timeout) {
+    await("the monitor making the daemon drain")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> get("/v1/host").path("draining").asBoolean(false));
   }
 
   private static void copy(Path from, Path intoDir) throws Exception {

@@ -1,5 +1,7 @@
 package dev.buildhost.it.support;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The {@code result.manifest} a sample worker uploads (see scripts/samples/worker.sh): a build2
@@ -26,15 +29,15 @@ public record ResultManifest(String status, int exitCode, String log) {
    * Waits (bounded) for {@value #FILE_NAME} to appear in {@code dir}, the TFTP folder the worker
    * uploads into, and reads it; empty if it did not appear in time.
    */
-  public static Optional<ResultManifest> awaitIn(Path dir, Duration timeout)
-      throws IOException, InterruptedException {
+  public static Optional<ResultManifest> awaitIn(Path dir, Duration timeout) throws IOException {
     Path file = dir.resolve(FILE_NAME);
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!Files.isRegularFile(file)) {
-      if (System.nanoTime() - deadline > 0) {
-        return Optional.empty();
-      }
-      Thread.sleep(100);
+    try {
+      await(FILE_NAME + " in " + dir)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> Files.isRegularFile(file));
+    } catch (ConditionTimeoutException e) {
+      return Optional.empty();
     }
     return Optional.of(read(file));
   }

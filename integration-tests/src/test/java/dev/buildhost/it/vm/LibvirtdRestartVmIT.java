@@ -5,7 +5,6 @@ import static dev.buildhost.it.vm.VmFixture.awaitState;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
@@ -20,7 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
+import java.util.concurrent.Callable;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,14 +128,7 @@ class LibvirtdRestartVmIT {
                     .orElse(false));
   }
 
-  private static void await(String what, BooleanSupplier condition, Duration timeout)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("timed out after " + timeout.toSeconds() + " s waiting for " + what);
-      }
-      Thread.sleep(200);
-    }
+  private static void await(String what, Callable<Boolean> condition, Duration timeout) {
+    Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(200)).until(condition);
   }
 }

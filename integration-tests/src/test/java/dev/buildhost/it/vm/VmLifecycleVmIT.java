@@ -112,7 +112,7 @@ class VmLifecycleVmIT {
     awaitState(manager, started.id(), InstanceState.RUNNING, GUEST_TIMEOUT);
     // The sample's init starts acpid before the worker: once the worker speaks, the power button
     // works.
-    awaitConsole(started.id(), "buildhost-worker:");
+    VmFixture.awaitConsole(manager, started.id(), "buildhost-worker:");
     assertEquals(InstanceState.STOPPING, manager.poweroff(started.id()).state());
     Instance stopped =
         awaitState(manager, started.id(), InstanceState.STOPPED, Duration.ofMinutes(2));
@@ -121,22 +121,6 @@ class VmLifecycleVmIT {
     assertTrue(VmFixture.console(manager, started.id()).contains("ACPI power button pressed"));
     assertReleased(stopped);
     assertTrue(kindsOf(started.id()).contains(InstanceEvent.Kind.STOPPING));
-  }
-
-  private void awaitConsole(String id, String text) throws Exception {
-    long deadline = System.nanoTime() + GUEST_TIMEOUT.toNanos();
-    while (!VmFixture.console(manager, id).contains(text)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "the console of "
-                + id
-                + " never showed '"
-                + text
-                + "':\n"
-                + VmFixture.console(manager, id));
-      }
-      Thread.sleep(250);
-    }
   }
 
   @Test

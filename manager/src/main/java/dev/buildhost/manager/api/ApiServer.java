@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.StartBody;
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.model.Instance;
@@ -236,12 +237,7 @@ public final class ApiServer implements AutoCloseable {
     connector.setAcceptQueueSize(BACKLOG);
     connector.setIdleTimeout(limitsOfConnections.idleTimeout().toMillis());
     deadlines =
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "api-header-deadline");
-              thread.setDaemon(true);
-              return thread;
-            });
+        Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory("api-header-deadline"));
     headerDeadline = new HeaderDeadline(limitsOfConnections.headerDeadline(), deadlines);
     connector.addBean(headerDeadline);
     jetty.addConnector(connector);

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.config;
 
+import dev.buildhost.client.DaemonEndpoint;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -46,13 +47,14 @@ public record ManagerConfig(
     return root.resolve("instances");
   }
 
-  /** Defaults for a given root; the state folder lies under the root unless it is /build. */
+  /**
+   * Defaults for a given root. The state folder is where the CLI looks for a daemon of that root
+   * ({@link DaemonEndpoint#defaultStateDir}): under the root unless it is /build.
+   */
   public static ManagerConfig defaults(Path root) {
-    Path state =
-        root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state");
     return new ManagerConfig(
         root,
-        state,
+        DaemonEndpoint.defaultStateDir(root),
         10000,
         10999,
         8,

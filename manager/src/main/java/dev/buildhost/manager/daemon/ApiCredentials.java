@@ -1,6 +1,7 @@
 package dev.buildhost.manager.daemon;
 
 import dev.buildhost.client.DaemonEndpoint;
+import dev.buildhost.common.files.AtomicFiles;
 import dev.buildhost.manager.api.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -155,14 +156,9 @@ public final class ApiCredentials {
 
   /** Writes {@code stateDir/api.json} atomically: a client never reads half of it. */
   public static void publish(Path stateDir, URI url) throws IOException {
-    Path file = stateDir.resolve(DaemonEndpoint.ENDPOINT_FILE);
-    Path temp = Files.createTempFile(stateDir, ".api.json", ".tmp");
-    try {
-      Files.write(temp, Json.MAPPER.writeValueAsBytes(Map.of("url", url.toString())));
-      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(temp);
-    }
+    AtomicFiles.write(
+        stateDir.resolve(DaemonEndpoint.ENDPOINT_FILE),
+        Json.MAPPER.writeValueAsBytes(Map.of("url", url.toString())));
   }
 
   /** Removes {@code api.json}: the CLI then says no daemon runs instead of trying a dead port. */

@@ -266,13 +266,36 @@ public final class Daemon implements AutoCloseable {
       }
     }
     Instant deadline = Instant.now().plus(settings.manager().poweroffGrace()).plus(STOP_MARGIN);
-    while (Instant.now().isBefore(deadline)
-        && manager.list().stream().anyMatch(i -> i.state() != InstanceState.STOPPED)) {
+    // Every event of the manager wakes the wait, which then looks again: it ends as the last
+    // instance stops, not at the next turn of a poll. Events are published after the state
+    // changed, and the look and the wait share the lock the listener notifies under, so no stop
+    // is missed.
+    Object changed = new Object();
+    AutoCloseable wakeUps =
+        manager.subscribe(
+            event -> {
+              synchronized (changed) {
+                changed.notifyAll();
+              }
+            });
+    try {
+      synchronized (changed) {
+        while (manager.list().stream().anyMatch(i -> i.state() != InstanceState.STOPPED)) {
+          long left = Duration.between(Instant.now(), deadline).toMillis();
+          if (left <= 0) {
+            break;
+          }
+          changed.wait(left);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    } finally {
       try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+        wakeUps.close();
+      } catch (Exception e) {
+        log.warn("unsubscribing from the instance events failed: {}", e.toString());
       }
     }
     manager.list().stream()

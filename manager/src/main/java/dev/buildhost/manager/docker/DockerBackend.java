@@ -9,6 +9,7 @@ import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.LogConfig;
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
@@ -27,8 +28,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,9 +91,10 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     this.root = config.root().toAbsolutePath().normalize().toString();
     this.engine = new DockerConnection(config.dockerHost());
     this.images = new ImageLoader(engine, progress);
-    this.executor = Executors.newCachedThreadPool(daemonThreads("buildhost-docker-"));
+    this.executor = Executors.newCachedThreadPool(Threads.daemonFactory("buildhost-docker"));
     this.scheduler =
-        Executors.newSingleThreadScheduledExecutor(daemonThreads("buildhost-docker-events-"));
+        Executors.newSingleThreadScheduledExecutor(
+            Threads.daemonFactory("buildhost-docker-events"));
     this.events =
         new ContainerEvents(
             engine, Map.of(LABEL_ROOT, root), this::onEvent, this::resyncAll, scheduler);
@@ -474,14 +474,5 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     ImageGoneException(String message, Throwable cause) {
       super(message, cause);
     }
-  }
-
-  private static ThreadFactory daemonThreads(String prefix) {
-    AtomicInteger count = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, prefix + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
   }
 }

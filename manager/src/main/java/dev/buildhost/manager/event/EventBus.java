@@ -1,5 +1,6 @@
 package dev.buildhost.manager.event;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.model.InstanceEvent;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -56,8 +57,7 @@ public final class EventBus implements AutoCloseable {
 
     Subscription(Consumer<InstanceEvent> listener) {
       this.listener = listener;
-      this.thread = new Thread(this::deliver, "event-subscriber");
-      this.thread.setDaemon(true);
+      this.thread = Threads.daemon("event-subscriber", this::deliver);
     }
 
     void offer(InstanceEvent event) {

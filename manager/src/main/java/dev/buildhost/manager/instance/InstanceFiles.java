@@ -1,23 +1,21 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.files.AtomicFiles;
 import dev.buildhost.manager.model.FileEntry;
 import dev.buildhost.manager.model.ManagerException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
@@ -47,18 +45,17 @@ final class InstanceFiles {
     return name;
   }
 
-  /** Writes {@code content} to {@code folder/name} through a hidden temporary file and a rename. */
+  /**
+   * Writes {@code content} to {@code folder/name} with {@link AtomicFiles} (a hidden temporary file
+   * and a rename). The folder must exist: a write must not bring back the folder of an instance
+   * deleted meanwhile.
+   */
   static void put(Path folder, String name, InputStream content) throws IOException {
     Path target = folder.resolve(checkName(name));
-    Path temp = folder.resolve(".put-" + UUID.randomUUID() + ".tmp");
-    try {
-      try (OutputStream out = Files.newOutputStream(temp)) {
-        content.transferTo(out);
-      }
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(temp);
+    if (!Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS)) {
+      throw new NoSuchFileException(folder.toString(), null, "no such folder");
     }
+    AtomicFiles.write(target, content::transferTo);
   }
 
   static void put(Path folder, String name, byte[] content) throws IOException {

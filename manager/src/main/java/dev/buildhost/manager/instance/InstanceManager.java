@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.PreparesAhead;
@@ -28,11 +29,10 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,7 +104,7 @@ public final class InstanceManager implements AutoCloseable {
         new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
     registry.preparedLaunches(prepared);
     this.timers = timers;
-    this.executor = Executors.newCachedThreadPool(daemonThreads("instance-lifecycle"));
+    this.executor = Executors.newCachedThreadPool(Threads.daemonFactory("instance-lifecycle"));
     this.lifecycle =
         new InstanceLifecycle(config.poweroffGrace(), journal, bus, tftp, clock, timers, executor);
     this.launcher = new InstanceLauncher(registry, tftp, prepared, lifecycle);
@@ -292,6 +292,14 @@ public final class InstanceManager implements AutoCloseable {
     return InstanceFiles.openConsoleLog(id, registry.find(id).instanceDir);
   }
 
+  /**
+   * The id the next start of the machine takes, when a launch of it is prepared ahead and ready;
+   * empty while none is or while one is still in the making.
+   */
+  public Optional<String> preparedLaunch(String machine) {
+    return prepared.readyFor(machine);
+  }
+
   /** Subscribes to lifecycle events; closing the returned handle unsubscribes. */
   public AutoCloseable subscribe(Consumer<InstanceEvent> listener) {
     return bus.subscribe(listener);
@@ -375,14 +383,5 @@ public final class InstanceManager implements AutoCloseable {
   static String describe(Throwable e) {
     String message = e.getMessage();
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
-  }
-
-  private static ThreadFactory daemonThreads(String name) {
-    AtomicInteger count = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, name + "-" + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
   }
 }

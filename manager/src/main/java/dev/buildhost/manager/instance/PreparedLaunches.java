@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.PreparesAhead;
@@ -11,6 +12,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -71,19 +73,20 @@ final class PreparedLaunches implements AutoCloseable {
     this.lock = lock;
     this.ports = ports;
     this.newSpec = newSpec;
-    this.worker =
-        Executors.newSingleThreadExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "instance-prepare");
-              thread.setDaemon(true);
-              return thread;
-            });
+    this.worker = Executors.newSingleThreadExecutor(Threads.daemonFactory("instance-prepare"));
   }
 
   /** Whether the id is reserved for a prepared launch (a new instance must not get it). */
   boolean reserves(String id) {
     synchronized (lock) {
       return reservedIds.contains(id);
+    }
+  }
+
+  /** The id of the launch of the machine that is ready, if any. */
+  Optional<String> readyFor(String machine) {
+    synchronized (lock) {
+      return Optional.ofNullable(ready.get(machine)).map(launch -> launch.spec.instanceId());
     }
   }
 

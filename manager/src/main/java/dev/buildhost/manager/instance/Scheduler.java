@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.threads.Threads;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -29,12 +30,7 @@ public interface Scheduler extends AutoCloseable {
   /** A scheduler on one daemon thread of its own, in real time. */
   static Scheduler onThread(String name) {
     ScheduledExecutorService timers =
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, name);
-              thread.setDaemon(true);
-              return thread;
-            });
+        Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory(name));
     return new Scheduler() {
       @Override
       public Task schedule(Duration delay, Runnable task) {

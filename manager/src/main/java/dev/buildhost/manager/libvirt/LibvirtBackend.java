@@ -1,5 +1,6 @@
 package dev.buildhost.manager.libvirt;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.Acceleration;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
@@ -84,12 +85,7 @@ public final class LibvirtBackend implements InstanceBackend {
 
   /** Runs the guests' reports off libvirt's event loop, which must not wait for the lifecycle. */
   private final ExecutorService reportThreads =
-      Executors.newCachedThreadPool(
-          runnable -> {
-            Thread thread = new Thread(runnable, "libvirt-reports");
-            thread.setDaemon(true);
-            return thread;
-          });
+      Executors.newCachedThreadPool(Threads.daemonFactory("libvirt-reports"));
 
   /** Domains being created: their listener is registered, their domain may not exist yet. */
   private final Set<String> launching = ConcurrentHashMap.newKeySet();
@@ -97,12 +93,7 @@ public final class LibvirtBackend implements InstanceBackend {
   private final LifecycleListener lifecycle = this::onLifecycle;
   private final ConnectionCloseListener closeListener = this::onConnectionClosed;
   private final ScheduledExecutorService reconnector =
-      Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "libvirt-reconnect");
-            thread.setDaemon(true);
-            return thread;
-          });
+      Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory("libvirt-reconnect"));
   private Connect connection;
   private boolean closed;
 

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.libvirt;
 
+import dev.buildhost.common.threads.Threads;
 import org.libvirt.Connect;
 import org.libvirt.ErrorCallback;
 import org.libvirt.Library;
@@ -29,9 +30,7 @@ final class LibvirtEventLoop {
     }
     Connect.setErrorCallback(QUIET);
     Library.initEventLoop();
-    Thread thread = new Thread(LibvirtEventLoop::run, "libvirt-events");
-    thread.setDaemon(true);
-    thread.start();
+    Threads.daemon("libvirt-events", LibvirtEventLoop::run).start();
     started = true;
   }
 

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.api;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -27,6 +28,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -119,17 +121,15 @@ class ApiServerTest {
     return instance;
   }
 
-  static Instance awaitStopped(String id) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline) {
-      Instance instance =
-          Json.MAPPER.readValue(send("GET", "/v1/instances/" + id, null).body(), Instance.class);
-      if (instance.state() == InstanceState.STOPPED) {
-        return instance;
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError("instance " + id + " did not stop");
+  static Instance awaitStopped(String id) {
+    return await("instance " + id + " stopped")
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () ->
+                Json.MAPPER.readValue(
+                    send("GET", "/v1/instances/" + id, null).body(), Instance.class),
+            instance -> instance.state() == InstanceState.STOPPED);
   }
 
   static List<Instance> instances() throws Exception {
@@ -477,6 +477,8 @@ class ApiServerTest {
             .build();
     CompletableFuture<HttpResponse<String>> follow =
         http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    // Nothing is awaited here: the test is that the follow stays open for a window while the
+    // instance runs.
     Thread.sleep(300);
     assertFalse(follow.isDone(), "following must go on while the instance runs");
     send("POST", "/v1/instances/" + instance.id() + "/poweroff", null);

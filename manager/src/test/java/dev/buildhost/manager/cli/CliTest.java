@@ -1,5 +1,6 @@
 package dev.buildhost.manager.cli;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -20,6 +21,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -244,18 +246,18 @@ class CliTest {
   static void awaitEventStreams(Daemon daemon, int n) throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     String line = "buildhost_event_streams " + n;
-    for (int i = 0; i < 300; i++) {
-      String metrics =
-          http.send(
-                  java.net.http.HttpRequest.newBuilder(daemon.url().resolve("/metrics")).build(),
-                  java.net.http.HttpResponse.BodyHandlers.ofString())
-              .body();
-      if (metrics.lines().anyMatch(line::equals)) {
-        return;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no " + n + " event stream clients within 15 s");
+    await(n + " event stream clients")
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () ->
+                http.send(
+                        java.net.http.HttpRequest.newBuilder(daemon.url().resolve("/metrics"))
+                            .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                    .body()
+                    .lines()
+                    .anyMatch(line::equals));
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.client.DaemonEndpoint;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
 import java.nio.file.Files;
@@ -33,6 +34,14 @@ class DaemonSettingsTest {
     assertEquals(7346, settings.listen().getPort());
     assertEquals(69, settings.tftpListen().getPort());
     assertFalse(settings.stopInstancesOnExit());
+  }
+
+  @ParameterizedTest
+  @CsvSource({"/build/../build", "/srv/b", "/srv/x/../b/"})
+  void theDaemonKeepsItsStateWhereTheCliLooksForIt(String root) {
+    DaemonSettings settings = resolve(Map.of(Setting.ROOT, root), Map.of());
+    assertEquals(
+        DaemonEndpoint.stateDir(null, Path.of(root), Map.of()), settings.manager().stateDir());
   }
 
   @Test

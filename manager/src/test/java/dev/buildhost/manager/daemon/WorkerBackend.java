@@ -1,5 +1,6 @@
 package dev.buildhost.manager.daemon;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.GuestReports;
@@ -36,12 +37,7 @@ public final class WorkerBackend implements InstanceBackend {
 
   private final Map<String, FakeWorker> guests = new ConcurrentHashMap<>();
   private final ExecutorService reportThreads =
-      Executors.newCachedThreadPool(
-          runnable -> {
-            Thread thread = new Thread(runnable, "worker-backend-reports");
-            thread.setDaemon(true);
-            return thread;
-          });
+      Executors.newCachedThreadPool(Threads.daemonFactory("worker-backend-reports"));
 
   @Override
   public MachineType type() {
@@ -89,8 +85,7 @@ public final class WorkerBackend implements InstanceBackend {
     FakeWorker(LaunchSpec spec, GuestListener listener) {
       this.spec = spec;
       this.listener = new GuestReports(listener, reportThreads);
-      this.thread = new Thread(this::work, "fake-worker-" + spec.instanceId());
-      this.thread.setDaemon(true);
+      this.thread = Threads.daemon("fake-worker-" + spec.instanceId(), this::work);
     }
 
     private void work() {

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
@@ -36,12 +37,7 @@ class FakeBackend implements InstanceBackend {
   }
 
   private final ExecutorService reportThreads =
-      Executors.newCachedThreadPool(
-          runnable -> {
-            Thread thread = new Thread(runnable, "fake-backend-reports");
-            thread.setDaemon(true);
-            return thread;
-          });
+      Executors.newCachedThreadPool(Threads.daemonFactory("fake-backend-reports"));
   final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
 
   /**

@@ -17,6 +17,7 @@ import dev.buildhost.manager.model.StartRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -59,9 +60,17 @@ class PreparedLaunchTest {
     }
   }
 
+  /**
+   * Waits until the manager holds a launch of the machine ready (the backend's guest exists a
+   * moment before that) and returns it as the backend prepared it.
+   */
   private LaunchSpec awaitPrepared(String machine) {
-    await("a launch prepared for " + machine, () -> preparedFor(machine) != null);
-    return preparedFor(machine);
+    await(
+        "a launch prepared for " + machine,
+        () -> manager.preparedLaunch(machine).isPresent() && preparedFor(machine) != null);
+    LaunchSpec spec = preparedFor(machine);
+    assertEquals(manager.preparedLaunch(machine), Optional.of(spec.instanceId()));
+    return spec;
   }
 
   private LaunchSpec preparedFor(String machine) {

@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.agent;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.monitor.process.CommandRunner;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -61,8 +62,7 @@ public final class SupervisedAgent implements Agent {
         return;
       }
       spawn();
-      thread = new Thread(this::supervise, "agent-supervisor");
-      thread.setDaemon(true);
+      thread = Threads.daemon("agent-supervisor", this::supervise);
       thread.start();
     }
   }

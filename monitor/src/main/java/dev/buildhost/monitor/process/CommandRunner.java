@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.process;
 
+import dev.buildhost.common.threads.Threads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -87,7 +88,8 @@ public final class CommandRunner {
   /** Logs a process's output line by line on a daemon thread, keeping the last few lines. */
   public static Thread pipe(String label, Process p, Deque<String> tail) {
     Thread t =
-        new Thread(
+        Threads.daemon(
+            label + "-output",
             () -> {
               try (BufferedReader r =
                   new BufferedReader(
@@ -107,9 +109,7 @@ public final class CommandRunner {
               } catch (IOException e) {
                 // the process went away
               }
-            },
-            label + "-output");
-    t.setDaemon(true);
+            });
     t.start();
     return t;
   }

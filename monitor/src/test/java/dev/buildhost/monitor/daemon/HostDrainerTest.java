@@ -1,9 +1,11 @@
 package dev.buildhost.monitor.daemon;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.monitor.config.MonitorConfig;
 import dev.buildhost.monitor.config.Setting;
 import dev.buildhost.monitor.testing.FakeDaemon;
@@ -17,6 +19,10 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -139,29 +145,23 @@ class HostDrainerTest {
     d.instance("i-1", "RUNNING", -1);
     URI url = d.url();
     HostDrainer dr = drainer(url, null);
-    java.util.concurrent.atomic.AtomicReference<HostDrainer.Result> result =
-        new java.util.concurrent.atomic.AtomicReference<>();
-    Thread t =
-        new Thread(
-            () -> {
-              try {
-                result.set(dr.drain(Duration.ofMillis(600), POLL));
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            });
-    t.start();
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (Collections.frequency(d.requests(), "GET /v1/instances") < 2
-        && System.nanoTime() < deadline) {
-      Thread.sleep(5);
+    ExecutorService drainer = Executors.newSingleThreadExecutor(Threads.daemonFactory("drain"));
+    try {
+      Future<HostDrainer.Result> drain =
+          drainer.submit(() -> dr.drain(Duration.ofMillis(600), POLL));
+      await("two polls of the instances")
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> Collections.frequency(d.requests(), "GET /v1/instances") >= 2);
+      d.close();
+      HostDrainer.Result result = drain.get(10, TimeUnit.SECONDS);
+      assertEquals(HostDrainer.Outcome.DAEMON_DOWN, result.outcome(), result.summary());
+      assertTrue(
+          result.summary().startsWith("the daemon stopped answering during the drain"),
+          result.summary());
+    } finally {
+      drainer.shutdownNow();
     }
-    d.close();
-    t.join(10_000);
-    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, result.get().outcome(), result.get().summary());
-    assertTrue(
-        result.get().summary().startsWith("the daemon stopped answering during the drain"),
-        result.get().summary());
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.testing;
 
+import dev.buildhost.common.threads.Threads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -27,8 +28,7 @@ public final class FakeSmtp implements AutoCloseable {
 
   public FakeSmtp() throws IOException {
     listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
-    thread = new Thread(this::serve, "fake-smtp");
-    thread.setDaemon(true);
+    thread = Threads.daemon("fake-smtp", this::serve);
     thread.start();
   }
 

@@ -1,5 +1,6 @@
 package dev.buildhost.tftp.cli;
 
+import dev.buildhost.common.size.Sizes;
 import dev.buildhost.tftp.net.Addresses;
 import dev.buildhost.tftp.server.TftpServer;
 import java.net.InetAddress;
@@ -7,7 +8,6 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -242,35 +242,14 @@ public final class TftpCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * A byte count: digits with an optional binary suffix K, M, G or T (KiB, MB ... accepted too).
-   */
+  /** A byte count as {@link Sizes} reads it: {@code 1000}, {@code 512k}, {@code 3GiB}. */
   static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
     @Override
     public Long convert(String value) {
-      String text = value.trim().toUpperCase(Locale.ROOT);
-      if (text.endsWith("IB")) {
-        text = text.substring(0, text.length() - 2);
-      } else if (text.endsWith("B")) {
-        text = text.substring(0, text.length() - 1);
-      }
-      long factor = 1;
-      if (!text.isEmpty()) {
-        int shift = "KMGT".indexOf(text.charAt(text.length() - 1));
-        if (shift >= 0) {
-          factor = 1L << (10 * (shift + 1));
-          text = text.substring(0, text.length() - 1);
-        }
-      }
       try {
-        long number = Long.parseLong(text);
-        if (number < 0 || number > Long.MAX_VALUE / factor) {
-          throw new NumberFormatException();
-        }
-        return number * factor;
-      } catch (NumberFormatException e) {
-        throw new CommandLine.TypeConversionException(
-            "invalid size '" + value + "': expected bytes with an optional K, M, G or T suffix");
+        return Sizes.parseBytes(value, Sizes.Unit.BYTES);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
       }
     }
   }

@@ -1,5 +1,6 @@
 package dev.buildhost.tftp.server;
 
+import dev.buildhost.common.threads.Threads;
 import dev.buildhost.tftp.path.SafePaths;
 import dev.buildhost.tftp.protocol.Opcodes;
 import dev.buildhost.tftp.protocol.OptionNegotiator;
@@ -143,7 +144,6 @@ public final class TftpServer implements AutoCloseable {
       socket = channel;
       localAddress = (InetSocketAddress) channel.getLocalAddress();
       String name = "tftp-" + localAddress.getPort() + "-" + SERVER_IDS.incrementAndGet();
-      AtomicInteger threadIds = new AtomicInteger();
       // twice the slots: an evicted transfer's thread may still be ending when its successor starts
       pool =
           new ThreadPoolExecutor(
@@ -152,13 +152,8 @@ public final class TftpServer implements AutoCloseable {
               10,
               TimeUnit.SECONDS,
               new SynchronousQueue<>(),
-              r -> {
-                Thread t = new Thread(r, name + "-transfer-" + threadIds.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
-      receiver = new Thread(this::receiveRequests, name + "-requests");
-      receiver.setDaemon(true);
+              Threads.daemonFactory(name + "-transfer"));
+      receiver = Threads.daemon(name + "-requests", this::receiveRequests);
       receiver.start();
       LOG.debug(
           "TFTP server on {} serving {} ({})",

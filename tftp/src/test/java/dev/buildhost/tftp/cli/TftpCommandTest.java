@@ -28,6 +28,9 @@ class TftpCommandTest {
     for (String bad : new String[] {"", "x", "-1", "1.5G", "99999999999T"}) {
       assertThrows(CommandLine.TypeConversionException.class, () -> c.convert(bad), bad);
     }
+    CommandLine.TypeConversionException lots =
+        assertThrows(CommandLine.TypeConversionException.class, () -> c.convert("lots"));
+    assertTrue(lots.getMessage().startsWith("'lots' is not a size"), lots.getMessage());
   }
 
   @Test

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildhost.tftp.server.TftpServer;
 import dev.buildhost.tftp.server.TransferEvent;
 import dev.buildhost.tftp.testing.Flood;
+import dev.buildhost.tftp.testing.ServerFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -416,15 +417,7 @@ class RealClientsIT {
     }
   }
 
-  private void awaitCompleted(String name) throws InterruptedException {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      if (events.stream()
-          .anyMatch(e -> e.kind() == TransferEvent.Kind.COMPLETED && e.fileName().equals(name))) {
-        return;
-      }
-      Thread.sleep(10);
-    }
-    throw new AssertionError("no COMPLETED event for " + name + ": " + events);
+  private void awaitCompleted(String name) {
+    ServerFixture.awaitEvent(events, TransferEvent.Kind.COMPLETED, name);
   }
 }

@@ -1,5 +1,6 @@
 package dev.buildhost.tftp.it;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -61,26 +63,23 @@ class TftpCommandIT {
                 .ok());
         assertEquals(2, c.download("../escape", "octet", Map.of()).error().errorCode());
       }
+      // The server logs a transfer when it has ended on its side, which may come after the client
+      // saw its last packet: the signal must not overtake those lines.
+      Predicate<String> download =
+          l -> l.contains("RRQ") && l.contains("task.manifest") && l.contains("completed");
+      Predicate<String> upload =
+          l -> l.contains("WRQ") && l.contains("result.manifest") && l.contains("completed");
+      Predicate<String> escape = l -> l.contains("escape") && l.contains("failed");
+      awaitLog(log, download);
+      awaitLog(log, upload);
+      awaitLog(log, escape);
       new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
       assertTrue(p.waitFor(20, TimeUnit.SECONDS), "stops on SIG" + signal);
       List<String> lines = Files.readAllLines(log);
-      assertEquals(
-          1,
-          lines.stream()
-              .filter(
-                  l -> l.contains("RRQ") && l.contains("task.manifest") && l.contains("completed"))
-              .count(),
-          String.join("\n", lines));
-      assertEquals(
-          1,
-          lines.stream()
-              .filter(
-                  l ->
-                      l.contains("WRQ") && l.contains("result.manifest") && l.contains("completed"))
-              .count(),
-          String.join("\n", lines));
-      assertEquals(
-          1, lines.stream().filter(l -> l.contains("escape") && l.contains("failed")).count());
+      String shown = String.join("\n", lines);
+      assertEquals(1, count(lines, download), shown);
+      assertEquals(1, count(lines, upload), shown);
+      assertEquals(1, count(lines, escape), shown);
       assertTrue(lines.stream().anyMatch(l -> l.contains("stopped")), String.join("\n", lines));
       assertEquals("status: success\n", Files.readString(root.resolve("result.manifest")));
       try (DatagramSocket again =
@@ -213,18 +212,27 @@ class TftpCommandIT {
             "127.0.0.1 is served");
         other.sendRaw(
             FaultyClient.request(FaultyClient.RRQ, "f.bin", "octet", Map.of("timeout", "3")));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (Files.readAllLines(log).stream()
-            .noneMatch(l -> l.contains("not acknowledged within 2000 ms"))) {
-          assertTrue(
-              System.nanoTime() < deadline,
-              "no first-ACK deadline in the log: " + Files.readString(log));
-          Thread.sleep(50);
-        }
+        awaitLog(log, l -> l.contains("not acknowledged within 2000 ms"));
       }
     } finally {
       p.destroyForcibly().waitFor();
     }
+  }
+
+  /** Waits (bounded) until a line of the log matches. */
+  private static void awaitLog(Path log, Predicate<String> line) {
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(50))
+        .untilAsserted(
+            () -> {
+              List<String> lines = Files.readAllLines(log);
+              assertTrue(lines.stream().anyMatch(line), String.join("\n", lines));
+            });
+  }
+
+  private static long count(List<String> lines, Predicate<String> line) {
+    return lines.stream().filter(line).count();
   }
 
   private static Process startCommand(Path log, String... arguments) throws IOException {

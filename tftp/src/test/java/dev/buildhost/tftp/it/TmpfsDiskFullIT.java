@@ -2,6 +2,7 @@ package dev.buildhost.tftp.it;
 
 import static dev.buildhost.tftp.it.ExternalTools.require;
 import static dev.buildhost.tftp.it.ExternalTools.run;
+import static dev.buildhost.tftp.testing.ServerFixture.awaitIdle;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -87,12 +88,5 @@ class TmpfsDiskFullIT {
       ExternalTools.Outcome unmounted = run(dir, List.of("umount", mountPoint.toString()));
       assertEquals(0, unmounted.exitCode(), unmounted.output());
     }
-  }
-
-  private static void awaitIdle(TftpServer server) throws InterruptedException {
-    for (int i = 0; i < 500 && server.activeTransfers() > 0; i++) {
-      Thread.sleep(20);
-    }
-    assertEquals(0, server.activeTransfers());
   }
 }

@@ -1,5 +1,6 @@
 package dev.buildhost.tftp.server;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -32,12 +33,13 @@ class LifecycleTest {
         .count();
   }
 
-  private static void awaitNoServerThreads() throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (serverThreads() > 0 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertEquals(0, serverThreads(), "threads left: " + Thread.getAllStackTraces().keySet());
+  private static void awaitNoServerThreads() {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertEquals(
+                    0, serverThreads(), "threads left: " + Thread.getAllStackTraces().keySet()));
   }
 
   @Test

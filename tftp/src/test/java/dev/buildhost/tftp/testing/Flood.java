@@ -1,7 +1,9 @@
 package dev.buildhost.tftp.testing;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.common.threads.Threads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -60,7 +62,8 @@ public final class Flood implements AutoCloseable {
     byte[] write =
         FaultyClient.request(FaultyClient.WRQ, "flood-upload", "octet", Map.of("timeout", "255"));
     thread =
-        new Thread(
+        Threads.daemon(
+            "flood",
             () -> {
               long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
               try {
@@ -70,24 +73,20 @@ public final class Flood implements AutoCloseable {
                     channel.send(ByteBuffer.wrap(request), server);
                     sent.incrementAndGet();
                   }
-                  Thread.sleep(2);
+                  Thread.sleep(2); // the flood's pace, not a wait for anything
                 }
               } catch (IOException | InterruptedException e) {
                 // closing ends the flood
               }
-            },
-            "flood");
-    thread.setDaemon(true);
+            });
     thread.start();
   }
 
   /** Waits (bounded) until this many requests went out. */
-  public Flood awaitSent(long count) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (sent.get() < count && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    assertTrue(sent.get() >= count, "the flood sent " + sent.get());
+  public Flood awaitSent(long count) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertTrue(sent.get() >= count, "the flood sent " + sent.get()));
     return this;
   }
 
