@@ -485,7 +485,8 @@ public final class ApiServer implements AutoCloseable {
         manager.isDraining(),
         facts.tftp(),
         facts.root(),
-        facts.stateDir());
+        facts.stateDir(),
+        Views.journal(manager.journalHealth()));
   }
 
   private void drain(Request request, boolean draining) throws IOException {
@@ -502,7 +503,13 @@ public final class ApiServer implements AutoCloseable {
     request.sendText(
         200,
         Metrics.CONTENT_TYPE,
-        services.metrics().render(manager.list(), manager.isDraining(), events.openStreams()));
+        services
+            .metrics()
+            .render(
+                manager.list(),
+                manager.isDraining(),
+                events.openStreams(),
+                manager.journalHealth()));
   }
 
   private void start(Request request) throws IOException {
