@@ -570,9 +570,7 @@ public final class ApiServer implements AutoCloseable {
       try {
         return manager.openConsoleLog(id);
       } catch (ManagerException e) {
-        if (e.kind() != ManagerException.Kind.NOT_FOUND
-            || closing
-            || manager.get(id).state() == InstanceState.STOPPED) {
+        if (e.kind() != ManagerException.Kind.NOT_FOUND || closing || stopped(id)) {
           throw e;
         }
       }
@@ -582,7 +580,9 @@ public final class ApiServer implements AutoCloseable {
 
   private boolean stopped(String id) {
     try {
-      return manager.get(id).state() == InstanceState.STOPPED;
+      // An UNKNOWN instance's guest is not watched: nothing would ever end the stream.
+      InstanceState state = manager.get(id).state();
+      return state == InstanceState.STOPPED || state == InstanceState.UNKNOWN;
     } catch (ManagerException e) {
       return true; // deleted meanwhile
     }
