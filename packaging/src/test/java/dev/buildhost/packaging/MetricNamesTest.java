@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.buildhost.manager.api.Metrics;
+import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.ManagerException;
@@ -118,7 +119,9 @@ class MetricNamesTest {
   }
 
   static Set<String> exported() {
-    String text = new Metrics().render(List.of(), false, 0) + RebootMetricsFile.render(0, 0);
+    String text =
+        new Metrics().render(List.of(), false, 0, new JournalHealth(0, 0, null, null))
+            + RebootMetricsFile.render(0, 0);
     return text.lines()
         .filter(l -> l.startsWith("# TYPE "))
         .map(l -> l.split(" ")[2])

@@ -1,5 +1,6 @@
 package dev.buildhost.client.wire;
 
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -14,6 +15,7 @@ import java.util.Map;
  * @param tftp the read-only TFTP server's address and the per-instance port range
  * @param root the storage root
  * @param stateDir the state folder
+ * @param journal whether the instance journal keeps up (null from a daemon older than this field)
  */
 public record HostInfo(
     String version,
@@ -24,7 +26,8 @@ public record HostInfo(
     boolean draining,
     Tftp tftp,
     String root,
-    String stateDir) {
+    String stateDir,
+    Journal journal) {
 
   /**
    * @param maxInstances instances that may run at once
@@ -39,4 +42,14 @@ public record HostInfo(
    * @param portLast last port of the per-instance range
    */
   public record Tftp(String readOnly, int portFirst, int portLast) {}
+
+  /**
+   * @param unwrittenRecords instances whose end is not in their journal record yet: the write
+   *     failed (a full disk) and is retried; 0 when the journal keeps up
+   * @param failedWrites journal writes that failed since the daemon started
+   * @param lastError what the last failed write said; null when none failed
+   * @param lastErrorAt when it failed; null when none failed
+   */
+  public record Journal(
+      int unwrittenRecords, long failedWrites, String lastError, Instant lastErrorAt) {}
 }

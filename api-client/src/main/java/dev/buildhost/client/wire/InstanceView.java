@@ -16,8 +16,10 @@ import java.time.Instant;
  * @param tftpPort the instance's writable TFTP port on 127.0.0.1
  * @param createdAt when the start was accepted
  * @param runningAt when the guest was seen running
- * @param stoppedAt when it stopped
- * @param message what went wrong, for FAILED_TO_START and CRASHED
+ * @param stoppedAt when it stopped; for an UNKNOWN instance, when its guest was found gone (null
+ *     while a guest with its id may run)
+ * @param message what went wrong, for FAILED_TO_START and CRASHED; for UNKNOWN, which journal
+ *     record cannot be read and why
  */
 public record InstanceView(
     String id,
@@ -33,12 +35,16 @@ public record InstanceView(
     Instant stoppedAt,
     String message) {
 
-  /** STOPPED is final. */
+  /**
+   * STOPPED is final. UNKNOWN: the daemon cannot read the instance's journal record; it keeps the
+   * guest, folders and TFTP port until the instance is deleted.
+   */
   public enum State {
     STARTING,
     RUNNING,
     STOPPING,
-    STOPPED
+    STOPPED,
+    UNKNOWN
   }
 
   /** Why an instance stopped. */
@@ -53,5 +59,13 @@ public record InstanceView(
   /** Whether it has stopped for good. */
   public boolean stopped() {
     return state == State.STOPPED;
+  }
+
+  /**
+   * Whether a guest of it may run: until it stops, and for an UNKNOWN instance until its guest was
+   * found gone.
+   */
+  public boolean guestMayRun() {
+    return state == State.UNKNOWN ? stoppedAt == null : state != State.STOPPED;
   }
 }

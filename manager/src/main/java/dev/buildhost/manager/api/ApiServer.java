@@ -481,7 +481,8 @@ public final class ApiServer implements AutoCloseable {
         manager.isDraining(),
         facts.tftp(),
         facts.root(),
-        facts.stateDir());
+        facts.stateDir(),
+        Views.journal(manager.journalHealth()));
   }
 
   private void drain(Request request, boolean draining) throws IOException {
@@ -498,7 +499,13 @@ public final class ApiServer implements AutoCloseable {
     request.sendText(
         200,
         Metrics.CONTENT_TYPE,
-        services.metrics().render(manager.list(), manager.isDraining(), events.openStreams()));
+        services
+            .metrics()
+            .render(
+                manager.list(),
+                manager.isDraining(),
+                events.openStreams(),
+                manager.journalHealth()));
   }
 
   private void start(Request request) throws IOException {
@@ -559,9 +566,7 @@ public final class ApiServer implements AutoCloseable {
       try {
         return manager.openConsoleLog(id);
       } catch (ManagerException e) {
-        if (e.kind() != ManagerException.Kind.NOT_FOUND
-            || closing
-            || manager.get(id).state() == InstanceState.STOPPED) {
+        if (e.kind() != ManagerException.Kind.NOT_FOUND || closing || stopped(id)) {
           throw e;
         }
       }
@@ -571,7 +576,9 @@ public final class ApiServer implements AutoCloseable {
 
   private boolean stopped(String id) {
     try {
-      return manager.get(id).state() == InstanceState.STOPPED;
+      // An UNKNOWN instance's guest is not watched: nothing would ever end the stream.
+      InstanceState state = manager.get(id).state();
+      return state == InstanceState.STOPPED || state == InstanceState.UNKNOWN;
     } catch (ManagerException e) {
       return true; // deleted meanwhile
     }

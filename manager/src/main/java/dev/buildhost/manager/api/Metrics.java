@@ -1,5 +1,6 @@
 package dev.buildhost.manager.api;
 
+import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceEvent;
 import dev.buildhost.manager.model.InstanceState;
@@ -66,7 +67,8 @@ public final class Metrics {
   }
 
   /** The exposition text, with the gauges computed from what is passed. */
-  public String render(List<Instance> instances, boolean draining, int eventStreams) {
+  public String render(
+      List<Instance> instances, boolean draining, int eventStreams, JournalHealth journal) {
     Map<InstanceState, Integer> byState = new EnumMap<>(InstanceState.class);
     for (InstanceState state : InstanceState.values()) {
       byState.put(state, 0);
@@ -121,6 +123,18 @@ public final class Metrics {
     sample(out, "buildhost_draining", null, draining ? 1 : 0);
     header(out, "buildhost_event_streams", "gauge", "Clients following GET /v1/events.");
     sample(out, "buildhost_event_streams", null, eventStreams);
+    header(
+        out,
+        "buildhost_journal_unwritten_records",
+        "gauge",
+        "Instances whose end is not in their journal record yet (the write is retried).");
+    sample(out, "buildhost_journal_unwritten_records", null, journal.unwrittenRecords());
+    header(
+        out,
+        "buildhost_journal_write_failures_total",
+        "counter",
+        "Journal writes that failed (a full or failing disk).");
+    sample(out, "buildhost_journal_write_failures_total", null, journal.failedWrites());
     return out.toString();
   }
 

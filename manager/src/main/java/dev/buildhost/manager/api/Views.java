@@ -1,10 +1,12 @@
 package dev.buildhost.manager.api;
 
 import dev.buildhost.client.wire.FileView;
+import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.client.wire.ManifestView;
+import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.Machine;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
@@ -37,6 +39,11 @@ final class Views {
         i.runningAt(),
         i.stoppedAt(),
         i.message());
+  }
+
+  static HostInfo.Journal journal(JournalHealth health) {
+    return new HostInfo.Journal(
+        health.unwrittenRecords(), health.failedWrites(), health.lastError(), health.lastErrorAt());
   }
 
   static List<InstanceView> instances(List<Instance> instances) {

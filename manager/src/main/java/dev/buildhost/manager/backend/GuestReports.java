@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  *   <li>The reports of a guest being launched ({@link #forLaunch}) get their RUNNING from the
  *       launch itself: {@link #runningNow()} reports on the caller's thread once the hypervisor or
  *       engine confirmed the start, rather than a thread later; a RUNNING the events bring
- *       meanwhile is dropped. (The manager holds the instance's lock during the launch, so a
- *       STOPPED made before it waits and comes after.)
+ *       meanwhile is dropped. (A STOPPED made during the launch reaches the manager before it has
+ *       the guest; the manager keeps it and applies it once the launch returned the guest.)
  *   <li>Work a backend must do before it can report (inspect a container after its end) runs in the
  *       same order through {@link #inOrder}; reports it makes there are passed on at once.
  * </ul>

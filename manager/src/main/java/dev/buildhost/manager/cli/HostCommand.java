@@ -46,11 +46,29 @@ final class HostCommand extends ClientCommand {
         host.tftp().readOnly() == null ? "off" : host.tftp().readOnly(),
         host.tftp().portFirst(),
         host.tftp().portLast());
+    out.printf("  journal:      %s%n", journal(host.journal()));
     out.printf("  root:         %s%n", host.root());
     out.printf("  state:        %s%n", host.stateDir());
     out.println("  versions:");
     host.versions().forEach((k, v) -> out.printf("    %-10s %s%n", k, v));
     out.flush();
     return ExitCode.OK;
+  }
+
+  /** "ok", or how far the journal lags behind and why. */
+  static String journal(HostInfo.Journal journal) {
+    if (journal == null) {
+      return "not reported by this daemon";
+    }
+    if (journal.unwrittenRecords() == 0 && journal.failedWrites() == 0) {
+      return "ok";
+    }
+    return journal.unwrittenRecords()
+        + " record(s) not written (retried), "
+        + journal.failedWrites()
+        + " failed write(s); last error at "
+        + Format.time(journal.lastErrorAt())
+        + ": "
+        + journal.lastError();
   }
 }

@@ -1,9 +1,11 @@
 package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.ManagerException;
 import dev.buildhost.manager.model.StartRequest;
 import dev.buildhost.manager.tftp.InstanceTftpServers;
@@ -18,7 +20,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Launches a reserved instance: its folders and files, its TFTP server, then its guest. A start
  * refused for lack of a port leaves nothing; any other failure ends the instance as
- * FAILED_TO_START.
+ * FAILED_TO_START. The guest is launched without the instance's lock (see {@link #launch}).
  */
 final class InstanceLauncher {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceLauncher.class);
@@ -39,8 +41,52 @@ final class InstanceLauncher {
     this.lifecycle = lifecycle;
   }
 
-  /** Caller holds the instance's lock. Returns the instance as launched (RUNNING or STARTING). */
+  /**
+   * Launches the reserved instance and returns it as launched: RUNNING or STARTING, or STOPPING or
+   * STOPPED when a stop request came meanwhile. The instance's lock is held while its folders and
+   * TFTP server are set up, not while the backend launches the guest (which may load an image or
+   * create an overlay for a long time): a poweroff, terminate or delete meanwhile answers at once.
+   * A stop request that comes before the launch ends the instance without a guest; one that comes
+   * during the launch is carried out on the guest as soon as the launch returns it.
+   */
   Instance launch(TrackedInstance tracked, InstanceBackend backend, StartRequest request) {
+    LaunchSpec spec;
+    synchronized (tracked) {
+      if (tracked.state() != InstanceState.STARTING) {
+        prepared.discardTaken(tracked.revision, tracked.id());
+        lifecycle.endedBeforeLaunch(tracked);
+        return tracked.snapshot();
+      }
+      spec = setUp(tracked, request);
+      tracked.launching = true;
+    }
+    Guest guest;
+    try {
+      guest = backend.launch(spec, lifecycle.listenerFor(tracked));
+    } catch (BackendException | RuntimeException e) {
+      synchronized (tracked) {
+        tracked.launching = false;
+        tracked.endReportedWhileLaunching = null;
+        throw fail(tracked, e);
+      }
+    }
+    synchronized (tracked) {
+      tracked.launching = false;
+      try {
+        lifecycle.launched(tracked, guest);
+      } catch (RuntimeException e) {
+        throw fail(tracked, e);
+      }
+      prepared.prepareSoon(tracked.revision);
+      return tracked.snapshot();
+    }
+  }
+
+  /**
+   * Caller holds the lock. The instance's folders, files and TFTP server; returns what the backend
+   * is to launch. A start refused for lack of a port leaves nothing.
+   */
+  private LaunchSpec setUp(TrackedInstance tracked, StartRequest request) {
     String id = tracked.id();
     try {
       Files.createDirectories(tracked.tftpDir);
@@ -58,22 +104,24 @@ final class InstanceLauncher {
           tracked.snapshot().tftpPort(),
           tracked.deadline,
           tracked.preparedPort > 0 ? ", prepared ahead" : "");
-      LaunchSpec spec =
-          new LaunchSpec(id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
-      lifecycle.launched(tracked, backend.launch(spec, lifecycle.listenerFor(tracked)));
-      prepared.prepareSoon(tracked.revision);
-      return tracked.snapshot();
+      return new LaunchSpec(
+          id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
     } catch (NoFreePortException e) {
       prepared.discardTaken(tracked.revision, id);
       discard(tracked);
       throw new ManagerException(ManagerException.Kind.NO_CAPACITY, e.getMessage(), e);
-    } catch (BackendException | IOException | RuntimeException e) {
-      prepared.discardTaken(tracked.revision, id);
-      String message =
-          "cannot start machine " + tracked.revision.machine() + ": " + InstanceManager.describe(e);
-      lifecycle.failStart(tracked, message);
-      throw new ManagerException(ManagerException.Kind.BACKEND_FAILED, message, e);
+    } catch (IOException | RuntimeException e) {
+      throw fail(tracked, e);
     }
+  }
+
+  /** Caller holds the lock. Ends the instance as FAILED_TO_START; returns what to throw. */
+  private ManagerException fail(TrackedInstance tracked, Exception e) {
+    prepared.discardTaken(tracked.revision, tracked.id());
+    String message =
+        "cannot start machine " + tracked.revision.machine() + ": " + InstanceManager.describe(e);
+    lifecycle.failStart(tracked, message);
+    return new ManagerException(ManagerException.Kind.BACKEND_FAILED, message, e);
   }
 
   /**

@@ -15,6 +15,8 @@ import dev.buildhost.tftp.server.TransferEvent;
 import dev.buildhost.tftp.server.TransferListener;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
@@ -46,6 +48,10 @@ final class InstanceLifecycle {
   private final Clock clock;
   private final Scheduler timers;
   private final Executor executor;
+
+  /** Instances whose end is not in their journal record yet: the write is being retried. */
+  private final Set<String> unwritten = ConcurrentHashMap.newKeySet();
+
   private volatile boolean closed;
 
   InstanceLifecycle(
@@ -107,10 +113,45 @@ final class InstanceLifecycle {
     apply(tracked, new Lifecycle.Report.Launching(tracked.server.port()));
   }
 
-  /** Caller holds the lock. The guest is launched: its timeout starts counting. */
+  /**
+   * Caller holds the lock. The guest is launched: its timeout starts counting, and what happened
+   * during the launch (which runs without the lock) is carried out now: an end the backend
+   * reported, or a stop request.
+   */
   void launched(TrackedInstance tracked, Guest guest) {
     tracked.guest = guest;
+    Runnable reportedEnd = tracked.endReportedWhileLaunching;
+    tracked.endReportedWhileLaunching = null;
+    if (reportedEnd != null) {
+      reportedEnd.run();
+      return;
+    }
     armTimeout(tracked);
+    if (tracked.state() == InstanceState.STOPPING) {
+      EndReason requested = tracked.life.requestedReason();
+      LOG.info(
+          "instance {}: asked to stop while its guest was launched; {} it now",
+          tracked.id(),
+          requested == null ? "shutting down" : "killing");
+      if (requested == null) {
+        runLater(guest::shutdown); // the poweroff grace runs since the request
+      } else {
+        kill(tracked, requested);
+      }
+    }
+  }
+
+  /**
+   * Caller holds the lock. A stop request came after the instance was reserved and before anything
+   * was set up for it: it ends now, and no guest is launched.
+   */
+  void endedBeforeLaunch(TrackedInstance tracked) {
+    EndReason requested = tracked.life.requestedReason();
+    stopped(
+        tracked,
+        requested == null ? EndReason.POWEROFF : requested,
+        null,
+        "asked to stop before its guest was launched; none was");
   }
 
   /**
@@ -137,12 +178,7 @@ final class InstanceLifecycle {
     releaseTftp(tracked);
     Lifecycle.Step failed =
         Lifecycle.apply(tracked.life, new Lifecycle.Report.LaunchFailed(message), clock.instant());
-    try {
-      record(tracked, failed.next());
-    } catch (RuntimeException e) {
-      tracked.life = failed.next();
-      LOG.error("instance {}: cannot journal its failed start: {}", tracked.id(), e.getMessage());
-    }
+    recordOrRetry(tracked, failed.next());
     publish(failed);
   }
 
@@ -172,6 +208,13 @@ final class InstanceLifecycle {
       if (tracked.state() == InstanceState.STOPPED) {
         return;
       }
+      if (tracked.launching) {
+        // The guest is not handed over yet: nothing to release. launched() applies this end.
+        String reportedMessage = message;
+        tracked.endReportedWhileLaunching =
+            () -> stopped(tracked, reported, exitCode, reportedMessage);
+        return;
+      }
       cancelTimers(tracked);
       if (tracked.guest != null) {
         try {
@@ -187,7 +230,7 @@ final class InstanceLifecycle {
               tracked.life,
               new Lifecycle.Report.GuestEnded(reported, exitCode, message),
               clock.instant());
-      recordEnd(tracked, step.next());
+      recordOrRetry(tracked, step.next());
       LOG.info(
           "instance {}: stopped ({}{})",
           tracked.id(),
@@ -245,7 +288,9 @@ final class InstanceLifecycle {
     if (guest != null) {
       runLater(guest::kill);
     }
-    if (tracked.watchdogTask == null) {
+    // While the guest is being launched there is nothing to kill yet: launched() kills it, and
+    // arms the watchdog then (a slow image load must not count against it).
+    if (tracked.watchdogTask == null && !tracked.launching) {
       tracked.watchdogTask =
           timers.schedule(
               KILL_WATCHDOG,
@@ -266,7 +311,9 @@ final class InstanceLifecycle {
     if (!step.changed()) {
       return;
     }
-    record(tracked, step.next());
+    // A stop request is carried out even when the journal cannot record it (a full disk): the
+    // guest must not run on because of it. The record catches up when the write works again.
+    recordOrRetry(tracked, step.next());
     if (!step.events().isEmpty()) {
       EndReason requested = step.next().requestedReason();
       LOG.info(
@@ -372,20 +419,23 @@ final class InstanceLifecycle {
   }
 
   /**
-   * Records the end of an instance whose guest and port are released already. When the journal
-   * cannot be written (a full disk), the instance is STOPPED all the same, so that its capacity is
-   * free and it can be deleted, and the write is tried again until it succeeds.
+   * Records a stop request, or the end of an instance whose guest and port are released already.
+   * When the journal cannot be written (a full disk), the instance changes all the same (a STOPPED
+   * one frees its capacity and can be deleted), the record is counted as unwritten ({@link
+   * #unwrittenRecords()}), and the write is tried again until it succeeds.
    */
-  private void recordEnd(TrackedInstance tracked, Lifecycle.State next) {
+  private void recordOrRetry(TrackedInstance tracked, Lifecycle.State next) {
     try {
       record(tracked, next);
     } catch (RuntimeException e) {
       tracked.life = next;
-      LOG.error(
-          "instance {}: ended, but its journal record cannot be written ({}); trying again",
-          tracked.id(),
-          e.getMessage());
-      retryRecord(tracked, JOURNAL_RETRY_FIRST);
+      if (unwritten.add(tracked.id())) {
+        LOG.error(
+            "instance {}: its journal record cannot be written ({}); trying again",
+            tracked.id(),
+            e.getMessage());
+        retryRecord(tracked, JOURNAL_RETRY_FIRST);
+      } // else a retry is under way already, and writes the latest state
     }
   }
 
@@ -396,7 +446,8 @@ final class InstanceLifecycle {
             runLater(
                 () -> {
                   synchronized (tracked) {
-                    if (tracked.deleted) {
+                    if (tracked.deleted || !unwritten.contains(tracked.id())) {
+                      unwritten.remove(tracked.id()); // deleted, or written meanwhile
                       return;
                     }
                     try {
@@ -412,12 +463,23 @@ final class InstanceLifecycle {
                 }));
   }
 
+  /** How many instances' records lag behind their state (their write is being retried). */
+  int unwrittenRecords() {
+    return unwritten.size();
+  }
+
+  /** The instance is deleted: its record is gone and is no longer retried. */
+  void forget(String id) {
+    unwritten.remove(id);
+  }
+
   /** Records the new state: journal first, so what the API shows is what a restart finds. */
   private void record(TrackedInstance tracked, Lifecycle.State next) {
     journal.write(
         new JournalEntry(
             next.instance(), tracked.revision, tracked.deadline, next.requestedReason()));
     tracked.life = next;
+    unwritten.remove(tracked.id());
   }
 
   /** Publishes the events of a step; a STOPPED or FAILED event carries the instance's message. */

@@ -7,6 +7,7 @@ import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.event.EventBus;
 import dev.buildhost.manager.journal.Journal;
+import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.EndReason;
@@ -76,6 +77,7 @@ public final class InstanceManager implements AutoCloseable {
   private final InstanceLifecycle lifecycle;
   private final InstanceLauncher launcher;
   private final DrainFlag drain;
+  private final UnknownInstances unknown;
   private volatile boolean closed;
 
   private InstanceManager(
@@ -95,7 +97,7 @@ public final class InstanceManager implements AutoCloseable {
         preparers.put(backend.type(), preparer);
       }
     }
-    this.journal = new Journal(config.stateDir());
+    this.journal = new Journal(config.stateDir(), clock);
     this.drain = new DrainFlag(config.stateDir());
     this.tftp =
         new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
@@ -108,6 +110,7 @@ public final class InstanceManager implements AutoCloseable {
     this.lifecycle =
         new InstanceLifecycle(config.poweroffGrace(), journal, bus, tftp, clock, timers, executor);
     this.launcher = new InstanceLauncher(registry, tftp, prepared, lifecycle);
+    this.unknown = new UnknownInstances(config, backends, journal, registry, tftp, lifecycle);
   }
 
   /**
@@ -122,7 +125,8 @@ public final class InstanceManager implements AutoCloseable {
   /**
    * Opens the manager over the journal under {@code config.stateDir()} and reconciles it with the
    * guests the backends report: live guests of unfinished instances are adopted, records whose
-   * guest is gone end as CRASHED, guests and folders that no record claims are removed. The manager
+   * guest is gone end as CRASHED, records that cannot be read make UNKNOWN instances whose guest,
+   * folders and port are kept, guests and folders that no record claims are removed. The manager
    * owns the backends from here on and closes them in {@link #close()}.
    */
   public static InstanceManager open(
@@ -151,7 +155,8 @@ public final class InstanceManager implements AutoCloseable {
               manager.journal,
               manager.registry,
               manager.tftp,
-              manager.lifecycle)
+              manager.lifecycle,
+              manager.unknown)
           .run();
     } catch (IOException | RuntimeException e) {
       manager.close();
@@ -166,7 +171,10 @@ public final class InstanceManager implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // The API
 
-  /** Starts an instance; returns once it is launched (state RUNNING or STARTING). */
+  /**
+   * Starts an instance; returns once it is launched (state RUNNING or STARTING; STOPPING or STOPPED
+   * when a stop request came during the launch).
+   */
   public Instance start(StartRequest request) {
     checkOpen();
     if (request == null || request.machine() == null || request.machine().isBlank()) {
@@ -206,9 +214,7 @@ public final class InstanceManager implements AutoCloseable {
               + ", and this daemon runs no backend for that type");
     }
     TrackedInstance tracked = registry.reserve(revision, timeout);
-    synchronized (tracked) {
-      return launcher.launch(tracked, backend, request);
-    }
+    return launcher.launch(tracked, backend, request);
   }
 
   public Instance get(String id) {
@@ -224,6 +230,14 @@ public final class InstanceManager implements AutoCloseable {
     checkOpen();
     TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
+      if (tracked.state() == InstanceState.UNKNOWN) {
+        throw new ManagerException(
+            ManagerException.Kind.CONFLICT,
+            "instance "
+                + id
+                + " is UNKNOWN (its journal record cannot be read), so it cannot be powered off"
+                + " cleanly: terminate ends its guest, delete removes it");
+      }
       if (tracked.state() == InstanceState.STOPPED || tracked.state() == InstanceState.STOPPING) {
         return tracked.snapshot();
       }
@@ -232,21 +246,34 @@ public final class InstanceManager implements AutoCloseable {
     }
   }
 
-  /** Destroy / SIGKILL. Returns at once. */
+  /**
+   * Destroy / SIGKILL. Returns at once; for an UNKNOWN instance, once the guest with its id is
+   * ended.
+   */
   public Instance terminate(String id) {
     checkOpen();
     TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
+      if (tracked.state() == InstanceState.UNKNOWN) {
+        return unknown.terminate(tracked);
+      }
       lifecycle.kill(tracked, EndReason.TERMINATED);
       return tracked.snapshot();
     }
   }
 
-  /** Removes a stopped instance's folder and console log. CONFLICT while it runs. */
+  /**
+   * Removes a stopped instance's folder and console log. CONFLICT while it runs. An UNKNOWN
+   * instance is removed with its guest, if one runs, and its damaged record.
+   */
   public void delete(String id) {
     checkOpen();
     TrackedInstance tracked = registry.find(id);
     synchronized (tracked) {
+      if (tracked.state() == InstanceState.UNKNOWN) {
+        unknown.delete(tracked);
+        return;
+      }
       if (tracked.state() != InstanceState.STOPPED) {
         throw new ManagerException(
             ManagerException.Kind.CONFLICT,
@@ -266,6 +293,7 @@ public final class InstanceManager implements AutoCloseable {
             e);
       }
       journal.delete(id);
+      lifecycle.forget(id);
       tracked.deleted = true;
       registry.remove(id);
       LOG.info("instance {}: deleted", id);
@@ -325,6 +353,18 @@ public final class InstanceManager implements AutoCloseable {
 
   public boolean isDraining() {
     return drain.draining();
+  }
+
+  /**
+   * Whether the journal keeps up: records whose write is being retried, and the failed writes since
+   * the manager opened.
+   */
+  public JournalHealth journalHealth() {
+    return new JournalHealth(
+        lifecycle.unwrittenRecords(),
+        journal.failedWrites(),
+        journal.lastError(),
+        journal.lastErrorAt());
   }
 
   /** The instance folder {@code <root>/tftp/<id>/} (what its TFTP server serves). */

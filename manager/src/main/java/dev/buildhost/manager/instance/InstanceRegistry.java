@@ -4,7 +4,6 @@ import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.Instance;
-import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.Lifecycle;
 import dev.buildhost.manager.model.ManagerException;
 import java.nio.file.Files;
@@ -67,9 +66,10 @@ final class InstanceRegistry {
       int running = 0;
       long ramInUse = 0;
       for (TrackedInstance tracked : instances.values()) {
-        if (tracked.state() != InstanceState.STOPPED) {
+        if (tracked.takesCapacity()) {
           running++;
-          ramInUse += LaunchSpec.ramMib(tracked.revision);
+          // An UNKNOWN instance's revision is unknown: it takes a slot, and no RAM it could name.
+          ramInUse += tracked.revision == null ? 0 : LaunchSpec.ramMib(tracked.revision);
         }
       }
       if (running >= config.maxInstances()) {

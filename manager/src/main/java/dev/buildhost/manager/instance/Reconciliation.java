@@ -6,6 +6,7 @@ import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.journal.Journal;
 import dev.buildhost.manager.journal.JournalEntry;
+import dev.buildhost.manager.journal.UnreadableRecord;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * At open, compares the journal with the guests the backends report, after a daemon that may have
  * died: live guests of unfinished instances are adopted, records whose guest is gone end as
- * CRASHED, guests and folders that no record claims are removed.
+ * CRASHED, instances whose record cannot be read are kept as UNKNOWN with their guest, folders and
+ * port, guests and folders that no record claims are removed.
  */
 final class Reconciliation {
   private static final Logger LOG = LoggerFactory.getLogger(Reconciliation.class);
@@ -37,6 +39,7 @@ final class Reconciliation {
   private final InstanceRegistry registry;
   private final InstanceTftpServers tftp;
   private final InstanceLifecycle lifecycle;
+  private final UnknownInstances unknown;
 
   Reconciliation(
       ManagerConfig config,
@@ -44,13 +47,15 @@ final class Reconciliation {
       Journal journal,
       InstanceRegistry registry,
       InstanceTftpServers tftp,
-      InstanceLifecycle lifecycle) {
+      InstanceLifecycle lifecycle,
+      UnknownInstances unknown) {
     this.config = config;
     this.backends = backends;
     this.journal = journal;
     this.registry = registry;
     this.tftp = tftp;
     this.lifecycle = lifecycle;
+    this.unknown = unknown;
   }
 
   void run() throws IOException {
@@ -92,19 +97,18 @@ final class Reconciliation {
         }
       }
     }
-    Set<String> unreadable = journal.unreadable();
+    for (UnreadableRecord bad : journal.unreadable()) {
+      if (registry.get(bad.id()) != null) {
+        LOG.warn(
+            "reconcile: {} is left alone: a readable record of instance {} is there too",
+            bad.file(),
+            bad.id());
+      } else {
+        unknown.register(bad, live);
+      }
+    }
     for (Map.Entry<MachineType, Set<String>> orphans : live.entrySet()) {
       for (String id : orphans.getValue()) {
-        if (unreadable.contains(id)) {
-          LOG.error(
-              "reconcile: guest {} ({}) is left running: its journal record is unreadable (kept as {}.json.bad"
-                  + " in {}); end it and remove its folders by hand once looked at",
-              id,
-              orphans.getKey(),
-              id,
-              journal.dir());
-          continue;
-        }
         try {
           backends.get(orphans.getKey()).removeOrphan(id);
           LOG.info(
@@ -116,7 +120,7 @@ final class Reconciliation {
         }
       }
     }
-    removeLeftovers(unreadable);
+    removeLeftovers();
   }
 
   /** Caller holds the lock. */
@@ -165,17 +169,15 @@ final class Reconciliation {
 
   /**
    * Overlays of instances that no longer run, and folders that no record claims, are deleted; the
-   * folders of an instance whose record is unreadable are kept (its upload may be all there is).
+   * folders of an instance whose record is unreadable are kept: it is registered as UNKNOWN (its
+   * upload may be all there is).
    */
-  private void removeLeftovers(Set<String> unreadable) throws IOException {
+  private void removeLeftovers() throws IOException {
     try (var dirs = Files.newDirectoryStream(config.instancesDir())) {
       for (Path dir : dirs) {
         String name = dir.getFileName().toString();
         TrackedInstance tracked = registry.get(name);
-        if (tracked == null && unreadable.contains(name)) {
-          LOG.error(
-              "reconcile: the folders of {} are kept: its journal record is unreadable", name);
-        } else if (tracked == null) {
+        if (tracked == null) {
           if (InstanceRegistry.ID_SHAPE.matcher(name).matches()
               && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             InstanceFiles.deleteTree(dir);

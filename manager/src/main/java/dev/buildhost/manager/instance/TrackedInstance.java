@@ -1,10 +1,12 @@
 package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.journal.UnreadableRecord;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.Lifecycle;
+import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.tftp.server.TftpServer;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -36,6 +38,28 @@ final class TrackedInstance {
   /** Set once the instance is deleted: nothing may write its record again. */
   boolean deleted;
 
+  /**
+   * True while its guest is being launched, outside the lock: a stop request then only records
+   * itself, and the launch carries it out once the guest exists.
+   */
+  boolean launching;
+
+  /** The end the backend reported while the guest was being launched, applied after the launch. */
+  Runnable endReportedWhileLaunching;
+
+  /**
+   * For an UNKNOWN instance (its journal record cannot be read): the backend that has a guest with
+   * its id, null when none has.
+   */
+  MachineType unknownGuestType;
+
+  /** For an UNKNOWN instance: its unreadable record; null for every other instance. */
+  UnreadableRecord unreadable;
+
+  /**
+   * @param revision null for an UNKNOWN instance
+   * @param deadline null for an UNKNOWN instance
+   */
   TrackedInstance(
       Lifecycle.State life, Revision revision, Path tftpDir, Path instanceDir, Instant deadline) {
     this.life = life;
@@ -55,5 +79,16 @@ final class TrackedInstance {
 
   InstanceState state() {
     return snapshot().state();
+  }
+
+  /**
+   * Whether it takes a slot of the capacity: until it stops, and an UNKNOWN one while a guest with
+   * its id may run.
+   */
+  boolean takesCapacity() {
+    InstanceState state = state();
+    return state == InstanceState.UNKNOWN
+        ? snapshot().stoppedAt() == null
+        : state != InstanceState.STOPPED;
   }
 }

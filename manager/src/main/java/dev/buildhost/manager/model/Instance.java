@@ -39,6 +39,44 @@ public record Instance(
         null);
   }
 
+  /**
+   * An instance whose journal record cannot be read: UNKNOWN, with what could be made out of the
+   * record and {@code message} saying what is wrong. {@code guestGoneAt} is null while a guest with
+   * its id may run, else when it was found gone.
+   */
+  public static Instance unknown(
+      String id,
+      String machine,
+      String revision,
+      MachineType type,
+      int tftpPort,
+      Instant createdAt,
+      Instant guestGoneAt,
+      String message) {
+    return new Instance(
+        id,
+        machine,
+        revision,
+        type,
+        InstanceState.UNKNOWN,
+        null,
+        null,
+        tftpPort,
+        createdAt,
+        null,
+        guestGoneAt,
+        message);
+  }
+
+  /**
+   * The same UNKNOWN instance, its guest gone since {@code at}; {@code message} replaces the old.
+   */
+  public Instance guestGone(Instant at, String message) {
+    return new Instance(
+        id, machine, revision, type, state, endReason, exitCode, tftpPort, createdAt, runningAt, at,
+        message);
+  }
+
   /** The same instance on its TFTP port. */
   public Instance withTftpPort(int port) {
     return new Instance(

@@ -11,6 +11,8 @@ import java.util.Objects;
  *
  * <ul>
  *   <li>STOPPED is final: no report changes a stopped instance.
+ *   <li>UNKNOWN (an instance whose journal record cannot be read) is outside these rules: no report
+ *       changes it; only the operator's terminate and delete act on it.
  *   <li>A requested end reason beats the reported one: once a terminate or a timeout decided why
  *       the instance ends, the guest's own report of its end (a POWEROFF, a CRASHED) does not
  *       change it. The first request decides; a later one does not overwrite it.
@@ -95,7 +97,7 @@ public final class Lifecycle {
   public static Step apply(State current, Report report, Instant now) {
     Instance instance = current.instance();
     InstanceState state = instance.state();
-    if (state == InstanceState.STOPPED) {
+    if (state == InstanceState.STOPPED || state == InstanceState.UNKNOWN) {
       return Step.unchanged(current);
     }
     EndReason requested = current.requestedReason();

@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -429,6 +430,43 @@ class ApiServerTest {
     assertEquals("tcg", host.acceleration());
     assertTrue(host.versions().containsKey("java"), host.versions().toString());
     assertEquals(root.toString(), host.root());
+  }
+
+  @Test
+  void aJournalThatCannotBeWrittenShowsInTheHostAndTheMetrics() throws Exception {
+    Instance instance = startInstance("command: sleep\n");
+    Path journal = root.resolve("state/instances");
+    Path aside = root.resolve("state/instances.aside");
+    Files.move(journal, aside);
+    try {
+      Files.writeString(journal, "not a folder: every journal write fails, as on a full disk");
+      assertEquals(
+          200, send("POST", "/v1/instances/" + instance.id() + "/terminate", null).statusCode());
+      awaitStopped(instance.id());
+      HostInfo host = Json.MAPPER.readValue(send("GET", "/v1/host", null).body(), HostInfo.class);
+      assertEquals(1, host.journal().unwrittenRecords());
+      assertTrue(host.journal().failedWrites() >= 2, host.journal().toString());
+      assertTrue(
+          host.journal().lastError().contains("cannot write the journal record"),
+          host.journal().toString());
+      assertNotNull(host.journal().lastErrorAt());
+      String metrics = send("GET", "/metrics", null, null).body();
+      assertTrue(metrics.contains("\nbuildhost_journal_unwritten_records 1\n"), metrics);
+      assertTrue(metrics.contains("\nbuildhost_journal_write_failures_total "), metrics);
+    } finally {
+      Files.delete(journal);
+      Files.move(aside, journal);
+    }
+    Awaitility.await("the record is written once the journal works")
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                Json.MAPPER
+                        .readValue(send("GET", "/v1/host", null).body(), HostInfo.class)
+                        .journal()
+                        .unwrittenRecords()
+                    == 0);
+    assertEquals(204, send("DELETE", "/v1/instances/" + instance.id(), null).statusCode());
   }
 
   @Test

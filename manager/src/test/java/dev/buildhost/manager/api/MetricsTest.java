@@ -2,6 +2,7 @@ package dev.buildhost.manager.api;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceEvent;
@@ -63,7 +64,9 @@ class MetricsTest {
         metrics.render(
             List.of(instance(InstanceState.RUNNING, null), instance(InstanceState.RUNNING, null)),
             true,
-            3);
+            3,
+            new JournalHealth(
+                1, 4, "cannot write the journal record: No space left", Instant.EPOCH));
     for (String line :
         List.of(
             "# TYPE buildhost_instances gauge",
@@ -77,7 +80,11 @@ class MetricsTest {
             "buildhost_tftp_bytes_total{direction=\"download\"} 1244",
             "buildhost_api_responses_total{status=\"200\"} 1",
             "buildhost_draining 1",
-            "buildhost_event_streams 3")) {
+            "buildhost_event_streams 3",
+            "# TYPE buildhost_journal_unwritten_records gauge",
+            "buildhost_journal_unwritten_records 1",
+            "# TYPE buildhost_journal_write_failures_total counter",
+            "buildhost_journal_write_failures_total 4")) {
       assertTrue(text.lines().anyMatch(line::equals), "missing '" + line + "' in\n" + text);
     }
     assertTrue(text.endsWith("\n"));

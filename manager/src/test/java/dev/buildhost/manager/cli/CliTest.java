@@ -266,6 +266,7 @@ class CliTest {
     assertEquals(0, host.exit(), host.toString());
     assertTrue(host.out().contains("acceleration: tcg"), host.out());
     assertTrue(host.out().contains("draining:     no"), host.out());
+    assertTrue(host.out().contains("journal:      ok"), host.out());
     Run drain = run("host", "--drain", "--json");
     assertTrue(Json.MAPPER.readTree(drain.out()).path("draining").asBoolean(), drain.out());
     try {

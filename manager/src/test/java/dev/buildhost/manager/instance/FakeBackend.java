@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -50,6 +51,14 @@ class FakeBackend implements InstanceBackend {
   final List<LaunchSpec> launched = new CopyOnWriteArrayList<>();
   volatile String failLaunchWith;
 
+  /**
+   * When set, a launch waits for this latch before it does anything (a slow image load or overlay
+   * creation); {@link #launchEntered} tells the test the launch got there.
+   */
+  volatile CountDownLatch launchGate;
+
+  final CountDownLatch launchEntered = new CountDownLatch(1);
+
   /** Whether a guest stops by itself when asked to shut down (ACPI honoured). */
   volatile boolean honoursShutdown = true;
 
@@ -61,6 +70,12 @@ class FakeBackend implements InstanceBackend {
 
   /** Whether a guest powers off right after it reports running, from the same backend thread. */
   volatile boolean stopsAtOnce;
+
+  /**
+   * Whether a guest powers off during its launch, and the launch returns only once the manager was
+   * handed that end (the end comes before the manager has the guest).
+   */
+  volatile boolean endsBeforeLaunchReturns;
 
   volatile boolean closed;
   final Map<String, LaunchSpec> prepared = new ConcurrentHashMap<>();
@@ -76,6 +91,16 @@ class FakeBackend implements InstanceBackend {
 
   @Override
   public Guest launch(LaunchSpec spec, GuestListener listener) throws BackendException {
+    CountDownLatch gate = launchGate;
+    if (gate != null) {
+      launchEntered.countDown();
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BackendException("interrupted while loading the image");
+      }
+    }
     LaunchSpec ahead = prepared.remove(spec.instanceId());
     if (ahead != null && (failLaunchWith != null || !ahead.equals(spec))) {
       discarded.add(ahead.instanceId());
@@ -97,6 +122,17 @@ class FakeBackend implements InstanceBackend {
       return guest;
     }
     guest.reports.runningNow();
+    if (endsBeforeLaunchReturns) {
+      guest.end(EndReason.POWEROFF, 0);
+      CountDownLatch handedOver = new CountDownLatch(1);
+      guest.reports.inOrder(handedOver::countDown);
+      try {
+        handedOver.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return guest;
+    }
     if (stopsAtOnce) {
       guest.end(EndReason.POWEROFF, 0);
     }

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.FileEntry;
@@ -36,6 +38,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.commons.net.tftp.TFTP;
 import org.apache.commons.net.tftp.TFTPClient;
 import org.junit.jupiter.api.AfterEach;
@@ -324,6 +330,12 @@ class InstanceManagerTest {
     guest(instance).end(EndReason.POWEROFF, 0);
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    JournalHealth lagging = manager.journalHealth();
+    assertEquals(1, lagging.unwrittenRecords(), "the host shows the record it owes");
+    assertEquals(1, lagging.failedWrites());
+    assertTrue(
+        lagging.lastError().startsWith("cannot write the journal record "), lagging.lastError());
+    assertEquals(time.now(), lagging.lastErrorAt());
     assertTrue(portFree(instance.tftpPort()), "the port is free");
     await("stopped event", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
     assertEquals(
@@ -346,8 +358,35 @@ class InstanceManagerTest {
             return false;
           }
         });
+    assertEquals(0, manager.journalHealth().unwrittenRecords(), "caught up");
+    assertEquals(1, manager.journalHealth().failedWrites(), "the count of failures stays");
     manager.delete(instance.id());
     assertFalse(Files.exists(record));
+  }
+
+  @Test
+  void aTerminateIsCarriedOutWhenTheJournalCannotRecordIt() throws Exception {
+    open();
+    Instance instance = manager.start(StartRequest.of("small"));
+    Path journal = root.resolve("state").resolve("instances");
+    Path aside = root.resolve("state").resolve("instances.aside");
+    Files.move(journal, aside);
+    Files.writeString(journal, "not a folder: every journal write fails, as on a full disk");
+
+    manager.terminate(instance.id());
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
+    assertEquals(List.of("kill", "release"), guest(instance).calls(), "the guest is ended");
+    assertEquals(1, manager.journalHealth().unwrittenRecords());
+    assertEquals(2, manager.journalHealth().failedWrites(), "the stop and the end");
+
+    Files.delete(journal);
+    Files.move(aside, journal);
+    time.advance(InstanceLifecycle.JOURNAL_RETRY_FIRST);
+    await("caught up", () -> manager.journalHealth().unwrittenRecords() == 0);
+    assertTrue(
+        Files.readString(journal.resolve(instance.id() + ".json")).contains("\"TERMINATED\""));
+    assertEquals(0, time.pending(), "one retry, not one per failed write");
   }
 
   @Test
@@ -714,7 +753,8 @@ class InstanceManagerTest {
         new ByteArrayInputStream("status: success\n".getBytes(StandardCharsets.UTF_8)));
     manager.close();
     Path record = config.stateDir().resolve("instances").resolve(instance.id() + ".json");
-    Files.writeString(record, "{ torn");
+    String text = Files.readString(record);
+    Files.writeString(record, text.substring(0, text.indexOf("\"revision\" : {")));
 
     for (int restart = 1; restart <= 2; restart++) {
       FakeBackend restarted = new FakeBackend();
@@ -729,9 +769,188 @@ class InstanceManagerTest {
           "restart " + restart + ": the uploaded result is kept");
       assertTrue(
           Files.isDirectory(config.instancesDir().resolve(instance.id())), "restart " + restart);
-      manager.close();
+      Instance unknown = manager.get(instance.id());
+      assertEquals(InstanceState.UNKNOWN, unknown.state(), "restart " + restart);
+      assertNull(unknown.stoppedAt(), "its guest may run");
+      assertEquals("small", unknown.machine());
+      assertEquals(instance.tftpPort(), unknown.tftpPort(), "the port the record still names");
+      assertTrue(
+          unknown.message().contains(record + ".bad cannot be read: Unexpected end-of-input"),
+          unknown.message());
+      assertTrue(unknown.message().contains("(line "), unknown.message());
+      assertFalse(portFree(instance.tftpPort()), "its port is served as before");
+      if (restart == 1) {
+        manager.close();
+      }
     }
-    manager = null;
+    // No new instance gets its port: the range has 8 ports, the other 7 go to new instances.
+    for (int i = 0; i < 7; i++) {
+      assertTrue(manager.start(StartRequest.of("small")).tftpPort() != instance.tftpPort());
+    }
+    assertEquals(
+        ManagerException.Kind.NO_CAPACITY,
+        assertThrows(ManagerException.class, () -> manager.start(StartRequest.of("small"))).kind(),
+        "every slot is taken: the UNKNOWN instance with a guest takes one");
+    assertEquals(
+        ManagerException.Kind.CONFLICT,
+        assertThrows(ManagerException.class, () -> manager.poweroff(instance.id())).kind());
+  }
+
+  @Test
+  void anUnknownInstanceIsTerminatedAndDeletedByTheOperator() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.close();
+    Path record = config.stateDir().resolve("instances").resolve(instance.id() + ".json");
+    Files.writeString(record, Files.readString(record).replace("\"RUNNING\"", "\"PAUSED\""));
+
+    FakeBackend restarted = new FakeBackend();
+    restarted.live.add(instance.id());
+    manager = open(config, restarted);
+    Instance unknown = manager.get(instance.id());
+    assertEquals(InstanceState.UNKNOWN, unknown.state());
+    assertTrue(unknown.message().contains("PAUSED"), unknown.message());
+
+    Instance terminated = manager.terminate(instance.id());
+    assertEquals(InstanceState.UNKNOWN, terminated.state(), "still unknown, its guest gone");
+    assertEquals(time.now(), terminated.stoppedAt());
+    assertEquals(List.of(instance.id()), restarted.removedOrphans, "its guest is ended by id");
+    assertEquals(Set.of(), restarted.ourInstanceIds());
+    assertTrue(terminated.message().contains("terminated"), terminated.message());
+    assertFalse(portFree(instance.tftpPort()), "the port stays held until delete");
+    assertTrue(Files.isDirectory(config.tftpDir().resolve(instance.id())));
+
+    manager.delete(instance.id());
+    assertEquals(List.of(), manager.list());
+    assertFalse(Files.exists(config.tftpDir().resolve(instance.id())));
+    assertFalse(Files.exists(config.instancesDir().resolve(instance.id())));
+    assertFalse(Files.exists(Path.of(record + ".bad")), "the damaged record is removed");
+    assertTrue(portFree(instance.tftpPort()), "the port is free again");
+    assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.DELETED));
+    manager.close();
+    manager = open(config, new FakeBackend());
+    assertEquals(List.of(), manager.list(), "nothing of it comes back");
+  }
+
+  @Test
+  void anUnknownInstanceWithoutAGuestTakesNoSlotAndIsDeletedWithItsFolders() throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 1, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    Instance instance = manager.start(StartRequest.of("small"));
+    manager.close();
+    Path record = config.stateDir().resolve("instances").resolve(instance.id() + ".json");
+    Files.write(record, new byte[] {0, 1, 2, (byte) 0xff});
+
+    manager = open(config, new FakeBackend()); // its guest is gone
+    Instance unknown = manager.get(instance.id());
+    assertEquals(InstanceState.UNKNOWN, unknown.state());
+    assertEquals(time.now(), unknown.stoppedAt(), "no guest runs");
+    assertEquals("small", unknown.machine(), "from its id");
+    assertEquals(0, unknown.tftpPort(), "nothing can be made out of the record");
+    assertTrue(unknown.message().contains("no guest with its id runs"), unknown.message());
+    assertTrue(Files.isDirectory(config.tftpDir().resolve(instance.id())), "its folders are kept");
+    Instance other = manager.start(StartRequest.of("small"));
+    assertNotNull(other, "the one slot is free: the UNKNOWN instance has no guest");
+
+    manager.delete(instance.id());
+    assertFalse(Files.exists(config.tftpDir().resolve(instance.id())));
+    assertFalse(Files.exists(Path.of(record + ".bad")));
+    assertEquals(List.of(other.id()), manager.list().stream().map(Instance::id).toList());
+  }
+
+  @Test
+  void aTerminateDuringASlowLaunchIsCarriedOutAndNothingWaitsForTheLaunch() throws Exception {
+    open();
+    Instance other = manager.start(StartRequest.of("small"));
+    backend.launchGate = new CountDownLatch(1);
+    ExecutorService starter = Executors.newSingleThreadExecutor();
+    try {
+      Future<Instance> start = starter.submit(() -> manager.start(StartRequest.of("small")));
+      assertTrue(backend.launchEntered.await(15, TimeUnit.SECONDS), "the launch is under way");
+      String id =
+          manager.list().stream()
+              .filter(i -> !i.id().equals(other.id()))
+              .findFirst()
+              .orElseThrow()
+              .id();
+      assertEquals(InstanceState.STARTING, state(id));
+
+      // While the image loads, everyone is answered at once.
+      Duration prompt = Duration.ofSeconds(10);
+      assertEquals(
+          InstanceState.STOPPING,
+          assertTimeoutPreemptively(prompt, () -> manager.poweroff(other.id())).state());
+      Instance asked = assertTimeoutPreemptively(prompt, () -> manager.terminate(id));
+      assertEquals(InstanceState.STOPPING, asked.state(), "the terminate is recorded");
+      assertEquals(
+          ManagerException.Kind.CONFLICT,
+          assertTimeoutPreemptively(
+                  prompt, () -> assertThrows(ManagerException.class, () -> manager.delete(id)))
+              .kind());
+      assertEquals(
+          InstanceState.STOPPING,
+          assertTimeoutPreemptively(prompt, () -> manager.poweroff(id)).state());
+      assertEquals(0, backend.guests.get(id) == null ? 0 : 1, "no guest yet");
+
+      backend.launchGate.countDown();
+      Instance launched = start.get(15, TimeUnit.SECONDS);
+      assertTrue(
+          launched.state() == InstanceState.STOPPING || launched.state() == InstanceState.STOPPED,
+          "the start answers what became of it, not STARTING: " + launched.state());
+      await("stopped", () -> state(id) == InstanceState.STOPPED);
+      Instance stopped = manager.get(id);
+      assertEquals(EndReason.TERMINATED, stopped.endReason());
+      assertEquals(List.of("kill", "release"), backend.guests.get(id).calls());
+      assertFalse(backend.ourInstanceIds().contains(id), "the launched guest is gone");
+      assertTrue(portFree(stopped.tftpPort()), "its port is free");
+      assertEquals(
+          List.of(
+              InstanceEvent.Kind.CREATED, InstanceEvent.Kind.STOPPING, InstanceEvent.Kind.STOPPED),
+          kindsOf(id),
+          "never back to STARTING or RUNNING");
+      await("other stopped", () -> state(other.id()) == InstanceState.STOPPED);
+      assertEquals(0, time.pending(), "no timer is left behind");
+    } finally {
+      backend.launchGate.countDown();
+      starter.shutdownNow();
+    }
+  }
+
+  @Test
+  void aPoweroffDuringASlowLaunchShutsTheGuestDownOnceLaunched() throws Exception {
+    open();
+    backend.launchGate = new CountDownLatch(1);
+    ExecutorService starter = Executors.newSingleThreadExecutor();
+    try {
+      Future<Instance> start = starter.submit(() -> manager.start(StartRequest.of("small")));
+      assertTrue(backend.launchEntered.await(15, TimeUnit.SECONDS));
+      String id = manager.list().get(0).id();
+      assertEquals(
+          InstanceState.STOPPING,
+          assertTimeoutPreemptively(Duration.ofSeconds(10), () -> manager.poweroff(id)).state());
+      backend.launchGate.countDown();
+      start.get(15, TimeUnit.SECONDS);
+      await("stopped", () -> state(id) == InstanceState.STOPPED);
+      assertEquals(EndReason.POWEROFF, manager.get(id).endReason());
+      assertEquals(List.of("shutdown", "release"), backend.guests.get(id).calls());
+      assertEquals(0, time.pending());
+    } finally {
+      backend.launchGate.countDown();
+      starter.shutdownNow();
+    }
+  }
+
+  @Test
+  void aGuestThatEndsBeforeItsLaunchReturnsIsReleasedOnceTheManagerHasIt() {
+    open();
+    backend.endsBeforeLaunchReturns = true;
+    Instance instance = manager.start(StartRequest.of("small"));
+    await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
+    assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    assertEquals(List.of("release"), guest(instance).calls());
+    assertTrue(portFree(manager.get(instance.id()).tftpPort()));
+    assertEquals(0, time.pending(), "its timeout is not armed");
   }
 
   @Test

@@ -115,6 +115,52 @@ class JournalTest {
   }
 
   @Test
+  void anUnreadableRecordSaysWhatIsWrongAndWhatItStillNames() throws IOException {
+    Journal journal = new Journal(state);
+    String id = "vm-20260102-030405-abcd";
+    journal.write(entry(id, InstanceState.RUNNING));
+    Path record = state.resolve("instances").resolve(id + ".json");
+    String text = Files.readString(record);
+    Files.writeString(record, text.substring(0, text.indexOf("\"deadline\"")));
+    Files.writeString(state.resolve("instances/other-1.json"), "\u0000\u0001 binary");
+    Files.writeString(state.resolve("instances/..json.bad"), "not named after an id");
+
+    assertEquals(List.of(), journal.readAll());
+    List<UnreadableRecord> bad = journal.unreadable();
+    assertEquals(List.of("other-1", id), bad.stream().map(UnreadableRecord::id).toList());
+    UnreadableRecord torn = bad.get(1);
+    assertEquals(state.resolve("instances").resolve(id + ".json.bad"), torn.file());
+    assertTrue(torn.problem().startsWith("Unexpected end-of-input"), torn.problem());
+    assertTrue(torn.problem().matches(".*\\(line \\d+, column \\d+\\)"), torn.problem());
+    assertEquals(10001, torn.tftpPort(), "the port the torn text still names");
+    assertEquals("vm", torn.machine());
+    assertEquals("1.0", torn.revision());
+    assertEquals(Instant.parse("2026-01-02T03:04:05Z"), torn.createdAt());
+    UnreadableRecord binary = bad.get(0);
+    assertEquals(0, binary.tftpPort());
+    assertEquals(null, binary.machine());
+    assertFalse(binary.problem().contains("\n"), binary.problem());
+
+    journal.delete(id);
+    assertEquals(List.of("..json.bad", "other-1.json.bad"), files(), "delete removes the bad one");
+  }
+
+  @Test
+  void aFailedWriteIsCountedWithItsError() throws IOException {
+    Journal journal = new Journal(state);
+    assertEquals(0, journal.failedWrites());
+    Files.delete(journal.dir());
+    Files.writeString(journal.dir(), "a file where the folder was");
+    assertThrows(
+        java.io.UncheckedIOException.class,
+        () -> journal.write(entry("vm-1", InstanceState.RUNNING)));
+    assertEquals(1, journal.failedWrites());
+    assertTrue(
+        journal.lastError().startsWith("cannot write the journal record "), journal.lastError());
+    assertTrue(journal.lastErrorAt() != null);
+  }
+
+  @Test
   void idsThatAreNotFileNamesAreRefused() {
     Journal journal = new Journal(state);
     assertThrows(

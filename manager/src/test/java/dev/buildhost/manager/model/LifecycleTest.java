@@ -39,6 +39,16 @@ class LifecycleTest {
       case RUNNING -> starting.running(RUNNING_AT);
       case STOPPING -> starting.running(RUNNING_AT).stopping();
       case STOPPED -> starting.running(RUNNING_AT).stopped(EndReason.POWEROFF, 0, STOPPED_AT, null);
+      case UNKNOWN ->
+          Instance.unknown(
+              "m-20260101-100000-abcd",
+              "m",
+              null,
+              MachineType.DOCKER,
+              10000,
+              CREATED,
+              null,
+              "its journal record cannot be read");
     };
   }
 
@@ -85,6 +95,10 @@ class LifecycleTest {
 
     if (from == InstanceState.STOPPED) {
       assertUnchanged(current, step, "STOPPED is final");
+      return;
+    }
+    if (from == InstanceState.UNKNOWN) {
+      assertUnchanged(current, step, "UNKNOWN is outside the rules");
       return;
     }
     if (report instanceof Report.Launching launching) {

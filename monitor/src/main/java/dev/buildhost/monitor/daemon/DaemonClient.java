@@ -30,11 +30,26 @@ public final class DaemonClient {
   private final URI base;
   private final ApiClient api;
 
-  /** An instance as the daemon lists it. */
-  public record InstanceInfo(String id, String state) {
-    /** STARTING, RUNNING and STOPPING instances hold up a drain. */
+  /**
+   * An instance as the daemon lists it.
+   *
+   * @param guestMayRun whether a guest of it may still run (see {@link #active()})
+   */
+  public record InstanceInfo(String id, String state, boolean guestMayRun) {
+    /** An instance whose guest may run as long as it has not stopped. */
+    public InstanceInfo(String id, String state) {
+      this(id, state, !state.equals("STOPPED"));
+    }
+
+    /**
+     * STARTING, RUNNING and STOPPING instances hold up a drain; so does an UNKNOWN one (its journal
+     * record cannot be read) while a guest with its id may run: the daemon knows nothing of when
+     * that guest ends, and a reboot would cut it off. An UNKNOWN instance whose guest is gone (the
+     * daemon found none, or it was terminated) does not: like a STOPPED one, all it has left are
+     * its folders.
+     */
     public boolean active() {
-      return state.equals("STARTING") || state.equals("RUNNING") || state.equals("STOPPING");
+      return guestMayRun;
     }
 
     @Override
@@ -114,7 +129,7 @@ public final class DaemonClient {
         throw new DaemonException(
             "GET /v1/instances listed an entry without id or state: " + i, null);
       }
-      out.add(new InstanceInfo(i.id(), i.state().name()));
+      out.add(new InstanceInfo(i.id(), i.state().name(), i.guestMayRun()));
     }
     return out;
   }

@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * Whether guests of a daemon that cannot be reached may still run. Guests outlive their daemon
  * (libvirt and Docker own them), so a daemon that is down says nothing about them; its journal
  * does: the daemon keeps one record {@code <state_dir>/instances/<id>.json} for every instance not
- * yet deleted (doc/storage.md), written before the guest is launched. An empty journal means no
+ * yet deleted (doc/storage.md), written before the guest is launched, and keeps one it cannot read
+ * as {@code <id>.json.bad} (an UNKNOWN instance, whose guest may run). An empty journal means no
  * guest can run; a missing one means none ran with this state folder, unless the daemon was
  * configured elsewhere ({@code daemon_url}), when the monitor cannot know.
  */
@@ -31,7 +32,8 @@ public final class GuestRecords {
   /** Why guests may run, or null when none can. */
   public String whyGuestsMayRun() {
     int records = 0;
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(journal, "[A-Za-z0-9]*.json")) {
+    try (DirectoryStream<Path> ds =
+        Files.newDirectoryStream(journal, "[A-Za-z0-9]*.{json,json.bad}")) {
       for (Path ignored : ds) {
         records++;
       }

@@ -7,7 +7,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Drains the host before a reboot: asks the daemon to start no new instances, then waits until none
- * is STARTING, RUNNING or STOPPING, or the drain timeout passes. Errors are retried until the
+ * is STARTING, RUNNING or STOPPING, nor UNKNOWN with a guest that may run ({@link
+ * DaemonClient.InstanceInfo#active()}), or the drain timeout passes. Errors are retried until the
  * timeout. A daemon that is not running cannot be drained, but its guests may still run (libvirt
  * and Docker own them): unless its journal shows that no guest can run, that is {@link
  * Outcome#DAEMON_DOWN}, and the caller decides.

@@ -112,6 +112,32 @@ class HostDrainerTest {
   }
 
   @Test
+  void anUnknownInstanceHoldsTheDrainUntilItsGuestIsGone() throws Exception {
+    try (FakeDaemon d = new FakeDaemon("s3cret")) {
+      d.instance("i-1", "UNKNOWN", 3).instance("i-2", "STOPPED", -1);
+      HostDrainer.Result r = drainer(d.url(), "s3cret").drain(Duration.ofSeconds(10), POLL);
+      assertEquals(HostDrainer.Outcome.DRAINED, r.outcome(), r.summary());
+      assertEquals(
+          4, Collections.frequency(d.requests(), "GET /v1/instances"), d.requests().toString());
+    }
+    try (FakeDaemon d = new FakeDaemon("s3cret")) {
+      d.instance("i-1", "UNKNOWN", -1);
+      HostDrainer.Result r = drainer(d.url(), "s3cret").drain(Duration.ofMillis(300), POLL);
+      assertEquals(HostDrainer.Outcome.TIMED_OUT, r.outcome(), r.summary());
+      assertTrue(r.summary().contains("i-1 (UNKNOWN)"), r.summary());
+    }
+  }
+
+  @Test
+  void anUnreadableRecordIsARecordWhenTheDaemonIsDown() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("state/instances"));
+    Files.writeString(dir.resolve("i-1.json.bad"), "{ torn");
+    HostDrainer none = new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), false));
+    HostDrainer.Result r = none.drain(Duration.ofSeconds(5), POLL);
+    assertEquals(HostDrainer.Outcome.DAEMON_DOWN, r.outcome(), r.summary());
+  }
+
+  @Test
   void noDaemonAtAllWithInstanceRecordsIsDown() throws Exception {
     journal("i-1");
     HostDrainer none = new HostDrainer(() -> null, new GuestRecords(tmp.resolve("state"), false));

@@ -39,7 +39,10 @@ public final class FakeDaemon implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
   }
 
-  /** An instance in a state; {@code polls} GET /v1/instances later it is STOPPED (-1: never). */
+  /**
+   * An instance in a state; {@code polls} GET /v1/instances later it is STOPPED (-1: never). An
+   * UNKNOWN one stays UNKNOWN, and its guest is gone then (it gets a stoppedAt).
+   */
   public synchronized FakeDaemon instance(String id, String state, int polls) {
     instances.put(id, state);
     endAfterPolls.put(id, polls);
@@ -80,7 +83,9 @@ public final class FakeDaemon implements AutoCloseable {
             StringBuilder b = new StringBuilder("[");
             for (Map.Entry<String, String> e : instances.entrySet()) {
               int after = endAfterPolls.get(e.getKey());
-              if (after >= 0 && instancePolls > after) {
+              boolean ended = after >= 0 && instancePolls > after;
+              boolean unknown = e.getValue().equals("UNKNOWN");
+              if (ended && !unknown) {
                 e.setValue("STOPPED");
               }
               b.append(b.length() > 1 ? "," : "")
@@ -88,6 +93,7 @@ public final class FakeDaemon implements AutoCloseable {
                   .append(e.getKey())
                   .append("\",\"state\":\"")
                   .append(e.getValue())
+                  .append(unknown && ended ? "\",\"stoppedAt\":\"2026-01-01T00:00:00Z" : "")
                   .append("\",\"machine\":\"m\",\"tftpPort\":0}");
             }
             body = b.append(']').toString();
