@@ -25,10 +25,10 @@ import picocli.CommandLine.Option;
     customSynopsis =
         "buildhost monitor [--config FILE] [--cmdline FILE] [--once|--mount-tmpfs] [--SETTING VALUE]...",
     description = {
-      "Bootstraps every toolchain (toolchain_url, or toolchain_url.<name> for each of several: fetch the"
-          + " checksum file, download and verify every file, publish them read-only under"
-          + " <root>/tftp/toolchain/<name>/, run the install and agent-build commands), starts one agent per"
-          + " toolchain, then checks the OS build-id and every toolchain's checksum file every interval."
+      "Bootstraps every toolchain (toolchain_url, or toolchain_url.<name> for each of several), starts"
+          + " one agent per toolchain, then checks the OS build-id and every toolchain's checksum file every"
+          + " interval. Bootstrapping fetches the checksum file, downloads and verifies every file, publishes"
+          + " them read-only under <root>/tftp/toolchain/<name>/ and runs the install and agent-build commands."
           + " A change of any drains the daemon and reboots the host (at most max_reboots_per_hour times an"
           + " hour); a check that fails is 'unknown' and never reboots.",
       "",
