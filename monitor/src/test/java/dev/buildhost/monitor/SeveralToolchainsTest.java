@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.EnumMap;
@@ -267,5 +268,56 @@ class SeveralToolchainsTest {
       }
     }
     assertEquals(List.of(), TestConfigs.rebootLog(rebootLog));
+  }
+
+  @Test
+  void aTemplateUnitIsStartedOncePerToolchainAndAFailedStartNamesIt() throws Exception {
+    Path log = tmp.resolve("systemctl.log");
+    Path fake = tmp.resolve("systemctl");
+    Files.writeString(
+        fake,
+        "#!/bin/sh\necho \"$@ $BUILDHOST_TOOLCHAIN_NAME\" >> "
+            + log
+            + "\n[ \"$2\" != bbot-agent@staging.service ] || [ -e "
+            + tmp.resolve("staging-unit-ok")
+            + " ]\n");
+    Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
+    try (FakeSmtp smtp = new FakeSmtp()) {
+      MonitorConfig cfg =
+          config(
+              Map.of(
+                  Setting.AGENT_MODE,
+                  "auto",
+                  Setting.AGENT_UNIT,
+                  "bbot-agent@.service",
+                  Setting.SYSTEMCTL,
+                  fake.toString(),
+                  Setting.SMTP_RELAY,
+                  smtp.relay(),
+                  Setting.ADMIN_EMAIL,
+                  "admin@example.org"));
+      try (Monitor m = monitor(cfg)) {
+        m.start();
+        assertFalse(m.prepare(), "the agent of staging did not start");
+        assertEquals(
+            List.of(
+                "start bbot-agent@stable.service stable",
+                "start bbot-agent@staging.service staging"),
+            Files.readAllLines(log));
+        assertTrue(
+            smtp.received().stream()
+                .anyMatch(l -> l.endsWith(": agent of toolchain staging failed to start")),
+            smtp.received().toString());
+        Files.createFile(tmp.resolve("staging-unit-ok"));
+        assertTrue(m.prepare(), "tried again");
+        assertEquals(
+            List.of(
+                "start bbot-agent@stable.service stable",
+                "start bbot-agent@staging.service staging",
+                "start bbot-agent@staging.service staging"),
+            Files.readAllLines(log),
+            "the agent that started is not started again");
+      }
+    }
   }
 }
