@@ -21,6 +21,7 @@ import dev.buildhost.monitor.reboot.Rebooter;
 import dev.buildhost.monitor.state.HostInfo;
 import dev.buildhost.monitor.state.MonitorState;
 import dev.buildhost.monitor.state.StateStore;
+import dev.buildhost.monitor.state.Trees;
 import dev.buildhost.monitor.state.Uptime;
 import dev.buildhost.monitor.tmpfs.TftpTmpfs;
 import dev.buildhost.monitor.trust.ChecksumFileTrust;
@@ -28,6 +29,7 @@ import dev.buildhost.monitor.watch.Reading;
 import dev.buildhost.monitor.watch.Watcher;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -35,6 +37,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -217,6 +222,36 @@ public final class Monitor implements AutoCloseable {
               r.error());
         }
       }
+    }
+    withdrawUnconfiguredToolchains(saved == null ? Map.of() : saved.toolchains());
+  }
+
+  /**
+   * Removes the published folders of toolchains this monitor published before (recorded in
+   * state.json, kept across boots) that are no longer configured: a TFTP root that is not a tmpfs
+   * keeps them, and what is under {@code <root>/tftp/toolchain/} is what the daemon and the
+   * machines take for the host's toolchains (doc/monitor.md, "Toolchains and their ids"). Folders
+   * the monitor did not publish are never touched.
+   */
+  private void withdrawUnconfiguredToolchains(Map<String, MonitorState.PublishedToolchain> before) {
+    Set<String> gone = new TreeSet<>(before.keySet());
+    toolchains.forEach(t -> gone.remove(t.name()));
+    Map<String, MonitorState.PublishedToolchain> kept = new TreeMap<>(before);
+    for (String name : gone) {
+      Path folder = cfg.toolchainsDir().resolve(name);
+      if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) {
+        LOG.info("toolchain {} is no longer configured: removing {}", name, folder);
+        Trees.deleteQuietly(folder);
+      }
+      if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) {
+        LOG.warn("cannot remove {}, the folder of toolchain {} no longer configured", folder, name);
+      } else {
+        kept.remove(name);
+      }
+    }
+    if (!kept.equals(state.toolchains())) {
+      state = state.withToolchains(kept, now());
+      saveState();
     }
   }
 

@@ -95,12 +95,16 @@ class SeveralToolchainsTest {
 
   /** Both toolchains from a config file; the rest as flags. */
   MonitorConfig config(Map<Setting, String> more) throws Exception {
-    String file =
-        "toolchain_url.stable = "
-            + server.url(sums("stable"))
-            + "\ntoolchain_url.staging = "
-            + server.url(sums("staging"))
-            + "\n";
+    return config(NAMES, more);
+  }
+
+  /** These toolchains from a config file; the rest as flags. */
+  MonitorConfig config(List<String> names, Map<Setting, String> more) throws Exception {
+    StringBuilder file = new StringBuilder();
+    for (String name : names) {
+      file.append("toolchain_url.").append(name).append(" = ").append(server.url(sums(name)));
+      file.append('\n');
+    }
     Map<Setting, String> m = new EnumMap<>(Setting.class);
     m.put(Setting.BUILDID_URL, server.url(BUILDID).toString());
     m.put(Setting.REBOOT_COMMAND, TestConfigs.rebootScript(tmp, rebootLog));
@@ -112,7 +116,10 @@ class SeveralToolchainsTest {
             + "; exec sleep 600");
     m.putAll(more);
     return TestConfigs.config(
-        tmp, m, List.of(ConfigFile.parse("monitor.conf", file.getBytes(StandardCharsets.UTF_8))));
+        tmp,
+        m,
+        List.of(
+            ConfigFile.parse("monitor.conf", file.toString().getBytes(StandardCharsets.UTF_8))));
   }
 
   Monitor monitor(MonitorConfig cfg) {
@@ -319,5 +326,38 @@ class SeveralToolchainsTest {
             "the agent that started is not started again");
       }
     }
+  }
+
+  @Test
+  void aToolchainNoLongerConfiguredIsWithdrawnButNothingElse() throws Exception {
+    MonitorConfig both = config(Map.of(Setting.AGENT_MODE, "none"));
+    try (Monitor m = monitor(both)) {
+      m.start();
+      assertTrue(m.prepare());
+    }
+    Path byHand = Files.createDirectories(both.toolchainsDir().resolve("by-hand"));
+    Files.writeString(byHand.resolve("toolchain.sha256"), "not the monitor's\n");
+
+    Files.writeString(bootId, "boot-bbbb\n"); // the next boot, the TFTP root not a tmpfs
+    MonitorConfig stableOnly = config(List.of("stable"), Map.of(Setting.AGENT_MODE, "none"));
+    try (Monitor m = monitor(stableOnly)) {
+      m.start();
+      assertFalse(
+          Files.exists(both.toolchainsDir().resolve("staging")),
+          "staging is no longer served: its folder is gone before anything else happens");
+      assertTrue(Files.exists(both.toolchainsDir().resolve("stable/toolchain.sha256")));
+      assertTrue(Files.exists(byHand.resolve("toolchain.sha256")), "not the monitor's to remove");
+      JsonNode state =
+          StateStore.JSON.readTree(stableOnly.monitorStateDir().resolve("state.json").toFile());
+      assertEquals(List.of("stable"), fieldNames(state.path("toolchains")));
+      assertTrue(m.prepare());
+      assertEquals(Monitor.Status.UNCHANGED, m.check().status());
+    }
+  }
+
+  static List<String> fieldNames(JsonNode node) {
+    List<String> names = new java.util.ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 }

@@ -36,6 +36,11 @@ public record MonitorState(
     return new MonitorState(bootId, id, toolchains, at);
   }
 
+  /** This record with {@code all} as the published toolchains. */
+  public MonitorState withToolchains(Map<String, PublishedToolchain> all, String at) {
+    return new MonitorState(bootId, buildId, all, at);
+  }
+
   public MonitorState withToolchain(String name, String id, String url, String at) {
     Map<String, PublishedToolchain> all = new TreeMap<>(toolchains);
     all.put(name, new PublishedToolchain(id, url, at));
