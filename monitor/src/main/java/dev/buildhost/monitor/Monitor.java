@@ -9,6 +9,7 @@ import dev.buildhost.monitor.bootstrap.BootstrapException;
 import dev.buildhost.monitor.bootstrap.Progress;
 import dev.buildhost.monitor.bootstrap.ToolchainBootstrap;
 import dev.buildhost.monitor.config.MonitorConfig;
+import dev.buildhost.monitor.config.Toolchain;
 import dev.buildhost.monitor.daemon.DaemonClient;
 import dev.buildhost.monitor.daemon.GuestRecords;
 import dev.buildhost.monitor.daemon.HostDrainer;
@@ -20,6 +21,7 @@ import dev.buildhost.monitor.reboot.Rebooter;
 import dev.buildhost.monitor.state.HostInfo;
 import dev.buildhost.monitor.state.MonitorState;
 import dev.buildhost.monitor.state.StateStore;
+import dev.buildhost.monitor.state.Trees;
 import dev.buildhost.monitor.state.Uptime;
 import dev.buildhost.monitor.tmpfs.TftpTmpfs;
 import dev.buildhost.monitor.trust.ChecksumFileTrust;
@@ -27,21 +29,26 @@ import dev.buildhost.monitor.watch.Reading;
 import dev.buildhost.monitor.watch.Watcher;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The monitor's life: mount the TFTP tmpfs (optional), bootstrap the toolchain, start the agent,
- * then check the OS build-id and the toolchain checksum file every interval and reboot (through
- * {@link Rebooter}) when either changed.
+ * The monitor's life: mount the TFTP tmpfs (optional), bootstrap every configured toolchain and
+ * start one agent per toolchain, then check the OS build-id and every toolchain's checksum file
+ * every interval and reboot (through {@link Rebooter}) when any of them changed.
  *
- * <p>Baselines: the toolchain baseline is the checksum file this run bootstrapped from. The OS
+ * <p>Baselines: a toolchain's baseline is the checksum file this run bootstrapped it from. The OS
  * baseline is the build-id recorded in {@code state.json} during this same boot (the kernel's boot
  * id tells), so a restarted monitor keeps it; after a reboot it is the first build-id fetched.
  */
@@ -69,16 +76,17 @@ public final class Monitor implements AutoCloseable {
   private final Clock clock;
   private final StateStore store;
   private final Watcher watcher;
-  private final ToolchainBootstrap bootstrap;
+  private final List<ServedToolchain> toolchains = new ArrayList<>();
   private final Notifier notifier;
   private final HostDrainer drainer;
   private final Rebooter rebooter;
   private final String bootId;
   private MonitorState state;
-  private ToolchainBootstrap.Published published;
-  private boolean toolchainReady;
-  private Agent agent;
-  private boolean agentStarted;
+
+  /** The one agent of a host that serves no toolchain, or null. */
+  private Agent hostAgent;
+
+  private boolean hostAgentStarted;
 
   public Monitor(MonitorConfig cfg) {
     this(cfg, Clock.systemUTC(), HostInfo.BOOT_ID, Progress.forConsole());
@@ -99,14 +107,16 @@ public final class Monitor implements AutoCloseable {
     this.clock = clock;
     this.store = new StateStore(cfg.monitorStateDir());
     HttpFetcher fetcher = new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout());
-    this.watcher =
-        new Watcher(
-            fetcher,
-            cfg.maxChecksumFileSize(),
-            cfg.trustedKey() == null
-                ? null
-                : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock));
-    this.bootstrap = new ToolchainBootstrap(cfg, fetcher, progress, clock);
+    this.watcher = new Watcher(fetcher, cfg.maxChecksumFileSize());
+    for (Toolchain t : cfg.toolchains()) {
+      toolchains.add(
+          new ServedToolchain(
+              t,
+              new ToolchainBootstrap(cfg, t, fetcher, progress, clock),
+              t.trustedKey() == null
+                  ? null
+                  : new ChecksumFileTrust(t.trustedKey(), fetcher, clock)));
+    }
     this.notifier = new Notifier(cfg);
     Duration apiTimeout =
         cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
@@ -120,9 +130,21 @@ public final class Monitor implements AutoCloseable {
     this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime);
   }
 
-  /** The toolchain published by this run, or null. */
-  public ToolchainBootstrap.Published published() {
-    return published;
+  /** Toolchain {@code name} as this run published it, or null (not yet, or no such toolchain). */
+  public ToolchainBootstrap.Published published(String name) {
+    return served(name).map(t -> t.published).orElse(null);
+  }
+
+  /**
+   * The agent started for toolchain {@code name}, or with a null name the agent of a host that
+   * serves no toolchain; null when none was started.
+   */
+  public Agent agent(String name) {
+    return name == null ? hostAgent : served(name).map(t -> t.agent).orElse(null);
+  }
+
+  private Optional<ServedToolchain> served(String name) {
+    return toolchains.stream().filter(t -> t.name().equals(name)).findFirst();
   }
 
   /** The OS build-id baseline, or null while unknown. */
@@ -168,11 +190,14 @@ public final class Monitor implements AutoCloseable {
   public void start() {
     cfg.warnings().forEach(w -> LOG.warn("config: {}", w));
     LOG.info(
-        "monitor starting: root {}, state {}, buildid_url {}, toolchain_url {}, interval {} ms",
+        "monitor starting: root {}, state {}, buildid_url {}, toolchains {}, interval {} ms",
         cfg.root(),
         cfg.stateDir(),
         cfg.buildIdUrl(),
-        cfg.toolchainUrl(),
+        toolchains.isEmpty()
+            ? "none"
+            : String.join(
+                ", ", toolchains.stream().map(t -> t.name() + " (" + t.spec.url() + ")").toList()),
         cfg.interval().toMillis());
     rebooter.publishMetrics();
     mountTmpfs();
@@ -198,6 +223,36 @@ public final class Monitor implements AutoCloseable {
         }
       }
     }
+    withdrawUnconfiguredToolchains(saved == null ? Map.of() : saved.toolchains());
+  }
+
+  /**
+   * Removes the published folders of toolchains this monitor published before (recorded in
+   * state.json, kept across boots) that are no longer configured: a TFTP root that is not a tmpfs
+   * keeps them, and what is under {@code <root>/tftp/toolchain/} is what the daemon and the
+   * machines take for the host's toolchains (doc/monitor.md, "Toolchains and their ids"). Folders
+   * the monitor did not publish are never touched.
+   */
+  private void withdrawUnconfiguredToolchains(Map<String, MonitorState.PublishedToolchain> before) {
+    Set<String> gone = new TreeSet<>(before.keySet());
+    toolchains.forEach(t -> gone.remove(t.name()));
+    Map<String, MonitorState.PublishedToolchain> kept = new TreeMap<>(before);
+    for (String name : gone) {
+      Path folder = cfg.toolchainsDir().resolve(name);
+      if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) {
+        LOG.info("toolchain {} is no longer configured: removing {}", name, folder);
+        Trees.deleteQuietly(folder);
+      }
+      if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) {
+        LOG.warn("cannot remove {}, the folder of toolchain {} no longer configured", folder, name);
+      } else {
+        kept.remove(name);
+      }
+    }
+    if (!kept.equals(state.toolchains())) {
+      state = state.withToolchains(kept, now());
+      saveState();
+    }
   }
 
   /**
@@ -221,79 +276,122 @@ public final class Monitor implements AutoCloseable {
   }
 
   /**
-   * Bootstraps the toolchain and starts the agent if not done yet; failures are logged and
-   * notified, and tried again at the next call.
+   * Bootstraps every toolchain and starts its agent, as far as not done yet; failures are logged
+   * and notified, naming the toolchain, and tried again at the next call. A toolchain that fails
+   * does not hold back the others. A host without toolchains gets its one agent.
    *
-   * @return whether the toolchain is installed and the agent started
+   * @return whether every toolchain is installed and every agent started
    */
   public boolean prepare() {
-    if (!toolchainReady) {
-      if (cfg.toolchainUrl() == null) {
+    if (toolchains.isEmpty()) {
+      if (!hostAgentStarted) {
         LOG.info("no toolchain_url: no toolchain to bootstrap or watch");
-        toolchainReady = true;
-      } else {
         try {
-          ToolchainBootstrap.Published p = bootstrap.fetchAndPublish();
-          bootstrap.runCommands(p);
-          published = p;
-          toolchainReady = true;
-          state =
-              state.withToolchain(
-                  p.name(),
-                  p.toolchainId(),
-                  cfg.toolchainUrl().toString(),
-                  clock.instant().toString());
-          saveState();
-          try {
-            store.writeChecksumFile(p.checksumFile());
-          } catch (IOException e) {
-            LOG.warn(
-                "cannot keep a copy of the checksum file in {}: {}", store.dir(), e.getMessage());
-          }
-          LOG.info("toolchain {} bootstrapped (id {})", p.name(), p.toolchainId());
-        } catch (BootstrapException e) {
-          LOG.error("toolchain bootstrap failed: {}", e.getMessage());
-          notifier.notify(
-              "toolchain bootstrap failed",
-              e.getMessage() + "\n\nIt is tried again at the next check.");
+          hostAgent = launchAgent(null);
+          hostAgentStarted = true;
+        } catch (AgentException e) {
+          agentFailed("agent", e);
           return false;
         }
       }
+      return true;
     }
-    if (!agentStarted) {
-      try {
-        startAgent();
-        agentStarted = true;
-      } catch (AgentException e) {
-        LOG.error("{}", e.getMessage());
-        notifier.notify(
-            "agent start failed", e.getMessage() + "\n\nIt is tried again at the next check.");
-        return false;
-      }
+    boolean ready = true;
+    for (ServedToolchain t : toolchains) {
+      ready &= bootstrap(t) && startAgent(t);
     }
+    return ready;
+  }
+
+  /** Bootstraps and publishes t unless done; a failure is logged and mailed naming it. */
+  private boolean bootstrap(ServedToolchain t) {
+    if (t.published != null) {
+      return true;
+    }
+    try {
+      ToolchainBootstrap.Published p = t.bootstrap.fetchAndPublish();
+      t.bootstrap.runCommands(p);
+      t.published = p;
+    } catch (BootstrapException e) {
+      LOG.error("toolchain {}: bootstrap failed: {}", t.name(), e.getMessage());
+      notifier.notify(
+          "toolchain " + t.name() + " bootstrap failed",
+          "toolchain "
+              + t.name()
+              + " ("
+              + t.spec.url()
+              + "): "
+              + e.getMessage()
+              + "\n\nIt is tried again at the next check.");
+      return false;
+    }
+    ToolchainBootstrap.Published p = t.published;
+    state = state.withToolchain(p.name(), p.toolchainId(), t.spec.url().toString(), now());
+    saveState();
+    try {
+      store.writeChecksumFile(p.name(), p.checksumFile());
+    } catch (IOException e) {
+      LOG.warn("cannot keep a copy of the checksum file in {}: {}", store.dir(), e.getMessage());
+    }
+    LOG.info("toolchain {} bootstrapped (id {})", p.name(), p.toolchainId());
     return true;
   }
 
-  private void startAgent() throws AgentException {
-    Map<String, String> env = published == null ? Map.of() : bootstrap.environment(published);
-    Path dir = published == null ? null : published.dir();
-    agent =
+  /** Starts the agent of the bootstrapped toolchain t unless done. */
+  private boolean startAgent(ServedToolchain t) {
+    if (t.agentStarted) {
+      return true;
+    }
+    try {
+      t.agent = launchAgent(t);
+      t.agentStarted = true;
+      return true;
+    } catch (AgentException e) {
+      agentFailed("agent of toolchain " + t.name(), e);
+      return false;
+    }
+  }
+
+  private void agentFailed(String which, AgentException e) {
+    LOG.error("{}: {}", which, e.getMessage());
+    notifier.notify(
+        which + " failed to start",
+        which + ": " + e.getMessage() + "\n\nIt is tried again at the next check.");
+  }
+
+  /**
+   * Starts the agent of the bootstrapped toolchain t (its unit or command with {@code {toolchain}}
+   * replaced, its environment), or with t null the one agent of a host without toolchains.
+   *
+   * @return the agent, or null with agent_mode none
+   */
+  private Agent launchAgent(ServedToolchain t) throws AgentException {
+    Toolchain spec = t == null ? null : t.spec;
+    Map<String, String> env = t == null ? Map.of() : t.bootstrap.environment(t.published);
+    Path dir = t == null ? null : t.published.dir();
+    String label = toolchains.size() > 1 && t != null ? "agent " + t.name() : "agent";
+    Agent agent =
         switch (cfg.effectiveAgentMode()) {
-          case SYSTEMD -> new SystemdAgent(cfg.systemctl(), cfg.agentUnit(), env);
+          case SYSTEMD ->
+              new SystemdAgent(
+                  cfg.systemctl(),
+                  spec == null ? cfg.agentUnit() : spec.agentUnit(cfg.agentUnit()),
+                  env);
           case PROCESS ->
               new SupervisedAgent(
-                  cfg.agentCommand(), dir, env, cfg.agentBackoffMin(), cfg.agentBackoffMax());
+                  label,
+                  spec == null ? cfg.agentCommand() : spec.agentCommand(cfg.agentCommand()),
+                  dir,
+                  env,
+                  cfg.agentBackoffMin(),
+                  cfg.agentBackoffMax());
           default -> null;
         };
     if (agent == null) {
       LOG.info("agent_mode none: no agent to start");
-      return;
+      return null;
     }
     agent.start();
-  }
-
-  /** The agent started by {@link #prepare}, or null. */
-  public Agent agent() {
     return agent;
   }
 
@@ -318,16 +416,21 @@ public final class Monitor implements AutoCloseable {
                 + "'");
       }
     }
-    if (cfg.toolchainUrl() != null && published != null) {
-      Reading r = watcher.toolchainId(cfg.toolchainUrl());
+    for (ServedToolchain t : toolchains) {
+      if (t.published == null) {
+        continue; // no baseline before its first bootstrap
+      }
+      Reading r = watcher.toolchainId(t.spec.url(), t.watchTrust);
       if (!r.known()) {
-        unknown.add(r.error());
-      } else if (!r.value().equals(published.toolchainId())) {
+        unknown.add("toolchain " + t.name() + ": " + r.error());
+      } else if (!r.value().equals(t.published.toolchainId())) {
         reasons.add(
-            "toolchain checksum file "
-                + cfg.toolchainUrl()
+            "toolchain "
+                + t.name()
+                + ": checksum file "
+                + t.spec.url()
                 + " changed: id "
-                + published.toolchainId()
+                + t.published.toolchainId()
                 + " -> "
                 + r.value());
       }
@@ -361,10 +464,29 @@ public final class Monitor implements AutoCloseable {
     String msg =
         "no change: OS build-id "
             + (state.buildId() == null ? "not watched" : "'" + Texts.shown(state.buildId()) + "'")
-            + ", toolchain "
-            + (published == null ? "not watched" : published.toolchainId());
+            + ", "
+            + toolchainsNow();
     LOG.info(msg);
     return new CheckResult(Status.UNCHANGED, msg);
+  }
+
+  private String toolchainsNow() {
+    if (toolchains.isEmpty()) {
+      return "no toolchain";
+    }
+    List<String> each = new ArrayList<>();
+    for (ServedToolchain t : toolchains) {
+      each.add(
+          "toolchain "
+              + t.name()
+              + " "
+              + (t.published == null ? "not bootstrapped yet" : t.published.toolchainId()));
+    }
+    return String.join(", ", each);
+  }
+
+  private String now() {
+    return clock.instant().toString();
   }
 
   private void setBuildIdBaseline(String id) {
@@ -393,11 +515,16 @@ public final class Monitor implements AutoCloseable {
     }
   }
 
-  /** Stops a supervised agent (a systemd unit is left running). */
+  /** Stops the supervised agents (a systemd unit is left running). */
   @Override
   public void close() {
-    if (agent != null) {
-      agent.close();
+    if (hostAgent != null) {
+      hostAgent.close();
+    }
+    for (ServedToolchain t : toolchains) {
+      if (t.agent != null) {
+        t.agent.close();
+      }
     }
   }
 }

@@ -14,7 +14,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
-/** {@code bin/buildhost monitor}: bootstrap the toolchain, start the agent, reboot on change. */
+/**
+ * {@code bin/buildhost monitor}: bootstrap the toolchains, start one agent each, reboot on change.
+ */
 @Command(
     name = "buildhost monitor",
     mixinStandardHelpOptions = true,
@@ -23,11 +25,12 @@ import picocli.CommandLine.Option;
     customSynopsis =
         "buildhost monitor [--config FILE] [--cmdline FILE] [--once|--mount-tmpfs] [--SETTING VALUE]...",
     description = {
-      "Bootstraps the toolchain (fetch the checksum file, download and verify every file, publish them"
-          + " read-only under <root>/tftp/toolchain/<name>/, run the install and agent-build commands),"
-          + " starts the agent, then checks the OS build-id and the toolchain checksum file every interval."
-          + " A change drains the daemon and reboots the host (at most max_reboots_per_hour times an hour);"
-          + " a check that fails is 'unknown' and never reboots.",
+      "Bootstraps every toolchain (toolchain_url, or toolchain_url.<name> for each of several), starts"
+          + " one agent per toolchain, then checks the OS build-id and every toolchain's checksum file every"
+          + " interval. Bootstrapping fetches the checksum file, downloads and verifies every file, publishes"
+          + " them read-only under <root>/tftp/toolchain/<name>/ and runs the install and agent-build commands."
+          + " A change of any drains the daemon and reboots the host (at most max_reboots_per_hour times an"
+          + " hour); a check that fails is 'unknown' and never reboots.",
       "",
       "Every setting comes from, in order of precedence: its flag, buildos.<setting> on the kernel command"
           + " line, '<setting> = value' in the config file, its default. Durations: 500ms, 30s, 5m, 2h, 1h30m.",
@@ -45,6 +48,11 @@ import picocli.CommandLine.Option;
       "    buildos.buildid_url=http://pxe.lan/buildos/buildos-buildid",
       "    buildos.toolchain_url.toolchain=http://pxe.lan/toolchain/toolchain.sha256",
       "    buildos.smtp_relay=mail.lan buildos.admin_email=admin@example.org",
+      "",
+      "  Two toolchains, one agent each (bbot-agent@stable.service, bbot-agent@staging.service):",
+      "    buildos.toolchain_url.stable=http://pxe.lan/stable/toolchain.sha256",
+      "    buildos.toolchain_url.staging=http://pxe.lan/staging/toolchain.sha256",
+      "    buildos.agent_unit=bbot-agent@.service",
       "",
       "Exit status: 0 fine (or a reboot is under way), 1 bootstrap, agent or reboot"
           + " failure (--mount-tmpfs: the mount failed or was refused), 2 bad configuration, 3 (--once) a check could not be made, 4 (--once)"

@@ -153,8 +153,10 @@ class MonitorTest {
   void aToolchainChangeRebootsWithTheOldAndNewIds() throws Exception {
     MonitorConfig cfg = config(Map.of());
     Monitor m = started(cfg);
-    String v1 = m.published().toolchainId();
-    assertEquals(v1, sha256(Files.readAllBytes(cfg.monitorStateDir().resolve("toolchain.sha256"))));
+    String v1 = m.published("toolchain").toolchainId();
+    assertEquals(
+        v1,
+        sha256(Files.readAllBytes(cfg.monitorStateDir().resolve("toolchains/toolchain.sha256"))));
     assertEquals(Monitor.Status.UNCHANGED, m.check().status());
 
     serveToolchain("toolchain v2");
@@ -162,7 +164,13 @@ class MonitorTest {
     Monitor.CheckResult r = m.check();
     assertEquals(Monitor.Status.REBOOTING, r.status(), r.message());
     assertEquals(
-        List.of("toolchain checksum file " + server.url(SUMS) + " changed: id " + v1 + " -> " + v2),
+        List.of(
+            "toolchain toolchain: checksum file "
+                + server.url(SUMS)
+                + " changed: id "
+                + v1
+                + " -> "
+                + v2),
         reboots());
     assertEquals("POST /v1/host/drain", daemon.requests().get(0));
     assertEquals(
@@ -520,8 +528,8 @@ class MonitorTest {
     try (Monitor m = monitor(cfg)) {
       m.start();
       assertFalse(m.prepare());
-      assertNull(m.published());
-      assertNull(m.agent(), "no agent without a toolchain");
+      assertNull(m.published("toolchain"));
+      assertNull(m.agent("toolchain"), "no agent without a toolchain");
       assertEquals(
           Monitor.Status.UNCHANGED,
           m.check().status(),

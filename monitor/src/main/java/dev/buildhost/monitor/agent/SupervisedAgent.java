@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 public final class SupervisedAgent implements Agent {
   private static final Logger LOG = LoggerFactory.getLogger(SupervisedAgent.class);
 
+  private final String label;
   private final String command;
   private final Path dir;
   private final Map<String, String> env;
@@ -32,6 +33,21 @@ public final class SupervisedAgent implements Agent {
 
   public SupervisedAgent(
       String command, Path dir, Map<String, String> env, Duration backoffMin, Duration backoffMax) {
+    this("agent", command, dir, env, backoffMin, backoffMax);
+  }
+
+  /**
+   * @param label names this agent in the log ({@code agent stage} when the host serves several
+   *     toolchains) and prefixes its output lines
+   */
+  public SupervisedAgent(
+      String label,
+      String command,
+      Path dir,
+      Map<String, String> env,
+      Duration backoffMin,
+      Duration backoffMax) {
+    this.label = label;
     this.command = command;
     this.dir = dir;
     this.env = Map.copyOf(env);
@@ -62,7 +78,7 @@ public final class SupervisedAgent implements Agent {
         return;
       }
       spawn();
-      thread = Threads.daemon("agent-supervisor", this::supervise);
+      thread = Threads.daemon(label.replace(' ', '-') + "-supervisor", this::supervise);
       thread.start();
     }
   }
@@ -80,10 +96,10 @@ public final class SupervisedAgent implements Agent {
       Process p = pb.start();
       process = p;
       int n = starts.incrementAndGet();
-      LOG.info("agent started (pid {}, start #{}): {}", p.pid(), n, command);
-      CommandRunner.pipe("agent", p, null);
+      LOG.info("{} started (pid {}, start #{}): {}", label, p.pid(), n, command);
+      CommandRunner.pipe(label, p, null);
     } catch (IOException e) {
-      throw new AgentException("cannot start the agent command: " + e.getMessage(), e);
+      throw new AgentException("cannot start the " + label + " command: " + e.getMessage(), e);
     }
   }
 
@@ -112,7 +128,11 @@ public final class SupervisedAgent implements Agent {
       quickExits = ran.compareTo(backoffMax) >= 0 ? 1 : quickExits + 1;
       Duration wait = delay(backoffMin, backoffMax, quickExits);
       LOG.warn(
-          "agent {} after {} ms; starting it again in {} ms", how, ran.toMillis(), wait.toMillis());
+          "{} {} after {} ms; starting it again in {} ms",
+          label,
+          how,
+          ran.toMillis(),
+          wait.toMillis());
       try {
         Thread.sleep(wait.toMillis());
       } catch (InterruptedException e) {
@@ -145,7 +165,7 @@ public final class SupervisedAgent implements Agent {
       t.interrupt();
     }
     if (p != null && p.isAlive()) {
-      LOG.info("stopping the agent (pid {})", p.pid());
+      LOG.info("stopping the {} (pid {})", label, p.pid());
       CommandRunner.kill(p);
     }
     if (t != null) {

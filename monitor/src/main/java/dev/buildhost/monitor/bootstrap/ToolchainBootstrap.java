@@ -1,6 +1,7 @@
 package dev.buildhost.monitor.bootstrap;
 
 import dev.buildhost.monitor.config.MonitorConfig;
+import dev.buildhost.monitor.config.Toolchain;
 import dev.buildhost.monitor.http.FetchException;
 import dev.buildhost.monitor.http.HttpFetcher;
 import dev.buildhost.monitor.http.ProgressListener;
@@ -40,25 +41,42 @@ import org.slf4j.LoggerFactory;
 public final class ToolchainBootstrap {
   private static final Logger LOG = LoggerFactory.getLogger(ToolchainBootstrap.class);
 
+  /** The name every published checksum file also has, whatever its URL's file name. */
+  public static final String CHECKSUM_FILE = "toolchain.sha256";
+
   private final MonitorConfig cfg;
+  private final Toolchain toolchain;
   private final HttpFetcher fetcher;
   private final ProgressListener progress;
   private final ChecksumFileTrust trust;
 
-  public ToolchainBootstrap(MonitorConfig cfg, HttpFetcher fetcher, ProgressListener progress) {
-    this(cfg, fetcher, progress, Clock.systemUTC());
+  public ToolchainBootstrap(
+      MonitorConfig cfg, Toolchain toolchain, HttpFetcher fetcher, ProgressListener progress) {
+    this(cfg, toolchain, fetcher, progress, Clock.systemUTC());
   }
 
   /**
+   * @param toolchain which of the configured toolchains
    * @param clock when the trusted key must be valid
    */
   public ToolchainBootstrap(
-      MonitorConfig cfg, HttpFetcher fetcher, ProgressListener progress, Clock clock) {
+      MonitorConfig cfg,
+      Toolchain toolchain,
+      HttpFetcher fetcher,
+      ProgressListener progress,
+      Clock clock) {
     this.cfg = cfg;
+    this.toolchain = toolchain;
     this.fetcher = fetcher;
     this.progress = progress;
     this.trust =
-        cfg.trustedKey() == null ? null : new ChecksumFileTrust(cfg.trustedKey(), fetcher, clock);
+        toolchain.trustedKey() == null
+            ? null
+            : new ChecksumFileTrust(toolchain.trustedKey(), fetcher, clock);
+  }
+
+  public Toolchain toolchain() {
+    return toolchain;
   }
 
   /**
@@ -74,7 +92,7 @@ public final class ToolchainBootstrap {
 
   /** Fetches the checksum file, with retries. */
   private HttpFetcher.Fetched fetchChecksumFile() throws BootstrapException {
-    URI url = cfg.toolchainUrl();
+    URI url = toolchain.url();
     return withRetries("checksum file " + url, () -> fetcher.fetch(url, cfg.maxChecksumFileSize()));
   }
 
@@ -88,7 +106,7 @@ public final class ToolchainBootstrap {
     if (trust == null) {
       return null;
     }
-    URI url = cfg.toolchainUrl();
+    URI url = toolchain.url();
     TrustException[] refused = new TrustException[1];
     ChecksumFileTrust.Verified v =
         withRetries(
@@ -119,8 +137,8 @@ public final class ToolchainBootstrap {
 
   /** Downloads, verifies and publishes the toolchain; on any failure nothing new is installed. */
   public Published fetchAndPublish() throws BootstrapException {
-    URI url = cfg.toolchainUrl();
-    String name = cfg.toolchainName();
+    URI url = toolchain.url();
+    String name = toolchain.name();
     HttpFetcher.Fetched sums = fetchChecksumFile();
     ChecksumFileTrust.Verified signed = verify(sums);
     ChecksumFile listing;
@@ -129,6 +147,15 @@ public final class ToolchainBootstrap {
     } catch (ChecksumFormatException e) {
       throw new BootstrapException(
           "toolchain checksum file unusable: " + e.getMessage() + "; nothing was installed");
+    }
+    if (listing.entries().stream().anyMatch(e -> e.file().equals(CHECKSUM_FILE))) {
+      throw new BootstrapException(
+          "toolchain checksum file "
+              + url
+              + " lists a file named "
+              + CHECKSUM_FILE
+              + ", the name under which the checksum file itself is published (it gives the"
+              + " toolchain's id); rename that file; nothing was installed");
     }
     LOG.info(
         "toolchain {}: {} files listed in {} (toolchain id {})",
@@ -177,6 +204,9 @@ public final class ToolchainBootstrap {
       if (listing.entries().stream().noneMatch(e -> e.file().equals(sumsName))) {
         Files.write(tmp.resolve(sumsName), sums.bytes());
       }
+      if (!sumsName.equals(CHECKSUM_FILE)) {
+        Files.write(tmp.resolve(CHECKSUM_FILE), sums.bytes());
+      }
       if (signed != null
           && listing.entries().stream().noneMatch(e -> e.file().equals(sumsName + ".sig"))) {
         Files.write(tmp.resolve(sumsName + ".sig"), signed.signature());
@@ -222,10 +252,10 @@ public final class ToolchainBootstrap {
     env.put("BUILDHOST_ROOT", cfg.root().toString());
     env.put("BUILDHOST_TOOLCHAIN_NAME", p.name());
     env.put("BUILDHOST_TOOLCHAIN_DIR", p.dir().toString());
-    env.put("BUILDHOST_TOOLCHAIN_URL", cfg.toolchainUrl().toString());
+    env.put("BUILDHOST_TOOLCHAIN_URL", toolchain.url().toString());
     env.put("BUILDHOST_TOOLCHAIN_ID", p.toolchainId());
-    if (cfg.toolchainTrust() != null) {
-      env.put("BUILDHOST_TOOLCHAIN_TRUST", cfg.toolchainTrust());
+    if (toolchain.trust() != null) {
+      env.put("BUILDHOST_TOOLCHAIN_TRUST", toolchain.trust());
     }
     return env;
   }

@@ -9,11 +9,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.LinkedHashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The monitor's checked settings (see {@link Setting} for each one's meaning and default). Optional
@@ -23,10 +23,7 @@ public record MonitorConfig(
     Path root,
     Path stateDir,
     URI buildIdUrl,
-    URI toolchainUrl,
-    String toolchainName,
-    String toolchainTrust,
-    PinnedKey trustedKey,
+    List<Toolchain> toolchains,
     long maxChecksumFileSize,
     long maxToolchainFileSize,
     String installCommand,
@@ -58,6 +55,7 @@ public record MonitorConfig(
     List<String> warnings) {
 
   public MonitorConfig {
+    toolchains = List.copyOf(toolchains);
     adminEmail = List.copyOf(adminEmail);
     warnings = List.copyOf(warnings);
   }
@@ -110,44 +108,45 @@ public record MonitorConfig(
    */
   public static MonitorConfig resolve(List<ConfigSource> lowToHigh) throws ConfigException {
     Map<Setting, RawValue> merged = new EnumMap<>(Setting.class);
+    IdentityHashMap<RawValue, Integer> ranks = new IdentityHashMap<>();
+    Map<String, RawValue> namedUrls = new LinkedHashMap<>();
+    Map<String, RawValue> namedTrusts = new LinkedHashMap<>();
     List<String> warnings = new ArrayList<>();
+    int rank = 0;
     for (ConfigSource source : lowToHigh) {
       warnings.addAll(source.warnings());
-      Set<String> toolchainNames = new LinkedHashSet<>();
-      boolean explicitName = false;
-      RawValue namedUrl = null;
       for (RawValue v : source.values()) {
-        if (v.setting() == Setting.TOOLCHAIN_URL && v.suffix() != null) {
-          toolchainNames.add(v.suffix());
-          namedUrl = v;
+        ranks.put(v, rank);
+        if (v.suffix() == null) {
+          merged.put(v.setting(), v);
+        } else if (v.setting() == Setting.TOOLCHAIN_URL) {
+          namedUrls.put(v.suffix(), v);
+        } else {
+          namedTrusts.put(v.suffix(), v);
         }
-        if (v.setting() == Setting.TOOLCHAIN_NAME) {
-          explicitName = true;
-        }
-        merged.put(v.setting(), v);
       }
-      if (toolchainNames.size() > 1) {
-        throw new ConfigException(
-            source.name()
-                + ": names toolchains "
-                + String.join(" and ", toolchainNames)
-                + "; this monitor serves one toolchain: keep one toolchain_url");
-      }
-      if (namedUrl != null && !explicitName) {
-        merged.put(
-            Setting.TOOLCHAIN_NAME,
-            new RawValue(Setting.TOOLCHAIN_NAME, null, namedUrl.suffix(), namedUrl.origin()));
-      }
+      rank++;
     }
-    return new Builder(merged, warnings).build();
+    return new Builder(merged, ranks, namedUrls, namedTrusts, warnings).build();
   }
 
   private static final class Builder {
     private final Map<Setting, RawValue> merged;
+    private final IdentityHashMap<RawValue, Integer> ranks;
+    private final Map<String, RawValue> namedUrls;
+    private final Map<String, RawValue> namedTrusts;
     private final List<String> warnings;
 
-    Builder(Map<Setting, RawValue> merged, List<String> warnings) {
+    Builder(
+        Map<Setting, RawValue> merged,
+        IdentityHashMap<RawValue, Integer> ranks,
+        Map<String, RawValue> namedUrls,
+        Map<String, RawValue> namedTrusts,
+        List<String> warnings) {
       this.merged = merged;
+      this.ranks = ranks;
+      this.namedUrls = namedUrls;
+      this.namedTrusts = namedTrusts;
       this.warnings = warnings;
     }
 
@@ -220,19 +219,115 @@ public record MonitorConfig(
     }
 
     URI url(Setting s) throws ConfigException {
-      String t = text(s);
-      if (t == null) {
+      RawValue v = merged.get(s);
+      return v == null ? null : url(v);
+    }
+
+    static URI url(RawValue v) throws ConfigException {
+      String t = v.value().strip();
+      if (t.isEmpty()) {
         return null;
       }
       try {
         URI u = new URI(t);
         String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
         if (!(scheme.equals("http") || scheme.equals("https")) || u.getHost() == null) {
-          throw bad(s, "'" + Texts.shown(t) + "' is not an http:// or https:// URL");
+          throw new ConfigException(
+              v.origin() + ": '" + Texts.shown(t) + "' is not an http:// or https:// URL");
         }
         return u;
       } catch (URISyntaxException e) {
-        throw bad(s, "'" + Texts.shown(t) + "' is not a URL: " + e.getReason());
+        throw new ConfigException(
+            v.origin() + ": '" + Texts.shown(t) + "' is not a URL: " + e.getReason());
+      }
+    }
+
+    /**
+     * Every configured toolchain, by name: each {@code toolchain_url.<name>}, and {@code
+     * toolchain_url} under {@code toolchain_name} (default: from its file name). The same name
+     * given twice is decided by precedence; in one source it is an error. A {@code
+     * toolchain_trust.<name>} belongs to that toolchain; {@code toolchain_trust} without a name to
+     * every toolchain without one of its own.
+     */
+    List<Toolchain> toolchains() throws ConfigException {
+      Map<String, RawValue> urls = new LinkedHashMap<>();
+      RawValue plain = merged.get(Setting.TOOLCHAIN_URL);
+      String name = text(Setting.TOOLCHAIN_NAME);
+      if (name != null && !isValidName(name)) {
+        throw bad(
+            Setting.TOOLCHAIN_NAME,
+            "'"
+                + Texts.shown(name)
+                + "' is not a usable folder name: letters, digits, '.', '_', '+', '-', not starting with '.'");
+      }
+      URI plainUrl = plain == null ? null : url(plain);
+      if (plainUrl != null) {
+        urls.put(name == null ? nameFromUrl(plainUrl) : name, plain);
+      } else if (name != null) {
+        warnings.add(
+            where(Setting.TOOLCHAIN_NAME)
+                + " names the toolchain of toolchain_url, which is not set (a toolchain_url.<name>"
+                + " is named by its suffix); ignored");
+      }
+      for (Map.Entry<String, RawValue> e : namedUrls.entrySet()) {
+        RawValue other = urls.get(e.getKey());
+        RawValue mine = e.getValue();
+        if (other != null) {
+          int cmp = Integer.compare(ranks.get(mine), ranks.get(other));
+          if (cmp == 0) {
+            throw new ConfigException(
+                mine.origin()
+                    + ": names toolchain '"
+                    + e.getKey()
+                    + "', which "
+                    + other.origin()
+                    + " names too; keep one");
+          }
+          if (cmp < 0) {
+            continue;
+          }
+        }
+        urls.put(e.getKey(), mine);
+      }
+      RawValue defaultTrust = merged.get(Setting.TOOLCHAIN_TRUST);
+      if (defaultTrust != null && urls.isEmpty() && namedUrls.isEmpty()) {
+        pinnedKey(defaultTrust); // checked all the same: a typo shows before a toolchain is added
+      }
+      for (Map.Entry<String, RawValue> e : namedTrusts.entrySet()) {
+        if (!urls.containsKey(e.getKey())) {
+          warnings.add(
+              e.getValue().origin()
+                  + " is for toolchain '"
+                  + e.getKey()
+                  + "', which no toolchain_url names"
+                  + (urls.isEmpty() ? "" : " (" + String.join(", ", urls.keySet()) + ")")
+                  + "; ignored");
+        }
+      }
+      List<Toolchain> out = new ArrayList<>();
+      for (Map.Entry<String, RawValue> e : urls.entrySet()) {
+        URI u = url(e.getValue());
+        if (u == null) {
+          continue; // an empty value unsets the toolchain
+        }
+        RawValue trustRaw = namedTrusts.getOrDefault(e.getKey(), defaultTrust);
+        PinnedKey key = trustRaw == null ? null : pinnedKey(trustRaw);
+        String trust = key == null ? null : trustRaw.value().strip();
+        out.add(new Toolchain(e.getKey(), u, trust, key, e.getValue().origin()));
+      }
+      return out;
+    }
+
+    /** The key a toolchain_trust value pins, or null when it is empty. */
+    static PinnedKey pinnedKey(RawValue trust) throws ConfigException {
+      String t = trust.value().strip();
+      if (t.isEmpty()) {
+        return null;
+      }
+      try {
+        return PinnedKey.parse(t);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(trust.origin() + ": " + e.getMessage());
       }
     }
 
@@ -255,36 +350,7 @@ public record MonitorConfig(
               Setting.STATE_DIR,
               root.equals(Path.of("/build")) ? Path.of("/state/buildhost") : root.resolve("state"));
       URI buildId = url(Setting.BUILDID_URL);
-      URI toolchain = url(Setting.TOOLCHAIN_URL);
-      String name = text(Setting.TOOLCHAIN_NAME);
-      if (name != null && !isValidName(name)) {
-        throw bad(
-            Setting.TOOLCHAIN_NAME,
-            "'"
-                + Texts.shown(name)
-                + "' is not a usable folder name: letters, digits, '.', '_', '+', '-', not starting with '.'");
-      }
-      if (name == null && toolchain != null) {
-        name = nameFromUrl(toolchain);
-      }
-      String trust = text(Setting.TOOLCHAIN_TRUST);
-      RawValue trustRaw = merged.get(Setting.TOOLCHAIN_TRUST);
-      if (trust != null && trustRaw.suffix() != null && !trustRaw.suffix().equals(name)) {
-        warnings.add(
-            trustRaw.origin()
-                + " is for toolchain '"
-                + trustRaw.suffix()
-                + "', not '"
-                + name
-                + "'; ignored");
-        trust = null;
-      }
-      PinnedKey trustedKey;
-      try {
-        trustedKey = trust == null ? null : PinnedKey.parse(trust);
-      } catch (IllegalArgumentException e) {
-        throw bad(Setting.TOOLCHAIN_TRUST, e.getMessage());
-      }
+      List<Toolchain> toolchains = toolchains();
       AgentMode mode;
       String modeText = text(Setting.AGENT_MODE);
       try {
@@ -304,6 +370,10 @@ public record MonitorConfig(
       }
       if (mode == AgentMode.PROCESS && agentCommand == null) {
         throw bad(Setting.AGENT_MODE, "process needs agent_command");
+      }
+      boolean systemd = mode == AgentMode.SYSTEMD || (mode == AgentMode.AUTO && unit != null);
+      if (systemd) {
+        checkAgentUnit(unit, toolchains);
       }
       Duration backoffMin = duration(Setting.AGENT_BACKOFF_MIN, "1s", false);
       Duration backoffMax = duration(Setting.AGENT_BACKOFF_MAX, "5m", false);
@@ -354,10 +424,7 @@ public record MonitorConfig(
           root,
           state,
           buildId,
-          toolchain,
-          name,
-          trust,
-          trustedKey,
+          toolchains,
           size(Setting.MAX_CHECKSUM_FILE_SIZE, "1m"),
           size(Setting.MAX_TOOLCHAIN_FILE_SIZE, "4g"),
           text(Setting.INSTALL_COMMAND),
@@ -387,6 +454,34 @@ public record MonitorConfig(
           duration(Setting.SMTP_TIMEOUT, "30s", false),
           size,
           warnings);
+    }
+
+    /**
+     * One agent per toolchain: with several, each needs a unit of its own, so agent_unit must name
+     * the toolchain ({@code {toolchain}}) or be a template ({@code bbot-agent@.service}); a
+     * template needs a toolchain to be instantiated with.
+     */
+    void checkAgentUnit(String unit, List<Toolchain> toolchains) throws ConfigException {
+      boolean named = unit.contains(Toolchain.PLACEHOLDER) || Toolchain.isTemplate(unit);
+      if (toolchains.size() > 1 && !named) {
+        throw bad(
+            Setting.AGENT_UNIT,
+            "'"
+                + Texts.shown(unit)
+                + "' is one unit, but the host serves "
+                + toolchains.size()
+                + " toolchains ("
+                + String.join(", ", toolchains.stream().map(Toolchain::name).toList())
+                + ") and starts one agent each: use a template such as bbot-agent@.service or"
+                + " put {toolchain} in the unit name");
+      }
+      if (toolchains.isEmpty() && named) {
+        throw bad(
+            Setting.AGENT_UNIT,
+            "'"
+                + Texts.shown(unit)
+                + "' names a toolchain, but no toolchain_url is set: set one or name a plain unit");
+      }
     }
 
     String checkedAddress(Setting s, String addr) throws ConfigException {

@@ -13,7 +13,7 @@ public enum Setting {
       "root",
       "DIR",
       "/build",
-      "Build root: the toolchain is published under <root>/tftp/toolchain/<name>/."),
+      "Build root: each toolchain is published under <root>/tftp/toolchain/<name>/."),
   STATE_DIR(
       "state_dir",
       "DIR",
@@ -29,12 +29,13 @@ public enum Setting {
       "URL",
       "none (no toolchain bootstrap or watch)",
       "URL of the toolchain checksum file (sha256sum format); the files it lists are fetched relative to it."
-          + " On the kernel command line buildos.toolchain_url.<name>=URL also names the toolchain."),
+          + " toolchain_url.<name> (buildos.toolchain_url.<name>=URL on the kernel command line) names the toolchain;"
+          + " several names serve several toolchains, each bootstrapped, watched and given its own agent."),
   TOOLCHAIN_NAME(
       "toolchain_name",
       "NAME",
       "the checksum file name without .sha256 (toolchain.sha256 -> toolchain)",
-      "Name of the toolchain folder <root>/tftp/toolchain/<name>/."),
+      "Name of the toolchain of toolchain_url (without .<name>): its folder <root>/tftp/toolchain/<name>/."),
   TOOLCHAIN_TRUST(
       "toolchain_trust",
       "KEY",
@@ -42,7 +43,8 @@ public enum Setting {
       "OpenPGP key that must have signed the checksum file: an absolute path to a public key file, or the"
           + " fingerprint of a key fetched from <toolchain_url>.key. The detached signature is fetched from"
           + " <toolchain_url>.sig; an unsigned or badly signed toolchain is refused. Also handed to the commands as"
-          + " BUILDHOST_TOOLCHAIN_TRUST."),
+          + " BUILDHOST_TOOLCHAIN_TRUST. toolchain_trust.<name> is for toolchain <name>; without a name it is for"
+          + " every toolchain without one of its own."),
   MAX_CHECKSUM_FILE_SIZE(
       "max_checksum_file_size",
       "SIZE",
@@ -75,13 +77,16 @@ public enum Setting {
       "agent_unit",
       "UNIT",
       "none",
-      "systemd unit of the agent, e.g. bbot-agent@toolchain.service."),
+      "systemd unit of the agent, one per toolchain: a template such as bbot-agent@.service is started as"
+          + " bbot-agent@<name>.service, and {toolchain} in the name is replaced by the toolchain's name."
+          + " With several toolchains it must be one of the two."),
   SYSTEMCTL("systemctl", "PROGRAM", "systemctl", "The systemctl program used to start agent_unit."),
   AGENT_COMMAND(
       "agent_command",
       "CMD",
       "none",
-      "Shell command (sh -c) of the agent run as a supervised child, restarted with exponential backoff."),
+      "Shell command (sh -c) of the agent run as a supervised child, restarted with exponential backoff; one"
+          + " per toolchain, {toolchain} replaced by the toolchain's name."),
   AGENT_BACKOFF_MIN(
       "agent_backoff_min", "DURATION", "1s", "First delay before restarting an exited agent."),
   AGENT_BACKOFF_MAX(

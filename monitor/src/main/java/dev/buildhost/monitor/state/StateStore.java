@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The monitor's files in {@code <state_dir>/monitor/}: {@code state.json} ({@link MonitorState}),
- * {@code toolchain.sha256} (the checksum file last bootstrapped from), {@code reboots.json} (the
- * reboot history) and {@code last-reboot.json} (the last decided reboot). Every write is atomic.
+ * {@code toolchains/<name>.sha256} (the checksum file each toolchain was last bootstrapped from),
+ * {@code reboots.json} (the reboot history) and {@code last-reboot.json} (the last decided reboot).
+ * Every write is atomic.
  */
 public final class StateStore {
   private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
@@ -38,8 +39,11 @@ public final class StateStore {
     return dir.resolve("state.json");
   }
 
-  public Path checksumFile() {
-    return dir.resolve("toolchain.sha256");
+  /**
+   * {@code toolchains/<name>.sha256}: the checksum file toolchain name was last bootstrapped from.
+   */
+  public Path checksumFile(String toolchain) {
+    return dir.resolve("toolchains").resolve(toolchain + ".sha256");
   }
 
   public Path rebootsFile() {
@@ -58,8 +62,8 @@ public final class StateStore {
     write(stateFile(), s);
   }
 
-  public void writeChecksumFile(byte[] bytes) throws IOException {
-    AtomicFiles.write(checksumFile(), bytes);
+  public void writeChecksumFile(String toolchain, byte[] bytes) throws IOException {
+    AtomicFiles.write(checksumFile(toolchain), bytes);
   }
 
   /**

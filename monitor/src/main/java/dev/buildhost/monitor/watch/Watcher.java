@@ -20,16 +20,10 @@ public final class Watcher {
 
   private final HttpFetcher fetcher;
   private final long maxChecksumFileSize;
-  private final ChecksumFileTrust trust;
 
-  /**
-   * @param trust checks the checksum file's signature when toolchain_trust is set, else null: an
-   *     unsigned or badly signed checksum file is then unknown, never a reason to reboot
-   */
-  public Watcher(HttpFetcher fetcher, long maxChecksumFileSize, ChecksumFileTrust trust) {
+  public Watcher(HttpFetcher fetcher, long maxChecksumFileSize) {
     this.fetcher = fetcher;
     this.maxChecksumFileSize = maxChecksumFileSize;
-    this.trust = trust;
   }
 
   public Reading buildId(URI url) {
@@ -44,7 +38,12 @@ public final class Watcher {
     }
   }
 
-  public Reading toolchainId(URI url) {
+  /**
+   * @param trust checks the checksum file's signature when the toolchain has a toolchain_trust,
+   *     else null: an unsigned or badly signed checksum file is then unknown, never a reason to
+   *     reboot
+   */
+  public Reading toolchainId(URI url, ChecksumFileTrust trust) {
     try {
       HttpFetcher.Fetched f = fetcher.fetch(url, maxChecksumFileSize);
       ChecksumFile.parse(url.toString(), f.bytes());

@@ -65,7 +65,10 @@ class ToolchainBootstrapTest {
 
   ToolchainBootstrap bootstrap(MonitorConfig cfg) {
     return new ToolchainBootstrap(
-        cfg, new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()), ProgressListener.NONE);
+        cfg,
+        cfg.toolchains().get(0),
+        new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()),
+        ProgressListener.NONE);
   }
 
   /** Everything under the toolchains folder, hidden leftovers included. */
@@ -251,5 +254,43 @@ class ToolchainBootstrapTest {
     assertTrue(line.contains(" 50%  2.0 MiB/4.0 MiB"), line);
     bar.finished(true);
     assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("\rtoolchain.tar.xz ["));
+  }
+
+  @Test
+  void theChecksumFileIsAlsoPublishedAsToolchainSha256WhoseHashIsTheId() throws Exception {
+    byte[] sums =
+        (sha256(archive) + "  build2-toolchain.tar.xz\n").getBytes(StandardCharsets.UTF_8);
+    server.put("/tc/public-0.17.sha256", sums);
+    MonitorConfig cfg =
+        config(Map.of(Setting.TOOLCHAIN_URL, server.url("/tc/public-0.17.sha256").toString()));
+    ToolchainBootstrap.Published p = bootstrap(cfg).fetchAndPublish();
+    assertEquals(
+        List.of(
+            "public-0.17",
+            "public-0.17/build2-toolchain.tar.xz",
+            "public-0.17/public-0.17.sha256",
+            "public-0.17/toolchain.sha256"),
+        toolchainTree(cfg));
+    assertArrayEquals(sums, Files.readAllBytes(p.dir().resolve("public-0.17.sha256")));
+    assertArrayEquals(sums, Files.readAllBytes(p.dir().resolve("toolchain.sha256")));
+    assertEquals(sha256(sums), p.toolchainId());
+  }
+
+  @Test
+  void aListedFileNamedToolchainSha256IsRefused() throws Exception {
+    byte[] other = "not the checksum file\n".getBytes(StandardCharsets.UTF_8);
+    server.put("/tc/toolchain.sha256-listed", other);
+    server.put("/tc/toolchain.sha256", other);
+    server.put("/tc/sums.sha256", sha256(other) + "  toolchain.sha256\n");
+    MonitorConfig cfg =
+        config(Map.of(Setting.TOOLCHAIN_URL, server.url("/tc/sums.sha256").toString()));
+    BootstrapException e = assertThrows(BootstrapException.class, bootstrap(cfg)::fetchAndPublish);
+    assertEquals(
+        "toolchain checksum file "
+            + server.url("/tc/sums.sha256")
+            + " lists a file named toolchain.sha256, the name under which the checksum file itself"
+            + " is published (it gives the toolchain's id); rename that file; nothing was installed",
+        e.getMessage());
+    assertEquals(List.of(), toolchainTree(cfg));
   }
 }

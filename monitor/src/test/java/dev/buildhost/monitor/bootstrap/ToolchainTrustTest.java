@@ -94,7 +94,10 @@ class ToolchainTrustTest {
 
   ToolchainBootstrap bootstrap(MonitorConfig cfg) {
     return new ToolchainBootstrap(
-        cfg, new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()), ProgressListener.NONE);
+        cfg,
+        cfg.toolchains().get(0),
+        new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()),
+        ProgressListener.NONE);
   }
 
   List<String> toolchainTree(MonitorConfig cfg) throws Exception {
@@ -190,7 +193,8 @@ class ToolchainTrustTest {
       assertFalse(m.prepare());
       assertFalse(Files.exists(installed), "the install command did not run");
       assertTrue(
-          smtp.received().stream().anyMatch(l -> l.endsWith(": toolchain bootstrap failed")),
+          smtp.received().stream()
+              .anyMatch(l -> l.endsWith(": toolchain toolchain bootstrap failed")),
           smtp.received().toString());
       assertTrue(
           smtp.received().stream().anyMatch(l -> l.contains("it is not signed: no signature at")),

@@ -72,10 +72,13 @@ class ConfigTest {
                 + " buildos.state=LABEL buildos.flag -- buildos.interval=1s");
     MonitorConfig c = MonitorConfig.resolve(List.of(k));
     assertEquals(URI.create("http://h/buildos-buildid"), c.buildIdUrl());
-    assertEquals(URI.create("http://h/t/toolchain.sha256"), c.toolchainUrl());
-    assertEquals("stage", c.toolchainName());
-    assertEquals("4E:7C:0A:9B:1D:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01", c.toolchainTrust());
-    assertEquals(new PinnedKey(null, "4E7C0A9B1D2233445566778899AABBCCDDEEFF01"), c.trustedKey());
+    assertEquals(1, c.toolchains().size());
+    Toolchain stage = c.toolchains().get(0);
+    assertEquals(URI.create("http://h/t/toolchain.sha256"), stage.url());
+    assertEquals("stage", stage.name());
+    assertEquals("4E:7C:0A:9B:1D:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01", stage.trust());
+    assertEquals(
+        new PinnedKey(null, "4E7C0A9B1D2233445566778899AABBCCDDEEFF01"), stage.trustedKey());
     assertEquals("mail.example.org:2525", c.smtpRelay());
     assertEquals(List.of("a@example.org", "b@example.org"), c.adminEmail());
     assertEquals("sh ./install.sh --x", c.installCommand());
@@ -95,13 +98,13 @@ class ConfigTest {
                     Map.of(
                         Setting.TOOLCHAIN_URL,
                         "https://download.example.org/0.17/toolchain.sha256"))));
-    assertEquals("toolchain", c.toolchainName());
+    assertEquals("toolchain", c.toolchains().get(0).name());
     MonitorConfig named =
         MonitorConfig.resolve(
             List.of(
                 ConfigLoader.flags(
                     Map.of(Setting.TOOLCHAIN_URL, "https://h/x/public-0.17.sha256"))));
-    assertEquals("public-0.17", named.toolchainName());
+    assertEquals("public-0.17", named.toolchains().get(0).name());
   }
 
   @Test
@@ -110,19 +113,158 @@ class ConfigTest {
         KernelCmdline.parse(
             "cmdline", "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_trust.b=XX");
     MonitorConfig c = MonitorConfig.resolve(List.of(k));
-    assertNull(c.toolchainTrust());
+    assertNull(c.toolchains().get(0).trust());
     assertTrue(c.warnings().stream().anyMatch(w -> w.contains("toolchain 'b'")));
   }
 
   @Test
-  void twoToolchainsAreRefused() {
+  void severalToolchainsAreServedEachWithItsOwnTrust() throws Exception {
+    String fpA = "4E7C0A9B1D2233445566778899AABBCCDDEEFF01";
+    String fpAll = "0123456789ABCDEF0123456789ABCDEF01234567";
     ConfigSource k =
         KernelCmdline.parse(
-            "cmdline",
-            "buildos.toolchain_url.a=http://h/a.sha256 buildos.toolchain_url.b=http://h/b.sha256");
-    ConfigException e =
-        assertThrows(ConfigException.class, () -> MonitorConfig.resolve(List.of(k)));
-    assertTrue(e.getMessage().contains("a and b"), e.getMessage());
+            "/proc/cmdline",
+            "buildos.toolchain_url.stable=http://h/stable/toolchain.sha256"
+                + " buildos.toolchain_url.staging=http://h/staging/toolchain.sha256"
+                + " buildos.toolchain_trust.stable="
+                + fpA
+                + " buildos.toolchain_trust="
+                + fpAll);
+    MonitorConfig c = MonitorConfig.resolve(List.of(k));
+    assertEquals(
+        List.of("stable", "staging"), c.toolchains().stream().map(Toolchain::name).toList());
+    Toolchain stable = c.toolchains().get(0);
+    Toolchain staging = c.toolchains().get(1);
+    assertEquals(URI.create("http://h/stable/toolchain.sha256"), stable.url());
+    assertEquals(URI.create("http://h/staging/toolchain.sha256"), staging.url());
+    assertEquals(new PinnedKey(null, fpA), stable.trustedKey(), "its own trust");
+    assertEquals(
+        new PinnedKey(null, fpAll), staging.trustedKey(), "the unnamed trust for the others");
+    assertEquals("/proc/cmdline: buildos.toolchain_url.staging", staging.origin());
+    assertEquals(List.of(), c.warnings());
+  }
+
+  @Test
+  void aNamedToolchainAndAPlainOneAreTwoUnlessTheyShareTheName() throws Exception {
+    ConfigSource file =
+        file(
+            """
+        toolchain_url = http://h/a/toolchain.sha256
+        toolchain_url.staging = http://h/b/toolchain.sha256
+        """);
+    MonitorConfig two = MonitorConfig.resolve(List.of(file));
+    assertEquals(
+        List.of("toolchain", "staging"), two.toolchains().stream().map(Toolchain::name).toList());
+
+    // The same name in a source of higher precedence replaces it, as any setting.
+    ConfigSource cmdline =
+        KernelCmdline.parse("/proc/cmdline", "buildos.toolchain_url.toolchain=http://h/c/t.sha256");
+    MonitorConfig replaced = MonitorConfig.resolve(List.of(file, cmdline));
+    assertEquals(2, replaced.toolchains().size());
+    assertEquals(URI.create("http://h/c/t.sha256"), replaced.toolchains().get(0).url());
+
+    ConfigException clash =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        file(
+                            """
+        toolchain_url = http://h/a/stage.sha256
+        toolchain_url.stage = http://h/b/toolchain.sha256
+        """))));
+    assertEquals(
+        "monitor.conf:2: toolchain_url.stage: names toolchain 'stage', which monitor.conf:1:"
+            + " toolchain_url names too; keep one",
+        clash.getMessage());
+  }
+
+  @Test
+  void aBadToolchainUrlOrTrustNamesItsSetting() {
+    ConfigException url =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        KernelCmdline.parse(
+                            "/proc/cmdline",
+                            "buildos.toolchain_url.a=http://h/a.sha256"
+                                + " buildos.toolchain_url.b=ftp://h/b.sha256"))));
+    assertEquals(
+        "/proc/cmdline: buildos.toolchain_url.b: 'ftp://h/b.sha256' is not an http:// or https://"
+            + " URL",
+        url.getMessage());
+    ConfigException trust =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        KernelCmdline.parse(
+                            "/proc/cmdline",
+                            "buildos.toolchain_url.a=http://h/a.sha256"
+                                + " buildos.toolchain_url.b=http://h/b.sha256"
+                                + " buildos.toolchain_trust.b=nope"))));
+    assertTrue(
+        trust.getMessage().startsWith("/proc/cmdline: buildos.toolchain_trust.b: 'nope' is"),
+        trust.getMessage());
+  }
+
+  @Test
+  void severalToolchainsNeedAnAgentUnitPerToolchain() throws Exception {
+    String two =
+        "buildos.toolchain_url.stable=http://h/s.sha256 buildos.toolchain_url.staging=http://h/t.sha256";
+    ConfigException one =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        KernelCmdline.parse(
+                            "/proc/cmdline", two + " buildos.agent_unit=bbot-agent.service"))));
+    assertTrue(
+        one.getMessage()
+            .startsWith(
+                "/proc/cmdline: buildos.agent_unit: 'bbot-agent.service' is one unit, but the host"
+                    + " serves 2 toolchains (stable, staging) and starts one agent each"),
+        one.getMessage());
+
+    MonitorConfig template =
+        MonitorConfig.resolve(
+            List.of(
+                KernelCmdline.parse(
+                    "/proc/cmdline", two + " buildos.agent_unit=bbot-agent@.service")));
+    assertEquals(
+        List.of("bbot-agent@stable.service", "bbot-agent@staging.service"),
+        template.toolchains().stream().map(t -> t.agentUnit(template.agentUnit())).toList());
+    MonitorConfig placeholder =
+        MonitorConfig.resolve(
+            List.of(
+                KernelCmdline.parse(
+                    "/proc/cmdline",
+                    two
+                        + " buildos.agent_unit=agent-{toolchain}.service"
+                        + " buildos.agent_command=\"bbot --toolchain {toolchain}\"")));
+    assertEquals(
+        "agent-staging.service",
+        placeholder.toolchains().get(1).agentUnit(placeholder.agentUnit()));
+    assertEquals(
+        "bbot --toolchain stable",
+        placeholder.toolchains().get(0).agentCommand(placeholder.agentCommand()));
+
+    ConfigException noToolchain =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(
+                        ConfigLoader.flags(Map.of(Setting.AGENT_UNIT, "bbot-agent@.service")))));
+    assertEquals(
+        "--agent-unit: 'bbot-agent@.service' names a toolchain, but no toolchain_url is set: set"
+            + " one or name a plain unit",
+        noToolchain.getMessage());
   }
 
   @Test
@@ -154,7 +296,7 @@ class ConfigTest {
     assertEquals(false, d.rebootWhenDaemonDown());
     assertEquals(1L << 20, d.maxChecksumFileSize());
     assertEquals(4L << 30, d.maxToolchainFileSize());
-    assertNull(d.trustedKey());
+    assertEquals(List.of(), d.toolchains());
     MonitorConfig set =
         MonitorConfig.resolve(
             List.of(
@@ -164,11 +306,14 @@ class ConfigTest {
         max_checksum_file_size = 64k
         max_toolchain_file_size = 512m
         toolchain_trust = /etc/buildhost/toolchain.asc
+        toolchain_url = http://h/toolchain.sha256
         """)));
     assertEquals(true, set.rebootWhenDaemonDown());
     assertEquals(64 * 1024, set.maxChecksumFileSize());
     assertEquals(512L << 20, set.maxToolchainFileSize());
-    assertEquals(new PinnedKey(Path.of("/etc/buildhost/toolchain.asc"), null), set.trustedKey());
+    assertEquals(
+        new PinnedKey(Path.of("/etc/buildhost/toolchain.asc"), null),
+        set.toolchains().get(0).trustedKey());
     ConfigException bool =
         assertThrows(
             ConfigException.class,

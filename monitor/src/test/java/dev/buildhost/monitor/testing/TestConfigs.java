@@ -2,12 +2,14 @@ package dev.buildhost.monitor.testing;
 
 import dev.buildhost.monitor.config.ConfigException;
 import dev.buildhost.monitor.config.ConfigLoader;
+import dev.buildhost.monitor.config.ConfigSource;
 import dev.buildhost.monitor.config.MonitorConfig;
 import dev.buildhost.monitor.config.Setting;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +20,15 @@ public final class TestConfigs {
 
   /** A config under {@code dir} with millisecond timings; {@code more} overrides. */
   public static MonitorConfig config(Path dir, Map<Setting, String> more) throws ConfigException {
+    return config(dir, more, List.of());
+  }
+
+  /**
+   * A config under {@code dir} with millisecond timings; {@code more} overrides as flags, over the
+   * sources {@code lower} (such as a config file naming toolchains: flags cannot).
+   */
+  public static MonitorConfig config(Path dir, Map<Setting, String> more, List<ConfigSource> lower)
+      throws ConfigException {
     Map<Setting, String> m = new EnumMap<>(Setting.class);
     m.put(Setting.ROOT, dir.resolve("build").toString());
     m.put(Setting.STATE_DIR, dir.resolve("state").toString());
@@ -32,7 +43,9 @@ public final class TestConfigs {
     m.put(Setting.AGENT_MODE, "none");
     m.put(Setting.REBOOT_COMMAND, "false");
     m.putAll(more);
-    return MonitorConfig.resolve(List.of(ConfigLoader.flags(m)));
+    List<ConfigSource> sources = new ArrayList<>(lower);
+    sources.add(ConfigLoader.flags(m));
+    return MonitorConfig.resolve(sources);
   }
 
   /**

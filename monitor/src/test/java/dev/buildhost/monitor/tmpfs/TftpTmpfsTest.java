@@ -159,6 +159,7 @@ class TftpTmpfsTest {
       ToolchainBootstrap b =
           new ToolchainBootstrap(
               cfg,
+              cfg.toolchains().get(0),
               new HttpFetcher(cfg.connectTimeout(), cfg.fetchTimeout()),
               ProgressListener.NONE);
       BootstrapException e = assertThrows(BootstrapException.class, b::fetchAndPublish);

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class WatcherTest {
   FileServer server;
   Watcher watcher =
-      new Watcher(new HttpFetcher(Duration.ofSeconds(2), Duration.ofSeconds(2)), 1 << 20, null);
+      new Watcher(new HttpFetcher(Duration.ofSeconds(2), Duration.ofSeconds(2)), 1 << 20);
 
   @BeforeEach
   void start() throws Exception {
@@ -124,7 +124,7 @@ class WatcherTest {
   void theToolchainIdIsTheChecksumFilesSha256() throws Exception {
     String sums = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  empty\n";
     server.put("/t.sha256", sums);
-    Reading r = watcher.toolchainId(server.url("/t.sha256"));
+    Reading r = watcher.toolchainId(server.url("/t.sha256"), null);
     assertEquals(
         HexFormat.of()
             .formatHex(
@@ -132,7 +132,7 @@ class WatcherTest {
         r.value());
     server.put(
         "/t.sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  other\n");
-    Reading changed = watcher.toolchainId(server.url("/t.sha256"));
+    Reading changed = watcher.toolchainId(server.url("/t.sha256"), null);
     assertFalse(changed.value().equals(r.value()));
   }
 }
