@@ -128,7 +128,7 @@ class UploadLimitsContainerIT {
                     TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8))));
     instanceId = started.id();
     Awaitility.await()
-        .atMost(Duration.ofSeconds(120))
+        .atMost(Duration.ofMinutes(2))
         .until(() -> manager.get(started.id()).state() == InstanceState.STOPPED);
     try (InputStream in = manager.openFile(started.id(), ResultManifest.FILE_NAME)) {
       return ResultManifest.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
