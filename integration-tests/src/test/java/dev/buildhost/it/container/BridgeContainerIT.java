@@ -1,21 +1,26 @@
 package dev.buildhost.it.container;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import dev.buildhost.it.container.DockerBackendContainerIT.Recorder;
+import dev.buildhost.it.container.DockerBackendContainerIT.Stopped;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.ResultManifest;
+import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.docker.DockerBackend;
+import dev.buildhost.manager.docker.ImageLoader;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.network.BridgeNetwork;
 import dev.buildhost.manager.network.GuestNetwork;
 import dev.buildhost.manager.network.HostCommands;
@@ -28,6 +33,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -105,13 +111,7 @@ class BridgeContainerIT {
     Path folder = Files.createDirectories(root.resolve("tftp/c1"));
     TaskManifest.of("ip -4 -o address show dev eth0", "echo endpoint=$BUILDHOST_TFTP")
         .writeTo(folder);
-    try (TftpServer tftp =
-        TftpServer.builder(folder)
-            .bindAddress(SETTINGS.hostAddress())
-            .port(0)
-            .writable(true)
-            .build()
-            .start()) {
+    try (TftpServer tftp = server(folder)) {
       LaunchSpec spec = spec("c1", ContainerFixtures.sample(), tftp.port());
       Recorder recorder = new Recorder();
       Guest guest = backend.launch(spec, recorder);
@@ -130,6 +130,43 @@ class BridgeContainerIT {
       guest.release();
       assertNothingOfTheGuestLeft();
     }
+  }
+
+  @Test
+  void theSampleWorkerWaitsForItsAddressBeforeItsFirstTransfer() throws Exception {
+    Path folder = Files.createDirectories(root.resolve("tftp/w1"));
+    TaskManifest.of("echo worker-ran").writeTo(folder);
+    // The repository's worker (not the one built into the sample image) in a busybox image.
+    Revision worker =
+        ContainerFixtures.ownMachine(
+            root.resolve("machines"),
+            "worker",
+            "image.tar",
+            "/bin/busybox sh -c \"/bin/busybox --install -s /bin; exec sh /worker.sh\"");
+    String tag = ImageLoader.tagFor(worker);
+    ContainerFixtures.write(
+        worker.file("image.tar"),
+        ContainerFixtures.busyboxRootfs(
+            Map.of(
+                "worker.sh",
+                Files.readString(Samples.repository().resolve("scripts/samples/worker.sh")))));
+    try (TftpServer tftp = server(folder)) {
+      LaunchSpec spec = spec("w1", worker, tftp.port());
+      Recorder recorder = new Recorder();
+      Guest guest = backend.launch(spec, recorder);
+      try {
+        assertEquals(new Stopped(EndReason.POWEROFF, 0), recorder.awaitStopped());
+        String console = Files.readString(spec.consoleLog());
+        assertTrue(console.contains("TFTP endpoint 196.254.114.222:69"), console);
+        assertFalse(console.contains("failed"), "a transfer before the address came: " + console);
+        ResultManifest result = ResultManifest.read(folder.resolve(ResultManifest.FILE_NAME));
+        assertTrue(result.logLines().contains("worker-ran"), result::log);
+      } finally {
+        guest.release();
+        ContainerFixtures.removeImage(docker, tag);
+      }
+    }
+    assertNothingOfTheGuestLeft();
   }
 
   @Test
@@ -159,6 +196,16 @@ class BridgeContainerIT {
     assertEquals(Set.of(), network.firewall().instanceIds(), "rules left");
     assertEquals(List.of(), network.dnsmasq().readHosts(), "DHCP entries left");
     assertEquals(Optional.empty(), network.addressOf("c1").map(InetAddress::getHostAddress));
+  }
+
+  /** An instance's writable server on the host address, as the daemon's are in bridge mode. */
+  private static TftpServer server(Path folder) throws IOException {
+    return TftpServer.builder(folder)
+        .bindAddress(SETTINGS.hostAddress())
+        .port(0)
+        .writable(true)
+        .build()
+        .start();
   }
 
   private LaunchSpec spec(String id, Revision revision, int tftpPort) {
