@@ -6,7 +6,10 @@
 #   Endpoint   env BUILDHOST_TFTP=HOST:PORT (containers) or, failing that, the kernel command line
 #              parameter buildhost.tftp=HOST:PORT from /proc/cmdline (VMs booted from a kernel),
 #              or else the fw_cfg entry opt/buildhost/tftp (every VM; needs the qemu_fw_cfg
-#              module). PORT defaults to 69.
+#              module), or else 196.254.111.222:69, bbot's default, where a guest on buildhost's
+#              bridge network finds its own server. PORT defaults to 69. Before the first transfer
+#              it waits (up to BUILDHOST_ADDRESS_WAIT seconds, default 60) for a route to the host:
+#              a container's network port is made just after its process starts.
 #   Task       downloads task.manifest over TFTP (busybox tftp -g), trying once a second for up
 #              to BUILDHOST_TASK_WAIT seconds (default 120): the task may arrive after the start.
 #              Every `command: <shell command>` line is one command; they run in order with
@@ -59,7 +62,20 @@ endpoint() {
     cat "$FW_CFG_TFTP"
     return 0
   fi
-  return 1
+  echo "196.254.111.222:69"
+}
+
+# await_route: until the kernel has a route to $HOST (the guest has its address), a while at most.
+await_route() {
+  command -v ip >/dev/null 2>&1 || return 0
+  deadline=$(($(date +%s) + ${BUILDHOST_ADDRESS_WAIT:-60}))
+  until ip route get "$HOST" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      say "no route to $HOST yet; trying all the same"
+      return 0
+    fi
+    sleep 0.2
+  done
 }
 
 # tftp_try get|put LOCAL REMOTE: one transfer, bounded in time when busybox has `timeout`.
@@ -123,15 +139,13 @@ rm -rf "$WORK"
 mkdir -p "$WORK/run" || { say "cannot create $WORK"; exit 74; }
 : >"$WORK/log"
 
-if ! EP=$(endpoint); then
-  say "no TFTP endpoint: set BUILDHOST_TFTP=HOST:PORT or boot with buildhost.tftp=HOST:PORT"
-  exit 75
-fi
+EP=$(endpoint)
 case "$EP" in
   *:*) HOST=${EP%:*}; PORT=${EP##*:} ;;
   *) HOST=$EP; PORT=69 ;;
 esac
 say "TFTP endpoint $HOST:$PORT"
+await_route
 # The daemon gives every VM both channels; say what fw_cfg holds, so a test can compare them.
 if [ -r "$FW_CFG_TFTP" ]; then
   say "fw_cfg opt/buildhost/tftp: $(cat "$FW_CFG_TFTP")"

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * A revision's validated manifest (build2 bbot fields plus buildhost's own; doc/machines.md).
- * Optional fields are null when absent; sizes are in MiB.
+ * Optional fields are null when absent; RAM sizes are in MiB, the TFTP upload limits in bytes.
  */
 public record ManifestView(
     String id,
@@ -23,4 +23,7 @@ public record ManifestView(
     String initrd,
     String cmdline,
     String image,
-    String command) {}
+    String command,
+    Boolean outboundNat,
+    Long tftpUploadQuotaBytes,
+    Long tftpMaxFileBytes) {}

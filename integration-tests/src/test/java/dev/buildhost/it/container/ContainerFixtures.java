@@ -118,6 +118,35 @@ final class ContainerFixtures {
         command);
   }
 
+  /** The sample revision with the manifest's TFTP upload limits set (null leaves one out). */
+  static Revision sampleWithUploadLimits(Long quotaBytes, Long maxFileBytes) {
+    Revision sample = sample();
+    Manifest m = sample.manifest();
+    Manifest limited =
+        new Manifest(
+            m.id(),
+            m.name(),
+            m.summary(),
+            m.type(),
+            m.role(),
+            m.ramMinimumMib(),
+            m.ramMaximumMib(),
+            m.cpus(),
+            m.mac(),
+            m.options(),
+            m.changes(),
+            m.disk(),
+            m.kernel(),
+            m.initrd(),
+            m.cmdline(),
+            m.image(),
+            m.command(),
+            m.outboundNat(),
+            quotaBytes,
+            maxFileBytes);
+    return new Revision(sample.machine(), sample.version(), sample.dir(), limited);
+  }
+
   private static String version(Path revisionDir, String machine) {
     String folder = revisionDir.getFileName().toString();
     return folder.substring(machine.length() + 1);

@@ -110,7 +110,10 @@ final class Views {
         m.initrd(),
         m.cmdline(),
         m.image(),
-        m.command());
+        m.command(),
+        m.outboundNat(),
+        m.tftpUploadQuotaBytes(),
+        m.tftpMaxFileBytes());
   }
 
   private static MachineView.Type type(MachineType type) {

@@ -19,7 +19,11 @@ import java.time.Duration;
  * @param acceleration VM acceleration choice
  * @param libvirtUri e.g. {@code qemu:///system}
  * @param dockerHost e.g. {@code unix:///var/run/docker.sock}
- * @param dockerNetworkMode network mode of containers ({@code host} lets them reach 127.0.0.1)
+ * @param dockerNetworkMode network mode of containers ({@code host} lets them reach 127.0.0.1) in
+ *     the fallback mode (no bridge network); with a bridge network containers always get {@code
+ *     none} and a veth of their own
+ * @param tftpUploadLimits what a guest may upload into its instance's TFTP folder, unless its
+ *     manifest sets other limits
  */
 public record ManagerConfig(
     Path root,
@@ -33,7 +37,62 @@ public record ManagerConfig(
     Acceleration acceleration,
     String libvirtUri,
     String dockerHost,
-    String dockerNetworkMode) {
+    String dockerNetworkMode,
+    UploadLimits tftpUploadLimits) {
+
+  public ManagerConfig {
+    if (tftpUploadLimits == null) {
+      throw new IllegalArgumentException("the TFTP upload limits must be given");
+    }
+  }
+
+  /** Settings with the {@linkplain UploadLimits#DEFAULTS default upload limits}. */
+  public ManagerConfig(
+      Path root,
+      Path stateDir,
+      int tftpPortFirst,
+      int tftpPortLast,
+      int maxInstances,
+      long ramBudgetMib,
+      Duration defaultTimeout,
+      Duration poweroffGrace,
+      Acceleration acceleration,
+      String libvirtUri,
+      String dockerHost,
+      String dockerNetworkMode) {
+    this(
+        root,
+        stateDir,
+        tftpPortFirst,
+        tftpPortLast,
+        maxInstances,
+        ramBudgetMib,
+        defaultTimeout,
+        poweroffGrace,
+        acceleration,
+        libvirtUri,
+        dockerHost,
+        dockerNetworkMode,
+        UploadLimits.DEFAULTS);
+  }
+
+  /** These settings with other TFTP upload limits. */
+  public ManagerConfig withTftpUploadLimits(UploadLimits limits) {
+    return new ManagerConfig(
+        root,
+        stateDir,
+        tftpPortFirst,
+        tftpPortLast,
+        maxInstances,
+        ramBudgetMib,
+        defaultTimeout,
+        poweroffGrace,
+        acceleration,
+        libvirtUri,
+        dockerHost,
+        dockerNetworkMode,
+        limits);
+  }
 
   public Path machinesDir() {
     return root.resolve("machines");

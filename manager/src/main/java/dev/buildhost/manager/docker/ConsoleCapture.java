@@ -7,6 +7,7 @@ import com.github.dockerjava.api.model.Frame;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -27,14 +28,23 @@ import org.slf4j.LoggerFactory;
  * the json-file log driver, which keeps everything), so it loses nothing whether it starts before
  * or after the process writes; after a daemon restart, or when the log stream broke off, it
  * rewrites the console log whole. The copy ends by itself when the container stops.
+ *
+ * <p>It keeps at most {@link #MAX_KEPT_BYTES} of output (a build that floods its output must not
+ * fill the host's disk): the rest is counted, and a last line of the console log says how much was
+ * left out.
  */
 final class ConsoleCapture {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConsoleCapture.class);
+
+  /** Output kept in the console log; the rest is counted, and the count noted at the end. */
+  static final long MAX_KEPT_BYTES = 16L * 1024 * 1024;
+
   private static final int MAX_RETRIES = 5;
   private static final Duration RETRY_PAUSE = Duration.ofMillis(500);
 
   private final Path file;
+  private final long maxKeptBytes;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
   private volatile Closeable stream;
   private volatile boolean stopping;
@@ -46,8 +56,18 @@ final class ConsoleCapture {
    */
   private int retries;
 
+  /** Bytes written into the console log, and bytes of output left out past the limit. */
+  private long kept;
+
+  private long dropped;
+
   ConsoleCapture(Path file) {
+    this(file, MAX_KEPT_BYTES);
+  }
+
+  ConsoleCapture(Path file, long maxKeptBytes) {
     this.file = file;
+    this.maxKeptBytes = maxKeptBytes;
   }
 
   /**
@@ -57,8 +77,10 @@ final class ConsoleCapture {
    * @param rewrite true to replace the console log with the container's whole output (adopting a
    *     container); false to append (a new container)
    */
-  void open(boolean rewrite) throws IOException {
+  synchronized void open(boolean rewrite) throws IOException {
     Files.createDirectories(file.getParent());
+    kept = rewrite || !Files.exists(file) ? 0 : Files.size(file);
+    dropped = 0;
     out =
         Files.newOutputStream(
             file,
@@ -108,11 +130,7 @@ final class ConsoleCapture {
 
               @Override
               public void onNext(Frame frame) {
-                try {
-                  target.write(frame.getPayload());
-                } catch (IOException e) {
-                  LOG.warn("cannot write {}: {}", file, e.getMessage());
-                }
+                keep(target, frame.getPayload());
               }
 
               @Override
@@ -139,6 +157,26 @@ final class ConsoleCapture {
                 done.complete(null);
               }
             });
+  }
+
+  /** Writes what fits under the limit and counts the rest. */
+  private synchronized void keep(OutputStream target, byte[] payload) {
+    int room = (int) Math.max(0, Math.min(payload.length, maxKeptBytes - kept));
+    dropped += payload.length - room;
+    if (room == 0) {
+      return;
+    }
+    try {
+      target.write(payload, 0, room);
+      kept += room;
+    } catch (IOException e) {
+      LOG.warn("cannot write {}: {}", file, e.getMessage());
+    }
+  }
+
+  /** Bytes of output left out of the console log so far (past the limit). */
+  synchronized long droppedBytes() {
+    return dropped;
   }
 
   /**
@@ -207,6 +245,16 @@ final class ConsoleCapture {
   private synchronized void closeOutput() {
     if (out != null) {
       try {
+        if (dropped > 0) {
+          out.write(
+              ("\n[buildhost: the console log keeps "
+                      + maxKeptBytes
+                      + " bytes of output; "
+                      + dropped
+                      + " more bytes were left out]\n")
+                  .getBytes(StandardCharsets.UTF_8));
+          dropped = 0;
+        }
         out.close();
       } catch (IOException e) {
         LOG.warn("cannot close {}: {}", file, e.getMessage());

@@ -34,6 +34,7 @@ final class ContainerGuest implements Guest {
   private final GuestReports reports;
   private final ConsoleCapture console;
   private final Runnable forget;
+  private final Runnable afterRemoval;
   private final Executor executor;
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile boolean oomKilled;
@@ -45,6 +46,7 @@ final class ContainerGuest implements Guest {
       GuestListener listener,
       ConsoleCapture console,
       Runnable forget,
+      Runnable afterRemoval,
       Executor executor,
       boolean launching) {
     this.instanceId = instanceId;
@@ -56,6 +58,7 @@ final class ContainerGuest implements Guest {
             : new GuestReports(listener, executor);
     this.console = console;
     this.forget = forget;
+    this.afterRemoval = afterRemoval;
     this.executor = executor;
   }
 
@@ -213,6 +216,7 @@ final class ContainerGuest implements Guest {
       LOG.warn(
           "instance {}: cannot remove container {}: {}", instanceId, containerId, e.getMessage());
     }
+    afterRemoval.run(); // its network port: the container no longer uses it
     // The container is gone, so the copy of its output ends by itself; don't wait long for it.
     console.awaitEnd(Duration.ofSeconds(2));
     console.stop();

@@ -30,10 +30,16 @@ record ContainerPlan(
   /**
    * @param root the manager's root folder, recorded in a label so that managers sharing an engine
    *     each find only their own containers
+   * @param tftpEndpoint where the guest finds its TFTP server, {@code host:port}
    * @param engineCpus how many CPUs the engine has
    */
   static ContainerPlan of(
-      LaunchSpec spec, String image, String root, String networkMode, int engineCpus)
+      LaunchSpec spec,
+      String image,
+      String root,
+      String networkMode,
+      String tftpEndpoint,
+      int engineCpus)
       throws BackendException {
     Revision revision = spec.revision();
     Manifest manifest = revision.manifest();
@@ -51,9 +57,7 @@ record ContainerPlan(
             DockerBackend.LABEL_MACHINE, revision.machine(),
             DockerBackend.LABEL_REVISION, revision.version(),
             DockerBackend.LABEL_ROOT, root),
-        List.of(
-            "BUILDHOST_TFTP=127.0.0.1:" + spec.tftpPort(),
-            "BUILDHOST_INSTANCE=" + spec.instanceId()),
+        List.of("BUILDHOST_TFTP=" + tftpEndpoint, "BUILDHOST_INSTANCE=" + spec.instanceId()),
         command(revision),
         ramMib == null ? null : ramMib * MIB,
         nanoCpus,

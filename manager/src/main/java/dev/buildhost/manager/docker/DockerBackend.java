@@ -8,7 +8,6 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.LogConfig;
 import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
@@ -19,9 +18,14 @@ import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.MachineType;
+import dev.buildhost.manager.network.BridgeNetwork;
+import dev.buildhost.manager.network.ContainerAddressing;
+import dev.buildhost.manager.network.GuestNamespace;
+import dev.buildhost.manager.network.NetworkException;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,10 +46,16 @@ import org.slf4j.LoggerFactory;
  * #LABEL_MACHINE}, {@value #LABEL_REVISION} and {@value #LABEL_ROOT} (the manager's root folder, so
  * two managers sharing an engine leave each other's containers alone); memory limit {@code
  * ram-maximum}, else {@code ram-minimum} (no swap beyond it); CPU limit {@code cpus} (capped at the
- * engine's CPU count); env {@code BUILDHOST_TFTP=127.0.0.1:<port>}; network mode {@link
- * ManagerConfig#dockerNetworkMode()}; Docker's init as PID 1, so the command gets signals and its
- * exit code becomes the container's; the manifest {@code command} split into words (see {@link
- * CommandLine}) or else the image's own command.
+ * engine's CPU count); the hardening of {@link ContainerHardening}; Docker's init as PID 1, so the
+ * command gets signals and its exit code becomes the container's; the manifest {@code command}
+ * split into words (see {@link CommandLine}) or else the image's own command.
+ *
+ * <p>Its network: with a {@link BridgeNetwork}, network mode {@code none} (no host network), then,
+ * once the engine has started the process, a veth of the bridge moved into its namespace (found by
+ * the process's PID) and addressed there, and env {@code BUILDHOST_TFTP=<host address>:69}, where
+ * the guest's own TFTP server answers; the veth, its rules and its DHCP entry go when the container
+ * is removed. Without one (the fallback), network mode {@link ManagerConfig#dockerNetworkMode()}
+ * and {@code BUILDHOST_TFTP=127.0.0.1:<port>}.
  *
  * <p>States come from one Docker event stream ({@link ContainerEvents}), not from polling.
  *
@@ -64,6 +74,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   private static final Logger LOG = LoggerFactory.getLogger(DockerBackend.class);
 
   private final ManagerConfig config;
+  private final Optional<BridgeNetwork> bridge;
   private final String root;
   private final DockerConnection engine;
   private final ImageLoader images;
@@ -79,15 +90,33 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
 
   private volatile Integer engineCpus;
 
+  /** Containers in the fallback network mode (see {@link ManagerConfig#dockerNetworkMode()}). */
   public DockerBackend(ManagerConfig config) {
-    this(config, message -> {});
+    this(config, Optional.empty(), message -> {});
+  }
+
+  /**
+   * @param bridge the guest network each container gets a port of; empty for the fallback mode
+   */
+  public DockerBackend(ManagerConfig config, Optional<BridgeNetwork> bridge) {
+    this(config, bridge, message -> {});
   }
 
   /**
    * @param progress receives image loading progress lines (the CLI prints them)
    */
   public DockerBackend(ManagerConfig config, Consumer<String> progress) {
+    this(config, Optional.empty(), progress);
+  }
+
+  /**
+   * @param bridge the guest network each container gets a port of; empty for the fallback mode
+   * @param progress receives image loading progress lines (the CLI prints them)
+   */
+  public DockerBackend(
+      ManagerConfig config, Optional<BridgeNetwork> bridge, Consumer<String> progress) {
     this.config = config;
+    this.bridge = bridge;
     this.root = config.root().toAbsolutePath().normalize().toString();
     this.engine = new DockerConnection(config.dockerHost());
     this.images = new ImageLoader(engine, progress);
@@ -132,6 +161,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     try {
       guest.openConsole(false);
       docker.startContainerCmd(container.id()).exec();
+      attachNetwork(spec, container.id());
       long started = System.nanoTime();
       // Reported now rather than when the start event arrives. The console follows off this
       // thread: the engine keeps the output from the first byte.
@@ -152,9 +182,79 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
       // Removed since it was prepared (`docker container prune` removes containers never started).
       LOG.info("instance {}: its prepared container is gone; creating it again", spec.instanceId());
       return launch(spec, listener);
+    } catch (BackendException e) {
+      guest.release();
+      throw e;
+    } catch (NetworkException e) {
+      guest.release();
+      throw new BackendException(
+          "cannot give the container of "
+              + spec.revision().machine()
+              + " "
+              + spec.revision().version()
+              + " its network port: "
+              + e.getMessage(),
+          e);
     } catch (RuntimeException | IOException e) {
       guest.release();
       throw startFailure(e, spec);
+    }
+  }
+
+  /**
+   * In bridge mode: the started container's veth, into the namespace of its process, addressed
+   * statically (before the worker looks for its TFTP server, which it waits for). A process that
+   * ended already needs no network: its end is reported as usual.
+   */
+  private void attachNetwork(LaunchSpec spec, String containerId)
+      throws NetworkException, BackendException {
+    if (bridge.isEmpty()) {
+      return;
+    }
+    Long pid = processId(containerId);
+    if (pid == null) {
+      LOG.info("instance {}: ended before its network port was made", spec.instanceId());
+      return;
+    }
+    Boolean nat = spec.revision().manifest().outboundNat();
+    try {
+      bridge
+          .get()
+          .attachContainer(
+              spec.instanceId(),
+              new GuestNamespace.OfProcess(pid),
+              spec.tftpPort(),
+              nat != null ? nat : bridge.get().settings().outboundNatDefault(),
+              ContainerAddressing.STATIC);
+    } catch (NetworkException e) {
+      if (processId(containerId) == null) {
+        LOG.info(
+            "instance {}: ended while its network port was made ({})",
+            spec.instanceId(),
+            e.getMessage());
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** The PID of the container's process while it runs, else null. */
+  private Long processId(String containerId) throws BackendException {
+    InspectContainerResponse.ContainerState state =
+        engine.client().inspectContainerCmd(containerId).exec().getState();
+    Long pid = state.getPidLong();
+    return Boolean.TRUE.equals(state.getRunning()) && pid != null && pid > 1 ? pid : null;
+  }
+
+  /** Removes the instance's veth, rules and DHCP entry (bridge mode); what is gone is fine. */
+  private void detachNetwork(String instanceId) {
+    if (bridge.isEmpty()) {
+      return;
+    }
+    try {
+      bridge.get().detach(instanceId);
+    } catch (NetworkException | RuntimeException e) {
+      LOG.warn("instance {}: cannot remove its network port: {}", instanceId, e.getMessage());
     }
   }
 
@@ -205,7 +305,10 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
         spec,
         image,
         root,
-        config.dockerNetworkMode(),
+        bridge.isPresent() ? "none" : config.dockerNetworkMode(),
+        bridge
+            .map(b -> b.settings().hostAddress().getHostAddress() + ":69")
+            .orElse("127.0.0.1:" + spec.tftpPort()),
         spec.revision().manifest().cpus() == null ? 1 : engineCpus());
   }
 
@@ -229,11 +332,8 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     Revision revision = spec.revision();
     String machine = revision.machine() + " " + revision.version();
     ContainerPlan plan = plan(spec, image);
-    HostConfig host =
-        HostConfig.newHostConfig()
-            .withNetworkMode(plan.networkMode())
-            .withInit(true)
-            .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE));
+    HostConfig host = HostConfig.newHostConfig().withNetworkMode(plan.networkMode()).withInit(true);
+    ContainerHardening.apply(host);
     if (plan.memoryBytes() != null) {
       host.withMemory(plan.memoryBytes()).withMemorySwap(plan.memoryBytes());
     }
@@ -307,6 +407,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
             listener,
             console,
             () -> guests.remove(containerId),
+            () -> detachNetwork(spec.instanceId()),
             executor,
             launching);
     guests.put(containerId, guest);
@@ -430,6 +531,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
       tracked.release();
       return;
     }
+    detachNetwork(instanceId);
     try {
       engine
           .client()

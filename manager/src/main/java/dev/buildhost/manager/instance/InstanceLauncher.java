@@ -131,7 +131,11 @@ final class InstanceLauncher {
   private TftpServer startTftp(TrackedInstance tracked) throws IOException {
     if (tracked.preparedPort > 0) {
       try {
-        return tftp.startOn(tracked.tftpDir, tracked.preparedPort, lifecycle.uploads(tracked));
+        return tftp.startOn(
+            tracked.tftpDir,
+            tracked.preparedPort,
+            tracked.revision.manifest(),
+            lifecycle.uploads(tracked));
       } catch (IOException e) {
         // Another program took the port meanwhile. The spec the backend gets then differs from
         // the prepared one, so it creates the guest afresh.
@@ -145,12 +149,12 @@ final class InstanceLauncher {
       }
     }
     try {
-      return tftp.start(tracked.tftpDir, lifecycle.uploads(tracked));
+      return tftp.start(tracked.tftpDir, tracked.revision.manifest(), lifecycle.uploads(tracked));
     } catch (NoFreePortException e) {
       if (!prepared.discardAll()) {
         throw e;
       }
-      return tftp.start(tracked.tftpDir, lifecycle.uploads(tracked));
+      return tftp.start(tracked.tftpDir, tracked.revision.manifest(), lifecycle.uploads(tracked));
     }
   }
 

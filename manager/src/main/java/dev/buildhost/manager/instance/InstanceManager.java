@@ -100,7 +100,9 @@ public final class InstanceManager implements AutoCloseable {
     this.journal = new Journal(config.stateDir(), clock);
     this.drain = new DrainFlag(config.stateDir());
     this.tftp =
-        new InstanceTftpServers(new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()));
+        new InstanceTftpServers(
+            new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()),
+            config.tftpUploadLimits());
     this.registry = new InstanceRegistry(config, clock);
     this.prepared =
         new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);

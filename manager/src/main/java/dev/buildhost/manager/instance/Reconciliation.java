@@ -128,7 +128,9 @@ final class Reconciliation {
     String id = tracked.id();
     int port = tracked.snapshot().tftpPort();
     try {
-      tracked.server = tftp.startOn(tracked.tftpDir, port, lifecycle.uploads(tracked));
+      tracked.server =
+          tftp.startOn(
+              tracked.tftpDir, port, tracked.revision.manifest(), lifecycle.uploads(tracked));
     } catch (IOException | RuntimeException e) {
       // Keep the port held anyway: the guest knows only this one, no other instance may get it.
       tftp.pool().hold(port);

@@ -49,7 +49,9 @@ import java.util.regex.Pattern;
  *       need {@code kernel}; {@code image} and {@code command} are refused;
  *   <li>{@code type: docker} needs {@code image}: a value ending in {@code .tar} is an archive in
  *       the revision folder, anything else a reference to a local image ({@code repo/name:tag});
- *       {@code disk}, {@code kernel}, {@code initrd}, {@code cmdline} and {@code mac} are refused.
+ *       {@code disk}, {@code kernel}, {@code initrd}, {@code cmdline} and {@code mac} are refused;
+ *   <li>{@code outbound-nat}: {@code true} or {@code false}; {@code tftp-upload-quota} and {@code
+ *       tftp-max-file}: sizes written like {@code ram-minimum}, stored in bytes.
  * </ul>
  */
 public final class ManifestParser {
@@ -80,7 +82,10 @@ public final class ManifestParser {
           "initrd",
           "cmdline",
           "image",
-          "command");
+          "command",
+          "outbound-nat",
+          "tftp-upload-quota",
+          "tftp-max-file");
 
   private static final Set<String> MULTI_LINE_FIELDS = Set.of("options", "changes");
 
@@ -262,6 +267,9 @@ public final class ManifestParser {
       String cmdline = value("cmdline");
       String image = value("image");
       String command = value("command");
+      Boolean outboundNat = check(this::outboundNat);
+      Long uploadQuota = check(() -> bytes("tftp-upload-quota"));
+      Long maxFile = check(() -> bytes("tftp-max-file"));
 
       if (type == MachineType.KVM) {
         checkThat(() -> refusedFor(type, "image", "command"));
@@ -309,7 +317,31 @@ public final class ManifestParser {
           initrd,
           cmdline,
           image,
-          command);
+          command,
+          outboundNat,
+          uploadQuota,
+          maxFile);
+    }
+
+    private Boolean outboundNat() {
+      String value = value("outbound-nat");
+      if (value == null) {
+        return null;
+      }
+      return switch (value) {
+        case "true" -> Boolean.TRUE;
+        case "false" -> Boolean.FALSE;
+        default ->
+            throw error(
+                pairs.get("outbound-nat"),
+                "'" + ManifestLexer.printable(value) + "' is neither true nor false");
+      };
+    }
+
+    /** A size field in bytes. */
+    private Long bytes(String field) {
+      Long kib = kib(field);
+      return kib == null ? null : kib * 1024;
     }
 
     /** The step's result, or null after recording its problem. */
@@ -399,7 +431,14 @@ public final class ManifestParser {
       return role;
     }
 
+    /** A size field in MiB, rounded up. */
     private Long size(String field) {
+      Long kib = kib(field);
+      return kib == null ? null : (kib + 1023) / 1024;
+    }
+
+    /** A size field in KiB: an integer (build2's unit) or a number with K, M or G. */
+    private Long kib(String field) {
       String value = value(field);
       if (value == null) {
         return null;
@@ -421,14 +460,20 @@ public final class ManifestParser {
             default -> 1L; // build2's unit, KiB, and an explicit K
           };
       if (number == 0) {
-        throw error(pair, "'" + value + "' is zero; a machine needs some memory");
+        throw error(
+            pair,
+            "'"
+                + value
+                + "' is zero; "
+                + (field.startsWith("ram-")
+                    ? "a machine needs some memory"
+                    : "leave the field out for the daemon's default"));
       }
       if (number > MAX_MIB * 1024 / kibPerUnit) {
         throw error(
             pair, "'" + value + "' is too large (limit " + MAX_MIB / (1024 * 1024) + " TiB)");
       }
-      long kib = number * kibPerUnit;
-      return (kib + 1023) / 1024;
+      return number * kibPerUnit;
     }
 
     private Integer cpus() {

@@ -1,5 +1,7 @@
 package dev.buildhost.manager.tftp;
 
+import dev.buildhost.manager.config.UploadLimits;
+import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.tftp.server.TftpServer;
 import dev.buildhost.tftp.server.TransferListener;
 import java.io.IOException;
@@ -13,15 +15,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Starts the writable TFTP server of an instance on 127.0.0.1, on a port of the pool; ports that
- * another program already uses are skipped.
+ * another program already uses are skipped. Each server enforces the daemon's upload limits, or
+ * those of the instance's machine when its manifest sets them.
  */
 public final class InstanceTftpServers {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceTftpServers.class);
 
   private final TftpPortPool pool;
+  private final UploadLimits defaultLimits;
 
   public InstanceTftpServers(TftpPortPool pool) {
+    this(pool, UploadLimits.DEFAULTS);
+  }
+
+  public InstanceTftpServers(TftpPortPool pool, UploadLimits defaultLimits) {
     this.pool = pool;
+    this.defaultLimits = defaultLimits;
   }
 
   public TftpPortPool pool() {
@@ -29,7 +38,9 @@ public final class InstanceTftpServers {
   }
 
   /** A server on the next free port of the range; the caller {@link #stop}s it. */
-  public TftpServer start(Path folder, TransferListener listener) throws IOException {
+  public TftpServer start(Path folder, Manifest machine, TransferListener listener)
+      throws IOException {
+    UploadLimits limits = defaultLimits.overriddenBy(machine);
     Set<Integer> busyElsewhere = new HashSet<>();
     for (int attempt = 0; attempt < pool.size(); attempt++) {
       int port = pool.hold();
@@ -37,7 +48,7 @@ public final class InstanceTftpServers {
         break;
       }
       try {
-        return open(folder, port, listener);
+        return open(folder, port, limits, listener);
       } catch (IOException e) {
         pool.release(port);
         if (!inUse(e)) {
@@ -63,13 +74,14 @@ public final class InstanceTftpServers {
   }
 
   /** A server on a given port, already held in the pool or held now (an adopted instance). */
-  public TftpServer startOn(Path folder, int port, TransferListener listener) throws IOException {
+  public TftpServer startOn(Path folder, int port, Manifest machine, TransferListener listener)
+      throws IOException {
     boolean heldHere = pool.hold(port);
     if (!heldHere && !pool.isHeld(port)) {
       throw new IOException("TFTP port " + port + " lies outside the range " + pool.range());
     }
     try {
-      return open(folder, port, listener);
+      return open(folder, port, defaultLimits.overriddenBy(machine), listener);
     } catch (IOException e) {
       if (heldHere) {
         pool.release(port);
@@ -99,12 +111,14 @@ public final class InstanceTftpServers {
     return false;
   }
 
-  private static TftpServer open(Path folder, int port, TransferListener listener)
-      throws IOException {
+  private static TftpServer open(
+      Path folder, int port, UploadLimits limits, TransferListener listener) throws IOException {
     return TftpServer.builder(folder)
         .bindAddress(InetAddress.getLoopbackAddress())
         .port(port)
         .writable(true)
+        .quotaBytes(limits.quotaBytes())
+        .maxFileSizeBytes(limits.maxFileBytes())
         .listener(listener)
         .build()
         .start();

@@ -54,6 +54,7 @@ class ContainerPlanTest {
             "buildhost/sample-container:1.2",
             "/build",
             "host",
+            "127.0.0.1:10042",
             2);
     assertEquals("buildhost-i-7", plan.name());
     assertEquals("buildhost/sample-container:1.2", plan.image());
@@ -77,30 +78,38 @@ class ContainerPlanTest {
   void memoryPrefersRamMaximum() throws BackendException {
     assertEquals(
         64L << 20,
-        ContainerPlan.of(spec(64L, null, null, null), "img", "/b", "host", 2).memoryBytes());
+        ContainerPlan.of(spec(64L, null, null, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .memoryBytes());
     assertEquals(
         512L << 20,
-        ContainerPlan.of(spec(64L, 512L, null, null), "img", "/b", "host", 2).memoryBytes());
+        ContainerPlan.of(spec(64L, 512L, null, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .memoryBytes());
     assertNull(
-        ContainerPlan.of(spec(null, null, null, null), "img", "/b", "host", 2).memoryBytes());
+        ContainerPlan.of(spec(null, null, null, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .memoryBytes());
   }
 
   @Test
   void cpusAreCappedAtTheEngines() throws BackendException {
     assertEquals(
         1_000_000_000L,
-        ContainerPlan.of(spec(null, null, 1, null), "img", "/b", "host", 2).nanoCpus());
+        ContainerPlan.of(spec(null, null, 1, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .nanoCpus());
     assertEquals(
         2_000_000_000L,
-        ContainerPlan.of(spec(null, null, 8, null), "img", "/b", "host", 2).nanoCpus());
-    assertNull(ContainerPlan.of(spec(null, null, null, null), "img", "/b", "host", 2).nanoCpus());
+        ContainerPlan.of(spec(null, null, 8, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .nanoCpus());
+    assertNull(
+        ContainerPlan.of(spec(null, null, null, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .nanoCpus());
   }
 
   @Test
   void noCommandMeansTheImages() throws BackendException {
     assertEquals(
         List.of(),
-        ContainerPlan.of(spec(null, null, null, null), "img", "/b", "host", 2).command());
+        ContainerPlan.of(spec(null, null, null, null), "img", "/b", "host", "127.0.0.1:10000", 2)
+            .command());
   }
 
   @Test
@@ -108,7 +117,14 @@ class ContainerPlanTest {
     BackendException e =
         assertThrows(
             BackendException.class,
-            () -> ContainerPlan.of(spec(null, null, null, "sh -c 'oops"), "img", "/b", "host", 2));
+            () ->
+                ContainerPlan.of(
+                    spec(null, null, null, "sh -c 'oops"),
+                    "img",
+                    "/b",
+                    "host",
+                    "127.0.0.1:10000",
+                    2));
     assertEquals(
         "/build/machines/sample-container/sample-container-1.2/manifest: field `command`: "
             + "unterminated single quote at column 7",

@@ -555,6 +555,35 @@ class ManifestParserTest {
             "is a symbolic link"));
   }
 
+  @Test
+  void networkAndUploadLimitFieldsAreReadInBytes() throws IOException {
+    Manifest m =
+        parse(DOCKER_HEAD + "outbound-nat: true\ntftp-upload-quota: 2G\ntftp-max-file: 300\n");
+    assertEquals(true, m.outboundNat());
+    assertEquals(2L * 1024 * 1024 * 1024, m.tftpUploadQuotaBytes());
+    assertEquals(300L * 1024, m.tftpMaxFileBytes(), "an integer is KiB, as for ram-minimum");
+    Manifest plain = parse(KVM_HEAD + "outbound-nat: false\n");
+    assertEquals(false, plain.outboundNat());
+    assertNull(plain.tftpUploadQuotaBytes(), "left to the daemon");
+    assertNull(plain.tftpMaxFileBytes(), "left to the daemon");
+    assertNull(parse(KVM_HEAD).outboundNat(), "left to the daemon");
+  }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @CsvSource({
+    "outbound-nat, yes, is neither true nor false",
+    "tftp-upload-quota, 0, is zero; leave the field out",
+    "tftp-max-file, 12T, is not a size",
+    "tftp-max-file, 99999999999G, is too large"
+  })
+  void badNetworkAndUploadLimitValuesNameTheField(String field, String value, String fragment)
+      throws IOException {
+    ManifestException e = failure(DOCKER_HEAD + field + ": " + value + "\n");
+    assertEquals(6, e.line());
+    assertEquals(field, e.field());
+    assertTrue(e.problem().contains(fragment), e::getMessage);
+  }
+
   private static Arguments bad(
       String description, String text, int line, String field, String fragment) {
     return Arguments.of(description, text, line, field, fragment);
