@@ -76,12 +76,25 @@ public final class InstanceTftpServers {
   /** A server on a given port, already held in the pool or held now (an adopted instance). */
   public TftpServer startOn(Path folder, int port, Manifest machine, TransferListener listener)
       throws IOException {
+    return startOn(folder, port, defaultLimits.overriddenBy(machine), listener);
+  }
+
+  /**
+   * A server on a given port with the daemon's default upload limits: for an instance whose machine
+   * cannot be known (its journal record is unreadable).
+   */
+  public TftpServer startOn(Path folder, int port, TransferListener listener) throws IOException {
+    return startOn(folder, port, defaultLimits, listener);
+  }
+
+  private TftpServer startOn(Path folder, int port, UploadLimits limits, TransferListener listener)
+      throws IOException {
     boolean heldHere = pool.hold(port);
     if (!heldHere && !pool.isHeld(port)) {
       throw new IOException("TFTP port " + port + " lies outside the range " + pool.range());
     }
     try {
-      return open(folder, port, defaultLimits.overriddenBy(machine), listener);
+      return open(folder, port, limits, listener);
     } catch (IOException e) {
       if (heldHere) {
         pool.release(port);
