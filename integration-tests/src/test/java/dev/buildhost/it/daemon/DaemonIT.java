@@ -121,13 +121,21 @@ class DaemonIT {
   @Test
   void instancesSurviveADaemonKilledWithSigkillAndNothingLeaks() throws Exception {
     ApiClient api = daemon.start();
+    // Each guest's task must outlast the kill and the restart below, which take a while on a
+    // loaded machine: the containers start once the slow-booting VMs run their tasks, so that
+    // their sleep does not run out while the VMs boot, and the sleep covers the restart.
     List<InstanceView> instances = new ArrayList<>();
-    for (String machine : List.of(Samples.VM, Samples.VM, Samples.CONTAINER, Samples.CONTAINER)) {
-      int n = instances.size();
-      instances.add(start(api, machine, TaskManifest.of("sleep 30", "echo done-" + n)));
-    }
-    for (InstanceView instance : instances) {
-      awaitConsole(api, instance.id(), "downloaded task.manifest", Duration.ofMinutes(3));
+    for (List<String> machines :
+        List.of(List.of(Samples.VM, Samples.VM), List.of(Samples.CONTAINER, Samples.CONTAINER))) {
+      List<InstanceView> batch = new ArrayList<>();
+      for (String machine : machines) {
+        int n = instances.size() + batch.size();
+        batch.add(start(api, machine, TaskManifest.of("sleep 60", "echo done-" + n)));
+      }
+      for (InstanceView instance : batch) {
+        awaitConsole(api, instance.id(), "downloaded task.manifest", Duration.ofMinutes(3));
+      }
+      instances.addAll(batch);
     }
 
     daemon.kill();

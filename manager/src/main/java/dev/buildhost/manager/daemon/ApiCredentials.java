@@ -6,16 +6,12 @@ import dev.buildhost.manager.api.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -45,7 +41,9 @@ public final class ApiCredentials {
   /** A token file is a line; anything larger is not one. */
   private static final int MAX_TOKEN_FILE_BYTES = 4096;
 
+  /** How {@link AtomicFiles} names its temporary files beside the token file. */
   private static final String TEMP_PREFIX = "." + DaemonEndpoint.TOKEN_FILE + ".";
+
   private static final String TEMP_SUFFIX = ".tmp";
   private static final Set<PosixFilePermission> OWNER_ONLY =
       PosixFilePermissions.fromString("rw-------");
@@ -73,7 +71,7 @@ public final class ApiCredentials {
       return existing;
     }
     String fresh = newToken();
-    writeAtomically(stateDir, file, fresh);
+    writeAtomically(file, fresh);
     return fresh;
   }
 
@@ -113,34 +111,15 @@ public final class ApiCredentials {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(random);
   }
 
-  /** Temporary file (0600 from birth), synced, renamed over {@code file}, folder synced. */
-  private static void writeAtomically(Path stateDir, Path file, String token) throws IOException {
-    Path temp =
-        Files.createTempFile(
-            stateDir, TEMP_PREFIX, TEMP_SUFFIX, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+  /**
+   * With {@link AtomicFiles}: a temporary file {@code .api-token.<random>.tmp} (0600 from birth),
+   * synced, renamed over {@code file}, folder synced.
+   */
+  private static void writeAtomically(Path file, String token) throws IOException {
     try {
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-        ByteBuffer bytes = ByteBuffer.wrap((token + "\n").getBytes(StandardCharsets.US_ASCII));
-        while (bytes.hasRemaining()) {
-          channel.write(bytes);
-        }
-        channel.force(true); // the rename must not reach the disk before the token does
-      }
-      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.write(file, (token + "\n").getBytes(StandardCharsets.US_ASCII));
     } catch (IOException e) {
       throw new IOException("cannot write the API token to " + file + ": " + e.getMessage(), e);
-    } finally {
-      Files.deleteIfExists(temp);
-    }
-    syncFolder(stateDir);
-  }
-
-  private static void syncFolder(Path dir) {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException e) {
-      LOG.debug(
-          "cannot sync {}: {}", dir, e.getMessage()); // some file systems refuse; the rename stands
     }
   }
 

@@ -69,6 +69,20 @@ class RealClientsIT {
     assertEquals(sha256(expected), sha256(actual), actual.toString());
   }
 
+  /** curl downloads {@code remote} with this block size into {@code local/localName}. */
+  private void curlGet(String blockSize, String remote, String localName) throws Exception {
+    ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", blockSize, "-o", localName, url(remote))));
+  }
+
+  /** curl uploads {@code local/localName} with this block size as {@code remote}. */
+  private void curlPut(String blockSize, String localName, String remote) throws Exception {
+    ok(run(local, List.of(CURL, "-sS", "--tftp-blksize", blockSize, "-T", localName, url(remote))));
+  }
+
+  private String url(String remote) {
+    return "tftp://127.0.0.1:" + port + "/" + remote;
+  }
+
   private void ok(ExternalTools.Outcome outcome) {
     assertEquals(0, outcome.exitCode(), outcome.output());
   }
@@ -170,29 +184,9 @@ class RealClientsIT {
   void curl(String blockSize) throws Exception {
     require(CURL);
     for (String name : List.of("random.bin", "exact.bin", "empty.bin")) {
-      ok(
-          run(
-              local,
-              List.of(
-                  CURL,
-                  "-sS",
-                  "--tftp-blksize",
-                  blockSize,
-                  "-o",
-                  "c-" + name,
-                  "tftp://127.0.0.1:" + port + "/" + name)));
+      curlGet(blockSize, name, "c-" + name);
       assertSame(root.resolve(name), local.resolve("c-" + name));
-      ok(
-          run(
-              local,
-              List.of(
-                  CURL,
-                  "-sS",
-                  "--tftp-blksize",
-                  blockSize,
-                  "-T",
-                  "c-" + name,
-                  "tftp://127.0.0.1:" + port + "/curl-" + name)));
+      curlPut(blockSize, "c-" + name, "curl-" + name);
       awaitCompleted("curl-" + name);
       assertSame(root.resolve(name), root.resolve("curl-" + name));
     }
@@ -246,17 +240,7 @@ class RealClientsIT {
     require(CURL);
     require(ATFTP);
     write(root.resolve("huge.bin"), 512 * 70_000 + 100, 4); // 70001 blocks of 512 bytes
-    ok(
-        run(
-            local,
-            List.of(
-                CURL,
-                "-sS",
-                "--tftp-blksize",
-                "512",
-                "-o",
-                "curl-huge",
-                "tftp://127.0.0.1:" + port + "/huge.bin")));
+    curlGet("512", "huge.bin", "curl-huge");
     assertSame(root.resolve("huge.bin"), local.resolve("curl-huge"));
     ok(
         run(
@@ -275,17 +259,7 @@ class RealClientsIT {
                 "127.0.0.1",
                 port)));
     assertSame(root.resolve("huge.bin"), local.resolve("atftp-huge"));
-    ok(
-        run(
-            local,
-            List.of(
-                CURL,
-                "-sS",
-                "--tftp-blksize",
-                "512",
-                "-T",
-                "curl-huge",
-                "tftp://127.0.0.1:" + port + "/huge-up.bin")));
+    curlPut("512", "curl-huge", "huge-up.bin");
     awaitCompleted("huge-up.bin");
     assertSame(root.resolve("huge.bin"), root.resolve("huge-up.bin"));
   }
@@ -387,17 +361,7 @@ class RealClientsIT {
     try (Flood flood =
         new Flood(server.localAddress(), "random.bin", true, Flood.loopbacks(2, 4))
             .awaitSent(1000)) {
-      ok(
-          run(
-              local,
-              List.of(
-                  CURL,
-                  "-sS",
-                  "--tftp-blksize",
-                  "1468",
-                  "-o",
-                  "flood.bin",
-                  "tftp://127.0.0.1:" + port + "/random.bin")));
+      curlGet("1468", "random.bin", "flood.bin");
       assertSame(root.resolve("random.bin"), local.resolve("flood.bin"));
       ok(
           run(
