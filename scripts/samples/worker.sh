@@ -24,6 +24,13 @@
 #              (remove one when reading). Each command's output is preceded by `$ <command>`.
 #              status is `abnormal` when the task could not be fetched (exit-code 75 then; this
 #              result is tried for a few seconds only, the server may be gone).
+#   Bootstrap  a task with the line `mode: bootstrap` first installs the toolchain into the guest's
+#              disk: each `toolchain: FILE` line names a tar archive (FILE ending in .tar.gz or
+#              .tgz: gzipped) that the worker downloads over TFTP from the same endpoint and unpacks
+#              into BUILDHOST_PERSIST (VMs: persist/ on the machine's disk, containers: default
+#              /opt/buildhost), then syncs. A failed download or unpack ends the task with status
+#              error. The commands run afterwards, in bootstrap and build mode alike, with
+#              BUILDHOST_PERSIST in their environment: a build finds the toolchain there.
 #   Exit code  0 on success; the failing command's exit code on error; 75 when the task could
 #              not be fetched; 74 when the result could not be uploaded. The VM's init powers the
 #              machine off afterwards; in a container the exit code is the container's.
@@ -144,6 +151,40 @@ if ! transfer get "$WORK/task.manifest" task.manifest "$TASK_WAIT"; then
   exit 75
 fi
 say "downloaded task.manifest ($(wc -c <"$WORK/task.manifest") bytes)"
+
+# Bootstrap mode: the toolchain archives, unpacked into the persistent folder first.
+BUILDHOST_PERSIST=${BUILDHOST_PERSIST:-/opt/buildhost}
+export BUILDHOST_PERSIST
+{ cat "$WORK/task.manifest"; echo; } | tr -d '\r' >"$WORK/task.lines"
+mode=$(sed -n 's/^mode:[[:space:]]*//p' "$WORK/task.lines" | head -n 1)
+if [ "$mode" = bootstrap ]; then
+  say "bootstrap mode: installing into $BUILDHOST_PERSIST"
+  echo "buildhost-worker: bootstrap into $BUILDHOST_PERSIST" >>"$WORK/log"
+  sed -n 's/^toolchain:[[:space:]]*//p' "$WORK/task.lines" >"$WORK/toolchains"
+  while IFS= read -r archive <&3; do
+    case "$archive" in
+      '' | */* | .*)
+        say "toolchain '$archive' is not a plain file name"
+        echo "buildhost-worker: toolchain '$archive' is not a plain file name" >>"$WORK/log"
+        upload_result "$UPLOAD_WAIT" error 65 || exit 74
+        exit 65
+        ;;
+    esac
+    case "$archive" in *.gz | *.tgz) unzip=z ;; *) unzip= ;; esac
+    if ! transfer get "$WORK/$archive" "$archive" 30 \
+      || ! mkdir -p "$BUILDHOST_PERSIST" \
+      || ! tar -x${unzip}f "$WORK/$archive" -C "$BUILDHOST_PERSIST" >>"$WORK/log" 2>&1; then
+      say "cannot install toolchain $archive"
+      echo "buildhost-worker: cannot install toolchain $archive" >>"$WORK/log"
+      upload_result "$UPLOAD_WAIT" error 66 || exit 74
+      exit 66
+    fi
+    rm -f "$WORK/$archive"
+    say "installed toolchain $archive"
+    echo "buildhost-worker: installed toolchain $archive" >>"$WORK/log"
+  done 3<"$WORK/toolchains"
+  sync
+fi
 
 # The commands, one per line, in order.
 # (A last line without a newline and CRLF line ends are fine.)

@@ -1,5 +1,6 @@
 package dev.buildhost.client.wire;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,6 +15,8 @@ import java.util.Map;
  * @param tftp the read-only TFTP server's address and the per-instance port range
  * @param root the storage root
  * @param stateDir the state folder
+ * @param toolchains the host's current toolchains, by name
+ * @param bootstrapped how many bootstrapped states the host keeps and the disk they use
  */
 public record HostInfo(
     String version,
@@ -24,7 +27,54 @@ public record HostInfo(
     boolean draining,
     Tftp tftp,
     String root,
-    String stateDir) {
+    String stateDir,
+    List<ToolchainInfo> toolchains,
+    Bootstrapped bootstrapped) {
+
+  public HostInfo {
+    toolchains = toolchains == null ? List.of() : List.copyOf(toolchains);
+  }
+
+  /** A host without toolchain and bootstrap facts. */
+  public HostInfo(
+      String version,
+      String acceleration,
+      String accelerationReason,
+      Capacity capacity,
+      Map<String, String> versions,
+      boolean draining,
+      Tftp tftp,
+      String root,
+      String stateDir) {
+    this(
+        version,
+        acceleration,
+        accelerationReason,
+        capacity,
+        versions,
+        draining,
+        tftp,
+        root,
+        stateDir,
+        List.of(),
+        null);
+  }
+
+  /**
+   * A current toolchain.
+   *
+   * @param name its name: the folder {@code <root>/tftp/toolchain/<name>/}
+   * @param id the SHA-256 of its checksum file, or the id the daemon's setting gives
+   * @param source {@code published} (the monitor's folder) or {@code setting}
+   */
+  public record ToolchainInfo(String name, String id, String source) {}
+
+  /**
+   * @param states bootstrapped states kept
+   * @param stale of which stale (an older toolchain or revision)
+   * @param diskBytes disk they use
+   */
+  public record Bootstrapped(int states, int stale, long diskBytes) {}
 
   /**
    * @param maxInstances instances that may run at once

@@ -2,6 +2,7 @@ package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.ManagerException;
@@ -59,7 +60,14 @@ final class InstanceLauncher {
           tracked.deadline,
           tracked.preparedPort > 0 ? ", prepared ahead" : "");
       LaunchSpec spec =
-          new LaunchSpec(id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
+          new LaunchSpec(
+              id,
+              tracked.revision,
+              tracked.instanceDir,
+              tracked.snapshot().tftpPort(),
+              tracked.options.layer());
+      tracked.spec = spec;
+      tracked.keeper = backend instanceof KeepsGuestDisk keeper ? keeper : null;
       lifecycle.launched(tracked, backend.launch(spec, lifecycle.listenerFor(tracked)));
       prepared.prepareSoon(tracked.revision);
       return tracked.snapshot();
