@@ -206,12 +206,18 @@ final class InstanceLifecycle {
       return message;
     }
     tracked.options = new StartOptions(tracked.options.revision(), tracked.options.layer(), null);
+    // A requested end (terminate, timeout) is the reason, whatever the backend saw of it.
+    EndReason requested = tracked.life.requestedReason();
     String note;
     try {
       note =
           hook.guestEnded(
               new EndHook.GuestEnd(
-                  tracked.spec, reported, exitCode, tracked.tftpDir, tracked.keeper));
+                  tracked.spec,
+                  requested != null ? requested : reported,
+                  exitCode,
+                  tracked.tftpDir,
+                  tracked.keeper));
     } catch (RuntimeException e) {
       LOG.error("instance {}: its end hook failed: {}", tracked.id(), e.getMessage(), e);
       note = "end hook failed: " + e.getMessage();
