@@ -41,6 +41,7 @@ set -u
 TASK_WAIT=${BUILDHOST_TASK_WAIT:-120}  # seconds to keep asking for task.manifest
 UPLOAD_WAIT=60    # seconds to keep trying to upload result.manifest
 TRY_TIMEOUT=15    # seconds one tftp transfer may take
+TOOLCHAIN_TRY_TIMEOUT=${BUILDHOST_TOOLCHAIN_TIMEOUT:-900}  # seconds one toolchain download may take
 
 say() {
   echo "buildhost-worker: $*"
@@ -70,12 +71,17 @@ endpoint() {
 }
 
 # tftp_try get|put LOCAL REMOTE: one transfer, bounded in time when busybox has `timeout`.
+# With BIG_BLOCKS=yes (toolchain downloads) it asks for 1468-byte blocks when busybox tftp can.
 tftp_try() {
   case "$1" in get) op=-g ;; *) op=-p ;; esac
+  set -- "$op" -l "$2" -r "$3"
+  if [ "${BIG_BLOCKS:-no}" = yes ] && tftp --help 2>&1 | grep -q -- '-b SIZE'; then
+    set -- -b 1468 "$@"
+  fi
   if command -v timeout >/dev/null 2>&1; then
-    timeout "$TRY_TIMEOUT" tftp "$op" -l "$2" -r "$3" "$HOST" "$PORT"
+    timeout "$TRY_TIMEOUT" tftp "$@" "$HOST" "$PORT"
   else
-    tftp "$op" -l "$2" -r "$3" "$HOST" "$PORT"
+    tftp "$@" "$HOST" "$PORT"
   fi
 }
 
@@ -171,6 +177,11 @@ if [ "$mode" = bootstrap ]; then
         ;;
     esac
     case "$archive" in *.gz | *.tgz) unzip=z ;; *) unzip= ;; esac
+    # A toolchain is large: one transfer may take minutes (TOOLCHAIN_TRY_TIMEOUT), in big blocks
+    # when busybox tftp has -b.
+    short_timeout=$TRY_TIMEOUT
+    TRY_TIMEOUT=$TOOLCHAIN_TRY_TIMEOUT
+    BIG_BLOCKS=yes
     if ! transfer get "$WORK/$archive" "$archive" 30 \
       || ! mkdir -p "$BUILDHOST_PERSIST" \
       || ! tar -x${unzip}f "$WORK/$archive" -C "$BUILDHOST_PERSIST" >>"$WORK/log" 2>&1; then
@@ -179,6 +190,8 @@ if [ "$mode" = bootstrap ]; then
       upload_result "$UPLOAD_WAIT" error 66 || exit 74
       exit 66
     fi
+    TRY_TIMEOUT=$short_timeout
+    BIG_BLOCKS=no
     rm -f "$WORK/$archive"
     say "installed toolchain $archive"
     echo "buildhost-worker: installed toolchain $archive" >>"$WORK/log"
