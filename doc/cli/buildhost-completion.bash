@@ -159,6 +159,8 @@ function _complete_buildhost() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} list-images" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} image-status" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} start" ];    then _picocli_buildhost; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} bootstrap" ];    then _picocli_buildhost; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} prune" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} instances" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} status" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} show" ];    then _picocli_buildhost; return $?; fi
@@ -179,33 +181,37 @@ function _complete_buildhost() {
   local cmds2=(list-images)
   local cmds3=(image-status)
   local cmds4=(start)
-  local cmds5=(instances)
-  local cmds6=(status)
-  local cmds7=(show)
-  local cmds8=(poweroff)
-  local cmds9=(terminate)
-  local cmds10=(delete)
-  local cmds11=(logs)
-  local cmds12=(copy-to)
-  local cmds13=(copy-from)
-  local cmds14=(events)
-  local cmds15=(host)
-  local cmds16=(daemon)
-  local cmds17=(tftp)
+  local cmds5=(bootstrap)
+  local cmds6=(prune)
+  local cmds7=(instances)
+  local cmds8=(status)
+  local cmds9=(show)
+  local cmds10=(poweroff)
+  local cmds11=(terminate)
+  local cmds12=(delete)
+  local cmds13=(logs)
+  local cmds14=(copy-to)
+  local cmds15=(copy-from)
+  local cmds16=(events)
+  local cmds17=(host)
+  local cmds18=(daemon)
+  local cmds19=(tftp)
 
-  if CompWordsContainsArray "${cmds17[@]}"; then _picocli_buildhost_tftp; return $?; fi
-  if CompWordsContainsArray "${cmds16[@]}"; then _picocli_buildhost_daemon; return $?; fi
-  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_buildhost_host; return $?; fi
-  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_buildhost_events; return $?; fi
-  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_buildhost_copyfrom; return $?; fi
-  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_buildhost_copyto; return $?; fi
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_buildhost_logs; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_buildhost_delete; return $?; fi
-  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_buildhost_terminate; return $?; fi
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_buildhost_poweroff; return $?; fi
-  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_buildhost_show; return $?; fi
-  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_buildhost_status; return $?; fi
-  if CompWordsContainsArray "${cmds5[@]}"; then _picocli_buildhost_instances; return $?; fi
+  if CompWordsContainsArray "${cmds19[@]}"; then _picocli_buildhost_tftp; return $?; fi
+  if CompWordsContainsArray "${cmds18[@]}"; then _picocli_buildhost_daemon; return $?; fi
+  if CompWordsContainsArray "${cmds17[@]}"; then _picocli_buildhost_host; return $?; fi
+  if CompWordsContainsArray "${cmds16[@]}"; then _picocli_buildhost_events; return $?; fi
+  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_buildhost_copyfrom; return $?; fi
+  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_buildhost_copyto; return $?; fi
+  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_buildhost_logs; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_buildhost_delete; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_buildhost_terminate; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_buildhost_poweroff; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_buildhost_show; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_buildhost_status; return $?; fi
+  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_buildhost_instances; return $?; fi
+  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_buildhost_prune; return $?; fi
+  if CompWordsContainsArray "${cmds5[@]}"; then _picocli_buildhost_bootstrap; return $?; fi
   if CompWordsContainsArray "${cmds4[@]}"; then _picocli_buildhost_start; return $?; fi
   if CompWordsContainsArray "${cmds3[@]}"; then _picocli_buildhost_imagestatus; return $?; fi
   if CompWordsContainsArray "${cmds2[@]}"; then _picocli_buildhost_listimages; return $?; fi
@@ -221,7 +227,7 @@ function _picocli_buildhost() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="help list list-images image-status start instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
+  local commands="help list list-images image-status start bootstrap prune instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
   local flag_opts="'-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -239,7 +245,7 @@ function _picocli_buildhost_help() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="list list-images image-status start instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
+  local commands="list list-images image-status start bootstrap prune instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
   local flag_opts="'-h' '--help'"
   local arg_opts=""
 
@@ -368,7 +374,7 @@ function _picocli_buildhost_start() {
 
   local commands=""
   local flag_opts="'--json' '--wait' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--state-dir' '--root' '--timeout' '--put'"
+  local arg_opts="'--state-dir' '--root' '--timeout' '--put' '--toolchain' '--bootstrapped'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -390,6 +396,93 @@ function _picocli_buildhost_start() {
       ;;
     '--put')
       return
+      ;;
+    '--toolchain')
+      return
+      ;;
+    '--bootstrapped')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `bootstrap` subcommand.
+function _picocli_buildhost_bootstrap() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '--wait' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root' '--timeout' '--put' '--toolchain'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--state-dir')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--root')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--timeout')
+      return
+      ;;
+    '--put')
+      return
+      ;;
+    '--toolchain')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `prune` subcommand.
+function _picocli_buildhost_prune() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--state-dir')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--root')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
       ;;
   esac
 
@@ -819,7 +912,7 @@ function _picocli_buildhost_daemon() {
 
   local commands=""
   local flag_opts="'-h' '--help' '-V' '--version'"
-  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--stop-instances-on-exit'"
+  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--toolchains' '--stop-instances-on-exit'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -867,6 +960,9 @@ function _picocli_buildhost_daemon() {
       return
       ;;
     '--docker-network')
+      return
+      ;;
+    '--toolchains')
       return
       ;;
     '--stop-instances-on-exit')

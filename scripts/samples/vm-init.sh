@@ -47,12 +47,15 @@ while [ ! -b /dev/vda ] && [ "$n" -lt 50 ]; do
   n=$((n + 1))
 done
 # ext2 for sample-vm's disk, FAT for a disk that boots itself (scripts/samples/make-boot-disk).
-if ! mount -o ro /dev/vda /mnt/worker; then
+# Read-write: the instance runs on its own overlay, so what it writes never reaches the machine's
+# disk, and a bootstrap's writes (the toolchain in persist/) are what its kept overlay holds.
+if ! mount -o rw /dev/vda /mnt/worker; then
   say "cannot mount the worker disk /dev/vda"
   halt_now
 fi
 
-/mnt/worker/buildhost-worker
+BUILDHOST_PERSIST=/mnt/worker/persist /mnt/worker/buildhost-worker
 say "worker exited with code $?; powering off"
+sync
 umount /mnt/worker
 halt_now

@@ -27,6 +27,13 @@
 #              (remove one when reading). Each command's output is preceded by `$ <command>`.
 #              status is `abnormal` when the task could not be fetched (exit-code 75 then; this
 #              result is tried for a few seconds only, the server may be gone).
+#   Bootstrap  a task with the line `mode: bootstrap` first installs the toolchain into the guest's
+#              disk: each `toolchain: FILE` line names a tar archive (FILE ending in .tar.gz or
+#              .tgz: gzipped) that the worker downloads over TFTP from the same endpoint and unpacks
+#              into BUILDHOST_PERSIST (VMs: persist/ on the machine's disk, containers: default
+#              /opt/buildhost), then syncs. A failed download or unpack ends the task with status
+#              error. The commands run afterwards, in bootstrap and build mode alike, with
+#              BUILDHOST_PERSIST in their environment: a build finds the toolchain there.
 #   Exit code  0 on success; the failing command's exit code on error; 75 when the task could
 #              not be fetched; 74 when the result could not be uploaded. The VM's init powers the
 #              machine off afterwards; in a container the exit code is the container's.
@@ -37,6 +44,7 @@ set -u
 TASK_WAIT=${BUILDHOST_TASK_WAIT:-120}  # seconds to keep asking for task.manifest
 UPLOAD_WAIT=60    # seconds to keep trying to upload result.manifest
 TRY_TIMEOUT=15    # seconds one tftp transfer may take
+TOOLCHAIN_TRY_TIMEOUT=${BUILDHOST_TOOLCHAIN_TIMEOUT:-900}  # seconds one toolchain download may take
 
 say() {
   echo "buildhost-worker: $*"
@@ -79,12 +87,17 @@ await_route() {
 }
 
 # tftp_try get|put LOCAL REMOTE: one transfer, bounded in time when busybox has `timeout`.
+# With BIG_BLOCKS=yes (toolchain downloads) it asks for 1468-byte blocks when busybox tftp can.
 tftp_try() {
   case "$1" in get) op=-g ;; *) op=-p ;; esac
+  set -- "$op" -l "$2" -r "$3"
+  if [ "${BIG_BLOCKS:-no}" = yes ] && tftp --help 2>&1 | grep -q -- '-b SIZE'; then
+    set -- -b 1468 "$@"
+  fi
   if command -v timeout >/dev/null 2>&1; then
-    timeout "$TRY_TIMEOUT" tftp "$op" -l "$2" -r "$3" "$HOST" "$PORT"
+    timeout "$TRY_TIMEOUT" tftp "$@" "$HOST" "$PORT"
   else
-    tftp "$op" -l "$2" -r "$3" "$HOST" "$PORT"
+    tftp "$@" "$HOST" "$PORT"
   fi
 }
 
@@ -158,6 +171,47 @@ if ! transfer get "$WORK/task.manifest" task.manifest "$TASK_WAIT"; then
   exit 75
 fi
 say "downloaded task.manifest ($(wc -c <"$WORK/task.manifest") bytes)"
+
+# Bootstrap mode: the toolchain archives, unpacked into the persistent folder first.
+BUILDHOST_PERSIST=${BUILDHOST_PERSIST:-/opt/buildhost}
+export BUILDHOST_PERSIST
+{ cat "$WORK/task.manifest"; echo; } | tr -d '\r' >"$WORK/task.lines"
+mode=$(sed -n 's/^mode:[[:space:]]*//p' "$WORK/task.lines" | head -n 1)
+if [ "$mode" = bootstrap ]; then
+  say "bootstrap mode: installing into $BUILDHOST_PERSIST"
+  echo "buildhost-worker: bootstrap into $BUILDHOST_PERSIST" >>"$WORK/log"
+  sed -n 's/^toolchain:[[:space:]]*//p' "$WORK/task.lines" >"$WORK/toolchains"
+  while IFS= read -r archive <&3; do
+    case "$archive" in
+      '' | */* | .*)
+        say "toolchain '$archive' is not a plain file name"
+        echo "buildhost-worker: toolchain '$archive' is not a plain file name" >>"$WORK/log"
+        upload_result "$UPLOAD_WAIT" error 65 || exit 74
+        exit 65
+        ;;
+    esac
+    case "$archive" in *.gz | *.tgz) unzip=z ;; *) unzip= ;; esac
+    # A toolchain is large: one transfer may take minutes (TOOLCHAIN_TRY_TIMEOUT), in big blocks
+    # when busybox tftp has -b.
+    short_timeout=$TRY_TIMEOUT
+    TRY_TIMEOUT=$TOOLCHAIN_TRY_TIMEOUT
+    BIG_BLOCKS=yes
+    if ! transfer get "$WORK/$archive" "$archive" 30 \
+      || ! mkdir -p "$BUILDHOST_PERSIST" \
+      || ! tar -x${unzip}f "$WORK/$archive" -C "$BUILDHOST_PERSIST" >>"$WORK/log" 2>&1; then
+      say "cannot install toolchain $archive"
+      echo "buildhost-worker: cannot install toolchain $archive" >>"$WORK/log"
+      upload_result "$UPLOAD_WAIT" error 66 || exit 74
+      exit 66
+    fi
+    TRY_TIMEOUT=$short_timeout
+    BIG_BLOCKS=no
+    rm -f "$WORK/$archive"
+    say "installed toolchain $archive"
+    echo "buildhost-worker: installed toolchain $archive" >>"$WORK/log"
+  done 3<"$WORK/toolchains"
+  sync
+fi
 
 # The commands, one per line, in order.
 # (A last line without a newline and CRLF line ends are fine.)

@@ -2,11 +2,13 @@ package dev.buildhost.client;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.buildhost.client.wire.ApiError;
+import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.FileView;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
+import dev.buildhost.client.wire.PruneView;
 import dev.buildhost.client.wire.StartBody;
 import java.io.IOException;
 import java.io.InputStream;
@@ -94,6 +96,23 @@ public final class ApiClient {
   public InstanceView start(StartBody body) {
     return json(
         send(request("/v1/instances").POST(jsonBody(body)).build()), new TypeReference<>() {});
+  }
+
+  /** Starts a bootstrap instance of the machine; its success publishes a bootstrapped state. */
+  public InstanceView bootstrap(String machine, BootstrapBody body) {
+    return json(
+        send(
+            request("/v1/machines/" + segment(machine) + "/bootstrap")
+                .POST(jsonBody(body))
+                .build()),
+        new TypeReference<>() {});
+  }
+
+  /** Removes the stale bootstrapped states no instance runs on. */
+  public PruneView prune() {
+    return json(
+        send(request("/v1/bootstrapped/prune").POST(HttpRequest.BodyPublishers.noBody()).build()),
+        new TypeReference<>() {});
   }
 
   public InstanceView poweroff(String id) {

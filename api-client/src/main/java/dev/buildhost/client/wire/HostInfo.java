@@ -1,6 +1,7 @@
 package dev.buildhost.client.wire;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,6 +17,8 @@ import java.util.Map;
  * @param root the storage root
  * @param stateDir the state folder
  * @param journal whether the instance journal keeps up (null from a daemon older than this field)
+ * @param toolchains the host's current toolchains, by name
+ * @param bootstrapped how many bootstrapped states the host keeps and the disk they use
  */
 public record HostInfo(
     String version,
@@ -27,7 +30,30 @@ public record HostInfo(
     Tftp tftp,
     String root,
     String stateDir,
-    Journal journal) {
+    Journal journal,
+    List<ToolchainInfo> toolchains,
+    Bootstrapped bootstrapped) {
+
+  public HostInfo {
+    toolchains = toolchains == null ? List.of() : List.copyOf(toolchains);
+  }
+
+
+  /**
+   * A current toolchain.
+   *
+   * @param name its name: the folder {@code <root>/tftp/toolchain/<name>/}
+   * @param id the SHA-256 of its checksum file, or the id the daemon's setting gives
+   * @param source {@code published} (the monitor's folder) or {@code setting}
+   */
+  public record ToolchainInfo(String name, String id, String source) {}
+
+  /**
+   * @param states bootstrapped states kept
+   * @param stale of which stale (an older toolchain or revision)
+   * @param diskBytes disk they use
+   */
+  public record Bootstrapped(int states, int stale, long diskBytes) {}
 
   /**
    * @param maxInstances instances that may run at once

@@ -1,5 +1,6 @@
 package dev.buildhost.client.wire;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 
 /**
@@ -33,7 +34,27 @@ public record InstanceView(
     Instant createdAt,
     Instant runningAt,
     Instant stoppedAt,
-    String message) {
+    String message,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String startedFrom) {
+
+  /** An instance of the bare revision. */
+  public InstanceView(
+      String id,
+      String machine,
+      String revision,
+      MachineView.Type type,
+      State state,
+      EndReason endReason,
+      Integer exitCode,
+      int tftpPort,
+      Instant createdAt,
+      Instant runningAt,
+      Instant stoppedAt,
+      String message) {
+    this(
+        id, machine, revision, type, state, endReason, exitCode, tftpPort, createdAt, runningAt,
+        stoppedAt, message, null);
+  }
 
   /**
    * STOPPED is final. UNKNOWN: the daemon cannot read the instance's journal record; it keeps the

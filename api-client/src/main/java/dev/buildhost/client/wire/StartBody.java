@@ -9,5 +9,19 @@ import java.util.Map;
  * @param timeoutSeconds how long it may run; null for the daemon's default
  * @param files files to put into the instance folder before it starts, name to base64 (the daemon
  *     checks the names)
+ * @param bootstrapped {@code auto} (default: the bootstrapped state when there is one), {@code
+ *     required} (409 when there is none) or {@code never}
+ * @param toolchain the toolchain whose bootstrapped state to use; null for the host's only one
  */
-public record StartBody(String machine, Long timeoutSeconds, Map<String, String> files) {}
+public record StartBody(
+    String machine,
+    Long timeoutSeconds,
+    Map<String, String> files,
+    String bootstrapped,
+    String toolchain) {
+
+  /** A start that takes the bootstrapped state when there is one. */
+  public StartBody(String machine, Long timeoutSeconds, Map<String, String> files) {
+    this(machine, timeoutSeconds, files, null, null);
+  }
+}

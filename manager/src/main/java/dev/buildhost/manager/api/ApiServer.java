@@ -3,9 +3,15 @@ package dev.buildhost.manager.api;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.wire.ApiError;
+import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.HostInfo;
+import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.client.wire.PruneView;
 import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.common.threads.Threads;
+import dev.buildhost.manager.bootstrap.Bootstraps;
+import dev.buildhost.manager.bootstrap.StateStore;
+import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.model.Instance;
@@ -19,7 +25,9 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -129,7 +137,29 @@ public final class ApiServer implements AutoCloseable {
    * @param metrics counters the API feeds and exposes
    */
   public record Services(
-      InstanceManager manager, MachineLibrary library, HostFacts host, Metrics metrics) {}
+      InstanceManager manager,
+      MachineLibrary library,
+      HostFacts host,
+      Metrics metrics,
+      Bootstraps bootstraps) {
+
+    /** Services whose toolchains and bootstrapped states are found under the host's folders. */
+    public Services(
+        InstanceManager manager, MachineLibrary library, HostFacts host, Metrics metrics) {
+      this(
+          manager,
+          library,
+          host,
+          metrics,
+          new Bootstraps(
+              manager,
+              library,
+              new Toolchains(Path.of(host.root()).resolve("tftp").resolve("toolchain"), Map.of()),
+              new StateStore(Path.of(host.stateDir())),
+              List.of(),
+              Clock.systemUTC()));
+    }
+  }
 
   /** Host facts fixed at startup; {@link HostInfo} adds what changes. */
   public record HostFacts(
@@ -147,6 +177,7 @@ public final class ApiServer implements AutoCloseable {
   private final byte[] token;
   private final Services services;
   private final InstanceManager manager;
+  private final Bootstraps bootstraps;
   private final Limits limits;
   private final Router router = new Router();
   private final EventStream events;
@@ -161,6 +192,7 @@ public final class ApiServer implements AutoCloseable {
     this.token = token.getBytes(StandardCharsets.UTF_8);
     this.services = services;
     this.manager = services.manager();
+    this.bootstraps = services.bootstraps();
     this.limits = limits;
     this.events = new EventStream(manager);
     router
@@ -171,17 +203,24 @@ public final class ApiServer implements AutoCloseable {
         .add(
             "GET",
             "/v1/machines",
-            r -> r.sendJson(200, Views.machines(services.library().machines())))
+            r ->
+                r.sendJson(
+                    200,
+                    Views.machines(services.library().machines(), services.bootstraps().states())))
         .add(
             "GET",
             "/v1/machines/{}",
-            r -> r.sendJson(200, Views.machine(services.library().machine(r.param(0)))))
-        .add("GET", "/v1/instances", r -> r.sendJson(200, Views.instances(manager.list())))
+            r ->
+                r.sendJson(
+                    200,
+                    Views.machine(
+                        services.library().machine(r.param(0)),
+                        services.bootstraps().states(r.param(0)))))
+        .add("POST", "/v1/machines/{}/bootstrap", this::bootstrap)
+        .add("POST", "/v1/bootstrapped/prune", this::prune)
+        .add("GET", "/v1/instances", r -> r.sendJson(200, instances(manager.list())))
         .add("POST", "/v1/instances", this::start)
-        .add(
-            "GET",
-            "/v1/instances/{}",
-            r -> r.sendJson(200, Views.instance(manager.get(r.param(0)))))
+        .add("GET", "/v1/instances/{}", r -> r.sendJson(200, instance(manager.get(r.param(0)))))
         .add(
             "DELETE",
             "/v1/instances/{}",
@@ -192,11 +231,11 @@ public final class ApiServer implements AutoCloseable {
         .add(
             "POST",
             "/v1/instances/{}/poweroff",
-            r -> r.sendJson(200, Views.instance(manager.poweroff(r.param(0)))))
+            r -> r.sendJson(200, instance(manager.poweroff(r.param(0)))))
         .add(
             "POST",
             "/v1/instances/{}/terminate",
-            r -> r.sendJson(200, Views.instance(manager.terminate(r.param(0)))))
+            r -> r.sendJson(200, instance(manager.terminate(r.param(0)))))
         .add(
             "GET",
             "/v1/instances/{}/files",
@@ -482,7 +521,47 @@ public final class ApiServer implements AutoCloseable {
         facts.tftp(),
         facts.root(),
         facts.stateDir(),
-        Views.journal(manager.journalHealth()));
+        Views.journal(manager.journalHealth()),
+        bootstraps.toolchains().current().values().stream()
+            .map(t -> new HostInfo.ToolchainInfo(t.name(), t.id(), t.source()))
+            .toList(),
+        bootstrapped());
+  }
+
+  private HostInfo.Bootstrapped bootstrapped() {
+    List<Bootstraps.StateInfo> states = bootstraps.states();
+    int stale = (int) states.stream().filter(s -> !s.current()).count();
+    return new HostInfo.Bootstrapped(states.size(), stale, bootstraps.store().diskUse());
+  }
+
+  /** The instance with the bootstrapped state it started from. */
+  private InstanceView instance(Instance instance) {
+    return Views.instance(instance, manager.startedFrom(instance.id()));
+  }
+
+  private List<InstanceView> instances(List<Instance> instances) {
+    return instances.stream().map(this::instance).toList();
+  }
+
+  private void bootstrap(Request request) throws IOException {
+    StartRequest start =
+        StartRequests.bootstrap(
+            request.param(0), request.json(BootstrapBody.class, limits.jsonBytes()));
+    Instance instance;
+    try {
+      instance = bootstraps.bootstrap(start);
+    } catch (ManagerException e) {
+      services.metrics().onStartRefused(e.kind().name());
+      throw e;
+    }
+    request.exchange().getResponseHeaders().set("Location", "/v1/instances/" + instance.id());
+    request.sendJson(201, instance(instance));
+  }
+
+  private void prune(Request request) throws IOException {
+    List<String> removed = bootstraps.prune();
+    List<String> kept = bootstraps.states().stream().map(s -> s.state().id()).toList();
+    request.sendJson(200, new PruneView(removed, kept));
   }
 
   private void drain(Request request, boolean draining) throws IOException {
@@ -500,25 +579,31 @@ public final class ApiServer implements AutoCloseable {
         200,
         Metrics.CONTENT_TYPE,
         services
-            .metrics()
-            .render(
-                manager.list(),
-                manager.isDraining(),
-                events.openStreams(),
-                manager.journalHealth()));
+                .metrics()
+                .render(
+                    manager.list(),
+                    manager.isDraining(),
+                    events.openStreams(),
+                    manager.journalHealth())
+            + bootstrappedMetrics());
+  }
+
+  private String bootstrappedMetrics() {
+    HostInfo.Bootstrapped use = bootstrapped();
+    return Metrics.renderBootstrapped(use.states(), use.stale(), use.diskBytes());
   }
 
   private void start(Request request) throws IOException {
     StartRequest start = StartRequests.from(request.json(StartBody.class, limits.jsonBytes()));
     Instance instance;
     try {
-      instance = manager.start(start);
+      instance = bootstraps.start(start);
     } catch (ManagerException e) {
       services.metrics().onStartRefused(e.kind().name());
       throw e;
     }
     request.exchange().getResponseHeaders().set("Location", "/v1/instances/" + instance.id());
-    request.sendJson(201, Views.instance(instance));
+    request.sendJson(201, instance(instance));
   }
 
   private void getFile(Request request) throws IOException {

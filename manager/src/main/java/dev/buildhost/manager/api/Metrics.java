@@ -142,6 +142,21 @@ public final class Metrics {
     counters.computeIfAbsent(key, k -> new LongAdder()).increment();
   }
 
+  /** The gauges of bootstrapped states, computed at scrape time. */
+  public static String renderBootstrapped(int states, int stale, long diskBytes) {
+    StringBuilder out = new StringBuilder();
+    header(out, "buildhost_bootstrapped_states", "gauge", "Bootstrapped states kept, by status.");
+    sample(out, "buildhost_bootstrapped_states", "status=\"current\"", states - stale);
+    sample(out, "buildhost_bootstrapped_states", "status=\"stale\"", stale);
+    header(
+        out,
+        "buildhost_bootstrapped_disk_bytes",
+        "gauge",
+        "Disk used by bootstrapped states (VM layers, results; committed images not included).");
+    sample(out, "buildhost_bootstrapped_disk_bytes", null, diskBytes);
+    return out.toString();
+  }
+
   private static void header(StringBuilder out, String name, String type, String help) {
     out.append("# HELP ").append(name).append(' ').append(help).append('\n');
     out.append("# TYPE ").append(name).append(' ').append(type).append('\n');

@@ -6,6 +6,8 @@ import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.client.wire.ManifestView;
+import dev.buildhost.manager.bootstrap.BootstrappedState;
+import dev.buildhost.manager.bootstrap.Bootstraps;
 import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.Machine;
 import dev.buildhost.manager.machine.Manifest;
@@ -26,6 +28,11 @@ final class Views {
   private Views() {}
 
   static InstanceView instance(Instance i) {
+    return instance(i, null);
+  }
+
+  /** The instance and the bootstrapped state it started from (null: the bare revision). */
+  static InstanceView instance(Instance i, String startedFrom) {
     return new InstanceView(
         i.id(),
         i.machine(),
@@ -38,7 +45,8 @@ final class Views {
         i.createdAt(),
         i.runningAt(),
         i.stoppedAt(),
-        i.message());
+        i.message(),
+        startedFrom);
   }
 
   static HostInfo.Journal journal(JournalHealth health) {
@@ -60,6 +68,38 @@ final class Views {
 
   static List<FileView> files(List<FileEntry> files) {
     return files.stream().map(f -> new FileView(f.name(), f.size(), f.modified())).toList();
+  }
+
+  static MachineView machine(Machine machine, List<Bootstraps.StateInfo> states) {
+    MachineView view = machine(machine);
+    return new MachineView(
+        view.name(),
+        view.type(),
+        view.inService(),
+        view.revisions(),
+        view.problems(),
+        states.stream()
+            .filter(s -> s.state().machine().equals(machine.name()))
+            .map(Views::bootstrapped)
+            .toList());
+  }
+
+  static List<MachineView> machines(List<Machine> machines, List<Bootstraps.StateInfo> states) {
+    return machines.stream().map(m -> machine(m, states)).toList();
+  }
+
+  static MachineView.BootstrappedView bootstrapped(Bootstraps.StateInfo info) {
+    BootstrappedState s = info.state();
+    return new MachineView.BootstrappedView(
+        s.id(),
+        s.version(),
+        s.toolchain(),
+        s.toolchainId(),
+        info.current() ? "current" : "stale",
+        s.createdAt(),
+        s.instance(),
+        s.image(),
+        info.inUse());
   }
 
   static MachineView machine(Machine machine) {

@@ -10,8 +10,20 @@ import java.nio.file.Path;
  * @param revision the machine revision the instance runs (fixed for the instance's life)
  * @param instanceDir {@code <root>/instances/<id>/}: overlay disk, console.log
  * @param tftpPort the instance's writable TFTP port on 127.0.0.1
+ * @param layer the bootstrapped state the instance starts from; null for the bare revision
  */
-public record LaunchSpec(String instanceId, Revision revision, Path instanceDir, int tftpPort) {
+public record LaunchSpec(
+    String instanceId, Revision revision, Path instanceDir, int tftpPort, StartLayer layer) {
+
+  /** An instance of the bare revision. */
+  public LaunchSpec(String instanceId, Revision revision, Path instanceDir, int tftpPort) {
+    this(instanceId, revision, instanceDir, tftpPort, null);
+  }
+
+  /** The same launch, started from {@code layer}. */
+  public LaunchSpec withLayer(StartLayer layer) {
+    return new LaunchSpec(instanceId, revision, instanceDir, tftpPort, layer);
+  }
 
   /** RAM an instance gets, and is charged against the budget, when its manifest names none. */
   public static final long DEFAULT_RAM_MIB = 512;

@@ -21,6 +21,8 @@ import picocli.CommandLine.ScopeType;
       MachineCommands.ListImages.class,
       MachineCommands.ImageStatus.class,
       StartCommand.class,
+      BootstrapCommand.class,
+      PruneCommand.class,
       InstanceCommands.ListInstances.class,
       InstanceCommands.Status.class,
       InstanceCommands.Show.class,

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 
 /** How times and instances read in tables. */
 final class Format {
@@ -18,6 +19,21 @@ final class Format {
 
   static String time(Instant instant) {
     return instant == null ? "-" : TIME.format(instant);
+  }
+
+  /** A size for people: 512 B, 3.2 MiB, 1.5 GiB. */
+  static String bytes(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double value = bytes;
+    int unit = -1;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
   }
 
   static String clock(Instant instant) {

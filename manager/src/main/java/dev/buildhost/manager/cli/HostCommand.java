@@ -47,6 +47,20 @@ final class HostCommand extends ClientCommand {
         host.tftp().portFirst(),
         host.tftp().portLast());
     out.printf("  journal:      %s%n", journal(host.journal()));
+    if (host.toolchains().isEmpty()) {
+      out.println("  toolchains:   none");
+    } else {
+      out.println("  toolchains:");
+      host.toolchains()
+          .forEach(t -> out.printf("    %-12s %s (%s)%n", t.name(), t.id(), t.source()));
+    }
+    if (host.bootstrapped() != null) {
+      out.printf(
+          "  bootstrapped: %d state(s), %d stale, %s on disk%n",
+          host.bootstrapped().states(),
+          host.bootstrapped().stale(),
+          Format.bytes(host.bootstrapped().diskBytes()));
+    }
     out.printf("  root:         %s%n", host.root());
     out.printf("  state:        %s%n", host.stateDir());
     out.println("  versions:");

@@ -18,6 +18,16 @@ final class MachineCommands {
     return machine.type() == null ? "-" : machine.type().manifestValue();
   }
 
+  /** The machine's bootstrapped states in a word: "2 (1 current)" or "-". */
+  static String bootstrapped(MachineView machine) {
+    if (machine.bootstrapped().isEmpty()) {
+      return "-";
+    }
+    long current =
+        machine.bootstrapped().stream().filter(s -> "current".equals(s.status())).count();
+    return machine.bootstrapped().size() + " (" + current + " current)";
+  }
+
   @Command(
       name = "list",
       description =
@@ -36,7 +46,8 @@ final class MachineCommands {
         printJson(machines);
         return ExitCode.OK;
       }
-      Table table = new Table("MACHINE", "TYPE", "IN SERVICE", "REVISIONS", "PROBLEMS");
+      Table table =
+          new Table("MACHINE", "TYPE", "IN SERVICE", "REVISIONS", "PROBLEMS", "BOOTSTRAPPED");
       for (MachineView m : machines) {
         table.row(
             m.name(),
@@ -45,7 +56,8 @@ final class MachineCommands {
             m.revisions().size(),
             m.problems().isEmpty()
                 ? "-"
-                : m.problems().size() + " (buildhost image-status " + m.name() + ")");
+                : m.problems().size() + " (buildhost image-status " + m.name() + ")",
+            bootstrapped(m));
       }
       table.print(out());
       out().printf("%n%d machine(s)%n", machines.size());
@@ -134,6 +146,19 @@ final class MachineCommands {
       out.println("  revisions:");
       for (MachineView.RevisionView r : machine.revisions()) {
         out.printf("    %s%s  %s%n", r.version(), r.inService() ? " *" : "  ", r.dir());
+      }
+      if (!machine.bootstrapped().isEmpty()) {
+        out.println("  bootstrapped:");
+        for (MachineView.BootstrappedView b : machine.bootstrapped()) {
+          out.printf(
+              "    %-7s %s  toolchain %s id %s%s%s%n",
+              b.status(),
+              b.id(),
+              b.toolchain(),
+              b.toolchainId(),
+              b.image() == null ? "" : "  image " + b.image(),
+              b.inUse().isEmpty() ? "" : "  used by " + String.join(", ", b.inUse()));
+        }
       }
       if (!machine.problems().isEmpty()) {
         out.println("  problems:");

@@ -5,6 +5,10 @@ import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.api.Metrics;
 import dev.buildhost.manager.backend.Acceleration;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.bootstrap.Bootstraps;
+import dev.buildhost.manager.bootstrap.StateStore;
+import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.machine.MachineLibrary;
@@ -23,8 +27,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -97,6 +103,7 @@ public final class Daemon implements AutoCloseable {
     Acceleration acceleration = acceleration(config, made);
     manager = InstanceManager.open(config, library::inService, made);
     metricsSubscription = manager.subscribe(metrics::onEvent);
+    Bootstraps bootstraps = bootstraps(config, library, made);
     log.info(
         "instance manager open: {} instance(s) known after reconciliation", manager.list().size());
 
@@ -129,7 +136,7 @@ public final class Daemon implements AutoCloseable {
           new ApiServer(
                   settings.listen(),
                   token,
-                  new ApiServer.Services(manager, library, facts, metrics),
+                  new ApiServer.Services(manager, library, facts, metrics, bootstraps),
                   limits)
               .start();
     } catch (IOException e) {
@@ -144,6 +151,32 @@ public final class Daemon implements AutoCloseable {
     ApiCredentials.publish(config.stateDir(), api.url());
     log.info(
         "API listening on {} (token in {})", api.url(), config.stateDir().resolve("api-token"));
+  }
+
+  /** Toolchains and bootstrapped states; removes what unfinished bootstraps left. */
+  private Bootstraps bootstraps(
+      ManagerConfig config, MachineLibrary library, List<InstanceBackend> backends) {
+    List<KeepsGuestDisk> keepers = new ArrayList<>();
+    for (InstanceBackend backend : backends) {
+      if (backend instanceof KeepsGuestDisk keeper) {
+        keepers.add(keeper);
+      }
+    }
+    Bootstraps bootstraps =
+        new Bootstraps(
+            manager,
+            library,
+            new Toolchains(config.tftpDir().resolve("toolchain"), settings.toolchains()),
+            new StateStore(config.stateDir()),
+            keepers,
+            Clock.systemUTC());
+    bootstraps.reconcile();
+    log.info(
+        "toolchains: {}",
+        bootstraps.toolchains().current().isEmpty()
+            ? "none"
+            : bootstraps.toolchains().current().values());
+    return bootstraps;
   }
 
   private static TftpServer startTftp(Path root, InetSocketAddress listen, Metrics metrics)

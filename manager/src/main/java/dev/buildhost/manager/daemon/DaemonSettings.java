@@ -2,6 +2,7 @@ package dev.buildhost.manager.daemon;
 
 import dev.buildhost.common.size.Sizes;
 import dev.buildhost.common.time.Durations;
+import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
 import java.net.InetAddress;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,12 +24,27 @@ import java.util.regex.Pattern;
  * @param listen the HTTP API's address
  * @param tftpListen the read-only TFTP server's address; null when it is off
  * @param stopInstancesOnExit whether SIGTERM powers off running instances
+ * @param toolchains toolchain ids the {@code toolchains} setting gives, by name
  */
 public record DaemonSettings(
     ManagerConfig manager,
     InetSocketAddress listen,
     InetSocketAddress tftpListen,
-    boolean stopInstancesOnExit) {
+    boolean stopInstancesOnExit,
+    Map<String, String> toolchains) {
+
+  public DaemonSettings {
+    toolchains = toolchains == null ? Map.of() : Map.copyOf(toolchains);
+  }
+
+  /** Settings without configured toolchain ids. */
+  public DaemonSettings(
+      ManagerConfig manager,
+      InetSocketAddress listen,
+      InetSocketAddress tftpListen,
+      boolean stopInstancesOnExit) {
+    this(manager, listen, tftpListen, stopInstancesOnExit, Map.of());
+  }
 
   public static final int DEFAULT_API_PORT = 7346;
 
@@ -80,7 +97,9 @@ public record DaemonSettings(
                 : values.address(Setting.TFTP_LISTEN);
     boolean stop =
         values.has(Setting.STOP_INSTANCES_ON_EXIT) && values.bool(Setting.STOP_INSTANCES_ON_EXIT);
-    return new DaemonSettings(config, listen, tftp, stop);
+    Map<String, String> toolchains =
+        values.has(Setting.TOOLCHAINS) ? values.toolchains(Setting.TOOLCHAINS) : Map.of();
+    return new DaemonSettings(config, listen, tftp, stop, toolchains);
   }
 
   /** The values with their origins, for error messages. */
@@ -171,6 +190,43 @@ public record DaemonSettings(
         case "false", "no", "off" -> false;
         default -> throw bad(s, value, "not true or false");
       };
+    }
+
+    /** {@code name=id} pairs separated by commas (or blanks); each name once. */
+    Map<String, String> toolchains(Setting s) {
+      String value = text(s);
+      Map<String, String> ids = new TreeMap<>();
+      for (String pair : value.split("[,\\s]+")) {
+        if (pair.isEmpty()) {
+          continue;
+        }
+        int eq = pair.indexOf('=');
+        if (eq <= 0) {
+          throw bad(s, value, "'" + pair + "' is not NAME=ID");
+        }
+        String name = pair.substring(0, eq);
+        String id = pair.substring(eq + 1);
+        if (!Toolchains.NAME.matcher(name).matches()) {
+          throw bad(
+              s,
+              value,
+              "'" + name + "' is not a toolchain name (letters, digits, '.', '_', '+', '-')");
+        }
+        if (!Toolchains.ID.matcher(id).matches()) {
+          throw bad(
+              s,
+              value,
+              "the id of "
+                  + name
+                  + " must be 1 to 128 letters, digits, '.', '_', '+' or '-', not '"
+                  + id
+                  + "'");
+        }
+        if (ids.put(name, id) != null) {
+          throw bad(s, value, "toolchain " + name + " is named twice");
+        }
+      }
+      return ids;
     }
 
     int[] range(Setting s) {

@@ -50,6 +50,11 @@ public enum Setting {
       "docker_network",
       "MODE",
       "network mode of containers (default host: they reach the " + "TFTP ports on 127.0.0.1)"),
+  TOOLCHAINS(
+      "toolchains",
+      "NAME=ID,...",
+      "ids of the host's toolchains, for hosts without the monitor or to override the id it"
+          + " published (default: the SHA-256 of each checksum file under <root>/tftp/toolchain/)"),
   STOP_INSTANCES_ON_EXIT(
       "stop_instances_on_exit",
       "true|false",

@@ -13,6 +13,8 @@ import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
@@ -23,6 +25,7 @@ import dev.buildhost.manager.network.ContainerAddressing;
 import dev.buildhost.manager.network.GuestNamespace;
 import dev.buildhost.manager.network.NetworkException;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -63,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * lifecycle reserved, so that the launch only starts it. The launch checks it against the plan the
  * spec gives at that moment (the image may have changed since) and replaces it if it differs.
  */
-public final class DockerBackend implements InstanceBackend, PreparesAhead {
+public final class DockerBackend implements InstanceBackend, PreparesAhead, KeepsGuestDisk {
 
   public static final String LABEL_INSTANCE = "dev.buildhost.instance";
   public static final String LABEL_MACHINE = "dev.buildhost.machine";
@@ -81,6 +84,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   private final ExecutorService executor;
   private final ScheduledExecutorService scheduler;
   private final ContainerEvents events;
+  private final ContainerCommit commits;
 
   /** Tracked guests by container id. */
   private final Map<String, ContainerGuest> guests = new ConcurrentHashMap<>();
@@ -124,6 +128,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             Threads.daemonFactory("buildhost-docker-events"));
+    this.commits = new ContainerCommit(engine, root);
     this.events =
         new ContainerEvents(
             engine, Map.of(LABEL_ROOT, root), this::onEvent, this::resyncAll, scheduler);
@@ -285,7 +290,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
   private Created checkIn(Created ahead, LaunchSpec spec) throws BackendException {
     ContainerPlan plan;
     try {
-      plan = plan(spec, images.ensure(spec.revision()));
+      plan = plan(spec, imageOf(spec));
     } catch (BackendException | RuntimeException e) {
       remove(ahead);
       throw e;
@@ -312,10 +317,35 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead {
         spec.revision().manifest().cpus() == null ? 1 : engineCpus());
   }
 
+  /** The committed image of the bootstrapped state the spec starts from, else the revision's. */
+  private String imageOf(LaunchSpec spec) throws BackendException {
+    return spec.layer() != null && spec.layer().image() != null
+        ? spec.layer().image()
+        : images.ensure(spec.revision());
+  }
+
+  @Override
+  public KeptDisk keep(LaunchSpec spec, Path into, Map<String, String> labels)
+      throws BackendException {
+    return commits.commit(spec, labels);
+  }
+
+  @Override
+  public void discard(KeptDisk kept) {
+    if (kept.image() != null) {
+      commits.remove(kept.image());
+    }
+  }
+
+  @Override
+  public Set<String> removeKeptExcept(Set<String> inUse) {
+    return commits.removeExcept(inUse);
+  }
+
   /** Creates the instance's container, loading its image first when the engine lacks it. */
   private Created create(LaunchSpec spec) throws BackendException {
     Revision revision = spec.revision();
-    String image = images.ensure(revision);
+    String image = imageOf(spec);
     try {
       return create(spec, image);
     } catch (ImageGoneException e) {

@@ -3,6 +3,7 @@ package dev.buildhost.manager.instance;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
@@ -58,6 +59,7 @@ final class InstanceLauncher {
         return tracked.snapshot();
       }
       spec = setUp(tracked, request);
+      tracked.keeper = backend instanceof KeepsGuestDisk keeper ? keeper : null;
       tracked.launching = true;
     }
     Guest guest;
@@ -104,8 +106,15 @@ final class InstanceLauncher {
           tracked.snapshot().tftpPort(),
           tracked.deadline,
           tracked.preparedPort > 0 ? ", prepared ahead" : "");
-      return new LaunchSpec(
-          id, tracked.revision, tracked.instanceDir, tracked.snapshot().tftpPort());
+      LaunchSpec spec =
+          new LaunchSpec(
+              id,
+              tracked.revision,
+              tracked.instanceDir,
+              tracked.snapshot().tftpPort(),
+              tracked.options.layer());
+      tracked.spec = spec;
+      return spec;
     } catch (NoFreePortException e) {
       prepared.discardTaken(tracked.revision, id);
       discard(tracked);

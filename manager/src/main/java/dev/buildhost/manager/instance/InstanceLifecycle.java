@@ -216,6 +216,7 @@ final class InstanceLifecycle {
         return;
       }
       cancelTimers(tracked);
+      message = runEndHook(tracked, reported, exitCode, message);
       if (tracked.guest != null) {
         try {
           tracked.guest.release();
@@ -238,6 +239,33 @@ final class InstanceLifecycle {
           exitCode == null ? "" : ", exit code " + exitCode);
       publish(step);
     }
+  }
+
+  /** The instance's end hook, once, before its guest is released; its note joins the message. */
+  private static String runEndHook(
+      TrackedInstance tracked, EndReason reported, Integer exitCode, String message) {
+    EndHook hook = tracked.options.endHook();
+    if (hook == null || tracked.spec == null) {
+      return message;
+    }
+    tracked.options = new StartOptions(tracked.options.revision(), tracked.options.layer(), null);
+    // A requested end (terminate, timeout) is the reason, whatever the backend saw of it.
+    EndReason requested = tracked.life.requestedReason();
+    String note;
+    try {
+      note =
+          hook.guestEnded(
+              new EndHook.GuestEnd(
+                  tracked.spec,
+                  requested != null ? requested : reported,
+                  exitCode,
+                  tracked.tftpDir,
+                  tracked.keeper));
+    } catch (RuntimeException e) {
+      LOG.error("instance {}: its end hook failed: {}", tracked.id(), e.getMessage(), e);
+      note = "end hook failed: " + e.getMessage();
+    }
+    return note == null ? message : message == null ? note : message + "; " + note;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -178,6 +179,14 @@ public final class InstanceManager implements AutoCloseable {
    * when a stop request came during the launch).
    */
   public Instance start(StartRequest request) {
+    return start(request, StartOptions.NONE);
+  }
+
+  /**
+   * Starts an instance with {@code options}: a fixed revision, a bootstrapped state to start from,
+   * an end hook.
+   */
+  public Instance start(StartRequest request, StartOptions options) {
     checkOpen();
     if (request == null || request.machine() == null || request.machine().isBlank()) {
       throw new ManagerException(ManagerException.Kind.BAD_REQUEST, "name the machine to start");
@@ -204,7 +213,8 @@ public final class InstanceManager implements AutoCloseable {
               + " s");
     }
     request.files().keySet().forEach(InstanceFiles::checkName);
-    Revision revision = revisions.inService(request.machine());
+    Revision revision =
+        options.revision() != null ? options.revision() : revisions.inService(request.machine());
     InstanceBackend backend = backends.get(revision.manifest().type());
     if (backend == null) {
       throw new ManagerException(
@@ -216,6 +226,9 @@ public final class InstanceManager implements AutoCloseable {
               + ", and this daemon runs no backend for that type");
     }
     TrackedInstance tracked = registry.reserve(revision, timeout);
+    synchronized (tracked) {
+      tracked.options = options;
+    }
     return launcher.launch(tracked, backend, request);
   }
 
@@ -225,6 +238,30 @@ public final class InstanceManager implements AutoCloseable {
 
   public List<Instance> list() {
     return registry.snapshots();
+  }
+
+  /**
+   * The id of the bootstrapped state the instance started from; null for the bare revision (or an
+   * instance adopted from an earlier daemon, which does not record it).
+   */
+  public String startedFrom(String id) {
+    StartOptions options = registry.find(id).options;
+    return options.layer() == null ? null : options.layer().stateId();
+  }
+
+  /**
+   * The id of the bootstrapped state each running instance that this daemon started from one runs
+   * on, by instance id (instances adopted from an earlier daemon are not known here).
+   */
+  public Map<String, String> startedFrom() {
+    Map<String, String> states = new TreeMap<>();
+    for (TrackedInstance tracked : registry.all()) {
+      StartOptions options = tracked.options;
+      if (options.layer() != null && tracked.state() != InstanceState.STOPPED) {
+        states.put(tracked.id(), options.layer().stateId());
+      }
+    }
+    return states;
   }
 
   /** ACPI shutdown / SIGTERM, then kill after the grace period. Returns at once. */

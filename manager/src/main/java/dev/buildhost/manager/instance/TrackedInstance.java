@@ -1,6 +1,8 @@
 package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.Guest;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.journal.UnreadableRecord;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.Instance;
@@ -34,6 +36,15 @@ final class TrackedInstance {
   Scheduler.Task timeoutTask;
   Scheduler.Task graceTask;
   Scheduler.Task watchdogTask;
+
+  /** The bootstrapped state the instance started from, and its end hook (see StartOptions). */
+  StartOptions options = StartOptions.NONE;
+
+  /** What the guest was launched with; null until it is. */
+  LaunchSpec spec;
+
+  /** The backend's way to keep the guest's disk; null when it has none. */
+  KeepsGuestDisk keeper;
 
   /** Set once the instance is deleted: nothing may write its record again. */
   boolean deleted;

@@ -7,6 +7,8 @@ import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.GuestReports;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.Manifest;
@@ -58,7 +60,7 @@ import org.xml.sax.SAXException;
  * backend reconnects in the background and reports the end of every guest whose domain ended
  * meanwhile: their lifecycle events were lost with the connection.
  */
-public final class LibvirtBackend implements InstanceBackend {
+public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtBackend.class);
   private static final Pattern MAC = Pattern.compile("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
   private static final int DEFAULT_CPUS = 1;
@@ -144,7 +146,7 @@ public final class LibvirtBackend implements InstanceBackend {
     String xml = domainXml(spec, options, kernel, initrd, overlay).toXml();
     String name = DomainXml.domainName(spec.instanceId());
     if (overlay != null) {
-      QemuImg.createOverlay(base, overlay);
+      BootstrapLayers.createOverlay(spec, base, overlay);
     }
     GuestReports reports = GuestReports.forLaunch(listener, reportThreads);
     launching.add(name);
@@ -253,6 +255,17 @@ public final class LibvirtBackend implements InstanceBackend {
     }
     destroy(name);
     QemuImg.deleteQuietly(LaunchSpec.overlayDisk(config.instancesDir().resolve(instanceId)));
+  }
+
+  @Override
+  public KeptDisk keep(LaunchSpec spec, Path into, Map<String, String> labels)
+      throws BackendException {
+    return BootstrapLayers.keep(spec, into);
+  }
+
+  @Override
+  public void discard(KeptDisk kept) {
+    BootstrapLayers.discard(kept);
   }
 
   @Override

@@ -85,7 +85,10 @@ class CliTest {
     assertEquals(0, run.exit(), run.toString());
     List<String> lines = run.out().lines().toList();
     assertTrue(
-        lines.get(0).startsWith("MACHINE      TYPE    IN SERVICE  REVISIONS  PROBLEMS"), run.out());
+        lines
+            .get(0)
+            .startsWith("MACHINE      TYPE    IN SERVICE  REVISIONS  PROBLEMS  BOOTSTRAPPED"),
+        run.out());
     assertTrue(lines.get(1).startsWith("fake-worker  docker  1.0         1          -"), run.out());
     JsonNode json = Json.MAPPER.readTree(run("list", "--json").out());
     assertEquals("fake-worker", json.get(0).path("name").asText());
@@ -349,7 +352,7 @@ class CliTest {
           entry.getKey() + " lists no exit codes:\n" + usage);
       verbs++;
     }
-    assertEquals(17, verbs);
+    assertEquals(19, verbs);
   }
 
   @Test

@@ -48,16 +48,21 @@ class DaemonSettingsTest {
   void everySettingIsRead() {
     Map<Setting, String> values =
         Map.ofEntries(
-            Map.entry(Setting.ROOT, "/srv/bh"), Map.entry(Setting.STATE_DIR, "/var/lib/bh"),
+            Map.entry(Setting.ROOT, "/srv/bh"),
+            Map.entry(Setting.STATE_DIR, "/var/lib/bh"),
             Map.entry(Setting.LISTEN, "127.0.0.2:9000"),
-                Map.entry(Setting.TFTP_LISTEN, "[::1]:6969"),
-            Map.entry(Setting.TFTP_PORTS, "20000 - 20099"), Map.entry(Setting.MAX_INSTANCES, "3"),
-            Map.entry(Setting.RAM_BUDGET, "2G"), Map.entry(Setting.DEFAULT_TIMEOUT, "90m"),
-            Map.entry(Setting.POWEROFF_GRACE, "PT45S"), Map.entry(Setting.ACCEL, "TCG"),
+            Map.entry(Setting.TFTP_LISTEN, "[::1]:6969"),
+            Map.entry(Setting.TFTP_PORTS, "20000 - 20099"),
+            Map.entry(Setting.MAX_INSTANCES, "3"),
+            Map.entry(Setting.RAM_BUDGET, "2G"),
+            Map.entry(Setting.DEFAULT_TIMEOUT, "90m"),
+            Map.entry(Setting.POWEROFF_GRACE, "PT45S"),
+            Map.entry(Setting.ACCEL, "TCG"),
             Map.entry(Setting.LIBVIRT_URI, "qemu:///session"),
-                Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
+            Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
             Map.entry(Setting.DOCKER_NETWORK, "none"),
-                Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"));
+            Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"),
+            Map.entry(Setting.TOOLCHAINS, "stable=abc123, staging=def456"));
     assertEquals(Setting.values().length, values.size(), "a setting is missing from this test");
     DaemonSettings s = resolve(values, Map.of());
     ManagerConfig c = s.manager();
@@ -79,6 +84,27 @@ class DaemonSettingsTest {
     assertEquals(9000, s.listen().getPort());
     assertEquals("0:0:0:0:0:0:0:1", s.tftpListen().getAddress().getHostAddress());
     assertTrue(s.stopInstancesOnExit());
+    assertEquals(Map.of("stable", "abc123", "staging", "def456"), s.toolchains());
+  }
+
+  @Test
+  void aMalformedToolchainsSettingNamesThePairThatIsWrong() {
+    for (String[] bad :
+        new String[][] {
+          {"stable", "'stable' is not NAME=ID"},
+          {".hidden=abc", "'.hidden' is not a toolchain name"},
+          {"stable=a/b", "the id of stable must be"},
+          {"stable=a,stable=b", "toolchain stable is named twice"},
+          {"stable=", "the id of stable must be"}
+        }) {
+      ConfigException e =
+          assertThrows(
+              ConfigException.class,
+              () -> resolve(Map.of(Setting.TOOLCHAINS, bad[0]), Map.of()),
+              bad[0]);
+      assertTrue(e.getMessage().contains(bad[1]), bad[0] + ": " + e.getMessage());
+      assertTrue(e.getMessage().contains("'toolchains' in"), e.getMessage());
+    }
   }
 
   @Test

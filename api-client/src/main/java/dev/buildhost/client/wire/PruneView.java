@@ -1,0 +1,11 @@
+package dev.buildhost.client.wire;
+
+import java.util.List;
+
+/**
+ * The answer of {@code POST /v1/bootstrapped/prune}.
+ *
+ * @param removed the ids of the stale bootstrapped states removed
+ * @param kept the ids of the states left (current ones, and stale ones instances still run on)
+ */
+public record PruneView(List<String> removed, List<String> kept) {}

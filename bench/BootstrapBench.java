@@ -1,0 +1,249 @@
+import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.bootstrap.Bootstraps;
+import dev.buildhost.manager.bootstrap.StateStore;
+import dev.buildhost.manager.bootstrap.Toolchains;
+import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.docker.DockerBackend;
+import dev.buildhost.manager.instance.InstanceManager;
+import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.manager.model.BootstrappedMode;
+import dev.buildhost.manager.model.Instance;
+import dev.buildhost.manager.model.InstanceEvent;
+import dev.buildhost.manager.model.InstanceState;
+import dev.buildhost.manager.model.StartRequest;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * bench/bootstrap, the Java side (one warm JVM): with the sample container and a 100 MiB toolchain,
+ * (1) the time from start() to the end of a build that installs the toolchain itself (fetch over
+ * TFTP and unpack, as a bootstrap does) against a build started from the bootstrapped state that
+ * finds it installed; (2) the start latency (start() to RUNNING) of a bootstrapped instance against
+ * a plain one (target ratio at most 1.1). Medians of RUNS runs. Arguments: MACHINES_DIR MACHINE.
+ */
+public class BootstrapBench {
+
+  static final int RUNS = 3;
+  static final int TOOLCHAIN_MIB = 100;
+
+  public static void main(String[] args) throws Exception {
+    Path samples = Path.of(args[0]);
+    String sample = args[1];
+    Path root = Files.createTempDirectory("buildhost-bench-bootstrap-");
+    String machine = "bench-bs";
+    Path source = samples.resolve(sample).resolve(sample + "-1").toRealPath();
+    Path revision =
+        Files.createDirectories(root.resolve("machines/" + machine + "/" + machine + "-1.0"));
+    try (var files = Files.list(source)) {
+      for (Path file : files.toList()) {
+        Path target = revision.resolve(file.getFileName());
+        if (file.getFileName().toString().equals("manifest")) {
+          Files.writeString(
+              target, Files.readString(file).replaceFirst("(?m)^name: .*$", "name: " + machine));
+        } else {
+          Files.copy(file, target);
+        }
+      }
+    }
+    Files.createSymbolicLink(
+        root.resolve("machines/" + machine + "/" + machine + "-1"), revision.getFileName());
+    Path toolchains = Files.createDirectories(root.resolve("tftp/toolchain/bench"));
+    Files.writeString(toolchains.resolve("toolchain.sha256"), "bench  toolchain.tar\n");
+    byte[] tar = toolchainTar();
+
+    ManagerConfig config =
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            25500,
+            25599,
+            4,
+            16384,
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(5),
+            Acceleration.TCG,
+            "qemu:///system",
+            "unix:///var/run/docker.sock",
+            "host");
+    DockerBackend backend = new DockerBackend(config);
+    MachineLibrary library = new MachineLibrary(config.machinesDir());
+    Map<String, CompletableFuture<Long>> running = new ConcurrentHashMap<>();
+    Map<String, CompletableFuture<Long>> stopped = new ConcurrentHashMap<>();
+    try (InstanceManager manager =
+        InstanceManager.open(config, library::inService, List.of(backend))) {
+      manager.subscribe(
+          event -> {
+            String id = event.instance().id();
+            if (event.kind() == InstanceEvent.Kind.RUNNING) {
+              running
+                  .computeIfAbsent(id, k -> new CompletableFuture<>())
+                  .complete(System.nanoTime());
+            } else if (event.kind() == InstanceEvent.Kind.STOPPED) {
+              stopped
+                  .computeIfAbsent(id, k -> new CompletableFuture<>())
+                  .complete(System.nanoTime());
+            }
+          });
+      Bootstraps bootstraps =
+          new Bootstraps(
+              manager,
+              library,
+              new Toolchains(toolchains.getParent(), Map.of()),
+              new StateStore(config.stateDir()),
+              List.<KeepsGuestDisk>of(backend),
+              Clock.systemUTC());
+      Map<String, byte[]> install =
+          Map.of(
+              "task.manifest", task(true, "test -f $BUILDHOST_PERSIST/blob"), "toolchain.tar", tar);
+      Map<String, byte[]> use =
+          Map.of("task.manifest", task(false, "test -f $BUILDHOST_PERSIST/blob"));
+
+      // warm-up: loads the image
+      endOf(
+          manager,
+          bootstraps.start(new StartRequest(machine, null, use, BootstrappedMode.NEVER, null)),
+          stopped);
+      Instance boot =
+          bootstraps.bootstrap(
+              new StartRequest(machine, null, install, BootstrappedMode.NEVER, null));
+      endOf(manager, boot, stopped);
+      System.out.println("bootstrap: " + manager.get(boot.id()).message());
+
+      List<Long> installEvery = new ArrayList<>();
+      List<Long> fromState = new ArrayList<>();
+      List<Long> plainStart = new ArrayList<>();
+      List<Long> stateStart = new ArrayList<>();
+      for (int i = 0; i < RUNS; i++) {
+        long t0 = System.nanoTime();
+        Instance a =
+            bootstraps.start(
+                new StartRequest(machine, null, install, BootstrappedMode.NEVER, null));
+        plainStart.add(at(running, a) - t0);
+        installEvery.add(endOf(manager, a, stopped) - t0);
+        check(manager, a);
+        long t1 = System.nanoTime();
+        Instance b =
+            bootstraps.start(new StartRequest(machine, null, use, BootstrappedMode.REQUIRED, null));
+        stateStart.add(at(running, b) - t1);
+        fromState.add(endOf(manager, b, stopped) - t1);
+        check(manager, b);
+      }
+      double install1 = median(installEvery);
+      double state1 = median(fromState);
+      double plain = median(plainStart);
+      double boots = median(stateStart);
+      System.out.printf(Locale.ROOT, "%-44s %10s%n", "measure (median of " + RUNS + ")", "ms");
+      System.out.printf(
+          Locale.ROOT,
+          "%-44s %10.0f%n",
+          "build installing a " + TOOLCHAIN_MIB + " MiB toolchain",
+          install1);
+      System.out.printf(Locale.ROOT, "%-44s %10.0f%n", "build from the bootstrapped state", state1);
+      System.out.printf(Locale.ROOT, "%-44s %10.0f%n", "start latency, plain instance", plain);
+      System.out.printf(
+          Locale.ROOT, "%-44s %10.0f%n", "start latency, bootstrapped instance", boots);
+      System.out.printf(
+          Locale.ROOT, "ratio build from state / installing build: %.2f%n", state1 / install1);
+      System.out.printf(
+          Locale.ROOT, "ratio start bootstrapped / plain: %.2f (target <= 1.1)%n", boots / plain);
+      bootstraps
+          .store()
+          .list()
+          .forEach(
+              s -> {
+                if (s.state().image() != null) {
+                  backend.discard(
+                      new dev.buildhost.manager.backend.KeptDisk(null, s.state().image()));
+                }
+              });
+    }
+  }
+
+  static void check(InstanceManager manager, Instance instance) throws IOException {
+    Path result = manager.tftpFolder(instance.id()).resolve("result.manifest");
+    String text = Files.readString(result);
+    if (!text.contains("status: success")) {
+      throw new IllegalStateException("build " + instance.id() + " failed:\n" + text);
+    }
+  }
+
+  static long at(Map<String, CompletableFuture<Long>> events, Instance instance) throws Exception {
+    return events
+        .computeIfAbsent(instance.id(), k -> new CompletableFuture<>())
+        .get(10, TimeUnit.MINUTES);
+  }
+
+  static long endOf(
+      InstanceManager manager, Instance instance, Map<String, CompletableFuture<Long>> stopped)
+      throws Exception {
+    long end = at(stopped, instance);
+    if (manager.get(instance.id()).state() != InstanceState.STOPPED) {
+      throw new IllegalStateException("not stopped: " + instance.id());
+    }
+    return end;
+  }
+
+  static byte[] task(boolean install, String command) {
+    String text =
+        ": 1\n"
+            + (install ? "mode: bootstrap\ntoolchain: toolchain.tar\n" : "")
+            + "command: "
+            + command
+            + "\n";
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A tar of one file, blob, of TOOLCHAIN_MIB MiB of random bytes (ustar, written by hand). */
+  static byte[] toolchainTar() throws IOException {
+    byte[] blob = new byte[TOOLCHAIN_MIB << 20];
+    new Random(16).nextBytes(blob);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(blob.length + 4096);
+    byte[] header = new byte[512];
+    put(header, 0, "blob");
+    put(header, 100, "0000644\0");
+    put(header, 108, "0000000\0");
+    put(header, 116, "0000000\0");
+    put(header, 124, String.format(Locale.ROOT, "%011o\0", blob.length));
+    put(header, 136, "00000000000\0");
+    header[156] = '0';
+    put(header, 257, "ustar\0");
+    put(header, 263, "00");
+    for (int i = 148; i < 156; i++) {
+      header[i] = ' ';
+    }
+    long sum = 0;
+    for (byte b : header) {
+      sum += b & 0xff;
+    }
+    put(header, 148, String.format(Locale.ROOT, "%06o\0 ", sum));
+    out.write(header);
+    out.write(blob);
+    out.write(new byte[(512 - blob.length % 512) % 512 + 1024]);
+    return out.toByteArray();
+  }
+
+  static void put(byte[] header, int at, String text) {
+    byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(bytes, 0, header, at, bytes.length);
+  }
+
+  static double median(List<Long> nanos) {
+    List<Long> sorted = new ArrayList<>(nanos);
+    sorted.sort(null);
+    return sorted.get(sorted.size() / 2) / 1e6;
+  }
+}
