@@ -509,8 +509,8 @@ public final class ApiServer implements AutoCloseable {
 
   HostInfo host() {
     HostFacts facts = services.host();
-    int active =
-        (int) manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
+    // As the capacity counts: an UNKNOWN instance only while a guest of it may run.
+    int active = (int) manager.list().stream().filter(i -> Views.instance(i).guestMayRun()).count();
     return new HostInfo(
         facts.version(),
         facts.acceleration(),

@@ -68,9 +68,12 @@ final class Format {
     return duration(Duration.between(instance.createdAt(), end));
   }
 
-  /** STOPPED (POWEROFF, exit 0), RUNNING, ... */
+  /** STOPPED (POWEROFF, exit 0), RUNNING, UNKNOWN (no guest), ... */
   static String state(InstanceView instance) {
     StringBuilder out = new StringBuilder(String.valueOf(instance.state()));
+    if (instance.state() == InstanceView.State.UNKNOWN) {
+      return out.append(instance.guestMayRun() ? " (guest may run)" : " (no guest)").toString();
+    }
     if (instance.endReason() != null) {
       out.append(" (").append(instance.endReason());
       if (instance.exitCode() != null) {

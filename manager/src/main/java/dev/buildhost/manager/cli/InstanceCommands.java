@@ -44,6 +44,16 @@ final class InstanceCommands {
       }
       table.print(out());
       out().printf("%n%d instance(s)%n", instances.size());
+      long unknown =
+          instances.stream().filter(i -> i.state() == InstanceView.State.UNKNOWN).count();
+      if (unknown > 0) {
+        out()
+            .printf(
+                "%d UNKNOWN: the daemon cannot read their journal record and keeps guest, folders"
+                    + " and port; 'buildhost status ID' says why, 'buildhost terminate ID' ends"
+                    + " the guest, 'buildhost delete ID' removes them%n",
+                unknown);
+      }
       return ExitCode.OK;
     }
   }
@@ -228,7 +238,9 @@ final class InstanceCommands {
 
   @Command(
       name = "terminate",
-      description = "Stops instances at once (destroy / SIGKILL).",
+      description =
+          "Stops instances at once (destroy / SIGKILL). For an UNKNOWN instance, removes the guest"
+              + " with its id and keeps its folders.",
       footer = {
         "%nExample:",
         "  buildhost terminate sample-vm-20260101-120000-1a2b",
@@ -248,7 +260,9 @@ final class InstanceCommands {
 
   @Command(
       name = "delete",
-      description = "Deletes stopped instances: their folder, files and console log.",
+      description =
+          "Deletes stopped instances: their folder, files and console log. An UNKNOWN instance"
+              + " goes with its guest, if one runs, and its unreadable journal record.",
       footer = {"%nExample:", "  buildhost delete sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Delete extends OnEach {
     @Override

@@ -827,7 +827,7 @@ class InstanceManagerTest {
     assertFalse(Files.exists(config.instancesDir().resolve(instance.id())));
     assertFalse(Files.exists(Path.of(record + ".bad")), "the damaged record is removed");
     assertTrue(portFree(instance.tftpPort()), "the port is free again");
-    assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.DELETED));
+    await("deleted event", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.DELETED));
     manager.close();
     manager = open(config, new FakeBackend());
     assertEquals(List.of(), manager.list(), "nothing of it comes back");
@@ -904,6 +904,7 @@ class InstanceManagerTest {
       assertEquals(List.of("kill", "release"), backend.guests.get(id).calls());
       assertFalse(backend.ourInstanceIds().contains(id), "the launched guest is gone");
       assertTrue(portFree(stopped.tftpPort()), "its port is free");
+      await("stopped event", () -> kindsOf(id).contains(InstanceEvent.Kind.STOPPED));
       assertEquals(
           List.of(
               InstanceEvent.Kind.CREATED, InstanceEvent.Kind.STOPPING, InstanceEvent.Kind.STOPPED),
