@@ -38,7 +38,6 @@ public record HostInfo(
     toolchains = toolchains == null ? List.of() : List.copyOf(toolchains);
   }
 
-
   /**
    * A current toolchain.
    *

@@ -65,7 +65,9 @@ final class BootstrapFixture {
   static Path publishToolchain(Path root, String name, String version) throws IOException {
     Path folder = Files.createDirectories(root.resolve("tftp").resolve("toolchain").resolve(name));
     return Files.writeString(
-        folder.resolve("toolchain.sha256"), version + "  " + ARCHIVE + "\n", StandardCharsets.UTF_8);
+        folder.resolve("toolchain.sha256"),
+        version + "  " + ARCHIVE + "\n",
+        StandardCharsets.UTF_8);
   }
 
   /** A tar holding {@code marker} (its content names the toolchain version). */

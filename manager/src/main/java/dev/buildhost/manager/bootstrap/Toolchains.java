@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -20,8 +19,9 @@ import org.slf4j.LoggerFactory;
  * The host's current toolchains, by name. The monitor publishes each toolchain {@code NAME} into
  * {@code <root>/tftp/toolchain/NAME/} together with its checksum file, always also named {@code
  * toolchain.sha256} there (doc/monitor.md, "Toolchains and their ids"); the toolchain's id is the
- * SHA-256 of that file, the same id the monitor hands to its commands. The daemon's {@code toolchains} setting gives the id of a
- * toolchain on hosts without the monitor, and overrides a published one.
+ * SHA-256 of that file, the same id the monitor hands to its commands. The daemon's {@code
+ * toolchains} setting gives the id of a toolchain on hosts without the monitor, and overrides a
+ * published one.
  *
  * <p>Nothing is cached: the folder is read on every call, so a toolchain the monitor publishes anew
  * is seen at once.
