@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.config;
 
+import dev.buildhost.common.size.Sizes;
 import dev.buildhost.common.text.Texts;
 import dev.buildhost.common.time.Durations;
 import dev.buildhost.monitor.trust.PinnedKey;
@@ -195,11 +196,16 @@ public record MonitorConfig(
 
     long size(Setting s, String dflt) throws ConfigException {
       String t = text(s);
+      long bytes;
       try {
-        return Sizes.parse(t == null ? dflt : t);
+        bytes = Sizes.parseBytes(t == null ? dflt : t, Sizes.Unit.BYTES);
       } catch (IllegalArgumentException e) {
         throw bad(s, e.getMessage());
       }
+      if (bytes <= 0) {
+        throw bad(s, "'" + Texts.shown(t) + "' is not a size larger than 0");
+      }
+      return bytes;
     }
 
     int integer(Setting s, int dflt, int min, int max) throws ConfigException {

@@ -331,6 +331,14 @@ class ConfigTest {
     assertTrue(
         size.getMessage().startsWith("--max-toolchain-file-size: 'lots' is not a size"),
         size.getMessage());
+    ConfigException zero =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                MonitorConfig.resolve(
+                    List.of(ConfigLoader.flags(Map.of(Setting.MAX_TOOLCHAIN_FILE_SIZE, "0")))));
+    assertEquals(
+        "--max-toolchain-file-size: '0' is not a size larger than 0", zero.getMessage());
     ConfigException trust =
         assertThrows(
             ConfigException.class,
