@@ -819,7 +819,7 @@ function _picocli_buildhost_daemon() {
 
   local commands=""
   local flag_opts="'-h' '--help' '-V' '--version'"
-  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--stop-instances-on-exit'"
+  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--network-mode' '--network-bridge' '--network-address' '--network-guest-range' '--network-table' '--network-port-prefix' '--network-outbound-nat' '--stop-instances-on-exit'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -867,6 +867,27 @@ function _picocli_buildhost_daemon() {
       return
       ;;
     '--docker-network')
+      return
+      ;;
+    '--network-mode')
+      return
+      ;;
+    '--network-bridge')
+      return
+      ;;
+    '--network-address')
+      return
+      ;;
+    '--network-guest-range')
+      return
+      ;;
+    '--network-table')
+      return
+      ;;
+    '--network-port-prefix')
+      return
+      ;;
+    '--network-outbound-nat')
       return
       ;;
     '--stop-instances-on-exit')

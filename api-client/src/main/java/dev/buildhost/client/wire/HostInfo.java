@@ -14,6 +14,7 @@ import java.util.Map;
  * @param tftp the read-only TFTP server's address and the per-instance port range
  * @param root the storage root
  * @param stateDir the state folder
+ * @param network how guests are networked
  */
 public record HostInfo(
     String version,
@@ -24,7 +25,8 @@ public record HostInfo(
     boolean draining,
     Tftp tftp,
     String root,
-    String stateDir) {
+    String stateDir,
+    Network network) {
 
   /**
    * @param maxInstances instances that may run at once
@@ -39,4 +41,13 @@ public record HostInfo(
    * @param portLast last port of the per-instance range
    */
   public record Tftp(String readOnly, int portFirst, int portLast) {}
+
+  /**
+   * @param mode "bridge" (each guest on its own isolated port of the bridge) or "user" (QEMU user
+   *     networking, host-networked containers: the fallback, guests share the host's loopback)
+   * @param reason why this mode runs (configured, or what the daemon found)
+   * @param bridge the bridge's name, null in mode user
+   * @param address the host's address on the bridge, where guests find TFTP; null in mode user
+   */
+  public record Network(String mode, String reason, String bridge, String address) {}
 }

@@ -140,7 +140,8 @@ public final class ApiServer implements AutoCloseable {
       long ramBudgetMib,
       HostInfo.Tftp tftp,
       String root,
-      String stateDir) {}
+      String stateDir,
+      HostInfo.Network network) {}
 
   private final InetSocketAddress listen;
   private final byte[] token;
@@ -485,7 +486,8 @@ public final class ApiServer implements AutoCloseable {
         manager.isDraining(),
         facts.tftp(),
         facts.root(),
-        facts.stateDir());
+        facts.stateDir(),
+        facts.network());
   }
 
   private void drain(Request request, boolean draining) throws IOException {
