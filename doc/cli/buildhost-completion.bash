@@ -912,7 +912,7 @@ function _picocli_buildhost_daemon() {
 
   local commands=""
   local flag_opts="'-h' '--help' '-V' '--version'"
-  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--toolchains' '--stop-instances-on-exit'"
+  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--network-mode' '--network-bridge' '--network-address' '--network-guest-range' '--network-table' '--network-port-prefix' '--network-outbound-nat' '--stop-instances-on-exit'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -962,7 +962,25 @@ function _picocli_buildhost_daemon() {
     '--docker-network')
       return
       ;;
-    '--toolchains')
+    '--network-mode')
+      return
+      ;;
+    '--network-bridge')
+      return
+      ;;
+    '--network-address')
+      return
+      ;;
+    '--network-guest-range')
+      return
+      ;;
+    '--network-table')
+      return
+      ;;
+    '--network-port-prefix')
+      return
+      ;;
+    '--network-outbound-nat')
       return
       ;;
     '--stop-instances-on-exit')

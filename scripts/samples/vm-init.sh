@@ -2,8 +2,8 @@
 # /init of the sample-vm initramfs (busybox). Brings up what the worker needs, runs the worker
 # from the machine's disk, then powers off (ACPI; the domain then disappears). A press of the ACPI
 # power button powers it off at any time.
-# The network is fixed and minimal: eth0 10.0.2.15/24 (QEMU user networking), no default route,
-# no DNS: the only peer the guest can reach is the host's loopback, seen as 10.0.2.2.
+# The network is minimal: eth0's address by DHCP (the guest bridge's dnsmasq, or QEMU user
+# networking's 10.0.2.15; fixed 10.0.2.15/24 when nobody answers), no default route, no DNS.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -34,10 +34,25 @@ done </lib/modules/load-order
 acpid -d -c /etc/acpi >/dev/null 2>&1 &
 
 ip link set lo up
-if ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0; then
-  say "eth0 10.0.2.15/24"
-else
+# DHCP first: on the daemon's guest bridge its dnsmasq gives this guest its address (the worker
+# then finds TFTP at the bridge's 196.254.111.222:69); on QEMU user networking slirp answers with
+# 10.0.2.15. Only the address is set, never a route: the guest reaches its own subnet only.
+cat >/tmp/udhcpc.script <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+  bound | renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    ;;
+esac
+SCRIPT
+chmod 0755 /tmp/udhcpc.script
+if ! ip link set eth0 up; then
   say "no network interface eth0"
+elif udhcpc -i eth0 -n -q -f -t 5 -T 1 -s /tmp/udhcpc.script >/tmp/udhcpc.log 2>&1; then
+  say "eth0 $(ip -4 -o addr show dev eth0 | awk '{print $4}') (DHCP)"
+elif ip addr add 10.0.2.15/24 dev eth0; then
+  say "eth0 10.0.2.15/24 (no DHCP answer: $(tail -n 1 /tmp/udhcpc.log))"
 fi
 
 # The disk holding the worker; virtio_blk probes asynchronously, so give it a bounded wait.

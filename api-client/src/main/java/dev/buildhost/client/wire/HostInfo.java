@@ -17,6 +17,7 @@ import java.util.Map;
  * @param root the storage root
  * @param stateDir the state folder
  * @param journal whether the instance journal keeps up (null from a daemon older than this field)
+ * @param network how guests are networked
  * @param toolchains the host's current toolchains, by name
  * @param bootstrapped how many bootstrapped states the host keeps and the disk they use
  */
@@ -31,6 +32,7 @@ public record HostInfo(
     String root,
     String stateDir,
     Journal journal,
+    Network network,
     List<ToolchainInfo> toolchains,
     Bootstrapped bootstrapped) {
 
@@ -77,4 +79,11 @@ public record HostInfo(
    */
   public record Journal(
       int unwrittenRecords, long failedWrites, String lastError, Instant lastErrorAt) {}
+   * @param mode "bridge" (each guest on its own isolated port of the bridge) or "user" (QEMU user
+   *     networking, host-networked containers: the fallback, guests share the host's loopback)
+   * @param reason why this mode runs (configured, or what the daemon found)
+   * @param bridge the bridge's name, null in mode user
+   * @param address the host's address on the bridge, where guests find TFTP; null in mode user
+   */
+  public record Network(String mode, String reason, String bridge, String address) {}
 }

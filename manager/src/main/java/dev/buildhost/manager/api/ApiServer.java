@@ -171,7 +171,8 @@ public final class ApiServer implements AutoCloseable {
       long ramBudgetMib,
       HostInfo.Tftp tftp,
       String root,
-      String stateDir) {}
+      String stateDir,
+      HostInfo.Network network) {}
 
   private final InetSocketAddress listen;
   private final byte[] token;
@@ -522,6 +523,7 @@ public final class ApiServer implements AutoCloseable {
         facts.root(),
         facts.stateDir(),
         Views.journal(manager.journalHealth()),
+        facts.network(),
         bootstraps.toolchains().current().values().stream()
             .map(t -> new HostInfo.ToolchainInfo(t.name(), t.id(), t.source()))
             .toList(),

@@ -8,9 +8,11 @@ import dev.buildhost.manager.daemon.DaemonSettings;
 import dev.buildhost.manager.docker.DockerBackend;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.network.BridgeNetwork;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -46,8 +48,11 @@ final class DaemonRunner {
     return ExitCode.OK;
   }
 
-  /** The production backends: libvirt for kvm machines, Docker for docker ones. */
-  static List<InstanceBackend> backends(ManagerConfig config) {
-    return List.of(new LibvirtBackend(config), new DockerBackend(config));
+  /**
+   * The production backends: libvirt for kvm machines, Docker for docker ones; VMs go on the guest
+   * bridge when there is one.
+   */
+  static List<InstanceBackend> backends(ManagerConfig config, Optional<BridgeNetwork> bridge) {
+    return List.of(new LibvirtBackend(config, bridge), new DockerBackend(config, bridge));
   }
 }

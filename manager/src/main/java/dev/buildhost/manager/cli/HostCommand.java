@@ -46,6 +46,15 @@ final class HostCommand extends ClientCommand {
         host.tftp().readOnly() == null ? "off" : host.tftp().readOnly(),
         host.tftp().portFirst(),
         host.tftp().portLast());
+    if (host.network() != null) {
+      out.printf(
+          "  network:      %s%s (%s)%n",
+          host.network().mode(),
+          host.network().bridge() == null
+              ? ""
+              : " on " + host.network().bridge() + " at " + host.network().address(),
+          host.network().reason());
+    }
     out.printf("  journal:      %s%n", journal(host.journal()));
     if (host.toolchains().isEmpty()) {
       out.println("  toolchains:   none");

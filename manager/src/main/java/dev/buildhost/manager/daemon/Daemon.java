@@ -15,9 +15,14 @@ import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.ManagerException;
+import dev.buildhost.manager.network.BridgeNetwork;
+import dev.buildhost.manager.network.HostCommands;
+import dev.buildhost.manager.network.NetworkException;
+import dev.buildhost.manager.network.ReconcileResult;
 import dev.buildhost.tftp.net.Addresses;
 import dev.buildhost.tftp.server.TftpServer;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.channels.FileChannel;
@@ -34,15 +39,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running daemon: machine library, instance manager (which reconciles at open), the read-only
- * TFTP server of {@code <root>/tftp} and the HTTP API. {@link #close()} is what SIGTERM does: stop
- * taking work, stop the TFTP server, and leave the instances running unless the settings say to
- * stop them.
+ * The running daemon: the guest network (bridge, firewall tables, dnsmasq; or the fallback user
+ * mode), machine library, instance manager (which reconciles at open; the guest network is then
+ * reconciled with the instances that live), the read-only TFTP server of {@code <root>/tftp} and
+ * the HTTP API. {@link #close()} is what SIGTERM does: stop taking work, stop the TFTP server, and
+ * leave the instances (and so the guest network) running unless the settings say to stop them.
  */
 public final class Daemon implements AutoCloseable {
 
@@ -52,29 +60,48 @@ public final class Daemon implements AutoCloseable {
   /** Beyond the poweroff grace, how long a stopping daemon waits for guests to end. */
   private static final Duration STOP_MARGIN = Duration.ofSeconds(15);
 
+  /** Makes the backends for a config and the guest network (empty in network mode user). */
+  @FunctionalInterface
+  public interface Backends {
+    List<InstanceBackend> make(ManagerConfig config, Optional<BridgeNetwork> bridge);
+  }
+
   private final DaemonSettings settings;
+  private final HostCommands hostCommands;
   private FileChannel lockChannel;
+  private GuestNetworkStart network;
   private InstanceManager manager;
   private AutoCloseable metricsSubscription;
   private TftpServer tftp;
   private ApiServer api;
   private boolean closed;
 
-  private Daemon(DaemonSettings settings) {
+  private Daemon(DaemonSettings settings, HostCommands hostCommands) {
     this.settings = settings;
+    this.hostCommands = hostCommands;
   }
 
   /**
-   * Starts everything; on failure closes what was started and throws.
-   *
-   * @param backends makes the backends for a config (libvirt and Docker in production)
+   * Starts everything with backends that take no guest network; see {@link #start(DaemonSettings,
+   * Backends, ApiServer.Limits)}.
    */
   public static Daemon start(
       DaemonSettings settings,
       Function<ManagerConfig, List<InstanceBackend>> backends,
       ApiServer.Limits limits)
       throws IOException {
-    Daemon daemon = new Daemon(settings);
+    return start(settings, (config, bridge) -> backends.apply(config), limits);
+  }
+
+  /**
+   * Starts everything; on failure closes what was started and throws.
+   *
+   * @param backends makes the backends for a config and the guest network (libvirt and Docker in
+   *     production)
+   */
+  public static Daemon start(DaemonSettings settings, Backends backends, ApiServer.Limits limits)
+      throws IOException {
+    Daemon daemon = new Daemon(settings, new HostCommands());
     try {
       daemon.open(backends, limits);
       return daemon;
@@ -84,9 +111,7 @@ public final class Daemon implements AutoCloseable {
     }
   }
 
-  private void open(
-      Function<ManagerConfig, List<InstanceBackend>> backends, ApiServer.Limits limits)
-      throws IOException {
+  private void open(Backends backends, ApiServer.Limits limits) throws IOException {
     ManagerConfig config = settings.manager();
     lock(config.stateDir());
     String token = ApiCredentials.token(config.stateDir());
@@ -97,15 +122,26 @@ public final class Daemon implements AutoCloseable {
         config.root(),
         config.stateDir(),
         config.acceleration().name().toLowerCase(Locale.ROOT));
+    network = GuestNetworkStart.open(settings.network(), config.stateDir(), hostCommands);
     MachineLibrary library = new MachineLibrary(config.machinesDir());
     Metrics metrics = new Metrics();
-    List<InstanceBackend> made = backends.apply(config);
+    List<InstanceBackend> made = backends.make(config, network.bridge());
     Acceleration acceleration = acceleration(config, made);
-    manager = InstanceManager.open(config, library::inService, made);
+    manager =
+        InstanceManager.open(
+            config,
+            library::inService,
+            made,
+            network.bridge().isPresent()
+                ? settings.network().settings().hostAddress()
+                : InetAddress.getLoopbackAddress());
     metricsSubscription = manager.subscribe(metrics::onEvent);
     Bootstraps bootstraps = bootstraps(config, library, made);
     log.info(
         "instance manager open: {} instance(s) known after reconciliation", manager.list().size());
+    if (network.bridge().isPresent()) {
+      reconcileNetwork(network.bridge().get());
+    }
 
     if (settings.tftpListen() != null) {
       tftp = startTftp(config.tftpDir(), settings.tftpListen(), metrics);
@@ -130,7 +166,8 @@ public final class Daemon implements AutoCloseable {
                 config.tftpPortFirst(),
                 config.tftpPortLast()),
             config.root().toString(),
-            config.stateDir().toString());
+            config.stateDir().toString(),
+            network.shown());
     try {
       api =
           new ApiServer(
@@ -177,6 +214,37 @@ public final class Daemon implements AutoCloseable {
             ? "none"
             : bootstraps.toolchains().current().values());
     return bootstraps;
+  }
+
+  /**
+   * Removes the taps, veths, rules and DHCP hosts of every instance that no longer lives (a killed
+   * daemon's leftovers); those of live instances stay untouched, so their guests keep their
+   * network.
+   */
+  private void reconcileNetwork(BridgeNetwork bridge) throws IOException {
+    Set<String> live =
+        manager.list().stream()
+            .filter(i -> i.state() != InstanceState.STOPPED)
+            .map(Instance::id)
+            .collect(Collectors.toSet());
+    try {
+      ReconcileResult result = bridge.reconcile(live);
+      log.info(
+          "guest network reconciled with {} live instance(s): kept {}, removed ports {}, rules of"
+              + " {}, DHCP hosts of {}",
+          live.size(),
+          result.kept(),
+          result.removedPorts(),
+          result.removedRules(),
+          result.removedHosts());
+    } catch (NetworkException e) {
+      throw new IOException("cannot reconcile the guest network: " + e.getMessage(), e);
+    }
+  }
+
+  /** The open bridge network, empty in network mode user (or before start). */
+  public Optional<BridgeNetwork> bridgeNetwork() {
+    return network == null ? Optional.empty() : network.bridge();
   }
 
   private static TftpServer startTftp(Path root, InetSocketAddress listen, Metrics metrics)
@@ -271,9 +339,14 @@ public final class Daemon implements AutoCloseable {
         log.warn("unsubscribing the metrics failed: {}", e.toString());
       }
     }
+    long running =
+        manager == null
+            ? -1
+            : manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
     if (manager != null) {
       manager.close();
     }
+    closeNetwork(running);
     if (lockChannel != null) {
       try {
         lockChannel.close();
@@ -282,6 +355,37 @@ public final class Daemon implements AutoCloseable {
       }
     }
     log.info("buildhost daemon stopped");
+  }
+
+  /**
+   * Takes the bridge network down when no guest is left on it; guests left running for the next
+   * daemon keep it (their ports, rules and DHCP entries), which that daemon adopts. {@code running}
+   * is -1 when the manager never opened: guests of a previous daemon may still use the network.
+   */
+  private void closeNetwork(long running) {
+    if (network == null || network.bridge().isEmpty()) {
+      return;
+    }
+    BridgeNetwork bridge = network.bridge().get();
+    if (running < 0) {
+      log.info(
+          "leaving the guest network {} as it is: the instance manager did not open",
+          settings.network().settings().bridgeName());
+      return;
+    }
+    if (running > 0) {
+      log.info(
+          "leaving the guest network {} up for {} running instance(s)",
+          settings.network().settings().bridgeName(),
+          running);
+      return;
+    }
+    try {
+      bridge.shutDown();
+      log.info("guest network {} taken down", settings.network().settings().bridgeName());
+    } catch (NetworkException e) {
+      log.warn("cannot take the guest network down: {}", e.getMessage());
+    }
   }
 
   private void stopInstances() {

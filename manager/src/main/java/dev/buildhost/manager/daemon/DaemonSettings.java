@@ -5,6 +5,8 @@ import dev.buildhost.common.time.Durations;
 import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.network.GuestNetwork;
+import dev.buildhost.manager.network.NetworkMode;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -24,6 +26,7 @@ import java.util.regex.Pattern;
  * @param listen the HTTP API's address
  * @param tftpListen the read-only TFTP server's address; null when it is off
  * @param stopInstancesOnExit whether SIGTERM powers off running instances
+ * @param network the guest network's settings and whether its mode was chosen or left to the daemon
  * @param toolchains toolchain ids the {@code toolchains} setting gives, by name
  */
 public record DaemonSettings(
@@ -31,19 +34,39 @@ public record DaemonSettings(
     InetSocketAddress listen,
     InetSocketAddress tftpListen,
     boolean stopInstancesOnExit,
+    NetworkChoice network,
     Map<String, String> toolchains) {
 
   public DaemonSettings {
     toolchains = toolchains == null ? Map.of() : Map.copyOf(toolchains);
   }
 
-  /** Settings without configured toolchain ids. */
+  /**
+   * The guest network's settings.
+   *
+   * @param settings names, addresses and mode
+   * @param automatic true when no setting names the mode: the daemon then runs {@code bridge} when
+   *     it can make one and {@code user} otherwise, and says which in its log and in {@code host}
+   */
+  public record NetworkChoice(GuestNetwork settings, boolean automatic) {
+    /** Mode {@code user}, chosen: today's loopback networking, nothing made on the host. */
+    public static NetworkChoice user() {
+      return new NetworkChoice(GuestNetwork.defaults().withMode(NetworkMode.USER), false);
+    }
+  }
+
+  /** Settings in the fallback network mode {@code user}, as chosen (tests, embedded daemons). */
   public DaemonSettings(
       ManagerConfig manager,
       InetSocketAddress listen,
       InetSocketAddress tftpListen,
       boolean stopInstancesOnExit) {
-    this(manager, listen, tftpListen, stopInstancesOnExit, Map.of());
+    this(manager, listen, tftpListen, stopInstancesOnExit, NetworkChoice.user(), Map.of());
+  }
+
+  /** The same settings with another guest network (a test's own bridge and table names). */
+  public DaemonSettings withNetwork(NetworkChoice other) {
+    return new DaemonSettings(manager, listen, tftpListen, stopInstancesOnExit, other, toolchains);
   }
 
   public static final int DEFAULT_API_PORT = 7346;
@@ -99,7 +122,76 @@ public record DaemonSettings(
         values.has(Setting.STOP_INSTANCES_ON_EXIT) && values.bool(Setting.STOP_INSTANCES_ON_EXIT);
     Map<String, String> toolchains =
         values.has(Setting.TOOLCHAINS) ? values.toolchains(Setting.TOOLCHAINS) : Map.of();
-    return new DaemonSettings(config, listen, tftp, stop, toolchains);
+    return new DaemonSettings(config, listen, tftp, stop, network(values), toolchains);
+  }
+
+  private static NetworkChoice network(Values values) {
+    GuestNetwork d = GuestNetwork.defaults();
+    boolean automatic =
+        !values.has(Setting.NETWORK_MODE)
+            || values.text(Setting.NETWORK_MODE).equalsIgnoreCase("auto");
+    NetworkMode mode = automatic ? d.mode() : values.networkMode(Setting.NETWORK_MODE);
+    String bridge =
+        values.has(Setting.NETWORK_BRIDGE) ? values.text(Setting.NETWORK_BRIDGE) : d.bridgeName();
+    String address =
+        values.has(Setting.NETWORK_ADDRESS) ? values.text(Setting.NETWORK_ADDRESS) : d.hostCidr();
+    String range =
+        values.has(Setting.NETWORK_GUEST_RANGE)
+            ? values.text(Setting.NETWORK_GUEST_RANGE)
+            : d.rangeFirst().getHostAddress() + "-" + d.rangeLast().getHostAddress();
+    String table =
+        values.has(Setting.NETWORK_TABLE) ? values.text(Setting.NETWORK_TABLE) : d.tableName();
+    String prefix =
+        values.has(Setting.NETWORK_PORT_PREFIX)
+            ? values.text(Setting.NETWORK_PORT_PREFIX)
+            : d.portPrefix();
+    boolean nat =
+        values.has(Setting.NETWORK_OUTBOUND_NAT)
+            ? values.bool(Setting.NETWORK_OUTBOUND_NAT)
+            : d.outboundNatDefault();
+    int slash = address.indexOf('/');
+    if (slash <= 0) {
+      throw values.bad(
+          Setting.NETWORK_ADDRESS,
+          address,
+          "not ADDRESS/PREFIX like " + d.hostCidr() + "; the prefix sets the guest subnet");
+    }
+    int prefixLength;
+    try {
+      prefixLength = Integer.parseInt(address.substring(slash + 1).strip());
+    } catch (NumberFormatException e) {
+      throw values.bad(Setting.NETWORK_ADDRESS, address, "the prefix length is not a number");
+    }
+    int dash = range.indexOf('-');
+    if (dash <= 0) {
+      throw values.bad(Setting.NETWORK_GUEST_RANGE, range, "not FIRST-LAST");
+    }
+    try {
+      GuestNetwork settings =
+          GuestNetwork.of(
+              mode.settingValue(),
+              bridge,
+              address.substring(0, slash).strip(),
+              prefixLength,
+              range.substring(0, dash).strip(),
+              range.substring(dash + 1).strip(),
+              table,
+              prefix,
+              nat);
+      return new NetworkChoice(settings, automatic);
+    } catch (IllegalArgumentException e) {
+      // GuestNetwork names the setting and value; say where the value came from.
+      throw new ConfigException(
+          "guest network settings ("
+              + values.origins(
+                  Setting.NETWORK_BRIDGE,
+                  Setting.NETWORK_ADDRESS,
+                  Setting.NETWORK_GUEST_RANGE,
+                  Setting.NETWORK_TABLE,
+                  Setting.NETWORK_PORT_PREFIX)
+              + "): "
+              + e.getMessage());
+    }
   }
 
   /** The values with their origins, for error messages. */
@@ -107,6 +199,26 @@ public record DaemonSettings(
 
     boolean has(Setting s) {
       return flags.containsKey(s) || file.containsKey(s);
+    }
+
+    /** Where the given settings come from, e.g. for an error about several of them together. */
+    String origins(Setting... settings) {
+      StringBuilder out = new StringBuilder();
+      for (Setting s : settings) {
+        if (has(s)) {
+          out.append(out.isEmpty() ? "" : ", ").append(origin(s));
+        }
+      }
+      return out.isEmpty() ? "defaults" : out.toString();
+    }
+
+    NetworkMode networkMode(Setting s) {
+      String value = text(s);
+      try {
+        return NetworkMode.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw bad(s, value, "not auto, bridge or user");
+      }
     }
 
     String origin(Setting s) {

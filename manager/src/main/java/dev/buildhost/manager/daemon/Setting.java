@@ -55,6 +55,37 @@ public enum Setting {
       "NAME=ID,...",
       "ids of the host's toolchains, for hosts without the monitor or to override the id it"
           + " published (default: the SHA-256 of each checksum file under <root>/tftp/toolchain/)"),
+  NETWORK_MODE(
+      "network_mode",
+      "auto|bridge|user",
+      "guest network: bridge (each guest on its own port of a bridge of ours, isolated by "
+          + "nftables; needs root, ip, bridge, nft and dnsmasq), user (QEMU user networking and "
+          + "host-networked containers: guests share the host's loopback) or auto "
+          + "(default: bridge when it can be made, else user)"),
+  NETWORK_BRIDGE(
+      "network_bridge", "NAME", "the Linux bridge of the guest network (default buildhost0)"),
+  NETWORK_ADDRESS(
+      "network_address",
+      "ADDR/PREFIX",
+      "the host's address on the bridge and the guest subnet; guests find TFTP at ADDR:69 "
+          + "(default 196.254.111.222/24)"),
+  NETWORK_GUEST_RANGE(
+      "network_guest_range",
+      "FIRST-LAST",
+      "addresses handed to guests by DHCP (default 196.254.111.10-196.254.111.200)"),
+  NETWORK_TABLE(
+      "network_table",
+      "NAME",
+      "name of buildhost's own nftables tables, one bridge and one inet (default buildhost)"),
+  NETWORK_PORT_PREFIX(
+      "network_port_prefix",
+      "PREFIX",
+      "start of the name of every guest tap and veth of ours, 1-4 of a-z 0-9 (default bh)"),
+  NETWORK_OUTBOUND_NAT(
+      "network_outbound_nat",
+      "true|false",
+      "whether a guest may open connections to the internet (NATed; never to private ranges, "
+          + "the host or other guests) (default false)"),
   STOP_INSTANCES_ON_EXIT(
       "stop_instances_on_exit",
       "true|false",

@@ -23,6 +23,7 @@ import dev.buildhost.manager.tftp.TftpPortPool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -86,7 +87,8 @@ public final class InstanceManager implements AutoCloseable {
       RevisionSource revisions,
       List<InstanceBackend> backendList,
       Clock clock,
-      Scheduler timers) {
+      Scheduler timers,
+      InetAddress tftpAddress) {
     this.config = config;
     this.revisions = revisions;
     Map<MachineType, PreparesAhead> preparers = new EnumMap<>(MachineType.class);
@@ -103,7 +105,9 @@ public final class InstanceManager implements AutoCloseable {
     this.tftp =
         new InstanceTftpServers(
             new TftpPortPool(config.tftpPortFirst(), config.tftpPortLast()),
-            config.tftpUploadLimits());
+            config.tftpUploadLimits(),
+            tftpAddress,
+            config.tftpDir());
     this.registry = new InstanceRegistry(config, clock);
     this.prepared =
         new PreparedLaunches(preparers, registry.lock(), tftp.pool(), registry::newSpec);
@@ -148,7 +152,37 @@ public final class InstanceManager implements AutoCloseable {
       List<InstanceBackend> backends,
       Clock clock,
       Scheduler timers) {
-    InstanceManager manager = new InstanceManager(config, revisions, backends, clock, timers);
+    return open(config, revisions, backends, clock, timers, InetAddress.getLoopbackAddress());
+  }
+
+  /**
+   * Like {@link #open(ManagerConfig, RevisionSource, List)}, with the instances' TFTP servers on
+   * {@code tftpAddress} (the guest bridge's host address in network mode bridge, where the firewall
+   * sends each guest's TFTP).
+   */
+  public static InstanceManager open(
+      ManagerConfig config,
+      RevisionSource revisions,
+      List<InstanceBackend> backends,
+      InetAddress tftpAddress) {
+    return open(
+        config,
+        revisions,
+        backends,
+        Clock.systemUTC(),
+        Scheduler.onThread("instance-timer"),
+        tftpAddress);
+  }
+
+  private static InstanceManager open(
+      ManagerConfig config,
+      RevisionSource revisions,
+      List<InstanceBackend> backends,
+      Clock clock,
+      Scheduler timers,
+      InetAddress tftpAddress) {
+    InstanceManager manager =
+        new InstanceManager(config, revisions, backends, clock, timers, tftpAddress);
     try {
       Files.createDirectories(config.tftpDir());
       Files.createDirectories(config.instancesDir());

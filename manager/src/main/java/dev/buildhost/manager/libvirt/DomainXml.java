@@ -16,7 +16,9 @@ import org.w3c.dom.Element;
  * The libvirt XML of one instance's transient domain. Built with the DOM, so every value from a
  * manifest is escaped and cannot add elements. The guest learns its TFTP endpoint from the fw_cfg
  * entry {@code opt/buildhost/tftp} (a disk-only machine has no other way), and also from the kernel
- * command line ({@code buildhost.tftp=10.0.2.2:PORT}) when the machine boots a kernel.
+ * command line ({@code buildhost.tftp=HOST:PORT}) when the machine boots a kernel: {@code
+ * 10.0.2.2:PORT} on QEMU user networking, the bridge's {@code HOST:69} on a tap (the firewall sends
+ * it to the instance's own server; a stock worker needs no endpoint at all).
  *
  * @param instanceId the instance id: names the domain {@code buildhost-<id>} and is kept in its
  *     metadata
@@ -34,6 +36,8 @@ import org.w3c.dom.Element;
  * @param cmdline the manifest's kernel command line, or null
  * @param tftpPort the instance's TFTP port on the host's loopback
  * @param options the manifest's accepted options
+ * @param tap the guest's tap on the guest bridge (network mode bridge), or null for QEMU user
+ *     networking
  */
 public record DomainXml(
     String instanceId,
@@ -48,7 +52,48 @@ public record DomainXml(
     Path initrd,
     String cmdline,
     int tftpPort,
-    VmOptions options) {
+    VmOptions options,
+    Tap tap) {
+
+  /**
+   * A tap made for the guest beforehand (libvirt opens it, never makes or deletes it).
+   *
+   * @param device the tap's name
+   * @param hostAddress the host's address on the bridge: the guest's TFTP is there at port 69
+   */
+  public record Tap(String device, String hostAddress) {}
+
+  /** A domain on QEMU user networking (network mode user). */
+  public DomainXml(
+      String instanceId,
+      String owner,
+      String domainType,
+      long memoryMib,
+      int vcpus,
+      Path consoleLog,
+      String mac,
+      Path disk,
+      Path kernel,
+      Path initrd,
+      String cmdline,
+      int tftpPort,
+      VmOptions options) {
+    this(
+        instanceId,
+        owner,
+        domainType,
+        memoryMib,
+        vcpus,
+        consoleLog,
+        mac,
+        disk,
+        kernel,
+        initrd,
+        cmdline,
+        tftpPort,
+        options,
+        null);
+  }
 
   /** Domains of ours are named with this prefix and carry the instance id in this namespace. */
   public static final String NAME_PREFIX = "buildhost-";
@@ -63,8 +108,9 @@ public record DomainXml(
     return NAME_PREFIX + instanceId;
   }
 
+  /** Where the guest's worker finds its TFTP server. */
   public String tftpEndpoint() {
-    return HOST_FROM_GUEST + ":" + tftpPort;
+    return tap == null ? HOST_FROM_GUEST + ":" + tftpPort : tap.hostAddress() + ":69";
   }
 
   /** The kernel command line given to a direct-boot guest. */
@@ -131,7 +177,16 @@ public record DomainXml(
       target.setAttribute("bus", options.diskBus());
     }
     Element nic = child(devices, "interface", null);
-    nic.setAttribute("type", "user");
+    if (tap == null) {
+      nic.setAttribute("type", "user");
+    } else {
+      // managed='no': the daemon made the tap (on the bridge, isolated, with its rules); libvirt
+      // only opens it, and never deletes it.
+      nic.setAttribute("type", "ethernet");
+      Element target = child(nic, "target", null);
+      target.setAttribute("dev", tap.device());
+      target.setAttribute("managed", "no");
+    }
     if (mac != null) {
       child(nic, "mac", null).setAttribute("address", mac);
     }

@@ -15,6 +15,7 @@ import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.MachineType;
+import dev.buildhost.manager.network.BridgeNetwork;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Files;
@@ -52,7 +53,8 @@ import org.xml.sax.SAXException;
 
 /**
  * Runs instances of {@code type: kvm} machines as transient libvirt domains (see {@link DomainXml})
- * over a qcow2 overlay of the revision's disk. Domain lifecycle events come through libvirt's event
+ * over a qcow2 overlay of the revision's disk, on QEMU user networking or, given the guest bridge,
+ * on a tap of its own ({@link VmNetwork}). Domain lifecycle events come through libvirt's event
  * loop; the connection is opened on first use, so the backend can be created while libvirtd is down
  * and its instances then fail to start with a message saying so.
  *
@@ -76,6 +78,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   private static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(5);
 
   private final ManagerConfig config;
+  private final VmNetwork network;
 
   /** Written into every domain's metadata: this backend lists and adopts only domains it owns. */
   private final String owner;
@@ -99,8 +102,17 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   private Connect connection;
   private boolean closed;
 
+  /** A backend whose VMs use QEMU user networking (network mode user). */
   public LibvirtBackend(ManagerConfig config) {
+    this(config, Optional.empty());
+  }
+
+  /**
+   * @param bridge the guest bridge each VM gets a tap of; empty for QEMU user networking
+   */
+  public LibvirtBackend(ManagerConfig config, Optional<BridgeNetwork> bridge) {
     this.config = config;
+    this.network = new VmNetwork(bridge);
     this.owner = config.stateDir().toAbsolutePath().normalize().toString();
     this.acceleration =
         CompletableFuture.supplyAsync(() -> AccelerationProbe.choose(config.acceleration()));
@@ -143,10 +155,19 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
               + " names neither a disk nor a kernel in its manifest: nothing to boot");
     }
     Path overlay = base == null ? null : spec.overlayDisk();
-    String xml = domainXml(spec, options, kernel, initrd, overlay).toXml();
     String name = DomainXml.domainName(spec.instanceId());
-    if (overlay != null) {
-      BootstrapLayers.createOverlay(spec, base, overlay);
+    // The tap, its rules and DHCP entry exist before QEMU opens the tap; every failure below
+    // removes them again.
+    VmNetwork.Nic nic = network.attach(spec.instanceId(), manifest.mac(), spec.tftpPort());
+    String xml;
+    try {
+      xml = domainXml(spec, options, kernel, initrd, overlay, nic).toXml();
+      if (overlay != null) {
+        BootstrapLayers.createOverlay(spec, base, overlay);
+      }
+    } catch (BackendException | RuntimeException e) {
+      network.release(spec.instanceId());
+      throw e;
     }
     GuestReports reports = GuestReports.forLaunch(listener, reportThreads);
     launching.add(name);
@@ -154,10 +175,14 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     try {
       Domain domain = connection().domainCreateXML(xml, 0);
       free(domain);
-    } catch (LibvirtException | BackendException e) {
+    } catch (LibvirtException | BackendException | RuntimeException e) {
       listeners.remove(name);
       if (overlay != null) {
         QemuImg.deleteQuietly(overlay);
+      }
+      network.release(spec.instanceId());
+      if (e instanceof RuntimeException re) {
+        throw re;
       }
       throw e instanceof BackendException be
           ? be
@@ -170,9 +195,26 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     return new LibvirtGuest(spec.instanceId(), overlay);
   }
 
-  /** The domain XML of an instance, as {@link #launch} creates it. */
+  /** The domain XML of an instance on QEMU user networking. */
   public DomainXml domainXml(
       LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path overlay) {
+    return domainXml(
+        spec,
+        options,
+        kernel,
+        initrd,
+        overlay,
+        new VmNetwork.Nic(null, spec.revision().manifest().mac()));
+  }
+
+  /** The domain XML of an instance, as {@link #launch} creates it. */
+  DomainXml domainXml(
+      LaunchSpec spec,
+      VmOptions options,
+      Path kernel,
+      Path initrd,
+      Path overlay,
+      VmNetwork.Nic nic) {
     Manifest manifest = spec.revision().manifest();
     return new DomainXml(
         spec.instanceId(),
@@ -181,13 +223,14 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
         spec.ramMib(),
         manifest.cpus() != null && manifest.cpus() > 0 ? manifest.cpus() : DEFAULT_CPUS,
         spec.consoleLog(),
-        manifest.mac(),
+        nic.mac(),
         overlay,
         kernel,
         initrd,
         manifest.cmdline(),
         spec.tftpPort(),
-        options);
+        options,
+        nic.tap());
   }
 
   @Override
@@ -254,6 +297,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
       throw new BackendException("cannot look up domain " + name + ": " + message(e), e);
     }
     destroy(name);
+    network.release(instanceId);
     QemuImg.deleteQuietly(LaunchSpec.overlayDisk(config.instancesDir().resolve(instanceId)));
   }
 
@@ -605,6 +649,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
       } catch (BackendException e) {
         LOG.warn("releasing instance {}: {}", instanceId, e.getMessage());
       }
+      network.release(instanceId);
       if (overlay != null) {
         QemuImg.deleteQuietly(overlay);
       }

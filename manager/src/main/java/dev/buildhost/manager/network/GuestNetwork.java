@@ -171,6 +171,20 @@ public record GuestNetwork(
         outboundNatDefault);
   }
 
+  /** The same settings in another mode. */
+  public GuestNetwork withMode(NetworkMode other) {
+    return new GuestNetwork(
+        other,
+        bridgeName,
+        hostAddress,
+        prefixLength,
+        rangeFirst,
+        rangeLast,
+        tableName,
+        portPrefix,
+        outboundNatDefault);
+  }
+
   /** e.g. {@code 196.254.111.0/24}. */
   public String subnet() {
     return Ipv4.text(Ipv4.fromInt(Ipv4.toInt(hostAddress) & Ipv4.mask(prefixLength)))

@@ -7,30 +7,65 @@ import dev.buildhost.tftp.server.TransferListener;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts the writable TFTP server of an instance on 127.0.0.1, on a port of the pool; ports that
- * another program already uses are skipped. Each server enforces the daemon's upload limits, or
- * those of the instance's machine when its manifest sets them.
+ * Starts the writable TFTP server of an instance on a port of the pool, on 127.0.0.1 (network mode
+ * user) or on the guest bridge's host address (mode bridge, where the firewall sends each guest's
+ * {@code :69} to its own server); ports that another program already uses are skipped. Reads of a
+ * file the instance's folder lacks fall back to the shared read-only tree (the toolchain), minus
+ * every instance's folder in it: a guest reads the shared tree through its own server, and writes
+ * only into its folder. Each server enforces the
+ * daemon's upload limits, or those of the instance's machine when its manifest sets them.
  */
 public final class InstanceTftpServers {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceTftpServers.class);
 
+  /** Folder names the manager gives instances ({@code <machine>-<yyyyMMdd-HHmmss>-<4 hex>}). */
+  private static final Pattern INSTANCE_FOLDER =
+      Pattern.compile("[A-Za-z0-9_.-]+-\\d{8}-\\d{6}-[0-9a-f]{4}");
+
   private final TftpPortPool pool;
   private final UploadLimits defaultLimits;
 
+  private final InetAddress bindAddress;
+  private final Path sharedTree;
+
+  /** Servers on 127.0.0.1 without the shared tree (tests of the pool). */
   public InstanceTftpServers(TftpPortPool pool) {
-    this(pool, UploadLimits.DEFAULTS);
+    this(pool, UploadLimits.DEFAULTS, InetAddress.getLoopbackAddress(), null);
   }
 
-  public InstanceTftpServers(TftpPortPool pool, UploadLimits defaultLimits) {
+  /**
+   * @param defaultLimits the upload limits of an instance whose machine sets none
+   * @param bindAddress where the servers listen
+   * @param sharedTree the read-only tree reads fall back to, or null for none; the instances'
+   *     folders inside it are never served through the fallback
+   */
+  public InstanceTftpServers(
+      TftpPortPool pool, UploadLimits defaultLimits, InetAddress bindAddress, Path sharedTree) {
     this.pool = pool;
     this.defaultLimits = defaultLimits;
+    this.bindAddress = bindAddress;
+    this.sharedTree = sharedTree;
+  }
+
+  public InetAddress bindAddress() {
+    return bindAddress;
+  }
+
+  /**
+   * Whether {@code name}, a top-level entry of the shared tree, is (or may become) an instance's
+   * folder: never read through another instance's server.
+   */
+  public static boolean isInstanceFolder(String name) {
+    return INSTANCE_FOLDER.matcher(name).matches();
   }
 
   public TftpPortPool pool() {
@@ -124,16 +159,23 @@ public final class InstanceTftpServers {
     return false;
   }
 
-  private static TftpServer open(
-      Path folder, int port, UploadLimits limits, TransferListener listener) throws IOException {
-    return TftpServer.builder(folder)
-        .bindAddress(InetAddress.getLoopbackAddress())
-        .port(port)
-        .writable(true)
-        .quotaBytes(limits.quotaBytes())
-        .maxFileSizeBytes(limits.maxFileBytes())
-        .listener(listener)
-        .build()
-        .start();
+  private TftpServer open(Path folder, int port, UploadLimits limits, TransferListener listener)
+      throws IOException {
+    TftpServer.Builder builder =
+        TftpServer.builder(folder)
+            .bindAddress(bindAddress)
+            .port(port)
+            .writable(true)
+            .quotaBytes(limits.quotaBytes())
+            .maxFileSizeBytes(limits.maxFileBytes())
+            .listener(listener);
+    if (sharedTree != null && Files.isDirectory(sharedTree)) {
+      Path own = folder.toAbsolutePath().normalize();
+      Path tree = sharedTree.toAbsolutePath().normalize();
+      builder.readFallback(
+          sharedTree,
+          name -> isInstanceFolder(name) || tree.resolve(name).equals(own) || name.startsWith("."));
+    }
+    return builder.build().start();
   }
 }

@@ -74,7 +74,8 @@ class OpenApiRoutesTest {
             1024,
             new HostInfo.Tftp(null, 1, 2),
             root.toString(),
-            root.resolve("state").toString());
+            root.resolve("state").toString(),
+            new HostInfo.Network("user", "test", null, null));
     ApiServer.Services services =
         new ApiServer.Services(
             daemon.manager(), new MachineLibrary(root.resolve("machines")), facts, new Metrics());

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildhost.client.DaemonEndpoint;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.network.GuestNetwork;
+import dev.buildhost.manager.network.NetworkMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,6 +64,13 @@ class DaemonSettingsTest {
             Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
             Map.entry(Setting.DOCKER_NETWORK, "none"),
             Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"),
+            Map.entry(Setting.NETWORK_MODE, "Bridge"),
+            Map.entry(Setting.NETWORK_BRIDGE, "bhtest0"),
+            Map.entry(Setting.NETWORK_ADDRESS, "10.99.0.1/16"),
+            Map.entry(Setting.NETWORK_GUEST_RANGE, "10.99.1.1 - 10.99.1.9"),
+            Map.entry(Setting.NETWORK_TABLE, "buildhost_test"),
+            Map.entry(Setting.NETWORK_PORT_PREFIX, "bq"),
+            Map.entry(Setting.NETWORK_OUTBOUND_NAT, "on"),
             Map.entry(Setting.TOOLCHAINS, "stable=abc123, staging=def456"));
     assertEquals(Setting.values().length, values.size(), "a setting is missing from this test");
     DaemonSettings s = resolve(values, Map.of());
@@ -85,6 +94,55 @@ class DaemonSettingsTest {
     assertEquals("0:0:0:0:0:0:0:1", s.tftpListen().getAddress().getHostAddress());
     assertTrue(s.stopInstancesOnExit());
     assertEquals(Map.of("stable", "abc123", "staging", "def456"), s.toolchains());
+    assertEquals(
+        new DaemonSettings.NetworkChoice(
+            GuestNetwork.of(
+                "bridge",
+                "bhtest0",
+                "10.99.0.1",
+                16,
+                "10.99.1.1",
+                "10.99.1.9",
+                "buildhost_test",
+                "bq",
+                true),
+            false),
+        s.network());
+  }
+
+  @Test
+  void withoutANetworkModeTheDaemonChoosesWithTheDefaultNames() {
+    DaemonSettings.NetworkChoice choice = resolve(Map.of(), Map.of()).network();
+    assertTrue(choice.automatic());
+    assertEquals(GuestNetwork.defaults(), choice.settings());
+    assertEquals(choice, resolve(Map.of(Setting.NETWORK_MODE, "auto"), Map.of()).network());
+    DaemonSettings.NetworkChoice user =
+        resolve(Map.of(Setting.NETWORK_MODE, "user"), Map.of()).network();
+    assertFalse(user.automatic());
+    assertEquals(NetworkMode.USER, user.settings().mode());
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "NETWORK_MODE|host|--network-mode: 'host' is not a valid value (not auto, bridge or user)",
+        "NETWORK_ADDRESS|196.254.111.222|not ADDRESS/PREFIX",
+        "NETWORK_ADDRESS|196.254.111.222/x|the prefix length is not a number",
+        "NETWORK_ADDRESS|196.254.111.0/24|is the network or broadcast address",
+        "NETWORK_ADDRESS|example.org/24|network host address",
+        "NETWORK_GUEST_RANGE|196.254.111.10|not FIRST-LAST",
+        "NETWORK_GUEST_RANGE|196.254.111.10-196.254.112.1|is not inside 196.254.111.0/24",
+        "NETWORK_BRIDGE|a-bridge-name-too-long|is not an interface name",
+        "NETWORK_TABLE|no-dashes|is not an nftables name",
+        "NETWORK_PORT_PREFIX|BH|must be 1-4 of a-z 0-9",
+        "NETWORK_OUTBOUND_NAT|sometimes|not true or false"
+      })
+  void aBadNetworkSettingIsNamedWithWhereItCameFrom(Setting setting, String value, String message) {
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> resolve(Map.of(), Map.of(setting, value)));
+    assertTrue(e.getMessage().contains(message), e.getMessage());
+    assertTrue(e.getMessage().contains(setting.flag()), e.getMessage());
   }
 
   @Test

@@ -53,6 +53,36 @@ class DomainXmlTest {
   }
 
   @Test
+  void onTheGuestBridgeTheNicIsTheTapTheDaemonMadeAndTftpIsAtTheBridgeAddress() throws Exception {
+    DomainXml user = directBoot("console=ttyS0", "0a:11:22:33:44:55", VmOptions.DEFAULTS);
+    DomainXml bridged =
+        new DomainXml(
+            user.instanceId(),
+            user.owner(),
+            user.domainType(),
+            user.memoryMib(),
+            user.vcpus(),
+            user.consoleLog(),
+            user.mac(),
+            user.disk(),
+            user.kernel(),
+            user.initrd(),
+            user.cmdline(),
+            user.tftpPort(),
+            user.options(),
+            new DomainXml.Tap("bht0ddc0c6b", "196.254.111.222"));
+    Document doc = parse(bridged);
+    assertEquals("ethernet", x(doc, "/domain/devices/interface/@type"));
+    assertEquals("bht0ddc0c6b", x(doc, "/domain/devices/interface/target/@dev"));
+    assertEquals("no", x(doc, "/domain/devices/interface/target/@managed"));
+    assertEquals("0a:11:22:33:44:55", x(doc, "/domain/devices/interface/mac/@address"));
+    assertEquals("console=ttyS0 buildhost.tftp=196.254.111.222:69", x(doc, "/domain/os/cmdline"));
+    assertEquals(
+        "196.254.111.222:69",
+        x(doc, "/domain/sysinfo[@type='fwcfg']/entry[@name='opt/buildhost/tftp']"));
+  }
+
+  @Test
   void aDirectBootDomainHasEverythingTheInstanceNeeds() throws Exception {
     Document doc =
         parse(directBoot("console=ttyS0 quiet", "52:54:00:12:34:56", VmOptions.DEFAULTS));

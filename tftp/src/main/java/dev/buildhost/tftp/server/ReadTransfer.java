@@ -30,7 +30,7 @@ final class ReadTransfer extends Transfer {
     Path path;
     long size;
     try {
-      path = server.paths().resolveForRead(request.fileName());
+      path = server.resolveForRead(request.fileName());
       try {
         file = FileChannel.open(path, StandardOpenOption.READ);
       } catch (AccessDeniedException e) {

@@ -31,6 +31,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,7 +87,10 @@ public final class TftpServer implements AutoCloseable {
 
   private final ConcurrentLinkedQueue<TransferBuffers> bufferPool = new ConcurrentLinkedQueue<>();
   private final AtomicLong uploadsInFlight = new AtomicLong();
+  private final Path sharedRoot;
+  private final Predicate<String> sharedHidden;
   private SafePaths paths;
+  private SafePaths sharedPaths;
   private StoredBytes stored;
   private DatagramChannel socket;
   private InetSocketAddress localAddress;
@@ -114,6 +118,8 @@ public final class TftpServer implements AutoCloseable {
         new OptionNegotiator(
             b.maxBlockSize, b.maxWindowSize, b.timeout.toMillis(), b.maxTimeoutSeconds);
     this.listener = b.listener;
+    this.sharedRoot = b.sharedRoot;
+    this.sharedHidden = b.sharedHidden;
     this.slots = new TransferSlots<>(b.maxTransfers, b.maxTransfersPerClient());
   }
 
@@ -124,6 +130,9 @@ public final class TftpServer implements AutoCloseable {
         throw new IllegalStateException("a server starts once");
       }
       paths = new SafePaths(requestedRoot);
+      if (sharedRoot != null) {
+        sharedPaths = new SafePaths(sharedRoot);
+      }
       if (writable) {
         stored = StoredBytes.measure(paths.root());
       }
@@ -400,6 +409,29 @@ public final class TftpServer implements AutoCloseable {
     return paths;
   }
 
+  /**
+   * The file a read request names: in the root, else (when set) in the shared read-only tree,
+   * unless its real path lies in a top-level folder the shared tree hides, which reads as absent.
+   */
+  Path resolveForRead(String requested) throws TftpProtocolException {
+    try {
+      return paths.resolveForRead(requested);
+    } catch (TftpProtocolException e) {
+      if (sharedPaths == null || e.errorCode() != Opcodes.ERR_FILE_NOT_FOUND) {
+        throw e;
+      }
+    }
+    Path shared = sharedPaths.resolveForRead(requested);
+    Path relative = sharedPaths.root().relativize(shared);
+    if (relative.getNameCount() < 1
+        || shared.startsWith(paths.root())
+        || sharedHidden.test(relative.getName(0).toString())) {
+      // Said exactly as for a missing file: a guest learns nothing of what it may not read.
+      throw new TftpProtocolException(Opcodes.ERR_FILE_NOT_FOUND, "file not found");
+    }
+    return shared;
+  }
+
   OptionNegotiator negotiator() {
     return negotiator;
   }
@@ -445,6 +477,8 @@ public final class TftpServer implements AutoCloseable {
     private Duration firstAckTimeout; // null: twice the timeout
     private int maxRetries = 5;
     private TransferListener listener = event -> {};
+    private Path sharedRoot;
+    private Predicate<String> sharedHidden = name -> false;
 
     private Builder(Path root) {
       this.root = Objects.requireNonNull(root, "root");
@@ -520,6 +554,18 @@ public final class TftpServer implements AutoCloseable {
      */
     public Builder firstAckTimeout(Duration timeout) {
       this.firstAckTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /**
+     * A read-only tree that reads fall back to when the root lacks the file (writes never go
+     * there): e.g. an instance's writable folder over the shared toolchain tree. Files whose real
+     * path lies in a top-level folder of {@code tree} for which {@code hidden} is true (other
+     * instances' folders) read as absent.
+     */
+    public Builder readFallback(Path tree, Predicate<String> hidden) {
+      this.sharedRoot = Objects.requireNonNull(tree, "tree");
+      this.sharedHidden = Objects.requireNonNull(hidden, "hidden");
       return this;
     }
 

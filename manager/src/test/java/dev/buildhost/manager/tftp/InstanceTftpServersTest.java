@@ -1,0 +1,130 @@
+package dev.buildhost.manager.tftp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildhost.tftp.server.TftpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An instance's writable server with the shared read-only tree behind it, driven by a real client
+ * (curl's tftp://): the instance reads its own folder and the shared tree, never another instance's
+ * folder (not by name, not through a link), and writes only into its own folder.
+ */
+class InstanceTftpServersTest {
+  private static final String OWN = "sample-vm-20261201-160000-aaaa";
+  private static final String OTHER = "sample-vm-20261201-160000-bbbb";
+
+  @TempDir Path dir;
+  private Path shared;
+  private Path own;
+  private TftpServer server;
+  private InstanceTftpServers servers;
+  private int port;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    shared = dir.resolve("tftp");
+    own = Files.createDirectories(shared.resolve(OWN));
+    Path other = Files.createDirectories(shared.resolve(OTHER));
+    Files.createDirectories(shared.resolve("toolchain"));
+    Files.writeString(shared.resolve("toolchain/gcc.txt"), "gcc of the shared tree\n");
+    Files.writeString(shared.resolve("top.txt"), "top of the shared tree\n");
+    Files.writeString(shared.resolve("task.manifest"), "the shared tree's, not mine\n");
+    Files.writeString(own.resolve("task.manifest"), "my task\n");
+    Files.writeString(other.resolve("result.manifest"), "another instance's result\n");
+    Files.createSymbolicLink(shared.resolve("sneaky"), Path.of(OTHER));
+    Files.createSymbolicLink(
+        shared.resolve("sneaky.txt"), Path.of(OTHER).resolve("result.manifest"));
+    int first = 30000 + (int) (Math.random() * 20000);
+    servers =
+        new InstanceTftpServers(
+            new TftpPortPool(first, first + 9), InetAddress.getLoopbackAddress(), shared);
+    server = servers.start(own, event -> {});
+    port = server.port();
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (server != null) {
+      servers.stop(server, port);
+    }
+  }
+
+  @Test
+  void readsComeFromTheOwnFolderThenTheSharedTree() throws Exception {
+    assertEquals("my task\n", get("task.manifest"));
+    assertEquals("gcc of the shared tree\n", get("toolchain/gcc.txt"));
+    assertEquals("top of the shared tree\n", get("top.txt"));
+  }
+
+  @Test
+  void anotherInstancesFolderIsNeverReadThroughTheSharedTree() throws Exception {
+    for (String name :
+        List.of(
+            OTHER + "/result.manifest",
+            "sneaky/result.manifest",
+            "sneaky.txt",
+            OWN + "/task.manifest",
+            "../tftp/" + OTHER + "/result.manifest")) {
+      Curl read = curl("tftp://127.0.0.1:" + port + "/" + name, "-o", "-");
+      assertNotEquals(0, read.exit(), name + " must not be readable: " + read.output());
+      assertFalse(read.output().contains("another instance"), read.output());
+    }
+  }
+
+  @Test
+  void writesGoOnlyIntoTheOwnFolder() throws Exception {
+    Path upload = dir.resolve("up.txt");
+    Files.writeString(upload, "uploaded\n");
+    assertEquals(0, curl("tftp://127.0.0.1:" + port + "/up.txt", "-T", upload.toString()).exit());
+    assertEquals("uploaded\n", Files.readString(own.resolve("up.txt")));
+    assertFalse(Files.exists(shared.resolve("up.txt")));
+
+    Curl overShared =
+        curl("tftp://127.0.0.1:" + port + "/toolchain/gcc.txt", "-T", upload.toString());
+    assertNotEquals(0, overShared.exit(), "no writing into the shared tree: " + overShared);
+    assertEquals("gcc of the shared tree\n", Files.readString(shared.resolve("toolchain/gcc.txt")));
+    Curl intoOther =
+        curl("tftp://127.0.0.1:" + port + "/" + OTHER + "/x.txt", "-T", upload.toString());
+    assertNotEquals(0, intoOther.exit(), "no writing into another instance: " + intoOther);
+    assertFalse(Files.exists(shared.resolve(OTHER).resolve("x.txt")));
+  }
+
+  @Test
+  void instanceFoldersAreRecognisedByTheirIdShape() {
+    assertTrue(InstanceTftpServers.isInstanceFolder(OTHER));
+    assertFalse(InstanceTftpServers.isInstanceFolder("toolchain"));
+  }
+
+  private String get(String name) throws Exception {
+    Curl read = curl("tftp://127.0.0.1:" + port + "/" + name, "-o", "-");
+    assertEquals(0, read.exit(), name + ": " + read.output());
+    return read.output();
+  }
+
+  private record Curl(int exit, String output) {}
+
+  private static Curl curl(String url, String... args) throws Exception {
+    List<String> command =
+        new java.util.ArrayList<>(List.of("curl", "-sS", "--max-time", "20", url));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    process.getOutputStream().close();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(process.waitFor(30, TimeUnit.SECONDS), "curl ended");
+    return new Curl(process.exitValue(), output);
+  }
+}
