@@ -79,6 +79,8 @@ public record HostInfo(
    */
   public record Journal(
       int unwrittenRecords, long failedWrites, String lastError, Instant lastErrorAt) {}
+
+  /**
    * @param mode "bridge" (each guest on its own isolated port of the bridge) or "user" (QEMU user
    *     networking, host-networked containers: the fallback, guests share the host's loopback)
    * @param reason why this mode runs (configured, or what the daemon found)

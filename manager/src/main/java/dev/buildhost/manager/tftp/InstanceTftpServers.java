@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * {@code :69} to its own server); ports that another program already uses are skipped. Reads of a
  * file the instance's folder lacks fall back to the shared read-only tree (the toolchain), minus
  * every instance's folder in it: a guest reads the shared tree through its own server, and writes
- * only into its folder. Each server enforces the
- * daemon's upload limits, or those of the instance's machine when its manifest sets them.
+ * only into its folder. Each server enforces the daemon's upload limits, or those of the instance's
+ * machine when its manifest sets them.
  */
 public final class InstanceTftpServers {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceTftpServers.class);

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.manager.config.UploadLimits;
+import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.tftp.server.TftpServer;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -51,9 +54,37 @@ class InstanceTftpServersTest {
     int first = 30000 + (int) (Math.random() * 20000);
     servers =
         new InstanceTftpServers(
-            new TftpPortPool(first, first + 9), InetAddress.getLoopbackAddress(), shared);
-    server = servers.start(own, event -> {});
+            new TftpPortPool(first, first + 9),
+            UploadLimits.DEFAULTS,
+            InetAddress.getLoopbackAddress(),
+            shared);
+    server = servers.start(own, machineWithoutLimits(), event -> {});
     port = server.port();
+  }
+
+  /** A machine whose manifest sets no upload limits: the daemon's defaults apply. */
+  private static Manifest machineWithoutLimits() {
+    return new Manifest(
+        null,
+        "m",
+        "s",
+        MachineType.DOCKER,
+        "build",
+        null,
+        null,
+        null,
+        null,
+        List.of(),
+        null,
+        null,
+        null,
+        null,
+        null,
+        "img:1",
+        null,
+        null,
+        null,
+        null);
   }
 
   @AfterEach
