@@ -37,12 +37,11 @@ import java.util.concurrent.TimeUnit;
  * bench/turnaround, the Java side: an agent's loop through the HTTP API of a running daemon (the
  * API client of the api-client module, one warm JVM): POST the start with the task, wait for the
  * instance's STOPPED event on the event stream, GET result.manifest, DELETE. (1) CONTAINER_TASKS
- * container tasks back to back against as many `docker run --rm` of the same image running the
- * same command; (2) VM_TASKS VM tasks at once against as many `virsh create` at once of the same
- * domain XML (overlay and TFTP server made beforehand, untimed) whose guest does the same work:
- * the worker fetches the task from a writable TFTP server (`buildhost tftp`), runs it, uploads
- * the result and powers off. Arguments: STATE_DIR MACHINES_DIR CONTAINER_MACHINE VM_MACHINE
- * LIBVIRT_URI JAR.
+ * container tasks back to back against as many `docker run --rm` of the same image running the same
+ * command; (2) VM_TASKS VM tasks at once against as many `virsh create` at once of the same domain
+ * XML (overlay and TFTP server made beforehand, untimed) whose guest does the same work: the worker
+ * fetches the task from a writable TFTP server (`buildhost tftp`), runs it, uploads the result and
+ * powers off. Arguments: STATE_DIR MACHINES_DIR CONTAINER_MACHINE VM_MACHINE LIBVIRT_URI JAR.
  */
 public class TurnaroundBench {
   static final int CONTAINER_TASKS = 50;
@@ -71,7 +70,8 @@ public class TurnaroundBench {
     Revision container = library.inService(containerMachine);
     String image = "buildhost/" + containerMachine + ":" + container.version();
 
-    System.out.printf("turnaround: %d container tasks back to back (after %d warm-ups)%n",
+    System.out.printf(
+        "turnaround: %d container tasks back to back (after %d warm-ups)%n",
         containerTasks, WARMUP);
     for (int i = 0; i < WARMUP; i++) {
       agentTask(client, containerMachine);
@@ -92,7 +92,9 @@ public class TurnaroundBench {
     System.out.printf(Locale.ROOT, "%-40s %10s %10s %10s%n", "", "total s", "per task", "median");
     row("API loop (start, STOPPED, result, delete)", apiTotal, api);
     row("docker run --rm (same image and command)", dockerTotal, docker);
-    System.out.printf(Locale.ROOT, "ratio API / docker run --rm: %.2f (target <= 1.0)%n%n",
+    System.out.printf(
+        Locale.ROOT,
+        "ratio API / docker run --rm: %.2f (target <= 1.0)%n%n",
         apiTotal / dockerTotal);
 
     System.out.printf("turnaround: %d VM tasks at once%n", VM_TASKS);
@@ -103,23 +105,29 @@ public class TurnaroundBench {
     System.out.printf(Locale.ROOT, "%-40s %10s %10s %10s%n", "", "all done s", "mean", "median");
     row("API loop, " + VM_TASKS + " at once", vmApiWall, Arrays.copyOf(vmApi, VM_TASKS));
     row("virsh create, " + VM_TASKS + " at once", vmRefWall, Arrays.copyOf(vmRef, VM_TASKS));
-    System.out.printf(Locale.ROOT, "ratio API / virsh create: %.2f (target <= 1.05)%n",
-        vmApiWall / vmRefWall);
+    System.out.printf(
+        Locale.ROOT, "ratio API / virsh create: %.2f (target <= 1.05)%n", vmApiWall / vmRefWall);
     events.close();
   }
 
   static void row(String name, double totalMs, double[] each) {
     double[] sorted = each.clone();
     Arrays.sort(sorted);
-    System.out.printf(Locale.ROOT, "%-40s %10.2f %10.3f %10.3f%n", name, totalMs / 1000,
-        Arrays.stream(each).average().orElse(0) / 1000, sorted[sorted.length / 2] / 1000);
+    System.out.printf(
+        Locale.ROOT,
+        "%-40s %10.2f %10.3f %10.3f%n",
+        name,
+        totalMs / 1000,
+        Arrays.stream(each).average().orElse(0) / 1000,
+        sorted[sorted.length / 2] / 1000);
   }
 
   static void readEvents(ApiClient.Events events) {
     while (events.hasNext()) {
       InstanceEventView event = events.next();
       if (event.kind() == InstanceEventView.Kind.STOPPED && event.instance() != null) {
-        STOPPED.computeIfAbsent(event.instance().id(), id -> new CompletableFuture<>())
+        STOPPED
+            .computeIfAbsent(event.instance().id(), id -> new CompletableFuture<>())
             .complete(event.instance());
       }
     }
@@ -136,7 +144,8 @@ public class TurnaroundBench {
     InstanceView started =
         client.start(new StartBody(machine, 600L, Map.of("task.manifest", task())));
     InstanceView stopped =
-        STOPPED.computeIfAbsent(started.id(), id -> new CompletableFuture<>())
+        STOPPED
+            .computeIfAbsent(started.id(), id -> new CompletableFuture<>())
             .get(10, TimeUnit.MINUTES);
     String result;
     try (InputStream in = client.openFile(started.id(), "result.manifest")) {
@@ -174,17 +183,26 @@ public class TurnaroundBench {
 
   /**
    * VM_TASKS transient domains of the XML the manager builds, created at once with virsh; each
-   * guest's worker talks to a `buildhost tftp --writable` server holding the task. A run ends
-   * when its domain is gone (the guest powered off) with result.manifest uploaded.
+   * guest's worker talks to a `buildhost tftp --writable` server holding the task. A run ends when
+   * its domain is gone (the guest powered off) with result.manifest uploaded.
    */
-  static double[] concurrentVirshCreates(Revision revision, String uri, Path jar)
-      throws Exception {
+  static double[] concurrentVirshCreates(Revision revision, String uri, Path jar) throws Exception {
     Path root = Files.createTempDirectory("buildhost-bench-turnaround");
     ManagerConfig defaults = ManagerConfig.defaults(root);
     ManagerConfig config =
-        new ManagerConfig(root, root.resolve("state"), 24700, 24799, VM_TASKS, 16384,
-            Duration.ofMinutes(10), Duration.ofSeconds(5), Acceleration.AUTO, uri,
-            defaults.dockerHost(), "host");
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            24700,
+            24799,
+            VM_TASKS,
+            16384,
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(5),
+            Acceleration.AUTO,
+            uri,
+            defaults.dockerHost(),
+            "host");
     LibvirtBackend backend = new LibvirtBackend(config);
     Manifest manifest = revision.manifest();
     List<Process> servers = new ArrayList<>();
@@ -205,9 +223,13 @@ public class TurnaroundBench {
           QemuImg.createOverlay(revision.file(manifest.disk()), overlay);
         }
         String xml =
-            backend.domainXml(spec, VmOptions.parse(manifest.options()),
+            backend
+                .domainXml(
+                    spec,
+                    VmOptions.parse(manifest.options()),
                     manifest.kernel() == null ? null : revision.file(manifest.kernel()),
-                    manifest.initrd() == null ? null : revision.file(manifest.initrd()), overlay)
+                    manifest.initrd() == null ? null : revision.file(manifest.initrd()),
+                    overlay)
                 .toXml();
         files.add(Files.writeString(dir.resolve("domain.xml"), xml));
         results.add(tftpRoot.resolve("result.manifest"));
@@ -221,19 +243,21 @@ public class TurnaroundBench {
           Path file = files.get(i);
           Path result = results.get(i);
           String name = names.get(i);
-          runs.add(pool.submit(() -> {
-            long start = System.nanoTime();
-            run("virsh", "-q", "-c", uri, "create", file.toString());
-            // The domain is transient: it is gone once the guest powered off.
-            while (run("virsh", "-q", "-c", uri, "domstate", name).contains("running")
-                || !Files.exists(result)) {
-              if (System.nanoTime() - start > TimeUnit.MINUTES.toNanos(10)) {
-                throw new IllegalStateException(name + " did not finish in 10 minutes");
-              }
-              Thread.sleep(50);
-            }
-            return (System.nanoTime() - start) / 1e6;
-          }));
+          runs.add(
+              pool.submit(
+                  () -> {
+                    long start = System.nanoTime();
+                    run("virsh", "-q", "-c", uri, "create", file.toString());
+                    // The domain is transient: it is gone once the guest powered off.
+                    while (run("virsh", "-q", "-c", uri, "domstate", name).contains("running")
+                        || !Files.exists(result)) {
+                      if (System.nanoTime() - start > TimeUnit.MINUTES.toNanos(10)) {
+                        throw new IllegalStateException(name + " did not finish in 10 minutes");
+                      }
+                      Thread.sleep(50);
+                    }
+                    return (System.nanoTime() - start) / 1e6;
+                  }));
         }
         double[] times = new double[VM_TASKS + 1];
         for (int i = 0; i < VM_TASKS; i++) {
@@ -269,8 +293,14 @@ public class TurnaroundBench {
     Process server =
         new ProcessBuilder(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar.toString(), "tftp", "--writable", "--listen", "127.0.0.1:" + port,
-                "--root", root.toString())
+                "-jar",
+                jar.toString(),
+                "tftp",
+                "--writable",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--root",
+                root.toString())
             .redirectErrorStream(true)
             .start();
     BufferedReader out =
@@ -278,13 +308,15 @@ public class TurnaroundBench {
     String line;
     while ((line = out.readLine()) != null) {
       if (line.contains("listening on")) {
-        Thread drain = new Thread(() -> {
-          try {
-            out.transferTo(java.io.Writer.nullWriter());
-          } catch (IOException e) {
-            // the server stopped
-          }
-        });
+        Thread drain =
+            new Thread(
+                () -> {
+                  try {
+                    out.transferTo(java.io.Writer.nullWriter());
+                  } catch (IOException e) {
+                    // the server stopped
+                  }
+                });
         drain.setDaemon(true);
         drain.start();
         return server;
