@@ -10,8 +10,9 @@
 #              bridge network finds its own server. PORT defaults to 69. Before the first transfer
 #              it waits (up to BUILDHOST_ADDRESS_WAIT seconds, default 60) for a route to the host:
 #              a container's network port is made just after its process starts.
-#   Task       downloads task.manifest over TFTP (busybox tftp -g), trying once a second for up
-#              to BUILDHOST_TASK_WAIT seconds (default 120): the task may arrive after the start.
+#   Task       downloads task.manifest over TFTP (busybox tftp -g), trying for up to
+#              BUILDHOST_TASK_WAIT seconds (default 120), at first every 0.05 s, then less often up
+#              to once a second: the task may arrive after the start.
 #              Every `command: <shell command>` line is one command; they run in order with
 #              `sh -c`, in a scratch folder, stdout and stderr captured. The first command that
 #              fails stops the task. Other lines (the `: 1` version line, unknown fields) are ignored.
@@ -101,12 +102,15 @@ tftp_try() {
   fi
 }
 
-# transfer get|put LOCAL REMOTE SECONDS: tries once a second until it works or SECONDS have
-# passed. The task may be put into the TFTP folder only after the guest started, so "File not
-# found" is worth waiting for.
+# transfer get|put LOCAL REMOTE SECONDS: tries until it works or SECONDS have passed. The task
+# may be put into the TFTP folder only after the guest started, so "File not found" is worth
+# waiting for. The pause between tries starts at 0.05 s and doubles up to 1 s: a task that comes
+# a moment after the start is fetched a moment later, not a second later (bench/turnaround),
+# and a long wait still asks only once a second. (busybox sleep takes fractions.)
 transfer() {
   deadline=$(($(date +%s) + $4))
   n=1
+  pause=0.05
   while :; do
     if tftp_try "$1" "$2" "$3" 2>"$WORK/tftp.err"; then
       return 0
@@ -116,7 +120,10 @@ transfer() {
     fi
     [ "$(date +%s)" -lt "$deadline" ] || return 1
     n=$((n + 1))
-    sleep 1
+    sleep "$pause"
+    case $pause in
+      0.05) pause=0.1 ;; 0.1) pause=0.2 ;; 0.2) pause=0.4 ;; 0.4) pause=0.8 ;; *) pause=1 ;;
+    esac
   done
 }
 

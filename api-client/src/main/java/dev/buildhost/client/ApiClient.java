@@ -10,17 +10,18 @@ import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.client.wire.PruneView;
 import dev.buildhost.client.wire.StartBody;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.ConnectException;
+import java.net.HttpRetryException;
+import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -40,7 +41,7 @@ public final class ApiClient {
 
   private final URI base;
   private final String token;
-  private final HttpClient http;
+  private final Duration connectTimeout;
   private final Duration requestTimeout;
 
   public ApiClient(URI base, String token) {
@@ -57,8 +58,8 @@ public final class ApiClient {
   public ApiClient(URI base, String token, Duration connectTimeout, Duration requestTimeout) {
     this.base = base;
     this.token = token;
+    this.connectTimeout = connectTimeout;
     this.requestTimeout = requestTimeout;
-    this.http = HttpClient.newBuilder().connectTimeout(connectTimeout).build();
   }
 
   public ApiClient(DaemonEndpoint endpoint) {
@@ -94,8 +95,7 @@ public final class ApiClient {
   }
 
   public InstanceView start(StartBody body) {
-    return json(
-        send(request("/v1/instances").POST(jsonBody(body)).build()), new TypeReference<>() {});
+    return json(send("POST", "/v1/instances", jsonBody(body)), new TypeReference<>() {});
   }
 
   /** Starts a bootstrap instance of the machine; its success publishes a bootstrapped state. */
@@ -124,7 +124,7 @@ public final class ApiClient {
   }
 
   public void delete(String id) {
-    send(request("/v1/instances/" + segment(id)).DELETE().build());
+    send("DELETE", "/v1/instances/" + segment(id), null);
   }
 
   public List<FileView> files(String id) {
@@ -132,13 +132,26 @@ public final class ApiClient {
   }
 
   public void putFile(String id, String name, Path source) {
-    HttpRequest.BodyPublisher body;
+    long size;
+    InputStream in;
     try {
-      body = HttpRequest.BodyPublishers.ofFile(source);
+      size = Files.size(source);
+      in = Files.newInputStream(source);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + source, e);
     }
-    send(request(filePath(id, name)).PUT(body).build());
+    try (in) {
+      // Streamed, not buffered: a file may be large. (A refusal then comes without the daemon's
+      // message: see exchange.)
+      exchange(
+          "PUT",
+          filePath(id, name),
+          true,
+          new Body(size, true, in::transferTo),
+          ApiClient::readAll);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + source, e);
+    }
   }
 
   /** A file of the instance folder; the caller closes the stream. */
@@ -158,9 +171,9 @@ public final class ApiClient {
   }
 
   public HostInfo drain(boolean draining) {
-    HttpRequest.Builder request = request("/v1/host/drain");
-    request = draining ? request.POST(HttpRequest.BodyPublishers.noBody()) : request.DELETE();
-    return json(send(request.build()), new TypeReference<>() {});
+    return json(
+        send(draining ? "POST" : "DELETE", "/v1/host/drain", draining ? new byte[0] : null),
+        new TypeReference<>() {});
   }
 
   /**
@@ -169,10 +182,9 @@ public final class ApiClient {
    */
   public Events events(String instanceId) {
     String path = "/v1/events" + (instanceId == null ? "" : "?instance=" + query(instanceId));
-    HttpResponse<Stream<String>> response =
-        exchange(request(path).build(), HttpResponse.BodyHandlers.ofLines(), false);
-    check(response.statusCode(), () -> String.join("\n", response.body().toList()));
-    return new Events(response.body());
+    InputStream body = stream(path);
+    return new Events(
+        new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8)).lines());
   }
 
   /**
@@ -240,67 +252,103 @@ public final class ApiClient {
   }
 
   private InstanceView post(String path) {
-    return json(
-        send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build()),
-        new TypeReference<>() {});
+    return json(send("POST", path, new byte[0]), new TypeReference<>() {});
   }
 
   private <T> T get(String path, TypeReference<T> type) {
-    return json(send(request(path).GET().build()), type);
+    return json(send("GET", path, null), type);
   }
 
-  private HttpRequest.Builder request(String path) {
+  private URI uri(String path) {
     String b = base.toString();
-    URI uri = URI.create(b.endsWith("/") ? b : b + "/").resolve(path.substring(1));
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri);
-    return token == null || token.isEmpty()
-        ? request
-        : request.header("Authorization", "Bearer " + token);
+    return URI.create(b.endsWith("/") ? b : b + "/").resolve(path.substring(1));
   }
 
-  private static HttpRequest.BodyPublisher jsonBody(Object value) {
+  private static byte[] jsonBody(Object value) {
     try {
-      return HttpRequest.BodyPublishers.ofByteArray(ApiJson.MAPPER.writeValueAsBytes(value));
+      return ApiJson.MAPPER.writeValueAsBytes(value);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  private byte[] send(HttpRequest request) {
-    HttpResponse<byte[]> response =
-        exchange(request, HttpResponse.BodyHandlers.ofByteArray(), true);
-    check(response.statusCode(), () -> new String(response.body(), StandardCharsets.UTF_8));
-    return response.body();
+  /** One request with an optional body (null: none); the whole answer, or the daemon's refusal. */
+  private byte[] send(String method, String path, byte[] body) {
+    return exchange(
+        method,
+        path,
+        true,
+        body == null ? null : new Body(body.length, false, out -> out.write(body)),
+        ApiClient::readAll);
   }
 
+  /** A GET whose answer is read as it comes: timed only while connecting. */
   private InputStream stream(String path) {
-    HttpResponse<InputStream> response =
-        exchange(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream(), false);
-    check(
-        response.statusCode(),
-        () -> {
-          try (InputStream in = response.body()) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-          } catch (IOException e) {
-            return "";
-          }
-        });
-    return response.body();
+    return exchange("GET", path, false, null, HttpURLConnection::getInputStream);
   }
 
-  private <T> HttpResponse<T> exchange(
-      HttpRequest request, HttpResponse.BodyHandler<T> handler, boolean timeout) {
-    HttpRequest timed =
-        timeout
-            ? HttpRequest.newBuilder(request, (k, v) -> true).timeout(requestTimeout).build()
-            : request;
+  /** What writes a request's body. */
+  private interface BodyWriter {
+    void write(OutputStream out) throws IOException;
+  }
+
+  /**
+   * A request's body: its length, whether it is streamed (sent as it is written: for files) or
+   * buffered (small JSON; HttpURLConnection can then answer a 401 with the daemon's message).
+   */
+  private record Body(long length, boolean streamed, BodyWriter writer) {}
+
+  /** How the answer of an accepted request (status below 400) is read. */
+  private interface ResponseReader<T> {
+    T read(HttpURLConnection connection) throws IOException;
+  }
+
+  /**
+   * One request over {@link HttpURLConnection}, not java.net.http: the CLI makes one or two
+   * requests per process, and java.net.http's client set-up (a selector thread, the default TLS
+   * context with the system's trust store, even for http://) cost about a second of every verb's
+   * start-up, ten times the whole exchange here (bench/cli).
+   */
+  private <T> T exchange(
+      String method, String path, boolean timed, Body body, ResponseReader<T> reader) {
+    HttpURLConnection connection = null;
     try {
-      return http.send(timed, handler);
-    } catch (ConnectException | HttpConnectTimeoutException e) {
+      connection = (HttpURLConnection) uri(path).toURL().openConnection();
+      connection.setRequestMethod(method);
+      connection.setConnectTimeout(millis(connectTimeout));
+      connection.setReadTimeout(timed ? millis(requestTimeout) : 0);
+      connection.setUseCaches(false);
+      if (token != null && !token.isEmpty()) {
+        connection.setRequestProperty("Authorization", "Bearer " + token);
+      }
+      if (body != null) {
+        connection.setDoOutput(true);
+        if (body.streamed()) {
+          connection.setFixedLengthStreamingMode(body.length());
+        } else {
+          connection.setRequestProperty("Content-Type", "application/json");
+        }
+      }
+      connect(connection);
+      if (body != null) {
+        try (OutputStream out = connection.getOutputStream()) {
+          body.writer().write(out);
+        }
+      }
+      int status = connection.getResponseCode();
+      if (status >= 400) {
+        InputStream error = connection.getErrorStream();
+        byte[] text = error == null ? new byte[0] : readAll(error);
+        check(status, () -> new String(text, StandardCharsets.UTF_8));
+      }
+      return reader.read(connection);
+    } catch (HttpRetryException e) {
+      // A streamed upload that the daemon refused for its token: the body cannot be sent again,
+      // so HttpURLConnection reports the status alone.
       throw new ApiClientException(
-          ApiClientException.UNREACHABLE,
-          "cannot reach the buildhost daemon at " + base + ": start it with `buildhost daemon`",
-          null,
+          e.responseCode(),
+          "the daemon refused the request (HTTP " + e.responseCode() + ")",
+          "check the API token in the daemon's state folder",
           e);
     } catch (IOException e) {
       throw new ApiClientException(
@@ -308,10 +356,34 @@ public final class ApiClient {
           "lost the connection to the buildhost daemon at " + base + ": " + e,
           "check the daemon's log",
           e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ApiClientException(ApiClientException.UNREACHABLE, "interrupted", null, e);
     }
+  }
+
+  /** Connects, so that a daemon that is not there is told apart from one that went away. */
+  private void connect(HttpURLConnection connection) {
+    try {
+      connection.connect();
+    } catch (IOException e) {
+      throw new ApiClientException(
+          ApiClientException.UNREACHABLE,
+          "cannot reach the buildhost daemon at " + base + ": start it with `buildhost daemon`",
+          null,
+          e);
+    }
+  }
+
+  private static byte[] readAll(HttpURLConnection connection) throws IOException {
+    return readAll(connection.getInputStream());
+  }
+
+  private static byte[] readAll(InputStream in) throws IOException {
+    try (in) {
+      return in.readAllBytes();
+    }
+  }
+
+  private static int millis(Duration duration) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, duration.toMillis()));
   }
 
   private static void check(int status, java.util.function.Supplier<String> body) {

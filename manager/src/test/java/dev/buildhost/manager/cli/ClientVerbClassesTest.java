@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A client verb is a client of the API and nothing more: run as bin/buildhost runs it, in a JVM of
  * its own, it loads the API client and none of the daemon's native or engine libraries
- * (libvirt-java, JNA, docker-java) nor the manager's backends.
+ * (libvirt-java, JNA, docker-java) nor the manager's backends, the HTTP server, the other verbs'
+ * code or java.net.http (what made a verb start ten times slower than a JVM printing a line).
  */
 class ClientVerbClassesTest {
 
@@ -28,7 +29,16 @@ class ClientVerbClassesTest {
           "dev.buildhost.manager.libvirt.",
           "dev.buildhost.manager.docker.",
           "dev.buildhost.manager.instance.",
-          "dev.buildhost.manager.journal.");
+          "dev.buildhost.manager.journal.",
+          // The HTTP server and the other verbs' code: a client verb builds its own model only.
+          "org.eclipse.jetty.",
+          "dev.buildhost.manager.daemon.",
+          "dev.buildhost.tftp.server.",
+          // java.net.http sets up a selector thread and the default TLS context: a second of
+          // start-up for one request to a daemon on 127.0.0.1 (bench/cli).
+          "java.net.http.",
+          "jdk.internal.net.http.",
+          "sun.security.ssl.");
 
   @TempDir Path root;
 

@@ -1,0 +1,53 @@
+package dev.buildhost.manager.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The table of verbs that lets a run build the model of its own verb alone. */
+class BuildhostCommandTest {
+
+  @Test
+  void everyVerbIsListedUnderTheNameOfItsAnnotation() {
+    for (Map.Entry<String, Class<?>> verb : BuildhostCommand.VERBS.entrySet()) {
+      assertEquals(
+          verb.getValue().getAnnotation(Command.class).name(), verb.getKey(), verb.toString());
+    }
+  }
+
+  @Test
+  void aRunThatNamesItsVerbBuildsThatVerbAlone() {
+    CommandLine cli = BuildhostCommand.commandLine(new String[] {"instances", "--json"});
+    assertEquals(List.of("instances"), List.copyOf(cli.getSubcommands().keySet()));
+    // Inherited from the top command, as with every verb registered.
+    assertEquals(
+        true, cli.getSubcommands().get("instances").getCommandSpec().mixinStandardHelpOptions());
+  }
+
+  @Test
+  void helpAMistypedVerbOrNoVerbBuildEveryVerb() {
+    for (String[] args :
+        List.of(
+            new String[] {},
+            new String[] {"help"},
+            new String[] {"instance"},
+            new String[] {"--help"},
+            new String[] {"generate-completion"})) {
+      assertEquals(
+          List.copyOf(BuildhostCommand.VERBS.keySet()),
+          List.copyOf(BuildhostCommand.commandLine(args).getSubcommands().keySet()),
+          String.join(" ", args));
+    }
+  }
+
+  @Test
+  void theDaemonVerbAloneStillHasItsSettingFlags() {
+    CommandLine daemon =
+        BuildhostCommand.commandLine(new String[] {"daemon"}).getSubcommands().get("daemon");
+    assertEquals("--root", daemon.getCommandSpec().findOption("--root").longestName());
+  }
+}
