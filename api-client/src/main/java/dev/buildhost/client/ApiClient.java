@@ -101,18 +101,13 @@ public final class ApiClient {
   /** Starts a bootstrap instance of the machine; its success publishes a bootstrapped state. */
   public InstanceView bootstrap(String machine, BootstrapBody body) {
     return json(
-        send(
-            request("/v1/machines/" + segment(machine) + "/bootstrap")
-                .POST(jsonBody(body))
-                .build()),
+        send("POST", "/v1/machines/" + segment(machine) + "/bootstrap", jsonBody(body)),
         new TypeReference<>() {});
   }
 
   /** Removes the stale bootstrapped states no instance runs on. */
   public PruneView prune() {
-    return json(
-        send(request("/v1/bootstrapped/prune").POST(HttpRequest.BodyPublishers.noBody()).build()),
-        new TypeReference<>() {});
+    return json(send("POST", "/v1/bootstrapped/prune", new byte[0]), new TypeReference<>() {});
   }
 
   public InstanceView poweroff(String id) {
