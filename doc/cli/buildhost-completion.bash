@@ -912,7 +912,7 @@ function _picocli_buildhost_daemon() {
 
   local commands=""
   local flag_opts="'-h' '--help' '-V' '--version'"
-  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--network-mode' '--network-bridge' '--network-address' '--network-guest-range' '--network-table' '--network-port-prefix' '--network-outbound-nat' '--stop-instances-on-exit'"
+  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--tftp-upload-quota' '--tftp-max-file' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--toolchains' '--network-mode' '--network-bridge' '--network-address' '--network-guest-range' '--network-table' '--network-port-prefix' '--network-outbound-nat' '--stop-instances-on-exit'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -938,6 +938,12 @@ function _picocli_buildhost_daemon() {
     '--tftp-ports')
       return
       ;;
+    '--tftp-upload-quota')
+      return
+      ;;
+    '--tftp-max-file')
+      return
+      ;;
     '--max-instances')
       return
       ;;
@@ -960,6 +966,9 @@ function _picocli_buildhost_daemon() {
       return
       ;;
     '--docker-network')
+      return
+      ;;
+    '--toolchains')
       return
       ;;
     '--network-mode')

@@ -5,6 +5,7 @@ import dev.buildhost.common.time.Durations;
 import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.config.UploadLimits;
 import dev.buildhost.manager.network.GuestNetwork;
 import dev.buildhost.manager.network.NetworkMode;
 import java.net.InetAddress;
@@ -108,6 +109,16 @@ public record DaemonSettings(
             values.has(Setting.DOCKER_NETWORK)
                 ? values.text(Setting.DOCKER_NETWORK)
                 : d.dockerNetworkMode());
+    UploadLimits uploads = config.tftpUploadLimits();
+    config =
+        config.withTftpUploadLimits(
+            new UploadLimits(
+                values.has(Setting.TFTP_UPLOAD_QUOTA)
+                    ? values.sizeBytes(Setting.TFTP_UPLOAD_QUOTA)
+                    : uploads.quotaBytes(),
+                values.has(Setting.TFTP_MAX_FILE)
+                    ? values.sizeBytes(Setting.TFTP_MAX_FILE)
+                    : uploads.maxFileBytes()));
     InetSocketAddress listen =
         values.has(Setting.LISTEN)
             ? values.address(Setting.LISTEN)
@@ -275,6 +286,20 @@ public record DaemonSettings(
         throw bad(s, value, "less than 1 MiB");
       }
       return mib;
+    }
+
+    long sizeBytes(Setting s) {
+      String value = text(s);
+      long bytes;
+      try {
+        bytes = Sizes.parseBytes(value, Sizes.Unit.BYTES);
+      } catch (IllegalArgumentException e) {
+        throw bad(s, value, "not a size like 1G, 512M or 65536");
+      }
+      if (bytes <= 0) {
+        throw bad(s, value, "less than 1 byte");
+      }
+      return bytes;
     }
 
     Duration duration(Setting s) {

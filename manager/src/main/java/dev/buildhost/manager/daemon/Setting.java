@@ -26,6 +26,16 @@ public enum Setting {
       "tftp_ports",
       "FIRST-LAST",
       "ports of the per-instance writable TFTP servers (default 10000-10999)"),
+  TFTP_UPLOAD_QUOTA(
+      "tftp_upload_quota",
+      "SIZE",
+      "bytes a guest may upload in all into its instance folder, e.g. 1G (a plain number is bytes;"
+          + " default 1G; a machine's manifest may set its own tftp-upload-quota)"),
+  TFTP_MAX_FILE(
+      "tftp_max_file",
+      "SIZE",
+      "largest file a guest may upload, e.g. 512M (a plain number is bytes; default 512M; a"
+          + " machine's manifest may set its own tftp-max-file)"),
   MAX_INSTANCES("max_instances", "N", "instances that may run at once (default 8)"),
   RAM_BUDGET(
       "ram_budget",

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildhost.client.DaemonEndpoint;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
+import dev.buildhost.manager.config.UploadLimits;
 import dev.buildhost.manager.network.GuestNetwork;
 import dev.buildhost.manager.network.NetworkMode;
 import java.nio.file.Files;
@@ -143,6 +144,24 @@ class DaemonSettingsTest {
         assertThrows(ConfigException.class, () -> resolve(Map.of(), Map.of(setting, value)));
     assertTrue(e.getMessage().contains(message), e.getMessage());
     assertTrue(e.getMessage().contains(setting.flag()), e.getMessage());
+  }
+
+  @Test
+  void uploadLimitsComeFromTheFileAndABadOneNamesItsSetting() {
+    DaemonSettings settings =
+        resolve(Map.of(Setting.TFTP_UPLOAD_QUOTA, "2G"), Map.of(Setting.TFTP_MAX_FILE, "65536"));
+    assertEquals(new UploadLimits(2L << 30, 65536), settings.manager().tftpUploadLimits());
+    assertEquals(UploadLimits.DEFAULTS, resolve(Map.of(), Map.of()).manager().tftpUploadLimits());
+    ConfigException zero =
+        assertThrows(
+            ConfigException.class, () -> resolve(Map.of(Setting.TFTP_MAX_FILE, "0"), Map.of()));
+    assertTrue(zero.getMessage().contains("'tftp_max_file' in"), zero.getMessage());
+    assertTrue(zero.getMessage().contains("less than 1 byte"), zero.getMessage());
+    ConfigException words =
+        assertThrows(
+            ConfigException.class,
+            () -> resolve(Map.of(Setting.TFTP_UPLOAD_QUOTA, "lots"), Map.of()));
+    assertTrue(words.getMessage().contains("'tftp_upload_quota' in"), words.getMessage());
   }
 
   @Test

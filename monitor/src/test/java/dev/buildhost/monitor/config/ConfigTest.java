@@ -337,8 +337,7 @@ class ConfigTest {
             () ->
                 MonitorConfig.resolve(
                     List.of(ConfigLoader.flags(Map.of(Setting.MAX_TOOLCHAIN_FILE_SIZE, "0")))));
-    assertEquals(
-        "--max-toolchain-file-size: '0' is not a size larger than 0", zero.getMessage());
+    assertEquals("--max-toolchain-file-size: '0' is not a size larger than 0", zero.getMessage());
     ConfigException trust =
         assertThrows(
             ConfigException.class,
