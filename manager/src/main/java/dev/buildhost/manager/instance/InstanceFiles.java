@@ -146,6 +146,23 @@ final class InstanceFiles {
     }
   }
 
+  /**
+   * Deletes an instance's TFTP folder and instance folder, as {@code delete} does.
+   *
+   * @throws ManagerException naming the instance when a folder cannot be deleted
+   */
+  static void deleteFolders(TrackedInstance tracked) {
+    try {
+      deleteTree(tracked.tftpDir);
+      deleteTree(tracked.instanceDir);
+    } catch (IOException e) {
+      throw new ManagerException(
+          ManagerException.Kind.BACKEND_FAILED,
+          "cannot delete the folders of instance " + tracked.id() + ": " + e.getMessage(),
+          e);
+    }
+  }
+
   /** Deletes a folder and all in it; a folder that does not exist is fine. */
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {

@@ -356,15 +356,7 @@ public final class InstanceManager implements AutoCloseable {
                 + tracked.state()
                 + ": poweroff or terminate it first, then delete it");
       }
-      try {
-        InstanceFiles.deleteTree(tracked.tftpDir);
-        InstanceFiles.deleteTree(tracked.instanceDir);
-      } catch (IOException e) {
-        throw new ManagerException(
-            ManagerException.Kind.BACKEND_FAILED,
-            "cannot delete the folders of instance " + id + ": " + e.getMessage(),
-            e);
-      }
+      InstanceFiles.deleteFolders(tracked);
       journal.delete(id);
       lifecycle.forget(id);
       tracked.deleted = true;

@@ -199,15 +199,7 @@ final class UnknownInstances {
   void delete(TrackedInstance tracked) {
     String id = tracked.id();
     endGuest(tracked);
-    try {
-      InstanceFiles.deleteTree(tracked.tftpDir);
-      InstanceFiles.deleteTree(tracked.instanceDir);
-    } catch (IOException e) {
-      throw new ManagerException(
-          ManagerException.Kind.BACKEND_FAILED,
-          "cannot delete the folders of instance " + id + ": " + e.getMessage(),
-          e);
-    }
+    InstanceFiles.deleteFolders(tracked);
     journal.delete(id);
     lifecycle.releaseTftp(tracked);
     tracked.deleted = true;

@@ -41,24 +41,31 @@ public final class QemuImg {
       throw new BackendException("the machine's disk " + base + " cannot be used: " + problem);
     }
     try {
-      run(
-          List.of(
-              "qemu-img",
-              "create",
-              "-q",
-              "-f",
-              "qcow2",
-              "-F",
-              format.qemuName(),
-              "-b",
-              base.toAbsolutePath().toString(),
-              overlay.toString()),
-          "create the overlay " + overlay + " over " + base);
+      createQcow2Over(base, format.qemuName(), overlay, "over " + base);
       checkChain(overlay, base.toAbsolutePath(), format);
     } catch (BackendException e) {
       deleteQuietly(overlay);
       throw e;
     }
+  }
+
+  /** A qcow2 {@code overlay} whose backing file is {@code backing}: O(1) in the backing's size. */
+  private static void createQcow2Over(
+      Path backing, String backingFormat, Path overlay, String describedBacking)
+      throws BackendException {
+    run(
+        List.of(
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            backingFormat,
+            "-b",
+            backing.toAbsolutePath().toString(),
+            overlay.toString()),
+        "create the overlay " + overlay + " " + describedBacking);
   }
 
   /**
@@ -74,19 +81,7 @@ public final class QemuImg {
     }
     DiskFormat format = formatOf(base);
     try {
-      run(
-          List.of(
-              "qemu-img",
-              "create",
-              "-q",
-              "-f",
-              "qcow2",
-              "-F",
-              "qcow2",
-              "-b",
-              layer.toAbsolutePath().toString(),
-              overlay.toString()),
-          "create the overlay " + overlay + " over the layer " + layer);
+      createQcow2Over(layer, "qcow2", overlay, "over the layer " + layer);
       JsonNode chain = chainOf(overlay);
       if (chain.size() < 3
           || !layer.toAbsolutePath().toString().equals(chain.get(1).path("filename").asText())
