@@ -388,12 +388,17 @@ public final class Daemon implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether stop-instances-on-exit powers the instance off and waits for it: not a STOPPED one, and
+   * not an UNKNOWN one, which refuses poweroff and is left to the operator (doc/api.md).
+   */
+  private static boolean poweredOffOnExit(Instance instance) {
+    return instance.state() != InstanceState.STOPPED && instance.state() != InstanceState.UNKNOWN;
+  }
+
   private void stopInstances() {
     List<String> running =
-        manager.list().stream()
-            .filter(i -> i.state() != InstanceState.STOPPED)
-            .map(Instance::id)
-            .toList();
+        manager.list().stream().filter(Daemon::poweredOffOnExit).map(Instance::id).toList();
     log.info("powering off {} running instance(s) (stop-instances-on-exit)", running.size());
     for (String id : running) {
       try {
@@ -417,7 +422,7 @@ public final class Daemon implements AutoCloseable {
             });
     try {
       synchronized (changed) {
-        while (manager.list().stream().anyMatch(i -> i.state() != InstanceState.STOPPED)) {
+        while (manager.list().stream().anyMatch(Daemon::poweredOffOnExit)) {
           long left = Duration.between(Instant.now(), deadline).toMillis();
           if (left <= 0) {
             break;

@@ -3,9 +3,11 @@ package dev.buildhost.manager.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.manager.api.ApiServer;
+import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.StartRequest;
@@ -122,5 +124,43 @@ class DaemonTest {
     await(daemon, id, InstanceState.RUNNING);
     daemon.close();
     assertEquals(InstanceState.STOPPED, daemon.manager().get(id).state());
+  }
+
+  @Test
+  void withStopInstancesOnExitAnUnknownInstanceIsLeftToTheOperatorAndDoesNotHoldTheExit()
+      throws Exception {
+    WorkerBackend backend = new WorkerBackend();
+    TestDaemons.addMachine(root, TestDaemons.MACHINE);
+    DaemonSettings base = TestDaemons.settings(root, 2);
+    String id;
+    try (Daemon daemon = Daemon.start(base, config -> List.of(backend), ApiServer.Limits.DEFAULT)) {
+      id = daemon.manager().start(sleeper()).id();
+      await(daemon, id, InstanceState.RUNNING);
+    }
+    Files.writeString(
+        base.manager().stateDir().resolve("instances").resolve(id + ".json"), "{ torn");
+    ManagerConfig c = base.manager();
+    ManagerConfig patient =
+        new ManagerConfig(
+            c.root(),
+            c.stateDir(),
+            c.tftpPortFirst(),
+            c.tftpPortLast(),
+            c.maxInstances(),
+            c.ramBudgetMib(),
+            c.defaultTimeout(),
+            Duration.ofHours(1), // an UNKNOWN instance waited for would hold the exit this long
+            c.acceleration(),
+            c.libvirtUri(),
+            c.dockerHost(),
+            c.dockerNetworkMode());
+    Daemon daemon =
+        Daemon.start(
+            new DaemonSettings(patient, base.listen(), null, true),
+            config -> List.of(backend),
+            ApiServer.Limits.DEFAULT);
+    assertEquals(InstanceState.UNKNOWN, daemon.manager().get(id).state());
+    assertTimeoutPreemptively(Duration.ofMinutes(1), daemon::close);
+    assertEquals(InstanceState.UNKNOWN, daemon.manager().get(id).state());
   }
 }
