@@ -51,7 +51,7 @@ class BootstrapApiTest {
 
   private String publish(String name, String content) throws Exception {
     Path folder = Files.createDirectories(root.resolve("tftp/toolchain").resolve(name));
-    Path sums = Files.writeString(folder.resolve(name + ".sha256"), content);
+    Path sums = Files.writeString(folder.resolve("toolchain.sha256"), content);
     return HexFormat.of()
         .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(sums)));
   }

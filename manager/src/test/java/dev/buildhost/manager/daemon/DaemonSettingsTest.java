@@ -56,6 +56,8 @@ class DaemonSettingsTest {
             Map.entry(Setting.LISTEN, "127.0.0.2:9000"),
             Map.entry(Setting.TFTP_LISTEN, "[::1]:6969"),
             Map.entry(Setting.TFTP_PORTS, "20000 - 20099"),
+            Map.entry(Setting.TFTP_UPLOAD_QUOTA, "3G"),
+            Map.entry(Setting.TFTP_MAX_FILE, "100M"),
             Map.entry(Setting.MAX_INSTANCES, "3"),
             Map.entry(Setting.RAM_BUDGET, "2G"),
             Map.entry(Setting.DEFAULT_TIMEOUT, "90m"),
@@ -78,18 +80,19 @@ class DaemonSettingsTest {
     ManagerConfig c = s.manager();
     assertEquals(
         new ManagerConfig(
-            Path.of("/srv/bh"),
-            Path.of("/var/lib/bh"),
-            20000,
-            20099,
-            3,
-            2048,
-            Duration.ofMinutes(90),
-            Duration.ofSeconds(45),
-            Acceleration.TCG,
-            "qemu:///session",
-            "unix:///d.sock",
-            "none"),
+                Path.of("/srv/bh"),
+                Path.of("/var/lib/bh"),
+                20000,
+                20099,
+                3,
+                2048,
+                Duration.ofMinutes(90),
+                Duration.ofSeconds(45),
+                Acceleration.TCG,
+                "qemu:///session",
+                "unix:///d.sock",
+                "none")
+            .withTftpUploadLimits(new UploadLimits(3L << 30, 100L << 20)),
         c);
     assertEquals(9000, s.listen().getPort());
     assertEquals("0:0:0:0:0:0:0:1", s.tftpListen().getAddress().getHostAddress());
