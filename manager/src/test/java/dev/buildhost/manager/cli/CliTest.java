@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -192,6 +193,10 @@ class CliTest {
           files.anyMatch(p -> p.getFileName().toString().startsWith(".")), "no partial file stays");
     }
 
+    // The worker fetches its task on its own schedule: power it off only once it has.
+    Awaitility.await("the worker downloads its task")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> run("logs", id).out().contains("fake worker: downloaded task.manifest"));
     Run poweroff = run("poweroff", id, "no-such-instance");
     assertEquals(ExitCode.NOT_FOUND, poweroff.exit(), poweroff.toString());
     assertTrue(poweroff.out().contains(id + ": powering off"), poweroff.out());
