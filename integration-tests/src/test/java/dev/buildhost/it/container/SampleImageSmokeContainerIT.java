@@ -51,9 +51,14 @@ class SampleImageSmokeContainerIT {
   }
 
   @Test
-  void theWorkerIsInstalledAndRefusesToRunWithoutAnEndpoint() {
+  void theWorkerIsInstalledAndWithoutAnEndpointTriesBbotsDefaultThenGivesUp() {
+    // No endpoint in the environment and no network: the worker falls back to bbot's default
+    // 196.254.111.222:69, waits a moment for a route, then fails clearly.
     try (GenericContainer<?> container =
         sampleImage()
+            .withNetworkMode("none")
+            .withEnv("BUILDHOST_ADDRESS_WAIT", "1")
+            .withEnv("BUILDHOST_TASK_WAIT", "1")
             .withCommand(
                 "/bin/sh",
                 "-c",
@@ -63,7 +68,8 @@ class SampleImageSmokeContainerIT {
       String logs = container.getLogs();
       assertTrue(
           logs.contains("-rwxr-xr-x") && logs.contains("/usr/local/bin/buildhost-worker"), logs);
-      assertTrue(logs.contains("buildhost-worker: no TFTP endpoint"), logs);
+      assertTrue(logs.contains("buildhost-worker: TFTP endpoint 196.254.111.222:69"), logs);
+      assertTrue(logs.contains("could not download task.manifest from 196.254.111.222:69"), logs);
       assertTrue(logs.contains("worker-exit=75"), logs);
     }
   }
