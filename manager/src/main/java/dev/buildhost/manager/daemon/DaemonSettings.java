@@ -333,6 +333,9 @@ public record DaemonSettings(
     Map<String, String> toolchains(Setting s) {
       String value = text(s);
       Map<String, String> ids = new TreeMap<>();
+      if (value.strip().equalsIgnoreCase("none")) {
+        return ids;
+      }
       for (String pair : value.split("[,\\s]+")) {
         if (pair.isEmpty()) {
           continue;

@@ -62,7 +62,7 @@ public enum Setting {
       "network mode of containers (default host: they reach the " + "TFTP ports on 127.0.0.1)"),
   TOOLCHAINS(
       "toolchains",
-      "NAME=ID,...",
+      "NAME=ID,...|none",
       "ids of the host's toolchains, for hosts without the monitor or to override the id it"
           + " published (default: the SHA-256 of each checksum file under <root>/tftp/toolchain/)"),
   NETWORK_MODE(

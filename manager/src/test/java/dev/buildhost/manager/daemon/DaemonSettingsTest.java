@@ -168,6 +168,11 @@ class DaemonSettingsTest {
   }
 
   @Test
+  void toolchainsNoneNamesNoToolchain() {
+    assertEquals(Map.of(), resolve(Map.of(Setting.TOOLCHAINS, "none"), Map.of()).toolchains());
+  }
+
+  @Test
   void aMalformedToolchainsSettingNamesThePairThatIsWrong() {
     for (String[] bad :
         new String[][] {
