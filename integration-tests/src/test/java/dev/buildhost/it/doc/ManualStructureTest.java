@@ -47,10 +47,7 @@ class ManualStructureTest {
           "upgrades the installed package; scripts/test-package upgrades it to a newer build",
           "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
               + "/state/buildhost",
-          "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
-          "doc/operations.md|sed -i -E 's/^([[:space:]]*(user|group)[[:space:]]*=)/#\\1/' /etc/libvirt/qemu.conf",
-          "edits /etc/libvirt/qemu.conf and restarts libvirtd; scripts/host-setup applies the same fix and the "
-              + "block after it checks the setting");
+          "removes the package from the host; scripts/test-package purges it and checks that nothing is left");
 
   private final Path repo = CliReference.repository();
 
