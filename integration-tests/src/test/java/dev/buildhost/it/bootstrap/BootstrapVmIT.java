@@ -52,6 +52,7 @@ class BootstrapVmIT {
   @BeforeEach
   void open() throws Exception {
     Daemons.libvirt().close();
+    Samples.passableByQemu(root);
     revision = BootstrapFixture.machine(root, Samples.VM, MACHINE);
     ManagerConfig config =
         new ManagerConfig(

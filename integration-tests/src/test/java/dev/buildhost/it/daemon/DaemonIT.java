@@ -71,6 +71,7 @@ class DaemonIT {
 
   @BeforeEach
   void setUp() throws Exception {
+    Samples.passableByQemu(root);
     Samples.revision(Samples.VM);
     Samples.revision(Samples.CONTAINER);
     Daemons.libvirt().close();

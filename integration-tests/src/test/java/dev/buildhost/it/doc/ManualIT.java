@@ -69,7 +69,7 @@ class ManualIT {
     Samples.revision(Samples.CONTAINER);
     Daemons.libvirt().close();
     Daemons.docker().close();
-    work = Files.createTempDirectory("buildhost-manual-");
+    work = Samples.passableByQemu(Files.createTempDirectory("buildhost-manual-"));
     Path launcher = launcher();
     root = work.resolve("root");
     stateDir = root.resolve("state");

@@ -48,9 +48,6 @@ class ManualStructureTest {
           "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
               + "/state/buildhost",
           "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
-          "doc/operations.md|sed -i -E 's/^([[:space:]]*(user|group)[[:space:]]*=)/#\\1/' /etc/libvirt/qemu.conf",
-          "edits /etc/libvirt/qemu.conf and restarts libvirtd; scripts/host-setup applies the same fix and the "
-              + "block after it checks the setting",
           "doc/host-image.md|# 1. the image, into the folder both servers serve",
           "builds an image for minutes and starts DHCP on a farm's network; HostImageIT runs the same steps on "
               + "a bridge of its own",

@@ -49,6 +49,7 @@ class SampleVmHarnessIT {
     Path qemuImg = Requirement.command("qemu-img");
     Manifest machine = Samples.manifest(Samples.VM);
     Path revision = Samples.revision(Samples.VM);
+    Samples.passableByQemu(work);
     Path tftpRoot = Files.createDirectories(work.resolve("tftp"));
     TaskManifest.of("echo harness-$((6 * 7))", "cat /proc/cmdline").writeTo(tftpRoot);
     Path overlay = work.resolve("overlay.qcow2");

@@ -5,6 +5,7 @@ import dev.buildhost.manager.machine.ManifestParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * The sample machines built by {@code scripts/build-samples DIR}: DIR comes from the system
@@ -24,6 +25,16 @@ public final class Samples {
       return Path.of(configured).toAbsolutePath();
     }
     return repository().resolve("build/samples");
+  }
+
+  /**
+   * Opens a test's scratch folder (JUnit makes it 0700) to others, as a daemon's root must be: QEMU
+   * runs as libvirt's own user (libvirt-qemu), which must pass through it to the revision's files
+   * and the instance's overlay and console log. Returns {@code dir}.
+   */
+  public static Path passableByQemu(Path dir) throws IOException {
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return dir;
   }
 
   /** The machines folder inside {@link #dir()} (the layout of ARCHITECTURE.md). */

@@ -50,6 +50,7 @@ final class VmFixture {
    * its files are hard links to the sample's files (copies across file systems).
    */
   static Path root(Path dir) throws IOException {
+    Samples.passableByQemu(dir);
     Path sample = Samples.revision(Samples.VM);
     Path machine = Files.createDirectories(dir.resolve("machines").resolve(Samples.VM));
     Path revision = Files.createDirectories(machine.resolve(sample.getFileName()));

@@ -24,6 +24,8 @@ import java.time.Duration;
  *     none} and a veth of their own
  * @param tftpUploadLimits what a guest may upload into its instance's TFTP folder, unless its
  *     manifest sets other limits
+ * @param containerLimits the capabilities and processes a container has, unless its manifest sets
+ *     other limits
  */
 public record ManagerConfig(
     Path root,
@@ -38,12 +40,48 @@ public record ManagerConfig(
     String libvirtUri,
     String dockerHost,
     String dockerNetworkMode,
-    UploadLimits tftpUploadLimits) {
+    UploadLimits tftpUploadLimits,
+    ContainerLimits containerLimits) {
 
   public ManagerConfig {
     if (tftpUploadLimits == null) {
       throw new IllegalArgumentException("the TFTP upload limits must be given");
     }
+    if (containerLimits == null) {
+      throw new IllegalArgumentException("the container limits must be given");
+    }
+  }
+
+  /** Settings with the {@linkplain ContainerLimits#DEFAULTS default container limits}. */
+  public ManagerConfig(
+      Path root,
+      Path stateDir,
+      int tftpPortFirst,
+      int tftpPortLast,
+      int maxInstances,
+      long ramBudgetMib,
+      Duration defaultTimeout,
+      Duration poweroffGrace,
+      Acceleration acceleration,
+      String libvirtUri,
+      String dockerHost,
+      String dockerNetworkMode,
+      UploadLimits tftpUploadLimits) {
+    this(
+        root,
+        stateDir,
+        tftpPortFirst,
+        tftpPortLast,
+        maxInstances,
+        ramBudgetMib,
+        defaultTimeout,
+        poweroffGrace,
+        acceleration,
+        libvirtUri,
+        dockerHost,
+        dockerNetworkMode,
+        tftpUploadLimits,
+        ContainerLimits.DEFAULTS);
   }
 
   /** Settings with the {@linkplain UploadLimits#DEFAULTS default upload limits}. */
@@ -91,6 +129,26 @@ public record ManagerConfig(
         libvirtUri,
         dockerHost,
         dockerNetworkMode,
+        limits,
+        containerLimits);
+  }
+
+  /** These settings with other container limits. */
+  public ManagerConfig withContainerLimits(ContainerLimits limits) {
+    return new ManagerConfig(
+        root,
+        stateDir,
+        tftpPortFirst,
+        tftpPortLast,
+        maxInstances,
+        ramBudgetMib,
+        defaultTimeout,
+        poweroffGrace,
+        acceleration,
+        libvirtUri,
+        dockerHost,
+        dockerNetworkMode,
+        tftpUploadLimits,
         limits);
   }
 

@@ -4,8 +4,10 @@ import dev.buildhost.common.size.Sizes;
 import dev.buildhost.common.time.Durations;
 import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ContainerLimits;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.config.UploadLimits;
+import dev.buildhost.manager.machine.ContainerCapabilities;
 import dev.buildhost.manager.network.GuestNetwork;
 import dev.buildhost.manager.network.NetworkMode;
 import java.net.InetAddress;
@@ -13,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -119,6 +122,7 @@ public record DaemonSettings(
                 values.has(Setting.TFTP_MAX_FILE)
                     ? values.sizeBytes(Setting.TFTP_MAX_FILE)
                     : uploads.maxFileBytes()));
+    config = config.withContainerLimits(containerLimits(values, config.containerLimits()));
     InetSocketAddress listen =
         values.has(Setting.LISTEN)
             ? values.address(Setting.LISTEN)
@@ -134,6 +138,29 @@ public record DaemonSettings(
     Map<String, String> toolchains =
         values.has(Setting.TOOLCHAINS) ? values.toolchains(Setting.TOOLCHAINS) : Map.of();
     return new DaemonSettings(config, listen, tftp, stop, network(values), toolchains);
+  }
+
+  private static ContainerLimits containerLimits(Values values, ContainerLimits d) {
+    List<String> capabilities = d.capabilities();
+    if (values.has(Setting.CONTAINER_CAPABILITIES)) {
+      String text = values.text(Setting.CONTAINER_CAPABILITIES);
+      try {
+        capabilities = ContainerCapabilities.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw values.bad(Setting.CONTAINER_CAPABILITIES, text, e.getMessage());
+      }
+    }
+    long pids = d.pidsLimit();
+    if (values.has(Setting.CONTAINER_PIDS_LIMIT)) {
+      pids = values.positiveInt(Setting.CONTAINER_PIDS_LIMIT);
+      if (pids > ContainerCapabilities.MAX_PIDS) {
+        throw values.bad(
+            Setting.CONTAINER_PIDS_LIMIT,
+            values.text(Setting.CONTAINER_PIDS_LIMIT),
+            "more than the kernel's " + ContainerCapabilities.MAX_PIDS);
+      }
+    }
+    return new ContainerLimits(capabilities, pids);
   }
 
   private static NetworkChoice network(Values values) {

@@ -43,11 +43,15 @@ public record GuestNetworkStart(Optional<BridgeNetwork> bridge, HostInfo.Network
       throws IOException {
     GuestNetwork settings = choice.settings();
     if (settings.mode() == NetworkMode.USER) {
+      removeLeftoverBridge(settings, stateDir, commands);
       return user("configured (network_mode = user)");
     }
     if (choice.automatic()) {
       List<String> missing = missingPrerequisites();
       if (!missing.isEmpty()) {
+        if (isRoot()) {
+          removeLeftoverBridge(settings, stateDir, commands);
+        }
         return user(
             "no bridge network: "
                 + String.join(", ", missing)
@@ -87,6 +91,23 @@ public record GuestNetworkStart(Optional<BridgeNetwork> bridge, HostInfo.Network
         Optional.of(bridge),
         new HostInfo.Network(
             "bridge", reason, settings.bridgeName(), settings.hostAddress().getHostAddress()));
+  }
+
+  /**
+   * A daemon switched from mode bridge to mode user removes the bridge network it made before, once
+   * no guest uses it; a failure is only logged (the daemon runs without it).
+   */
+  private static void removeLeftoverBridge(
+      GuestNetwork settings, Path stateDir, HostCommands commands) {
+    try {
+      BridgeNetwork.removeLeftover(settings, stateDir.resolve("network"), commands)
+          .ifPresent(LOG::info);
+    } catch (NetworkException e) {
+      LOG.warn(
+          "cannot remove the bridge network {} left from mode bridge: {}",
+          settings.bridgeName(),
+          e.getMessage());
+    }
   }
 
   private static GuestNetworkStart user(String reason) {

@@ -60,6 +60,17 @@ public enum Setting {
       "docker_network",
       "MODE",
       "network mode of containers (default host: they reach the " + "TFTP ports on 127.0.0.1)"),
+  CONTAINER_CAPABILITIES(
+      "container_capabilities",
+      "CAP,...|none",
+      "the Linux capabilities a container keeps, any of Docker's default set (default CHOWN,"
+          + " DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID; a machine's manifest may set its"
+          + " own capabilities)"),
+  CONTAINER_PIDS_LIMIT(
+      "container_pids_limit",
+      "N",
+      "processes and threads a container may have at once (default 1024; a machine's manifest"
+          + " may set its own pids-limit)"),
   TOOLCHAINS(
       "toolchains",
       "NAME=ID,...|none",

@@ -3,34 +3,18 @@ package dev.buildhost.manager.docker;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.LogConfig;
+import dev.buildhost.manager.config.ContainerLimits;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What every container gets in either network mode, because it runs an untrusted build: only the
- * capabilities a build uses (root in the container may still own, read and write its own files,
- * change to another user and signal its processes), no privileges gained through setuid files, a
- * cap on its processes, and an engine log that cannot fill the disk.
- *
- * <p>Dropped from Docker's default set: {@code NET_RAW} (raw and packet sockets: sniffing, forged
- * packets), {@code MKNOD}, {@code SETFCAP}, {@code SETPCAP}, {@code NET_BIND_SERVICE}, {@code
- * SYS_CHROOT} and {@code AUDIT_WRITE}.
+ * capabilities its {@link ContainerLimits} keep (by default what a build uses: root in the
+ * container may still own, read and write its own files, change to another user and signal its
+ * processes), no privileges gained through setuid files, a cap on its processes, and an engine log
+ * that cannot fill the disk.
  */
 final class ContainerHardening {
-
-  /** The capabilities a container keeps; every other one is dropped. */
-  static final List<Capability> KEPT_CAPABILITIES =
-      List.of(
-          Capability.CHOWN,
-          Capability.DAC_OVERRIDE,
-          Capability.FOWNER,
-          Capability.FSETID,
-          Capability.KILL,
-          Capability.SETGID,
-          Capability.SETUID);
-
-  /** Processes (and threads) a container may have at once: a fork bomb stops there. */
-  static final long PIDS_LIMIT = 1024;
 
   /**
    * The engine's own log of a container (json-file, what {@link ConsoleCapture} reads) keeps at
@@ -40,11 +24,13 @@ final class ContainerHardening {
 
   private ContainerHardening() {}
 
-  static void apply(HostConfig host) {
+  /** Applies the hardening with {@code limits}' capabilities and pids limit. */
+  static void apply(HostConfig host, ContainerLimits limits) {
     host.withCapDrop(Capability.ALL)
-        .withCapAdd(KEPT_CAPABILITIES.toArray(Capability[]::new))
+        .withCapAdd(
+            limits.capabilities().stream().map(Capability::valueOf).toArray(Capability[]::new))
         .withSecurityOpts(List.of("no-new-privileges"))
-        .withPidsLimit(PIDS_LIMIT)
+        .withPidsLimit(limits.pidsLimit())
         .withLogConfig(
             new LogConfig(
                 LogConfig.LoggingType.JSON_FILE,

@@ -363,7 +363,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     String machine = revision.machine() + " " + revision.version();
     ContainerPlan plan = plan(spec, image);
     HostConfig host = HostConfig.newHostConfig().withNetworkMode(plan.networkMode()).withInit(true);
-    ContainerHardening.apply(host);
+    ContainerHardening.apply(host, config.containerLimits().overriddenBy(revision.manifest()));
     if (plan.memoryBytes() != null) {
       host.withMemory(plan.memoryBytes()).withMemorySwap(plan.memoryBytes());
     }

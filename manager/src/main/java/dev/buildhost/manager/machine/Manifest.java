@@ -12,6 +12,8 @@ import java.util.List;
  * @param tftpUploadQuotaBytes what the instance's TFTP folder may hold in all; null for the
  *     daemon's default
  * @param tftpMaxFileBytes the largest file a guest may upload; null for the daemon's default
+ * @param capabilities the capabilities a container keeps; null for the daemon's default
+ * @param pidsLimit processes a container may have at once; null for the daemon's default
  */
 public record Manifest(
     String id,
@@ -33,7 +35,56 @@ public record Manifest(
     String command,
     Boolean outboundNat,
     Long tftpUploadQuotaBytes,
-    Long tftpMaxFileBytes) {
+    Long tftpMaxFileBytes,
+    List<String> capabilities,
+    Long pidsLimit) {
+
+  /** A manifest that leaves the container limits to the daemon. */
+  public Manifest(
+      String id,
+      String name,
+      String summary,
+      MachineType type,
+      String role,
+      Long ramMinimumMib,
+      Long ramMaximumMib,
+      Integer cpus,
+      String mac,
+      List<String> options,
+      String changes,
+      String disk,
+      String kernel,
+      String initrd,
+      String cmdline,
+      String image,
+      String command,
+      Boolean outboundNat,
+      Long tftpUploadQuotaBytes,
+      Long tftpMaxFileBytes) {
+    this(
+        id,
+        name,
+        summary,
+        type,
+        role,
+        ramMinimumMib,
+        ramMaximumMib,
+        cpus,
+        mac,
+        options,
+        changes,
+        disk,
+        kernel,
+        initrd,
+        cmdline,
+        image,
+        command,
+        outboundNat,
+        tftpUploadQuotaBytes,
+        tftpMaxFileBytes,
+        null,
+        null);
+  }
 
   /** A manifest that leaves the network and upload limits to the daemon. */
   public Manifest(
@@ -72,6 +123,8 @@ public record Manifest(
         cmdline,
         image,
         command,
+        null,
+        null,
         null,
         null,
         null);

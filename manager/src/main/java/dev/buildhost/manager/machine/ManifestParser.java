@@ -51,7 +51,10 @@ import java.util.regex.Pattern;
  *       the revision folder, anything else a reference to a local image ({@code repo/name:tag});
  *       {@code disk}, {@code kernel}, {@code initrd}, {@code cmdline} and {@code mac} are refused;
  *   <li>{@code outbound-nat}: {@code true} or {@code false}; {@code tftp-upload-quota} and {@code
- *       tftp-max-file}: sizes written like {@code ram-minimum}, stored in bytes.
+ *       tftp-max-file}: sizes written like {@code ram-minimum}, stored in bytes;
+ *   <li>{@code capabilities} (docker only): the capabilities the container keeps, names of Docker's
+ *       default set separated by commas or spaces, or {@code none}; {@code pids-limit} (docker
+ *       only): processes at once, 1 to 4194304.
  * </ul>
  */
 public final class ManifestParser {
@@ -85,7 +88,9 @@ public final class ManifestParser {
           "command",
           "outbound-nat",
           "tftp-upload-quota",
-          "tftp-max-file");
+          "tftp-max-file",
+          "capabilities",
+          "pids-limit");
 
   private static final Set<String> MULTI_LINE_FIELDS = Set.of("options", "changes");
 
@@ -270,9 +275,11 @@ public final class ManifestParser {
       Boolean outboundNat = check(this::outboundNat);
       Long uploadQuota = check(() -> bytes("tftp-upload-quota"));
       Long maxFile = check(() -> bytes("tftp-max-file"));
+      List<String> capabilities = check(this::capabilities);
+      Long pidsLimit = check(this::pidsLimit);
 
       if (type == MachineType.KVM) {
-        checkThat(() -> refusedFor(type, "image", "command"));
+        checkThat(() -> refusedFor(type, "image", "command", "capabilities", "pids-limit"));
         if (disk != null) {
           checkThat(() -> baseDisk(disk));
         }
@@ -320,7 +327,43 @@ public final class ManifestParser {
           command,
           outboundNat,
           uploadQuota,
-          maxFile);
+          maxFile,
+          capabilities,
+          pidsLimit);
+    }
+
+    private List<String> capabilities() {
+      String value = value("capabilities");
+      if (value == null) {
+        return null;
+      }
+      try {
+        return ContainerCapabilities.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw error(pairs.get("capabilities"), e.getMessage());
+      }
+    }
+
+    private Long pidsLimit() {
+      String value = value("pids-limit");
+      if (value == null) {
+        return null;
+      }
+      long limit;
+      try {
+        limit = Long.parseLong(value.strip());
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > ContainerCapabilities.MAX_PIDS) {
+        throw error(
+            pairs.get("pids-limit"),
+            "'"
+                + ManifestLexer.printable(value)
+                + "' is not a number of processes from 1 to "
+                + ContainerCapabilities.MAX_PIDS);
+      }
+      return limit;
     }
 
     private Boolean outboundNat() {

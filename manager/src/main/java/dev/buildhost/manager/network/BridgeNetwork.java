@@ -1,6 +1,9 @@
 package dev.buildhost.manager.network;
 
+import java.io.IOException;
 import java.net.Inet4Address;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,22 +18,29 @@ import org.slf4j.LoggerFactory;
 /**
  * The daemon's guest network in {@link NetworkMode#BRIDGE} mode: the bridge with the host address,
  * buildhost's firewall tables and dnsmasq. Each guest attached gets an address, a MAC, an isolated
- * port, a DHCP entry and its firewall rules; detaching removes all four. {@link #open} adopts
+ * port, a DHCP entry and its firewall rules; detaching removes all four. The first guest with
+ * outbound NAT turns the host's IPv4 forwarding on ({@link Ipv4Forwarding}). {@link #open} adopts
  * whatever a previous daemon left (its bridge, tables, dnsmasq, hosts); {@link #reconcile} then
  * removes what belongs to no live instance.
  */
 public final class BridgeNetwork {
   private static final Logger LOG = LoggerFactory.getLogger(BridgeNetwork.class);
 
+  /** Names the bridge, tables and port prefix this daemon made, so that mode user finds them. */
+  static final String NAMES_FILE = "bridge-names";
+
   private final GuestNetwork network;
+  private final Path stateFolder;
   private final Links links;
   private final Firewall firewall;
   private final Dnsmasq dnsmasq;
   private final AddressPool addresses;
+  private final Ipv4Forwarding forwarding = new Ipv4Forwarding(Ipv4Forwarding.SYSCTL);
   private final Map<String, DhcpHost> hosts = new LinkedHashMap<>();
 
   private BridgeNetwork(GuestNetwork network, Path stateFolder, HostCommands commands) {
     this.network = network;
+    this.stateFolder = stateFolder;
     this.links = new Links(network, commands);
     this.firewall = new Firewall(network, commands);
     this.dnsmasq = new Dnsmasq(network, stateFolder, commands);
@@ -55,9 +65,65 @@ public final class BridgeNetwork {
     return opened;
   }
 
+  /**
+   * For a daemon in mode {@code user}: takes down the bridge network that a daemon in mode {@code
+   * bridge} left in the same state folder (its dnsmasq, tables and bridge, all of names {@code
+   * network} gives), but only when no guest port is left on it: guests still running keep their
+   * network until they end. A state folder without a bridge network's files leaves the host as it
+   * is, and so does one whose names differ from {@code network}'s: a bridge some other daemon made
+   * is never touched.
+   *
+   * @return what happened, for the log; empty when there was nothing of ours
+   */
+  public static Optional<String> removeLeftover(
+      GuestNetwork network, Path stateFolder, HostCommands commands) throws NetworkException {
+    BridgeNetwork left = new BridgeNetwork(network, stateFolder, commands);
+    Path names = stateFolder.resolve(NAMES_FILE);
+    if (!Files.exists(names)) {
+      return Optional.empty();
+    }
+    String made;
+    try {
+      made = Files.readString(names, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new NetworkException("cannot read " + names + ": " + e.getMessage(), e);
+    }
+    if (!made.equals(namesText(network))) {
+      return Optional.of(
+          "the bridge network this daemon made in mode bridge had other names ("
+              + made.strip().replace('\n', ' ')
+              + "), so it is left as it is: take it down by hand, or with those settings");
+    }
+    List<String> ports = new ArrayList<>();
+    for (Links.PortLink link : left.links.ports()) {
+      ports.add(link.name());
+    }
+    if (!ports.isEmpty()) {
+      return Optional.of(
+          "the bridge network "
+              + network.bridgeName()
+              + " that this daemon made in mode bridge is kept while guests use it (ports "
+              + String.join(", ", ports)
+              + ")");
+    }
+    left.shutDown();
+    return Optional.of(
+        "removed the bridge network "
+            + network.bridgeName()
+            + " (bridge, tables "
+            + network.tableName()
+            + ", dnsmasq) that this daemon made in mode bridge: no guest uses it");
+  }
+
   private void setUp() throws NetworkException {
     // Checked first: a state folder dnsmasq cannot read must not leave a half-made network.
     dnsmasq.prepareFolder();
+    Path names = stateFolder.resolve(NAMES_FILE);
+    try {
+      Files.writeString(names, namesText(network), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new NetworkException("cannot write " + names + ": " + e.getMessage(), e);
+    }
     links.ensureBridge();
     firewall.ensureTables();
     for (DhcpHost host : dnsmasq.readHosts()) {
@@ -173,7 +239,10 @@ public final class BridgeNetwork {
     return result;
   }
 
-  /** Takes the whole network down: dnsmasq, every port of ours, both tables, the bridge. */
+  /**
+   * Takes the whole network down: dnsmasq, every port of ours, both tables, the bridge, and the
+   * record of their names.
+   */
   public synchronized void shutDown() throws NetworkException {
     dnsmasq.stop();
     for (Links.PortLink link : links.ports()) {
@@ -182,6 +251,12 @@ public final class BridgeNetwork {
     firewall.deleteTables();
     links.deleteBridge();
     hosts.clear();
+    Path names = stateFolder.resolve(NAMES_FILE);
+    try {
+      Files.deleteIfExists(names);
+    } catch (IOException e) {
+      throw new NetworkException("cannot remove " + names + ": " + e.getMessage(), e);
+    }
   }
 
   /** The address held by an instance, e.g. to show it or to hand it to a container. */
@@ -231,6 +306,9 @@ public final class BridgeNetwork {
     GuestRules rules = new GuestRules(port, tftpPort, outboundNat);
     String id = port.instanceId();
     try {
+      if (outboundNat) {
+        forwarding.ensureOn();
+      }
       hosts.put(id, new DhcpHost(id, port.mac(), port.address()));
       dnsmasq.updateHosts(hosts.values());
       maker.make();
@@ -243,6 +321,16 @@ public final class BridgeNetwork {
       }
       throw e;
     }
+  }
+
+  private static String namesText(GuestNetwork network) {
+    return "bridge "
+        + network.bridgeName()
+        + "\ntables "
+        + network.tableName()
+        + "\nports "
+        + network.portPrefix()
+        + "\n";
   }
 
   @FunctionalInterface

@@ -1,6 +1,8 @@
 package dev.buildhost.manager.network;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -16,11 +18,11 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The guest network's DHCP server: a dnsmasq of the daemon's own, on the bridge only, DNS off,
- * answering only the MACs in its hosts file (each always gets its guest's address). Its files
- * (hosts, leases, PID, log) live in the daemon's state folder; it is started, told to re-read its
- * hosts (SIGHUP) and stopped by PID, and a restarted daemon adopts the one its predecessor left
- * running.
+ * The guest network's DHCP and DNS server: a dnsmasq of the daemon's own, on the bridge only,
+ * answering DHCP only for the MACs in its hosts file (each always gets its guest's address) and DNS
+ * only for the host's own name (no upstream servers). Its files (hosts, leases, PID, log) live in
+ * the daemon's state folder; it is started, told to re-read its hosts (SIGHUP) and stopped by PID,
+ * and a restarted daemon adopts the one its predecessor left running.
  */
 public final class Dnsmasq {
   private static final Duration STOP_GRACE = Duration.ofSeconds(5);
@@ -82,7 +84,10 @@ public final class Dnsmasq {
             "--conf-file=/dev/null",
             "--no-hosts",
             "--no-resolv",
-            "--port=0",
+            // DNS on the bridge address: the host's own name, nothing else (no upstream server,
+            // so guests cannot tunnel data out through lookups).
+            "--port=53",
+            "--host-record=" + hostName() + "," + network.hostAddress().getHostAddress(),
             "--interface=" + network.bridgeName(),
             "--except-interface=lo",
             "--bind-dynamic",
@@ -131,6 +136,23 @@ public final class Dnsmasq {
     }
     pid = process.pid();
     writeAtomically(pidFile(), pid + "\n");
+  }
+
+  /** This host's name (the kernel's), which guests resolve to the bridge address. */
+  static String hostName() {
+    try {
+      String name = Files.readString(Path.of("/proc/sys/kernel/hostname"), StandardCharsets.UTF_8);
+      if (!name.isBlank()) {
+        return name.strip();
+      }
+    } catch (IOException e) {
+      // not Linux: the JDK's view below
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "buildhost";
+    }
   }
 
   /** Makes dnsmasq answer exactly {@code hosts} from now on. */

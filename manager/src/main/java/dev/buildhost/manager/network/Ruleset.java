@@ -7,8 +7,10 @@ import java.util.StringJoiner;
  * Writes the nftables scripts of the guest network: two tables of buildhost's own (family {@code
  * bridge} and family {@code inet}, both named {@link GuestNetwork#tableName()}), whose base rules
  * deny guests everything, and per-guest rules, each commented {@code instance ID}, that let one
- * guest use its own address, its DHCP and its own TFTP server. Every script is applied with one
- * {@code nft -f}, so it takes effect whole or not at all. Pure text: the firewall class runs it.
+ * guest use its own address, its DHCP and its own TFTP server. Every guest may ask the daemon's
+ * dnsmasq for names (DNS on the host address), which answers only the names it knows. Every script
+ * is applied with one {@code nft -f}, so it takes effect whole or not at all. Pure text: the
+ * firewall class runs it.
  */
 public final class Ruleset {
   /** Prefix of the comment on every per-guest rule; reconciliation reads the id back from it. */
@@ -77,6 +79,7 @@ public final class Ruleset {
             ct state established,related accept
             ct status dnat ct original ip daddr %10$s meta l4proto udp ct original proto-dst 69 accept comment "TFTP to 69, sent to the guest's own server"
             udp sport 68 udp dport 67 accept comment "DHCP"
+            ip daddr %10$s meta l4proto { udp, tcp } th dport 53 accept comment "DNS: the daemon's dnsmasq, local names only"
             counter drop comment "guests reach no other host service"
           }
           chain %11$s {

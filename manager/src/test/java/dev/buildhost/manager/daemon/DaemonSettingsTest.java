@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.client.DaemonEndpoint;
 import dev.buildhost.manager.config.Acceleration;
+import dev.buildhost.manager.config.ContainerLimits;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.config.UploadLimits;
 import dev.buildhost.manager.network.GuestNetwork;
@@ -66,6 +67,8 @@ class DaemonSettingsTest {
             Map.entry(Setting.LIBVIRT_URI, "qemu:///session"),
             Map.entry(Setting.DOCKER_HOST, "unix:///d.sock"),
             Map.entry(Setting.DOCKER_NETWORK, "none"),
+            Map.entry(Setting.CONTAINER_CAPABILITIES, "cap_chown, SYS_CHROOT mknod"),
+            Map.entry(Setting.CONTAINER_PIDS_LIMIT, "256"),
             Map.entry(Setting.STOP_INSTANCES_ON_EXIT, "yes"),
             Map.entry(Setting.NETWORK_MODE, "Bridge"),
             Map.entry(Setting.NETWORK_BRIDGE, "bhtest0"),
@@ -92,7 +95,8 @@ class DaemonSettingsTest {
                 "qemu:///session",
                 "unix:///d.sock",
                 "none")
-            .withTftpUploadLimits(new UploadLimits(3L << 30, 100L << 20)),
+            .withTftpUploadLimits(new UploadLimits(3L << 30, 100L << 20))
+            .withContainerLimits(new ContainerLimits(List.of("CHOWN", "SYS_CHROOT", "MKNOD"), 256)),
         c);
     assertEquals(9000, s.listen().getPort());
     assertEquals("0:0:0:0:0:0:0:1", s.tftpListen().getAddress().getHostAddress());
@@ -131,6 +135,10 @@ class DaemonSettingsTest {
       delimiter = '|',
       value = {
         "NETWORK_MODE|host|--network-mode: 'host' is not a valid value (not auto, bridge or user)",
+        "CONTAINER_CAPABILITIES|CHOWN SYS_ADMIN|'SYS_ADMIN' is not a capability a container may keep",
+        "CONTAINER_CAPABILITIES|,|no capability named: write 'none' to keep none",
+        "CONTAINER_PIDS_LIMIT|0|not a positive whole number",
+        "CONTAINER_PIDS_LIMIT|5000000|more than the kernel's 4194304",
         "NETWORK_ADDRESS|196.254.111.222|not ADDRESS/PREFIX",
         "NETWORK_ADDRESS|196.254.111.222/x|the prefix length is not a number",
         "NETWORK_ADDRESS|196.254.111.0/24|is the network or broadcast address",

@@ -584,6 +584,41 @@ class ManifestParserTest {
     assertTrue(e.problem().contains(fragment), e::getMessage);
   }
 
+  @Test
+  void aContainerMayKeepOtherCapabilitiesAndAnotherPidsLimit() throws IOException {
+    Manifest m =
+        parse(DOCKER_HEAD + "capabilities: cap_chown, SYS_CHROOT mknod\npids-limit: 4096\n");
+    assertEquals(List.of("CHOWN", "SYS_CHROOT", "MKNOD"), m.capabilities());
+    assertEquals(4096L, m.pidsLimit());
+    assertEquals(List.of(), parse(DOCKER_HEAD + "capabilities: none\n").capabilities());
+    Manifest plain = parse(DOCKER_HEAD);
+    assertNull(plain.capabilities(), "left to the daemon");
+    assertNull(plain.pidsLimit(), "left to the daemon");
+  }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @CsvSource({
+    "capabilities, CHOWN SYS_ADMIN, 'SYS_ADMIN' is not a capability a container may keep",
+    "capabilities, ',', no capability named",
+    "pids-limit, 0, is not a number of processes from 1 to 4194304",
+    "pids-limit, many, is not a number of processes from 1 to 4194304",
+    "pids-limit, 4194305, is not a number of processes from 1 to 4194304"
+  })
+  void badContainerLimitsNameTheField(String field, String value, String fragment)
+      throws IOException {
+    ManifestException e = failure(DOCKER_HEAD + field + ": " + value + "\n");
+    assertEquals(6, e.line());
+    assertEquals(field, e.field());
+    assertTrue(e.problem().contains(fragment), e::getMessage);
+  }
+
+  @Test
+  void aKvmMachineMayNotSetContainerLimits() throws IOException {
+    ManifestException e = failure(KVM_HEAD + "pids-limit: 10\n");
+    assertEquals("pids-limit", e.field());
+    assertTrue(e.problem().contains("applies to docker machines only"), e::getMessage);
+  }
+
   private static Arguments bad(
       String description, String text, int line, String field, String fragment) {
     return Arguments.of(description, text, line, field, fragment);

@@ -40,6 +40,9 @@ class RulesetTest {
         tables.contains(
             "10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, "
                 + "192.168.0.0/16, 224.0.0.0/3, 196.254.111.0/24"));
+    assertTrue(
+        tables.contains("ip daddr 196.254.111.222 meta l4proto { udp, tcp } th dport 53 accept"),
+        "DNS to the host address only");
     assertTrue(tables.contains("counter drop comment \"guests reach no other host service\""));
     assertEquals(
         "delete table bridge buildhost\ndelete table inet buildhost\n", ruleset.deleteTables());
