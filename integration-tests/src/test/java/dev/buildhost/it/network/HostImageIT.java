@@ -241,7 +241,7 @@ class HostImageIT {
         "buildhost-image: build-id " + buildId,
         1,
         "/init unpacks the root of build-id " + buildId);
-    awaitConsole(console, "Welcome to Debian", n, "systemd starts");
+    awaitConsole(console, "Welcome to ", n, "systemd starts");
     awaitConsole(console, "toolchain toolchain bootstrapped", n, "the monitor bootstrapped");
     awaitConsole(console, "watching every", n, "the monitor is ready (watching)");
   }
