@@ -72,6 +72,9 @@ public final class BuildhostCommand implements Runnable {
   /** Verbs that look at the other verbs, so they need them all registered. */
   private static final Set<String> VERBS_NEEDING_ALL = Set.of("help", "generate-completion");
 
+  /** The top command's version options: answered by the top command alone, without any verb. */
+  private static final Set<String> VERSION_OPTIONS = Set.of("--version", "-V");
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -87,10 +90,14 @@ public final class BuildhostCommand implements Runnable {
 
   /**
    * The CLI as main runs it for {@code args}: when the first argument names a verb that does not
-   * list the others, that verb alone (its help, errors and exit codes are the same); otherwise, as
-   * for {@code buildhost --help} or a mistyped verb, every verb.
+   * list the others, that verb alone (its help, errors and exit codes are the same); for {@code
+   * buildhost --version} alone, no verb; otherwise, as for {@code buildhost --help} or a mistyped
+   * verb, every verb.
    */
   public static CommandLine commandLine(String[] args) {
+    if (args.length == 1 && VERSION_OPTIONS.contains(args[0])) {
+      return commandLine(List.of());
+    }
     Class<?> verb = args.length > 0 ? VERBS.get(args[0]) : null;
     if (verb != null && !VERBS_NEEDING_ALL.contains(args[0])) {
       return commandLine(List.of(verb));

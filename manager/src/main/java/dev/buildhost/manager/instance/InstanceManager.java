@@ -457,6 +457,7 @@ public final class InstanceManager implements AutoCloseable {
         }
       }
     }
+    tftp.close();
     executor.shutdown();
     try {
       executor.awaitTermination(10, TimeUnit.SECONDS);

@@ -2,6 +2,7 @@ package dev.buildhost.manager.tftp;
 
 import dev.buildhost.manager.config.UploadLimits;
 import dev.buildhost.manager.machine.Manifest;
+import dev.buildhost.tftp.server.RequestLoop;
 import dev.buildhost.tftp.server.TftpServer;
 import dev.buildhost.tftp.server.TransferListener;
 import java.io.IOException;
@@ -23,8 +24,12 @@ import org.slf4j.LoggerFactory;
  * every instance's folder in it: a guest reads the shared tree through its own server, and writes
  * only into its folder. Each server enforces the daemon's upload limits, or those of the instance's
  * machine when its manifest sets them.
+ *
+ * <p>All the servers receive their requests on one thread ({@link RequestLoop}, started with the
+ * first server and ended by {@link #close}): a running instance costs no thread of its own while no
+ * transfer runs (doc/operations.md, the cost of an instance).
  */
-public final class InstanceTftpServers {
+public final class InstanceTftpServers implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceTftpServers.class);
 
   /** Folder names the manager gives instances ({@code <machine>-<yyyyMMdd-HHmmss>-<4 hex>}). */
@@ -36,6 +41,8 @@ public final class InstanceTftpServers {
 
   private final InetAddress bindAddress;
   private final Path sharedTree;
+  private RequestLoop requestLoop;
+  private boolean closed;
 
   /** Servers on 127.0.0.1 without the shared tree (tests of the pool). */
   public InstanceTftpServers(TftpPortPool pool) {
@@ -159,10 +166,31 @@ public final class InstanceTftpServers {
     return false;
   }
 
+  /** Ends the servers' request thread; the servers are stopped first ({@link #stop}). */
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (requestLoop != null) {
+      requestLoop.close();
+      requestLoop = null;
+    }
+  }
+
+  private synchronized RequestLoop requestLoop() throws IOException {
+    if (closed) {
+      throw new IOException("the instances' TFTP servers are closed");
+    }
+    if (requestLoop == null) {
+      requestLoop = RequestLoop.start("tftp-instances-requests");
+    }
+    return requestLoop;
+  }
+
   private TftpServer open(Path folder, int port, UploadLimits limits, TransferListener listener)
       throws IOException {
     TftpServer.Builder builder =
         TftpServer.builder(folder)
+            .requestLoop(requestLoop())
             .bindAddress(bindAddress)
             .port(port)
             .writable(true)

@@ -1,7 +1,10 @@
 package dev.buildhost.manager.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -29,6 +32,18 @@ class BuildhostCommandTest {
   }
 
   @Test
+  void theVersionAloneBuildsNoVerbAndPrintsTheVersion() {
+    for (String option : List.of("--version", "-V")) {
+      CommandLine cli = BuildhostCommand.commandLine(new String[] {option});
+      assertEquals(List.of(), List.copyOf(cli.getSubcommands().keySet()), option);
+      StringWriter out = new StringWriter();
+      cli.setOut(new PrintWriter(out));
+      assertEquals(0, cli.execute(option));
+      assertTrue(out.toString().startsWith("buildhost "), out.toString());
+    }
+  }
+
+  @Test
   void helpAMistypedVerbOrNoVerbBuildEveryVerb() {
     for (String[] args :
         List.of(
@@ -36,6 +51,7 @@ class BuildhostCommandTest {
             new String[] {"help"},
             new String[] {"instance"},
             new String[] {"--help"},
+            new String[] {"--version", "list"},
             new String[] {"generate-completion"})) {
       assertEquals(
           List.copyOf(BuildhostCommand.VERBS.keySet()),

@@ -45,10 +45,11 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>One thread receives requests on the server's port; each transfer then runs on its own
- * ephemeral port (its TID) on a thread of a pool. A request needs one of {@code maxTransfers}
- * slots, of which one client address holds at most {@code maxTransfersPerClient}; a transfer the
- * client has not acknowledged yet gives its slot up to a new request when the slots run out ({@link
+ * <p>A {@link RequestLoop} receives requests on the server's port (one loop, one thread, may serve
+ * many servers: see {@link Builder#requestLoop}); each transfer then runs on its own ephemeral port
+ * (its TID) on a thread of the server's pool. A request needs one of {@code maxTransfers} slots, of
+ * which one client address holds at most {@code maxTransfersPerClient}; a transfer the client has
+ * not acknowledged yet gives its slot up to a new request when the slots run out ({@link
  * TransferSlots}) and ends at the first-ACK deadline anyway. Requests that get no slot are answered
  * with an ERROR. Threads of the pool end when idle and when the server closes.
  */
@@ -92,9 +93,11 @@ public final class TftpServer implements AutoCloseable {
   private SafePaths paths;
   private SafePaths sharedPaths;
   private StoredBytes stored;
-  private DatagramChannel socket;
+  private final RequestLoop sharedLoop;
+  private RequestLoop loop;
+  private volatile DatagramChannel socket;
   private InetSocketAddress localAddress;
-  private Thread receiver;
+  private final ByteBuffer requestBuffer = ByteBuffer.allocate(Opcodes.MAX_REQUEST_LENGTH + 1);
   private ThreadPoolExecutor pool;
   private volatile boolean closed;
 
@@ -121,6 +124,7 @@ public final class TftpServer implements AutoCloseable {
     this.sharedRoot = b.sharedRoot;
     this.sharedHidden = b.sharedHidden;
     this.slots = new TransferSlots<>(b.maxTransfers, b.maxTransfersPerClient());
+    this.sharedLoop = b.requestLoop;
   }
 
   /** Binds the socket and starts serving; returns this. Fails if the port is taken. */
@@ -150,7 +154,6 @@ public final class TftpServer implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
-      socket = channel;
       localAddress = (InetSocketAddress) channel.getLocalAddress();
       String name = "tftp-" + localAddress.getPort() + "-" + SERVER_IDS.incrementAndGet();
       // twice the slots: an evicted transfer's thread may still be ending when its successor starts
@@ -162,8 +165,19 @@ public final class TftpServer implements AutoCloseable {
               TimeUnit.SECONDS,
               new SynchronousQueue<>(),
               Threads.daemonFactory(name + "-transfer"));
-      receiver = Threads.daemon(name + "-requests", this::receiveRequests);
-      receiver.start();
+      socket = channel; // volatile: the loop's thread, reading it first, sees the fields above
+      try {
+        loop = sharedLoop != null ? sharedLoop : RequestLoop.start(name + "-requests");
+        loop.register(channel, this::receiveRequests);
+      } catch (IOException | RuntimeException e) {
+        socket = null;
+        channel.close();
+        pool.shutdown();
+        if (loop != null && loop != sharedLoop) {
+          loop.close();
+        }
+        throw e;
+      }
       LOG.debug(
           "TFTP server on {} serving {} ({})",
           localAddress,
@@ -207,28 +221,24 @@ public final class TftpServer implements AutoCloseable {
    */
   @Override
   public void close() {
-    Thread receiving;
     ThreadPoolExecutor transfers;
     synchronized (lifecycle) {
       if (closed) {
         return;
       }
       closed = true;
-      receiving = receiver;
       transfers = pool;
-      if (socket != null) {
-        try {
-          socket.close();
-        } catch (IOException e) {
-          LOG.debug("closing socket", e);
-        }
-      }
     }
-    if (receiving == null) {
+    DatagramChannel channel = socket;
+    if (channel == null) {
       return;
     }
+    // Returns once no request is being handled and the port is free.
+    loop.release(channel);
+    if (loop != sharedLoop) {
+      loop.close();
+    }
     try {
-      receiving.join(5_000);
       for (Transfer t : active) {
         t.abort();
       }
@@ -251,31 +261,30 @@ public final class TftpServer implements AutoCloseable {
         : StandardProtocolFamily.INET6;
   }
 
+  /** On the loop's thread: handles every request waiting on the port, without blocking. */
   private void receiveRequests() {
-    ByteBuffer buffer = ByteBuffer.allocateDirect(Opcodes.MAX_REQUEST_LENGTH + 1);
-    byte[] bytes = new byte[Opcodes.MAX_REQUEST_LENGTH + 1];
+    byte[] bytes = requestBuffer.array();
     while (!closed) {
       SocketAddress from;
       try {
-        buffer.clear();
-        from = socket.receive(buffer);
+        requestBuffer.clear();
+        from = socket.receive(requestBuffer);
       } catch (ClosedChannelException e) {
-        break;
+        return;
       } catch (IOException e) {
-        if (closed) {
-          break;
+        if (!closed) {
+          LOG.warn("TFTP server {}: receiving a request failed: {}", localAddress, e.toString());
         }
-        LOG.warn("TFTP server {}: receiving a request failed: {}", localAddress, e.toString());
-        continue;
+        return;
+      }
+      if (from == null) {
+        return; // nothing more waiting
       }
       if (!(from instanceof InetSocketAddress peer)) {
         continue;
       }
-      buffer.flip();
-      int length = buffer.remaining();
-      buffer.get(bytes, 0, length);
       try {
-        handleRequest(peer, bytes, length);
+        handleRequest(peer, bytes, requestBuffer.position());
       } catch (RuntimeException e) {
         LOG.error("TFTP server {}: request from {} failed", localAddress, from, e);
       }
@@ -479,6 +488,7 @@ public final class TftpServer implements AutoCloseable {
     private TransferListener listener = event -> {};
     private Path sharedRoot;
     private Predicate<String> sharedHidden = name -> false;
+    private RequestLoop requestLoop;
 
     private Builder(Path root) {
       this.root = Objects.requireNonNull(root, "root");
@@ -566,6 +576,16 @@ public final class TftpServer implements AutoCloseable {
     public Builder readFallback(Path tree, Predicate<String> hidden) {
       this.sharedRoot = Objects.requireNonNull(tree, "tree");
       this.sharedHidden = Objects.requireNonNull(hidden, "hidden");
+      return this;
+    }
+
+    /**
+     * The loop that receives this server's requests, shared with other servers (the daemon's
+     * instance servers: one thread for all their ports); its owner closes it after them. Default:
+     * the server starts a loop of its own and closes it with itself.
+     */
+    public Builder requestLoop(RequestLoop loop) {
+      this.requestLoop = Objects.requireNonNull(loop, "loop");
       return this;
     }
 

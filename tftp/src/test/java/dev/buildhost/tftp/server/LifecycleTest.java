@@ -68,6 +68,37 @@ class LifecycleTest {
   }
 
   @Test
+  void serversSharingOneRequestLoopHoldOneRequestThreadAndFreeTheirPortsOneByOne()
+      throws Exception {
+    Files.write(root.resolve("f"), new byte[3000]);
+    List<TftpServer> servers = new ArrayList<>();
+    try (RequestLoop loop = RequestLoop.start("tftp-shared-requests")) {
+      for (int i = 0; i < 20; i++) {
+        servers.add(TftpServer.builder(root).port(0).requestLoop(loop).build().start());
+      }
+      assertEquals(1, serverThreads(), "one request thread for 20 idle servers");
+      for (TftpServer s : servers) {
+        try (FaultyClient c = new FaultyClient(s.localAddress())) {
+          assertEquals(3000, c.download("f", "octet", Map.of()).data().length);
+        }
+      }
+      TftpServer first = servers.remove(0);
+      int port = first.port();
+      first.close();
+      try (DatagramSocket again =
+          new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+        assertEquals(port, again.getLocalPort(), "a closed server's port is free at once");
+      }
+      try (FaultyClient c = new FaultyClient(servers.get(0).localAddress())) {
+        assertEquals(
+            3000, c.download("f", "octet", Map.of()).data().length, "the others still serve");
+      }
+      servers.forEach(TftpServer::close);
+    }
+    awaitNoServerThreads();
+  }
+
+  @Test
   void aTakenPortFailsTheStart() throws Exception {
     try (TftpServer first = TftpServer.builder(root).port(0).build().start()) {
       IOException e =
