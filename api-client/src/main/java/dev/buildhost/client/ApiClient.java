@@ -36,6 +36,15 @@ import java.util.stream.Stream;
  */
 public final class ApiClient {
 
+  // The JDK's HttpURLConnection sends a buffered request once more when its connection fails before
+  // any answer (a kept-alive connection the daemon closed meanwhile, a daemon that went away). For
+  // a POST that means a second start: never. The JDK reads the property once, when its first HTTP
+  // request is made: that is after this, in any program whose HTTP requests go through this client
+  // (the CLI, the monitor); a program that made some before sets it on its command line.
+  static {
+    System.setProperty("sun.net.http.retryPost", "false");
+  }
+
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
 

@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.event.EventBus;

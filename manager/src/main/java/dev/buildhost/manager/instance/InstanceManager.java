@@ -1,6 +1,7 @@
 package dev.buildhost.manager.instance;
 
 import dev.buildhost.common.threads.Threads;
+import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.PreparesAhead;

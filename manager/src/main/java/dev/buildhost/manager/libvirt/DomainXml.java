@@ -1,5 +1,7 @@
 package dev.buildhost.manager.libvirt;
 
+import java.io.IOException;
+import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -11,6 +13,8 @@ import javax.xml.transform.dom.DOMSource;
 import javax.xml.transform.stream.StreamResult;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
+import org.xml.sax.InputSource;
+import org.xml.sax.SAXException;
 
 /**
  * The libvirt XML of one instance's transient domain. Built with the DOM, so every value from a
@@ -106,6 +110,31 @@ public record DomainXml(
 
   public static String domainName(String instanceId) {
     return NAME_PREFIX + instanceId;
+  }
+
+  /**
+   * The instance id in a domain's buildhost metadata (the element {@link #toXml} writes, as libvirt
+   * gives it back), or null when the domain is not that owner's: metadata that does not parse,
+   * another owner (a manager with another state folder), or an id that does not name the domain.
+   */
+  public static String instanceIdIn(String metadata, String domainName, String owner) {
+    Element label;
+    try {
+      DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+      factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+      label =
+          factory
+              .newDocumentBuilder()
+              .parse(new InputSource(new StringReader(metadata)))
+              .getDocumentElement();
+    } catch (ParserConfigurationException | SAXException | IOException | RuntimeException e) {
+      return null;
+    }
+    String id = label.getTextContent().trim();
+    if (!owner.equals(label.getAttribute("owner")) || !domainName.equals(domainName(id))) {
+      return null;
+    }
+    return id;
   }
 
   /** Where the guest's worker finds its TFTP server. */

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.journal.JournalHealth;
@@ -358,7 +359,8 @@ class InstanceManagerTest {
             return false;
           }
         });
-    assertEquals(0, manager.journalHealth().unwrittenRecords(), "caught up");
+    // The record is written before the count of unwritten ones goes down.
+    await("caught up", () -> manager.journalHealth().unwrittenRecords() == 0);
     assertEquals(1, manager.journalHealth().failedWrites(), "the count of failures stays");
     manager.delete(instance.id());
     assertFalse(Files.exists(record));

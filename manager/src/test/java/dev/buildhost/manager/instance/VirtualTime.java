@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.time.Scheduler;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,6 +1,7 @@
 package dev.buildhost.manager.libvirt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -116,6 +117,27 @@ class DomainXmlTest {
     assertEquals("destroy", x(doc, "/domain/on_poweroff"));
     assertEquals("destroy", x(doc, "/domain/on_reboot"));
     assertEquals(0, count(doc, "/domain/devices/rng"));
+  }
+
+  @Test
+  void theMetadataNamesItsInstanceToItsOwnerOnly() {
+    String label =
+        "<buildhost:instance xmlns:buildhost='"
+            + DomainXml.METADATA_NS
+            + "' owner='/state/buildhost'> vm-1 </buildhost:instance>";
+    assertEquals("vm-1", DomainXml.instanceIdIn(label, "buildhost-vm-1", "/state/buildhost"));
+    assertNull(
+        DomainXml.instanceIdIn(label, "buildhost-vm-1", "/other/state"), "another manager's");
+    assertNull(
+        DomainXml.instanceIdIn(label, "buildhost-vm-2", "/state/buildhost"),
+        "a label copied onto another domain");
+    assertNull(DomainXml.instanceIdIn("<buildhost:inst", "buildhost-vm-1", "/state/buildhost"));
+    assertNull(
+        DomainXml.instanceIdIn(
+            "<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/hostname'>]>" + label,
+            "buildhost-vm-1",
+            "/state/buildhost"),
+        "no document type, no entity is read");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package dev.buildhost.manager.instance;
+package dev.buildhost.common.time;
 
 import dev.buildhost.common.threads.Threads;
 import java.time.Duration;
@@ -9,8 +9,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs a task after a delay: the lifecycle's timers (the timeout, the poweroff grace, the kill
- * watchdog) run on one. Injected, so that tests drive time by hand instead of sleeping.
+ * Runs a task after a delay: the instance lifecycle's timers (the timeout, the poweroff grace, the
+ * kill watchdog) and the libvirt backend's reconnects run on one. Injected, so that tests drive
+ * time by hand instead of sleeping.
  */
 public interface Scheduler extends AutoCloseable {
 
