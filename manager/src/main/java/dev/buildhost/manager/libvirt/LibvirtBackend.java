@@ -313,6 +313,11 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   }
 
   @Override
+  public String export(KeptDisk kept, Path folder) throws BackendException {
+    return BootstrapLayers.flatten(kept, folder);
+  }
+
+  @Override
   public synchronized void close() {
     closed = true;
     reconnector.shutdownNow();
