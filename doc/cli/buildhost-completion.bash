@@ -161,6 +161,7 @@ function _complete_buildhost() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} start" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} bootstrap" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} prune" ];    then _picocli_buildhost; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} publish" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} instances" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} status" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} show" ];    then _picocli_buildhost; return $?; fi
@@ -183,33 +184,35 @@ function _complete_buildhost() {
   local cmds4=(start)
   local cmds5=(bootstrap)
   local cmds6=(prune)
-  local cmds7=(instances)
-  local cmds8=(status)
-  local cmds9=(show)
-  local cmds10=(poweroff)
-  local cmds11=(terminate)
-  local cmds12=(delete)
-  local cmds13=(logs)
-  local cmds14=(copy-to)
-  local cmds15=(copy-from)
-  local cmds16=(events)
-  local cmds17=(host)
-  local cmds18=(daemon)
-  local cmds19=(tftp)
+  local cmds7=(publish)
+  local cmds8=(instances)
+  local cmds9=(status)
+  local cmds10=(show)
+  local cmds11=(poweroff)
+  local cmds12=(terminate)
+  local cmds13=(delete)
+  local cmds14=(logs)
+  local cmds15=(copy-to)
+  local cmds16=(copy-from)
+  local cmds17=(events)
+  local cmds18=(host)
+  local cmds19=(daemon)
+  local cmds20=(tftp)
 
-  if CompWordsContainsArray "${cmds19[@]}"; then _picocli_buildhost_tftp; return $?; fi
-  if CompWordsContainsArray "${cmds18[@]}"; then _picocli_buildhost_daemon; return $?; fi
-  if CompWordsContainsArray "${cmds17[@]}"; then _picocli_buildhost_host; return $?; fi
-  if CompWordsContainsArray "${cmds16[@]}"; then _picocli_buildhost_events; return $?; fi
-  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_buildhost_copyfrom; return $?; fi
-  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_buildhost_copyto; return $?; fi
-  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_buildhost_logs; return $?; fi
-  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_buildhost_delete; return $?; fi
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_buildhost_terminate; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_buildhost_poweroff; return $?; fi
-  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_buildhost_show; return $?; fi
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_buildhost_status; return $?; fi
-  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_buildhost_instances; return $?; fi
+  if CompWordsContainsArray "${cmds20[@]}"; then _picocli_buildhost_tftp; return $?; fi
+  if CompWordsContainsArray "${cmds19[@]}"; then _picocli_buildhost_daemon; return $?; fi
+  if CompWordsContainsArray "${cmds18[@]}"; then _picocli_buildhost_host; return $?; fi
+  if CompWordsContainsArray "${cmds17[@]}"; then _picocli_buildhost_events; return $?; fi
+  if CompWordsContainsArray "${cmds16[@]}"; then _picocli_buildhost_copyfrom; return $?; fi
+  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_buildhost_copyto; return $?; fi
+  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_buildhost_logs; return $?; fi
+  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_buildhost_delete; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_buildhost_terminate; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_buildhost_poweroff; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_buildhost_show; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_buildhost_status; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_buildhost_instances; return $?; fi
+  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_buildhost_publish; return $?; fi
   if CompWordsContainsArray "${cmds6[@]}"; then _picocli_buildhost_prune; return $?; fi
   if CompWordsContainsArray "${cmds5[@]}"; then _picocli_buildhost_bootstrap; return $?; fi
   if CompWordsContainsArray "${cmds4[@]}"; then _picocli_buildhost_start; return $?; fi
@@ -227,7 +230,7 @@ function _picocli_buildhost() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="help list list-images image-status start bootstrap prune instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
+  local commands="help list list-images image-status start bootstrap prune publish instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
   local flag_opts="'-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -245,7 +248,7 @@ function _picocli_buildhost_help() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="list list-images image-status start bootstrap prune instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
+  local commands="list list-images image-status start bootstrap prune publish instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
   local flag_opts="'-h' '--help'"
   local arg_opts=""
 
@@ -373,7 +376,7 @@ function _picocli_buildhost_start() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--json' '--wait' '-h' '--help' '-V' '--version'"
+  local flag_opts="'--json' '--wait' '--keep' '-h' '--help' '-V' '--version'"
   local arg_opts="'--state-dir' '--root' '--timeout' '--put' '--toolchain' '--bootstrapped'"
 
   type compopt &>/dev/null && compopt +o default
@@ -467,6 +470,42 @@ function _picocli_buildhost_prune() {
 
   local commands=""
   local flag_opts="'--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--state-dir')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--root')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `publish` subcommand.
+function _picocli_buildhost_publish() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '--service' '-h' '--help' '-V' '--version'"
   local arg_opts="'--state-dir' '--root'"
 
   type compopt &>/dev/null && compopt +o default

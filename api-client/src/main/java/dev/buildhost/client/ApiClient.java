@@ -9,6 +9,8 @@ import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.client.wire.PruneView;
+import dev.buildhost.client.wire.PublishBody;
+import dev.buildhost.client.wire.PublishView;
 import dev.buildhost.client.wire.StartBody;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -111,6 +113,16 @@ public final class ApiClient {
   public InstanceView bootstrap(String machine, BootstrapBody body) {
     return json(
         send("POST", "/v1/machines/" + segment(machine) + "/bootstrap", jsonBody(body)),
+        new TypeReference<>() {});
+  }
+
+  /**
+   * Publishes the kept disk of a stopped instance (started with {@code keep}) as a new revision of
+   * a machine.
+   */
+  public PublishView publish(String id, PublishBody body) {
+    return json(
+        send("POST", "/v1/instances/" + segment(id) + "/publish", jsonBody(body)),
         new TypeReference<>() {});
   }
 

@@ -176,6 +176,10 @@ class BootstrapContainerIT {
     assertEquals(bootstrap.id(), state.state().instance());
     assertNotNull(state.state().image());
     assertEquals(1, keptImages().size());
+    long imageBytes = docker.inspectImageCmd(state.state().image()).exec().getSize();
+    assertTrue(
+        opened.bootstraps().diskUse() >= imageBytes,
+        "the disk use counts the " + imageBytes + " bytes of the committed image");
     assertTrue(
         Files.readString(state.stored().folder().resolve("result.manifest"))
             .contains("toolchain v1"));

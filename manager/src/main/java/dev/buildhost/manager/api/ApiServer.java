@@ -7,12 +7,15 @@ import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.PruneView;
+import dev.buildhost.client.wire.PublishBody;
+import dev.buildhost.client.wire.PublishView;
 import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.common.threads.Threads;
 import dev.buildhost.manager.bootstrap.Bootstraps;
 import dev.buildhost.manager.bootstrap.StateStore;
 import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.instance.InstanceManager;
+import dev.buildhost.manager.instance.PublishedRevision;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
@@ -237,6 +240,7 @@ public final class ApiServer implements AutoCloseable {
             "POST",
             "/v1/instances/{}/terminate",
             r -> r.sendJson(200, instance(manager.terminate(r.param(0)))))
+        .add("POST", "/v1/instances/{}/publish", this::publish)
         .add(
             "GET",
             "/v1/instances/{}/files",
@@ -533,7 +537,7 @@ public final class ApiServer implements AutoCloseable {
   private HostInfo.Bootstrapped bootstrapped() {
     List<Bootstraps.StateInfo> states = bootstraps.states();
     int stale = (int) states.stream().filter(s -> !s.current()).count();
-    return new HostInfo.Bootstrapped(states.size(), stale, bootstraps.store().diskUse());
+    return new HostInfo.Bootstrapped(states.size(), stale, bootstraps.diskUse());
   }
 
   /** The instance with the bootstrapped state it started from. */
@@ -558,6 +562,25 @@ public final class ApiServer implements AutoCloseable {
     }
     request.exchange().getResponseHeaders().set("Location", "/v1/instances/" + instance.id());
     request.sendJson(201, instance(instance));
+  }
+
+  private void publish(Request request) throws IOException {
+    PublishBody body = request.json(PublishBody.class, limits.jsonBytes());
+    if (body == null || body.revision() == null || body.revision().isBlank()) {
+      throw new ApiException(
+          400,
+          "the field 'revision' is missing",
+          "name the new revision: {\"revision\": \"sample-vm-1.1\"}");
+    }
+    PublishedRevision published =
+        manager.publish(request.param(0), body.revision(), Boolean.TRUE.equals(body.service()));
+    request.sendJson(
+        201,
+        new PublishView(
+            published.machine(),
+            published.version(),
+            published.folder().toString(),
+            published.inService()));
   }
 
   private void prune(Request request) throws IOException {

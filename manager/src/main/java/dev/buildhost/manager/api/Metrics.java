@@ -152,7 +152,7 @@ public final class Metrics {
         out,
         "buildhost_bootstrapped_disk_bytes",
         "gauge",
-        "Disk used by bootstrapped states (VM layers, results; committed images not included).");
+        "Disk used by bootstrapped states (VM layers, results, and the size of committed images).");
     sample(out, "buildhost_bootstrapped_disk_bytes", null, diskBytes);
     return out.toString();
   }

@@ -50,7 +50,8 @@ final class StartRequests {
         timeoutSeconds == null ? null : Duration.ofSeconds(timeoutSeconds),
         decode(body.files()),
         mode,
-        body.toolchain());
+        body.toolchain(),
+        Boolean.TRUE.equals(body.keep()));
   }
 
   /** The start of a bootstrap instance of {@code machine}; a 400 names the field that is wrong. */

@@ -17,8 +17,23 @@ public interface KeepsGuestDisk {
    */
   KeptDisk keep(LaunchSpec spec, Path into, Map<String, String> labels) throws BackendException;
 
+  /**
+   * Writes what {@link #keep} kept as one standalone file into {@code folder}, for a new machine
+   * revision: a VM's overlay flattened into a qcow2 disk without a backing file (the overlay and
+   * its chain stay as they are), a container's image saved as an archive. Returns the file's name.
+   */
+  String export(KeptDisk kept, Path folder) throws BackendException;
+
   /** Removes what {@link #keep} made outside the folder it was given (a committed image). */
   void discard(KeptDisk kept);
+
+  /**
+   * The bytes an image {@link #keep} committed takes in the engine (its size as {@code docker image
+   * inspect} reports it); 0 for a backend that keeps files only, or an image that is gone.
+   */
+  default long imageBytes(String image) {
+    return 0;
+  }
 
   /**
    * Removes the images this backend committed for {@code root} (label {@code

@@ -122,8 +122,7 @@ public final class Bootstraps {
     Revision revision = library.inService(request.machine());
     Toolchain toolchain;
     if (request.bootstrapped() == BootstrappedMode.AUTO && request.toolchain() == null) {
-      Map<String, Toolchain> current = toolchains.current();
-      toolchain = current.size() == 1 ? current.values().iterator().next() : null;
+      toolchain = onlyCandidate(revision);
     } else {
       toolchain = toolchains.choose(request.toolchain());
     }
@@ -159,6 +158,57 @@ public final class Bootstraps {
     LOG.info("instance {}: started from bootstrapped state {}", instance.id(), state.id());
     removeUnusedStale();
     return instance;
+  }
+
+  /**
+   * The toolchain whose state an {@code auto} start naming none uses: the host's only toolchain;
+   * with several, none when the revision has a state for none of them (the bare revision is then
+   * what any choice would start), and a refusal naming them when it has one, since picking one
+   * silently could run a build on the wrong toolchain.
+   */
+  private Toolchain onlyCandidate(Revision revision) {
+    Map<String, Toolchain> current = toolchains.current();
+    if (current.size() <= 1) {
+      return current.isEmpty() ? null : current.values().iterator().next();
+    }
+    List<String> withState =
+        current.values().stream()
+            .filter(
+                t -> store.find(revision.machine(), revision.version(), t.name(), t.id()) != null)
+            .map(Toolchain::name)
+            .toList();
+    if (withState.isEmpty()) {
+      return null;
+    }
+    throw new ManagerException(
+        ManagerException.Kind.BAD_REQUEST,
+        "this host has several toolchains ("
+            + String.join(", ", current.keySet())
+            + ") and machine "
+            + revision.machine()
+            + " "
+            + revision.version()
+            + " has bootstrapped states for "
+            + String.join(", ", withState)
+            + ": name the toolchain to start on ('toolchain', `--toolchain`), or ask for the bare"
+            + " revision ('bootstrapped: never')");
+  }
+
+  /**
+   * The bytes the bootstrapped states take: their files (VM layers, result manifests) and the
+   * images containers were committed to.
+   */
+  public long diskUse() {
+    long total = store.diskUse();
+    for (StateStore.Stored stored : store.list()) {
+      String image = stored.state().image();
+      if (image != null) {
+        for (KeepsGuestDisk keeper : keepers) {
+          total += keeper.imageBytes(image);
+        }
+      }
+    }
+    return total;
   }
 
   /** Every published state with whether it is current and who uses it. */
@@ -205,13 +255,14 @@ public final class Bootstraps {
   }
 
   /**
-   * After a restart: removes half-made states, and committed images no published state names (the
-   * daemon died between the commit and the publish).
+   * After a restart: removes half-made states, and committed images that neither a published state
+   * nor a kept instance names (the daemon died between the commit and the publish).
    */
   public void reconcile() {
     int leftovers = store.reconcile();
     Set<String> images = new HashSet<>();
     store.list().forEach(s -> images.add(s.state().image()));
+    images.addAll(manager.keptImages()); // instances started with keep, until they are deleted
     for (KeepsGuestDisk keeper : keepers) {
       leftovers += keeper.removeKeptExcept(images).size();
     }

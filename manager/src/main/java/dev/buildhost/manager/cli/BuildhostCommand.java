@@ -52,6 +52,7 @@ public final class BuildhostCommand implements Runnable {
     verbs.put("start", StartCommand.class);
     verbs.put("bootstrap", BootstrapCommand.class);
     verbs.put("prune", PruneCommand.class);
+    verbs.put("publish", PublishCommand.class);
     verbs.put("instances", InstanceCommands.ListInstances.class);
     verbs.put("status", InstanceCommands.Status.class);
     verbs.put("show", InstanceCommands.Show.class);

@@ -27,6 +27,7 @@ import picocli.CommandLine.Parameters;
       "%nExample:",
       "  buildhost start sample-container --put task.manifest=task.manifest --wait",
       "  buildhost start sample-vm --bootstrapped required --toolchain stable",
+      "  buildhost start sample-vm --keep --put task.manifest=prepare.manifest",
       ExitCode.HELP
     })
 final class StartCommand extends InstanceStartCommand {
@@ -42,8 +43,17 @@ final class StartCommand extends InstanceStartCommand {
               + " required (refuse when there is none) or never")
   String bootstrapped;
 
+  @Option(
+      names = "--keep",
+      description =
+          "keep the guest's disk once it stopped, until the instance is deleted, so that"
+              + " `buildhost publish` can make a new revision of it")
+  boolean keep;
+
   @Override
   InstanceView launch(ApiClient client, Long timeoutSeconds, Map<String, String> files) {
-    return client.start(new StartBody(machine, timeoutSeconds, files, bootstrapped, toolchain));
+    return client.start(
+        new StartBody(
+            machine, timeoutSeconds, files, bootstrapped, toolchain, keep ? Boolean.TRUE : null));
   }
 }

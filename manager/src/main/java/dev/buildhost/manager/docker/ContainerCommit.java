@@ -6,8 +6,13 @@ import com.github.dockerjava.api.model.Image;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -52,7 +57,12 @@ final class ContainerCommit {
               .withLabels(all)
               .withPause(false)
               .withMessage(
-                  "bootstrap of " + spec.revision().machine() + " " + spec.revision().version())
+                  "kept from instance "
+                      + spec.instanceId()
+                      + " of "
+                      + spec.revision().machine()
+                      + " "
+                      + spec.revision().version())
               .exec();
       LOG.info("instance {}: container committed to image {}", spec.instanceId(), image);
       return new KeptDisk(null, image);
@@ -69,9 +79,66 @@ final class ContainerCommit {
     }
   }
 
-  /** Removes a committed image (and its tag). */
+  /**
+   * Saves a committed image as a {@code docker save} archive {@code target}; on failure nothing is
+   * left behind.
+   */
+  void save(String image, Path target) throws BackendException {
+    try (InputStream saved = engine.client().saveImageCmd(image).exec()) {
+      Files.copy(saved, target);
+    } catch (NotFoundException e) {
+      throw new BackendException(
+          "cannot save image " + image + ": it is gone (" + DockerConnection.engineMessage(e) + ")",
+          e);
+    } catch (IOException e) {
+      deleteQuietly(target);
+      throw new BackendException("cannot save image " + image + " into " + target + ": " + e, e);
+    } catch (RuntimeException e) {
+      deleteQuietly(target);
+      throw engine.failure("cannot save image " + image, e);
+    }
+  }
+
+  /** The committed image's size in the engine; 0 when it is gone or cannot be inspected. */
+  long size(String image) {
+    try {
+      Long size = engine.client().inspectImageCmd(image).exec().getSize();
+      return size == null ? 0 : size;
+    } catch (NotFoundException e) {
+      return 0;
+    } catch (BackendException | RuntimeException e) {
+      LOG.warn("cannot inspect image {}: {}", image, e.getMessage());
+      return 0;
+    }
+  }
+
+  private static void deleteQuietly(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      LOG.warn("cannot remove {}: {}", file, e.toString());
+    }
+  }
+
+  /**
+   * Removes a committed image (and its tag). An image that also carries a tag outside {@value
+   * #REPOSITORY_PREFIX} (a published revision loaded from the archive it was saved to has the same
+   * id) keeps that tag and only loses its committed ones.
+   */
   void remove(String image) {
     try {
+      List<String> tags = engine.client().inspectImageCmd(image).exec().getRepoTags();
+      List<String> kept =
+          tags == null
+              ? List.of()
+              : tags.stream().filter(t -> t.startsWith(REPOSITORY_PREFIX)).toList();
+      if (tags != null && kept.size() < tags.size()) {
+        for (String tag : kept) {
+          engine.client().removeImageCmd(tag).exec();
+        }
+        LOG.info("image {} stays for its other tags; its committed tags are removed", image);
+        return;
+      }
       engine.client().removeImageCmd(image).withForce(true).exec();
     } catch (NotFoundException e) {
       LOG.debug("image {} is gone already", image);

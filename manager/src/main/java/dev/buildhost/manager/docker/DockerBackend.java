@@ -86,6 +86,9 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
   private final ContainerEvents events;
   private final ContainerCommit commits;
 
+  /** The name of a published revision's image archive, as the sample machines name theirs. */
+  private static final String IMAGE_ARCHIVE = "image.tar";
+
   /** Tracked guests by container id. */
   private final Map<String, ContainerGuest> guests = new ConcurrentHashMap<>();
 
@@ -335,6 +338,20 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     if (kept.image() != null) {
       commits.remove(kept.image());
     }
+  }
+
+  @Override
+  public String export(KeptDisk kept, Path folder) throws BackendException {
+    if (kept.image() == null) {
+      throw new BackendException("there is no kept container image to publish");
+    }
+    commits.save(kept.image(), folder.resolve(IMAGE_ARCHIVE));
+    return IMAGE_ARCHIVE;
+  }
+
+  @Override
+  public long imageBytes(String image) {
+    return commits.size(image);
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.buildhost.manager.instance;
 import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.event.EventBus;
 import dev.buildhost.manager.journal.Journal;
 import dev.buildhost.manager.journal.JournalEntry;
@@ -504,9 +505,17 @@ final class InstanceLifecycle {
 
   /** Records the new state: journal first, so what the API shows is what a restart finds. */
   private void record(TrackedInstance tracked, Lifecycle.State next) {
+    KeptDisk kept = tracked.kept;
     journal.write(
         new JournalEntry(
-            next.instance(), tracked.revision, tracked.deadline, next.requestedReason()));
+            next.instance(),
+            tracked.revision,
+            tracked.deadline,
+            next.requestedReason(),
+            tracked.startedFrom,
+            tracked.keep,
+            kept == null || kept.disk() == null ? null : kept.disk().toString(),
+            kept == null ? null : kept.image()));
     tracked.life = next;
     unwritten.remove(tracked.id());
   }

@@ -4,6 +4,7 @@ import dev.buildhost.common.threads.Threads;
 import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.event.EventBus;
@@ -33,7 +34,9 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -81,6 +84,7 @@ public final class InstanceManager implements AutoCloseable {
   private final InstanceLauncher launcher;
   private final DrainFlag drain;
   private final UnknownInstances unknown;
+  private final RevisionPublisher publisher;
   private volatile boolean closed;
 
   private InstanceManager(
@@ -119,6 +123,7 @@ public final class InstanceManager implements AutoCloseable {
         new InstanceLifecycle(config.poweroffGrace(), journal, bus, tftp, clock, timers, executor);
     this.launcher = new InstanceLauncher(registry, tftp, prepared, lifecycle);
     this.unknown = new UnknownInstances(config, backends, journal, registry, tftp, lifecycle);
+    this.publisher = new RevisionPublisher(config.machinesDir());
   }
 
   /**
@@ -260,9 +265,19 @@ public final class InstanceManager implements AutoCloseable {
               + revision.manifest().type().manifestValue()
               + ", and this daemon runs no backend for that type");
     }
+    if (request.keep() && options.endHook() != null) {
+      throw new ManagerException(
+          ManagerException.Kind.BAD_REQUEST,
+          "a bootstrap keeps its disk as a bootstrapped state: 'keep' is for plain starts");
+    }
     TrackedInstance tracked = registry.reserve(revision, timeout);
     synchronized (tracked) {
-      tracked.options = options;
+      tracked.options =
+          request.keep()
+              ? new StartOptions(options.revision(), options.layer(), new KeepHook(tracked))
+              : options;
+      tracked.startedFrom = options.layer() == null ? null : options.layer().stateId();
+      tracked.keep = request.keep();
     }
     return launcher.launch(tracked, backend, request);
   }
@@ -276,27 +291,50 @@ public final class InstanceManager implements AutoCloseable {
   }
 
   /**
-   * The id of the bootstrapped state the instance started from; null for the bare revision (or an
-   * instance adopted from an earlier daemon, which does not record it).
+   * The id of the bootstrapped state the instance started from; null for the bare revision. Kept in
+   * the journal, so an instance adopted from an earlier daemon shows it too.
    */
   public String startedFrom(String id) {
-    StartOptions options = registry.find(id).options;
-    return options.layer() == null ? null : options.layer().stateId();
+    return registry.find(id).startedFrom;
   }
 
   /**
-   * The id of the bootstrapped state each running instance that this daemon started from one runs
-   * on, by instance id (instances adopted from an earlier daemon are not known here).
+   * The id of the bootstrapped state each instance that uses one runs on, by instance id: instances
+   * not yet stopped, and stopped ones whose kept disk still chains to it.
    */
   public Map<String, String> startedFrom() {
     Map<String, String> states = new TreeMap<>();
     for (TrackedInstance tracked : registry.all()) {
-      StartOptions options = tracked.options;
-      if (options.layer() != null && tracked.state() != InstanceState.STOPPED) {
-        states.put(tracked.id(), options.layer().stateId());
+      String state = tracked.startedFrom;
+      if (state != null && (tracked.state() != InstanceState.STOPPED || tracked.kept != null)) {
+        states.put(tracked.id(), state);
       }
     }
     return states;
+  }
+
+  /** The ids of the images that kept container disks were committed to (until deleted). */
+  public Set<String> keptImages() {
+    Set<String> images = new TreeSet<>();
+    for (TrackedInstance tracked : registry.all()) {
+      KeptDisk kept = tracked.kept;
+      if (kept != null && kept.image() != null) {
+        images.add(kept.image());
+      }
+    }
+    return images;
+  }
+
+  /**
+   * Publishes the kept disk of a stopped instance as the new revision {@code target} of a machine
+   * (see {@link RevisionPublisher}); with {@code service}, the revision goes into service.
+   */
+  public PublishedRevision publish(String id, String target, boolean service) {
+    checkOpen();
+    TrackedInstance tracked = registry.find(id);
+    synchronized (tracked) {
+      return publisher.publish(tracked, target, service);
+    }
   }
 
   /** ACPI shutdown / SIGTERM, then kill after the grace period. Returns at once. */
@@ -357,6 +395,7 @@ public final class InstanceManager implements AutoCloseable {
                 + tracked.state()
                 + ": poweroff or terminate it first, then delete it");
       }
+      KeepHook.discard(tracked);
       InstanceFiles.deleteFolders(tracked);
       journal.delete(id);
       lifecycle.forget(id);

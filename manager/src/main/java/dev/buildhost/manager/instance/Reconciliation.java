@@ -2,6 +2,8 @@ package dev.buildhost.manager.instance;
 
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.InstanceBackend;
+import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.journal.Journal;
@@ -78,6 +80,7 @@ final class Reconciliation {
               config.tftpDir().resolve(entry.id()),
               config.instancesDir().resolve(entry.id()),
               entry.deadline());
+      restoreKept(tracked, entry);
       registry.add(tracked);
       if (tracked.state() == InstanceState.STOPPED) {
         continue;
@@ -123,6 +126,26 @@ final class Reconciliation {
     removeLeftovers();
   }
 
+  /** What the journal says the instance started from and keeps of its disk. */
+  private void restoreKept(TrackedInstance tracked, JournalEntry entry) {
+    synchronized (tracked) {
+      tracked.startedFrom = entry.startedFrom();
+      tracked.keep = entry.keep();
+      if (entry.keptDisk() != null || entry.keptImage() != null) {
+        tracked.kept =
+            new KeptDisk(
+                entry.keptDisk() == null ? null : Path.of(entry.keptDisk()), entry.keptImage());
+      }
+      if (backends.get(entry.instance().type()) instanceof KeepsGuestDisk keeper) {
+        tracked.keeper = keeper;
+      }
+      if (tracked.keep && tracked.state() != InstanceState.STOPPED) {
+        // An adopted guest is kept at its end as the start asked.
+        tracked.options = new StartOptions(null, null, new KeepHook(tracked));
+      }
+    }
+  }
+
   /** Caller holds the lock. */
   private void adopt(TrackedInstance tracked) {
     String id = tracked.id();
@@ -142,6 +165,7 @@ final class Reconciliation {
     }
     try {
       LaunchSpec spec = new LaunchSpec(id, tracked.revision, tracked.instanceDir, port);
+      tracked.spec = spec;
       tracked.guest =
           backends.get(tracked.snapshot().type()).adopt(spec, lifecycle.listenerFor(tracked));
     } catch (BackendException | RuntimeException e) {

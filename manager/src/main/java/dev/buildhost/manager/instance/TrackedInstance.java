@@ -3,6 +3,7 @@ package dev.buildhost.manager.instance;
 import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.KeepsGuestDisk;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.journal.UnreadableRecord;
 import dev.buildhost.manager.machine.Revision;
@@ -40,6 +41,18 @@ final class TrackedInstance {
 
   /** The bootstrapped state the instance started from, and its end hook (see StartOptions). */
   StartOptions options = StartOptions.NONE;
+
+  /**
+   * The id of the bootstrapped state it started from (journaled, so an adopted instance still
+   * counts as a user of its state); null for the bare revision.
+   */
+  String startedFrom;
+
+  /** Whether its disk is kept once it stopped (the start's {@code keep}). */
+  boolean keep;
+
+  /** The disk kept once it stopped, until it is deleted; null when none is. */
+  KeptDisk kept;
 
   /** What the guest was launched with; null until it is. */
   LaunchSpec spec;

@@ -64,6 +64,19 @@ final class BootstrapLayers {
     }
   }
 
+  /**
+   * Copies a kept overlay with everything it chains to into {@code folder} as one standalone qcow2
+   * disk ({@value #LAYER_NAME}), for a new revision; the kept overlay is not changed.
+   */
+  static String flatten(KeptDisk kept, Path folder) throws BackendException {
+    if (kept.disk() == null || !Files.isRegularFile(kept.disk())) {
+      throw new BackendException("there is no kept VM disk to publish (" + kept.disk() + ")");
+    }
+    Path target = folder.resolve(LAYER_NAME);
+    QemuImg.flatten(kept.disk(), target);
+    return LAYER_NAME;
+  }
+
   /** A kept overlay that will not be published. */
   static void discard(KeptDisk kept) {
     if (kept.disk() != null) {

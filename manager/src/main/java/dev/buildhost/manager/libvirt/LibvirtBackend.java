@@ -281,6 +281,11 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   }
 
   @Override
+  public String export(KeptDisk kept, Path folder) throws BackendException {
+    return BootstrapLayers.flatten(kept, folder);
+  }
+
+  @Override
   public void close() {
     connection.close();
     reports.close();

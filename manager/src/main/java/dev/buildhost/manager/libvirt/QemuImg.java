@@ -25,6 +25,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class QemuImg {
   private static final long TIMEOUT_SECONDS = 60;
+
+  /** A flatten copies the whole disk: minutes for a large one on a slow disk. */
+  private static final long CONVERT_TIMEOUT_SECONDS = 3600;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private QemuImg() {}
@@ -92,6 +96,35 @@ public final class QemuImg {
       checkBase(chain, 2, overlay, base.toAbsolutePath(), format);
     } catch (BackendException e) {
       deleteQuietly(overlay);
+      throw e;
+    }
+  }
+
+  /**
+   * Writes {@code overlay} and its whole backing chain into {@code target}, a qcow2 disk without a
+   * backing file ({@code qemu-img convert}); on failure nothing is left behind.
+   */
+  public static void flatten(Path overlay, Path target) throws BackendException {
+    try {
+      run(
+          List.of(
+              "qemu-img",
+              "convert",
+              "-q",
+              "-f",
+              "qcow2",
+              "-O",
+              "qcow2",
+              overlay.toString(),
+              target.toString()),
+          "flatten " + overlay + " into " + target,
+          CONVERT_TIMEOUT_SECONDS);
+      JsonNode chain = chainOf(target);
+      if (chain.size() != 1) {
+        throw new BackendException("the flattened disk " + target + " still has a backing file");
+      }
+    } catch (BackendException e) {
+      deleteQuietly(target);
       throw e;
     }
   }
@@ -185,6 +218,11 @@ public final class QemuImg {
   }
 
   private static String run(List<String> command, String what) throws BackendException {
+    return run(command, what, TIMEOUT_SECONDS);
+  }
+
+  private static String run(List<String> command, String what, long timeoutSeconds)
+      throws BackendException {
     Process process;
     try {
       process = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -195,10 +233,10 @@ public final class QemuImg {
     try {
       process.getOutputStream().close();
       byte[] output = process.getInputStream().readAllBytes();
-      if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+      if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         throw new BackendException(
-            "cannot " + what + ": qemu-img did not finish in " + TIMEOUT_SECONDS + " s");
+            "cannot " + what + ": qemu-img did not finish in " + timeoutSeconds + " s");
       }
       String text = new String(output, StandardCharsets.UTF_8).trim();
       if (process.exitValue() != 0) {

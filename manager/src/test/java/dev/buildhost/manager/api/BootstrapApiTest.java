@@ -90,6 +90,48 @@ class BootstrapApiTest {
   }
 
   @Test
+  void anAutoStartNamingNoneOfSeveralToolchainsAnswers400OnceTheMachineHasAStateForOne()
+      throws Exception {
+    String stable = publish("stable", "abc  gcc.tar.gz\n");
+    publish("staging", "def  gcc.tar.gz\n");
+    assertEquals(
+        null,
+        client.start(new StartBody(TestDaemons.MACHINE, 60L, Map.of(), null, null)).startedFrom(),
+        "no state for any toolchain: the bare revision, as any choice would start it");
+
+    Path state =
+        Files.createDirectories(
+            root.resolve("state/bootstrapped")
+                .resolve(TestDaemons.MACHINE)
+                .resolve("1.0/stable")
+                .resolve(stable));
+    Files.writeString(
+        state.resolve("state.json"),
+        "{\"machine\": \""
+            + TestDaemons.MACHINE
+            + "\", \"version\": \"1.0\", \"type\": \"docker\", \"toolchain\": \"stable\","
+            + " \"toolchainId\": \""
+            + stable
+            + "\", \"instance\": \"x\", \"image\": \"sha256:00\"}");
+
+    ApiClientException refused =
+        assertThrows(
+            ApiClientException.class,
+            () -> client.start(new StartBody(TestDaemons.MACHINE, 60L, Map.of(), null, null)));
+    assertEquals(400, refused.status());
+    assertTrue(
+        refused.getMessage().contains("several toolchains (stable, staging)"),
+        refused.getMessage());
+    assertTrue(
+        refused.getMessage().contains("has bootstrapped states for stable"), refused.getMessage());
+    assertEquals(
+        null,
+        client
+            .start(new StartBody(TestDaemons.MACHINE, 60L, Map.of(), "never", null))
+            .startedFrom());
+  }
+
+  @Test
   void badModesAndToolchainNamesAnswer400() throws Exception {
     publish("stable", "abc\n");
     ApiClientException mode =

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.common.time.Scheduler;
 import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.StartLayer;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.Revision;
@@ -662,6 +663,31 @@ class InstanceManagerTest {
     try (InputStream log = manager.openConsoleLog(instance.id())) {
       assertEquals("booting\n", new String(log.readAllBytes(), StandardCharsets.UTF_8));
     }
+  }
+
+  @Test
+  void anAdoptedInstanceStillShowsTheBootstrappedStateItStartedFromAndCountsAsItsUser()
+      throws Exception {
+    ManagerConfig config = TestMachines.config(root, 8, 8, 100_000, Duration.ofSeconds(5));
+    manager = open(config, backend);
+    StartLayer layer = new StartLayer("small-1.0/stable@0123456789ab", null, null);
+    Instance onState = manager.start(StartRequest.of("small"), new StartOptions(null, layer, null));
+    Instance bare = manager.start(StartRequest.of("small"));
+    assertEquals(layer.stateId(), manager.startedFrom(onState.id()));
+    manager.close();
+
+    FakeBackend restarted = new FakeBackend();
+    restarted.live.add(onState.id());
+    restarted.live.add(bare.id());
+    manager = open(config, restarted);
+
+    assertEquals(layer.stateId(), manager.startedFrom(onState.id()));
+    assertEquals(null, manager.startedFrom(bare.id()));
+    assertEquals(Map.of(onState.id(), layer.stateId()), manager.startedFrom());
+    restarted.guests.get(onState.id()).end(EndReason.POWEROFF, null);
+    await("adopted instance stops", () -> state(onState.id()) == InstanceState.STOPPED);
+    assertEquals(Map.of(), manager.startedFrom(), "a stopped instance uses no state");
+    assertEquals(layer.stateId(), manager.startedFrom(onState.id()), "it still shows it");
   }
 
   @Test

@@ -69,6 +69,45 @@ class JournalTest {
   }
 
   @Test
+  void theStateAnInstanceStartedFromAndItsKeptDiskRoundTrip() {
+    Journal journal = new Journal(state);
+    JournalEntry bare = entry("vm-20260102-030405-abcd", InstanceState.STOPPED);
+    JournalEntry written =
+        new JournalEntry(
+            bare.instance(),
+            bare.revision(),
+            bare.deadline(),
+            null,
+            "vm-1.0/stable@0123456789ab",
+            true,
+            "/build/instances/vm-20260102-030405-abcd/kept/disk.qcow2",
+            null);
+    journal.write(written);
+
+    assertEquals(List.of(written), new Journal(state).readAll());
+  }
+
+  @Test
+  void aRecordWrittenBeforeStatesWereJournaledReadsAsStartedFromTheBareRevision()
+      throws IOException {
+    Journal journal = new Journal(state);
+    JournalEntry bare = entry("vm-20260102-030405-abcd", InstanceState.RUNNING);
+    journal.write(bare);
+    Path file = state.resolve("instances/vm-20260102-030405-abcd.json");
+    String old =
+        Files.readString(file)
+            .replaceAll("(?m)^  \"(startedFrom|keep|keptDisk|keptImage)\" : .*\n", "")
+            .replaceAll(",(\\s*)}\\s*$", "$1}");
+    Files.writeString(file, old);
+    assertFalse(old.contains("startedFrom"), old);
+
+    JournalEntry read = new Journal(state).readAll().get(0);
+    assertEquals(bare, read);
+    assertEquals(null, read.startedFrom());
+    assertFalse(read.keep());
+  }
+
+  @Test
   void recordsRoundTripWithTheirRevision() {
     Journal journal = new Journal(state);
     JournalEntry written = entry("vm-20260102-030405-abcd", InstanceState.RUNNING);
