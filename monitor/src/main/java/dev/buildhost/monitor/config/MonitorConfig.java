@@ -3,6 +3,7 @@ package dev.buildhost.monitor.config;
 import dev.buildhost.common.size.Sizes;
 import dev.buildhost.common.text.Texts;
 import dev.buildhost.common.time.Durations;
+import dev.buildhost.fleet.FleetSettings;
 import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -53,6 +54,8 @@ public record MonitorConfig(
     String mailFrom,
     Duration smtpTimeout,
     String tftpTmpfsSize,
+    String host,
+    FleetSettings fleet,
     List<String> warnings) {
 
   public MonitorConfig {
@@ -403,11 +406,15 @@ public record MonitorConfig(
           }
         }
       }
+      String hostText = text(Setting.HOST_NAME);
+      if (hostText != null && !hostText.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
+        throw bad(
+            Setting.HOST_NAME,
+            "'" + Texts.shown(hostText) + "' is not a host name (letters, digits, '.', '_', '-')");
+      }
+      String host = hostText == null ? hostName() : hostText;
       String from = text(Setting.MAIL_FROM);
-      from =
-          from == null
-              ? "buildhost-monitor@" + hostName()
-              : checkedAddress(Setting.MAIL_FROM, from);
+      from = from == null ? "buildhost-monitor@" + host : checkedAddress(Setting.MAIL_FROM, from);
       if (relay != null && admins.isEmpty()) {
         warnings.add(
             where(Setting.SMTP_RELAY) + ": set, but admin_email is not: no email will be sent");
@@ -426,6 +433,8 @@ public record MonitorConfig(
         throw bad(Setting.REBOOT_COMMAND, "is empty; the monitor needs a command to reboot with");
       }
       String systemctl = text(Setting.SYSTEMCTL);
+      Duration drainTimeout = duration(Setting.DRAIN_TIMEOUT, "2h", true);
+      FleetSettings fleet = fleet();
       return new MonitorConfig(
           root,
           state,
@@ -449,7 +458,7 @@ public record MonitorConfig(
           duration(Setting.RETRY_DELAY, "5s", true),
           url(Setting.DAEMON_URL),
           path(Setting.TOKEN_FILE, state.resolve("api-token")),
-          duration(Setting.DRAIN_TIMEOUT, "2h", true),
+          drainTimeout,
           duration(Setting.DRAIN_POLL, "5s", false),
           bool(Setting.REBOOT_WHEN_DAEMON_DOWN, false),
           reboot,
@@ -459,7 +468,25 @@ public record MonitorConfig(
           from,
           duration(Setting.SMTP_TIMEOUT, "30s", false),
           size,
+          host,
+          fleet,
           warnings);
+    }
+
+    /** The fleet the fleet_ settings name, or null when none is set. */
+    FleetSettings fleet() throws ConfigException {
+      Map<FleetSettings.Key, FleetSettings.Value> given = new EnumMap<>(FleetSettings.Key.class);
+      for (Setting s : Setting.values()) {
+        String t = text(s);
+        if (s.fleetKey() != null && t != null) {
+          given.put(s.fleetKey(), new FleetSettings.Value(t, merged.get(s).origin()));
+        }
+      }
+      try {
+        return FleetSettings.parse(given).orElse(null);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(e.getMessage());
+      }
     }
 
     /**
