@@ -1,6 +1,7 @@
 package dev.buildhost.fleet;
 
 import dev.buildhost.common.time.Durations;
+import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.util.regex.Pattern;
  *
  * @param endpoints the etcd members' client URLs, all {@code http} or all {@code https}
  * @param name the fleet's name: every key of the fleet is under {@link #keyPrefix()}
+ * @param host this host's name in the fleet (its record, its reboot slot)
  * @param tls the CA and client certificate for {@code https} endpoints; empty for {@code http}
  * @param credentials etcd user and password file, when the cluster has authentication on
  * @param rebootSlots how many hosts of the fleet may reboot at once
@@ -30,6 +32,7 @@ import java.util.regex.Pattern;
 public record FleetSettings(
     List<URI> endpoints,
     String name,
+    String host,
     Optional<Tls> tls,
     Optional<Credentials> credentials,
     int rebootSlots,
@@ -49,6 +52,12 @@ public record FleetSettings(
   /** A fleet name is one path segment of an etcd key: no {@code /}, nothing to escape. */
   public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
+  /** A host name is one path segment too: a DNS name's characters. */
+  public static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
+
+  /** Where Linux keeps the host's name (what {@code hostname} prints). */
+  private static final Path KERNEL_HOSTNAME = Path.of("/proc/sys/kernel/hostname");
+
   public FleetSettings {
     endpoints = List.copyOf(endpoints);
     if (endpoints.isEmpty()) {
@@ -57,13 +66,27 @@ public record FleetSettings(
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("'" + name + "' is not a fleet name");
     }
+    if (!HOST.matcher(host).matches()) {
+      throw new IllegalArgumentException("'" + host + "' is not a host name");
+    }
+  }
+
+  /** The machine's host name, as {@code hostname} prints it; {@code localhost} when unknown. */
+  public static String machineHostName() {
+    try {
+      String name = Files.readString(KERNEL_HOSTNAME).strip();
+      return HOST.matcher(name).matches() ? name : "localhost";
+    } catch (IOException e) {
+      return "localhost";
+    }
   }
 
   /** The settings of a fleet on plain {@code http} endpoints, defaults for the rest (tests). */
-  public static FleetSettings of(List<URI> endpoints, String name) {
+  public static FleetSettings of(List<URI> endpoints, String name, String host) {
     return new FleetSettings(
         endpoints,
         name,
+        host,
         Optional.empty(),
         Optional.empty(),
         DEFAULT_REBOOT_SLOTS,
@@ -73,12 +96,19 @@ public record FleetSettings(
 
   /** The same settings with another lease TTL. */
   public FleetSettings withLeaseTtl(Duration ttl) {
-    return new FleetSettings(endpoints, name, tls, credentials, rebootSlots, slotTimeout, ttl);
+    return new FleetSettings(
+        endpoints, name, host, tls, credentials, rebootSlots, slotTimeout, ttl);
   }
 
   /** The same settings with other reboot slot rules. */
   public FleetSettings withRebootSlots(int slots, Duration timeout) {
-    return new FleetSettings(endpoints, name, tls, credentials, slots, timeout, leaseTtl);
+    return new FleetSettings(endpoints, name, host, tls, credentials, slots, timeout, leaseTtl);
+  }
+
+  /** The same settings for another host (several daemons on one machine, in tests). */
+  public FleetSettings withHost(String other) {
+    return new FleetSettings(
+        endpoints, name, other, tls, credentials, rebootSlots, slotTimeout, leaseTtl);
   }
 
   /** {@code /buildhost/<name>/}: every key this fleet writes starts so. */
@@ -116,6 +146,11 @@ public record FleetSettings(
         "NAME",
         DEFAULT_NAME,
         "the fleet's name, 1-63 of a-z 0-9 . _ -: its keys in etcd are under /buildhost/<name>/"),
+    HOST(
+        "fleet_host",
+        "NAME",
+        "the machine's host name",
+        "this host's name in the fleet: the key of its record and of its reboot slot"),
     CA("fleet_ca", "FILE", "the JDK's trusted CAs", "CA certificate (PEM) of https endpoints"),
     CERT(
         "fleet_cert",
@@ -218,6 +253,7 @@ public record FleetSettings(
     List<URI> endpoints = values.endpoints();
     boolean https = endpoints.get(0).getScheme().equals("https");
     String name = given.containsKey(Key.NAME) ? values.name() : DEFAULT_NAME;
+    String host = given.containsKey(Key.HOST) ? values.host() : machineHostName();
     Path ca = values.file(Key.CA);
     Path cert = values.file(Key.CERT);
     Path key = values.file(Key.KEY);
@@ -248,7 +284,7 @@ public record FleetSettings(
             : DEFAULT_SLOT_TIMEOUT;
     Duration ttl = given.containsKey(Key.LEASE_TTL) ? values.leaseTtl() : DEFAULT_LEASE_TTL;
     return Optional.of(
-        new FleetSettings(endpoints, name, tls, credentials, slots, slotTimeout, ttl));
+        new FleetSettings(endpoints, name, host, tls, credentials, slots, slotTimeout, ttl));
   }
 
   private record Values(Map<Key, Value> given) {
@@ -331,6 +367,15 @@ public record FleetSettings(
         throw bad(Key.NAME, "not 1-63 of a-z 0-9 . _ - starting with a letter or digit");
       }
       return name;
+    }
+
+    String host() {
+      String host = text(Key.HOST);
+      if (!FleetSettings.HOST.matcher(host).matches()) {
+        throw bad(
+            Key.HOST, "not a host name: letters, digits, . _ - starting with a letter or digit");
+      }
+      return host;
     }
 
     /** A readable regular file, or null when not given. */

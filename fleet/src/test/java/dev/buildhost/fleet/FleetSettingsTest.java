@@ -57,6 +57,7 @@ class FleetSettingsTest {
             URI.create("http://etcd3:2379")),
         s.endpoints());
     assertEquals("/buildhost/default/", s.keyPrefix());
+    assertEquals(FleetSettings.machineHostName(), s.host());
     assertEquals(1, s.rebootSlots());
     assertEquals(Duration.ofHours(1), s.slotTimeout());
     assertEquals(Duration.ofSeconds(15), s.leaseTtl());
@@ -72,6 +73,7 @@ class FleetSettingsTest {
     Path password = Files.writeString(dir.resolve("password"), "secret\n");
     set(FleetSettings.Key.ENDPOINTS, "https://e1:2379,https://e2:2379");
     set(FleetSettings.Key.NAME, "lab-2");
+    set(FleetSettings.Key.HOST, "build-7.example.org");
     set(FleetSettings.Key.CA, ca.toString());
     set(FleetSettings.Key.CERT, cert.toString());
     set(FleetSettings.Key.KEY, key.toString());
@@ -82,6 +84,7 @@ class FleetSettingsTest {
     set(FleetSettings.Key.LEASE_TTL, "5s");
     FleetSettings s = parsed();
     assertEquals("/buildhost/lab-2/", s.keyPrefix());
+    assertEquals("build-7.example.org", s.host());
     assertEquals(new FleetSettings.Tls(ca, cert, key), s.tls().orElseThrow());
     assertEquals(
         new FleetSettings.Credentials("buildhost", password), s.credentials().orElseThrow());
@@ -115,6 +118,7 @@ class FleetSettingsTest {
         "fleet_endpoints | http://e1:2379,http://e1:2379 | is named twice",
         "fleet_endpoints | http://e1:2379,https://e2:2379 | http and https endpoints are mixed",
         "fleet_name | Lab/1 | not 1-63 of a-z 0-9",
+        "fleet_host | a/b | not a host name",
         "fleet_reboot_slots | 0 | not a positive whole number",
         "fleet_reboot_slots | two | not a positive whole number",
         "fleet_slot_timeout | soon | is not a duration",
