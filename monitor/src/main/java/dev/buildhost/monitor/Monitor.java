@@ -142,7 +142,13 @@ public final class Monitor implements AutoCloseable {
     FleetSettings fs = cfg.fleet();
     this.fleet = fs == null ? null : Fleet.connect(fs);
     this.semaphore = fleet == null ? null : new RebootSemaphore(fleet, clock);
-    this.slot = new RebootSlot(semaphore, cfg.host(), bootId, cfg.drainTimeout(), notifier);
+    this.slot =
+        new RebootSlot(
+            semaphore,
+            fs == null ? MonitorConfig.hostName() : fs.host(),
+            bootId,
+            cfg.drainTimeout(),
+            notifier);
     this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime, slot);
   }
 

@@ -71,7 +71,7 @@ class RebootSemaphoreTest {
   private RebootSemaphore semaphore(int slots) {
     Fleet fleet =
         Fleet.connect(
-            FleetSettings.of(etcd.endpoints(), fleetName)
+            FleetSettings.of(etcd.endpoints(), fleetName, "tester")
                 .withRebootSlots(slots, TIMEOUT)
                 .withLeaseTtl(Duration.ofSeconds(5)));
     RebootSemaphore s = new RebootSemaphore(fleet, clock);
@@ -199,7 +199,7 @@ class RebootSemaphoreTest {
   @Test
   void aValueThatIsNotJsonIsAnErrorNamingItsKey() {
     RebootSemaphore s = semaphore(1);
-    Fleet fleet = Fleet.connect(FleetSettings.of(etcd.endpoints(), fleetName));
+    Fleet fleet = Fleet.connect(FleetSettings.of(etcd.endpoints(), fleetName, "tester"));
     opened.add(fleet);
     fleet.await(
         fleet.client().getKVClient().put(bytes(s.slotsKey()), bytes("<html>")), "write garbage");

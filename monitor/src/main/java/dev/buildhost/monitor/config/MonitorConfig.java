@@ -54,7 +54,6 @@ public record MonitorConfig(
     String mailFrom,
     Duration smtpTimeout,
     String tftpTmpfsSize,
-    String host,
     FleetSettings fleet,
     List<String> warnings) {
 
@@ -406,15 +405,11 @@ public record MonitorConfig(
           }
         }
       }
-      String hostText = text(Setting.HOST_NAME);
-      if (hostText != null && !hostText.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
-        throw bad(
-            Setting.HOST_NAME,
-            "'" + Texts.shown(hostText) + "' is not a host name (letters, digits, '.', '_', '-')");
-      }
-      String host = hostText == null ? hostName() : hostText;
       String from = text(Setting.MAIL_FROM);
-      from = from == null ? "buildhost-monitor@" + host : checkedAddress(Setting.MAIL_FROM, from);
+      from =
+          from == null
+              ? "buildhost-monitor@" + hostName()
+              : checkedAddress(Setting.MAIL_FROM, from);
       if (relay != null && admins.isEmpty()) {
         warnings.add(
             where(Setting.SMTP_RELAY) + ": set, but admin_email is not: no email will be sent");
@@ -433,7 +428,6 @@ public record MonitorConfig(
         throw bad(Setting.REBOOT_COMMAND, "is empty; the monitor needs a command to reboot with");
       }
       String systemctl = text(Setting.SYSTEMCTL);
-      Duration drainTimeout = duration(Setting.DRAIN_TIMEOUT, "2h", true);
       FleetSettings fleet = fleet();
       return new MonitorConfig(
           root,
@@ -458,7 +452,7 @@ public record MonitorConfig(
           duration(Setting.RETRY_DELAY, "5s", true),
           url(Setting.DAEMON_URL),
           path(Setting.TOKEN_FILE, state.resolve("api-token")),
-          drainTimeout,
+          duration(Setting.DRAIN_TIMEOUT, "2h", true),
           duration(Setting.DRAIN_POLL, "5s", false),
           bool(Setting.REBOOT_WHEN_DAEMON_DOWN, false),
           reboot,
@@ -468,7 +462,6 @@ public record MonitorConfig(
           from,
           duration(Setting.SMTP_TIMEOUT, "30s", false),
           size,
-          host,
           fleet,
           warnings);
     }

@@ -165,13 +165,9 @@ public enum Setting {
       "none (no mount)",
       "When set and running as root, mount <root>/tftp as a tmpfs of this size (e.g. 512m, 2g) unless it is"
           + " already a mount point."),
-  HOST_NAME(
-      "host_name",
-      "NAME",
-      "the kernel's host name (/proc/sys/kernel/hostname)",
-      "This host's name in mail, in reboots.json and in the fleet's reboot slots."),
   FLEET_ENDPOINTS(FleetSettings.Key.ENDPOINTS),
   FLEET_NAME(FleetSettings.Key.NAME),
+  FLEET_HOST(FleetSettings.Key.HOST),
   FLEET_CA(FleetSettings.Key.CA),
   FLEET_CERT(FleetSettings.Key.CERT),
   FLEET_KEY(FleetSettings.Key.KEY),

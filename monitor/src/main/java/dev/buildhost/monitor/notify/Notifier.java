@@ -16,7 +16,7 @@ public final class Notifier {
 
   public Notifier(MonitorConfig cfg) {
     this.cfg = cfg;
-    this.host = cfg.host();
+    this.host = MonitorConfig.hostName();
   }
 
   /**

@@ -185,7 +185,7 @@ public final class Rebooter {
         new RebootRecord(
             decided.toString(),
             reason,
-            cfg.host(),
+            MonitorConfig.hostName(),
             bootId,
             drain.summary(),
             hostDecided.isPresent() ? hostDecided.getAsLong() : null);

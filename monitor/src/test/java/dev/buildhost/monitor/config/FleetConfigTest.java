@@ -20,10 +20,8 @@ class FleetConfigTest {
   }
 
   @Test
-  void noFleetSettingMeansNoFleetAndTheKernelsHostName() throws Exception {
-    MonitorConfig cfg = MonitorConfig.resolve(List.of());
-    assertNull(cfg.fleet());
-    assertEquals(MonitorConfig.hostName(), cfg.host());
+  void noFleetSettingMeansNoFleet() throws Exception {
+    assertNull(MonitorConfig.resolve(List.of()).fleet());
   }
 
   @Test
@@ -35,7 +33,7 @@ class FleetConfigTest {
                     """
                     fleet_endpoints = http://10.0.0.1:2379, http://10.0.0.2:2379
                     fleet_reboot_slots = 2
-                    host_name = build7
+                    fleet_host = build7
                     """),
                 KernelCmdline.parse(
                     "/proc/cmdline", "buildos.fleet_name=farm buildos.fleet_slot_timeout=30m")));
@@ -46,7 +44,7 @@ class FleetConfigTest {
     assertEquals("/buildhost/farm/", fleet.keyPrefix());
     assertEquals(2, fleet.rebootSlots());
     assertEquals(Duration.ofMinutes(30), fleet.slotTimeout());
-    assertEquals("build7", cfg.host());
+    assertEquals("build7", fleet.host());
   }
 
   @Test
@@ -73,14 +71,5 @@ class FleetConfigTest {
             ConfigException.class,
             () -> MonitorConfig.resolve(List.of(file("fleet_name = farm\n"))));
     assertTrue(e.getMessage().contains("fleet_endpoints is not"), e.getMessage());
-  }
-
-  @Test
-  void aHostNameWithABlankIsRefused() {
-    ConfigException e =
-        assertThrows(
-            ConfigException.class,
-            () -> MonitorConfig.resolve(List.of(file("host_name = build 7\n"))));
-    assertTrue(e.getMessage().startsWith("monitor.conf:1: host_name"), e.getMessage());
   }
 }
