@@ -1,6 +1,9 @@
 package dev.buildhost.monitor;
 
 import dev.buildhost.common.text.Texts;
+import dev.buildhost.fleet.Fleet;
+import dev.buildhost.fleet.FleetSettings;
+import dev.buildhost.fleet.reboot.RebootSemaphore;
 import dev.buildhost.monitor.agent.Agent;
 import dev.buildhost.monitor.agent.AgentException;
 import dev.buildhost.monitor.agent.SupervisedAgent;
@@ -11,12 +14,14 @@ import dev.buildhost.monitor.bootstrap.ToolchainBootstrap;
 import dev.buildhost.monitor.config.MonitorConfig;
 import dev.buildhost.monitor.config.Toolchain;
 import dev.buildhost.monitor.daemon.DaemonClient;
+import dev.buildhost.monitor.daemon.DaemonException;
 import dev.buildhost.monitor.daemon.GuestRecords;
 import dev.buildhost.monitor.daemon.HostDrainer;
 import dev.buildhost.monitor.http.HttpFetcher;
 import dev.buildhost.monitor.http.ProgressListener;
 import dev.buildhost.monitor.notify.Notifier;
 import dev.buildhost.monitor.reboot.RebootOutcome;
+import dev.buildhost.monitor.reboot.RebootSlot;
 import dev.buildhost.monitor.reboot.Rebooter;
 import dev.buildhost.monitor.state.HostInfo;
 import dev.buildhost.monitor.state.MonitorState;
@@ -81,7 +86,14 @@ public final class Monitor implements AutoCloseable {
   private final HostDrainer drainer;
   private final Rebooter rebooter;
   private final String bootId;
+  private final Fleet fleet;
+  private final RebootSemaphore semaphore;
+  private final RebootSlot slot;
+  private final Duration apiTimeout;
   private MonitorState state;
+
+  /** Whether the last {@link #prepare()} found every toolchain bootstrapped and agent started. */
+  private boolean prepared;
 
   /** The one agent of a host that serves no toolchain, or null. */
   private Agent hostAgent;
@@ -118,7 +130,7 @@ public final class Monitor implements AutoCloseable {
                   : new ChecksumFileTrust(t.trustedKey(), fetcher, clock)));
     }
     this.notifier = new Notifier(cfg);
-    Duration apiTimeout =
+    this.apiTimeout =
         cfg.connectTimeout().compareTo(Duration.ofSeconds(30)) < 0
             ? cfg.connectTimeout()
             : Duration.ofSeconds(30);
@@ -127,7 +139,17 @@ public final class Monitor implements AutoCloseable {
             () -> DaemonClient.locate(cfg, apiTimeout).orElse(null),
             new GuestRecords(cfg.stateDir(), cfg.daemonUrl() != null));
     this.bootId = HostInfo.bootId(bootIdFile);
-    this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime);
+    FleetSettings fs = cfg.fleet();
+    this.fleet = fs == null ? null : Fleet.connect(fs);
+    this.semaphore = fleet == null ? null : new RebootSemaphore(fleet, clock);
+    this.slot =
+        new RebootSlot(
+            semaphore,
+            fs == null ? MonitorConfig.hostName() : fs.host(),
+            bootId,
+            cfg.drainTimeout(),
+            notifier);
+    this.rebooter = new Rebooter(cfg, store, drainer, notifier, clock, bootId, uptime, slot);
   }
 
   /** Toolchain {@code name} as this run published it, or null (not yet, or no such toolchain). */
@@ -283,6 +305,11 @@ public final class Monitor implements AutoCloseable {
    * @return whether every toolchain is installed and every agent started
    */
   public boolean prepare() {
+    prepared = prepareAll();
+    return prepared;
+  }
+
+  private boolean prepareAll() {
     if (toolchains.isEmpty()) {
       if (!hostAgentStarted) {
         LOG.info("no toolchain_url: no toolchain to bootstrap or watch");
@@ -435,12 +462,14 @@ public final class Monitor implements AutoCloseable {
                 + r.value());
       }
     }
+    slot.settle(!reasons.isEmpty(), this::upAgain);
     if (!reasons.isEmpty()) {
       RebootOutcome o;
       try {
         o = rebooter.reboot(String.join("; ", reasons));
       } catch (InterruptedException e) {
         drainer.cancel();
+        slot.giveBack("the monitor was interrupted");
         throw e;
       }
       return new CheckResult(
@@ -468,6 +497,28 @@ public final class Monitor implements AutoCloseable {
             + toolchainsNow();
     LOG.info(msg);
     return new CheckResult(Status.UNCHANGED, msg);
+  }
+
+  /**
+   * Whether the host is up again after a reboot: every toolchain bootstrapped (and agent started)
+   * and the daemon answering.
+   */
+  private boolean upAgain() {
+    if (!prepared) {
+      return false;
+    }
+    try {
+      DaemonClient c = DaemonClient.locate(cfg, apiTimeout).orElse(null);
+      if (c == null) {
+        LOG.info("no daemon runs yet (no daemon_url, no api.json)");
+        return false;
+      }
+      c.instances();
+      return true;
+    } catch (DaemonException e) {
+      LOG.info("the daemon does not answer yet: {}", e.getMessage());
+      return false;
+    }
   }
 
   private String toolchainsNow() {
@@ -515,9 +566,18 @@ public final class Monitor implements AutoCloseable {
     }
   }
 
-  /** Stops the supervised agents (a systemd unit is left running). */
+  /**
+   * Stops the supervised agents (a systemd unit is left running) and leaves etcd (a reboot slot
+   * stays: it outlives the monitor).
+   */
   @Override
   public void close() {
+    if (semaphore != null) {
+      semaphore.close();
+    }
+    if (fleet != null) {
+      fleet.close();
+    }
     if (hostAgent != null) {
       hostAgent.close();
     }

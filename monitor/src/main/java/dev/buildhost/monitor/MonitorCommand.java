@@ -1,5 +1,6 @@
 package dev.buildhost.monitor;
 
+import dev.buildhost.fleet.FleetException;
 import dev.buildhost.monitor.config.ConfigException;
 import dev.buildhost.monitor.config.ConfigLoader;
 import dev.buildhost.monitor.config.MonitorConfig;
@@ -127,7 +128,13 @@ public final class MonitorCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("buildhost monitor: " + e.getMessage());
       return 2;
     }
-    Monitor monitor = new Monitor(cfg);
+    Monitor monitor;
+    try {
+      monitor = new Monitor(cfg);
+    } catch (FleetException e) {
+      spec.commandLine().getErr().println("buildhost monitor: fleet: " + e.getMessage());
+      return 2;
+    }
     if (mountTmpfs) {
       return monitor.mountTmpfs() ? 0 : 1;
     }

@@ -3,6 +3,7 @@ package dev.buildhost.monitor.config;
 import dev.buildhost.common.size.Sizes;
 import dev.buildhost.common.text.Texts;
 import dev.buildhost.common.time.Durations;
+import dev.buildhost.fleet.FleetSettings;
 import dev.buildhost.monitor.trust.PinnedKey;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -53,6 +54,7 @@ public record MonitorConfig(
     String mailFrom,
     Duration smtpTimeout,
     String tftpTmpfsSize,
+    FleetSettings fleet,
     List<String> warnings) {
 
   public MonitorConfig {
@@ -426,6 +428,7 @@ public record MonitorConfig(
         throw bad(Setting.REBOOT_COMMAND, "is empty; the monitor needs a command to reboot with");
       }
       String systemctl = text(Setting.SYSTEMCTL);
+      FleetSettings fleet = fleet();
       return new MonitorConfig(
           root,
           state,
@@ -459,7 +462,24 @@ public record MonitorConfig(
           from,
           duration(Setting.SMTP_TIMEOUT, "30s", false),
           size,
+          fleet,
           warnings);
+    }
+
+    /** The fleet the fleet_ settings name, or null when none is set. */
+    FleetSettings fleet() throws ConfigException {
+      Map<FleetSettings.Key, FleetSettings.Value> given = new EnumMap<>(FleetSettings.Key.class);
+      for (Setting s : Setting.values()) {
+        String t = text(s);
+        if (s.fleetKey() != null && t != null) {
+          given.put(s.fleetKey(), new FleetSettings.Value(t, merged.get(s).origin()));
+        }
+      }
+      try {
+        return FleetSettings.parse(given).orElse(null);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(e.getMessage());
+      }
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.config;
 
+import dev.buildhost.fleet.FleetSettings;
 import java.util.Optional;
 
 /**
@@ -163,18 +164,46 @@ public enum Setting {
       "SIZE",
       "none (no mount)",
       "When set and running as root, mount <root>/tftp as a tmpfs of this size (e.g. 512m, 2g) unless it is"
-          + " already a mount point.");
+          + " already a mount point."),
+  FLEET_ENDPOINTS(FleetSettings.Key.ENDPOINTS),
+  FLEET_NAME(FleetSettings.Key.NAME),
+  FLEET_HOST(FleetSettings.Key.HOST),
+  FLEET_CA(FleetSettings.Key.CA),
+  FLEET_CERT(FleetSettings.Key.CERT),
+  FLEET_KEY(FleetSettings.Key.KEY),
+  FLEET_USER(FleetSettings.Key.USER),
+  FLEET_PASSWORD_FILE(FleetSettings.Key.PASSWORD_FILE),
+  FLEET_REBOOT_SLOTS(FleetSettings.Key.REBOOT_SLOTS),
+  FLEET_SLOT_TIMEOUT(FleetSettings.Key.SLOT_TIMEOUT),
+  FLEET_LEASE_TTL(FleetSettings.Key.LEASE_TTL);
 
   private final String key;
   private final String label;
   private final String defaultText;
   private final String description;
+  private final FleetSettings.Key fleetKey;
 
   Setting(String key, String label, String defaultText, String description) {
     this.key = key;
     this.label = label;
     this.defaultText = defaultText;
     this.description = description;
+    this.fleetKey = null;
+  }
+
+  /** A setting of the fleet, read as the daemon reads it (doc/fleet.md). */
+  Setting(FleetSettings.Key fleetKey) {
+    this.key = fleetKey.key();
+    this.label = fleetKey.label();
+    this.defaultText = fleetKey.defaultText();
+    String d = fleetKey.description();
+    this.description = Character.toUpperCase(d.charAt(0)) + d.substring(1) + ".";
+    this.fleetKey = fleetKey;
+  }
+
+  /** The fleet's key this setting is, or null for the monitor's own settings. */
+  public FleetSettings.Key fleetKey() {
+    return fleetKey;
   }
 
   /** The name in the config file; {@code buildos.<key>} on the kernel command line. */

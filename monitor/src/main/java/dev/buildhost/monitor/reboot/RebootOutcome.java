@@ -8,8 +8,9 @@ public record RebootOutcome(Kind kind, String message) {
     /** The rate cap forbade it; nothing was drained and nothing ran. */
     REFUSED,
     /**
-     * The daemon is down while its guests may run, and reboot_when_daemon_down is not set: nothing
-     * ran, nothing was recorded; the next check decides again.
+     * The reboot waits: for a reboot slot of the fleet (none free, or etcd unreachable), or for the
+     * daemon (down while its guests may run, and reboot_when_daemon_down not set). Nothing ran,
+     * nothing was recorded; the next check decides again.
      */
     WAITING,
     /** The reboot command failed; the drain was cancelled. */

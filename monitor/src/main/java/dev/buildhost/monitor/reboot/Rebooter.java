@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
  *       (history in {@code reboots.json}); this is checked first, so a refused reboot leaves the
  *       daemon undrained. The hour is measured on the {@link HostClock} (uptime summed over boots),
  *       so stepping the wall clock back or forth does not reset the cap.
+ *   <li>In a fleet, take a reboot slot ({@link RebootSlot}); while none is free the host keeps
+ *       building and the next check asks again. etcd unreachable: no slot, no reboot.
  *   <li>Drain the daemon (up to {@code drain_timeout}); rebooting goes on when it times out. A
  *       daemon that is down while its guests may run makes the reboot wait (nothing recorded, the
  *       next check decides again) unless {@code reboot_when_daemon_down} is set.
@@ -50,6 +52,7 @@ public final class Rebooter {
   private final Clock clock;
   private final String bootId;
   private final HostClock hostClock;
+  private final RebootSlot slot;
 
   /** The reason last mailed as waiting for the daemon: mailed once, not at every check. */
   private String waitNotified;
@@ -63,7 +66,9 @@ public final class Rebooter {
       Notifier notifier,
       Clock clock,
       String bootId,
-      Uptime uptime) {
+      Uptime uptime,
+      RebootSlot slot) {
+    this.slot = slot;
     this.hostClock = new HostClock(store, bootId, uptime, () -> history().latestHostClock());
     this.cfg = cfg;
     this.store = store;
@@ -127,6 +132,10 @@ public final class Rebooter {
       metrics.refused();
       return new RebootOutcome(RebootOutcome.Kind.REFUSED, msg);
     }
+    RebootSlot.Grant grant = slot.take(reason);
+    if (!grant.granted()) {
+      return new RebootOutcome(RebootOutcome.Kind.WAITING, grant.message());
+    }
     LOG.warn("reboot decided: {}", reason);
     HostDrainer.Result drain = drainer.drain(cfg.drainTimeout(), cfg.drainPoll());
     if (drain.outcome() == HostDrainer.Outcome.DAEMON_DOWN) {
@@ -139,6 +148,7 @@ public final class Rebooter {
                 + "; waiting for the daemon (set reboot_when_daemon_down=true to reboot anyway)";
         LOG.warn(msg);
         drainer.cancel();
+        slot.giveBack("the reboot waits for the daemon");
         if (!reason.equals(waitNotified)) {
           notifier.notify("reboot waits for the daemon", msg);
           waitNotified = reason;
@@ -149,6 +159,16 @@ public final class Rebooter {
       drain =
           new HostDrainer.Result(
               drain.outcome(), drain.summary() + "; rebooting anyway (reboot_when_daemon_down)");
+    }
+    if (!slot.rebooting()) {
+      String msg =
+          "not rebooting for \""
+              + reason
+              + "\": the host no longer holds its reboot slot, or etcd cannot tell; cancelling the"
+              + " drain, the next check asks for a slot again";
+      LOG.warn(msg);
+      drainer.cancel();
+      return new RebootOutcome(RebootOutcome.Kind.WAITING, msg);
     }
     Instant decided = clock.instant();
     notifier.notify(
@@ -178,6 +198,7 @@ public final class Rebooter {
           "not rebooting for \"" + reason + "\": cannot record it in " + store.dir() + ": " + e;
       LOG.error(msg);
       drainer.cancel();
+      slot.giveBack("the reboot could not be recorded");
       return new RebootOutcome(RebootOutcome.Kind.FAILED, msg);
     }
     metrics.decided();
@@ -193,6 +214,7 @@ public final class Rebooter {
           "reboot command failed: " + e.getMessage() + "; cancelling the drain, will check again";
       LOG.error(msg);
       drainer.cancel();
+      slot.giveBack("the reboot command failed");
       notifier.notify("reboot failed", reason + "\n\n" + msg);
       return new RebootOutcome(RebootOutcome.Kind.FAILED, msg);
     }
