@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.FileView;
+import dev.buildhost.client.wire.FleetHostView;
+import dev.buildhost.client.wire.FleetInstanceView;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
@@ -184,6 +186,16 @@ public final class ApiClient {
 
   public HostInfo host() {
     return get("/v1/host", new TypeReference<>() {});
+  }
+
+  /** The fleet's hosts, from their records in etcd; an error when the daemon is in no fleet. */
+  public List<FleetHostView> fleetHosts() {
+    return get("/v1/fleet/hosts", new TypeReference<>() {});
+  }
+
+  /** Every instance of the fleet's hosts, from their records in etcd. */
+  public List<FleetInstanceView> fleetInstances() {
+    return get("/v1/fleet/instances", new TypeReference<>() {});
   }
 
   public HostInfo drain(boolean draining) {

@@ -133,61 +133,82 @@ public record FleetSettings(
    */
   public record Credentials(String user, Path passwordFile) {}
 
-  /** The settings' keys, the same in the daemon's and the monitor's config files. */
+  /** The value of a setting without a value of its own: its default. */
+  public static final String NONE = "none";
+
+  /**
+   * The settings' keys, the same in the daemon's and the monitor's config files. Those whose
+   * default is no value may be written {@code none}, which means their default.
+   */
   public enum Key {
     ENDPOINTS(
         "fleet_endpoints",
         "URL,...",
+        true,
         "none (no fleet)",
         "client URLs of the fleet's etcd members, comma-separated, all http:// or all https://;"
             + " setting it puts the host in a fleet"),
     NAME(
         "fleet_name",
         "NAME",
+        false,
         DEFAULT_NAME,
         "the fleet's name, 1-63 of a-z 0-9 . _ -: its keys in etcd are under /buildhost/<name>/"),
     HOST(
         "fleet_host",
         "NAME",
-        "the machine's host name",
+        true,
+        "none (the machine's host name)",
         "this host's name in the fleet: the key of its record and of its reboot slot"),
-    CA("fleet_ca", "FILE", "the JDK's trusted CAs", "CA certificate (PEM) of https endpoints"),
+    CA(
+        "fleet_ca",
+        "FILE",
+        true,
+        "none (the JDK's trusted CAs)",
+        "CA certificate (PEM) of https endpoints"),
     CERT(
         "fleet_cert",
         "FILE",
+        true,
         "none",
         "client certificate (PEM) for https endpoints, with fleet_key"),
-    KEY("fleet_key", "FILE", "none", "key of fleet_cert (PEM, PKCS#8)"),
-    USER("fleet_user", "NAME", "none", "etcd user, when the cluster has authentication on"),
+    KEY("fleet_key", "FILE", true, "none", "key of fleet_cert (PEM, PKCS#8)"),
+    USER("fleet_user", "NAME", true, "none", "etcd user, when the cluster has authentication on"),
     PASSWORD_FILE(
         "fleet_password_file",
         "FILE",
+        true,
         "none",
         "file holding the password of fleet_user (its first line)"),
     REBOOT_SLOTS(
         "fleet_reboot_slots",
         "N",
+        false,
         Integer.toString(DEFAULT_REBOOT_SLOTS),
         "how many hosts of the fleet may reboot at once"),
     SLOT_TIMEOUT(
         "fleet_slot_timeout",
         "DURATION",
+        false,
         "1h",
         "after this long a reboot slot whose host has not come back is freed"),
     LEASE_TTL(
         "fleet_lease_ttl",
         "DURATION",
+        false,
         DEFAULT_LEASE_TTL.toSeconds() + "s",
         "whole seconds, at least 2: a host whose daemon died leaves the fleet's list within this");
 
     private final String key;
     private final String label;
+    private final boolean optional;
     private final String defaultText;
     private final String description;
 
-    Key(String key, String label, String defaultText, String description) {
+    Key(String key, String label, boolean optional, String defaultText, String description) {
       this.key = key;
       this.label = label;
+      this.optional = optional;
       this.defaultText = defaultText;
       this.description = description;
     }
@@ -236,7 +257,17 @@ public record FleetSettings(
    *
    * @throws IllegalArgumentException naming the origin of the value at fault and what is expected
    */
-  public static Optional<FleetSettings> parse(Map<Key, Value> given) {
+  public static Optional<FleetSettings> parse(Map<Key, Value> written) {
+    Map<Key, Value> given = new EnumMap<>(Key.class);
+    written.forEach(
+        (key, value) -> {
+          if (!(key.optional && value.text().strip().equalsIgnoreCase(NONE))) {
+            given.put(key, value);
+          }
+        });
+    if (written.containsKey(Key.ENDPOINTS) && !given.containsKey(Key.ENDPOINTS)) {
+      return Optional.empty(); // "fleet_endpoints = none": in no fleet, whatever else is set
+    }
     if (given.isEmpty()) {
       return Optional.empty();
     }

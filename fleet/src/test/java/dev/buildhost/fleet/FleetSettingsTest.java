@@ -94,6 +94,25 @@ class FleetSettingsTest {
   }
 
   @Test
+  void endpointsNoneMeansNoFleetWhateverElseIsSet() {
+    set(FleetSettings.Key.ENDPOINTS, "none");
+    set(FleetSettings.Key.NAME, "default");
+    set(FleetSettings.Key.REBOOT_SLOTS, "1");
+    assertEquals(Optional.empty(), FleetSettings.parse(given));
+  }
+
+  @Test
+  void noneIsTheDefaultOfSettingsWithoutValue() {
+    set(FleetSettings.Key.ENDPOINTS, "http://e1:2379");
+    set(FleetSettings.Key.HOST, "none");
+    set(FleetSettings.Key.USER, "none");
+    set(FleetSettings.Key.PASSWORD_FILE, "none");
+    FleetSettings s = parsed();
+    assertEquals(FleetSettings.machineHostName(), s.host());
+    assertTrue(s.credentials().isEmpty());
+  }
+
+  @Test
   void httpsEndpointsWithoutFilesTrustTheJdksCas() {
     set(FleetSettings.Key.ENDPOINTS, "https://e1:2379");
     assertEquals(new FleetSettings.Tls(null, null, null), parsed().tls().orElseThrow());

@@ -4,6 +4,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.client.wire.BootstrapBody;
+import dev.buildhost.client.wire.FleetHostView;
+import dev.buildhost.client.wire.FleetInstanceView;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.PruneView;
@@ -11,6 +13,9 @@ import dev.buildhost.client.wire.PublishBody;
 import dev.buildhost.client.wire.PublishView;
 import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.common.threads.Threads;
+import dev.buildhost.fleet.Fleet;
+import dev.buildhost.fleet.FleetException;
+import dev.buildhost.fleet.HostRegistry;
 import dev.buildhost.manager.bootstrap.Bootstraps;
 import dev.buildhost.manager.bootstrap.StateStore;
 import dev.buildhost.manager.bootstrap.Toolchains;
@@ -32,8 +37,13 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.http.UriCompliance;
@@ -138,13 +148,26 @@ public final class ApiServer implements AutoCloseable {
    * @param library the machine library
    * @param host facts about the host that do not change while the daemon runs
    * @param metrics counters the API feeds and exposes
+   * @param bootstraps toolchains and bootstrapped states
+   * @param fleet the fleet's etcd, when the daemon is in one
    */
   public record Services(
       InstanceManager manager,
       MachineLibrary library,
       HostFacts host,
       Metrics metrics,
-      Bootstraps bootstraps) {
+      Bootstraps bootstraps,
+      Optional<Fleet> fleet) {
+
+    /** Services of a daemon in no fleet. */
+    public Services(
+        InstanceManager manager,
+        MachineLibrary library,
+        HostFacts host,
+        Metrics metrics,
+        Bootstraps bootstraps) {
+      this(manager, library, host, metrics, bootstraps, Optional.empty());
+    }
 
     /** Services whose toolchains and bootstrapped states are found under the host's folders. */
     public Services(
@@ -185,6 +208,7 @@ public final class ApiServer implements AutoCloseable {
   private final Limits limits;
   private final Router router = new Router();
   private final EventStream events;
+  private final List<Runnable> hostChanges = new CopyOnWriteArrayList<>();
   private Server jetty;
   private HttpServer server;
   private HeaderDeadline headerDeadline;
@@ -248,7 +272,77 @@ public final class ApiServer implements AutoCloseable {
         .add("GET", "/v1/instances/{}/files/{*}", this::getFile)
         .add("PUT", "/v1/instances/{}/files/{*}", this::putFile)
         .add("GET", "/v1/instances/{}/console", this::console)
-        .add("GET", "/v1/events", events::handle);
+        .add("GET", "/v1/events", events::handle)
+        .add("GET", "/v1/fleet/hosts", r -> r.sendJson(200, fleetHosts()))
+        .add("GET", "/v1/fleet/instances", r -> r.sendJson(200, fleetInstances()));
+  }
+
+  /** Calls {@code listener} after a change of the host that no instance event shows (a drain). */
+  public void onHostChange(Runnable listener) {
+    hostChanges.add(listener);
+  }
+
+  private void hostChanged() {
+    hostChanges.forEach(Runnable::run);
+  }
+
+  /** This host's record in its fleet, as it is now. */
+  public FleetHostView fleetRecord(String hostName) {
+    List<Instance> all = manager.list();
+    Map<String, Integer> byState = new TreeMap<>();
+    for (Instance i : all) {
+      byState.merge(i.state().name(), 1, Integer::sum);
+    }
+    return new FleetHostView(
+        hostName,
+        Instant.now(),
+        OsRelease.buildId(),
+        byState,
+        host(),
+        Views.machines(services.library().machines(), services.bootstraps().states()),
+        instances(all));
+  }
+
+  private Fleet fleet() {
+    return services
+        .fleet()
+        .orElseThrow(
+            () ->
+                new ApiException(
+                    404,
+                    "this daemon is in no fleet",
+                    "set fleet_endpoints in the daemon's config (doc/fleet.md)"));
+  }
+
+  private List<FleetHostView> fleetHosts() {
+    Fleet fleet = fleet();
+    List<HostRegistry.Registered> records;
+    try {
+      records = HostRegistry.hosts(fleet);
+    } catch (FleetException e) {
+      throw new ApiException(
+          503, e.getMessage(), "the fleet's etcd cluster must answer; see doc/fleet.md");
+    }
+    List<FleetHostView> hosts = new ArrayList<>();
+    for (HostRegistry.Registered r : records) {
+      try {
+        hosts.add(Json.MAPPER.readValue(r.record(), FleetHostView.class));
+      } catch (IOException e) {
+        log.warn(
+            "fleet: the record of host {} is not a host record, left out: {}",
+            r.host(),
+            e.getMessage());
+      }
+    }
+    return hosts;
+  }
+
+  private List<FleetInstanceView> fleetInstances() {
+    List<FleetInstanceView> instances = new ArrayList<>();
+    for (FleetHostView host : fleetHosts()) {
+      host.instances().forEach(i -> instances.add(new FleetInstanceView(host.host(), i)));
+    }
+    return instances;
   }
 
   /**
@@ -585,6 +679,7 @@ public final class ApiServer implements AutoCloseable {
 
   private void prune(Request request) throws IOException {
     List<String> removed = bootstraps.prune();
+    hostChanged();
     List<String> kept = bootstraps.states().stream().map(s -> s.state().id()).toList();
     request.sendJson(200, new PruneView(removed, kept));
   }
@@ -592,6 +687,7 @@ public final class ApiServer implements AutoCloseable {
   private void drain(Request request, boolean draining) throws IOException {
     if (manager.isDraining() != draining) {
       manager.setDraining(draining);
+      hostChanged();
       log.info(
           "host {}",
           draining ? "draining: new starts are refused" : "no longer draining: starts accepted");

@@ -45,11 +45,14 @@ public final class DaemonCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  /** Adds one flag per {@link Setting}. */
+  /** Adds one flag per {@link Setting}; the fleet's are config file keys only, as the monitor's. */
   static final class SettingFlags implements CommandLine.IModelTransformer {
     @Override
     public CommandSpec transform(CommandSpec spec) {
       for (Setting setting : Setting.values()) {
+        if (setting.isFleet()) {
+          continue;
+        }
         OptionSpec.Builder option =
             OptionSpec.builder(setting.flag())
                 .paramLabel(setting.valueLabel())
@@ -74,7 +77,7 @@ public final class DaemonCommand implements Callable<Integer> {
         spec.commandLine().getErr().println("buildhost daemon: warning: " + warning);
       }
       spec.commandLine().getErr().flush();
-      settings = DaemonSettings.resolve(file.values(), file.name(), flags());
+      settings = DaemonSettings.resolve(file, flags());
     } catch (ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -86,7 +89,7 @@ public final class DaemonCommand implements Callable<Integer> {
     Map<Setting, String> flags = new EnumMap<>(Setting.class);
     CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
     for (Setting setting : Setting.values()) {
-      if (parsed.hasMatchedOption(setting.flag())) {
+      if (!setting.isFleet() && parsed.hasMatchedOption(setting.flag())) {
         flags.put(setting, parsed.matchedOptionValue(setting.flag(), ""));
       }
     }

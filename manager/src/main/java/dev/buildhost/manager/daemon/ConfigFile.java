@@ -22,14 +22,24 @@ import java.util.stream.Collectors;
  * @param name the file as messages name it
  * @param values the settings it gives
  * @param warnings what it should write differently, each naming file and line
+ * @param where where each setting is written, {@code FILE:LINE}
  */
-public record ConfigFile(String name, Map<Setting, String> values, List<String> warnings) {
+public record ConfigFile(
+    String name, Map<Setting, String> values, List<String> warnings, Map<Setting, String> where) {
 
   public ConfigFile {
     Map<Setting, String> copy = new EnumMap<>(Setting.class);
     copy.putAll(values);
     values = Collections.unmodifiableMap(copy);
     warnings = List.copyOf(warnings);
+    Map<Setting, String> lines = new EnumMap<>(Setting.class);
+    lines.putAll(where);
+    where = Collections.unmodifiableMap(lines);
+  }
+
+  /** Values whose lines are not known. */
+  public ConfigFile(String name, Map<Setting, String> values, List<String> warnings) {
+    this(name, values, warnings, Map.of());
   }
 
   public static ConfigFile read(Path file) {
@@ -50,6 +60,7 @@ public record ConfigFile(String name, Map<Setting, String> values, List<String> 
 
   private static ConfigFile of(ConfigText text) {
     Map<Setting, String> values = new EnumMap<>(Setting.class);
+    Map<Setting, String> where = new EnumMap<>(Setting.class);
     for (ConfigEntry entry : text.entries()) {
       Setting setting = Setting.ofKey(entry.key());
       if (setting == null) {
@@ -63,7 +74,8 @@ public record ConfigFile(String name, Map<Setting, String> values, List<String> 
                     .collect(Collectors.joining(", ")));
       }
       values.put(setting, entry.value());
+      where.put(setting, entry.where());
     }
-    return new ConfigFile(text.name(), values, text.warnings());
+    return new ConfigFile(text.name(), values, text.warnings(), where);
   }
 }

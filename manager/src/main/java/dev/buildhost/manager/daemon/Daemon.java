@@ -1,6 +1,7 @@
 package dev.buildhost.manager.daemon;
 
 import dev.buildhost.client.wire.HostInfo;
+import dev.buildhost.fleet.Fleet;
 import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.api.Metrics;
 import dev.buildhost.manager.backend.Acceleration;
@@ -74,6 +75,8 @@ public final class Daemon implements AutoCloseable {
   private AutoCloseable metricsSubscription;
   private TftpServer tftp;
   private ApiServer api;
+  private Fleet fleet;
+  private FleetMember fleetMember;
   private boolean closed;
 
   private Daemon(DaemonSettings settings, HostCommands hostCommands) {
@@ -168,12 +171,16 @@ public final class Daemon implements AutoCloseable {
             config.root().toString(),
             config.stateDir().toString(),
             network.shown());
+    if (settings.fleet().isPresent()) {
+      fleet = Fleet.connect(settings.fleet().get());
+    }
     try {
       api =
           new ApiServer(
                   settings.listen(),
                   token,
-                  new ApiServer.Services(manager, library, facts, metrics, bootstraps),
+                  new ApiServer.Services(
+                      manager, library, facts, metrics, bootstraps, Optional.ofNullable(fleet)),
                   limits)
               .start();
     } catch (IOException e) {
@@ -188,6 +195,14 @@ public final class Daemon implements AutoCloseable {
     ApiCredentials.publish(config.stateDir(), api.url());
     log.info(
         "API listening on {} (token in {})", api.url(), config.stateDir().resolve("api-token"));
+    if (fleet != null) {
+      fleetMember = FleetMember.join(fleet, api, manager);
+      log.info(
+          "fleet {}: keeping the record of host {} on {}",
+          fleet.settings().name(),
+          fleet.settings().host(),
+          fleet.endpointsText());
+    }
   }
 
   /** Toolchains and bootstrapped states; removes what unfinished bootstraps left. */
@@ -312,6 +327,12 @@ public final class Daemon implements AutoCloseable {
     }
     closed = true;
     log.info("buildhost daemon stopping");
+    if (fleetMember != null) {
+      fleetMember.close();
+    }
+    if (fleet != null) {
+      fleet.close();
+    }
     if (api != null) {
       api.close();
       try {

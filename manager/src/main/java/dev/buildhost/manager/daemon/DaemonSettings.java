@@ -2,6 +2,7 @@ package dev.buildhost.manager.daemon;
 
 import dev.buildhost.common.size.Sizes;
 import dev.buildhost.common.time.Durations;
+import dev.buildhost.fleet.FleetSettings;
 import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ContainerLimits;
@@ -15,9 +16,11 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,6 +35,7 @@ import java.util.regex.Pattern;
  * @param stopInstancesOnExit whether SIGTERM powers off running instances
  * @param network the guest network's settings and whether its mode was chosen or left to the daemon
  * @param toolchains toolchain ids the {@code toolchains} setting gives, by name
+ * @param fleet the fleet the host is in; empty when no fleet setting is given
  */
 public record DaemonSettings(
     ManagerConfig manager,
@@ -39,10 +43,23 @@ public record DaemonSettings(
     InetSocketAddress tftpListen,
     boolean stopInstancesOnExit,
     NetworkChoice network,
-    Map<String, String> toolchains) {
+    Map<String, String> toolchains,
+    Optional<FleetSettings> fleet) {
 
   public DaemonSettings {
     toolchains = toolchains == null ? Map.of() : Map.copyOf(toolchains);
+    fleet = fleet == null ? Optional.empty() : fleet;
+  }
+
+  /** Settings of a host in no fleet. */
+  public DaemonSettings(
+      ManagerConfig manager,
+      InetSocketAddress listen,
+      InetSocketAddress tftpListen,
+      boolean stopInstancesOnExit,
+      NetworkChoice network,
+      Map<String, String> toolchains) {
+    this(manager, listen, tftpListen, stopInstancesOnExit, network, toolchains, Optional.empty());
   }
 
   /**
@@ -70,7 +87,14 @@ public record DaemonSettings(
 
   /** The same settings with another guest network (a test's own bridge and table names). */
   public DaemonSettings withNetwork(NetworkChoice other) {
-    return new DaemonSettings(manager, listen, tftpListen, stopInstancesOnExit, other, toolchains);
+    return new DaemonSettings(
+        manager, listen, tftpListen, stopInstancesOnExit, other, toolchains, fleet);
+  }
+
+  /** The same settings in another fleet (tests). */
+  public DaemonSettings withFleet(FleetSettings other) {
+    return new DaemonSettings(
+        manager, listen, tftpListen, stopInstancesOnExit, network, toolchains, Optional.of(other));
   }
 
   public static final int DEFAULT_API_PORT = 7346;
@@ -83,7 +107,15 @@ public record DaemonSettings(
    */
   public static DaemonSettings resolve(
       Map<Setting, String> file, String fileName, Map<Setting, String> flags) {
-    Values values = new Values(file, fileName, flags);
+    return resolve(new ConfigFile(fileName, file, List.of()), flags);
+  }
+
+  /**
+   * Settings from the config file overridden by the flags; errors name the file's line where it is
+   * known.
+   */
+  public static DaemonSettings resolve(ConfigFile file, Map<Setting, String> flags) {
+    Values values = new Values(file.values(), file.name(), file.where(), flags);
     Path root = values.has(Setting.ROOT) ? values.path(Setting.ROOT) : Path.of("/build");
     ManagerConfig d = ManagerConfig.defaults(root);
     int[] ports =
@@ -137,7 +169,27 @@ public record DaemonSettings(
         values.has(Setting.STOP_INSTANCES_ON_EXIT) && values.bool(Setting.STOP_INSTANCES_ON_EXIT);
     Map<String, String> toolchains =
         values.has(Setting.TOOLCHAINS) ? values.toolchains(Setting.TOOLCHAINS) : Map.of();
-    return new DaemonSettings(config, listen, tftp, stop, network(values), toolchains);
+    return new DaemonSettings(
+        config, listen, tftp, stop, network(values), toolchains, fleet(values));
+  }
+
+  private static Optional<FleetSettings> fleet(Values values) {
+    Map<FleetSettings.Key, FleetSettings.Value> given = new EnumMap<>(FleetSettings.Key.class);
+    for (Setting s : Setting.values()) {
+      if (s.fleetKey() != null && values.has(s)) {
+        String text = values.flags().containsKey(s) ? values.flags().get(s) : values.file().get(s);
+        String origin =
+            values.flags().containsKey(s)
+                ? s.flag()
+                : values.where().getOrDefault(s, values.fileName());
+        given.put(s.fleetKey(), new FleetSettings.Value(text, origin));
+      }
+    }
+    try {
+      return FleetSettings.parse(given);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
   }
 
   private static ContainerLimits containerLimits(Values values, ContainerLimits d) {
@@ -233,7 +285,11 @@ public record DaemonSettings(
   }
 
   /** The values with their origins, for error messages. */
-  private record Values(Map<Setting, String> file, String fileName, Map<Setting, String> flags) {
+  private record Values(
+      Map<Setting, String> file,
+      String fileName,
+      Map<Setting, String> where,
+      Map<Setting, String> flags) {
 
     boolean has(Setting s) {
       return flags.containsKey(s) || file.containsKey(s);

@@ -1,6 +1,7 @@
 package dev.buildhost.manager.daemon;
 
 import dev.buildhost.common.config.ConfigFormat;
+import dev.buildhost.fleet.FleetSettings;
 
 /**
  * The daemon's settings: each is a key of the config file ({@code key = value}, words joined by
@@ -111,16 +112,47 @@ public enum Setting {
       "stop_instances_on_exit",
       "true|false",
       "on SIGTERM, power off running instances "
-          + "(default false: they go on and the next daemon adopts them)");
+          + "(default false: they go on and the next daemon adopts them)"),
+  FLEET_ENDPOINTS(FleetSettings.Key.ENDPOINTS),
+  FLEET_NAME(FleetSettings.Key.NAME),
+  FLEET_HOST(FleetSettings.Key.HOST),
+  FLEET_CA(FleetSettings.Key.CA),
+  FLEET_CERT(FleetSettings.Key.CERT),
+  FLEET_KEY(FleetSettings.Key.KEY),
+  FLEET_USER(FleetSettings.Key.USER),
+  FLEET_PASSWORD_FILE(FleetSettings.Key.PASSWORD_FILE),
+  FLEET_REBOOT_SLOTS(FleetSettings.Key.REBOOT_SLOTS),
+  FLEET_SLOT_TIMEOUT(FleetSettings.Key.SLOT_TIMEOUT),
+  FLEET_LEASE_TTL(FleetSettings.Key.LEASE_TTL);
 
   private final String key;
   private final String valueLabel;
   private final String description;
+  private final FleetSettings.Key fleetKey;
+
+  /** A fleet setting: the same key, value and meaning as in the monitor's config (doc/fleet.md). */
+  Setting(FleetSettings.Key fleetKey) {
+    this.key = fleetKey.key();
+    this.valueLabel = fleetKey.label();
+    this.description = fleetKey.description() + " (default " + fleetKey.defaultText() + ")";
+    this.fleetKey = fleetKey;
+  }
 
   Setting(String key, String valueLabel, String description) {
     this.key = key;
     this.valueLabel = valueLabel;
     this.description = description;
+    this.fleetKey = null;
+  }
+
+  /** Whether this is one of the fleet's settings, which are config file keys only (no flag). */
+  public boolean isFleet() {
+    return fleetKey != null;
+  }
+
+  /** The fleet's key this setting is, or null when it is not a fleet setting. */
+  FleetSettings.Key fleetKey() {
+    return fleetKey;
   }
 
   /** The config file key, e.g. {@code state_dir}. */

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -380,10 +381,14 @@ class CliTest {
   }
 
   @Test
-  void everyDaemonSettingIsAFlag() {
+  void everyDaemonSettingButTheFleetsIsAFlag() {
     CommandLine daemonCli = BuildhostCommand.commandLine().getSubcommands().get("daemon");
     for (Setting setting : Setting.values()) {
-      assertNotNull(daemonCli.getCommandSpec().findOption(setting.flag()), setting.flag());
+      if (setting.isFleet()) {
+        assertNull(daemonCli.getCommandSpec().findOption(setting.flag()), setting.flag());
+      } else {
+        assertNotNull(daemonCli.getCommandSpec().findOption(setting.flag()), setting.flag());
+      }
     }
   }
 

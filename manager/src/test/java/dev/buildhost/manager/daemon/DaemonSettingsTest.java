@@ -7,17 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.client.DaemonEndpoint;
+import dev.buildhost.fleet.FleetSettings;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ContainerLimits;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.config.UploadLimits;
 import dev.buildhost.manager.network.GuestNetwork;
 import dev.buildhost.manager.network.NetworkMode;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,7 +52,8 @@ class DaemonSettingsTest {
   }
 
   @Test
-  void everySettingIsRead() {
+  void everySettingIsRead(@TempDir Path dir) throws Exception {
+    Path pem = Files.writeString(dir.resolve("file.pem"), "x");
     Map<Setting, String> values =
         Map.ofEntries(
             Map.entry(Setting.ROOT, "/srv/bh"),
@@ -77,7 +81,18 @@ class DaemonSettingsTest {
             Map.entry(Setting.NETWORK_TABLE, "buildhost_test"),
             Map.entry(Setting.NETWORK_PORT_PREFIX, "bq"),
             Map.entry(Setting.NETWORK_OUTBOUND_NAT, "on"),
-            Map.entry(Setting.TOOLCHAINS, "stable=abc123, staging=def456"));
+            Map.entry(Setting.TOOLCHAINS, "stable=abc123, staging=def456"),
+            Map.entry(Setting.FLEET_ENDPOINTS, "https://e1:2379,https://e2:2379"),
+            Map.entry(Setting.FLEET_NAME, "lab"),
+            Map.entry(Setting.FLEET_HOST, "build-7"),
+            Map.entry(Setting.FLEET_CA, pem.toString()),
+            Map.entry(Setting.FLEET_CERT, pem.toString()),
+            Map.entry(Setting.FLEET_KEY, pem.toString()),
+            Map.entry(Setting.FLEET_USER, "bh"),
+            Map.entry(Setting.FLEET_PASSWORD_FILE, pem.toString()),
+            Map.entry(Setting.FLEET_REBOOT_SLOTS, "2"),
+            Map.entry(Setting.FLEET_SLOT_TIMEOUT, "20m"),
+            Map.entry(Setting.FLEET_LEASE_TTL, "7"));
     assertEquals(Setting.values().length, values.size(), "a setting is missing from this test");
     DaemonSettings s = resolve(values, Map.of());
     ManagerConfig c = s.manager();
@@ -116,6 +131,31 @@ class DaemonSettingsTest {
                 true),
             false),
         s.network());
+    assertEquals(
+        new FleetSettings(
+            List.of(URI.create("https://e1:2379"), URI.create("https://e2:2379")),
+            "lab",
+            "build-7",
+            Optional.of(new FleetSettings.Tls(pem, pem, pem)),
+            Optional.of(new FleetSettings.Credentials("bh", pem)),
+            2,
+            Duration.ofMinutes(20),
+            Duration.ofSeconds(7)),
+        s.fleet().orElseThrow());
+  }
+
+  @Test
+  void aBadFleetValueNamesItsFileAndLine() {
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                DaemonSettings.resolve(
+                    ConfigFile.parse(
+                        "daemon.conf",
+                        "max_instances = 2\nfleet_endpoints = http://e1:2379\nfleet_lease_ttl = 1s\n"),
+                    Map.of()));
+    assertTrue(e.getMessage().startsWith("daemon.conf:3: fleet_lease_ttl = '1s'"), e.getMessage());
   }
 
   @Test
