@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 
 /**
  * Writes that leave either the old or the new content, never a half-written file: the content goes
@@ -34,6 +36,15 @@ public final class AtomicFiles {
 
   /** Replaces {@code target} with what {@code content} writes; creates missing parent folders. */
   public static void write(Path target, Content content) throws IOException {
+    write(target, content, null);
+  }
+
+  /**
+   * As {@link #write(Path, Content)}, the new file with the mode {@code permissions} (set before it
+   * takes the target's name, so it never appears with another).
+   */
+  public static void write(Path target, Content content, Set<PosixFilePermission> permissions)
+      throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
@@ -44,6 +55,9 @@ public final class AtomicFiles {
         content.writeTo(out);
         out.flush();
         channel.force(true);
+      }
+      if (permissions != null) {
+        Files.setPosixFilePermissions(temp, permissions);
       }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       syncFolder(dir);

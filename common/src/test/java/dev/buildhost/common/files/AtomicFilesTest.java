@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -24,6 +25,16 @@ class AtomicFilesTest {
     AtomicFiles.write(target, "new".getBytes(StandardCharsets.UTF_8));
     assertEquals("new", Files.readString(target));
     assertEquals(List.of(target), list(target.getParent()));
+  }
+
+  @Test
+  void theNewFileIsOwnerOnlyUnlessAModeIsGiven() throws IOException {
+    Path secret = dir.resolve("token");
+    AtomicFiles.write(secret, "s".getBytes(StandardCharsets.UTF_8));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(secret)));
+    Path shared = dir.resolve("task.manifest");
+    AtomicFiles.write(shared, out -> out.write('t'), PosixFilePermissions.fromString("rw-r--r--"));
+    assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(shared)));
   }
 
   @Test

@@ -44,9 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
  * 196.254.113.0/24, so that it never meets another test's or the demo's network), next to a second
  * running container instance (the victim, listening on TCP port 8080). It tries what a build must
  * not do and must fail at each; it shows that its own TFTP at the host address, port 69, works both
- * ways. Each attempt and its outcome is printed as {@code ATTEMPT name: works|fails (exit N) ...}.
- * The daemon's API (and so {@code /metrics}) listens on the bridge's own address, so only the
- * firewall stands between the guest and it, as in {@link HostileGuestIT} for VMs.
+ * ways and that the daemon's DNS answers the host's name but no outside name. Each attempt and its
+ * outcome is printed as {@code ATTEMPT name: works|fails (exit N) ...}. The daemon's API (and so
+ * {@code /metrics}) listens on the bridge's own address, so only the firewall stands between the
+ * guest and it, as in {@link HostileGuestIT} for VMs.
  */
 class HostileContainerIT {
   static final String BRIDGE = "bhct0";
@@ -160,6 +161,11 @@ class HostileContainerIT {
             attempt(
                 "other-guest-" + victimAddress,
                 "nc -w 3 " + victimAddress + " 8080 </dev/null | grep victim-listens"),
+            // busybox nslookup also asks for AAAA, which dnsmasq refuses: look for the A answer
+            attempt(
+                "dns-host-name",
+                "nslookup " + hostName() + " " + HOST + " | grep 'Address: " + HOST + "$'"),
+            attempt("dns-outside-name", "nslookup example.org " + HOST),
             attempt("spoof-source-address", "ip address add " + victimAddress + "/32 dev eth0"),
             attempt("spoof-mac", "ip link set dev eth0 address 02:00:00:00:00:99"),
             attempt("raw-socket-ping", "ping -c 1 -W 2 " + HOST),
@@ -182,6 +188,7 @@ class HostileContainerIT {
 
     assertOutcome(outcomes, "own-tftp-read", "works");
     assertOutcome(outcomes, "own-tftp-write", "works");
+    assertOutcome(outcomes, "dns-host-name", "works");
     assertEquals("written-by-the-guest\n", Files.readString(hostileFolder.resolve("own.txt")));
     for (String blocked :
         List.of(
@@ -193,6 +200,7 @@ class HostileContainerIT {
             "api-at-127.0.0.1",
             "api-at-" + otherHostAddress,
             "host-port-a-test-listens-on",
+            "dns-outside-name",
             "other-guest-" + victimAddress,
             "spoof-source-address",
             "spoof-mac",
@@ -310,6 +318,11 @@ class HostileContainerIT {
         return new String(in.readAllBytes(), StandardCharsets.UTF_8);
       }
     }
+  }
+
+  /** The host's name, which the daemon's dnsmasq answers on the bridge. */
+  private static String hostName() throws IOException {
+    return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
   }
 
   /** An address of this host outside the bridge (its main interface), or 127.0.0.1. */

@@ -13,9 +13,12 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -25,6 +28,13 @@ import java.util.regex.Pattern;
  */
 final class InstanceFiles {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}");
+
+  /**
+   * rw-r--r--, what a guest's own TFTP uploads get: an agent that reads the folder as another user
+   * can read the task and files it was given. Nothing here is secret: the read-only TFTP server
+   * serves every instance folder to local processes anyway (doc/security.md).
+   */
+  static final Set<PosixFilePermission> MODE = PosixFilePermissions.fromString("rw-r--r--");
 
   private InstanceFiles() {}
 
@@ -47,15 +57,15 @@ final class InstanceFiles {
 
   /**
    * Writes {@code content} to {@code folder/name} with {@link AtomicFiles} (a hidden temporary file
-   * and a rename). The folder must exist: a write must not bring back the folder of an instance
-   * deleted meanwhile.
+   * and a rename), mode {@link #MODE}. The folder must exist: a write must not bring back the
+   * folder of an instance deleted meanwhile.
    */
   static void put(Path folder, String name, InputStream content) throws IOException {
     Path target = folder.resolve(checkName(name));
     if (!Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS)) {
       throw new NoSuchFileException(folder.toString(), null, "no such folder");
     }
-    AtomicFiles.write(target, content::transferTo);
+    AtomicFiles.write(target, content::transferTo, MODE);
   }
 
   static void put(Path folder, String name, byte[] content) throws IOException {

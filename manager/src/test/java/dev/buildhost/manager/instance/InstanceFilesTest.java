@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,6 +25,15 @@ class InstanceFilesTest {
     try (var files = Files.list(root)) {
       assertEquals(List.of("task.manifest"), files.map(f -> f.getFileName().toString()).toList());
     }
+  }
+
+  @Test
+  void aPutFileIsReadableByOthersAsTheGuestsOwnUploadsAre() throws Exception {
+    InstanceFiles.put(root, "task.manifest", bytes("task"));
+    assertEquals(
+        "rw-r--r--",
+        PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(root.resolve("task.manifest"))));
   }
 
   @Test
