@@ -17,18 +17,7 @@ class DomainReportsTest {
   private static final String NAME = "buildhost-vm-20260101-000000-0201";
 
   private final List<String> heard = new CopyOnWriteArrayList<>();
-  private final GuestListener listener =
-      new GuestListener() {
-        @Override
-        public void onRunning() {
-          heard.add("running");
-        }
-
-        @Override
-        public void onStopped(EndReason reason, Integer exitCode) {
-          heard.add("stopped " + reason);
-        }
-      };
+  private final GuestListener listener = LibvirtTestConfig.recorder(heard);
   private final DomainReports reports = new DomainReports();
   private final LibvirtConnection connection =
       new LibvirtConnection(

@@ -4,9 +4,7 @@ import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.InstanceBackendContract;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
-import dev.buildhost.manager.model.MachineType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,30 +24,7 @@ class LibvirtBackendContractTest extends InstanceBackendContract {
   @BeforeEach
   void machine() throws Exception {
     config = LibvirtTestConfig.at(root, "test:///default");
-    Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
-    Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
-    revision = new Revision("vm", "1.0", dir, manifest("vmlinuz"));
-  }
-
-  private static Manifest manifest(String kernel) {
-    return new Manifest(
-        "1",
-        "vm",
-        "test",
-        MachineType.KVM,
-        "build",
-        128L,
-        null,
-        1,
-        null,
-        List.of(),
-        null,
-        null,
-        kernel,
-        null,
-        "quiet",
-        null,
-        null);
+    revision = LibvirtTestConfig.revision(root);
   }
 
   @Override
@@ -65,7 +40,9 @@ class LibvirtBackendContractTest extends InstanceBackendContract {
 
   @Override
   protected LaunchSpec broken(String id) throws Exception {
-    Revision missing = new Revision("vm", "1.0", revision.dir(), manifest("no-such-kernel"));
+    Revision missing =
+        new Revision(
+            "vm", "1.0", revision.dir(), LibvirtTestConfig.manifest("no-such-kernel", List.of()));
     return new LaunchSpec(
         id, missing, Files.createDirectories(root.resolve("instances").resolve(id)), 10001);
   }

@@ -8,10 +8,8 @@ import dev.buildhost.manager.backend.Guest;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.instance.VirtualTime;
-import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.EndReason;
-import dev.buildhost.manager.model.MachineType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,44 +34,12 @@ class LibvirtBackendReconnectTest {
 
   private final VirtualTime time = new VirtualTime(Instant.parse("2026-03-01T12:00:00Z"));
   private final List<String> heard = new CopyOnWriteArrayList<>();
-  private final GuestListener listener =
-      new GuestListener() {
-        @Override
-        public void onRunning() {
-          heard.add("running");
-        }
-
-        @Override
-        public void onStopped(EndReason reason, Integer exitCode) {
-          heard.add("stopped " + reason);
-        }
-      };
+  private final GuestListener listener = LibvirtTestConfig.recorder(heard);
   private Revision revision;
 
   @BeforeEach
   void machine() throws Exception {
-    Path dir = Files.createDirectories(root.resolve("machines/vm/vm-1.0"));
-    Files.writeString(dir.resolve("vmlinuz"), "not really a kernel");
-    Manifest manifest =
-        new Manifest(
-            "1",
-            "vm",
-            "test",
-            MachineType.KVM,
-            "build",
-            128L,
-            null,
-            1,
-            null,
-            List.of(),
-            null,
-            null,
-            "vmlinuz",
-            null,
-            "quiet",
-            null,
-            null);
-    revision = new Revision("vm", "1.0", dir, manifest);
+    revision = LibvirtTestConfig.revision(root);
   }
 
   private LibvirtBackend backend(String uri) {

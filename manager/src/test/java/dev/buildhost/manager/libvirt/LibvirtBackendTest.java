@@ -11,10 +11,8 @@ import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
-import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.EndReason;
-import dev.buildhost.manager.model.MachineType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,18 +39,7 @@ class LibvirtBackendTest {
   private LibvirtBackend backend;
   private Revision revision;
   private final List<String> heard = new CopyOnWriteArrayList<>();
-  private final GuestListener listener =
-      new GuestListener() {
-        @Override
-        public void onRunning() {
-          heard.add("running");
-        }
-
-        @Override
-        public void onStopped(EndReason reason, Integer exitCode) {
-          heard.add("stopped " + reason);
-        }
-      };
+  private final GuestListener listener = LibvirtTestConfig.recorder(heard);
 
   @BeforeEach
   void setUp() throws Exception {
@@ -64,40 +51,7 @@ class LibvirtBackendTest {
   }
 
   private static Revision revision(Path dir, List<String> options, String kernel) {
-    Manifest manifest =
-        new Manifest(
-            "1",
-            "vm",
-            "test",
-            MachineType.KVM,
-            "build",
-            128L,
-            null,
-            1,
-            null,
-            options,
-            null,
-            null,
-            kernel,
-            null,
-            "quiet",
-            null,
-            null);
-    return new Revision("vm", "1.0", dir, manifest);
-  }
-
-  private static GuestListener recorder(List<String> into) {
-    return new GuestListener() {
-      @Override
-      public void onRunning() {
-        into.add("running");
-      }
-
-      @Override
-      public void onStopped(EndReason reason, Integer exitCode) {
-        into.add("stopped " + reason);
-      }
-    };
+    return new Revision("vm", "1.0", dir, LibvirtTestConfig.manifest(kernel, options));
   }
 
   @AfterEach
@@ -153,8 +107,8 @@ class LibvirtBackendTest {
     String id = "vm-20260101-000000-0002";
     String orphan = "vm-20260101-000000-0003";
     List<String> firstListener = new CopyOnWriteArrayList<>();
-    backend.launch(spec(id, revision), recorder(firstListener));
-    backend.launch(spec(orphan, revision), recorder(firstListener));
+    backend.launch(spec(id, revision), LibvirtTestConfig.recorder(firstListener));
+    backend.launch(spec(orphan, revision), LibvirtTestConfig.recorder(firstListener));
     assertTrue(backend.ourInstanceIds().containsAll(List.of(id, orphan)));
 
     Guest adopted = backend.adopt(spec(id, revision), listener);
