@@ -52,7 +52,7 @@ class ManualStructureTest {
           "builds an image for minutes and starts DHCP on a farm's network; HostImageIT runs the same steps on "
               + "a bridge of its own",
           "doc/host-image.md|./mvnw -B -ntp -pl integration-tests -am verify -Dit.test=HostImageIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
-          "runs HostImageIT, which the integration tests run anyway");
+          "runs HostImageIT: two emulated boots, minutes; not in the default run");
 
   private final Path repo = CliReference.repository();
 
