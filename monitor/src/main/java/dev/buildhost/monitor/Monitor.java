@@ -1,5 +1,6 @@
 package dev.buildhost.monitor;
 
+import dev.buildhost.common.files.Trees;
 import dev.buildhost.common.text.Texts;
 import dev.buildhost.fleet.Fleet;
 import dev.buildhost.fleet.FleetSettings;
@@ -26,7 +27,6 @@ import dev.buildhost.monitor.reboot.Rebooter;
 import dev.buildhost.monitor.state.HostInfo;
 import dev.buildhost.monitor.state.MonitorState;
 import dev.buildhost.monitor.state.StateStore;
-import dev.buildhost.monitor.state.Trees;
 import dev.buildhost.monitor.state.Uptime;
 import dev.buildhost.monitor.tmpfs.TftpTmpfs;
 import dev.buildhost.monitor.trust.ChecksumFileTrust;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.buildhost.common.files.Trees;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
@@ -94,7 +95,7 @@ public final class StateStore {
       return false;
     }
     Files.write(staging.resolve(STATE_FILE), mapper.writeValueAsBytes(state));
-    makeReadOnly(staging);
+    Trees.makeReadOnly(staging);
     Files.createDirectories(target.getParent());
     try {
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
@@ -226,28 +227,6 @@ public final class StateStore {
         return; // not empty: stop
       }
     }
-  }
-
-  private static void makeReadOnly(Path tree) throws IOException {
-    Files.walkFileTree(
-        tree,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("r-xr-xr-x"));
-            return FileVisitResult.CONTINUE;
-          }
-        });
   }
 
   static void deleteTree(Path tree) throws IOException {

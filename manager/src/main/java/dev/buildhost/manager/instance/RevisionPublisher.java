@@ -1,5 +1,6 @@
 package dev.buildhost.manager.instance;
 
+import dev.buildhost.common.files.Trees;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.machine.Manifest;
@@ -13,13 +14,10 @@ import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.model.ManagerException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -76,7 +74,7 @@ final class RevisionPublisher {
       deleteTree(staging);
       Files.createDirectories(staging);
       assemble(tracked, kept, name, staging);
-      makeReadOnly(staging);
+      Trees.makeReadOnly(staging);
       Files.move(staging, folder, StandardCopyOption.ATOMIC_MOVE);
     } catch (BackendException | IOException | ManifestException e) {
       removeQuietly(staging);
@@ -178,28 +176,6 @@ final class RevisionPublisher {
           e);
     }
     LOG.info("{} now points at {}", link, name.folderName());
-  }
-
-  private static void makeReadOnly(Path tree) throws IOException {
-    Files.walkFileTree(
-        tree,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-xr-xr-x"));
-            return FileVisitResult.CONTINUE;
-          }
-        });
   }
 
   private static void deleteTree(Path tree) throws IOException {

@@ -1,5 +1,6 @@
 package dev.buildhost.monitor.bootstrap;
 
+import dev.buildhost.common.files.Trees;
 import dev.buildhost.monitor.config.MonitorConfig;
 import dev.buildhost.monitor.config.Toolchain;
 import dev.buildhost.monitor.http.FetchException;
@@ -7,7 +8,6 @@ import dev.buildhost.monitor.http.HttpFetcher;
 import dev.buildhost.monitor.http.ProgressListener;
 import dev.buildhost.monitor.process.CommandException;
 import dev.buildhost.monitor.process.CommandRunner;
-import dev.buildhost.monitor.state.Trees;
 import dev.buildhost.monitor.trust.ChecksumFileTrust;
 import dev.buildhost.monitor.trust.TrustException;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.buildhost.monitor.state;
+package dev.buildhost.common.files;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
