@@ -951,7 +951,7 @@ function _picocli_buildhost_daemon() {
 
   local commands=""
   local flag_opts="'-h' '--help' '-V' '--version'"
-  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--tftp-upload-quota' '--tftp-max-file' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--toolchains' '--network-mode' '--network-bridge' '--network-address' '--network-guest-range' '--network-table' '--network-port-prefix' '--network-outbound-nat' '--stop-instances-on-exit'"
+  local arg_opts="'--config' '--root' '--state-dir' '--listen' '--tftp-listen' '--tftp-ports' '--tftp-upload-quota' '--tftp-max-file' '--max-instances' '--ram-budget' '--default-timeout' '--poweroff-grace' '--accel' '--libvirt-uri' '--docker-host' '--docker-network' '--container-capabilities' '--container-pids-limit' '--toolchains' '--network-mode' '--network-bridge' '--network-address' '--network-guest-range' '--network-table' '--network-port-prefix' '--network-outbound-nat' '--stop-instances-on-exit'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -1005,6 +1005,12 @@ function _picocli_buildhost_daemon() {
       return
       ;;
     '--docker-network')
+      return
+      ;;
+    '--container-capabilities')
+      return
+      ;;
+    '--container-pids-limit')
       return
       ;;
     '--toolchains')

@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * A revision's validated manifest (build2 bbot fields plus buildhost's own; doc/machines.md).
- * Optional fields are null when absent; RAM sizes are in MiB, the TFTP upload limits in bytes.
+ * Optional fields are null when absent; RAM sizes are in MiB, the TFTP upload limits in bytes;
+ * {@code capabilities} and {@code pidsLimit} are a container's limits.
  */
 public record ManifestView(
     String id,
@@ -26,4 +27,6 @@ public record ManifestView(
     String command,
     Boolean outboundNat,
     Long tftpUploadQuotaBytes,
-    Long tftpMaxFileBytes) {}
+    Long tftpMaxFileBytes,
+    List<String> capabilities,
+    Long pidsLimit) {}

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,30 +30,55 @@ class ManualStructureTest {
    * shown shell block missing from here fails {@link #everyShownShellBlockHasAReason()}, and so
    * does an entry whose block is gone.
    */
-  static final Map<String, String> SHOWN_ONLY =
-      Map.of(
-          "doc/README.md|scripts/host-setup                   # Debian packages (QEMU, libvirt, Docker, TFTP clients),",
-          "the prerequisites the doc tests stand on: scripts/test runs host-setup, mvn package and build-samples "
-              + "before the tests, and this test uses their output",
-          "doc/README.md|mvn -B verify -pl integration-tests -am -Dit.test=ManualIT -Dtest='CliReferenceTest,ManualStructureTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
-          "runs this very test",
-          "doc/cli.md|mvn -B -q -o -pl integration-tests -am test -Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dbuildhost.doc.regenerate=true",
-          "rewrites committed files; CliReferenceTest checks that they are current",
-          "doc/operations.md|git clone <repository> /opt/buildhost && cd /opt/buildhost",
-          "installs and enables system services (systemctl enable); the units' ExecStart lines are run by a block "
-              + "before it and the units are checked with systemd-analyze verify",
-          "doc/operations.md|mvn -B -q package -DskipTests                       # also builds the package",
-          "installs the Debian package on the host; scripts/test-package builds, installs, runs and purges it",
-          "doc/operations.md|apt-get install ./buildhost_NEWVERSION_all.deb",
-          "upgrades the installed package; scripts/test-package upgrades it to a newer build",
-          "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
-              + "/state/buildhost",
-          "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
-          "doc/host-image.md|# 1. the image, into the folder both servers serve",
-          "builds an image for minutes and starts DHCP on a farm's network; HostImageIT runs the same steps on "
-              + "a bridge of its own",
-          "doc/host-image.md|./mvnw -B -ntp -pl integration-tests -am verify -Dit.test=HostImageIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
-          "runs HostImageIT: two emulated boots, minutes; not in the default run");
+  static final Map<String, String> SHOWN_ONLY = union(shownOnlyOperations(), shownOnlyFarm());
+
+  private static Map<String, String> union(Map<String, String> a, Map<String, String> b) {
+    Map<String, String> all = new HashMap<>(a);
+    all.putAll(b);
+    return Map.copyOf(all);
+  }
+
+  /** Blocks that build, install or publish on a host. */
+  private static Map<String, String> shownOnlyOperations() {
+    return Map.of(
+        "doc/README.md|scripts/host-setup                   # Debian packages (QEMU, libvirt, Docker, TFTP clients),",
+        "the prerequisites the doc tests stand on: scripts/test runs host-setup, mvn package and build-samples "
+            + "before the tests, and this test uses their output",
+        "doc/README.md|mvn -B verify -pl integration-tests -am -Dit.test=ManualIT -Dtest='CliReferenceTest,ManualStructureTest' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
+        "runs this very test",
+        "doc/cli.md|mvn -B -q -o -pl integration-tests -am test -Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dbuildhost.doc.regenerate=true",
+        "rewrites committed files; CliReferenceTest checks that they are current",
+        "doc/operations.md|git clone <repository> /opt/buildhost && cd /opt/buildhost",
+        "installs and enables system services (systemctl enable); the units' ExecStart lines are run by a block "
+            + "before it and the units are checked with systemd-analyze verify",
+        "doc/operations.md|mvn -B -q package -DskipTests                       # also builds the package",
+        "installs the Debian package on the host; scripts/test-package builds, installs, runs and purges it",
+        "doc/operations.md|apt-get install ./buildhost_NEWVERSION_all.deb",
+        "upgrades the installed package; scripts/test-package upgrades it to a newer build",
+        "doc/operations.md|apt-get remove buildhost   # stops and disables both services; keeps /etc/buildhost and "
+            + "/state/buildhost",
+        "removes the package from the host; scripts/test-package purges it and checks that nothing is left",
+        "doc/host-image.md|# 1. the image, into the folder both servers serve",
+        "builds an image for minutes and starts DHCP on a farm's network; HostImageIT runs the same steps on "
+            + "a bridge of its own",
+        "doc/host-image.md|./mvnw -B -ntp -pl integration-tests -am verify -Dit.test=HostImageIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
+        "runs HostImageIT: two emulated boots, minutes; not in the default run");
+  }
+
+  /** Blocks that publish instances or set up a farm's etcd. */
+  private static Map<String, String> shownOnlyFarm() {
+    return Map.of(
+        "doc/api.md|curl -sf -H \"$auth\" -H 'Content-Type: application/json' \\",
+        "publishes a stopped kept instance as a new revision; PublishIT does it against real libvirtd and dockerd",
+        "doc/machines.md|printf ': 1\\ncommand: mkdir -p $BUILDHOST_PERSIST && echo ready > $BUILDHOST_PERSIST/prepared\\n' > prepare.manifest",
+        "boots, keeps and publishes a sample VM for minutes; PublishIT runs the same flow",
+        "doc/fleet.md|etcd --name m1 --data-dir /var/lib/etcd \\",
+        "starts an etcd member on a farm's address; EtcdCluster starts three on loopback for the fleet tests",
+        "doc/fleet.md|ETCDCTL_API=3 etcdctl --endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379 \\",
+        "asks a farm's etcd cluster; EtcdClusterIT checks the leader of its own cluster",
+        "doc/fleet.md|ETCDCTL_API=3 etcdctl --endpoints=... get --prefix /buildhost/default/hosts/ --keys-only",
+        "reads a farm's host records; FleetRegistrationIT reads them from its own cluster");
+  }
 
   private final Path repo = CliReference.repository();
 
@@ -156,6 +182,13 @@ class ManualStructureTest {
   /** Pages that are prose only, or owned by another part of the project. */
   // network.md: the network is not wired into the daemon yet; BridgeNetworkIT tests what it
   // describes. host-image.md: its steps build images and netboot hosts; HostImageIT does them.
+  // fleet.md: its steps need a farm's etcd; EtcdClusterIT and FleetRegistrationIT do them on
+  // loopback.
   private static final Set<String> NO_EXAMPLES =
-      Set.of("doc/architecture.md", "doc/monitor.md", "doc/network.md", "doc/host-image.md");
+      Set.of(
+          "doc/architecture.md",
+          "doc/monitor.md",
+          "doc/network.md",
+          "doc/host-image.md",
+          "doc/fleet.md");
 }

@@ -153,7 +153,9 @@ final class Views {
         m.command(),
         m.outboundNat(),
         m.tftpUploadQuotaBytes(),
-        m.tftpMaxFileBytes());
+        m.tftpMaxFileBytes(),
+        m.capabilities(),
+        m.pidsLimit());
   }
 
   private static MachineView.Type type(MachineType type) {

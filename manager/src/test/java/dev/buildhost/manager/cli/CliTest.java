@@ -358,7 +358,7 @@ class CliTest {
           entry.getKey() + " lists no exit codes:\n" + usage);
       verbs++;
     }
-    assertEquals(19, verbs);
+    assertEquals(20, verbs);
   }
 
   @Test
