@@ -93,6 +93,7 @@ public final class EtcdCluster implements AutoCloseable {
       throw new IllegalStateException(
           ETCD + " is missing: install etcd-server (scripts/host-setup does)");
     }
+    Files.createDirectories(dir);
     List<Member> members = new ArrayList<>();
     List<Integer> ports = freePorts(2 * size);
     for (int i = 0; i < size; i++) {

@@ -41,7 +41,7 @@ class FleetRegistrationIT {
   @BeforeEach
   void startCluster() throws Exception {
     Requirement.command("etcd");
-    cluster = EtcdCluster.start(tmp.resolve("etcd").toFile().toPath(), 3);
+    cluster = EtcdCluster.start(tmp.resolve("etcd"), 3);
   }
 
   @AfterEach
