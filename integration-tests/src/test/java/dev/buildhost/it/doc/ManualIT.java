@@ -91,10 +91,6 @@ class ManualIT {
                 TFTP_PORTS,
                 "--poweroff-grace",
                 "10s",
-                // The pages describe the fallback mode's addresses (10.0.2.2:PORT); the bridge
-                // mode is the business of BridgeDaemonIT, HostileGuestIT and the demo.
-                "--network-mode",
-                "user",
                 "--stop-instances-on-exit")
             .redirectErrorStream(true)
             .redirectOutput(daemonLog.toFile())
