@@ -91,6 +91,11 @@ class ManualIT {
                 TFTP_PORTS,
                 "--poweroff-grace",
                 "10s",
+                // Pages start VMs that find TFTP at 10.0.2.2:PORT (the boot-disk sample has no
+                // DHCP client); the bridge mode is BridgeDaemonIT's, HostileGuestIT's and the
+                // demo's.
+                "--network-mode",
+                "user",
                 "--stop-instances-on-exit")
             .redirectErrorStream(true)
             .redirectOutput(daemonLog.toFile())
