@@ -30,6 +30,7 @@ import dev.buildhost.tftp.net.Addresses;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -422,9 +423,16 @@ public final class ApiServer implements AutoCloseable {
     return server.getAddress();
   }
 
-  /** The base URL clients use, e.g. {@code http://127.0.0.1:7346}. */
+  /**
+   * The base URL clients on this host use, e.g. {@code http://127.0.0.1:7346}: the loopback address
+   * when the API listens on every address (a wildcard address is no place to connect to).
+   */
   public URI url() {
-    return URI.create("http://" + Addresses.hostPort(address()));
+    InetSocketAddress address = address();
+    if (address.getAddress().isAnyLocalAddress()) {
+      address = new InetSocketAddress(InetAddress.getLoopbackAddress(), address.getPort());
+    }
+    return URI.create("http://" + Addresses.hostPort(address));
   }
 
   /** Stops accepting requests, ends event streams and waits a moment for answers in flight. */

@@ -194,7 +194,10 @@ public final class Daemon implements AutoCloseable {
     }
     ApiCredentials.publish(config.stateDir(), api.url());
     log.info(
-        "API listening on {} (token in {})", api.url(), config.stateDir().resolve("api-token"));
+        "API listening on {}, clients here use {} (token in {})",
+        Addresses.hostPort(api.address()),
+        api.url(),
+        config.stateDir().resolve("api-token"));
     if (fleet != null) {
       fleetMember = FleetMember.join(fleet, api, manager);
       log.info(

@@ -65,6 +65,22 @@ class DaemonTest {
   }
 
   @Test
+  void aDaemonListeningOnEveryAddressTellsClientsTheLoopbackAddress() throws Exception {
+    TestDaemons.addMachine(root, TestDaemons.MACHINE);
+    DaemonSettings base = TestDaemons.settings(root, 2);
+    DaemonSettings everyAddress =
+        new DaemonSettings(base.manager(), new InetSocketAddress(0), null, false);
+    try (Daemon daemon =
+        Daemon.start(
+            everyAddress, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT)) {
+      String endpoint = Files.readString(root.resolve("state/api.json"));
+      assertTrue(
+          endpoint.contains("\"http://127.0.0.1:" + daemon.url().getPort() + "\""), endpoint);
+      assertEquals("127.0.0.1", daemon.url().getHost());
+    }
+  }
+
+  @Test
   void aTakenApiPortIsNamedWithWhatToDo() throws Exception {
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

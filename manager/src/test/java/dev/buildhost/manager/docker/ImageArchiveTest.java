@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -296,6 +297,8 @@ class ImageArchiveTest {
     try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
       for (Map.Entry<String, byte[]> e : entries.entrySet()) {
         TarArchiveEntry entry = new TarArchiveEntry(e.getKey());
+        // A fixed time (the entry's default is now) so two calls give the same bytes and digest.
+        entry.setModTime(FileTime.fromMillis(0));
         if (e.getValue() != null) {
           entry.setSize(e.getValue().length);
         }
