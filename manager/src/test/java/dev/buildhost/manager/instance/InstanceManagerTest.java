@@ -194,6 +194,8 @@ class InstanceManagerTest {
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
     assertEquals(List.of("shutdown", "release"), guest(instance).calls());
+    // Events reach listeners on the event thread: the STOPPED one comes after STOPPING.
+    await("events delivered", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
     assertTrue(kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPING));
   }
 
