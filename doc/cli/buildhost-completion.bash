@@ -173,8 +173,12 @@ function _complete_buildhost() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} copy-from" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} events" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} host" ];    then _picocli_buildhost; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} fleet" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} daemon" ];    then _picocli_buildhost; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} tftp" ];    then _picocli_buildhost; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} fleet hosts" ];    then _picocli_buildhost_fleet; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} fleet instances" ];    then _picocli_buildhost_fleet; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} fleet reboots" ];    then _picocli_buildhost_fleet; return $?; fi
 
   # Find the longest sequence of subcommands and call the bash function for that subcommand.
   local cmds0=(help)
@@ -196,11 +200,19 @@ function _complete_buildhost() {
   local cmds16=(copy-from)
   local cmds17=(events)
   local cmds18=(host)
-  local cmds19=(daemon)
-  local cmds20=(tftp)
+  local cmds19=(fleet)
+  local cmds20=(daemon)
+  local cmds21=(tftp)
+  local cmds22=(fleet hosts)
+  local cmds23=(fleet instances)
+  local cmds24=(fleet reboots)
 
-  if CompWordsContainsArray "${cmds20[@]}"; then _picocli_buildhost_tftp; return $?; fi
-  if CompWordsContainsArray "${cmds19[@]}"; then _picocli_buildhost_daemon; return $?; fi
+  if CompWordsContainsArray "${cmds24[@]}"; then _picocli_buildhost_fleet_reboots; return $?; fi
+  if CompWordsContainsArray "${cmds23[@]}"; then _picocli_buildhost_fleet_instances; return $?; fi
+  if CompWordsContainsArray "${cmds22[@]}"; then _picocli_buildhost_fleet_hosts; return $?; fi
+  if CompWordsContainsArray "${cmds21[@]}"; then _picocli_buildhost_tftp; return $?; fi
+  if CompWordsContainsArray "${cmds20[@]}"; then _picocli_buildhost_daemon; return $?; fi
+  if CompWordsContainsArray "${cmds19[@]}"; then _picocli_buildhost_fleet; return $?; fi
   if CompWordsContainsArray "${cmds18[@]}"; then _picocli_buildhost_host; return $?; fi
   if CompWordsContainsArray "${cmds17[@]}"; then _picocli_buildhost_events; return $?; fi
   if CompWordsContainsArray "${cmds16[@]}"; then _picocli_buildhost_copyfrom; return $?; fi
@@ -230,7 +242,7 @@ function _picocli_buildhost() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="help list list-images image-status start bootstrap prune publish instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
+  local commands="help list list-images image-status start bootstrap prune publish instances status show poweroff terminate delete logs copy-to copy-from events host fleet daemon tftp"
   local flag_opts="'-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -248,7 +260,7 @@ function _picocli_buildhost_help() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="list list-images image-status start bootstrap prune publish instances status show poweroff terminate delete logs copy-to copy-from events host daemon tftp"
+  local commands="list list-images image-status start bootstrap prune publish instances status show poweroff terminate delete logs copy-to copy-from events host fleet daemon tftp"
   local flag_opts="'-h' '--help'"
   local arg_opts=""
 
@@ -943,6 +955,24 @@ function _picocli_buildhost_host() {
   fi
 }
 
+# Generates completions for the options and subcommands of the `fleet` subcommand.
+function _picocli_buildhost_fleet() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+
+  local commands="hosts instances reboots"
+  local flag_opts="'-h' '--help' '-V' '--version'"
+  local arg_opts=""
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
 # Generates completions for the options and subcommands of the `daemon` subcommand.
 function _picocli_buildhost_daemon() {
   # Get completion data
@@ -1102,6 +1132,114 @@ function _picocli_buildhost_tftp() {
       ;;
     '--retries')
       return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `hosts` subcommand.
+function _picocli_buildhost_fleet_hosts() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--state-dir')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--root')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `instances` subcommand.
+function _picocli_buildhost_fleet_instances() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--state-dir')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--root')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `reboots` subcommand.
+function _picocli_buildhost_fleet_reboots() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--state-dir' '--root'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--state-dir')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--root')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
       ;;
   esac
 

@@ -6,6 +6,7 @@ import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.FileView;
 import dev.buildhost.client.wire.FleetHostView;
 import dev.buildhost.client.wire.FleetInstanceView;
+import dev.buildhost.client.wire.FleetRebootsView;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
@@ -196,6 +197,11 @@ public final class ApiClient {
   /** Every instance of the fleet's hosts, from their records in etcd. */
   public List<FleetInstanceView> fleetInstances() {
     return get("/v1/fleet/instances", new TypeReference<>() {});
+  }
+
+  /** The fleet's reboot slots: who holds one, who waits for one, and how many there are. */
+  public FleetRebootsView fleetReboots() {
+    return get("/v1/fleet/reboots", new TypeReference<>() {});
   }
 
   public HostInfo drain(boolean draining) {

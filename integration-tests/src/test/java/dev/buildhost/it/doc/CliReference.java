@@ -35,7 +35,10 @@ public final class CliReference {
 
   private CliReference() {}
 
-  /** Every visible command: buildhost, its verbs in declaration order, then the monitor. */
+  /**
+   * Every visible command: buildhost, its verbs in declaration order (each followed by its own
+   * verbs), then the monitor.
+   */
   static List<Entry> entries() {
     List<Entry> entries = new ArrayList<>();
     CommandLine root = BuildhostCommand.commandLine();
@@ -46,6 +49,10 @@ public final class CliReference {
         continue;
       }
       entries.add(entry("buildhost " + sub.getKey(), command));
+      // A verb's own verbs (buildhost fleet hosts) follow it.
+      for (Map.Entry<String, CommandLine> nested : command.getSubcommands().entrySet()) {
+        entries.add(entry("buildhost " + sub.getKey() + " " + nested.getKey(), nested.getValue()));
+      }
     }
     entries.add(entry("buildhost monitor", MonitorCommand.commandLine()));
     return entries;

@@ -182,13 +182,6 @@ class ManualStructureTest {
   /** Pages that are prose only, or owned by another part of the project. */
   // network.md: the network is not wired into the daemon yet; BridgeNetworkIT tests what it
   // describes. host-image.md: its steps build images and netboot hosts; HostImageIT does them.
-  // fleet.md: its steps need a farm's etcd; EtcdClusterIT and FleetRegistrationIT do them on
-  // loopback.
   private static final Set<String> NO_EXAMPLES =
-      Set.of(
-          "doc/architecture.md",
-          "doc/monitor.md",
-          "doc/network.md",
-          "doc/host-image.md",
-          "doc/fleet.md");
+      Set.of("doc/architecture.md", "doc/monitor.md", "doc/network.md", "doc/host-image.md");
 }

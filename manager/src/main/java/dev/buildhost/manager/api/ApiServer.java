@@ -6,6 +6,7 @@ import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.FleetHostView;
 import dev.buildhost.client.wire.FleetInstanceView;
+import dev.buildhost.client.wire.FleetRebootsView;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.PruneView;
@@ -16,6 +17,7 @@ import dev.buildhost.common.threads.Threads;
 import dev.buildhost.fleet.Fleet;
 import dev.buildhost.fleet.FleetException;
 import dev.buildhost.fleet.HostRegistry;
+import dev.buildhost.fleet.reboot.RebootSemaphore;
 import dev.buildhost.manager.bootstrap.Bootstraps;
 import dev.buildhost.manager.bootstrap.StateStore;
 import dev.buildhost.manager.bootstrap.Toolchains;
@@ -275,7 +277,8 @@ public final class ApiServer implements AutoCloseable {
         .add("GET", "/v1/instances/{}/console", this::console)
         .add("GET", "/v1/events", events::handle)
         .add("GET", "/v1/fleet/hosts", r -> r.sendJson(200, fleetHosts()))
-        .add("GET", "/v1/fleet/instances", r -> r.sendJson(200, fleetInstances()));
+        .add("GET", "/v1/fleet/instances", r -> r.sendJson(200, fleetInstances()))
+        .add("GET", "/v1/fleet/reboots", r -> r.sendJson(200, fleetReboots()));
   }
 
   /** Calls {@code listener} after a change of the host that no instance event shows (a drain). */
@@ -315,14 +318,18 @@ public final class ApiServer implements AutoCloseable {
                     "set fleet_endpoints in the daemon's config (doc/fleet.md)"));
   }
 
+  private static ApiException etcdDown(FleetException e) {
+    return new ApiException(
+        503, e.getMessage(), "the fleet's etcd cluster must answer; see doc/fleet.md");
+  }
+
   private List<FleetHostView> fleetHosts() {
     Fleet fleet = fleet();
     List<HostRegistry.Registered> records;
     try {
       records = HostRegistry.hosts(fleet);
     } catch (FleetException e) {
-      throw new ApiException(
-          503, e.getMessage(), "the fleet's etcd cluster must answer; see doc/fleet.md");
+      throw etcdDown(e);
     }
     List<FleetHostView> hosts = new ArrayList<>();
     for (HostRegistry.Registered r : records) {
@@ -336,6 +343,16 @@ public final class ApiServer implements AutoCloseable {
       }
     }
     return hosts;
+  }
+
+  /** The reboot slots as the monitors keep them; reading takes no lease and writes nothing. */
+  private FleetRebootsView fleetReboots() {
+    Fleet fleet = fleet();
+    try (RebootSemaphore semaphore = new RebootSemaphore(fleet, Clock.systemUTC())) {
+      return Views.reboots(semaphore.read(), semaphore.slotTimeout());
+    } catch (FleetException e) {
+      throw etcdDown(e);
+    }
   }
 
   private List<FleetInstanceView> fleetInstances() {

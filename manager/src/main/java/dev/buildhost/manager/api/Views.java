@@ -1,11 +1,15 @@
 package dev.buildhost.manager.api;
 
 import dev.buildhost.client.wire.FileView;
+import dev.buildhost.client.wire.FleetRebootsView;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.MachineView;
 import dev.buildhost.client.wire.ManifestView;
+import dev.buildhost.fleet.reboot.RebootSlots;
+import dev.buildhost.fleet.reboot.SlotHolder;
+import dev.buildhost.fleet.reboot.SlotWaiter;
 import dev.buildhost.manager.bootstrap.BootstrappedState;
 import dev.buildhost.manager.bootstrap.Bootstraps;
 import dev.buildhost.manager.journal.JournalHealth;
@@ -16,6 +20,8 @@ import dev.buildhost.manager.model.FileEntry;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceEvent;
 import dev.buildhost.manager.model.MachineType;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,6 +32,30 @@ import java.util.List;
 final class Views {
 
   private Views() {}
+
+  /** The fleet's reboot slots as etcd holds them; a holder expires after {@code slotTimeout}. */
+  static FleetRebootsView reboots(RebootSlots slots, Duration slotTimeout) {
+    List<FleetRebootsView.Holder> holders = new ArrayList<>();
+    for (SlotHolder h : slots.holders()) {
+      holders.add(
+          new FleetRebootsView.Holder(
+              h.host(),
+              h.since(),
+              h.rebooting() == null
+                  ? FleetRebootsView.Phase.DRAINING
+                  : FleetRebootsView.Phase.REBOOTING,
+              h.reason(),
+              h.bootId(),
+              h.drainUntil(),
+              h.rebooting(),
+              h.expires(slotTimeout)));
+    }
+    List<FleetRebootsView.Waiter> waiters = new ArrayList<>();
+    for (SlotWaiter w : slots.waiters()) {
+      waiters.add(new FleetRebootsView.Waiter(w.host(), waiters.size() + 1, w.since(), w.reason()));
+    }
+    return new FleetRebootsView(slots.slots(), slotTimeout.toSeconds(), holders, waiters);
+  }
 
   static InstanceView instance(Instance i) {
     return instance(i, null);

@@ -64,6 +64,7 @@ public final class BuildhostCommand implements Runnable {
     verbs.put("copy-from", FileCommands.CopyFrom.class);
     verbs.put("events", EventsCommand.class);
     verbs.put("host", HostCommand.class);
+    verbs.put("fleet", FleetCommand.class);
     verbs.put("daemon", DaemonCommand.class);
     verbs.put("generate-completion", GenerateCompletionCommand.class);
     verbs.put("tftp", dev.buildhost.tftp.cli.TftpCommand.class);

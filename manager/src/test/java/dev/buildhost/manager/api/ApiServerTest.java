@@ -558,4 +558,10 @@ class ApiServerTest {
   void unknownInstancesAre404(String path) throws Exception {
     assertError(send("GET", path, null), 404, "x");
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/v1/fleet/hosts", "/v1/fleet/instances", "/v1/fleet/reboots"})
+  void theFleetsRoutesAre404OutsideAFleet(String path) throws Exception {
+    assertError(send("GET", path, null), 404, "this daemon is in no fleet");
+  }
 }
