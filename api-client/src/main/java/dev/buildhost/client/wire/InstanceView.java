@@ -21,6 +21,10 @@ import java.time.Instant;
  *     while a guest with its id may run)
  * @param message what went wrong, for FAILED_TO_START and CRASHED; for UNKNOWN, which journal
  *     record cannot be read and why
+ * @param startedFrom the id of the bootstrapped state it started from; null for the bare revision
+ * @param keep whether it was started with {@code keep}: its disk is kept once it stopped, until it
+ *     is deleted (left out of the JSON when false; never null)
+ * @param kept where its disk is kept once it stopped; null while it runs, and when none is kept
  */
 public record InstanceView(
     String id,
@@ -35,9 +39,15 @@ public record InstanceView(
     Instant runningAt,
     Instant stoppedAt,
     String message,
-    @JsonInclude(JsonInclude.Include.NON_NULL) String startedFrom) {
+    @JsonInclude(JsonInclude.Include.NON_NULL) String startedFrom,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT) Boolean keep,
+    @JsonInclude(JsonInclude.Include.NON_NULL) Kept kept) {
 
-  /** An instance of the bare revision. */
+  public InstanceView {
+    keep = Boolean.TRUE.equals(keep); // absent from the JSON when false
+  }
+
+  /** An instance of the bare revision whose disk is not kept. */
   public InstanceView(
       String id,
       String machine,
@@ -53,8 +63,19 @@ public record InstanceView(
       String message) {
     this(
         id, machine, revision, type, state, endReason, exitCode, tftpPort, createdAt, runningAt,
-        stoppedAt, message, null);
+        stoppedAt, message, null, false, null);
   }
+
+  /**
+   * Where the disk of a stopped instance started with {@code keep} is kept, for {@code buildhost
+   * publish}: one of the two is set.
+   *
+   * @param disk a VM's overlay, a qcow2 file under {@code <root>/instances/<id>/kept/}
+   * @param image the id of the image a container was committed to ({@code
+   *     buildhost-kept/<machine>:<id>})
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Kept(String disk, String image) {}
 
   /**
    * STOPPED is final. UNKNOWN: the daemon cannot read the instance's journal record; it keeps the

@@ -659,9 +659,9 @@ public final class ApiServer implements AutoCloseable {
     return new HostInfo.Bootstrapped(states.size(), stale, bootstraps.diskUse());
   }
 
-  /** The instance with the bootstrapped state it started from. */
+  /** The instance with the bootstrapped state it started from and where its disk is kept. */
   private InstanceView instance(Instance instance) {
-    return Views.instance(instance, manager.startedFrom(instance.id()));
+    return Views.instance(instance, manager.disk(instance.id()));
   }
 
   private List<InstanceView> instances(List<Instance> instances) {

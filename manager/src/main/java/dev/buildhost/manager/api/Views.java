@@ -10,8 +10,10 @@ import dev.buildhost.client.wire.ManifestView;
 import dev.buildhost.fleet.reboot.RebootSlots;
 import dev.buildhost.fleet.reboot.SlotHolder;
 import dev.buildhost.fleet.reboot.SlotWaiter;
+import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.bootstrap.BootstrappedState;
 import dev.buildhost.manager.bootstrap.Bootstraps;
+import dev.buildhost.manager.instance.InstanceDisk;
 import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.Machine;
 import dev.buildhost.manager.machine.Manifest;
@@ -58,11 +60,11 @@ final class Views {
   }
 
   static InstanceView instance(Instance i) {
-    return instance(i, null);
+    return instance(i, new InstanceDisk(null, false, null));
   }
 
-  /** The instance and the bootstrapped state it started from (null: the bare revision). */
-  static InstanceView instance(Instance i, String startedFrom) {
+  /** The instance, the bootstrapped state it started from and where its disk is kept. */
+  static InstanceView instance(Instance i, InstanceDisk disk) {
     return new InstanceView(
         i.id(),
         i.machine(),
@@ -76,7 +78,15 @@ final class Views {
         i.runningAt(),
         i.stoppedAt(),
         i.message(),
-        startedFrom);
+        disk.startedFrom(),
+        disk.keep(),
+        kept(disk.kept()));
+  }
+
+  private static InstanceView.Kept kept(KeptDisk kept) {
+    return kept == null
+        ? null
+        : new InstanceView.Kept(kept.disk() == null ? null : kept.disk().toString(), kept.image());
   }
 
   static HostInfo.Journal journal(JournalHealth health) {

@@ -83,4 +83,13 @@ final class Format {
     }
     return out.toString();
   }
+
+  /** Where a stopped instance's disk is kept: the VM's disk file or the container's image id. */
+  static String kept(InstanceView instance) {
+    InstanceView.Kept kept = instance.kept();
+    if (kept == null) {
+      return null;
+    }
+    return kept.disk() != null ? kept.disk() : kept.image();
+  }
 }

@@ -82,6 +82,16 @@ final class InstanceCommands {
       out.printf("  stopped: %s%n", Format.time(i.stoppedAt()));
       out.printf("  runtime: %s%n", Format.runtime(i));
       out.printf("     tftp: port %d (writable folder of this instance)%n", i.tftpPort());
+      if (i.startedFrom() != null) {
+        out.printf("     from: bootstrapped state %s%n", i.startedFrom());
+      }
+      if (i.keep()) {
+        out.printf(
+            "     disk: %s%n",
+            i.kept() != null
+                ? "kept: " + Format.kept(i) + " (until it is deleted)"
+                : i.stopped() ? "not kept (the message says why)" : "kept once it stopped");
+      }
       if (i.message() != null) {
         out.printf("  message: %s%n", i.message());
       }
@@ -165,6 +175,9 @@ final class InstanceCommands {
       shown.put("RunningAt", i.runningAt());
       shown.put("StoppedAt", i.stoppedAt());
       shown.put("Message", i.message());
+      shown.put("StartedFrom", i.startedFrom());
+      shown.put("Keep", i.keep() ? "yes" : "no");
+      shown.put("Kept", Format.kept(i));
       return shown;
     }
   }

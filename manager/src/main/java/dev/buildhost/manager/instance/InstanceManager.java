@@ -298,6 +298,14 @@ public final class InstanceManager implements AutoCloseable {
     return registry.find(id).startedFrom;
   }
 
+  /** Where the instance's disk started from, and where it is kept once it stopped. */
+  public InstanceDisk disk(String id) {
+    TrackedInstance tracked = registry.find(id);
+    synchronized (tracked) {
+      return new InstanceDisk(tracked.startedFrom, tracked.keep, tracked.kept);
+    }
+  }
+
   /**
    * The id of the bootstrapped state each instance that uses one runs on, by instance id: instances
    * not yet stopped, and stopped ones whose kept disk still chains to it.

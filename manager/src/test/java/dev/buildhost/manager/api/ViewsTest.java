@@ -1,17 +1,22 @@
 package dev.buildhost.manager.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildhost.client.ApiJson;
 import dev.buildhost.client.wire.InstanceEventView;
 import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.manager.backend.KeptDisk;
+import dev.buildhost.manager.instance.InstanceDisk;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceEvent;
 import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.MachineType;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -52,6 +57,44 @@ class ViewsTest {
     JsonNode after = Json.MAPPER.valueToTree(Views.instance(model));
     assertEquals(before, after);
     assertEquals(model.id(), ApiJson.MAPPER.treeToValue(after, InstanceView.class).id());
+  }
+
+  @Test
+  void aKeptDiskShowsWhereItIsAndAnInstanceWithoutKeepShowsNoKeepFields() throws Exception {
+    Instance stopped = instance(InstanceState.STOPPED, EndReason.POWEROFF, MachineType.KVM);
+    JsonNode vm =
+        Json.MAPPER.valueToTree(
+            Views.instance(
+                stopped,
+                new InstanceDisk(
+                    "vm-1.0/stable@3f2a9c1b0d4e",
+                    true,
+                    new KeptDisk(Path.of("/build/instances/vm-1/kept/disk.qcow2"), null))));
+    assertTrue(vm.get("keep").asBoolean());
+    assertEquals("/build/instances/vm-1/kept/disk.qcow2", vm.get("kept").get("disk").asText());
+    assertFalse(vm.get("kept").has("image"), "a VM keeps no image");
+    assertEquals("vm-1.0/stable@3f2a9c1b0d4e", vm.get("startedFrom").asText());
+
+    InstanceView container =
+        ApiJson.MAPPER.treeToValue(
+            Json.MAPPER.valueToTree(
+                Views.instance(
+                    stopped, new InstanceDisk(null, true, new KeptDisk(null, "sha256:abc")))),
+            InstanceView.class);
+    assertEquals(new InstanceView.Kept(null, "sha256:abc"), container.kept());
+    assertTrue(container.keep());
+
+    JsonNode running =
+        Json.MAPPER.valueToTree(
+            Views.instance(
+                instance(InstanceState.RUNNING, null, MachineType.KVM),
+                new InstanceDisk(null, true, null)));
+    assertTrue(running.get("keep").asBoolean());
+    assertFalse(running.has("kept"), "nothing is kept while it runs");
+
+    JsonNode plain = Json.MAPPER.valueToTree(Views.instance(stopped));
+    assertFalse(plain.has("keep"));
+    assertFalse(plain.has("kept"));
   }
 
   @Test
