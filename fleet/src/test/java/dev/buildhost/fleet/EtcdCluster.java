@@ -38,20 +38,38 @@ public final class EtcdCluster implements AutoCloseable {
 
   private final Path dir;
   private final List<Member> members;
+  private final Tls tls;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-  /** One member: its name ({@code e1}), client and peer ports and, while it runs, its process. */
+  /**
+   * The members' server certificate for https client URLs, and the CA whose client certificates
+   * they accept (they refuse clients without one).
+   *
+   * @param caFile the CA certificate (PEM)
+   * @param certFile the members' certificate (PEM), valid for 127.0.0.1
+   * @param keyFile its key (PEM)
+   */
+  public record Tls(Path caFile, Path certFile, Path keyFile) {}
+
+  /**
+   * One member: its name ({@code e1}), client, peer and metrics ports and, while it runs, its
+   * process.
+   */
   public static final class Member {
     private final String name;
+    private final String scheme;
     private final int clientPort;
     private final int peerPort;
+    private final int metricsPort;
     private Process process;
 
-    Member(String name, int clientPort, int peerPort) {
+    Member(String name, String scheme, int clientPort, int peerPort, int metricsPort) {
       this.name = name;
+      this.scheme = scheme;
       this.clientPort = clientPort;
       this.peerPort = peerPort;
+      this.metricsPort = metricsPort;
     }
 
     public String name() {
@@ -59,7 +77,12 @@ public final class EtcdCluster implements AutoCloseable {
     }
 
     public URI endpoint() {
-      return URI.create("http://127.0.0.1:" + clientPort);
+      return URI.create(scheme + "://127.0.0.1:" + clientPort);
+    }
+
+    /** Plain http /health and /metrics, whatever the client URL's scheme. */
+    URI metricsUrl() {
+      return URI.create("http://127.0.0.1:" + metricsPort);
     }
 
     URI peerUrl() {
@@ -78,9 +101,10 @@ public final class EtcdCluster implements AutoCloseable {
     }
   }
 
-  private EtcdCluster(Path dir, List<Member> members) {
+  private EtcdCluster(Path dir, List<Member> members, Tls tls) {
     this.dir = dir;
     this.members = List.copyOf(members);
+    this.tls = tls;
   }
 
   /**
@@ -89,17 +113,31 @@ public final class EtcdCluster implements AutoCloseable {
    * @throws IllegalStateException when etcd is not installed or the cluster does not come up
    */
   public static EtcdCluster start(Path dir, int size) throws IOException {
+    return start(dir, size, null);
+  }
+
+  /**
+   * Starts {@code size} members in {@code dir} serving https with {@code tls} (plain http when it
+   * is null) and waits until each answers as healthy.
+   */
+  public static EtcdCluster start(Path dir, int size, Tls tls) throws IOException {
     if (!Files.isExecutable(ETCD)) {
       throw new IllegalStateException(
           ETCD + " is missing: install etcd-server (scripts/host-setup does)");
     }
     Files.createDirectories(dir);
     List<Member> members = new ArrayList<>();
-    List<Integer> ports = freePorts(2 * size);
+    List<Integer> ports = freePorts(3 * size);
     for (int i = 0; i < size; i++) {
-      members.add(new Member("e" + (i + 1), ports.get(2 * i), ports.get(2 * i + 1)));
+      members.add(
+          new Member(
+              "e" + (i + 1),
+              tls == null ? "http" : "https",
+              ports.get(3 * i),
+              ports.get(3 * i + 1),
+              ports.get(3 * i + 2)));
     }
-    EtcdCluster cluster = new EtcdCluster(dir, members);
+    EtcdCluster cluster = new EtcdCluster(dir, members, tls);
     try {
       for (Member m : members) {
         cluster.launch(m, "new");
@@ -128,7 +166,10 @@ public final class EtcdCluster implements AutoCloseable {
     return endpoints().stream().map(URI::toString).collect(Collectors.joining(","));
   }
 
-  /** The member the running members agree is the leader; waits for one to be elected. */
+  /**
+   * The member the running members agree is the leader; waits for one to be elected. Asks their
+   * http client URLs: a cluster started with {@link Tls} has none to ask.
+   */
   public Member leader() {
     return await("a leader among " + members)
         .atMost(START_TIMEOUT)
@@ -215,8 +256,9 @@ public final class EtcdCluster implements AutoCloseable {
     String initialCluster =
         members.stream().map(x -> x.name + "=" + x.peerUrl()).collect(Collectors.joining(","));
     Path log = dir.resolve(m.name + ".log");
-    m.process =
-        new ProcessBuilder(
+    List<String> command =
+        new ArrayList<>(
+            List.of(
                 ETCD.toString(),
                 "--name=" + m.name,
                 "--data-dir=" + dir.resolve(m.name + ".etcd"),
@@ -231,8 +273,19 @@ public final class EtcdCluster implements AutoCloseable {
                 // themselves, so that a test sees only the leader changes it makes.
                 "--heartbeat-interval=200",
                 "--election-timeout=2000",
+                "--listen-metrics-urls=" + m.metricsUrl(),
                 "--logger=zap",
-                "--log-outputs=stderr")
+                "--log-outputs=stderr"));
+    if (tls != null) {
+      command.addAll(
+          List.of(
+              "--cert-file=" + tls.certFile(),
+              "--key-file=" + tls.keyFile(),
+              "--trusted-ca-file=" + tls.caFile(),
+              "--client-cert-auth"));
+    }
+    m.process =
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
@@ -249,12 +302,10 @@ public final class EtcdCluster implements AutoCloseable {
                 throw new IllegalStateException(
                     m.name + " exited; see " + dir.resolve(m.name + ".log"));
               }
-              return get(m, "/health").map(body -> body.contains("\"true\"")).orElse(false);
+              return send(HttpRequest.newBuilder(m.metricsUrl().resolve("/health")).GET())
+                  .map(body -> body.contains("\"true\""))
+                  .orElse(false);
             });
-  }
-
-  private Optional<String> get(Member m, String path) {
-    return send(HttpRequest.newBuilder(m.endpoint().resolve(path)).GET());
   }
 
   private Optional<String> post(Member m, String path) {

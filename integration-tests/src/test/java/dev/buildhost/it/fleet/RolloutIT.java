@@ -1,0 +1,332 @@
+package dev.buildhost.it.fleet;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.buildhost.client.ApiClient;
+import dev.buildhost.fleet.EtcdCluster;
+import dev.buildhost.fleet.Fleet;
+import dev.buildhost.fleet.FleetSettings;
+import dev.buildhost.fleet.HostRegistry;
+import dev.buildhost.fleet.reboot.RebootSemaphore;
+import dev.buildhost.it.support.Requirement;
+import dev.buildhost.manager.api.ApiServer;
+import dev.buildhost.manager.daemon.Daemon;
+import dev.buildhost.manager.daemon.DaemonSettings;
+import dev.buildhost.manager.daemon.TestDaemons;
+import dev.buildhost.manager.daemon.WorkerBackend;
+import dev.buildhost.monitor.Monitor;
+import dev.buildhost.monitor.config.ConfigLoader;
+import dev.buildhost.monitor.config.MonitorConfig;
+import dev.buildhost.monitor.config.Setting;
+import dev.buildhost.monitor.http.ProgressListener;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.options.GetOption;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A rolling reboot of a fleet of three hosts, each a daemon and a monitor of its own (own state
+ * folder, API port and fleet_host) on a real 3-member etcd, with fleet_reboot_slots = 1: a new OS
+ * build id makes all three want to reboot, and they reboot one at a time, also when the etcd leader
+ * is killed after the first reboot.
+ *
+ * <p>A host's reboot command is a script that records the reboot and writes the host's next boot id
+ * into the file its monitor reads the boot id from; the host then "comes back": its daemon and
+ * monitor are started again (the monitor reading the new boot id), and the monitor gives the slot
+ * back once its daemon answers, as after a real reboot.
+ */
+class RolloutIT {
+
+  private static final String FLEET = "it-rollout";
+  private static final List<String> HOSTS = List.of("roll-a", "roll-b", "roll-c");
+  private static final Duration ROLLOUT = Duration.ofMinutes(4);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path tmp;
+  private EtcdCluster cluster;
+  private HttpServer buildIds;
+  private final AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
+  private final ExecutorService hosts = Executors.newFixedThreadPool(HOSTS.size());
+  private final Map<String, Instant> back = new ConcurrentHashMap<>();
+
+  @AfterEach
+  void stop() throws Exception {
+    hosts.shutdownNow();
+    assertTrue(hosts.awaitTermination(2, TimeUnit.MINUTES), "the hosts' threads ended");
+    if (buildIds != null) {
+      buildIds.stop(0);
+    }
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Test
+  void aNewBuildIdRebootsEveryHostOneAtATimeThroughALeaderKill() throws Exception {
+    Requirement.command("etcd");
+    cluster = EtcdCluster.start(tmp.resolve("etcd"), 3);
+    serveBuildId();
+    Path rebootLog = tmp.resolve("reboots.log");
+    Files.createFile(rebootLog);
+
+    List<Future<?>> running = new ArrayList<>();
+    for (String host : HOSTS) {
+      running.add(hosts.submit(() -> runHost(host, rebootLog)));
+    }
+    // Every host's monitor has its baseline and its daemon its record before the change.
+    try (Fleet reader = Fleet.connect(fleet("it-reader"))) {
+      await("every host's record")
+          .atMost(Duration.ofMinutes(2))
+          .until(() -> HostRegistry.hosts(reader).size() == HOSTS.size());
+      await("every monitor's baseline")
+          .atMost(Duration.ofMinutes(2))
+          .until(() -> HOSTS.stream().allMatch(h -> Files.exists(monitorState(h))));
+
+      Instant published = Instant.now();
+      buildId.set("buildos-2\n");
+      await("the first reboot")
+          .atMost(ROLLOUT)
+          .until(() -> Files.readAllLines(rebootLog).size() >= 1);
+      EtcdCluster.Member killed = cluster.killLeader();
+      Instant leaderKilled = Instant.now();
+      await("every host rebooted and back with its slot given back")
+          .atMost(ROLLOUT)
+          .failFast("a host's thread failed", () -> running.stream().anyMatch(f -> f.isDone()))
+          .until(
+              () ->
+                  Files.readAllLines(rebootLog).size() == HOSTS.size()
+                      && back.size() == HOSTS.size()
+                      && slotHolders(reader).isEmpty());
+
+      List<Reboot> reboots = reboots(rebootLog);
+      assertEquals(
+          HOSTS.stream().sorted().toList(),
+          reboots.stream().map(Reboot::host).sorted().toList(),
+          "each host rebooted once: " + reboots);
+      // No two at once by the recorded times: a host's reboot command ran only after the host
+      // before it was back.
+      for (int i = 1; i < reboots.size(); i++) {
+        Reboot before = reboots.get(i - 1);
+        assertTrue(
+            back.get(before.host()).isBefore(reboots.get(i).at()),
+            reboots.get(i) + " rebooted before " + before.host() + " was back at " + back);
+      }
+      // No two at once by etcd: no version of the slots' key ever held two hosts.
+      List<List<String>> history = slotHistory(reader);
+      assertTrue(history.stream().allMatch(h -> h.size() <= 1), "slot key history: " + history);
+      assertEquals(
+          reboots.stream().map(Reboot::host).toList(),
+          history.stream().filter(h -> !h.isEmpty()).map(h -> h.get(0)).distinct().toList(),
+          "the slot went to the hosts in their reboot order: " + history);
+
+      StringBuilder timeline = new StringBuilder("rollout (build id published at 0 ms, leader ");
+      timeline
+          .append(killed.name())
+          .append(" killed at ")
+          .append(Duration.between(published, leaderKilled).toMillis())
+          .append(" ms):");
+      for (Reboot r : reboots) {
+        timeline
+            .append("\n  ")
+            .append(r.host())
+            .append(": reboot command at ")
+            .append(Duration.between(published, r.at()).toMillis())
+            .append(" ms, back with the slot given back by ")
+            .append(Duration.between(published, back.get(r.host())).toMillis())
+            .append(" ms");
+      }
+      timeline.append("\n  versions of the slots' key (holders): ").append(history);
+      System.out.println(timeline);
+    }
+  }
+
+  /** A host: its daemon and monitor, started again after each reboot, until interrupted. */
+  private Void runHost(String host, Path rebootLog) throws Exception {
+    Path root = tmp.resolve(host);
+    Path bootIdFile = tmp.resolve(host + ".boot_id");
+    TestDaemons.addMachine(root, TestDaemons.MACHINE);
+    Files.writeString(bootIdFile, host + "-boot-1\n");
+    Path script = tmp.resolve(host + "-reboot.sh");
+    Files.writeString(
+        script,
+        "#!/bin/sh\n"
+            + "printf '%s %s\\n' "
+            + host
+            + " \"$(date +%s%3N)\" >> '"
+            + rebootLog
+            + "'\n"
+            + "printf '%s-boot-%s\\n' "
+            + host
+            + " \"$(date +%s%N)\" > '"
+            + bootIdFile
+            + "'\n");
+    boolean rebooted = false;
+    while (!Thread.currentThread().isInterrupted()) {
+      Daemon daemon = startDaemon(host, root);
+      if (rebooted) {
+        // A rebooted host's daemon starts undrained (its drain flag names the last boot).
+        ApiClient.forStateDir(root.resolve("state")).drain(false);
+      }
+      Monitor monitor =
+          new Monitor(
+              monitorConfig(host, root, script),
+              Clock.systemUTC(),
+              bootIdFile,
+              new ProgressListener() {});
+      try {
+        if (rebooted) {
+          watchSlotGivenBack(host);
+        }
+        monitor.run(false); // returns once its reboot command ran
+        rebooted = true;
+      } finally {
+        monitor.close();
+        daemon.close();
+      }
+    }
+    return null;
+  }
+
+  private void watchSlotGivenBack(String host) {
+    Thread watcher =
+        new Thread(
+            () -> {
+              try (Fleet f = Fleet.connect(fleet("it-watch-" + host));
+                  RebootSemaphore s = new RebootSemaphore(f, Clock.systemUTC())) {
+                await(host + " giving its slot back")
+                    .atMost(ROLLOUT)
+                    .pollInterval(Duration.ofMillis(100))
+                    .ignoreExceptions()
+                    .until(() -> s.read().holders().stream().noneMatch(h -> h.host().equals(host)));
+                back.put(host, Instant.now());
+              }
+            },
+            "watch-" + host);
+    watcher.setDaemon(true);
+    watcher.start();
+  }
+
+  private Daemon startDaemon(String host, Path root) throws IOException {
+    DaemonSettings settings = TestDaemons.settings(root, 2).withFleet(fleet(host));
+    return Daemon.start(settings, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT);
+  }
+
+  private MonitorConfig monitorConfig(String host, Path root, Path script) throws Exception {
+    Map<Setting, String> flags = new EnumMap<>(Setting.class);
+    flags.put(Setting.ROOT, root.toString());
+    flags.put(Setting.STATE_DIR, root.resolve("state").toString());
+    flags.put(
+        Setting.BUILDID_URL,
+        "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
+    flags.put(Setting.REBOOT_COMMAND, "sh " + script);
+    flags.put(Setting.INTERVAL, "1s");
+    flags.put(Setting.DRAIN_TIMEOUT, "1m");
+    flags.put(Setting.DRAIN_POLL, "200ms");
+    flags.put(Setting.AGENT_MODE, "none");
+    flags.put(Setting.FLEET_ENDPOINTS, cluster.endpointsText());
+    flags.put(Setting.FLEET_NAME, FLEET);
+    flags.put(Setting.FLEET_HOST, host);
+    flags.put(Setting.FLEET_REBOOT_SLOTS, "1");
+    return MonitorConfig.resolve(List.of(ConfigLoader.flags(flags)));
+  }
+
+  private FleetSettings fleet(String host) {
+    return FleetSettings.of(cluster.endpoints(), FLEET, host).withLeaseTtl(Duration.ofSeconds(5));
+  }
+
+  private Path monitorState(String host) {
+    return tmp.resolve(host).resolve("state").resolve("monitor").resolve("state.json");
+  }
+
+  private static List<String> slotHolders(Fleet reader) {
+    try (RebootSemaphore s = new RebootSemaphore(reader, Clock.systemUTC())) {
+      return s.read().holders().stream().map(h -> h.host()).toList();
+    }
+  }
+
+  /** Every version the slots' key had, oldest first, as the hosts it held. */
+  private static List<List<String>> slotHistory(Fleet reader) throws IOException {
+    String key = "/buildhost/" + FLEET + "/reboots/slots";
+    long now =
+        reader
+            .await(reader.client().getKVClient().get(Fleet.bytes(key)), "read the slots")
+            .getHeader()
+            .getRevision();
+    List<List<String>> versions = new ArrayList<>();
+    long seen = -1;
+    for (long rev = 1; rev <= now; rev++) {
+      List<KeyValue> kvs =
+          reader
+              .await(
+                  reader
+                      .client()
+                      .getKVClient()
+                      .get(Fleet.bytes(key), GetOption.builder().withRevision(rev).build()),
+                  "read the slots at revision " + rev)
+              .getKvs();
+      long mod = kvs.isEmpty() ? 0 : kvs.get(0).getModRevision();
+      if (kvs.isEmpty() ? seen == 0 : mod == seen) {
+        continue;
+      }
+      seen = mod;
+      List<String> holders = new ArrayList<>();
+      if (!kvs.isEmpty()) {
+        JsonNode value = JSON.readTree(kvs.get(0).getValue().getBytes());
+        value.path("holders").forEach(h -> holders.add(h.path("host").asText()));
+      }
+      versions.add(holders);
+    }
+    return versions;
+  }
+
+  record Reboot(String host, Instant at) {}
+
+  private static List<Reboot> reboots(Path log) throws IOException {
+    return Files.readAllLines(log).stream()
+        .map(l -> l.split(" "))
+        .map(p -> new Reboot(p[0], Instant.ofEpochMilli(Long.parseLong(p[1]))))
+        .sorted(java.util.Comparator.comparing(Reboot::at))
+        .toList();
+  }
+
+  private void serveBuildId() throws IOException {
+    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    buildIds.createContext(
+        "/buildos-buildid",
+        ex -> {
+          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+          ex.sendResponseHeaders(200, b.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+          }
+        });
+    buildIds.start();
+  }
+}
