@@ -352,7 +352,10 @@ public final class Daemon implements AutoCloseable {
         // An instance already ending (terminated or powered off just before the signal) is let
         // end, so that the daemon knows whether a guest is left on the network it made.
         awaitEnd(i -> i.state() == InstanceState.STOPPING, "ending");
-        log.info("leaving {} instance(s) running: the next daemon adopts them", runningInstances());
+        long running = runningInstances();
+        if (running > 0) {
+          log.info("leaving {} instance(s) running: the next daemon adopts them", running);
+        }
       }
     }
     if (metricsSubscription != null) {
