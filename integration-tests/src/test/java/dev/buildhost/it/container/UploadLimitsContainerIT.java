@@ -80,6 +80,8 @@ class UploadLimitsContainerIT {
   void aGuestWritingPastTheLargestFileOrTheQuotaGetsAnErrorNamingItAndNothingOfTheFileStays()
       throws Exception {
     open(ContainerFixtures.sample());
+    // The host's own file in the folder does not use up the guest's quota.
+    hostFiles = Map.of("input.bin", new byte[150_000]);
     ResultManifest result =
         run(
             upload("big.bin", 150_000),
@@ -99,8 +101,10 @@ class UploadLimitsContainerIT {
 
     List<String> stored = folderListing();
     assertEquals(
-        List.of("a.bin", "b.bin", "result.manifest", "task.manifest"), stored, "what is stored");
-    assertTrue(folderBytes() <= QUOTA, "the folder holds at most the quota");
+        List.of("a.bin", "b.bin", "input.bin", "result.manifest", "task.manifest"),
+        stored,
+        "what is stored");
+    assertTrue(folderBytes() - 150_000 <= QUOTA, "the guest's files hold at most the quota");
   }
 
   @Test
@@ -116,16 +120,13 @@ class UploadLimitsContainerIT {
   }
 
   private String instanceId;
+  private Map<String, byte[]> hostFiles = Map.of();
 
   private ResultManifest run(String... commands) throws IOException {
-    Instance started =
-        manager.start(
-            new StartRequest(
-                "sample-container",
-                null,
-                Map.of(
-                    TaskManifest.FILE_NAME,
-                    TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8))));
+    Map<String, byte[]> files = new java.util.HashMap<>(hostFiles);
+    files.put(
+        TaskManifest.FILE_NAME, TaskManifest.of(commands).text().getBytes(StandardCharsets.UTF_8));
+    Instance started = manager.start(new StartRequest("sample-container", null, files));
     instanceId = started.id();
     Awaitility.await()
         .atMost(Duration.ofMinutes(2))

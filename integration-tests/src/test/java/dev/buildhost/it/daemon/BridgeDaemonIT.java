@@ -164,6 +164,24 @@ class BridgeDaemonIT {
   }
 
   @Test
+  void aStopRightAfterTheLastGuestWasTerminatedStillTakesTheNetworkDown() throws Exception {
+    ApiClient api = daemon.start();
+    InstanceView vm = start(api, TaskManifest.of("sleep 300"));
+    String tap = portName('t', vm.id());
+    await(() -> run("ip", "-br", "link", "show").contains(tap), "tap " + tap);
+    long dnsmasq = dnsmasqPid().orElseThrow(() -> new AssertionError("no dnsmasq: " + log()));
+
+    // The guest is still ending (STOPPING) when SIGTERM arrives, as when a page of the manual
+    // terminates its last instance and stops its daemon in the next line.
+    api.terminate(vm.id());
+    assertEquals(0, daemon.stop());
+
+    assertNoNetworkOfThisTest();
+    assertFalse(ProcessHandle.of(dnsmasq).map(ProcessHandle::isAlive).orElse(false), log());
+    assertTrue(log().contains("guest network " + BRIDGE + " taken down"), log());
+  }
+
+  @Test
   void aSampleVmOnItsTapFetchesItsTaskReadsTheSharedTreeAndUploadsItsResult() throws Exception {
     ApiClient api = daemon.start();
     Files.writeString(root.resolve("tftp/shared-toolchain.txt"), "from the shared tree\n");

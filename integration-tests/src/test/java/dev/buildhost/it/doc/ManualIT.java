@@ -60,14 +60,8 @@ class ManualIT {
   private static Process daemon;
   private static final Map<String, String> environment = new HashMap<>();
 
-  /** The default guest bridge, which a page's daemon in mode auto may make and leave. */
-  private static final Path DEFAULT_BRIDGE = Path.of("/sys/class/net/buildhost0");
-
-  private static boolean bridgeBefore;
-
   @BeforeAll
   static void startDaemon() throws Exception {
-    bridgeBefore = Files.exists(DEFAULT_BRIDGE);
     repo = Samples.repository();
     requireTools();
     Path samples = Samples.dir();
@@ -131,10 +125,6 @@ class ManualIT {
       if (!daemon.waitFor(60, TimeUnit.SECONDS)) {
         daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       }
-    }
-    if (!bridgeBefore && Files.exists(DEFAULT_BRIDGE)) {
-      // made by a daemon the pages started (ours to remove); tests after this one need it gone
-      new ProcessBuilder("ip", "link", "delete", "buildhost0").inheritIO().start().waitFor();
     }
     if (work != null) {
       removeLeftoverGuests();

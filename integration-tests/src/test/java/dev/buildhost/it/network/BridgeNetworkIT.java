@@ -10,8 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.buildhost.it.network.NetworkLab.Result;
+import dev.buildhost.manager.daemon.DaemonSettings;
+import dev.buildhost.manager.daemon.GuestNetworkStart;
 import dev.buildhost.manager.network.BridgeNetwork;
 import dev.buildhost.manager.network.ContainerAddressing;
 import dev.buildhost.manager.network.GuestNamespace;
@@ -20,6 +23,7 @@ import dev.buildhost.manager.network.HostCommands;
 import dev.buildhost.manager.network.Links;
 import dev.buildhost.manager.network.MacAddress;
 import dev.buildhost.manager.network.NetworkException;
+import dev.buildhost.manager.network.NetworkMode;
 import dev.buildhost.manager.network.ReconcileResult;
 import dev.buildhost.tftp.server.TftpServer;
 import java.io.IOException;
@@ -349,6 +353,126 @@ class BridgeNetworkIT {
     assertFalse(
         in(plain.namespace(), "curl", "-sS", "--max-time", "3", "http://198.51.100.2:8080/").ok(),
         "a guest without NAT went out");
+  }
+
+  @Test
+  void adoptedTablesOfAnOlderDaemonGetTheCurrentBaseRulesAndKeepTheirGuests() throws Exception {
+    Guest guest = guest("old", ContainerAddressing.STATIC, false);
+    // An older daemon wrote its tables without the DNS rule: take it out of the live table.
+    String dnsComment = "DNS: the daemon's dnsmasq, local names only";
+    long dnsRule = baseRuleHandle("inet", dnsComment);
+    check(
+        run(
+            "nft",
+            "delete",
+            "rule",
+            "inet",
+            SETTINGS.tableName(),
+            "guest_to_host",
+            "handle",
+            Long.toString(dnsRule)));
+    assertFalse(network.firewall().listing().contains(dnsComment));
+    List<String> guestRulesBefore = guestRuleTexts();
+
+    // The next daemon adopts the tables.
+    network = BridgeNetwork.open(SETTINGS, temp.resolve("state"), new HostCommands());
+
+    String listing = withoutCounts(network.firewall().listing());
+    assertEquals(1, occurrences(listing, dnsComment), listing);
+    String hostChain =
+        check(run("nft", "list", "chain", "inet", SETTINGS.tableName(), "guest_to_host")).output();
+    assertTrue(
+        hostChain.indexOf(dnsComment) < hostChain.indexOf("guests reach no other host service"),
+        "DNS is accepted ahead of the drop:\n" + hostChain);
+    for (String base :
+        List.of(
+            "not a guest port of ours",
+            "guests never reach each other",
+            "guests reach no other host service",
+            "nothing outside opens a connection to a guest")) {
+      assertEquals(1, occurrences(listing, base), "no base rule doubled: " + base + "\n" + listing);
+    }
+    assertEquals(guestRulesBefore, guestRuleTexts(), "the guest's rules are kept as they were");
+    String ports =
+        check(run("nft", "list", "chain", "bridge", SETTINGS.tableName(), "guest_ports")).output();
+    assertTrue(
+        ports.indexOf(guest.port().interfaceName()) < ports.indexOf("not a guest port of ours"),
+        "the guest's rules stay ahead of the base rules:\n" + ports);
+    assertEquals("only old\n", fetch(guest, "tftp://" + HOST + "/old.txt").output());
+
+    // Adopting current tables changes nothing.
+    network = BridgeNetwork.open(SETTINGS, temp.resolve("state"), new HostCommands());
+    assertEquals(listing, withoutCounts(network.firewall().listing()));
+  }
+
+  /** A listing without its counters, which guests' stray frames change. */
+  private static String withoutCounts(String listing) {
+    return listing.replaceAll("counter packets \\d+ bytes \\d+", "counter");
+  }
+
+  @Test
+  void aDaemonInModeUserRemovesTheBridgeNetworkItMadeOnceNoGuestIsLeft() throws Exception {
+    network.shutDown();
+    // A daemon in mode bridge made the network under its state folder, then stopped leaving a
+    // guest on it; it comes back in mode user.
+    Path stateDir = temp.resolve("daemon-state");
+    network = BridgeNetwork.open(SETTINGS, stateDir.resolve("network"), new HostCommands());
+    Guest guest = guest("stays", ContainerAddressing.STATIC, false);
+    long dnsmasq = network.dnsmasq().pid();
+    DaemonSettings.NetworkChoice user =
+        new DaemonSettings.NetworkChoice(SETTINGS.withMode(NetworkMode.USER), false);
+
+    assertEquals("user", GuestNetworkStart.open(user, stateDir, new HostCommands()).shown().mode());
+    assertTrue(network.links().bridgeExists(), "kept while a guest port is on it");
+    assertTrue(network.firewall().tableExists("inet"));
+    assertTrue(ProcessHandle.of(dnsmasq).isPresent(), "dnsmasq kept");
+    assertEquals("only stays\n", fetch(guest, "tftp://" + HOST + "/stays.txt").output());
+
+    // Under other names the record does not match: nothing is touched.
+    network.detach(guest.id());
+    DaemonSettings.NetworkChoice otherNames =
+        new DaemonSettings.NetworkChoice(
+            SETTINGS.withNames("bhother0", "buildhost_other", "bo").withMode(NetworkMode.USER),
+            false);
+    GuestNetworkStart.open(otherNames, stateDir, new HostCommands());
+    assertTrue(network.links().bridgeExists(), "a record of other names leaves the bridge");
+
+    GuestNetworkStart.open(user, stateDir, new HostCommands());
+    BridgeNetwork removed = network;
+    network = null; // nothingLeaks() checks every link, table and dnsmasq of the tests' names
+    assertFalse(removed.links().bridgeExists(), "bridge removed");
+    assertFalse(removed.firewall().tableExists("bridge"), "bridge table removed");
+    assertFalse(removed.firewall().tableExists("inet"), "inet table removed");
+    assertFalse(
+        ProcessHandle.of(dnsmasq).map(ProcessHandle::isAlive).orElse(false), "dnsmasq stopped");
+    assertFalse(
+        Files.exists(stateDir.resolve("network/bridge-names")), "the record goes with the network");
+  }
+
+  /** The handle of the base rule of {@code family} whose comment is {@code comment}. */
+  private static long baseRuleHandle(String family, String comment) {
+    String listing =
+        check(run("nft", "-a", "list", "table", family, SETTINGS.tableName())).output();
+    for (String line : listing.lines().toList()) {
+      if (line.contains("comment \"" + comment + "\"")) {
+        return Long.parseLong(line.replaceFirst(".*# handle (\\d+)\\s*$", "$1"));
+      }
+    }
+    return fail("no rule '" + comment + "' in\n" + listing);
+  }
+
+  /** The text of every per-guest rule of both tables, without handles and counters. */
+  private static List<String> guestRuleTexts() {
+    List<String> rules = new ArrayList<>();
+    for (String family : List.of("bridge", "inet")) {
+      String listing = check(run("nft", "list", "table", family, SETTINGS.tableName())).output();
+      listing.lines().map(String::strip).filter(l -> l.contains("\"instance ")).forEach(rules::add);
+    }
+    return rules;
+  }
+
+  private static int occurrences(String text, String part) {
+    return text.split(java.util.regex.Pattern.quote(part), -1).length - 1;
   }
 
   @Test

@@ -42,6 +42,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -351,9 +352,13 @@ public final class Daemon implements AutoCloseable {
       if (settings.stopInstancesOnExit()) {
         stopInstances();
       } else {
-        long running =
-            manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
-        log.info("leaving {} instance(s) running: the next daemon adopts them", running);
+        // An instance already ending (terminated or powered off just before the signal) is let
+        // end, so that the daemon knows whether a guest is left on the network it made.
+        awaitEnd(i -> i.state() == InstanceState.STOPPING, "ending");
+        long running = runningInstances();
+        if (running > 0) {
+          log.info("leaving {} instance(s) running: the next daemon adopts them", running);
+        }
       }
     }
     if (metricsSubscription != null) {
@@ -363,14 +368,11 @@ public final class Daemon implements AutoCloseable {
         log.warn("unsubscribing the metrics failed: {}", e.toString());
       }
     }
-    long running =
-        manager == null
-            ? -1
-            : manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
     if (manager != null) {
       manager.close();
     }
-    closeNetwork(running);
+    // Counted once the manager is closed: a guest whose end was reported meanwhile is not left.
+    closeNetwork(manager == null ? -1 : runningInstances());
     if (lockChannel != null) {
       try {
         lockChannel.close();
@@ -384,7 +386,8 @@ public final class Daemon implements AutoCloseable {
   /**
    * Takes the bridge network down when no guest is left on it; guests left running for the next
    * daemon keep it (their ports, rules and DHCP entries), which that daemon adopts. {@code running}
-   * is -1 when the manager never opened: guests of a previous daemon may still use the network.
+   * is -1 when the manager never opened: then guests of a previous daemon may still use the
+   * network, and any guest port on the bridge keeps it.
    */
   private void closeNetwork(long running) {
     if (network == null || network.bridge().isEmpty()) {
@@ -392,12 +395,25 @@ public final class Daemon implements AutoCloseable {
     }
     BridgeNetwork bridge = network.bridge().get();
     if (running < 0) {
-      log.info(
-          "leaving the guest network {} as it is: the instance manager did not open",
-          settings.network().settings().bridgeName());
-      return;
-    }
-    if (running > 0) {
+      // No journal was read: only the bridge itself says whether a guest still uses it.
+      try {
+        List<String> ports = bridge.guestPorts();
+        if (!ports.isEmpty()) {
+          log.info(
+              "leaving the guest network {} as it is: the instance manager did not open and"
+                  + " guest ports {} are on it",
+              settings.network().settings().bridgeName(),
+              ports);
+          return;
+        }
+      } catch (NetworkException e) {
+        log.warn(
+            "leaving the guest network {} as it is: cannot list its ports: {}",
+            settings.network().settings().bridgeName(),
+            e.getMessage());
+        return;
+      }
+    } else if (running > 0) {
       log.info(
           "leaving the guest network {} up for {} running instance(s)",
           settings.network().settings().bridgeName(),
@@ -420,6 +436,10 @@ public final class Daemon implements AutoCloseable {
     return instance.state() != InstanceState.STOPPED && instance.state() != InstanceState.UNKNOWN;
   }
 
+  private long runningInstances() {
+    return manager.list().stream().filter(i -> i.state() != InstanceState.STOPPED).count();
+  }
+
   private void stopInstances() {
     List<String> running =
         manager.list().stream().filter(Daemon::poweredOffOnExit).map(Instance::id).toList();
@@ -431,6 +451,18 @@ public final class Daemon implements AutoCloseable {
         log.warn("instance {}: poweroff failed: {}", id, e.getMessage());
       }
     }
+    awaitEnd(Daemon::poweredOffOnExit, "powered off");
+  }
+
+  /**
+   * Waits, at most the poweroff grace and a margin, until no instance matches {@code waitedFor};
+   * logs those that still match at the end ({@code what}: how they were ended).
+   */
+  private void awaitEnd(Predicate<Instance> waitedFor, String what) {
+    if (manager.list().stream().noneMatch(waitedFor)) {
+      return;
+    }
+    log.info("waiting for the {} instance(s) to stop", what);
     Instant deadline = Instant.now().plus(settings.manager().poweroffGrace()).plus(STOP_MARGIN);
     // Every event of the manager wakes the wait, which then looks again: it ends as the last
     // instance stops, not at the next turn of a poll. Events are published after the state
@@ -446,7 +478,7 @@ public final class Daemon implements AutoCloseable {
             });
     try {
       synchronized (changed) {
-        while (manager.list().stream().anyMatch(Daemon::poweredOffOnExit)) {
+        while (manager.list().stream().anyMatch(waitedFor)) {
           long left = Duration.between(Instant.now(), deadline).toMillis();
           if (left <= 0) {
             break;
@@ -465,7 +497,7 @@ public final class Daemon implements AutoCloseable {
       }
     }
     manager.list().stream()
-        .filter(i -> i.state() != InstanceState.STOPPED)
+        .filter(waitedFor)
         .forEach(
             i ->
                 log.warn(

@@ -152,7 +152,7 @@ final class Reconciliation {
     int port = tracked.snapshot().tftpPort();
     try {
       tracked.server =
-          tftp.startOn(
+          tftp.adopt(
               tracked.tftpDir, port, tracked.revision.manifest(), lifecycle.uploads(tracked));
     } catch (IOException | RuntimeException e) {
       // Keep the port held anyway: the guest knows only this one, no other instance may get it.

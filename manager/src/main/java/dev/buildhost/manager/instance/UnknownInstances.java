@@ -139,7 +139,7 @@ final class UnknownInstances {
     }
     if (tracked.unknownGuestType != null) {
       try {
-        tracked.server = tftp.startOn(tracked.tftpDir, port, lifecycle.uploads(tracked));
+        tracked.server = tftp.adopt(tracked.tftpDir, port, lifecycle.uploads(tracked));
         return new PortOutcome(true, "its folder is served on TFTP port " + port + " as before");
       } catch (IOException | RuntimeException e) {
         LOG.warn("instance {}: cannot serve TFTP port {}: {}", tracked.id(), port, e.getMessage());

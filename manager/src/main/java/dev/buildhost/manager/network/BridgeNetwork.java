@@ -94,10 +94,7 @@ public final class BridgeNetwork {
               + made.strip().replace('\n', ' ')
               + "), so it is left as it is: take it down by hand, or with those settings");
     }
-    List<String> ports = new ArrayList<>();
-    for (Links.PortLink link : left.links.ports()) {
-      ports.add(link.name());
-    }
+    List<String> ports = left.guestPorts();
     if (!ports.isEmpty()) {
       return Optional.of(
           "the bridge network "
@@ -257,6 +254,15 @@ public final class BridgeNetwork {
     } catch (IOException e) {
       throw new NetworkException("cannot remove " + names + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The names of the guest ports (taps, veths) of ours that exist now, whoever's they are. */
+  public List<String> guestPorts() throws NetworkException {
+    List<String> ports = new ArrayList<>();
+    for (Links.PortLink link : links.ports()) {
+      ports.add(link.name());
+    }
+    return ports;
   }
 
   /** The address held by an instance, e.g. to show it or to hand it to a container. */

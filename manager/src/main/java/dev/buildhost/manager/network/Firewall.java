@@ -26,11 +26,20 @@ public final class Firewall {
     this.commands = commands;
   }
 
-  /** Creates both tables, or keeps them when both are there; a half-present pair is rebuilt. */
+  /**
+   * Creates both tables, or adopts them when both are there: their per-guest rules stay, their base
+   * rules become the current ones (an older daemon may have written others; {@link
+   * Ruleset#refreshBase}). A half-present pair is rebuilt.
+   */
   public void ensureTables() throws NetworkException {
     boolean bridge = tableExists("bridge");
     boolean inet = tableExists("inet");
     if (bridge && inet) {
+      apply(
+          "bring the base rules of the nftables tables '"
+              + network.tableName()
+              + "' to the current ones",
+          ruleset.refreshBase(listRules(false)));
       return;
     }
     StringBuilder script = new StringBuilder();
@@ -76,6 +85,14 @@ public final class Firewall {
 
   /** Every per-guest rule in our tables, read back from nft with its handle and instance id. */
   public List<FirewallRule> rules() throws NetworkException {
+    return listRules(true);
+  }
+
+  /**
+   * The rules of our tables with an instance's comment ({@code perGuest}), or all the others (the
+   * base rules, whose instance id is then empty).
+   */
+  private List<FirewallRule> listRules(boolean perGuest) throws NetworkException {
     List<FirewallRule> found = new ArrayList<>();
     for (String family : FAMILIES) {
       if (!tableExists(family)) {
@@ -104,13 +121,14 @@ public final class Firewall {
           continue;
         }
         String comment = rule.path("comment").asText("");
-        if (comment.startsWith(Ruleset.COMMENT_PREFIX)) {
+        boolean guests = comment.startsWith(Ruleset.COMMENT_PREFIX);
+        if (guests == perGuest) {
           found.add(
               new FirewallRule(
                   family,
                   rule.path("chain").asText(),
                   rule.path("handle").asLong(),
-                  comment.substring(Ruleset.COMMENT_PREFIX.length())));
+                  guests ? comment.substring(Ruleset.COMMENT_PREFIX.length()) : ""));
         }
       }
     }

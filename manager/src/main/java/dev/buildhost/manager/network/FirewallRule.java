@@ -1,6 +1,7 @@
 package dev.buildhost.manager.network;
 
 /**
- * One per-guest rule found in our tables: where it is, its handle (to delete it) and its instance.
+ * One rule found in our tables: where it is, its handle (to delete it) and its instance (empty for
+ * a base rule).
  */
 public record FirewallRule(String family, String chain, long handle, String instanceId) {}

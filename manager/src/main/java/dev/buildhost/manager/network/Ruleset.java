@@ -45,67 +45,153 @@ public final class Ruleset {
     this.network = network;
   }
 
-  /** Creates both tables with their base rules; run only when they do not exist yet. */
-  public String tables() {
+  /**
+   * One chain of our tables: its family, name, hook declaration and base rules, in order. The
+   * per-guest rules are inserted ahead of the base rules.
+   */
+  record BaseChain(String family, String name, String declaration, List<String> rules) {}
+
+  /** The chains of both tables with their base rules, which deny guests everything by default. */
+  List<BaseChain> baseChains() {
     String bridge = quote(network.bridgeName());
     String ports = quote(network.portWildcard());
     String host = Ipv4.text(network.hostAddress());
+    return List.of(
+        new BaseChain(
+            "bridge",
+            PORTS_CHAIN,
+            "type filter hook prerouting priority -200; policy accept;",
+            List.of(
+                "iifname != " + ports + " accept comment \"not a guest port of ours\"",
+                "counter drop comment \"a frame whose port, MAC or address is not one guest's"
+                    + " own\"")),
+        new BaseChain(
+            "bridge",
+            ISOLATION_CHAIN,
+            "type filter hook forward priority 0; policy accept;",
+            List.of(
+                "iifname " + ports + " counter drop comment \"guests never reach each other\"")),
+        new BaseChain(
+            "inet",
+            DNAT_CHAIN,
+            "type nat hook prerouting priority dstnat; policy accept;",
+            List.of()),
+        new BaseChain(
+            "inet",
+            HOST_CHAIN,
+            "type filter hook input priority filter; policy accept;",
+            List.of(
+                "iifname != " + bridge + " accept comment \"not from the guest bridge\"",
+                "ct state established,related accept",
+                "ct status dnat ct original ip daddr "
+                    + host
+                    + " meta l4proto udp ct original proto-dst 69 accept comment \"TFTP to 69,"
+                    + " sent to the guest's own server\"",
+                "udp sport 68 udp dport 67 accept comment \"DHCP\"",
+                "ip daddr "
+                    + host
+                    + " meta l4proto { udp, tcp } th dport 53 accept comment \"DNS: the daemon's"
+                    + " dnsmasq, local names only\"",
+                "counter drop comment \"guests reach no other host service\"")),
+        new BaseChain(
+            "inet",
+            FORWARD_CHAIN,
+            "type filter hook forward priority filter; policy accept;",
+            List.of(
+                "oifname "
+                    + bridge
+                    + " ct state established,related accept comment \"answers to NATed guests\"",
+                "iifname "
+                    + bridge
+                    + " counter drop comment \"guests go nowhere unless allowed"
+                    + " above\"",
+                "oifname "
+                    + bridge
+                    + " counter drop comment \"nothing outside opens a connection to a guest\"")),
+        new BaseChain(
+            "inet",
+            MASQUERADE_CHAIN,
+            "type nat hook postrouting priority srcnat; policy accept;",
+            List.of()));
+  }
+
+  /** The elements of {@link #NOT_OUTSIDE_SET}: {@link #NOT_OUTSIDE} and the guest subnet. */
+  private String notOutside() {
     StringJoiner notOutside = new StringJoiner(", ");
     NOT_OUTSIDE.forEach(notOutside::add);
     notOutside.add(network.subnet());
-    return """
-        table bridge %1$s {
-          chain %2$s {
-            type filter hook prerouting priority -200; policy accept;
-            iifname != %3$s accept comment "not a guest port of ours"
-            counter drop comment "a frame whose port, MAC or address is not one guest's own"
-          }
-          chain %4$s {
-            type filter hook forward priority 0; policy accept;
-            iifname %3$s counter drop comment "guests never reach each other"
-          }
+    return notOutside.toString();
+  }
+
+  /** Creates both tables with their base rules; run only when they do not exist yet. */
+  public String tables() {
+    StringBuilder script = new StringBuilder();
+    for (String family : List.of("bridge", "inet")) {
+      script.append("table ").append(family).append(' ').append(network.tableName()).append(" {\n");
+      if (family.equals("inet")) {
+        script
+            .append("  set ")
+            .append(NOT_OUTSIDE_SET)
+            .append(" {\n    type ipv4_addr; flags interval;\n    elements = { ")
+            .append(notOutside())
+            .append(" }\n  }\n");
+      }
+      for (BaseChain chain : baseChains()) {
+        if (!chain.family().equals(family)) {
+          continue;
         }
-        table inet %1$s {
-          set %5$s {
-            type ipv4_addr; flags interval;
-            elements = { %6$s }
-          }
-          chain %7$s {
-            type nat hook prerouting priority dstnat; policy accept;
-          }
-          chain %8$s {
-            type filter hook input priority filter; policy accept;
-            iifname != %9$s accept comment "not from the guest bridge"
-            ct state established,related accept
-            ct status dnat ct original ip daddr %10$s meta l4proto udp ct original proto-dst 69 accept comment "TFTP to 69, sent to the guest's own server"
-            udp sport 68 udp dport 67 accept comment "DHCP"
-            ip daddr %10$s meta l4proto { udp, tcp } th dport 53 accept comment "DNS: the daemon's dnsmasq, local names only"
-            counter drop comment "guests reach no other host service"
-          }
-          chain %11$s {
-            type filter hook forward priority filter; policy accept;
-            oifname %9$s ct state established,related accept comment "answers to NATed guests"
-            iifname %9$s counter drop comment "guests go nowhere unless allowed above"
-            oifname %9$s counter drop comment "nothing outside opens a connection to a guest"
-          }
-          chain %12$s {
-            type nat hook postrouting priority srcnat; policy accept;
-          }
-        }
-        """
-        .formatted(
-            network.tableName(),
-            PORTS_CHAIN,
-            ports,
-            ISOLATION_CHAIN,
-            NOT_OUTSIDE_SET,
-            notOutside,
-            DNAT_CHAIN,
-            HOST_CHAIN,
-            bridge,
-            host,
-            FORWARD_CHAIN,
-            MASQUERADE_CHAIN);
+        script.append("  chain ").append(chain.name()).append(" {\n");
+        script.append("    ").append(chain.declaration()).append('\n');
+        chain.rules().forEach(rule -> script.append("    ").append(rule).append('\n'));
+        script.append("  }\n");
+      }
+      script.append("}\n");
+    }
+    return script.toString();
+  }
+
+  /**
+   * Brings adopted tables, which an older daemon may have written with other base rules, to the
+   * current ones, in one transaction that keeps every per-guest rule: the chains and the set are
+   * made where missing, the set's elements replaced, the old base rules ({@code oldBaseRules},
+   * every rule without an instance's comment) deleted by handle and the current ones appended
+   * behind the per-guest rules, which are always inserted at the front.
+   */
+  public String refreshBase(List<FirewallRule> oldBaseRules) {
+    String table = network.tableName();
+    StringBuilder script = new StringBuilder();
+    for (BaseChain chain : baseChains()) {
+      script
+          .append("add chain ")
+          .append(chain.family())
+          .append(' ')
+          .append(table)
+          .append(' ')
+          .append(chain.name())
+          .append(" { ")
+          .append(chain.declaration())
+          .append(" }\n");
+    }
+    String set = "inet " + table + " " + NOT_OUTSIDE_SET;
+    script.append("add set ").append(set).append(" { type ipv4_addr; flags interval; }\n");
+    script.append("flush set ").append(set).append('\n');
+    script.append("add element ").append(set).append(" { ").append(notOutside()).append(" }\n");
+    script.append(deleteRules(oldBaseRules));
+    for (BaseChain chain : baseChains()) {
+      for (String rule : chain.rules()) {
+        script
+            .append("add rule ")
+            .append(chain.family())
+            .append(' ')
+            .append(table)
+            .append(' ')
+            .append(chain.name())
+            .append(' ')
+            .append(rule)
+            .append('\n');
+      }
+    }
+    return script.toString();
   }
 
   /** Removes both tables (the daemon's network is taken down). */

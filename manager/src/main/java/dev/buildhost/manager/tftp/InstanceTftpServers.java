@@ -90,7 +90,7 @@ public final class InstanceTftpServers implements AutoCloseable {
         break;
       }
       try {
-        return open(folder, port, limits, listener);
+        return open(folder, port, limits, listener, false);
       } catch (IOException e) {
         pool.release(port);
         if (!inUse(e)) {
@@ -115,28 +115,44 @@ public final class InstanceTftpServers implements AutoCloseable {
             + " in use by other programs; widen the range (tftp-ports) or wait for instances to end");
   }
 
-  /** A server on a given port, already held in the pool or held now (an adopted instance). */
+  /**
+   * A new instance's server on a given port, already held in the pool or held now (a prepared
+   * launch's). The files in the folder, which the host put there, do not count against the quota:
+   * only what the guest uploads does.
+   */
   public TftpServer startOn(Path folder, int port, Manifest machine, TransferListener listener)
       throws IOException {
-    return startOn(folder, port, defaultLimits.overriddenBy(machine), listener);
+    return startOn(folder, port, defaultLimits.overriddenBy(machine), listener, false);
   }
 
   /**
-   * A server on a given port with the daemon's default upload limits: for an instance whose machine
-   * cannot be known (its journal record is unreadable).
+   * An adopted instance's server (a restarted daemon's) on its port. Its folder holds the host's
+   * files and what the guest uploaded before, which cannot be told apart: all of it counts against
+   * the quota.
    */
-  public TftpServer startOn(Path folder, int port, TransferListener listener) throws IOException {
-    return startOn(folder, port, defaultLimits, listener);
+  public TftpServer adopt(Path folder, int port, Manifest machine, TransferListener listener)
+      throws IOException {
+    return startOn(folder, port, defaultLimits.overriddenBy(machine), listener, true);
   }
 
-  private TftpServer startOn(Path folder, int port, UploadLimits limits, TransferListener listener)
+  /**
+   * An adopted instance's server with the daemon's default upload limits: for an instance whose
+   * machine cannot be known (its journal record is unreadable). Every file in its folder counts
+   * against the quota, as in {@link #adopt(Path, int, Manifest, TransferListener)}.
+   */
+  public TftpServer adopt(Path folder, int port, TransferListener listener) throws IOException {
+    return startOn(folder, port, defaultLimits, listener, true);
+  }
+
+  private TftpServer startOn(
+      Path folder, int port, UploadLimits limits, TransferListener listener, boolean countExisting)
       throws IOException {
     boolean heldHere = pool.hold(port);
     if (!heldHere && !pool.isHeld(port)) {
       throw new IOException("TFTP port " + port + " lies outside the range " + pool.range());
     }
     try {
-      return open(folder, port, limits, listener);
+      return open(folder, port, limits, listener, countExisting);
     } catch (IOException e) {
       if (heldHere) {
         pool.release(port);
@@ -186,7 +202,8 @@ public final class InstanceTftpServers implements AutoCloseable {
     return requestLoop;
   }
 
-  private TftpServer open(Path folder, int port, UploadLimits limits, TransferListener listener)
+  private TftpServer open(
+      Path folder, int port, UploadLimits limits, TransferListener listener, boolean countExisting)
       throws IOException {
     TftpServer.Builder builder =
         TftpServer.builder(folder)
@@ -195,6 +212,7 @@ public final class InstanceTftpServers implements AutoCloseable {
             .port(port)
             .writable(true)
             .quotaBytes(limits.quotaBytes())
+            .quotaCountsExistingFiles(countExisting)
             .maxFileSizeBytes(limits.maxFileBytes())
             .listener(listener);
     if (sharedTree != null && Files.isDirectory(sharedTree)) {

@@ -92,6 +92,33 @@ class RulesetTest {
   }
 
   @Test
+  void adoptedTablesGetTheCurrentBaseRulesBehindTheGuestsInOneScript() {
+    String script =
+        ruleset.refreshBase(
+            List.of(
+                new FirewallRule("inet", "guest_to_host", 12, ""),
+                new FirewallRule("bridge", "guest_ports", 4, "")));
+    List<String> lines = script.lines().toList();
+    assertTrue(
+        lines.contains(
+            "add chain inet buildhost guest_to_host { type filter hook input priority filter;"
+                + " policy accept; }"),
+        script);
+    assertTrue(lines.contains("flush set inet buildhost not_outside"), script);
+    int deleted = lines.indexOf("delete rule inet buildhost guest_to_host handle 12");
+    assertTrue(deleted >= 0, script);
+    assertTrue(lines.contains("delete rule bridge buildhost guest_ports handle 4"), script);
+    int dns =
+        lines.indexOf(
+            "add rule inet buildhost guest_to_host ip daddr 196.254.111.222 meta l4proto { udp,"
+                + " tcp } th dport 53 accept comment \"DNS: the daemon's dnsmasq, local names"
+                + " only\"");
+    assertTrue(dns > deleted, "old base rules go before the current ones are appended: " + script);
+    assertFalse(script.contains("insert rule"), "appended, behind the guests' inserted rules");
+    assertFalse(script.contains("instance "), "no guest's rule is touched");
+  }
+
+  @Test
   void rulesAreDeletedByHandleAndBadGuestsAreRefused() {
     assertEquals(
         "delete rule inet buildhost guest_tftp_dnat handle 7\ndelete rule bridge buildhost guest_ports handle 3\n",

@@ -135,6 +135,42 @@ class InstanceTftpServersTest {
   }
 
   @Test
+  void aNewInstancesQuotaCountsOnlyWhatItsGuestUploadsAndAnAdoptedOnesCountsAll() throws Exception {
+    int first = 30000 + (int) (Math.random() * 20000);
+    InstanceTftpServers limited =
+        new InstanceTftpServers(
+            new TftpPortPool(first, first + 9),
+            new UploadLimits(3000, 3000),
+            InetAddress.getLoopbackAddress(),
+            shared);
+    Path folder = Files.createDirectories(shared.resolve("m-20261201-160000-cccc"));
+    Files.write(folder.resolve("input.bin"), new byte[2500]); // the host's, through the API
+    Path upload = Files.write(dir.resolve("result.bin"), new byte[2000]);
+
+    TftpServer fresh = limited.start(folder, machineWithoutLimits(), event -> {});
+    try {
+      Curl stored =
+          curl("tftp://127.0.0.1:" + fresh.port() + "/result.bin", "-T", upload.toString());
+      assertEquals(0, stored.exit(), "2000 bytes of 3000, the host's 2500 not counted: " + stored);
+    } finally {
+      limited.stop(fresh, fresh.port());
+    }
+
+    // A restarted daemon cannot tell the host's files from the guest's: all count.
+    TftpServer adopted = limited.adopt(folder, fresh.port(), machineWithoutLimits(), event -> {});
+    try {
+      Files.write(upload, new byte[100]);
+      Curl refused =
+          curl("tftp://127.0.0.1:" + adopted.port() + "/more.bin", "-T", upload.toString());
+      assertNotEquals(0, refused.exit(), "4500 bytes are stored already: " + refused);
+      assertFalse(Files.exists(folder.resolve("more.bin")));
+    } finally {
+      limited.stop(adopted, adopted.port());
+      limited.close();
+    }
+  }
+
+  @Test
   void instanceFoldersAreRecognisedByTheirIdShape() {
     assertTrue(InstanceTftpServers.isInstanceFolder(OTHER));
     assertFalse(InstanceTftpServers.isInstanceFolder("toolchain"));

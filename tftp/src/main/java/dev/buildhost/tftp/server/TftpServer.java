@@ -68,6 +68,7 @@ public final class TftpServer implements AutoCloseable {
   private final int requestedPort;
   final boolean writable;
   final long quotaBytes;
+  private final boolean quotaCountsExistingFiles;
   final long maxFileSizeBytes;
   final boolean allowOverwrite;
   final int maxTransfers;
@@ -111,6 +112,7 @@ public final class TftpServer implements AutoCloseable {
     this.requestedPort = b.port;
     this.writable = b.writable;
     this.quotaBytes = b.quotaBytes;
+    this.quotaCountsExistingFiles = b.quotaCountsExistingFiles;
     this.maxFileSizeBytes = b.maxFileSizeBytes;
     this.allowOverwrite = b.allowOverwrite;
     this.maxTransfers = b.maxTransfers;
@@ -138,7 +140,7 @@ public final class TftpServer implements AutoCloseable {
         sharedPaths = new SafePaths(sharedRoot);
       }
       if (writable) {
-        stored = StoredBytes.measure(paths.root());
+        stored = StoredBytes.measure(paths.root(), quotaCountsExistingFiles);
       }
       DatagramChannel channel = DatagramChannel.open(family());
       try {
@@ -464,7 +466,7 @@ public final class TftpServer implements AutoCloseable {
     return uploadsInFlight.addAndGet(delta);
   }
 
-  /** The running count of the bytes stored under a writable root. */
+  /** The running count of the bytes under a writable root that count against the quota. */
   StoredBytes stored() {
     return stored;
   }
@@ -475,6 +477,7 @@ public final class TftpServer implements AutoCloseable {
     private int port = 69;
     private boolean writable;
     private long quotaBytes = Long.MAX_VALUE;
+    private boolean quotaCountsExistingFiles = true;
     private long maxFileSizeBytes = Long.MAX_VALUE;
     private boolean allowOverwrite = true;
     private int maxBlockSize = 65464;
@@ -512,6 +515,16 @@ public final class TftpServer implements AutoCloseable {
 
     public Builder quotaBytes(long bytes) {
       this.quotaBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Whether the files in the root when the server starts count against the quota (the default),
+     * or only what its uploads store: an instance's server, whose folder holds the task files the
+     * host put there, counts only what the guest uploads.
+     */
+    public Builder quotaCountsExistingFiles(boolean count) {
+      this.quotaCountsExistingFiles = count;
       return this;
     }
 

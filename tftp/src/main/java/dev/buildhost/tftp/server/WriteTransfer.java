@@ -17,7 +17,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -53,7 +52,7 @@ final class WriteTransfer extends Transfer {
       if (exists && !server.allowOverwrite) {
         throw new TftpProtocolException(Opcodes.ERR_FILE_EXISTS, "file already exists");
       }
-      replacedSize = exists ? Files.size(target) : 0;
+      replacedSize = server.stored().countedFor(target);
       long quotaLeft =
           server.quotaBytes - (server.stored().get() - replacedSize + server.uploadsInFlight());
       long spaceLeft = Files.getFileStore(target.getParent()).getUsableSpace();
@@ -215,7 +214,7 @@ final class WriteTransfer extends Transfer {
     }
     StoredBytes stored = server.stored();
     synchronized (stored) {
-      long replaced = server.allowOverwrite ? regularFileSize(target) : 0;
+      long replaced = stored.countedFor(target);
       if (server.quotaBytes != Long.MAX_VALUE
           && stored.get() - replaced + bytes > server.quotaBytes) {
         throw overQuota();
@@ -239,20 +238,7 @@ final class WriteTransfer extends Transfer {
       // may see the bytes in neither for a moment, never in both: the check above is the exact one
       server.addUploadBytes(-accounted);
       accounted = 0;
-      stored.add(bytes - replaced);
-    }
-  }
-
-  /**
-   * The size of the regular file at {@code path}, 0 if there is none (links are never followed).
-   */
-  private static long regularFileSize(Path path) {
-    try {
-      BasicFileAttributes attrs =
-          Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      return attrs.isRegularFile() ? attrs.size() : 0;
-    } catch (IOException e) {
-      return 0;
+      stored.stored(target, bytes);
     }
   }
 

@@ -151,6 +151,46 @@ class UploadTest {
   }
 
   @Test
+  void aServerCountingOnlyItsUploadsLeavesTheHostsFilesOutOfTheQuota() throws Exception {
+    // An instance's folder: the host put a 4000-byte task there before the server started.
+    Files.write(root.resolve("task.manifest"), random(4000, 40));
+    try (ServerFixture f =
+            new ServerFixture(
+                root, b -> b.writable(true).quotaBytes(5000).quotaCountsExistingFiles(false));
+        FaultyClient c = f.client()) {
+      // ...and one more while it runs (the API's copy-to).
+      Files.write(root.resolve("input.bin"), random(3000, 41));
+      FaultyClient.Result whole = c.upload("result", "octet", Map.of(), random(5000, 42));
+      assertTrue(whole.ok(), () -> "the whole quota is the guest's: " + whole.error());
+      assertEquals(3, c.upload("more", "octet", Map.of(), random(1, 43)).error().errorCode());
+      // The guest replaces the host's task: only its own 1000 bytes would count, over the quota.
+      assertEquals(
+          3, c.upload("task.manifest", "octet", Map.of(), random(1000, 44)).error().errorCode());
+      // Replacing its own upload counts the difference.
+      assertTrue(c.upload("result", "octet", Map.of(), random(4000, 45)).ok());
+      assertTrue(c.upload("task.manifest", "octet", Map.of(), random(1000, 46)).ok());
+      assertEquals(3, c.upload("more", "octet", Map.of(), random(1, 47)).error().errorCode());
+      f.awaitIdle();
+    }
+    assertArrayEquals(random(1000, 46), Files.readAllBytes(root.resolve("task.manifest")));
+    assertArrayEquals(random(3000, 41), Files.readAllBytes(root.resolve("input.bin")));
+    assertFalse(Files.exists(root.resolve("more")));
+  }
+
+  @Test
+  void byDefaultTheFilesInTheRootAtStartCountAgainstTheQuota() throws Exception {
+    Files.write(root.resolve("old"), random(4000, 50));
+    try (ServerFixture f = new ServerFixture(root, b -> b.writable(true).quotaBytes(5000));
+        FaultyClient c = f.client()) {
+      assertEquals(3, c.upload("new", "octet", Map.of(), random(1001, 51)).error().errorCode());
+      assertTrue(c.upload("new", "octet", Map.of(), random(1000, 52)).ok());
+      assertTrue(c.upload("old", "octet", Map.of(), random(10, 53)).ok(), "its 4000 bytes freed");
+      assertTrue(c.upload("third", "octet", Map.of(), random(3990, 54)).ok());
+      f.awaitIdle();
+    }
+  }
+
+  @Test
   void failedUploadsLeaveTheCountAsItWas() throws Exception {
     try (ServerFixture f = new ServerFixture(root, b -> b.writable(true).quotaBytes(5000));
         FaultyClient c = f.client()) {
