@@ -149,6 +149,7 @@ public class BootstrapBench {
                 }
               });
     }
+    deleteTree(root);
   }
 
   /**
