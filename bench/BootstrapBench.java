@@ -6,6 +6,7 @@ import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.docker.DockerBackend;
 import dev.buildhost.manager.instance.InstanceManager;
+import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.model.BootstrappedMode;
 import dev.buildhost.manager.model.Instance;
@@ -33,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  * (1) the time from start() to the end of a build that installs the toolchain itself (fetch over
  * TFTP and unpack, as a bootstrap does) against a build started from the bootstrapped state that
  * finds it installed; (2) the start latency (start() to RUNNING) of a bootstrapped instance against
- * a plain one (target ratio at most 1.1). Medians of RUNS runs. Arguments: MACHINES_DIR MACHINE.
+ * a plain one (target ratio at most 1.1); (3) the same start latency for the sample VM: an instance
+ * whose overlay goes over the bootstrap's layer against one over the bare disk. Medians of RUNS
+ * runs. Arguments: MACHINES_DIR CONTAINER_MACHINE VM_MACHINE LIBVIRT_URI.
  */
 public class BootstrapBench {
 
@@ -42,29 +45,16 @@ public class BootstrapBench {
 
   public static void main(String[] args) throws Exception {
     Path samples = Path.of(args[0]);
-    String sample = args[1];
+    containerRows(samples, args[1]);
+    vmRow(samples, args[2], args[3]);
+  }
+
+  /** The container rows: a build installing the toolchain against one from the state; starts. */
+  static void containerRows(Path samples, String sample) throws Exception {
     Path root = Files.createTempDirectory("buildhost-bench-bootstrap-");
     String machine = "bench-bs";
-    Path source = samples.resolve(sample).resolve(sample + "-1").toRealPath();
-    Path revision =
-        Files.createDirectories(root.resolve("machines/" + machine + "/" + machine + "-1.0"));
-    try (var files = Files.list(source)) {
-      for (Path file : files.toList()) {
-        Path target = revision.resolve(file.getFileName());
-        if (file.getFileName().toString().equals("manifest")) {
-          Files.writeString(
-              target, Files.readString(file).replaceFirst("(?m)^name: .*$", "name: " + machine));
-        } else {
-          Files.copy(file, target);
-        }
-      }
-    }
-    Files.createSymbolicLink(
-        root.resolve("machines/" + machine + "/" + machine + "-1"), revision.getFileName());
-    Path toolchains = Files.createDirectories(root.resolve("tftp/toolchain/bench"));
-    Files.writeString(toolchains.resolve("toolchain.sha256"), "bench  toolchain.tar\n");
+    Path toolchains = machine(samples, sample, root, machine);
     byte[] tar = toolchainTar();
-
     ManagerConfig config =
         new ManagerConfig(
             root,
@@ -85,19 +75,7 @@ public class BootstrapBench {
     Map<String, CompletableFuture<Long>> stopped = new ConcurrentHashMap<>();
     try (InstanceManager manager =
         InstanceManager.open(config, library::inService, List.of(backend))) {
-      manager.subscribe(
-          event -> {
-            String id = event.instance().id();
-            if (event.kind() == InstanceEvent.Kind.RUNNING) {
-              running
-                  .computeIfAbsent(id, k -> new CompletableFuture<>())
-                  .complete(System.nanoTime());
-            } else if (event.kind() == InstanceEvent.Kind.STOPPED) {
-              stopped
-                  .computeIfAbsent(id, k -> new CompletableFuture<>())
-                  .complete(System.nanoTime());
-            }
-          });
+      manager.subscribe(event -> record(event, running, stopped));
       Bootstraps bootstraps =
           new Bootstraps(
               manager,
@@ -170,6 +148,150 @@ public class BootstrapBench {
                       new dev.buildhost.manager.backend.KeptDisk(null, s.state().image()));
                 }
               });
+    }
+    deleteTree(root);
+  }
+
+  /**
+   * The VM row: the start latency (start() to RUNNING) of the sample VM on its bootstrapped state
+   * (its one-shot overlay over the bootstrap's layer over the revision's disk) against the bare
+   * revision (the overlay over the disk). Each instance is terminated once RUNNING.
+   */
+  static void vmRow(Path samples, String sample, String uri) throws Exception {
+    Path root = Files.createTempDirectory("buildhost-bench-bootstrap-vm-");
+    String machine = "bench-bs-vm";
+    Path toolchains = machine(samples, sample, root, machine);
+    ManagerConfig config =
+        new ManagerConfig(
+            root,
+            root.resolve("state"),
+            25600,
+            25699,
+            4,
+            16384,
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(5),
+            Acceleration.AUTO,
+            uri,
+            "unix:///var/run/docker.sock",
+            "host");
+    LibvirtBackend backend = new LibvirtBackend(config);
+    MachineLibrary library = new MachineLibrary(config.machinesDir());
+    Map<String, CompletableFuture<Long>> running = new ConcurrentHashMap<>();
+    Map<String, CompletableFuture<Long>> stopped = new ConcurrentHashMap<>();
+    try (InstanceManager manager =
+        InstanceManager.open(config, library::inService, List.of(backend))) {
+      manager.subscribe(event -> record(event, running, stopped));
+      Bootstraps bootstraps =
+          new Bootstraps(
+              manager,
+              library,
+              new Toolchains(toolchains.getParent(), Map.of()),
+              new StateStore(config.stateDir()),
+              List.<KeepsGuestDisk>of(backend),
+              Clock.systemUTC());
+      Instance boot =
+          bootstraps.bootstrap(
+              new StartRequest(
+                  machine,
+                  null,
+                  Map.of(
+                      "task.manifest",
+                      ": 1\nmode: bootstrap\ncommand: mkdir -p $BUILDHOST_PERSIST\n"
+                          .getBytes(StandardCharsets.UTF_8)),
+                  BootstrappedMode.NEVER,
+                  null));
+      endOf(manager, boot, stopped);
+      System.out.println(
+          "VM bootstrap ("
+              + backend.accelerationChoice().domainType()
+              + "): "
+              + manager.get(boot.id()).message());
+      Map<String, byte[]> sleep =
+          Map.of("task.manifest", ": 1\ncommand: sleep 600\n".getBytes(StandardCharsets.UTF_8));
+      List<Long> bare = new ArrayList<>();
+      List<Long> onState = new ArrayList<>();
+      for (int i = 0; i < RUNS; i++) {
+        bare.add(
+            startLatency(
+                manager, bootstraps, machine, sleep, BootstrappedMode.NEVER, running, stopped));
+        onState.add(
+            startLatency(
+                manager, bootstraps, machine, sleep, BootstrappedMode.REQUIRED, running, stopped));
+      }
+      double plain = median(bare);
+      double boots = median(onState);
+      System.out.printf(Locale.ROOT, "%-44s %10.0f%n", "start latency, bare " + sample, plain);
+      System.out.printf(
+          Locale.ROOT, "%-44s %10.0f%n", "start latency, bootstrapped " + sample, boots);
+      System.out.printf(
+          Locale.ROOT, "ratio VM start bootstrapped / bare: %.2f (target <= 1.1)%n", boots / plain);
+    }
+    deleteTree(root);
+  }
+
+  /** start() to RUNNING of one instance, which is then terminated and awaited. */
+  static long startLatency(
+      InstanceManager manager,
+      Bootstraps bootstraps,
+      String machine,
+      Map<String, byte[]> files,
+      BootstrappedMode mode,
+      Map<String, CompletableFuture<Long>> running,
+      Map<String, CompletableFuture<Long>> stopped)
+      throws Exception {
+    long t0 = System.nanoTime();
+    Instance instance = bootstraps.start(new StartRequest(machine, null, files, mode, null));
+    long latency = at(running, instance) - t0;
+    manager.terminate(instance.id());
+    endOf(manager, instance, stopped);
+    manager.delete(instance.id());
+    return latency;
+  }
+
+  static void record(
+      InstanceEvent event,
+      Map<String, CompletableFuture<Long>> running,
+      Map<String, CompletableFuture<Long>> stopped) {
+    String id = event.instance().id();
+    if (event.kind() == InstanceEvent.Kind.RUNNING) {
+      running.computeIfAbsent(id, k -> new CompletableFuture<>()).complete(System.nanoTime());
+    } else if (event.kind() == InstanceEvent.Kind.STOPPED) {
+      stopped.computeIfAbsent(id, k -> new CompletableFuture<>()).complete(System.nanoTime());
+    }
+  }
+
+  /**
+   * {@code root/machines/MACHINE/MACHINE-1.0}, a copy of the sample's revision in service, and the
+   * toolchain "bench" published as the monitor does; returns the toolchain's folder.
+   */
+  static Path machine(Path samples, String sample, Path root, String machine) throws IOException {
+    Path source = samples.resolve(sample).resolve(sample + "-1").toRealPath();
+    Path revision =
+        Files.createDirectories(root.resolve("machines/" + machine + "/" + machine + "-1.0"));
+    try (var files = Files.list(source)) {
+      for (Path file : files.toList()) {
+        Path target = revision.resolve(file.getFileName());
+        if (file.getFileName().toString().equals("manifest")) {
+          Files.writeString(
+              target, Files.readString(file).replaceFirst("(?m)^name: .*$", "name: " + machine));
+        } else {
+          Files.copy(file, target);
+        }
+      }
+    }
+    Files.createSymbolicLink(
+        root.resolve("machines/" + machine + "/" + machine + "-1"), revision.getFileName());
+    Path toolchains = Files.createDirectories(root.resolve("tftp/toolchain/bench"));
+    Files.writeString(toolchains.resolve("toolchain.sha256"), "bench  toolchain.tar\n");
+    return toolchains;
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    try (var paths = Files.walk(root)) {
+      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
     }
   }
 

@@ -30,8 +30,11 @@
 #              result is tried for a few seconds only, the server may be gone).
 #   Bootstrap  a task with the line `mode: bootstrap` first installs the toolchain into the guest's
 #              disk: each `toolchain: FILE` line names a tar archive (FILE ending in .tar.gz or
-#              .tgz: gzipped) that the worker downloads over TFTP from the same endpoint and unpacks
-#              into BUILDHOST_PERSIST (VMs: persist/ on the machine's disk, containers: default
+#              .tgz: gzipped) that the worker downloads over TFTP from the same endpoint: a file
+#              the agent put into the instance folder (`toolchain.tar.gz`) or a path in the
+#              host's shared read-only tree, such as the toolchain the monitor publishes
+#              (`toolchain/stable/build2-toolchain.tar.gz`; no `..`, no leading `/` or `.`), and unpacks
+#              it into BUILDHOST_PERSIST (VMs: persist/ on the machine's disk, containers: default
 #              /opt/buildhost), then syncs. A failed download or unpack ends the task with status
 #              error. The commands run afterwards, in bootstrap and build mode alike, with
 #              BUILDHOST_PERSIST in their environment: a build finds the toolchain there.
@@ -190,22 +193,23 @@ if [ "$mode" = bootstrap ]; then
   sed -n 's/^toolchain:[[:space:]]*//p' "$WORK/task.lines" >"$WORK/toolchains"
   while IFS= read -r archive <&3; do
     case "$archive" in
-      '' | */* | .*)
-        say "toolchain '$archive' is not a plain file name"
-        echo "buildhost-worker: toolchain '$archive' is not a plain file name" >>"$WORK/log"
+      '' | /* | .* | */.* | */ | *//*)
+        say "toolchain '$archive' is not a file name or a path in the shared tree"
+        echo "buildhost-worker: toolchain '$archive' is not a file name or a path in the shared tree" >>"$WORK/log"
         upload_result "$UPLOAD_WAIT" error 65 || exit 74
         exit 65
         ;;
     esac
+    local_name=${archive##*/}
     case "$archive" in *.gz | *.tgz) unzip=z ;; *) unzip= ;; esac
     # A toolchain is large: one transfer may take minutes (TOOLCHAIN_TRY_TIMEOUT), in big blocks
     # when busybox tftp has -b.
     short_timeout=$TRY_TIMEOUT
     TRY_TIMEOUT=$TOOLCHAIN_TRY_TIMEOUT
     BIG_BLOCKS=yes
-    if ! transfer get "$WORK/$archive" "$archive" 30 \
+    if ! transfer get "$WORK/$local_name" "$archive" 30 \
       || ! mkdir -p "$BUILDHOST_PERSIST" \
-      || ! tar -x${unzip}f "$WORK/$archive" -C "$BUILDHOST_PERSIST" >>"$WORK/log" 2>&1; then
+      || ! tar -x${unzip}f "$WORK/$local_name" -C "$BUILDHOST_PERSIST" >>"$WORK/log" 2>&1; then
       say "cannot install toolchain $archive"
       echo "buildhost-worker: cannot install toolchain $archive" >>"$WORK/log"
       upload_result "$UPLOAD_WAIT" error 66 || exit 74
@@ -213,7 +217,7 @@ if [ "$mode" = bootstrap ]; then
     fi
     TRY_TIMEOUT=$short_timeout
     BIG_BLOCKS=no
-    rm -f "$WORK/$archive"
+    rm -f "$WORK/$local_name"
     say "installed toolchain $archive"
     echo "buildhost-worker: installed toolchain $archive" >>"$WORK/log"
   done 3<"$WORK/toolchains"

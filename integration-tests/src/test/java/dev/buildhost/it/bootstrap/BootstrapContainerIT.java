@@ -25,6 +25,7 @@ import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.ManagerException;
 import dev.buildhost.manager.model.StartRequest;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -271,6 +272,57 @@ class BootstrapContainerIT {
     Instance build =
         awaitStopped(build(BootstrappedMode.REQUIRED, "cat $BUILDHOST_PERSIST/marker").id());
     assertTrue(result(build.id()).log().contains("toolchain v2"), result(build.id()).log());
+  }
+
+  @Test
+  void theWorkerFetchesTheToolchainFromTheSharedTreeWhenTheTaskNamesItsPath() throws Exception {
+    // As the monitor publishes it: the archive beside its checksum file; nothing is put.
+    Path shared = root.resolve("tftp/toolchain").resolve(BootstrapFixture.TOOLCHAIN);
+    Files.write(shared.resolve(BootstrapFixture.ARCHIVE), BootstrapFixture.toolchainTar("shared"));
+    String path = "toolchain/" + BootstrapFixture.TOOLCHAIN + "/" + BootstrapFixture.ARCHIVE;
+    Instance bootstrap =
+        awaitStopped(
+            opened
+                .bootstraps()
+                .bootstrap(
+                    new StartRequest(
+                        machine,
+                        null,
+                        Map.of(
+                            "task.manifest",
+                            (": 1\nmode: bootstrap\ntoolchain: " + path + "\n")
+                                .getBytes(StandardCharsets.UTF_8)),
+                        BootstrappedMode.NEVER,
+                        null))
+                .id());
+    assertTrue(bootstrap.message().startsWith("bootstrap published"), bootstrap.toString());
+    assertFalse(
+        Files.exists(opened.manager().tftpFolder(bootstrap.id()).resolve(BootstrapFixture.ARCHIVE)),
+        "nothing was put into the instance folder");
+
+    Instance build =
+        awaitStopped(build(BootstrappedMode.REQUIRED, "cat $BUILDHOST_PERSIST/marker").id());
+    assertTrue(result(build.id()).log().contains("toolchain shared"), result(build.id()).log());
+
+    Instance escaping =
+        awaitStopped(
+            opened
+                .bootstraps()
+                .bootstrap(
+                    new StartRequest(
+                        machine,
+                        null,
+                        Map.of(
+                            "task.manifest",
+                            ": 1\nmode: bootstrap\ntoolchain: toolchain/../../etc/passwd\n"
+                                .getBytes(StandardCharsets.UTF_8)),
+                        BootstrappedMode.NEVER,
+                        null))
+                .id());
+    assertEquals(65, escaping.exitCode(), escaping.toString());
+    assertTrue(
+        result(escaping.id()).log().contains("is not a file name or a path in the shared tree"),
+        result(escaping.id()).log());
   }
 
   @Test

@@ -68,10 +68,6 @@ class ManualStructureTest {
   /** Blocks that publish instances or set up a farm's etcd. */
   private static Map<String, String> shownOnlyFarm() {
     return Map.of(
-        "doc/api.md|curl -sf -H \"$auth\" -H 'Content-Type: application/json' \\",
-        "publishes a stopped kept instance as a new revision; PublishIT does it against real libvirtd and dockerd",
-        "doc/machines.md|printf ': 1\\ncommand: mkdir -p $BUILDHOST_PERSIST && echo ready > $BUILDHOST_PERSIST/prepared\\n' > prepare.manifest",
-        "boots, keeps and publishes a sample VM for minutes; PublishIT runs the same flow",
         "doc/fleet.md|etcd --name m1 --data-dir /var/lib/etcd \\",
         "starts an etcd member on a farm's address; EtcdCluster starts three on loopback for the fleet tests",
         "doc/fleet.md|ETCDCTL_API=3 etcdctl --endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379 \\",

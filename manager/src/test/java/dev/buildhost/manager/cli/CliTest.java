@@ -161,6 +161,7 @@ class CliTest {
     Run show = run("show", id);
     assertTrue(show.out().contains("Id=" + id + "\n"), show.out());
     assertTrue(show.out().contains("Machine=fake-worker\n"), show.out());
+    assertTrue(show.out().contains("Keep=no\nKept=\n"), "started without --keep: " + show.out());
     assertTrue(run("instances").out().contains(id), "instances lists it");
     assertEquals("fake-worker\n", run("show", "-p", "Machine", "--value", id).out());
     assertEquals(
