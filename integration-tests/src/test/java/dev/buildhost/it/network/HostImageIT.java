@@ -22,6 +22,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -123,8 +124,18 @@ class HostImageIT {
               .start();
       http = HttpServer.create(new InetSocketAddress(SERVER, 0), 16);
       Path served = image;
-      http.createContext("/buildos/", exchange -> serve(exchange, served, "/buildos/"));
-      http.createContext("/toolchain/", exchange -> serve(exchange, toolchain, "/toolchain/"));
+      // One context at "/": the HttpServer here is Jetty's (jetty-http-spi, on the classpath
+      // through the manager), which matches a context "/buildos/" to no file under it.
+      http.createContext(
+          "/",
+          exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            if (path.startsWith("/toolchain/")) {
+              serve(exchange, toolchain, "/toolchain/");
+            } else {
+              serve(exchange, served, "/buildos/");
+            }
+          });
       http.start();
       String base = "http://" + SERVER + ":" + http.getAddress().getPort();
       check(
@@ -164,24 +175,28 @@ class HostImageIT {
               "order=n"));
 
       awaitBoot(console, 1, firstId);
-      assertTrue(
-          console(console).contains("OS build-id baseline: '" + firstId + "'"),
-          "the monitor took the served build-id as its baseline");
+      awaitBaseline(console, firstId);
       assertTrue(
           console(console).contains("toolchain toolchain bootstrapped"),
           "the monitor bootstrapped the toolchain from the HTTP server");
 
-      HttpResponse<String> metrics =
-          HttpClient.newBuilder()
-              .connectTimeout(Duration.ofSeconds(30))
-              .build()
-              .send(
-                  HttpRequest.newBuilder(URI.create("http://" + GUEST + ":7346/metrics"))
-                      .timeout(Duration.ofSeconds(60))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, metrics.statusCode(), "the host's daemon answers GET /metrics");
-      assertTrue(metrics.body().contains("buildhost_"), "buildhost metrics: " + metrics.body());
+      // The monitor is ready before the daemon's JVM is: both start at once, and a JVM start
+      // takes minutes under TCG.
+      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
+      HttpRequest metricsRequest =
+          HttpRequest.newBuilder(URI.create("http://" + GUEST + ":7346/metrics"))
+              .timeout(Duration.ofSeconds(60))
+              .build();
+      String metrics =
+          Awaitility.await("the host's daemon answers GET /metrics")
+              .atMost(BOOT_TIMEOUT)
+              .pollInterval(Duration.ofSeconds(2))
+              .ignoreExceptions()
+              .until(
+                  () -> client.send(metricsRequest, HttpResponse.BodyHandlers.ofString()),
+                  response -> response.statusCode() == 200)
+              .body();
+      assertTrue(metrics.contains("buildhost_"), "buildhost metrics: " + metrics);
       mark("the host's daemon answers its API (GET /metrics)");
       Path fetched = temp.resolve("fetched.txt");
       check(
@@ -202,15 +217,14 @@ class HostImageIT {
       awaitConsole(console, "is draining", 1, "the host drains its daemon");
       awaitConsole(console, "reboot under way", 1, "the monitor reboots the host");
       awaitBoot(console, 2, secondId);
-      assertTrue(
-          console(console).contains("OS build-id baseline: '" + secondId + "'"),
-          "after the reboot the monitor reports the new build-id");
+      awaitBaseline(console, secondId);
       System.out.println("boot timeline (seconds since QEMU started):");
       timeline.forEach(line -> System.out.println("  " + line));
-    } catch (AssertionError | RuntimeException e) {
+    } catch (Exception | AssertionError e) {
       System.out.println("boot timeline so far:");
       timeline.forEach(line -> System.out.println("  " + line));
       System.out.println("console (tail):\n" + tail(temp.resolve("console.log")));
+      keepConsole(temp.resolve("console.log"));
       throw e;
     } finally {
       for (int i = processes.size() - 1; i >= 0; i--) {
@@ -244,6 +258,19 @@ class HostImageIT {
     awaitConsole(console, "Welcome to ", n, "systemd starts");
     awaitConsole(console, "toolchain toolchain bootstrapped", n, "the monitor bootstrapped");
     awaitConsole(console, "watching every", n, "the monitor is ready (watching)");
+  }
+
+  /**
+   * Waits for the monitor to take {@code buildId} as its baseline: at its start, or at its first
+   * check when the build-id could not be read at the start (a network not answering yet, seen after
+   * the reboot).
+   */
+  private void awaitBaseline(Path console, String buildId) {
+    awaitConsole(
+        console,
+        "OS build-id baseline: '" + buildId + "'",
+        1,
+        "the monitor reports build-id " + buildId + " (its baseline)");
   }
 
   private void awaitConsole(Path console, String text, int occurrence, String what) {
@@ -293,7 +320,8 @@ class HostImageIT {
 
   private static void serve(HttpExchange exchange, Path root, String prefix) throws IOException {
     try (exchange) {
-      String name = exchange.getRequestURI().getPath().substring(prefix.length());
+      String path = exchange.getRequestURI().getPath();
+      String name = path.startsWith(prefix) ? path.substring(prefix.length()) : "";
       Path file = root.resolve(name).normalize();
       if (name.isEmpty() || !file.startsWith(root) || !Files.isRegularFile(file)) {
         exchange.sendResponseHeaders(404, -1);
@@ -328,6 +356,15 @@ class HostImageIT {
       n++;
     }
     return n;
+  }
+
+  /** The whole console of a failed run, kept beyond the temporary folder (target/). */
+  private static void keepConsole(Path console) throws IOException {
+    if (Files.exists(console)) {
+      Path kept = Path.of("target", "HostImageIT-console.log").toAbsolutePath();
+      Files.copy(console, kept, StandardCopyOption.REPLACE_EXISTING);
+      System.out.println("the whole console: " + kept);
+    }
   }
 
   private static String tail(Path file) {
