@@ -38,6 +38,9 @@ import java.util.Deque;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -195,6 +198,96 @@ class FleetFailuresIT {
         .filter(l -> l.contains(warning))
         .findFirst()
         .ifPresent(l -> timeline.append("\n  logged: ").append(l));
+    System.out.println(timeline);
+  }
+
+  @Test
+  void withEtcdDownNoHostRebootsAndOnceItIsBackTheRolloutGoesOn() throws Exception {
+    Host a = startHost("down-a", Map.of());
+    Host b = startHost("down-b", Map.of());
+
+    Instant stopped = Instant.now();
+    for (EtcdCluster.Member m : cluster.members()) {
+      cluster.stop(m);
+    }
+    Instant published = Instant.now();
+    buildId.set("buildos-2\n");
+    List<Check> checks = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      for (Host h : List.of(a, b)) {
+        Monitor.CheckResult r = h.monitor().check();
+        checks.add(new Check(h.name(), Instant.now(), r));
+        assertEquals(Monitor.Status.UNKNOWN, r.status(), h.name() + ": " + r.message());
+        assertTrue(
+            r.message().contains("the fleet's reboot slots are unknown"),
+            h.name() + ": " + r.message());
+      }
+    }
+    assertEquals(List.of(), reboots(), "reboots while etcd was down");
+    assertFalse(a.api().host().draining(), "down-a drained while etcd was down");
+    assertFalse(b.api().host().draining(), "down-b drained while etcd was down");
+
+    // All members at once: none is healthy before a majority runs.
+    ExecutorService starting = Executors.newFixedThreadPool(cluster.members().size());
+    try {
+      List<Future<?>> started = new ArrayList<>();
+      for (EtcdCluster.Member m : cluster.members()) {
+        started.add(
+            starting.submit(
+                () -> {
+                  cluster.restart(m);
+                  return null;
+                }));
+      }
+      for (Future<?> f : started) {
+        f.get();
+      }
+    } finally {
+      starting.shutdownNow();
+    }
+    Instant back = Instant.now();
+
+    await("down-a rebooting once etcd is back")
+        .atMost(Duration.ofMinutes(4))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () -> {
+              Monitor.CheckResult r = a.monitor().check();
+              checks.add(new Check(a.name(), Instant.now(), r));
+              return r.status() == Monitor.Status.REBOOTING;
+            });
+    Monitor.CheckResult waiting = b.monitor().check();
+    checks.add(new Check(b.name(), Instant.now(), waiting));
+    assertEquals(Monitor.Status.UNKNOWN, waiting.status(), waiting.message());
+    assertTrue(
+        waiting.message().contains("waiting for a reboot slot")
+            && waiting.message().contains("held by down-a"),
+        waiting.message());
+    List<Reboot> reboots = reboots();
+    assertEquals(List.of("down-a"), reboots.stream().map(Reboot::host).toList());
+
+    StringBuilder timeline =
+        new StringBuilder("etcd down (all 3 members stopped at ")
+            .append(Duration.between(published, stopped).toMillis())
+            .append(" ms, build id published at 0 ms, members healthy again at ")
+            .append(Duration.between(published, back).toMillis())
+            .append(" ms):");
+    for (Check c : checks) {
+      timeline
+          .append("\n  ")
+          .append(Duration.between(published, c.at()).toMillis())
+          .append(" ms ")
+          .append(c);
+    }
+    for (Reboot r : reboots) {
+      timeline
+          .append("\n  ")
+          .append(r.host())
+          .append(": reboot command at ")
+          .append(Duration.between(published, r.at()).toMillis())
+          .append(" ms");
+    }
+    timeline.append("\n  down-b then: ").append(waiting.message());
     System.out.println(timeline);
   }
 
