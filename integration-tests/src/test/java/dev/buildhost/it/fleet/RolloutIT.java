@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.wire.HostInfo;
+import dev.buildhost.client.wire.InstanceView;
+import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.fleet.EtcdCluster;
 import dev.buildhost.fleet.Fleet;
 import dev.buildhost.fleet.FleetSettings;
@@ -37,15 +40,18 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,11 +65,19 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>A host's reboot command is a script that records the reboot and writes the host's next boot id
  * into the file its monitor reads the boot id from; the host then "comes back": its daemon and
  * monitor are started again (the monitor reading the new boot id), and the monitor gives the slot
- * back once its daemon answers, as after a real reboot.
+ * back once its daemon answers, as after a real reboot. Right after the reboot command, before the
+ * pair stops, the test reads the host's daemon ({@code GET /v1/host}): every reboot must find its
+ * host drained with no instance left. One host runs a long instance ("command: sleep") when the
+ * build id changes: its reboot waits until the test ends that instance, once it saw the host
+ * draining.
  */
 class RolloutIT {
 
   private static final String FLEET = "it-rollout";
+
+  /** The host that runs a long instance when the new build id is published. */
+  private static final String BUSY = "roll-b";
+
   private static final List<String> HOSTS = List.of("roll-a", "roll-b", "roll-c");
   private static final Duration ROLLOUT = Duration.ofMinutes(4);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -72,8 +86,12 @@ class RolloutIT {
   private EtcdCluster cluster;
   private HttpServer buildIds;
   private final AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
-  private final ExecutorService hosts = Executors.newFixedThreadPool(HOSTS.size());
+  private final ExecutorService hosts = Executors.newFixedThreadPool(HOSTS.size() + 1);
   private final Map<String, Instant> back = new ConcurrentHashMap<>();
+  private final Map<String, AtReboot> atReboot = new ConcurrentHashMap<>();
+
+  /** What a host's daemon said right after its reboot command ran. */
+  record AtReboot(boolean draining, int activeInstances) {}
 
   @AfterEach
   void stop() throws Exception {
@@ -107,9 +125,39 @@ class RolloutIT {
       await("every monitor's baseline")
           .atMost(Duration.ofMinutes(2))
           .until(() -> HOSTS.stream().allMatch(h -> Files.exists(monitorState(h))));
+      ApiClient busy = ApiClient.forStateDir(tmp.resolve(BUSY).resolve("state"));
+      String longTask =
+          busy.start(
+                  new StartBody(
+                      TestDaemons.MACHINE,
+                      null,
+                      Map.of(
+                          "task.manifest",
+                          Base64.getEncoder()
+                              .encodeToString(
+                                  "command: sleep\n".getBytes(StandardCharsets.UTF_8)))))
+              .id();
 
       Instant published = Instant.now();
       buildId.set("buildos-2\n");
+      // BUSY drains with its instance running and does not reboot until the instance ends.
+      Future<Instant> longTaskEnded =
+          hosts.submit(
+              () -> {
+                await(BUSY + " draining with its long instance running")
+                    .atMost(ROLLOUT)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(
+                        () ->
+                            busy.host().draining()
+                                && busy.instance(longTask).state() == InstanceView.State.RUNNING);
+                assertTrue(
+                    Files.readAllLines(rebootLog).stream().noneMatch(l -> l.startsWith(BUSY + " ")),
+                    BUSY + " rebooted with its instance running");
+                Instant ended = Instant.now();
+                busy.terminate(longTask);
+                return ended;
+              });
       await("the first reboot")
           .atMost(ROLLOUT)
           .until(() -> Files.readAllLines(rebootLog).size() >= 1);
@@ -137,6 +185,20 @@ class RolloutIT {
             back.get(before.host()).isBefore(reboots.get(i).at()),
             reboots.get(i) + " rebooted before " + before.host() + " was back at " + back);
       }
+      // Each reboot after its drain: the daemon draining, no instance left.
+      assertEquals(
+          HOSTS.stream().collect(Collectors.toMap(h -> h, h -> new AtReboot(true, 0))),
+          Map.copyOf(atReboot),
+          "each host's daemon right after its reboot command");
+      Instant ended = longTaskEnded.get();
+      Reboot busyReboot = reboots.stream().filter(r -> r.host().equals(BUSY)).findFirst().get();
+      assertTrue(
+          busyReboot.at().isAfter(ended),
+          BUSY
+              + " rebooted at "
+              + busyReboot.at()
+              + ", before its long instance ended at "
+              + ended);
       // No two at once by etcd: no version of the slots' key ever held two hosts.
       List<List<String>> history = slotHistory(reader);
       assertTrue(history.stream().allMatch(h -> h.size() <= 1), "slot key history: " + history);
@@ -161,6 +223,17 @@ class RolloutIT {
             .append(Duration.between(published, back.get(r.host())).toMillis())
             .append(" ms");
       }
+      timeline
+          .append("\n  ")
+          .append(BUSY)
+          .append("'s long instance ended by the test at ")
+          .append(Duration.between(published, ended).toMillis())
+          .append(" ms, once it saw ")
+          .append(BUSY)
+          .append(" draining");
+      timeline
+          .append("\n  daemons right after their reboot command: ")
+          .append(new TreeMap<>(atReboot));
       timeline.append("\n  versions of the slots' key (holders): ").append(history);
       System.out.println(timeline);
     }
@@ -205,6 +278,8 @@ class RolloutIT {
         }
         monitor.run(false); // returns once its reboot command ran
         rebooted = true;
+        HostInfo info = ApiClient.forStateDir(root.resolve("state")).host();
+        atReboot.putIfAbsent(host, new AtReboot(info.draining(), info.capacity().active()));
       } finally {
         monitor.close();
         daemon.close();
