@@ -61,7 +61,7 @@ class ManualStructureTest {
         "doc/host-image.md|# 1. the image, into the folder both servers serve",
         "builds an image for minutes and starts DHCP on a farm's network; HostImageIT runs the same steps on "
             + "a bridge of its own",
-        "doc/host-image.md|./mvnw -B -ntp -pl integration-tests -am verify -Dit.test=HostImageIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false",
+        "doc/host-image.md|scripts/test-host-image     # the package, the image (cached in /var/cache/buildhost), HostImageIT",
         "runs HostImageIT: two emulated boots, minutes; not in the default run");
   }
 
