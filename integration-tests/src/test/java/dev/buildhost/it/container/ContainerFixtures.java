@@ -143,7 +143,9 @@ final class ContainerFixtures {
             m.command(),
             m.outboundNat(),
             quotaBytes,
-            maxFileBytes);
+            maxFileBytes,
+            null,
+            null);
     return new Revision(sample.machine(), sample.version(), sample.dir(), limited);
   }
 

@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,7 +74,7 @@ class BridgeDaemonIT {
     Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = scratch.resolve("root");
     Files.createDirectories(root);
-    linkTree(Samples.machines(), root.resolve("machines"));
+    Samples.linkTree(Samples.machines(), root.resolve("machines"));
     daemon = new DaemonProcess(root, flags("127.0.0.1:0"));
   }
 
@@ -410,26 +409,6 @@ class BridgeDaemonIT {
         connect.close();
       } catch (LibvirtException e) {
         // the connection is unusable already
-      }
-    }
-  }
-
-  /** Mirrors a folder with hard links (the revisions are read-only), keeping symlinks. */
-  static void linkTree(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
-      for (Path source : (Iterable<Path>) paths::iterator) {
-        Path target = to.resolve(from.relativize(source).toString());
-        if (Files.isSymbolicLink(source)) {
-          Files.createSymbolicLink(target, Files.readSymbolicLink(source));
-        } else if (Files.isDirectory(source)) {
-          Files.createDirectories(target);
-        } else {
-          try {
-            Files.createLink(target, source);
-          } catch (IOException | UnsupportedOperationException e) {
-            Files.copy(source, target);
-          }
-        }
       }
     }
   }

@@ -78,7 +78,7 @@ class DaemonIT {
     try (DockerClient docker = Daemons.docker()) {
       docker.pingCmd().exec();
     }
-    linkTree(Samples.machines(), root.resolve("machines"));
+    Samples.linkTree(Samples.machines(), root.resolve("machines"));
     firstPort = 40000 + (int) (Math.random() * 10000);
     daemon =
         new DaemonProcess(
@@ -99,7 +99,11 @@ class DaemonIT {
                 "--poweroff-grace",
                 "10s",
                 "--default-timeout",
-                "5m"));
+                "5m",
+                // What this test checks holds in either guest network mode; the bridge mode has
+                // its own tests (BridgeDaemonIT), and the host's default bridge stays untouched.
+                "--network-mode",
+                "user"));
   }
 
   @AfterEach
@@ -448,28 +452,6 @@ class DaemonIT {
           .lines()
           .findFirst()
           .orElse("");
-    }
-  }
-
-  /**
-   * Mirrors a folder with hard links (the revisions are read-only), keeping symlinks as they are.
-   */
-  private static void linkTree(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
-      for (Path source : (Iterable<Path>) paths::iterator) {
-        Path target = to.resolve(from.relativize(source).toString());
-        if (Files.isSymbolicLink(source)) {
-          Files.createSymbolicLink(target, Files.readSymbolicLink(source));
-        } else if (Files.isDirectory(source)) {
-          Files.createDirectories(target);
-        } else {
-          try {
-            Files.createLink(target, source);
-          } catch (IOException | UnsupportedOperationException e) {
-            Files.copy(source, target);
-          }
-        }
-      }
     }
   }
 }

@@ -12,6 +12,7 @@ import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.ResultManifest;
+import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -99,7 +100,7 @@ class DebianSampleDaemonIT {
     Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = scratch.resolve("root");
     // Revisions hold real files: hard links (a copy across file systems).
-    BridgeDaemonIT.linkTree(machine, root.resolve("machines"));
+    Samples.linkTree(machine, root.resolve("machines"));
     int firstPort = 40000 + (int) (Math.random() * 10000);
     daemon =
         new DaemonProcess(

@@ -78,7 +78,7 @@ class HostileContainerIT {
     Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = scratch.resolve("root");
     Files.createDirectories(root);
-    BridgeDaemonIT.linkTree(Samples.machines(), root.resolve("machines"));
+    Samples.linkTree(Samples.machines(), root.resolve("machines"));
     daemon = new DaemonProcess(root, flags(HOST + ":0"));
   }
 

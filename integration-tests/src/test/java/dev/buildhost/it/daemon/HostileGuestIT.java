@@ -68,7 +68,7 @@ class HostileGuestIT {
     Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = scratch.resolve("root");
     Files.createDirectories(root);
-    BridgeDaemonIT.linkTree(Samples.machines(), root.resolve("machines"));
+    Samples.linkTree(Samples.machines(), root.resolve("machines"));
     // The API on the guests' side of the host: the bridge address exists once the network is up,
     // before the API starts.
     daemon = new DaemonProcess(root, BridgeDaemonIT.flags(HOST + ":0"));

@@ -5,15 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.fleet.EtcdCluster;
 import dev.buildhost.fleet.FleetSettings;
+import dev.buildhost.it.fleet.FleetHosts.Reboot;
 import dev.buildhost.it.support.Requirement;
-import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.daemon.Daemon;
 import dev.buildhost.manager.daemon.TestDaemons;
-import dev.buildhost.manager.daemon.WorkerBackend;
 import dev.buildhost.monitor.Monitor;
 import dev.buildhost.monitor.config.ConfigLoader;
 import dev.buildhost.monitor.config.MonitorConfig;
@@ -24,8 +22,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,13 +31,11 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,8 +54,7 @@ class FleetFailuresIT {
 
   @TempDir Path tmp;
   private EtcdCluster cluster;
-  private HttpServer buildIds;
-  private final AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
+  private FleetHosts.BuildIdServer buildIds;
   private final Deque<AutoCloseable> open = new ArrayDeque<>();
   private Path rebootLog;
 
@@ -83,7 +76,7 @@ class FleetFailuresIT {
   void startCluster() throws Exception {
     Requirement.command("etcd");
     cluster = EtcdCluster.start(tmp.resolve("etcd"), 3);
-    serveBuildId();
+    buildIds = new FleetHosts.BuildIdServer();
     rebootLog = Files.createFile(tmp.resolve("reboots.log"));
   }
 
@@ -93,7 +86,7 @@ class FleetFailuresIT {
       open.pop().close();
     }
     if (buildIds != null) {
-      buildIds.stop(0);
+      buildIds.close();
     }
     if (cluster != null) {
       cluster.close();
@@ -112,7 +105,7 @@ class FleetFailuresIT {
             Map.of(Setting.SMTP_RELAY, smtp.relay(), Setting.ADMIN_EMAIL, "admin@example.org"));
 
     Instant published = Instant.now();
-    buildId.set("buildos-2\n");
+    buildIds.publish("buildos-2");
     Instant dyingChecked = Instant.now();
     assertEquals(Monitor.Status.REBOOTING, dying.monitor().check().status());
     // The host dies after its reboot command and never comes back: its slot stays in etcd.
@@ -139,7 +132,7 @@ class FleetFailuresIT {
       System.setErr(stderr);
     }
 
-    List<Reboot> reboots = reboots();
+    List<Reboot> reboots = FleetHosts.reboots(rebootLog);
     assertEquals(List.of("dead-a", "dead-b"), reboots.stream().map(Reboot::host).toList());
     Check first = checks.get(0);
     assertEquals(Monitor.Status.UNKNOWN, first.result().status(), "dead-b's first check");
@@ -211,7 +204,7 @@ class FleetFailuresIT {
       cluster.stop(m);
     }
     Instant published = Instant.now();
-    buildId.set("buildos-2\n");
+    buildIds.publish("buildos-2");
     List<Check> checks = new ArrayList<>();
     for (int round = 0; round < 3; round++) {
       for (Host h : List.of(a, b)) {
@@ -223,7 +216,7 @@ class FleetFailuresIT {
             h.name() + ": " + r.message());
       }
     }
-    assertEquals(List.of(), reboots(), "reboots while etcd was down");
+    assertEquals(List.of(), FleetHosts.reboots(rebootLog), "reboots while etcd was down");
     assertFalse(a.api().host().draining(), "down-a drained while etcd was down");
     assertFalse(b.api().host().draining(), "down-b drained while etcd was down");
 
@@ -263,7 +256,7 @@ class FleetFailuresIT {
         waiting.message().contains("waiting for a reboot slot")
             && waiting.message().contains("held by down-a"),
         waiting.message());
-    List<Reboot> reboots = reboots();
+    List<Reboot> reboots = FleetHosts.reboots(rebootLog);
     assertEquals(List.of("down-a"), reboots.stream().map(Reboot::host).toList());
 
     StringBuilder timeline =
@@ -296,33 +289,11 @@ class FleetFailuresIT {
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     Path bootIdFile = tmp.resolve(name + ".boot_id");
     Files.writeString(bootIdFile, name + "-boot-1\n");
-    Path script = tmp.resolve(name + "-reboot.sh");
-    Files.writeString(
-        script,
-        "#!/bin/sh\nprintf '%s %s\\n' " + name + " \"$(date +%s%3N)\" >> '" + rebootLog + "'\n");
-    Daemon daemon =
-        Daemon.start(
-            TestDaemons.settings(root, 2)
-                .withFleet(
-                    FleetSettings.of(cluster.endpoints(), FLEET, name)
-                        .withLeaseTtl(Duration.ofSeconds(5))),
-            config -> List.of(new WorkerBackend()),
-            ApiServer.Limits.DEFAULT);
+    Path script = FleetHosts.rebootScript(tmp, name, rebootLog, null);
+    FleetSettings fleet = FleetHosts.fleet(cluster, FLEET, name);
+    Daemon daemon = FleetHosts.startDaemon(root, fleet);
     open.push(daemon);
-    Map<Setting, String> flags = new EnumMap<>(Setting.class);
-    flags.put(Setting.ROOT, root.toString());
-    flags.put(Setting.STATE_DIR, root.resolve("state").toString());
-    flags.put(
-        Setting.BUILDID_URL,
-        "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
-    flags.put(Setting.REBOOT_COMMAND, "sh " + script);
-    flags.put(Setting.DRAIN_TIMEOUT, "1m");
-    flags.put(Setting.DRAIN_POLL, "200ms");
-    flags.put(Setting.AGENT_MODE, "none");
-    flags.put(Setting.FLEET_ENDPOINTS, cluster.endpointsText());
-    flags.put(Setting.FLEET_NAME, FLEET);
-    flags.put(Setting.FLEET_HOST, name);
-    flags.put(Setting.FLEET_REBOOT_SLOTS, "1");
+    Map<Setting, String> flags = FleetHosts.monitorFlags(root, script, buildIds, cluster, fleet);
     flags.put(Setting.FLEET_SLOT_TIMEOUT, SLOT_TIMEOUT.toSeconds() + "s");
     flags.putAll(more);
     Monitor monitor =
@@ -336,30 +307,6 @@ class FleetFailuresIT {
     assertTrue(monitor.prepare(), name + "'s monitor prepared");
     assertEquals("buildos-1", monitor.buildIdBaseline(), name + "'s baseline");
     return new Host(name, root, daemon, monitor);
-  }
-
-  record Reboot(String host, Instant at) {}
-
-  private List<Reboot> reboots() throws IOException {
-    return Files.readAllLines(rebootLog).stream()
-        .map(l -> l.split(" "))
-        .map(p -> new Reboot(p[0], Instant.ofEpochMilli(Long.parseLong(p[1]))))
-        .toList();
-  }
-
-  private void serveBuildId() throws IOException {
-    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext(
-        "/buildos-buildid",
-        ex -> {
-          byte[] bytes = buildId.get().getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-          ex.sendResponseHeaders(200, bytes.length);
-          try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-          }
-        });
-    buildIds.start();
   }
 
   /** What the monitor logs (slf4j-simple writes to the System.err of the moment) and a copy. */

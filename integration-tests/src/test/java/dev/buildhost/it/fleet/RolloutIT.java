@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.wire.HostInfo;
 import dev.buildhost.client.wire.InstanceView;
@@ -16,12 +15,10 @@ import dev.buildhost.fleet.Fleet;
 import dev.buildhost.fleet.FleetSettings;
 import dev.buildhost.fleet.HostRegistry;
 import dev.buildhost.fleet.reboot.RebootSemaphore;
+import dev.buildhost.it.fleet.FleetHosts.Reboot;
 import dev.buildhost.it.support.Requirement;
-import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.daemon.Daemon;
-import dev.buildhost.manager.daemon.DaemonSettings;
 import dev.buildhost.manager.daemon.TestDaemons;
-import dev.buildhost.manager.daemon.WorkerBackend;
 import dev.buildhost.monitor.Monitor;
 import dev.buildhost.monitor.config.ConfigLoader;
 import dev.buildhost.monitor.config.MonitorConfig;
@@ -30,9 +27,6 @@ import dev.buildhost.monitor.http.ProgressListener;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.GetOption;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +35,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -50,7 +43,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -84,8 +76,7 @@ class RolloutIT {
 
   @TempDir Path tmp;
   private EtcdCluster cluster;
-  private HttpServer buildIds;
-  private final AtomicReference<String> buildId = new AtomicReference<>("buildos-1\n");
+  private FleetHosts.BuildIdServer buildIds;
   private final ExecutorService hosts = Executors.newFixedThreadPool(HOSTS.size() + 1);
   private final Map<String, Instant> back = new ConcurrentHashMap<>();
   private final Map<String, AtReboot> atReboot = new ConcurrentHashMap<>();
@@ -98,7 +89,7 @@ class RolloutIT {
     hosts.shutdownNow();
     assertTrue(hosts.awaitTermination(2, TimeUnit.MINUTES), "the hosts' threads ended");
     if (buildIds != null) {
-      buildIds.stop(0);
+      buildIds.close();
     }
     if (cluster != null) {
       cluster.close();
@@ -109,7 +100,7 @@ class RolloutIT {
   void aNewBuildIdRebootsEveryHostOneAtATimeThroughALeaderKill() throws Exception {
     Requirement.command("etcd");
     cluster = EtcdCluster.start(tmp.resolve("etcd"), 3);
-    serveBuildId();
+    buildIds = new FleetHosts.BuildIdServer();
     Path rebootLog = tmp.resolve("reboots.log");
     Files.createFile(rebootLog);
 
@@ -139,7 +130,7 @@ class RolloutIT {
               .id();
 
       Instant published = Instant.now();
-      buildId.set("buildos-2\n");
+      buildIds.publish("buildos-2");
       // BUSY drains with its instance running and does not reboot until the instance ends.
       Future<Instant> longTaskEnded =
           hosts.submit(
@@ -172,7 +163,7 @@ class RolloutIT {
                       && back.size() == HOSTS.size()
                       && slotHolders(reader).isEmpty());
 
-      List<Reboot> reboots = reboots(rebootLog);
+      List<Reboot> reboots = FleetHosts.reboots(rebootLog);
       assertEquals(
           HOSTS.stream().sorted().toList(),
           reboots.stream().map(Reboot::host).sorted().toList(),
@@ -245,23 +236,10 @@ class RolloutIT {
     Path bootIdFile = tmp.resolve(host + ".boot_id");
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     Files.writeString(bootIdFile, host + "-boot-1\n");
-    Path script = tmp.resolve(host + "-reboot.sh");
-    Files.writeString(
-        script,
-        "#!/bin/sh\n"
-            + "printf '%s %s\\n' "
-            + host
-            + " \"$(date +%s%3N)\" >> '"
-            + rebootLog
-            + "'\n"
-            + "printf '%s-boot-%s\\n' "
-            + host
-            + " \"$(date +%s%N)\" > '"
-            + bootIdFile
-            + "'\n");
+    Path script = FleetHosts.rebootScript(tmp, host, rebootLog, bootIdFile);
     boolean rebooted = false;
     while (!Thread.currentThread().isInterrupted()) {
-      Daemon daemon = startDaemon(host, root);
+      Daemon daemon = FleetHosts.startDaemon(root, fleet(host));
       if (rebooted) {
         // A rebooted host's daemon starts undrained (its drain flag names the last boot).
         ApiClient.forStateDir(root.resolve("state")).drain(false);
@@ -307,32 +285,15 @@ class RolloutIT {
     watcher.start();
   }
 
-  private Daemon startDaemon(String host, Path root) throws IOException {
-    DaemonSettings settings = TestDaemons.settings(root, 2).withFleet(fleet(host));
-    return Daemon.start(settings, config -> List.of(new WorkerBackend()), ApiServer.Limits.DEFAULT);
-  }
-
   private MonitorConfig monitorConfig(String host, Path root, Path script) throws Exception {
-    Map<Setting, String> flags = new EnumMap<>(Setting.class);
-    flags.put(Setting.ROOT, root.toString());
-    flags.put(Setting.STATE_DIR, root.resolve("state").toString());
-    flags.put(
-        Setting.BUILDID_URL,
-        "http://127.0.0.1:" + buildIds.getAddress().getPort() + "/buildos-buildid");
-    flags.put(Setting.REBOOT_COMMAND, "sh " + script);
+    Map<Setting, String> flags =
+        FleetHosts.monitorFlags(root, script, buildIds, cluster, fleet(host));
     flags.put(Setting.INTERVAL, "1s");
-    flags.put(Setting.DRAIN_TIMEOUT, "1m");
-    flags.put(Setting.DRAIN_POLL, "200ms");
-    flags.put(Setting.AGENT_MODE, "none");
-    flags.put(Setting.FLEET_ENDPOINTS, cluster.endpointsText());
-    flags.put(Setting.FLEET_NAME, FLEET);
-    flags.put(Setting.FLEET_HOST, host);
-    flags.put(Setting.FLEET_REBOOT_SLOTS, "1");
     return MonitorConfig.resolve(List.of(ConfigLoader.flags(flags)));
   }
 
   private FleetSettings fleet(String host) {
-    return FleetSettings.of(cluster.endpoints(), FLEET, host).withLeaseTtl(Duration.ofSeconds(5));
+    return FleetHosts.fleet(cluster, FLEET, host);
   }
 
   private Path monitorState(String host) {
@@ -378,30 +339,5 @@ class RolloutIT {
       versions.add(holders);
     }
     return versions;
-  }
-
-  record Reboot(String host, Instant at) {}
-
-  private static List<Reboot> reboots(Path log) throws IOException {
-    return Files.readAllLines(log).stream()
-        .map(l -> l.split(" "))
-        .map(p -> new Reboot(p[0], Instant.ofEpochMilli(Long.parseLong(p[1]))))
-        .sorted(java.util.Comparator.comparing(Reboot::at))
-        .toList();
-  }
-
-  private void serveBuildId() throws IOException {
-    buildIds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    buildIds.createContext(
-        "/buildos-buildid",
-        ex -> {
-          byte[] b = buildId.get().getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-          ex.sendResponseHeaders(200, b.length);
-          try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-          }
-        });
-    buildIds.start();
   }
 }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.stream.Stream;
 
 /**
  * The sample machines built by {@code scripts/build-samples DIR}: DIR comes from the system
@@ -59,6 +60,29 @@ public final class Samples {
       return link.toRealPath();
     } catch (IOException e) {
       return Requirement.unmet("cannot resolve " + link + ": " + e);
+    }
+  }
+
+  /**
+   * Mirrors a folder with hard links (the revisions are read-only), keeping symlinks as they are;
+   * files on another file system are copied.
+   */
+  public static void linkTree(Path from, Path to) throws IOException {
+    try (Stream<Path> paths = Files.walk(from)) {
+      for (Path source : (Iterable<Path>) paths::iterator) {
+        Path target = to.resolve(from.relativize(source).toString());
+        if (Files.isSymbolicLink(source)) {
+          Files.createSymbolicLink(target, Files.readSymbolicLink(source));
+        } else if (Files.isDirectory(source)) {
+          Files.createDirectories(target);
+        } else {
+          try {
+            Files.createLink(target, source);
+          } catch (IOException | UnsupportedOperationException e) {
+            Files.copy(source, target);
+          }
+        }
+      }
     }
   }
 

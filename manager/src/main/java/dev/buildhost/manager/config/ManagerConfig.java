@@ -52,39 +52,10 @@ public record ManagerConfig(
     }
   }
 
-  /** Settings with the {@linkplain ContainerLimits#DEFAULTS default container limits}. */
-  public ManagerConfig(
-      Path root,
-      Path stateDir,
-      int tftpPortFirst,
-      int tftpPortLast,
-      int maxInstances,
-      long ramBudgetMib,
-      Duration defaultTimeout,
-      Duration poweroffGrace,
-      Acceleration acceleration,
-      String libvirtUri,
-      String dockerHost,
-      String dockerNetworkMode,
-      UploadLimits tftpUploadLimits) {
-    this(
-        root,
-        stateDir,
-        tftpPortFirst,
-        tftpPortLast,
-        maxInstances,
-        ramBudgetMib,
-        defaultTimeout,
-        poweroffGrace,
-        acceleration,
-        libvirtUri,
-        dockerHost,
-        dockerNetworkMode,
-        tftpUploadLimits,
-        ContainerLimits.DEFAULTS);
-  }
-
-  /** Settings with the {@linkplain UploadLimits#DEFAULTS default upload limits}. */
+  /**
+   * Settings with the {@linkplain UploadLimits#DEFAULTS default upload limits} and {@linkplain
+   * ContainerLimits#DEFAULTS default container limits}.
+   */
   public ManagerConfig(
       Path root,
       Path stateDir,
@@ -111,7 +82,8 @@ public record ManagerConfig(
         libvirtUri,
         dockerHost,
         dockerNetworkMode,
-        UploadLimits.DEFAULTS);
+        UploadLimits.DEFAULTS,
+        ContainerLimits.DEFAULTS);
   }
 
   /** These settings with other TFTP upload limits. */

@@ -39,54 +39,7 @@ public record Manifest(
     List<String> capabilities,
     Long pidsLimit) {
 
-  /** A manifest that leaves the container limits to the daemon. */
-  public Manifest(
-      String id,
-      String name,
-      String summary,
-      MachineType type,
-      String role,
-      Long ramMinimumMib,
-      Long ramMaximumMib,
-      Integer cpus,
-      String mac,
-      List<String> options,
-      String changes,
-      String disk,
-      String kernel,
-      String initrd,
-      String cmdline,
-      String image,
-      String command,
-      Boolean outboundNat,
-      Long tftpUploadQuotaBytes,
-      Long tftpMaxFileBytes) {
-    this(
-        id,
-        name,
-        summary,
-        type,
-        role,
-        ramMinimumMib,
-        ramMaximumMib,
-        cpus,
-        mac,
-        options,
-        changes,
-        disk,
-        kernel,
-        initrd,
-        cmdline,
-        image,
-        command,
-        outboundNat,
-        tftpUploadQuotaBytes,
-        tftpMaxFileBytes,
-        null,
-        null);
-  }
-
-  /** A manifest that leaves the network and upload limits to the daemon. */
+  /** A manifest that leaves the network, upload and container limits to the daemon. */
   public Manifest(
       String id,
       String name,

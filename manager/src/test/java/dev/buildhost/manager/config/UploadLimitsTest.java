@@ -33,7 +33,9 @@ class UploadLimitsTest {
         null,
         null,
         quota,
-        maxFile);
+        maxFile,
+        null,
+        null);
   }
 
   @Test

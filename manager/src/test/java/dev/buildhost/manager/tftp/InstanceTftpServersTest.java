@@ -84,6 +84,8 @@ class InstanceTftpServersTest {
         null,
         null,
         null,
+        null,
+        null,
         null);
   }
 
