@@ -80,30 +80,7 @@ class DaemonIT {
     }
     Samples.linkTree(Samples.machines(), root.resolve("machines"));
     firstPort = 40000 + (int) (Math.random() * 10000);
-    daemon =
-        new DaemonProcess(
-            root,
-            List.of(
-                "--listen",
-                "127.0.0.1:0",
-                "--tftp-listen",
-                "127.0.0.1:0",
-                "--tftp-ports",
-                firstPort + "-" + (firstPort + PORTS - 1),
-                "--max-instances",
-                "6",
-                "--ram-budget",
-                "4G",
-                "--accel",
-                "tcg",
-                "--poweroff-grace",
-                "10s",
-                "--default-timeout",
-                "5m",
-                // What this test checks holds in either guest network mode; the bridge mode has
-                // its own tests (BridgeDaemonIT), and the host's default bridge stays untouched.
-                "--network-mode",
-                "user"));
+    daemon = DaemonProcess.onLoopback(root, firstPort, PORTS);
   }
 
   @AfterEach

@@ -84,24 +84,7 @@ class DaemonKilledDuringBootstrapIT {
         Files.createDirectories(root.resolve("tftp").resolve("toolchain").resolve("stable"));
     Files.writeString(toolchain.resolve("toolchain.sha256"), "v1  toolchain.tar\n");
     firstPort = 40000 + (int) (Math.random() * 10000);
-    daemon =
-        new DaemonProcess(
-            root,
-            List.of(
-                "--listen",
-                "127.0.0.1:0",
-                "--tftp-listen",
-                "127.0.0.1:0",
-                "--tftp-ports",
-                firstPort + "-" + (firstPort + PORTS - 1),
-                "--accel",
-                "tcg",
-                "--default-timeout",
-                "5m",
-                // What this test checks holds in either guest network mode; the bridge mode has
-                // its own tests (BridgeDaemonIT), and the host's default bridge stays untouched.
-                "--network-mode",
-                "user"));
+    daemon = DaemonProcess.onLoopback(root, firstPort, PORTS);
   }
 
   @AfterEach

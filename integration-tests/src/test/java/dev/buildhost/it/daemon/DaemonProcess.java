@@ -33,6 +33,30 @@ final class DaemonProcess implements AutoCloseable {
     this.log = root.resolve("daemon.log");
   }
 
+  /**
+   * A daemon on loopback with the TFTP ports {@code firstPort..firstPort+ports-1}, TCG and a 5
+   * minute default timeout, in network mode user: for tests whose subject holds in either guest
+   * network mode (the bridge mode has its own tests, BridgeDaemonIT), so that the host's default
+   * bridge stays untouched.
+   */
+  static DaemonProcess onLoopback(Path root, int firstPort, int ports) {
+    return new DaemonProcess(
+        root,
+        List.of(
+            "--listen",
+            "127.0.0.1:0",
+            "--tftp-listen",
+            "127.0.0.1:0",
+            "--tftp-ports",
+            firstPort + "-" + (firstPort + ports - 1),
+            "--accel",
+            "tcg",
+            "--default-timeout",
+            "5m",
+            "--network-mode",
+            "user"));
+  }
+
   Path stateDir() {
     return root.resolve("state");
   }

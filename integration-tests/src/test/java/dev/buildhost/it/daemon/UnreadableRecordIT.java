@@ -66,24 +66,7 @@ class UnreadableRecordIT {
         Samples.machines().resolve(Samples.CONTAINER),
         root.resolve("machines").resolve(Samples.CONTAINER));
     firstPort = 40000 + (int) (Math.random() * 10000);
-    daemon =
-        new DaemonProcess(
-            root,
-            List.of(
-                "--listen",
-                "127.0.0.1:0",
-                "--tftp-listen",
-                "127.0.0.1:0",
-                "--tftp-ports",
-                firstPort + "-" + (firstPort + PORTS - 1),
-                "--accel",
-                "tcg",
-                "--default-timeout",
-                "5m",
-                // What this test checks holds in either guest network mode; the bridge mode has
-                // its own tests (BridgeDaemonIT), and the host's default bridge stays untouched.
-                "--network-mode",
-                "user"));
+    daemon = DaemonProcess.onLoopback(root, firstPort, PORTS);
   }
 
   @AfterEach
