@@ -92,7 +92,7 @@ class DaemonIT {
       for (String id : started) {
         destroyDomain(libvirt, "buildhost-" + id);
       }
-      for (Container container : ourContainers(docker)) {
+      for (Container container : daemon.containers(docker)) {
         docker.removeContainerCmd(container.getId()).withForce(true).exec();
       }
     } finally {
@@ -129,7 +129,7 @@ class DaemonIT {
           "the VMs run on without the daemon");
       assertEquals(
           2,
-          ourContainers(docker).stream().filter(c -> "running".equals(c.getState())).count(),
+          daemon.containers(docker).stream().filter(c -> "running".equals(c.getState())).count(),
           "the containers run on without the daemon");
     } finally {
       libvirt.close();
@@ -321,7 +321,7 @@ class DaemonIT {
       }
       assertEquals(
           List.of(),
-          ourContainers(docker).stream().map(Container::getNames).toList(),
+          daemon.containers(docker).stream().map(Container::getNames).toList(),
           "no containers");
     } finally {
       libvirt.close();
@@ -334,14 +334,6 @@ class DaemonIT {
         fail("TFTP port " + port + " is still taken after the instances ended: " + e.getMessage());
       }
     }
-  }
-
-  private List<Container> ourContainers(DockerClient docker) {
-    return docker
-        .listContainersCmd()
-        .withShowAll(true)
-        .withLabelFilter(Map.of("dev.buildhost.root", root.toAbsolutePath().normalize().toString()))
-        .exec();
   }
 
   private static boolean domainExists(Connect libvirt, String name) {

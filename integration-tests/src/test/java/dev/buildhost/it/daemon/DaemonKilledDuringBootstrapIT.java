@@ -19,10 +19,6 @@ import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,7 +87,7 @@ class DaemonKilledDuringBootstrapIT {
   void tearDown() throws Exception {
     daemon.close();
     try (DockerClient docker = Daemons.docker()) {
-      for (Container container : ourContainers(docker)) {
+      for (Container container : daemon.containers(docker)) {
         docker.removeContainerCmd(container.getId()).withForce(true).exec();
       }
       for (Image image : keptImages(docker)) {
@@ -106,7 +102,8 @@ class DaemonKilledDuringBootstrapIT {
     ApiClient api = daemon.start();
     InstanceView interrupted =
         api.bootstrap(MACHINE, new BootstrapBody(null, 300L, files(INTERRUPTED)));
-    awaitConsole(api, interrupted.id(), "[2/2]"); // the disk is marked; it waits for "go"
+    DaemonProcess.awaitConsole(
+        api, interrupted.id(), "[2/2]"); // the disk is marked; it waits for "go"
 
     daemon.kill();
     api = daemon.start();
@@ -117,7 +114,7 @@ class DaemonKilledDuringBootstrapIT {
     try (DockerClient docker = Daemons.docker()) {
       assertEquals(
           List.of("/buildhost-" + interrupted.id()),
-          ourContainers(docker).stream().map(c -> Arrays.asList(c.getNames()).get(0)).toList(),
+          daemon.containers(docker).stream().map(c -> Arrays.asList(c.getNames()).get(0)).toList(),
           "the bootstrap's container runs on; the one the dead daemon prepared ahead is removed");
     }
 
@@ -162,12 +159,14 @@ class DaemonKilledDuringBootstrapIT {
     assertEquals(0, daemon.stop());
     assertNothingLeftOfBootstraps(List.of(states.get(0).image()));
     try (DockerClient docker = Daemons.docker()) {
-      assertEquals(List.of(), ourContainers(docker), "no container is left");
+      assertEquals(List.of(), daemon.containers(docker), "no container is left");
     }
     for (InstanceView instance : List.of(interrupted, second, build)) {
       assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id())));
       assertFalse(Files.exists(root.resolve("instances").resolve(instance.id())));
-      assertTrue(portFree(instance.tftpPort()), "port " + instance.tftpPort() + " is free");
+      assertTrue(
+          DaemonProcess.udpPortFree(instance.tftpPort()),
+          "port " + instance.tftpPort() + " is free");
     }
   }
 
@@ -206,43 +205,11 @@ class DaemonKilledDuringBootstrapIT {
     }
   }
 
-  private List<Container> ourContainers(DockerClient docker) {
-    return docker
-        .listContainersCmd()
-        .withShowAll(true)
-        .withLabelFilter(Map.of("dev.buildhost.root", root.toAbsolutePath().normalize().toString()))
-        .exec();
-  }
-
   private List<Image> keptImages(DockerClient docker) {
     return docker
         .listImagesCmd()
         .withLabelFilter(
             Map.of("dev.buildhost.kept-for", root.toAbsolutePath().normalize().toString()))
         .exec();
-  }
-
-  private static boolean portFree(int port) {
-    try (DatagramSocket socket =
-        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
-      return socket.isBound();
-    } catch (SocketException e) {
-      return false;
-    }
-  }
-
-  private static void awaitConsole(ApiClient api, String id, String text) {
-    Awaitility.await("'" + text + "' on the console of " + id)
-        .atMost(Duration.ofMinutes(3))
-        .pollInterval(Duration.ofMillis(250))
-        .until(() -> console(api, id), console -> console != null && console.contains(text));
-  }
-
-  private static String console(ApiClient api, String id) throws IOException {
-    try (InputStream in = api.openConsole(id, false)) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (ApiClientException e) {
-      return null;
-    }
   }
 }

@@ -2,16 +2,27 @@ package dev.buildhost.it.daemon;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
 import dev.buildhost.client.ApiClient;
+import dev.buildhost.client.ApiClientException;
 import dev.buildhost.client.DaemonEndpoint;
 import dev.buildhost.it.support.DaemonStartup;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 
 /**
  * {@code buildhost daemon} in its own JVM (the test's class path), on a root of the test's: it can
@@ -103,6 +114,43 @@ final class DaemonProcess implements AutoCloseable {
       fail("the daemon did not stop within 90 s of SIGTERM; its log:\n" + log());
     }
     return process.exitValue();
+  }
+
+  /** The containers this daemon's root made (running or not), by the label it gives them. */
+  List<Container> containers(DockerClient docker) {
+    return docker
+        .listContainersCmd()
+        .withShowAll(true)
+        .withLabelFilter(Map.of("dev.buildhost.root", root.toAbsolutePath().normalize().toString()))
+        .exec();
+  }
+
+  /** Whether nothing listens on this UDP port of 127.0.0.1. */
+  static boolean udpPortFree(int port) {
+    try (DatagramSocket socket =
+        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      return socket.isBound();
+    } catch (SocketException e) {
+      return false;
+    }
+  }
+
+  /** A file of the instance's folder, or its console when {@code name} is null; null if none. */
+  static String readOrNull(ApiClient api, String id, String name) throws IOException {
+    try (InputStream in = name == null ? api.openConsole(id, false) : api.openFile(id, name)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (ApiClientException e) {
+      return null;
+    }
+  }
+
+  /** Waits (bounded) until the instance's console shows {@code text}. */
+  static void awaitConsole(ApiClient api, String id, String text) {
+    Awaitility.await("'" + text + "' on the console of " + id)
+        .atMost(Duration.ofMinutes(3))
+        .pollInterval(Duration.ofMillis(250))
+        .until(
+            () -> readOrNull(api, id, null), console -> console != null && console.contains(text));
   }
 
   String log() {

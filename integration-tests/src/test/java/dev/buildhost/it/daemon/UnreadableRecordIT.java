@@ -8,19 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import dev.buildhost.client.ApiClient;
-import dev.buildhost.client.ApiClientException;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,7 +66,7 @@ class UnreadableRecordIT {
   void tearDown() throws Exception {
     daemon.close();
     try (DockerClient docker = Daemons.docker()) {
-      for (Container container : ourContainers(docker)) {
+      for (Container container : daemon.containers(docker)) {
         docker.removeContainerCmd(container.getId()).withForce(true).exec();
       }
     }
@@ -86,7 +79,7 @@ class UnreadableRecordIT {
     InstanceView finishing = start(api);
     InstanceView terminated = start(api);
     for (InstanceView instance : List.of(finishing, terminated)) {
-      awaitConsole(api, instance.id(), "downloaded task.manifest");
+      DaemonProcess.awaitConsole(api, instance.id(), "downloaded task.manifest");
     }
 
     daemon.kill();
@@ -109,7 +102,7 @@ class UnreadableRecordIT {
       assertEquals(instance.tftpPort(), unknown.tftpPort(), "the port it had");
       assertNull(unknown.stoppedAt(), "its guest may run");
       assertTrue(unknown.guestMayRun());
-      assertFalse(portFree(instance.tftpPort()), "its port is held and served");
+      assertFalse(DaemonProcess.udpPortFree(instance.tftpPort()), "its port is held and served");
       assertTrue(Files.isDirectory(root.resolve("tftp").resolve(instance.id())));
     }
     try (DockerClient docker = Daemons.docker()) {
@@ -125,7 +118,8 @@ class UnreadableRecordIT {
             .atMost(Duration.ofMinutes(2))
             .pollInterval(Duration.ofMillis(250))
             .until(
-                () -> readOrNull(client, finishing.id(), ResultManifest.FILE_NAME), r -> r != null);
+                () -> DaemonProcess.readOrNull(client, finishing.id(), ResultManifest.FILE_NAME),
+                r -> r != null);
     ResultManifest manifest = ResultManifest.parse(result);
     assertEquals("success", manifest.status(), manifest.toString());
     assertTrue(manifest.logLines().contains("go on"), manifest.log());
@@ -135,7 +129,7 @@ class UnreadableRecordIT {
     assertFalse(ended.guestMayRun(), ended.toString());
     try (DockerClient docker = Daemons.docker()) {
       assertTrue(
-          ourContainers(docker).stream()
+          daemon.containers(docker).stream()
               .noneMatch(c -> Arrays.toString(c.getNames()).contains(terminated.id())),
           "terminate removed its container");
     }
@@ -145,11 +139,13 @@ class UnreadableRecordIT {
       assertFalse(Files.exists(root.resolve("tftp").resolve(instance.id())));
       assertFalse(Files.exists(root.resolve("instances").resolve(instance.id())));
       assertFalse(Files.exists(journal.resolve(instance.id() + ".json.bad")));
-      assertTrue(portFree(instance.tftpPort()), "delete frees port " + instance.tftpPort());
+      assertTrue(
+          DaemonProcess.udpPortFree(instance.tftpPort()),
+          "delete frees port " + instance.tftpPort());
     }
     assertEquals(List.of(), api.instances());
     try (DockerClient docker = Daemons.docker()) {
-      assertEquals(List.of(), ourContainers(docker), "delete removed the finished container");
+      assertEquals(List.of(), daemon.containers(docker), "delete removed the finished container");
     }
     assertEquals(0, daemon.stop());
   }
@@ -166,40 +162,6 @@ class UnreadableRecordIT {
   }
 
   private long running(DockerClient docker) {
-    return ourContainers(docker).stream().filter(c -> "running".equals(c.getState())).count();
-  }
-
-  private List<Container> ourContainers(DockerClient docker) {
-    return docker
-        .listContainersCmd()
-        .withShowAll(true)
-        .withLabelFilter(Map.of("dev.buildhost.root", root.toAbsolutePath().normalize().toString()))
-        .exec();
-  }
-
-  private static boolean portFree(int port) {
-    try (DatagramSocket socket =
-        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
-      return socket.isBound();
-    } catch (SocketException e) {
-      return false;
-    }
-  }
-
-  private static void awaitConsole(ApiClient api, String id, String text) {
-    Awaitility.await("'" + text + "' on the console of " + id)
-        .atMost(Duration.ofMinutes(3))
-        .pollInterval(Duration.ofMillis(250))
-        .until(
-            () -> readOrNull(api, id, null), console -> console != null && console.contains(text));
-  }
-
-  /** A file of the instance folder, or its console when {@code name} is null; null while absent. */
-  private static String readOrNull(ApiClient api, String id, String name) throws IOException {
-    try (InputStream in = name == null ? api.openConsole(id, false) : api.openFile(id, name)) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (ApiClientException e) {
-      return null;
-    }
+    return daemon.containers(docker).stream().filter(c -> "running".equals(c.getState())).count();
   }
 }
