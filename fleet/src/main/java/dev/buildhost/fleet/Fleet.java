@@ -22,9 +22,6 @@ import javax.net.ssl.SSLException;
  */
 public final class Fleet implements AutoCloseable {
 
-  /** How long one etcd request may take before it is reported as failed. */
-  public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
-
   private final FleetSettings settings;
   private final Client client;
 
@@ -42,9 +39,9 @@ public final class Fleet implements AutoCloseable {
     ClientBuilder builder =
         Client.builder()
             .endpoints(settings.endpoints().toArray(URI[]::new))
-            .connectTimeout(REQUEST_TIMEOUT)
+            .connectTimeout(settings.requestTimeout())
             // A request to a dead member is retried on another, but not beyond its own timeout.
-            .retryMaxDuration(REQUEST_TIMEOUT)
+            .retryMaxDuration(settings.requestTimeout())
             .keepaliveTime(Duration.ofSeconds(10))
             .keepaliveTimeout(Duration.ofSeconds(5));
     settings.credentials().ifPresent(c -> builder.user(bytes(c.user())).password(password(c)));
@@ -124,14 +121,14 @@ public final class Fleet implements AutoCloseable {
   }
 
   /**
-   * The result of an etcd request, waited for at most {@link #REQUEST_TIMEOUT}.
+   * The result of an etcd request, waited for at most the settings' request timeout.
    *
    * @param what what the request does, for the message, e.g. "write the host record"
    * @throws FleetException when etcd does not answer in time or refuses
    */
   public <T> T await(CompletableFuture<T> request, String what) {
     try {
-      return request.get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return request.get(settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       request.cancel(true);
       Thread.currentThread().interrupt();
@@ -142,8 +139,8 @@ public final class Fleet implements AutoCloseable {
           "etcd ("
               + endpointsText()
               + ") did not answer within "
-              + REQUEST_TIMEOUT.toSeconds()
-              + " s when asked to "
+              + settings.requestTimeout().toMillis()
+              + " ms (fleet_request_timeout) when asked to "
               + what,
           e);
     } catch (ExecutionException e) {

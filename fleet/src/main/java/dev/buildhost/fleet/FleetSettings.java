@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  * @param rebootSlots how many hosts of the fleet may reboot at once
  * @param slotTimeout how long a reboot slot is held for a host that does not come back
  * @param leaseTtl how long a host's record outlives its last keep-alive (its daemon's death)
+ * @param requestTimeout how long one etcd request may take before etcd counts as unreachable
  */
 public record FleetSettings(
     List<URI> endpoints,
@@ -37,12 +38,22 @@ public record FleetSettings(
     Optional<Credentials> credentials,
     int rebootSlots,
     Duration slotTimeout,
-    Duration leaseTtl) {
+    Duration leaseTtl,
+    Duration requestTimeout) {
 
   public static final String DEFAULT_NAME = "default";
   public static final int DEFAULT_REBOOT_SLOTS = 1;
   public static final Duration DEFAULT_SLOT_TIMEOUT = Duration.ofHours(1);
   public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(15);
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
+  /**
+   * Shorter request timeouts fail on a healthy cluster under load; longer ones hold a monitor's
+   * check for minutes while etcd is down.
+   */
+  static final Duration MIN_REQUEST_TIMEOUT = Duration.ofSeconds(1);
+
+  static final Duration MAX_REQUEST_TIMEOUT = Duration.ofMinutes(5);
 
   /**
    * etcd refuses shorter leases than its election timeout allows; 2 s is safe with its defaults.
@@ -91,24 +102,40 @@ public record FleetSettings(
         Optional.empty(),
         DEFAULT_REBOOT_SLOTS,
         DEFAULT_SLOT_TIMEOUT,
-        DEFAULT_LEASE_TTL);
+        DEFAULT_LEASE_TTL,
+        DEFAULT_REQUEST_TIMEOUT);
   }
 
   /** The same settings with another lease TTL. */
   public FleetSettings withLeaseTtl(Duration ttl) {
     return new FleetSettings(
-        endpoints, name, host, tls, credentials, rebootSlots, slotTimeout, ttl);
+        endpoints, name, host, tls, credentials, rebootSlots, slotTimeout, ttl, requestTimeout);
   }
 
   /** The same settings with other reboot slot rules. */
   public FleetSettings withRebootSlots(int slots, Duration timeout) {
-    return new FleetSettings(endpoints, name, host, tls, credentials, slots, timeout, leaseTtl);
+    return new FleetSettings(
+        endpoints, name, host, tls, credentials, slots, timeout, leaseTtl, requestTimeout);
+  }
+
+  /** The same settings with another etcd request timeout. */
+  public FleetSettings withRequestTimeout(Duration timeout) {
+    return new FleetSettings(
+        endpoints, name, host, tls, credentials, rebootSlots, slotTimeout, leaseTtl, timeout);
   }
 
   /** The same settings for another host (several daemons on one machine, in tests). */
   public FleetSettings withHost(String other) {
     return new FleetSettings(
-        endpoints, name, other, tls, credentials, rebootSlots, slotTimeout, leaseTtl);
+        endpoints,
+        name,
+        other,
+        tls,
+        credentials,
+        rebootSlots,
+        slotTimeout,
+        leaseTtl,
+        requestTimeout);
   }
 
   /** {@code /buildhost/<name>/}: every key this fleet writes starts so. */
@@ -197,7 +224,13 @@ public record FleetSettings(
         "DURATION",
         false,
         DEFAULT_LEASE_TTL.toSeconds() + "s",
-        "whole seconds, at least 2: a host whose daemon died leaves the fleet's list within this");
+        "whole seconds, at least 2: a host whose daemon died leaves the fleet's list within this"),
+    REQUEST_TIMEOUT(
+        "fleet_request_timeout",
+        "DURATION",
+        false,
+        DEFAULT_REQUEST_TIMEOUT.toSeconds() + "s",
+        "how long one etcd request may take before etcd counts as unreachable for it");
 
     private final String key;
     private final String label;
@@ -314,8 +347,11 @@ public record FleetSettings(
             ? values.duration(Key.SLOT_TIMEOUT)
             : DEFAULT_SLOT_TIMEOUT;
     Duration ttl = given.containsKey(Key.LEASE_TTL) ? values.leaseTtl() : DEFAULT_LEASE_TTL;
+    Duration requestTimeout =
+        given.containsKey(Key.REQUEST_TIMEOUT) ? values.requestTimeout() : DEFAULT_REQUEST_TIMEOUT;
     return Optional.of(
-        new FleetSettings(endpoints, name, host, tls, credentials, slots, slotTimeout, ttl));
+        new FleetSettings(
+            endpoints, name, host, tls, credentials, slots, slotTimeout, ttl, requestTimeout));
   }
 
   private record Values(Map<Key, Value> given) {
@@ -455,6 +491,21 @@ public record FleetSettings(
         throw bad(Key.LEASE_TTL, "shorter than " + MIN_LEASE_TTL.toSeconds() + "s");
       }
       return ttl;
+    }
+
+    Duration requestTimeout() {
+      Duration timeout = duration(Key.REQUEST_TIMEOUT);
+      if (timeout.compareTo(MIN_REQUEST_TIMEOUT) < 0
+          || timeout.compareTo(MAX_REQUEST_TIMEOUT) > 0) {
+        throw bad(
+            Key.REQUEST_TIMEOUT,
+            "outside "
+                + MIN_REQUEST_TIMEOUT.toSeconds()
+                + "s-"
+                + MAX_REQUEST_TIMEOUT.toMinutes()
+                + "m");
+      }
+      return timeout;
     }
   }
 }

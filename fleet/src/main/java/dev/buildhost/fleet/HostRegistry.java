@@ -276,7 +276,7 @@ public final class HostRegistry implements AutoCloseable {
                   }
                 }
               })
-          .get(Fleet.REQUEST_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+          .get(fleet.settings().requestTimeout().toMillis() * 2, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException e) {

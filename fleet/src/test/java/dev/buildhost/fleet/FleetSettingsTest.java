@@ -82,6 +82,7 @@ class FleetSettingsTest {
     set(FleetSettings.Key.REBOOT_SLOTS, "3");
     set(FleetSettings.Key.SLOT_TIMEOUT, "30m");
     set(FleetSettings.Key.LEASE_TTL, "5s");
+    set(FleetSettings.Key.REQUEST_TIMEOUT, "3s");
     FleetSettings s = parsed();
     assertEquals("/buildhost/lab-2/", s.keyPrefix());
     assertEquals("build-7.example.org", s.host());
@@ -91,6 +92,7 @@ class FleetSettingsTest {
     assertEquals(3, s.rebootSlots());
     assertEquals(Duration.ofMinutes(30), s.slotTimeout());
     assertEquals(Duration.ofSeconds(5), s.leaseTtl());
+    assertEquals(Duration.ofSeconds(3), s.requestTimeout());
   }
 
   @Test
@@ -143,6 +145,9 @@ class FleetSettingsTest {
         "fleet_slot_timeout | soon | is not a duration",
         "fleet_lease_ttl | 1s | shorter than 2s",
         "fleet_lease_ttl | 2500ms | whole seconds",
+        "fleet_request_timeout | 500ms | outside 1s-5m",
+        "fleet_request_timeout | 6m | outside 1s-5m",
+        "fleet_request_timeout | 99999999999999999999d | is not a duration",
         "fleet_user | buildhost | fleet_user and fleet_password_file are given together",
         "fleet_password_file | /nonexistent/password | no such file",
         "fleet_ca | /nonexistent/ca.pem | no such file",

@@ -52,6 +52,12 @@ class FleetFailuresIT {
   private static final String FLEET = "it-failures";
   private static final Duration SLOT_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * Each check while etcd is down waits out two requests: with the default 10 s the test took
+   * minutes; 3 s still leaves a healthy cluster on a loaded machine room to answer.
+   */
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(3);
+
   @TempDir Path tmp;
   private EtcdCluster cluster;
   private FleetHosts.BuildIdServer buildIds;
@@ -196,8 +202,10 @@ class FleetFailuresIT {
 
   @Test
   void withEtcdDownNoHostRebootsAndOnceItIsBackTheRolloutGoesOn() throws Exception {
-    Host a = startHost("down-a", Map.of());
-    Host b = startHost("down-b", Map.of());
+    // down-a never comes back from its reboot: its slot must outlast down-b's reconnection.
+    Map<Setting, String> slotKept = Map.of(Setting.FLEET_SLOT_TIMEOUT, "10m");
+    Host a = startHost("down-a", slotKept);
+    Host b = startHost("down-b", slotKept);
 
     Instant stopped = Instant.now();
     for (EtcdCluster.Member m : cluster.members()) {
@@ -249,8 +257,18 @@ class FleetFailuresIT {
               checks.add(new Check(a.name(), Instant.now(), r));
               return r.status() == Monitor.Status.REBOOTING;
             });
-    Monitor.CheckResult waiting = b.monitor().check();
-    checks.add(new Check(b.name(), Instant.now(), waiting));
+    // down-b's client may still be reconnecting: its checks stay "slots unknown" until it is.
+    Monitor.CheckResult waiting =
+        await("down-b waiting for the slot down-a holds")
+            .atMost(Duration.ofMinutes(2))
+            .pollInterval(Duration.ofMillis(500))
+            .until(
+                () -> {
+                  Monitor.CheckResult r = b.monitor().check();
+                  checks.add(new Check(b.name(), Instant.now(), r));
+                  return r;
+                },
+                r -> !r.message().contains("the fleet's reboot slots are unknown"));
     assertEquals(Monitor.Status.UNKNOWN, waiting.status(), waiting.message());
     assertTrue(
         waiting.message().contains("waiting for a reboot slot")
@@ -290,11 +308,13 @@ class FleetFailuresIT {
     Path bootIdFile = tmp.resolve(name + ".boot_id");
     Files.writeString(bootIdFile, name + "-boot-1\n");
     Path script = FleetHosts.rebootScript(tmp, name, rebootLog, null);
-    FleetSettings fleet = FleetHosts.fleet(cluster, FLEET, name);
+    FleetSettings fleet =
+        FleetHosts.fleet(cluster, FLEET, name).withRequestTimeout(REQUEST_TIMEOUT);
     Daemon daemon = FleetHosts.startDaemon(root, fleet);
     open.push(daemon);
     Map<Setting, String> flags = FleetHosts.monitorFlags(root, script, buildIds, cluster, fleet);
     flags.put(Setting.FLEET_SLOT_TIMEOUT, SLOT_TIMEOUT.toSeconds() + "s");
+    flags.put(Setting.FLEET_REQUEST_TIMEOUT, REQUEST_TIMEOUT.toSeconds() + "s");
     flags.putAll(more);
     Monitor monitor =
         new Monitor(

@@ -92,7 +92,8 @@ class DaemonSettingsTest {
             Map.entry(Setting.FLEET_PASSWORD_FILE, pem.toString()),
             Map.entry(Setting.FLEET_REBOOT_SLOTS, "2"),
             Map.entry(Setting.FLEET_SLOT_TIMEOUT, "20m"),
-            Map.entry(Setting.FLEET_LEASE_TTL, "7"));
+            Map.entry(Setting.FLEET_LEASE_TTL, "7"),
+            Map.entry(Setting.FLEET_REQUEST_TIMEOUT, "3s"));
     assertEquals(Setting.values().length, values.size(), "a setting is missing from this test");
     DaemonSettings s = resolve(values, Map.of());
     ManagerConfig c = s.manager();
@@ -140,7 +141,8 @@ class DaemonSettingsTest {
             Optional.of(new FleetSettings.Credentials("bh", pem)),
             2,
             Duration.ofMinutes(20),
-            Duration.ofSeconds(7)),
+            Duration.ofSeconds(7),
+            Duration.ofSeconds(3)),
         s.fleet().orElseThrow());
   }
 

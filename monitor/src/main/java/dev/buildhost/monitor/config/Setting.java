@@ -175,7 +175,8 @@ public enum Setting {
   FLEET_PASSWORD_FILE(FleetSettings.Key.PASSWORD_FILE),
   FLEET_REBOOT_SLOTS(FleetSettings.Key.REBOOT_SLOTS),
   FLEET_SLOT_TIMEOUT(FleetSettings.Key.SLOT_TIMEOUT),
-  FLEET_LEASE_TTL(FleetSettings.Key.LEASE_TTL);
+  FLEET_LEASE_TTL(FleetSettings.Key.LEASE_TTL),
+  FLEET_REQUEST_TIMEOUT(FleetSettings.Key.REQUEST_TIMEOUT);
 
   private final String key;
   private final String label;
