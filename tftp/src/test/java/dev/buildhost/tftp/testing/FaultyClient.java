@@ -268,6 +268,7 @@ public final class FaultyClient implements AutoCloseable {
   }
 
   public Result download(String name, String mode, Map<String, String> options) throws IOException {
+    InetSocketAddress previous = tid;
     tid = null;
     sendRaw(request(RRQ, name, mode, options));
     int blockSize = number(options.get("blksize"), 512);
@@ -293,6 +294,9 @@ public final class FaultyClient implements AutoCloseable {
           lastAcked = lastInOrder;
         }
         continue;
+      }
+      if (p.from().equals(previous)) {
+        continue; // a late retransmission of the last transfer this client made
       }
       if (tid == null) {
         tid = p.from();
@@ -352,6 +356,7 @@ public final class FaultyClient implements AutoCloseable {
 
   public Result upload(String name, String mode, Map<String, String> options, byte[] content)
       throws IOException {
+    InetSocketAddress previous = tid;
     tid = null;
     sendRaw(request(WRQ, name, mode, options));
     int blockSize = number(options.get("blksize"), 512);
@@ -367,6 +372,9 @@ public final class FaultyClient implements AutoCloseable {
         }
         sendRaw(request(WRQ, name, mode, options));
         continue;
+      }
+      if (p.from().equals(previous)) {
+        continue; // a late retransmission of the last transfer this client made
       }
       tid = p.from();
       if (p.opcode() == ERROR) {
