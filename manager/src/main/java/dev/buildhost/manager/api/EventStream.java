@@ -48,18 +48,20 @@ final class EventStream {
               if (only == null
                   || (event.instance() != null && only.equals(event.instance().id()))) {
                 if (!queue.offer(event)) {
-                  queue.clear();
-                  queue.offer(END);
+                  end(queue, true);
                 }
               }
             });
     queues.add(queue); // counted as open once subscribed
+    if (closed) {
+      end(queue, false); // close() may have gone over the queues before this one was added
+    }
     try {
       request.exchange().getResponseHeaders().set("Cache-Control", "no-cache");
       try (OutputStream out = request.startStream(200, "text/event-stream; charset=utf-8")) {
         // Subscribed before the headers go out: a client that saw them misses no later event.
         write(out, ": subscribed\n\n");
-        while (!closed) {
+        while (true) {
           InstanceEvent event = queue.poll(KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS);
           if (event == END) {
             break;
@@ -100,10 +102,23 @@ final class EventStream {
     out.flush();
   }
 
-  /** Ends every open stream. */
+  /**
+   * Ends every open stream once its client has been sent what is queued for it: the last events
+   * before a daemon stops (an instance's STOPPED) still reach the clients.
+   */
   void close() {
     closed = true;
     for (BlockingQueue<InstanceEvent> queue : queues) {
+      end(queue, false);
+    }
+  }
+
+  /**
+   * Puts {@link #END} into {@code queue}: after what it holds, or instead of it when {@code
+   * dropPending} or when it is full (a client that far behind is cut off).
+   */
+  private static void end(BlockingQueue<InstanceEvent> queue, boolean dropPending) {
+    if (dropPending || !queue.offer(END)) {
       queue.clear();
       queue.offer(END);
     }
