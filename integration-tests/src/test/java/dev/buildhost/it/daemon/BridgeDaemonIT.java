@@ -2,6 +2,7 @@ package dev.buildhost.it.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -160,6 +161,43 @@ class BridgeDaemonIT {
     assertNoNetworkOfThisTest();
     assertFalse(ProcessHandle.of(dnsmasq).map(ProcessHandle::isAlive).orElse(false));
     assertTrue(log().contains("guest network " + BRIDGE + " taken down"), log());
+  }
+
+  @Test
+  void aSecondDaemonGivenTheSameNetworkNamesIsRefusedAndTheFirstOnesGuestKeepsItsNetwork()
+      throws Exception {
+    ApiClient api = daemon.start();
+    InstanceView vm = start(api, TaskManifest.of("sleep 300"));
+    String tap = portName('t', vm.id());
+    await(() -> run("ip", "-br", "link", "show").contains(tap), "tap " + tap);
+    String guestRules = run("nft", "list", "table", "bridge", TABLE);
+    assertTrue(guestRules.contains(tap), guestRules);
+
+    Path otherRoot = Files.createDirectories(scratch.resolve("other/machines")).getParent();
+    DaemonProcess other = new DaemonProcess(otherRoot, flags("127.0.0.1:0"));
+    try (other) {
+      assertThrows(AssertionError.class, other::start, "a second daemon on " + BRIDGE);
+    }
+    String refusal = other.log();
+    assertTrue(
+        refusal.contains(
+            "the bridge name '" + BRIDGE + "' is in use by another buildhost daemon (pid "),
+        refusal);
+    assertTrue(refusal.contains("state folder " + root.resolve("state")), refusal);
+
+    assertTrue(run("ip", "-br", "link", "show").contains(tap), "the first daemon's tap stays");
+    assertEquals(
+        withoutCounters(guestRules),
+        withoutCounters(run("nft", "list", "table", "bridge", TABLE)),
+        "the first daemon's guest rules stay as they were");
+    assertEquals(BRIDGE, api.host().network().bridge());
+    api.terminate(vm.id());
+    assertEquals(0, daemon.stop());
+    assertNoNetworkOfThisTest();
+  }
+
+  private static String withoutCounters(String listing) {
+    return listing.replaceAll("counter packets \\d+ bytes \\d+", "counter");
   }
 
   @Test

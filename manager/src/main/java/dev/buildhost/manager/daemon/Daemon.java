@@ -373,6 +373,9 @@ public final class Daemon implements AutoCloseable {
     }
     // Counted once the manager is closed: a guest whose end was reported meanwhile is not left.
     closeNetwork(manager == null ? -1 : runningInstances());
+    if (network != null) {
+      network.bridge().ifPresent(BridgeNetwork::close); // the next daemon may claim its names
+    }
     if (lockChannel != null) {
       try {
         lockChannel.close();

@@ -37,8 +37,11 @@ public final class BridgeNetwork {
   private final AddressPool addresses;
   private final Ipv4Forwarding forwarding = new Ipv4Forwarding(Ipv4Forwarding.SYSCTL);
   private final Map<String, DhcpHost> hosts = new LinkedHashMap<>();
+  private final NetworkClaim claim;
 
-  private BridgeNetwork(GuestNetwork network, Path stateFolder, HostCommands commands) {
+  private BridgeNetwork(
+      GuestNetwork network, Path stateFolder, HostCommands commands, NetworkClaim claim) {
+    this.claim = claim;
     this.network = network;
     this.stateFolder = stateFolder;
     this.links = new Links(network, commands);
@@ -60,8 +63,14 @@ public final class BridgeNetwork {
               + network.mode().settingValue()
               + "': the bridge network is only made in mode 'bridge'");
     }
-    BridgeNetwork opened = new BridgeNetwork(network, stateFolder, commands);
-    opened.setUp();
+    NetworkClaim claim = NetworkClaim.take(network, stateFolder);
+    BridgeNetwork opened = new BridgeNetwork(network, stateFolder, commands, claim);
+    try {
+      opened.setUp();
+    } catch (NetworkException | RuntimeException e) {
+      claim.close();
+      throw e;
+    }
     return opened;
   }
 
@@ -71,17 +80,31 @@ public final class BridgeNetwork {
    * network} gives), but only when no guest port is left on it: guests still running keep their
    * network until they end. A state folder without a bridge network's files leaves the host as it
    * is, and so does one whose names differ from {@code network}'s: a bridge some other daemon made
-   * is never touched.
+   * is never touched, and neither is one whose names a running daemon holds ({@link NetworkClaim}).
    *
    * @return what happened, for the log; empty when there was nothing of ours
    */
   public static Optional<String> removeLeftover(
       GuestNetwork network, Path stateFolder, HostCommands commands) throws NetworkException {
-    BridgeNetwork left = new BridgeNetwork(network, stateFolder, commands);
     Path names = stateFolder.resolve(NAMES_FILE);
     if (!Files.exists(names)) {
       return Optional.empty();
     }
+    NetworkClaim claim;
+    try {
+      claim = NetworkClaim.take(network, stateFolder);
+    } catch (NetworkException e) {
+      return Optional.of(
+          "the bridge network this daemon made in mode bridge is left as it is: " + e.getMessage());
+    }
+    try (claim) {
+      return removeLeftover(new BridgeNetwork(network, stateFolder, commands, claim), names);
+    }
+  }
+
+  private static Optional<String> removeLeftover(BridgeNetwork left, Path names)
+      throws NetworkException {
+    GuestNetwork network = left.network;
     String made;
     try {
       made = Files.readString(names, StandardCharsets.UTF_8);
@@ -254,6 +277,16 @@ public final class BridgeNetwork {
     } catch (IOException e) {
       throw new NetworkException("cannot remove " + names + ": " + e.getMessage(), e);
     }
+    claim.close();
+  }
+
+  /**
+   * Lets go of the network's names ({@link NetworkClaim}) and leaves the network up for the guests
+   * still on it: a daemon that stops with guests running calls this, and the next daemon adopts the
+   * network.
+   */
+  public void close() {
+    claim.close();
   }
 
   /** The names of the guest ports (taps, veths) of ours that exist now, whoever's they are. */
