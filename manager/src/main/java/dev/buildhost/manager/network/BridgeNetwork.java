@@ -261,23 +261,51 @@ public final class BridgeNetwork {
 
   /**
    * Takes the whole network down: dnsmasq, every port of ours, both tables, the bridge, and the
-   * record of their names.
+   * record of their names. A step that fails does not keep the others from being tried (a state
+   * folder removed under a stopping daemon must not leave the bridge and tables behind); the first
+   * failure is thrown at the end, with the others added to it.
    */
   public synchronized void shutDown() throws NetworkException {
-    dnsmasq.stop();
-    for (Links.PortLink link : links.ports()) {
-      links.delete(link.name());
-    }
-    firewall.deleteTables();
-    links.deleteBridge();
+    List<NetworkException> failures = new ArrayList<>();
+    attempt(failures, dnsmasq::stop);
+    attempt(
+        failures,
+        () -> {
+          for (Links.PortLink link : links.ports()) {
+            links.delete(link.name());
+          }
+        });
+    attempt(failures, firewall::deleteTables);
+    attempt(failures, links::deleteBridge);
     hosts.clear();
     Path names = stateFolder.resolve(NAMES_FILE);
-    try {
-      Files.deleteIfExists(names);
-    } catch (IOException e) {
-      throw new NetworkException("cannot remove " + names + ": " + e.getMessage(), e);
-    }
+    attempt(
+        failures,
+        () -> {
+          try {
+            Files.deleteIfExists(names);
+          } catch (IOException e) {
+            throw new NetworkException("cannot remove " + names + ": " + e.getMessage(), e);
+          }
+        });
     claim.close();
+    if (!failures.isEmpty()) {
+      NetworkException first = failures.get(0);
+      failures.subList(1, failures.size()).forEach(first::addSuppressed);
+      throw first;
+    }
+  }
+
+  private interface Step {
+    void run() throws NetworkException;
+  }
+
+  private static void attempt(List<NetworkException> failures, Step step) {
+    try {
+      step.run();
+    } catch (NetworkException e) {
+      failures.add(e);
+    }
   }
 
   /**
