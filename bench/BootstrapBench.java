@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -159,6 +160,9 @@ public class BootstrapBench {
    */
   static void vmRow(Path samples, String sample, String uri) throws Exception {
     Path root = Files.createTempDirectory("buildhost-bench-bootstrap-vm-");
+    // QEMU runs as libvirt-qemu: it must pass through the root to the machine's and instances'
+    // files.
+    Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
     String machine = "bench-bs-vm";
     Path toolchains = machine(samples, sample, root, machine);
     ManagerConfig config =

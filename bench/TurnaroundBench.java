@@ -7,8 +7,6 @@ import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.config.Acceleration;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
-import dev.buildhost.manager.libvirt.QemuImg;
-import dev.buildhost.manager.libvirt.VmOptions;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
@@ -19,6 +17,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -188,6 +187,8 @@ public class TurnaroundBench {
    */
   static double[] concurrentVirshCreates(Revision revision, String uri, Path jar) throws Exception {
     Path root = Files.createTempDirectory("buildhost-bench-turnaround");
+    // QEMU runs as libvirt-qemu: it must pass through the root to the instances' files.
+    Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
     ManagerConfig defaults = ManagerConfig.defaults(root);
     ManagerConfig config =
         new ManagerConfig(
@@ -204,7 +205,6 @@ public class TurnaroundBench {
             defaults.dockerHost(),
             "host");
     LibvirtBackend backend = new LibvirtBackend(config);
-    Manifest manifest = revision.manifest();
     List<Process> servers = new ArrayList<>();
     List<Path> files = new ArrayList<>();
     List<Path> results = new ArrayList<>();
@@ -217,20 +217,7 @@ public class TurnaroundBench {
         Path tftpRoot = Files.createDirectories(dir.resolve("tftp"));
         Files.write(tftpRoot.resolve("task.manifest"), Base64.getDecoder().decode(task()));
         servers.add(tftpServer(jar, tftpRoot, port));
-        LaunchSpec spec = new LaunchSpec(id, revision, dir, port);
-        Path overlay = manifest.disk() == null ? null : spec.overlayDisk();
-        if (overlay != null) {
-          QemuImg.createOverlay(revision.file(manifest.disk()), overlay);
-        }
-        String xml =
-            backend
-                .domainXml(
-                    spec,
-                    VmOptions.parse(manifest.options()),
-                    manifest.kernel() == null ? null : revision.file(manifest.kernel()),
-                    manifest.initrd() == null ? null : revision.file(manifest.initrd()),
-                    overlay)
-                .toXml();
+        String xml = backend.prepare(new LaunchSpec(id, revision, dir, port)).toXml();
         files.add(Files.writeString(dir.resolve("domain.xml"), xml));
         results.add(tftpRoot.resolve("result.manifest"));
         names.add("buildhost-" + id);

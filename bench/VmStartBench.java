@@ -5,9 +5,7 @@ import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.libvirt.LibvirtBackend;
 import dev.buildhost.manager.libvirt.QemuImg;
-import dev.buildhost.manager.libvirt.VmOptions;
 import dev.buildhost.manager.machine.MachineLibrary;
-import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
@@ -17,6 +15,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -26,9 +25,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * bench/vm-start, the Java side (one warm JVM): (1) the time from InstanceManager.start() to its
  * return with the domain running (overlay, TFTP server, journal and domain creation included),
- * against `virsh create` of the same domain XML (overlay made beforehand, untimed), each the median
- * of RUNS runs after WARMUP warm-ups; (2) qcow2 overlay creation over a 1 GiB and a 20 GiB sparse
- * base disk, median of RUNS. Arguments: MACHINES_DIR MACHINE LIBVIRT_URI.
+ * against `virsh create` of the same domain XML (overlay and boot files made beforehand, untimed),
+ * each the median of RUNS runs after WARMUP warm-ups; (2) qcow2 overlay creation over a 1 GiB and a
+ * 20 GiB sparse base disk, median of RUNS. Arguments: MACHINES_DIR MACHINE LIBVIRT_URI.
  */
 public class VmStartBench {
   static final int WARMUP = 2;
@@ -39,6 +38,8 @@ public class VmStartBench {
     String machine = args[1];
     String uri = args[2];
     Path root = Files.createTempDirectory("buildhost-bench-vm-start");
+    // QEMU runs as libvirt-qemu: it must pass through the root to the instances' files.
+    Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.createSymbolicLink(root.resolve("machines"), machinesDir.toAbsolutePath());
     ManagerConfig defaults = ManagerConfig.defaults(root);
     ManagerConfig config =
@@ -116,25 +117,11 @@ public class VmStartBench {
   /** The same XML the manager builds, created with the virsh CLI. */
   static double[] virshCreates(ManagerConfig config, LibvirtBackend backend, Revision revision)
       throws Exception {
-    Manifest manifest = revision.manifest();
     double[] times = new double[RUNS];
     for (int i = -WARMUP; i < RUNS; i++) {
       String id = "bench-virsh-" + (i + WARMUP);
       Path dir = Files.createDirectories(config.instancesDir().resolve(id));
-      LaunchSpec spec = new LaunchSpec(id, revision, dir, 24299);
-      Path overlay = manifest.disk() == null ? null : spec.overlayDisk();
-      if (overlay != null) {
-        QemuImg.createOverlay(revision.file(manifest.disk()), overlay);
-      }
-      String xml =
-          backend
-              .domainXml(
-                  spec,
-                  VmOptions.parse(manifest.options()),
-                  manifest.kernel() == null ? null : revision.file(manifest.kernel()),
-                  manifest.initrd() == null ? null : revision.file(manifest.initrd()),
-                  overlay)
-              .toXml();
+      String xml = backend.prepare(new LaunchSpec(id, revision, dir, 24299)).toXml();
       Path file = Files.writeString(dir.resolve("domain.xml"), xml);
       long started = System.nanoTime();
       run("virsh", "-q", "-c", config.libvirtUri(), "create", file.toString());

@@ -64,6 +64,22 @@ public final class Samples {
   }
 
   /**
+   * Copies the files of {@code machine}'s revision in service into {@code into} (made), for a test
+   * that hands them to libvirt itself: libvirt gives them to QEMU's user while the domain runs.
+   * Returns {@code into}.
+   */
+  public static Path copyOfRevision(String machine, Path into) throws IOException {
+    Path revision = revision(machine);
+    Files.createDirectories(into);
+    try (Stream<Path> files = Files.list(revision)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Files.copy(file, into.resolve(file.getFileName().toString()));
+      }
+    }
+    return into;
+  }
+
+  /**
    * Mirrors a folder with hard links (the revisions are read-only), keeping symlinks as they are;
    * files on another file system are copied.
    */

@@ -8,6 +8,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 
 /**
  * The VM side of bootstrapped states: a build's overlay goes over the state's layer rather than
@@ -22,13 +23,16 @@ final class BootstrapLayers {
 
   private BootstrapLayers() {}
 
-  /** The instance's overlay: over the layer the spec names, else over the revision's disk. */
-  static void createOverlay(LaunchSpec spec, Path base, Path overlay) throws BackendException {
+  /**
+   * The instance's overlay: over the layer the spec names, else over the revision's disk. Returns
+   * its backing chain, nearest first.
+   */
+  static List<DomainXml.BackingFile> createOverlay(LaunchSpec spec, Path base, Path overlay)
+      throws BackendException {
     if (spec.layer() != null && spec.layer().disk() != null) {
-      QemuImg.createOverlayOnLayer(spec.layer().disk(), base, overlay);
-    } else {
-      QemuImg.createOverlay(base, overlay);
+      return QemuImg.createOverlayOnLayer(spec.layer().disk(), base, overlay);
     }
+    return QemuImg.createOverlay(base, overlay);
   }
 
   /**

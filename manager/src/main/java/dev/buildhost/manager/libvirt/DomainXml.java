@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.parsers.ParserConfigurationException;
 import javax.xml.transform.OutputKeys;
@@ -34,9 +35,10 @@ import org.xml.sax.SAXException;
  * @param vcpus guest CPUs
  * @param consoleLog file the serial console is written to
  * @param mac fixed MAC address, or null for one chosen by libvirt
- * @param disk the instance's qcow2 overlay, or null for a diskless machine
- * @param kernel kernel for direct boot, or null to boot from the disk
- * @param initrd initrd for direct boot, or null
+ * @param disk the instance's qcow2 overlay and its backing chain, or null for a diskless machine
+ * @param kernel kernel for direct boot (the instance's copy: {@link BootFiles}), or null to boot
+ *     from the disk
+ * @param initrd initrd for direct boot (the instance's copy), or null
  * @param cmdline the manifest's kernel command line, or null
  * @param tftpPort the instance's TFTP port on the host's loopback
  * @param options the manifest's accepted options
@@ -51,13 +53,36 @@ public record DomainXml(
     int vcpus,
     Path consoleLog,
     String mac,
-    Path disk,
+    Disk disk,
     Path kernel,
     Path initrd,
     String cmdline,
     int tftpPort,
     VmOptions options,
     Tap tap) {
+
+  /**
+   * An instance's disk: its own qcow2 overlay, which QEMU writes, over files that every instance of
+   * the revision shares and QEMU only reads.
+   *
+   * @param overlay the instance's overlay
+   * @param backingChain the overlay's backing files, nearest first: the bootstrapped layer if any,
+   *     the revision's disk, then the files that disk chains to; written out in full, so that
+   *     libvirt probes nothing itself
+   */
+  public record Disk(Path overlay, List<BackingFile> backingChain) {
+    public Disk {
+      backingChain = List.copyOf(backingChain);
+    }
+  }
+
+  /**
+   * One file under an overlay.
+   *
+   * @param file its absolute path
+   * @param format its format as qemu names it ({@code qcow2}, {@code raw})
+   */
+  public record BackingFile(Path file, String format) {}
 
   /**
    * A tap made for the guest beforehand (libvirt opens it, never makes or deletes it).
@@ -76,7 +101,7 @@ public record DomainXml(
       int vcpus,
       Path consoleLog,
       String mac,
-      Path disk,
+      Disk disk,
       Path kernel,
       Path initrd,
       String cmdline,
@@ -200,7 +225,24 @@ public record DomainXml(
       Element driver = child(diskElement, "driver", null);
       driver.setAttribute("name", "qemu");
       driver.setAttribute("type", "qcow2");
-      child(diskElement, "source", null).setAttribute("file", disk.toString());
+      child(diskElement, "source", null).setAttribute("file", disk.overlay().toString());
+      Element above = diskElement;
+      for (BackingFile backing : disk.backingChain()) {
+        Element store = child(above, "backingStore", null);
+        store.setAttribute("type", "file");
+        child(store, "format", null).setAttribute("type", backing.format());
+        Element source = child(store, "source", null);
+        source.setAttribute("file", backing.file().toString());
+        // libvirt would make every file of the chain QEMU's user's (libvirt-qemu) and never give
+        // a backing file its owner back: the revision's files, shared by all its instances,
+        // would stay writable by any QEMU process. QEMU reads them as they are (root's, mode
+        // 0644/0444); only the overlay is the instance's to relabel.
+        Element seclabel = child(source, "seclabel", null);
+        seclabel.setAttribute("model", "dac");
+        seclabel.setAttribute("relabel", "no");
+        above = store;
+      }
+      child(above, "backingStore", null); // the chain ends here
       Element target = child(diskElement, "target", null);
       target.setAttribute("dev", "virtio".equals(options.diskBus()) ? "vda" : "sda");
       target.setAttribute("bus", options.diskBus());

@@ -125,17 +125,13 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
               + revision.version()
               + " names neither a disk nor a kernel in its manifest: nothing to boot");
     }
-    Path overlay = base == null ? null : spec.overlayDisk();
     String name = DomainXml.domainName(spec.instanceId());
     // The tap, its rules and DHCP entry exist before QEMU opens the tap; every failure below
     // removes them again.
     VmNetwork.Nic nic = network.attach(spec.instanceId(), manifest.mac(), spec.tftpPort());
     String xml;
     try {
-      xml = domainXml(spec, options, kernel, initrd, overlay, nic).toXml();
-      if (overlay != null) {
-        BootstrapLayers.createOverlay(spec, base, overlay);
-      }
+      xml = prepare(spec, options, kernel, initrd, base, nic).toXml();
     } catch (BackendException | RuntimeException e) {
       network.release(spec.instanceId());
       throw e;
@@ -146,59 +142,93 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
       free(domain);
     } catch (LibvirtException | BackendException | RuntimeException e) {
       reports.forget(name);
-      if (overlay != null) {
-        QemuImg.deleteQuietly(overlay);
-      }
+      deleteInstanceFiles(spec.instanceDir());
       network.release(spec.instanceId());
       if (e instanceof RuntimeException re) {
         throw re;
       }
       throw e instanceof BackendException be
           ? be
-          : new BackendException("libvirt could not start domain " + name + ": " + message(e), e);
+          : new BackendException(
+              "libvirt could not start domain " + name + ": " + message(e) + accessHint(e), e);
     }
     reports.created(name);
     LOG.debug("domain {} created", name);
     guestReports.runningNow();
-    return new LibvirtGuest(spec.instanceId(), overlay);
+    return new LibvirtGuest(spec.instanceId(), spec.instanceDir());
   }
 
-  /** The domain XML of an instance on QEMU user networking. */
-  public DomainXml domainXml(
-      LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path overlay) {
-    return domainXml(
+  /**
+   * Makes the files of an instance on QEMU user networking as {@link #launch} does (the overlay,
+   * the copies of kernel and initrd) and returns its domain XML: for benchmarks that create the
+   * same domain with virsh.
+   */
+  public DomainXml prepare(LaunchSpec spec) throws BackendException {
+    Revision revision = spec.revision();
+    Manifest manifest = revision.manifest();
+    return prepare(
         spec,
-        options,
-        kernel,
-        initrd,
-        overlay,
-        new VmNetwork.Nic(null, spec.revision().manifest().mac()));
+        VmOptions.parse(manifest.options()),
+        existing(revision, manifest.kernel(), "kernel"),
+        existing(revision, manifest.initrd(), "initrd"),
+        existing(revision, manifest.disk(), "disk"),
+        new VmNetwork.Nic(null, manifest.mac()));
   }
 
-  /** The domain XML of an instance, as {@link #launch} creates it. */
-  DomainXml domainXml(
-      LaunchSpec spec,
-      VmOptions options,
-      Path kernel,
-      Path initrd,
-      Path overlay,
-      VmNetwork.Nic nic) {
-    Manifest manifest = spec.revision().manifest();
-    return new DomainXml(
-        spec.instanceId(),
-        owner,
-        accelerationChoice().domainType(),
-        spec.ramMib(),
-        manifest.cpus() != null && manifest.cpus() > 0 ? manifest.cpus() : DEFAULT_CPUS,
-        spec.consoleLog(),
-        nic.mac(),
-        overlay,
-        kernel,
-        initrd,
-        manifest.cmdline(),
-        spec.tftpPort(),
-        options,
-        nic.tap());
+  /**
+   * The instance's files in its folder, then its domain XML; on failure the files are removed.
+   *
+   * @param base the revision's disk, or null for a diskless machine
+   */
+  private DomainXml prepare(
+      LaunchSpec spec, VmOptions options, Path kernel, Path initrd, Path base, VmNetwork.Nic nic)
+      throws BackendException {
+    try {
+      BootFiles boot = BootFiles.copy(kernel, initrd, spec.instanceDir());
+      DomainXml.Disk disk =
+          base == null
+              ? null
+              : new DomainXml.Disk(
+                  spec.overlayDisk(),
+                  BootstrapLayers.createOverlay(spec, base, spec.overlayDisk()));
+      Manifest manifest = spec.revision().manifest();
+      return new DomainXml(
+          spec.instanceId(),
+          owner,
+          accelerationChoice().domainType(),
+          spec.ramMib(),
+          manifest.cpus() != null && manifest.cpus() > 0 ? manifest.cpus() : DEFAULT_CPUS,
+          spec.consoleLog(),
+          nic.mac(),
+          disk,
+          boot.kernel(),
+          boot.initrd(),
+          manifest.cmdline(),
+          spec.tftpPort(),
+          options,
+          nic.tap());
+    } catch (BackendException | RuntimeException e) {
+      deleteInstanceFiles(spec.instanceDir());
+      throw e;
+    }
+  }
+
+  /** The overlay and the boot files of an instance, which end with its guest. */
+  private static void deleteInstanceFiles(Path instanceDir) {
+    QemuImg.deleteQuietly(LaunchSpec.overlayDisk(instanceDir));
+    BootFiles.deleteQuietly(instanceDir);
+  }
+
+  /**
+   * QEMU runs as libvirt's own user (libvirt-qemu on Debian), which reads the revision's files as
+   * they are: a permission error most likely means a folder closed to others on the way.
+   */
+  private static String accessHint(Exception e) {
+    String text = message(e);
+    return text != null && text.contains("Permission denied")
+        ? " (QEMU runs as libvirt's own user: the revision's files must be readable by others, and"
+            + " the folders above them and above the instance folder passable, o+x)"
+        : "";
   }
 
   @Override
@@ -244,8 +274,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
           ? be
           : new BackendException("cannot adopt domain " + name + ": " + message(e), e);
     }
-    Path overlay = spec.overlayDisk();
-    return new LibvirtGuest(spec.instanceId(), Files.exists(overlay) ? overlay : null);
+    return new LibvirtGuest(spec.instanceId(), spec.instanceDir());
   }
 
   @Override
@@ -266,7 +295,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     }
     connection.destroy(name);
     network.release(instanceId);
-    QemuImg.deleteQuietly(LaunchSpec.overlayDisk(config.instancesDir().resolve(instanceId)));
+    deleteInstanceFiles(config.instancesDir().resolve(instanceId));
   }
 
   @Override
@@ -339,12 +368,12 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   private final class LibvirtGuest implements Guest {
     private final String instanceId;
     private final String name;
-    private final Path overlay;
+    private final Path instanceDir;
 
-    LibvirtGuest(String instanceId, Path overlay) {
+    LibvirtGuest(String instanceId, Path instanceDir) {
       this.instanceId = instanceId;
       this.name = DomainXml.domainName(instanceId);
-      this.overlay = overlay;
+      this.instanceDir = instanceDir;
     }
 
     @Override
@@ -389,9 +418,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
         LOG.warn("releasing instance {}: {}", instanceId, e.getMessage());
       }
       network.release(instanceId);
-      if (overlay != null) {
-        QemuImg.deleteQuietly(overlay);
-      }
+      deleteInstanceFiles(instanceDir);
     }
   }
 }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -33,8 +34,13 @@ public final class QemuImg {
 
   private QemuImg() {}
 
-  /** Creates {@code overlay} backed by {@code base}; on failure nothing is left behind. */
-  public static void createOverlay(Path base, Path overlay) throws BackendException {
+  /**
+   * Creates {@code overlay} backed by {@code base}; on failure nothing is left behind. Returns the
+   * overlay's backing chain as qemu-img reads it, nearest first (the base, then the files it chains
+   * to).
+   */
+  public static List<DomainXml.BackingFile> createOverlay(Path base, Path overlay)
+      throws BackendException {
     if (!Files.isRegularFile(base)) {
       throw new BackendException("the machine's disk " + base + " does not exist or is not a file");
     }
@@ -46,7 +52,9 @@ public final class QemuImg {
     }
     try {
       createQcow2Over(base, format.qemuName(), overlay, "over " + base);
-      checkChain(overlay, base.toAbsolutePath(), format);
+      JsonNode chain = chainOf(overlay);
+      checkBase(chain, 1, overlay, base.toAbsolutePath(), format);
+      return backingFiles(chain);
     } catch (BackendException e) {
       deleteQuietly(overlay);
       throw e;
@@ -75,10 +83,11 @@ public final class QemuImg {
   /**
    * Creates {@code overlay} over a bootstrapped {@code layer} (a qcow2 file whose backing file is
    * {@code base}, the revision's disk): O(1) like {@link #createOverlay}. The chain qemu-img reads
-   * must be overlay, layer, base, then only files in the base's folder.
+   * must be overlay, layer, base, then only files in the base's folder. Returns that chain below
+   * the overlay.
    */
-  public static void createOverlayOnLayer(Path layer, Path base, Path overlay)
-      throws BackendException {
+  public static List<DomainXml.BackingFile> createOverlayOnLayer(
+      Path layer, Path base, Path overlay) throws BackendException {
     if (!Files.isRegularFile(layer)) {
       throw new BackendException(
           "the bootstrapped layer " + layer + " does not exist or is not a file");
@@ -94,6 +103,7 @@ public final class QemuImg {
             "the overlay " + overlay + " does not chain to the layer " + layer + ": " + chain);
       }
       checkBase(chain, 2, overlay, base.toAbsolutePath(), format);
+      return backingFiles(chain);
     } catch (BackendException e) {
       deleteQuietly(overlay);
       throw e;
@@ -141,12 +151,17 @@ public final class QemuImg {
                         + DiskFormat.RULE));
   }
 
-  /**
-   * The overlay's backing chain as qemu-img reads it: the overlay (qcow2), then the base in its
-   * declared format, then only files in the base's folder.
-   */
-  static void checkChain(Path overlay, Path base, DiskFormat baseFormat) throws BackendException {
-    checkBase(chainOf(overlay), 1, overlay, base, baseFormat);
+  /** The files of a checked chain below its first element (the overlay), nearest first. */
+  private static List<DomainXml.BackingFile> backingFiles(JsonNode chain) {
+    List<DomainXml.BackingFile> files = new ArrayList<>();
+    for (int i = 1; i < chain.size(); i++) {
+      JsonNode file = chain.get(i);
+      files.add(
+          new DomainXml.BackingFile(
+              Path.of(file.path("filename").asText()).toAbsolutePath().normalize(),
+              file.path("format").asText()));
+    }
+    return files;
   }
 
   private static JsonNode chainOf(Path overlay) throws BackendException {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.xpath.XPathConstants;
 import javax.xml.xpath.XPathFactory;
@@ -17,6 +18,10 @@ import org.w3c.dom.NodeList;
 class DomainXmlTest {
   private static final Path DIR = Path.of("/build/instances/vm-1");
   private static final Path REV = Path.of("/build/machines/vm/vm-1.0");
+  private static final DomainXml.Disk DISK =
+      new DomainXml.Disk(
+          DIR.resolve("disk.qcow2"),
+          List.of(new DomainXml.BackingFile(REV.resolve("disk.qcow2"), "qcow2")));
 
   private static Document parse(DomainXml domain) throws Exception {
     DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
@@ -45,7 +50,7 @@ class DomainXmlTest {
         2,
         DIR.resolve("console.log"),
         mac,
-        DIR.resolve("disk.qcow2"),
+        DISK,
         REV.resolve("vmlinuz"),
         REV.resolve("initrd.img"),
         cmdline,
@@ -120,6 +125,43 @@ class DomainXmlTest {
   }
 
   @Test
+  void theFilesUnderTheOverlayAreNamedInFullAndLeftToTheirOwner() throws Exception {
+    Path layer = Path.of("/state/buildhost/bootstrapped/vm/1.0/stable/1/disk.qcow2");
+    DomainXml domain =
+        new DomainXml(
+            "vm-1",
+            "/state/buildhost",
+            "qemu",
+            512,
+            1,
+            DIR.resolve("console.log"),
+            null,
+            new DomainXml.Disk(
+                DIR.resolve("disk.qcow2"),
+                List.of(
+                    new DomainXml.BackingFile(layer, "qcow2"),
+                    new DomainXml.BackingFile(REV.resolve("disk.img"), "raw"))),
+            null,
+            null,
+            null,
+            10043,
+            VmOptions.DEFAULTS);
+    Document doc = parse(domain);
+    String disk = "/domain/devices/disk";
+    assertEquals("/build/instances/vm-1/disk.qcow2", x(doc, disk + "/source/@file"));
+    assertEquals(0, count(doc, disk + "/source/seclabel"), "the overlay is the instance's own");
+    assertEquals(layer.toString(), x(doc, disk + "/backingStore/source/@file"));
+    assertEquals("qcow2", x(doc, disk + "/backingStore/format/@type"));
+    assertEquals("no", x(doc, disk + "/backingStore/source/seclabel[@model='dac']/@relabel"));
+    String base = disk + "/backingStore/backingStore";
+    assertEquals("/build/machines/vm/vm-1.0/disk.img", x(doc, base + "/source/@file"));
+    assertEquals("raw", x(doc, base + "/format/@type"));
+    assertEquals("no", x(doc, base + "/source/seclabel[@model='dac']/@relabel"));
+    assertEquals(0, count(doc, base + "/backingStore/*"), "an empty backingStore ends the chain");
+    assertEquals(1, count(doc, base + "/backingStore"));
+  }
+
+  @Test
   void theMetadataNamesItsInstanceToItsOwnerOnly() {
     String label =
         "<buildhost:instance xmlns:buildhost='"
@@ -151,7 +193,7 @@ class DomainXmlTest {
             1,
             DIR.resolve("console.log"),
             null,
-            DIR.resolve("disk.qcow2"),
+            DISK,
             null,
             null,
             null,

@@ -103,6 +103,29 @@ class LibvirtBackendTest {
   }
 
   @Test
+  void theGuestBootsACopyOfTheKernelInItsFolderThatGoesWithIt() throws Exception {
+    String id = "vm-20260101-000000-0006";
+    LaunchSpec spec = spec(id, revision);
+    Guest guest = backend.launch(spec, listener);
+    Path copy = spec.instanceDir().resolve(BootFiles.KERNEL);
+    assertEquals("not really a kernel", Files.readString(copy));
+    Connect connect = new Connect(URI);
+    try {
+      Domain domain = connect.domainLookupByName(DomainXml.domainName(id));
+      String xml = domain.getXMLDesc(0);
+      assertTrue(xml.contains("<kernel>" + copy + "</kernel>"), xml);
+    } finally {
+      connect.close();
+    }
+
+    guest.kill();
+    awaitHeard("stopped " + EndReason.CRASHED);
+    guest.release();
+    assertFalse(Files.exists(copy), "the copy ends with the guest");
+    assertTrue(Files.exists(revision.dir().resolve("vmlinuz")), "the revision's own stays");
+  }
+
+  @Test
   void aGuestCanBeAdoptedByAnotherBackendAndOrphansAreRemoved() throws Exception {
     String id = "vm-20260101-000000-0002";
     String orphan = "vm-20260101-000000-0003";

@@ -84,7 +84,8 @@ class QemuImgTest {
     qemuImg(revision, "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "disk.qcow2");
     Path overlay = instance.resolve("disk.qcow2");
 
-    QemuImg.createOverlay(revision.resolve("disk.qcow2"), overlay);
+    List<DomainXml.BackingFile> backing =
+        QemuImg.createOverlay(revision.resolve("disk.qcow2"), overlay);
 
     assertEquals(
         List.of(
@@ -92,6 +93,12 @@ class QemuImgTest {
             List.of(revision.resolve("disk.qcow2").toString(), "qcow2"),
             List.of(revision.resolve("base.raw").toString(), "raw")),
         chainOf(overlay));
+    assertEquals(
+        List.of(
+            new DomainXml.BackingFile(revision.resolve("disk.qcow2"), "qcow2"),
+            new DomainXml.BackingFile(revision.resolve("base.raw"), "raw")),
+        backing,
+        "the chain under the overlay, for the domain XML");
   }
 
   @Test
