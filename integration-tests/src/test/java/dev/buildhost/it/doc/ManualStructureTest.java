@@ -62,7 +62,7 @@ class ManualStructureTest {
         "builds an image for minutes and starts DHCP on a farm's network; HostImageIT runs the same steps on "
             + "a bridge of its own",
         "doc/host-image.md|scripts/test-host-image     # the package, the image (cached in /var/cache/buildhost), HostImageIT",
-        "runs HostImageIT: two emulated boots, minutes; not in the default run");
+        "runs HostImageIT alone: two emulated boots, minutes; scripts/test runs it among the other tests");
   }
 
   /** Blocks that publish instances or set up a farm's etcd. */
