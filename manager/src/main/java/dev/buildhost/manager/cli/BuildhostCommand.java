@@ -108,6 +108,9 @@ public final class BuildhostCommand implements Runnable {
   }
 
   private static CommandLine commandLine(Collection<Class<?>> verbs) {
+    // picocli's default factory otherwise looks for Groovy's closure class (we have no Groovy):
+    // a class that is not there is looked for in every jar of the class path, at every run.
+    System.setProperty("picocli.disable.closures", "true");
     CommandLine cli = new CommandLine(new BuildhostCommand());
     for (Class<?> verb : verbs) {
       // A CommandLine of its own, not addSubcommand(Class): picocli applies a verb's model

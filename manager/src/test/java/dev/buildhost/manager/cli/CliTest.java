@@ -27,6 +27,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -411,6 +415,27 @@ class CliTest {
         run.out(),
         Files.readString(committed),
         "doc/cli/buildhost-completion.bash is stale: bin/buildhost generate-completion > doc/cli/buildhost-completion.bash");
+  }
+
+  @Test
+  void bothLaunchersRunEveryClientVerbAndNoOtherFromTheCliJar() throws Exception {
+    Set<String> clientVerbs = new TreeSet<>(BuildhostCommand.VERBS.keySet());
+    clientVerbs.removeAll(List.of("help", "generate-completion", "daemon", "tftp"));
+    for (Path launcher :
+        List.of(
+            Path.of("..", "bin", "buildhost"),
+            Path.of("..", "packaging", "src", "deb", "bin", "buildhost"))) {
+      // The case pattern after "# The client verbs" (continued over lines), up to its ")".
+      String text = Files.readString(launcher).replace("\\\n", "");
+      Matcher pattern =
+          Pattern.compile("# \\(CliTest checks the list\\)\\.?\\n\\s*([^)]*)\\)").matcher(text);
+      assertTrue(pattern.find(), launcher + " has the client verbs' case");
+      Set<String> listed = new TreeSet<>();
+      for (String alternative : pattern.group(1).split("\\|")) {
+        listed.add(alternative.trim().replaceFirst("^\\*:", ""));
+      }
+      assertEquals(clientVerbs, listed, launcher + ": the verbs run from the cli jar");
+    }
   }
 
   @Test
