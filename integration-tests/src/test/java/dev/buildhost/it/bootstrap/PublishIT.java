@@ -54,7 +54,7 @@ class PublishIT {
   private String machine;
 
   @AfterEach
-  void close() {
+  void close() throws IOException {
     if (opened == null) {
       return;
     }
@@ -68,6 +68,10 @@ class PublishIT {
       opened.manager().delete(instance.id());
     }
     opened.close();
+    // The container machine's image, loaded from its image.tar: named after this test's machine.
+    try (DockerClient docker = Daemons.docker()) {
+      Daemons.removeImage(docker, "buildhost/" + machine + ":1.0");
+    }
   }
 
   private void open(String sample, Function<ManagerConfig, InstanceBackend> backend, int firstPort)

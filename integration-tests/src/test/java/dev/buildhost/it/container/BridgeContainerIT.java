@@ -163,7 +163,7 @@ class BridgeContainerIT {
         assertTrue(result.logLines().contains("worker-ran"), result::log);
       } finally {
         guest.release();
-        ContainerFixtures.removeImage(docker, tag);
+        Daemons.removeImage(docker, tag);
       }
     }
     assertNothingOfTheGuestLeft();

@@ -254,17 +254,6 @@ final class ContainerFixtures {
         .toList();
   }
 
-  /**
-   * Removes the image tagged {@code tag} if it exists (images a test made for its own machines).
-   */
-  static void removeImage(DockerClient docker, String tag) {
-    try {
-      docker.removeImageCmd(tag).withForce(true).exec();
-    } catch (NotFoundException ignored) {
-      // never loaded, or removed already
-    }
-  }
-
   /** Removes every container of the manager on {@code root} (after a failed test). */
   static void removeContainers(DockerClient docker, Path root) {
     for (Container container : containersOf(docker, root)) {

@@ -66,7 +66,7 @@ class ContainerHardeningIT {
     guests.forEach(Guest::release);
     backend.close();
     ContainerFixtures.removeContainers(docker, root);
-    imagesToRemove.forEach(tag -> ContainerFixtures.removeImage(docker, tag));
+    imagesToRemove.forEach(tag -> Daemons.removeImage(docker, tag));
   }
 
   /** Runs {@code command} in a container of {@code revision} to its end; its console log. */

@@ -95,7 +95,7 @@ class DockerBackendContainerIT {
     List<String> left =
         ContainerFixtures.containersOf(docker, root).stream().map(c -> c.getNames()[0]).toList();
     ContainerFixtures.removeContainers(docker, root);
-    imagesToRemove.forEach(tag -> ContainerFixtures.removeImage(docker, tag));
+    imagesToRemove.forEach(tag -> Daemons.removeImage(docker, tag));
     assertEquals(List.of(), left, "containers left behind");
   }
 

@@ -120,8 +120,7 @@ class InstanceManagerContainerIT {
     machines.values().stream()
         .filter(revision -> revision.machine().startsWith("it-"))
         .forEach(
-            revision ->
-                ContainerFixtures.removeImage(docker, "buildhost/" + revision.machine() + ":1.0"));
+            revision -> Daemons.removeImage(docker, "buildhost/" + revision.machine() + ":1.0"));
     List<String> left =
         ContainerFixtures.containersOf(docker, root).stream().map(c -> c.getNames()[0]).toList();
     ContainerFixtures.removeContainers(docker, root);

@@ -1,6 +1,7 @@
 package dev.buildhost.it.support;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
@@ -63,6 +64,17 @@ public final class Daemons {
         // the engine is unreachable already; nothing more to release
       }
       return Requirement.unmet("dockerd is not reachable at " + config.getDockerHost() + ": " + e);
+    }
+  }
+
+  /**
+   * Removes the image tagged {@code tag} if it exists (images a test made for its own machines).
+   */
+  public static void removeImage(DockerClient docker, String tag) {
+    try {
+      docker.removeImageCmd(tag).withForce(true).exec();
+    } catch (NotFoundException ignored) {
+      // never loaded, or removed already
     }
   }
 
