@@ -45,8 +45,10 @@ import org.junit.jupiter.api.io.TempDir;
  * timeline of both boots is printed.
  */
 class HostImageIT {
-  private static final String BRIDGE = "bhimg0";
-  private static final String TAP = "bhimgtap0";
+  // Not "bh...": a buildhost daemon running on the host drops frames from every port named bh*
+  // (its guest ports), whatever bridge the port is on.
+  private static final String BRIDGE = "himg0";
+  private static final String TAP = "himgtap0";
   // 198.18.0.0/15 is set aside for network tests (RFC 2544): no real host is there.
   private static final String SERVER = "198.18.77.1";
   private static final String GUEST = "198.18.77.50";
@@ -231,6 +233,8 @@ class HostImageIT {
       System.out.println("boot timeline so far:");
       timeline.forEach(line -> System.out.println("  " + line));
       System.out.println("console (tail):\n" + tail(temp.resolve("console.log")));
+      // The DHCP side of a boot that never reached PXELINUX.
+      System.out.println("dnsmasq (tail):\n" + tail(temp.resolve("dnsmasq.log")));
       keepConsole(temp.resolve("console.log"));
       throw e;
     } finally {
