@@ -576,6 +576,32 @@ class BridgeNetworkIT {
   }
 
   @Test
+  void aNetworkWhoseTablesCannotBeMadeLeavesNoBridgeBehind() throws Exception {
+    network.shutDown();
+    network = null;
+    // The bridge is made for real; the kernel then refuses the tables (as one without a needed
+    // nftables module would).
+    HostCommands refusingTables =
+        new HostCommands() {
+          @Override
+          public HostCommands.Result execute(String what, List<String> command, String input)
+              throws NetworkException {
+            if (what.startsWith("create the nftables tables")) {
+              return new HostCommands.Result(
+                  1, "", "Error: Could not process rule: Operation not supported");
+            }
+            return super.execute(what, command, input);
+          }
+        };
+    NetworkException refused =
+        assertThrows(
+            NetworkException.class,
+            () -> BridgeNetwork.open(SETTINGS, temp.resolve("state"), refusingTables));
+    assertTrue(refused.getMessage().contains("Operation not supported"), refused.getMessage());
+    NetworkLab.assertNothingLeft();
+  }
+
+  @Test
   void aStateFolderDnsmasqCannotReadIsRefusedBeforeAnythingIsMade() throws Exception {
     network.shutDown();
     network = null;

@@ -65,9 +65,20 @@ public final class BridgeNetwork {
     }
     NetworkClaim claim = NetworkClaim.take(network, stateFolder);
     BridgeNetwork opened = new BridgeNetwork(network, stateFolder, commands, claim);
+    boolean adopting = false;
     try {
+      adopting = opened.links.bridgeExists();
       opened.setUp();
     } catch (NetworkException | RuntimeException e) {
+      if (!adopting) {
+        // Nothing of an earlier daemon's is here: what this start made goes again. An adopted
+        // network stays as it was, for the guests that may still use it.
+        try {
+          opened.shutDown();
+        } catch (NetworkException undo) {
+          e.addSuppressed(undo);
+        }
+      }
       claim.close();
       throw e;
     }
