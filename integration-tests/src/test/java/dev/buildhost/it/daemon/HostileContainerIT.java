@@ -2,6 +2,7 @@ package dev.buildhost.it.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -148,9 +149,14 @@ class HostileContainerIT {
                 "other-folder-through-69",
                 "timeout 8 tftp -g -l /tmp/s2 -r " + victim.id() + "/secret.txt " + HOST + " 69"),
             attempt("api-at-host-address", "nc -w 3 " + HOST + " " + apiPort + " </dev/null"),
+            // works only if the metrics come back; nc says why not
             attempt(
                 "metrics-at-host-address",
-                "timeout 8 wget -q -T 4 -O - http://" + HOST + ":" + apiPort + "/metrics"),
+                "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "
+                    + HOST
+                    + " "
+                    + apiPort
+                    + " | grep -m 1 buildhost_"),
             attempt("api-at-127.0.0.1", "nc -w 3 127.0.0.1 " + apiPort + " </dev/null"),
             attempt(
                 "api-at-" + otherHostAddress,
@@ -207,6 +213,16 @@ class HostileContainerIT {
             "raw-socket-ping",
             "packet-socket-arping")) {
       assertOutcome(outcomes, blocked, "fails");
+    }
+    // Dropped by the firewall, not failed some other way: the connection attempt ran out of time.
+    for (String dropped :
+        List.of(
+            "api-at-host-address",
+            "metrics-at-host-address",
+            "api-at-" + otherHostAddress,
+            "host-port-a-test-listens-on")) {
+      String outcome = assertOutcome(outcomes, dropped, "fails");
+      assertTrue(outcome.contains("nc: timed out"), outcome);
     }
     assertFalse(Files.exists(victimFolder.resolve("forged.txt")), "forged into the victim");
     assertEquals(0, accepted.get(), "connections from the guest that reached the test's port");
@@ -268,7 +284,8 @@ class HostileContainerIT {
 
   private static final Pattern MISSING_TOOL = Pattern.compile("[\\w.-]+: not found");
 
-  private static void assertOutcome(List<String> outcomes, String name, String expected) {
+  /** Asserts the outcome of attempt {@code name}; returns its line. */
+  private static String assertOutcome(List<String> outcomes, String name, String expected) {
     Pattern line = Pattern.compile("ATTEMPT " + Pattern.quote(name) + ": (works|fails)\\b.*");
     for (String outcome : outcomes) {
       Matcher m = line.matcher(outcome);
@@ -277,7 +294,7 @@ class HostileContainerIT {
         // a tool the image lacks would fail for the wrong reason ("sh: nc: not found"; a TFTP
         // server's "file not found" is a right one)
         assertFalse(MISSING_TOOL.matcher(outcome).find(), outcome);
-        return;
+        return outcome;
       }
     }
     throw new AssertionError("no outcome of " + name + " in " + outcomes);
