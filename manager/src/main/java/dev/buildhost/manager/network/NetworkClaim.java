@@ -43,24 +43,19 @@ final class NetworkClaim implements AutoCloseable {
    * @throws NetworkException naming the daemon that holds one of them, or what failed
    */
   static NetworkClaim take(GuestNetwork network, Path stateFolder) throws NetworkException {
-    return take(network, stateFolder, FOLDER);
-  }
-
-  static NetworkClaim take(GuestNetwork network, Path stateFolder, Path folder)
-      throws NetworkException {
     String holder = "pid " + ProcessHandle.current().pid() + ", state folder " + stateFolder;
     List<Path> taken = new ArrayList<>();
     try {
-      Files.createDirectories(folder);
-      taken.add(lock(folder.resolve("bridge-" + network.bridgeName()), "bridge", holder));
-      taken.add(lock(folder.resolve("table-" + network.tableName()), "table", holder));
+      Files.createDirectories(FOLDER);
+      taken.add(lock(FOLDER.resolve("bridge-" + network.bridgeName()), "bridge", holder));
+      taken.add(lock(FOLDER.resolve("table-" + network.tableName()), "table", holder));
     } catch (IOException | NetworkException e) {
       taken.forEach(NetworkClaim::unlock);
       if (e instanceof NetworkException n) {
         throw n;
       }
       throw new NetworkException(
-          "cannot claim the guest network's names under " + folder + ": " + e.getMessage(), e);
+          "cannot claim the guest network's names under " + FOLDER + ": " + e.getMessage(), e);
     }
     return new NetworkClaim(taken);
   }
@@ -75,9 +70,19 @@ final class NetworkClaim implements AutoCloseable {
     FileChannel channel =
         FileChannel.open(
             file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    if (channel.tryLock() == null) {
-      String other = Files.readString(file, StandardCharsets.UTF_8).strip();
+    try {
+      if (channel.tryLock() != null) {
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+        HELD_HERE.put(file, new Held(channel));
+        return file;
+      }
+    } catch (IOException | RuntimeException e) {
       channel.close();
+      throw e;
+    }
+    try (channel) {
+      String other = Files.readString(file, StandardCharsets.UTF_8).strip();
       String name = file.getFileName().toString().substring(what.length() + 1);
       throw new NetworkException(
           "the "
@@ -91,10 +96,6 @@ final class NetworkClaim implements AutoCloseable {
               + "): give this daemon other network_bridge, network_table and network_address"
               + " settings, or stop that daemon");
     }
-    channel.truncate(0);
-    channel.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
-    HELD_HERE.put(file, new Held(channel));
-    return file;
   }
 
   private static synchronized void unlock(Path file) {
