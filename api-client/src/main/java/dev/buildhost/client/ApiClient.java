@@ -1,6 +1,5 @@
 package dev.buildhost.client;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.buildhost.client.wire.ApiError;
 import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.FileView;
@@ -93,30 +92,30 @@ public final class ApiClient {
   }
 
   public List<MachineView> machines() {
-    return get("/v1/machines", new TypeReference<>() {});
+    return getList("/v1/machines", MachineView.class);
   }
 
   public MachineView machine(String name) {
-    return get("/v1/machines/" + segment(name), new TypeReference<>() {});
+    return get("/v1/machines/" + segment(name), MachineView.class);
   }
 
   public List<InstanceView> instances() {
-    return get("/v1/instances", new TypeReference<>() {});
+    return getList("/v1/instances", InstanceView.class);
   }
 
   public InstanceView instance(String id) {
-    return get("/v1/instances/" + segment(id), new TypeReference<>() {});
+    return get("/v1/instances/" + segment(id), InstanceView.class);
   }
 
   public InstanceView start(StartBody body) {
-    return json(send("POST", "/v1/instances", jsonBody(body)), new TypeReference<>() {});
+    return json(send("POST", "/v1/instances", jsonBody(body)), InstanceView.class);
   }
 
   /** Starts a bootstrap instance of the machine; its success publishes a bootstrapped state. */
   public InstanceView bootstrap(String machine, BootstrapBody body) {
     return json(
         send("POST", "/v1/machines/" + segment(machine) + "/bootstrap", jsonBody(body)),
-        new TypeReference<>() {});
+        InstanceView.class);
   }
 
   /**
@@ -126,12 +125,12 @@ public final class ApiClient {
   public PublishView publish(String id, PublishBody body) {
     return json(
         send("POST", "/v1/instances/" + segment(id) + "/publish", jsonBody(body)),
-        new TypeReference<>() {});
+        PublishView.class);
   }
 
   /** Removes the stale bootstrapped states no instance runs on. */
   public PruneView prune() {
-    return json(send("POST", "/v1/bootstrapped/prune", new byte[0]), new TypeReference<>() {});
+    return json(send("POST", "/v1/bootstrapped/prune", new byte[0]), PruneView.class);
   }
 
   public InstanceView poweroff(String id) {
@@ -147,7 +146,7 @@ public final class ApiClient {
   }
 
   public List<FileView> files(String id) {
-    return get("/v1/instances/" + segment(id) + "/files", new TypeReference<>() {});
+    return getList("/v1/instances/" + segment(id) + "/files", FileView.class);
   }
 
   public void putFile(String id, String name, Path source) {
@@ -186,28 +185,28 @@ public final class ApiClient {
   }
 
   public HostInfo host() {
-    return get("/v1/host", new TypeReference<>() {});
+    return get("/v1/host", HostInfo.class);
   }
 
   /** The fleet's hosts, from their records in etcd; an error when the daemon is in no fleet. */
   public List<FleetHostView> fleetHosts() {
-    return get("/v1/fleet/hosts", new TypeReference<>() {});
+    return getList("/v1/fleet/hosts", FleetHostView.class);
   }
 
   /** Every instance of the fleet's hosts, from their records in etcd. */
   public List<FleetInstanceView> fleetInstances() {
-    return get("/v1/fleet/instances", new TypeReference<>() {});
+    return getList("/v1/fleet/instances", FleetInstanceView.class);
   }
 
   /** The fleet's reboot slots: who holds one, who waits for one, and how many there are. */
   public FleetRebootsView fleetReboots() {
-    return get("/v1/fleet/reboots", new TypeReference<>() {});
+    return get("/v1/fleet/reboots", FleetRebootsView.class);
   }
 
   public HostInfo drain(boolean draining) {
     return json(
         send(draining ? "POST" : "DELETE", "/v1/host/drain", draining ? new byte[0] : null),
-        new TypeReference<>() {});
+        HostInfo.class);
   }
 
   /**
@@ -261,7 +260,8 @@ public final class ApiClient {
           if (line.startsWith("data:")) {
             data.append(line.substring(line.startsWith("data: ") ? 6 : 5));
           } else if (line.isEmpty() && data.length() > 0) {
-            return ApiJson.MAPPER.readValue(data.toString(), InstanceEventView.class);
+            return WireJson.read(
+                data.toString().getBytes(StandardCharsets.UTF_8), InstanceEventView.class);
           }
         }
       } catch (IOException e) {
@@ -286,11 +286,16 @@ public final class ApiClient {
   }
 
   private InstanceView post(String path) {
-    return json(send("POST", path, new byte[0]), new TypeReference<>() {});
+    return json(send("POST", path, new byte[0]), InstanceView.class);
   }
 
-  private <T> T get(String path, TypeReference<T> type) {
+  private <T> T get(String path, Class<T> type) {
     return json(send("GET", path, null), type);
+  }
+
+  private <T> List<T> getList(String path, Class<T> type) {
+    byte[] body = send("GET", path, null);
+    return answer(() -> WireJson.readList(body, type));
   }
 
   private URI uri(String path) {
@@ -300,7 +305,7 @@ public final class ApiClient {
 
   private static byte[] jsonBody(Object value) {
     try {
-      return ApiJson.MAPPER.writeValueAsBytes(value);
+      return WireJson.write(value);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -426,7 +431,7 @@ public final class ApiClient {
     }
     String text = body.get();
     try {
-      ApiError error = ApiJson.MAPPER.readValue(text, ApiError.class);
+      ApiError error = WireJson.read(text.getBytes(StandardCharsets.UTF_8), ApiError.class);
       if (error != null && error.error() != null) {
         throw new ApiClientException(status, error.error(), error.hint());
       }
@@ -436,9 +441,18 @@ public final class ApiClient {
     }
   }
 
-  private static <T> T json(byte[] body, TypeReference<T> type) {
+  private static <T> T json(byte[] body, Class<T> type) {
+    return answer(() -> WireJson.read(body, type));
+  }
+
+  /** What reads an answer's JSON. */
+  private interface AnswerReader<T> {
+    T read() throws IOException;
+  }
+
+  private static <T> T answer(AnswerReader<T> reader) {
     try {
-      return ApiJson.MAPPER.readValue(body, type);
+      return reader.read();
     } catch (IOException e) {
       throw new ApiClientException(
           502,

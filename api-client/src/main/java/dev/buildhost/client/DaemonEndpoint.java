@@ -1,6 +1,5 @@
 package dev.buildhost.client;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -92,8 +91,9 @@ public record DaemonEndpoint(URI url, String token) {
             + STATE_DIR_ENV
             + ")";
     try {
-      JsonNode node = ApiJson.MAPPER.readTree(Files.readString(endpoint));
-      String text = node == null ? "" : node.path("url").asText("");
+      Object json = WireJson.readAny(Files.readString(endpoint));
+      String text =
+          json instanceof Map<?, ?> fields && fields.get("url") instanceof String u ? u : "";
       URI url = URI.create(text);
       if ((!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()))
           || url.getHost() == null) {

@@ -3,10 +3,12 @@ package dev.buildhost.manager.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.ApiJson;
+import dev.buildhost.client.DaemonEndpoint;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -14,10 +16,31 @@ import picocli.CommandLine.Spec;
  * the daemon refuses is thrown as it is; {@link ExitCode} (picocli's exception handler and
  * exit-code mapper, set by {@link BuildhostCommand#commandLine()}) prints it with its hint and
  * picks the documented exit code.
+ *
+ * <p>Its options (how to find the daemon, whether to print JSON) are every client verb's, declared
+ * here rather than in a mixin: picocli reads a subclass's inherited fields anyway, and a mixin cost
+ * each run one more annotation type to reflect on (bench/cli). They are not inherited from the top
+ * command, where {@code --root} would clash with the daemon's and the TFTP server's own.
  */
 abstract class ClientCommand implements Callable<Integer> {
 
-  @Mixin ClientOptions options;
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description =
+          "the daemon's state folder (default: <root>/state with --root, else $"
+              + DaemonEndpoint.STATE_DIR_ENV
+              + ", else /state/buildhost)")
+  Path stateDir;
+
+  @Option(
+      names = "--root",
+      paramLabel = "DIR",
+      description = "the daemon's storage root, to find its state folder")
+  Path root;
+
+  @Option(names = "--json", description = "print JSON for scripts instead of tables")
+  boolean json;
 
   @Spec CommandSpec spec;
 
@@ -26,7 +49,15 @@ abstract class ClientCommand implements Callable<Integer> {
 
   @Override
   public final Integer call() throws Exception {
-    return run(options.client());
+    return run(ApiClient.forStateDir(stateDir()));
+  }
+
+  /**
+   * The state folder: a flag given on the command line (--state-dir, else --root's) wins over
+   * $BUILDHOST_STATE_DIR, which wins over the default root's ({@link DaemonEndpoint#stateDir}).
+   */
+  Path stateDir() {
+    return DaemonEndpoint.stateDir(stateDir, root, System.getenv());
   }
 
   PrintWriter out() {
@@ -38,7 +69,7 @@ abstract class ClientCommand implements Callable<Integer> {
   }
 
   boolean json() {
-    return options.json;
+    return json;
   }
 
   void printJson(Object value) throws JsonProcessingException {

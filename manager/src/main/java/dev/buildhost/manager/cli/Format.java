@@ -33,7 +33,7 @@ final class Format {
       value /= 1024;
       unit++;
     }
-    return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
+    return String.format(Locale.US, "%.1f %s", value, units[unit]);
   }
 
   static String clock(Instant instant) {
