@@ -8,12 +8,16 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.transport.SSLConfig;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import dev.buildhost.manager.backend.BackendException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
 import java.time.Duration;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 
 /**
  * The connection to one Docker engine, opened on first use so that a manager whose engine is down
@@ -50,7 +54,7 @@ final class DockerConnection implements AutoCloseable {
         newHttp =
             new ZerodepDockerHttpClient.Builder()
                 .dockerHost(config.getDockerHost())
-                .sslConfig(config.getSSLConfig())
+                .sslConfig(sslConfig(config))
                 .connectionTimeout(Duration.ofSeconds(5))
                 .maxConnections(512)
                 .build();
@@ -64,6 +68,25 @@ final class DockerConnection implements AutoCloseable {
       }
     }
     return client;
+  }
+
+  /**
+   * The engine's TLS settings ({@code DOCKER_TLS_VERIFY}, {@code DOCKER_CERT_PATH}); for a unix
+   * socket without them, a TLS context that trusts no one and is never used. Given none, the
+   * transport sets up the JDK's default TLS context for https all the same, which reads every CA
+   * certificate the JDK has (a megabyte of heap and another of classes, held for the daemon's life:
+   * bench/footprint).
+   */
+  static SSLConfig sslConfig(DockerClientConfig config) {
+    SSLConfig configured = config.getSSLConfig();
+    if (configured != null || !"unix".equals(config.getDockerHost().getScheme())) {
+      return configured;
+    }
+    return () -> {
+      SSLContext unused = SSLContext.getInstance("TLS");
+      unused.init(new KeyManager[0], new TrustManager[0], null);
+      return unused;
+    };
   }
 
   /** The raw HTTP transport of {@link #client()}, for the calls docker-java does not model. */

@@ -33,6 +33,7 @@ public final class RequestLoop implements AutoCloseable {
   private final Selector selector;
   private final Thread thread;
   private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+  private final TransferBufferPool transferBuffers = new TransferBufferPool();
   private volatile boolean closed;
 
   private RequestLoop(String name) throws IOException {
@@ -107,6 +108,11 @@ public final class RequestLoop implements AutoCloseable {
     }
   }
 
+  /** The transfer buffers of the servers that share this loop. */
+  TransferBufferPool transferBuffers() {
+    return transferBuffers;
+  }
+
   /** Stops the loop; the channels still registered are closed. */
   @Override
   public void close() {
@@ -114,6 +120,7 @@ public final class RequestLoop implements AutoCloseable {
       return;
     }
     closed = true;
+    transferBuffers.clear();
     selector.wakeup();
     try {
       thread.join(TimeUnit.SECONDS.toMillis(RELEASE_TIMEOUT_SECONDS));

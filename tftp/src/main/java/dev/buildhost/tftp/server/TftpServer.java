@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -87,7 +86,9 @@ public final class TftpServer implements AutoCloseable {
   /** Transfers whose thread runs: those holding a slot and evicted ones still ending. */
   private final Set<Transfer> active = ConcurrentHashMap.newKeySet();
 
-  private final ConcurrentLinkedQueue<TransferBuffers> bufferPool = new ConcurrentLinkedQueue<>();
+  /** The shared loop's pool when the server has one, else the server's own. */
+  private final TransferBufferPool bufferPool;
+
   private final AtomicLong uploadsInFlight = new AtomicLong();
   private final Path sharedRoot;
   private final Predicate<String> sharedHidden;
@@ -127,6 +128,8 @@ public final class TftpServer implements AutoCloseable {
     this.sharedHidden = b.sharedHidden;
     this.slots = new TransferSlots<>(b.maxTransfers, b.maxTransfersPerClient());
     this.sharedLoop = b.requestLoop;
+    this.bufferPool =
+        b.requestLoop != null ? b.requestLoop.transferBuffers() : new TransferBufferPool();
   }
 
   /** Binds the socket and starts serving; returns this. Fails if the port is taken. */
@@ -253,7 +256,9 @@ public final class TftpServer implements AutoCloseable {
       transfers.shutdownNow();
       Thread.currentThread().interrupt();
     }
-    bufferPool.clear();
+    if (sharedLoop == null) {
+      bufferPool.clear();
+    }
     LOG.debug("TFTP server on {} stopped", localAddress);
   }
 
@@ -448,13 +453,13 @@ public final class TftpServer implements AutoCloseable {
   }
 
   TransferBuffers takeBuffers() {
-    TransferBuffers buffers = bufferPool.poll();
-    return buffers != null ? buffers : new TransferBuffers();
+    return bufferPool.take();
   }
 
   void returnBuffers(TransferBuffers buffers) {
-    if (!closed) {
-      bufferPool.offer(buffers);
+    // A closed server's own pool goes with it; a shared loop's serves its other servers.
+    if (!closed || sharedLoop != null) {
+      bufferPool.give(buffers);
     }
   }
 

@@ -3,7 +3,9 @@ package dev.buildhost.tftp.server;
 import dev.buildhost.tftp.protocol.Opcodes;
 import java.nio.ByteBuffer;
 
-/** The buffers of one transfer, pooled per server so transfers do not allocate them anew. */
+/**
+ * The buffers of one transfer, pooled (TransferBufferPool) so transfers do not allocate them anew.
+ */
 final class TransferBuffers {
   /** File bytes read ahead for downloads. */
   static final int CHUNK_SIZE = 256 * 1024;

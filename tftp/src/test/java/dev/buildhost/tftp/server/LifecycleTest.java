@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,6 +95,26 @@ class LifecycleTest {
             3000, c.download("f", "octet", Map.of()).data().length, "the others still serve");
       }
       servers.forEach(TftpServer::close);
+    }
+    awaitNoServerThreads();
+  }
+
+  @Test
+  void serversSharingOneRequestLoopShareTheirTransferBuffersAlsoAfterOneCloses() throws Exception {
+    try (RequestLoop loop = RequestLoop.start("tftp-shared-requests")) {
+      TftpServer first = TftpServer.builder(root).port(0).requestLoop(loop).build().start();
+      TftpServer second = TftpServer.builder(root).port(0).requestLoop(loop).build().start();
+      TransferBuffers buffers = first.takeBuffers();
+      first.close(); // a transfer may end after its server closed
+      first.returnBuffers(buffers);
+
+      assertSame(buffers, second.takeBuffers(), "the other server's transfer reuses them");
+      second.close();
+    }
+    try (TftpServer alone = TftpServer.builder(root).port(0).build().start()) {
+      TransferBuffers own = alone.takeBuffers();
+      alone.returnBuffers(own);
+      assertSame(own, alone.takeBuffers(), "a server with its own loop pools its own");
     }
     awaitNoServerThreads();
   }
