@@ -47,7 +47,7 @@
 # and in TCG guests), and an agent waits for them on every task (bench/turnaround): the worker
 # reads and parses with the shell's own builtins, and a task of one command that succeeds at once
 # starts six processes (mkdir, the two transfers, the command, the copy of its output, the
-# result's escaping), where a first version started thirty.
+# result's escaping), where an earlier version started 34.
 
 set -u
 
