@@ -11,8 +11,8 @@
 #              it waits (up to BUILDHOST_ADDRESS_WAIT seconds, default 60) for a route to the host:
 #              a container's network port is made just after its process starts.
 #   Task       downloads task.manifest over TFTP (busybox tftp -g), trying for up to
-#              BUILDHOST_TASK_WAIT seconds (default 120), at first every 0.05 s, then less often up
-#              to once a second: the task may arrive after the start.
+#              BUILDHOST_TASK_WAIT seconds (default 120) after the first failed try, at first every
+#              0.05 s, then less often up to once a second: the task may arrive after the start.
 #              Every `command: <shell command>` line is one command; they run in order with
 #              `sh -c`, in a scratch folder, stdout and stderr captured. The first command that
 #              fails stops the task. Other lines (the `: 1` version line, unknown fields) are ignored.
@@ -42,12 +42,18 @@
 #              not be fetched; 74 when the result could not be uploaded. The VM's init powers the
 #              machine off afterwards; in a container the exit code is the container's.
 # Console lines start with `buildhost-worker: `.
+#
+# Every process the worker starts costs milliseconds (tens of them in a loaded host's containers
+# and in TCG guests), and an agent waits for them on every task (bench/turnaround): the worker
+# reads and parses with the shell's own builtins, and a task of one command that succeeds at once
+# starts six processes (mkdir, the two transfers, the command, the copy of its output, the
+# result's escaping), where an earlier version started 34.
 
 set -u
 
 TASK_WAIT=${BUILDHOST_TASK_WAIT:-120}  # seconds to keep asking for task.manifest
 UPLOAD_WAIT=60    # seconds to keep trying to upload result.manifest
-TRY_TIMEOUT=15    # seconds one tftp transfer may take
+TRY_TIMEOUT=15    # seconds one toolchain transfer may take without BIG_BLOCKS (see tftp_try)
 TOOLCHAIN_TRY_TIMEOUT=${BUILDHOST_TOOLCHAIN_TIMEOUT:-900}  # seconds one toolchain download may take
 
 say() {
@@ -56,33 +62,49 @@ say() {
 
 FW_CFG_TFTP=/sys/firmware/qemu_fw_cfg/by_name/opt/buildhost/tftp/raw
 
+# endpoint: sets EP from the first channel that names one.
 endpoint() {
   if [ -n "${BUILDHOST_TFTP:-}" ]; then
-    echo "$BUILDHOST_TFTP"
+    EP=$BUILDHOST_TFTP
     return 0
   fi
   if [ -r /proc/cmdline ]; then
+    read -r cmdline </proc/cmdline || true
     # The kernel command line is one line of space-separated words: split it into words on purpose.
-    # shellcheck disable=SC2013
-    for word in $(cat /proc/cmdline); do
+    # shellcheck disable=SC2086
+    for word in $cmdline; do
       case "$word" in
-        buildhost.tftp=*) echo "${word#buildhost.tftp=}"; return 0 ;;
+        buildhost.tftp=*) EP=${word#buildhost.tftp=}; return 0 ;;
       esac
     done
   fi
-  if [ -r "$FW_CFG_TFTP" ]; then
-    cat "$FW_CFG_TFTP"
+  # fw_cfg's file may not end its line: read sets EP all the same.
+  if [ -r "$FW_CFG_TFTP" ] && { IFS= read -r EP <"$FW_CFG_TFTP" || [ -n "$EP" ]; }; then
     return 0
   fi
-  echo "196.254.111.222:69"
+  EP=196.254.111.222:69
+}
+
+# clock: sets NOW to the seconds since boot (/proc/uptime, a read without a process), or else to
+# `date +%s`.
+clock() {
+  if [ -r /proc/uptime ] && read -r NOW _ </proc/uptime; then
+    NOW=${NOW%.*}
+  else
+    NOW=$(date +%s)
+  fi
 }
 
 # await_route: until the kernel has a route to $HOST (the guest has its address), a while at most.
+# Loopback (a container on the host's network) always has one.
 await_route() {
+  case "$HOST" in 127.*) return 0 ;; esac
   command -v ip >/dev/null 2>&1 || return 0
-  deadline=$(($(date +%s) + ${BUILDHOST_ADDRESS_WAIT:-60}))
+  clock
+  deadline=$((NOW + ${BUILDHOST_ADDRESS_WAIT:-60}))
   until ip route get "$HOST" >/dev/null 2>&1; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
+    clock
+    if [ "$NOW" -ge "$deadline" ]; then
       say "no route to $HOST yet; trying all the same"
       return 0
     fi
@@ -90,28 +112,34 @@ await_route() {
   done
 }
 
-# tftp_try get|put LOCAL REMOTE: one transfer, bounded in time when busybox has `timeout`.
-# With BIG_BLOCKS=yes (toolchain downloads) it asks for 1468-byte blocks when busybox tftp can.
+# tftp_try get|put LOCAL REMOTE: one transfer. busybox tftp gives up by itself after about 13 s
+# without an answer (12 retries, backing off from 0.1 s to 2 s), which bounds a transfer of the
+# task or the result (a block or a few). With BIG_BLOCKS=yes (toolchain downloads, thousands of
+# blocks) it asks for 1468-byte blocks when busybox tftp can, and the whole transfer is bounded by
+# TRY_TIMEOUT when busybox has `timeout` (which costs two more processes: not for small files).
 tftp_try() {
   case "$1" in get) op=-g ;; *) op=-p ;; esac
   set -- "$op" -l "$2" -r "$3"
-  if [ "${BIG_BLOCKS:-no}" = yes ] && tftp --help 2>&1 | grep -q -- '-b SIZE'; then
-    set -- -b 1468 "$@"
+  if [ "${BIG_BLOCKS:-no}" = yes ]; then
+    if tftp --help 2>&1 | grep -q -- '-b SIZE'; then
+      set -- -b 1468 "$@"
+    fi
+    if command -v timeout >/dev/null 2>&1; then
+      timeout "$TRY_TIMEOUT" tftp "$@" "$HOST" "$PORT"
+      return
+    fi
   fi
-  if command -v timeout >/dev/null 2>&1; then
-    timeout "$TRY_TIMEOUT" tftp "$@" "$HOST" "$PORT"
-  else
-    tftp "$@" "$HOST" "$PORT"
-  fi
+  tftp "$@" "$HOST" "$PORT"
 }
 
-# transfer get|put LOCAL REMOTE SECONDS: tries until it works or SECONDS have passed. The task
-# may be put into the TFTP folder only after the guest started, so "File not found" is worth
-# waiting for. The pause between tries starts at 0.05 s and doubles up to 1 s: a task that comes
-# a moment after the start is fetched a moment later, not a second later (bench/turnaround),
-# and a long wait still asks only once a second. (busybox sleep takes fractions.)
+# transfer get|put LOCAL REMOTE SECONDS: tries until it works or SECONDS have passed since the
+# first failure. The task may be put into the TFTP folder only after the guest started, so "File
+# not found" is worth waiting for. The pause between tries starts at 0.05 s and doubles up to 1 s:
+# a task that comes a moment after the start is fetched a moment later, not a second later
+# (bench/turnaround), and a long wait still asks only once a second. (busybox sleep takes
+# fractions.)
 transfer() {
-  deadline=$(($(date +%s) + $4))
+  deadline=
   n=1
   pause=0.05
   while :; do
@@ -121,7 +149,9 @@ transfer() {
     if [ "$n" -eq 1 ] || [ $((n % 10)) -eq 0 ]; then
       say "$1 $3: try $n failed: $(cat "$WORK/tftp.err"); retrying for up to $4 s"
     fi
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    clock
+    [ -n "$deadline" ] || deadline=$((NOW + $4))
+    [ "$NOW" -lt "$deadline" ] || return 1
     n=$((n + 1))
     sleep "$pause"
     case $pause in
@@ -158,11 +188,11 @@ upload_result() {
 }
 
 WORK="${TMPDIR:-/tmp}/buildhost-worker.$$"
-rm -rf "$WORK"
+if [ -e "$WORK" ]; then rm -rf "$WORK"; fi
 mkdir -p "$WORK/run" || { say "cannot create $WORK"; exit 74; }
 : >"$WORK/log"
 
-EP=$(endpoint)
+endpoint
 case "$EP" in
   *:*) HOST=${EP%:*}; PORT=${EP##*:} ;;
   *) HOST=$EP; PORT=69 ;;
@@ -180,17 +210,45 @@ if ! transfer get "$WORK/task.manifest" task.manifest "$TASK_WAIT"; then
   upload_result 5 abnormal 75
   exit 75
 fi
-say "downloaded task.manifest ($(wc -c <"$WORK/task.manifest") bytes)"
+
+# The task's lines: the first `mode:`, the `toolchain:` and `command:` lines (their values without
+# the blanks after the colon), and its size. CRLF line ends and a last line without its newline
+# are fine: the last control character of a line goes (the CR of a CRLF end; a tab there would
+# mean nothing either). (${#line} counts bytes in the C locale the sample guests run in.)
+mode=
+count=0
+size=0
+: >"$WORK/toolchains"
+: >"$WORK/commands"
+while :; do
+  if IFS= read -r line; then
+    size=$((size + ${#line} + 1))
+  elif [ -n "$line" ]; then
+    size=$((size + ${#line}))
+  else
+    break
+  fi
+  line=${line%[[:cntrl:]]}
+  value=${line#*:}
+  value=${value#"${value%%[![:space:]]*}"}
+  case "$line" in
+    mode:*) [ -n "$mode" ] || mode=$value ;;
+    toolchain:*) printf '%s\n' "$value" >>"$WORK/toolchains" ;;
+    command:*)
+      printf '%s\n' "$value" >>"$WORK/commands"
+      count=$((count + 1))
+      ;;
+  esac
+  line=
+done <"$WORK/task.manifest"
+say "downloaded task.manifest ($size bytes)"
 
 # Bootstrap mode: the toolchain archives, unpacked into the persistent folder first.
 BUILDHOST_PERSIST=${BUILDHOST_PERSIST:-/opt/buildhost}
 export BUILDHOST_PERSIST
-{ cat "$WORK/task.manifest"; echo; } | tr -d '\r' >"$WORK/task.lines"
-mode=$(sed -n 's/^mode:[[:space:]]*//p' "$WORK/task.lines" | head -n 1)
 if [ "$mode" = bootstrap ]; then
   say "bootstrap mode: installing into $BUILDHOST_PERSIST"
   echo "buildhost-worker: bootstrap into $BUILDHOST_PERSIST" >>"$WORK/log"
-  sed -n 's/^toolchain:[[:space:]]*//p' "$WORK/task.lines" >"$WORK/toolchains"
   while IFS= read -r archive <&3; do
     case "$archive" in
       '' | /* | .* | */.* | */ | *//*)
@@ -225,9 +283,6 @@ if [ "$mode" = bootstrap ]; then
 fi
 
 # The commands, one per line, in order.
-# (A last line without a newline and CRLF line ends are fine.)
-{ cat "$WORK/task.manifest"; echo; } | tr -d '\r' | sed -n 's/^command:[[:space:]]*//p' >"$WORK/commands"
-count=$(wc -l <"$WORK/commands")
 say "running $count command(s)"
 
 status=success
@@ -237,14 +292,12 @@ while IFS= read -r cmd <&3; do
   n=$((n + 1))
   say "[$n/$count] \$ $cmd"
   echo "\$ $cmd" >>"$WORK/log"
-  (cd "$WORK/run" && sh -c "$cmd") >"$WORK/out" 2>&1 </dev/null
+  (cd "$WORK/run" && exec sh -c "$cmd") >"$WORK/out" 2>&1 </dev/null
   code=$?
-  cat "$WORK/out"
-  cat "$WORK/out" >>"$WORK/log"
-  # Output that does not end its last line would run into the next line (or the log's end).
-  if [ -n "$(tail -c 1 "$WORK/out")" ]; then
-    echo
-    echo >>"$WORK/log"
+  # The output to the console and into the log, in one process; awk ends every line it prints,
+  # so output that does not end its last line does not run into the next line (or the log's end).
+  if [ -s "$WORK/out" ]; then
+    awk -v log_file="$WORK/log" '{ print; print >>log_file }' "$WORK/out"
   fi
   if [ "$code" -ne 0 ]; then
     say "[$n/$count] failed with exit code $code"

@@ -127,6 +127,13 @@ class InstanceManagerContainerIT {
     assertEquals(List.of(), left, "containers left behind");
   }
 
+  /** A container is removed right after its instance's STOPPED is out. */
+  private void awaitRemoved(String instanceId) {
+    await("the container of " + instanceId + " is removed once it ended")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> ContainerFixtures.containersOf(docker, root, instanceId).isEmpty());
+  }
+
   @Test
   void taskInResultOutThenTheContainerIsGoneAndTheImageStays() throws Exception {
     Instance started =
@@ -160,10 +167,7 @@ class InstanceManagerContainerIT {
             InstanceEvent.Kind.STOPPED),
         java.util.Set.copyOf(kinds));
     assertEquals(4, kinds.size(), kinds::toString);
-    assertEquals(
-        List.of(),
-        ContainerFixtures.containersOf(docker, root, started.id()),
-        "removed when it ends");
+    awaitRemoved(started.id());
     docker.inspectImageCmd(SAMPLE_TAG).exec(); // the image is kept for the next instance
   }
 
@@ -213,10 +217,7 @@ class InstanceManagerContainerIT {
     Instance stopped = awaitState(started.id(), InstanceState.STOPPED);
     assertEquals(EndReason.CRASHED, stopped.endReason(), stopped::toString);
     assertEquals(137, stopped.exitCode(), "killed by the kernel's OOM killer");
-    assertEquals(
-        List.of(),
-        ContainerFixtures.containersOf(docker, root, started.id()),
-        "removed when it ends");
+    awaitRemoved(started.id());
   }
 
   @Test
@@ -302,10 +303,7 @@ class InstanceManagerContainerIT {
     }
     assertEquals(count, peakRunning(), "all of them ran at the same time");
     for (Instance instance : started) {
-      assertEquals(
-          List.of(),
-          ContainerFixtures.containersOf(docker, root, instance.id()),
-          "removed when it ends");
+      awaitRemoved(instance.id());
     }
   }
 

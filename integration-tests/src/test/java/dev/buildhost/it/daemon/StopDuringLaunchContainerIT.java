@@ -158,7 +158,9 @@ class StopDuringLaunchContainerIT {
               .atMost(Duration.ofMinutes(1))
               .until(() -> manager.get(starting.id()), i -> i.state() == InstanceState.STOPPED);
       assertEquals(EndReason.TERMINATED, stopped.endReason(), stopped.toString());
-      assertEquals(List.of(), containers(), "the launched container is gone");
+      Awaitility.await("the launched container is removed right after STOPPED")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> containers().isEmpty());
       assertTrue(portFree(stopped.tftpPort()), "its TFTP port is free");
       manager.delete(starting.id());
     } finally {

@@ -77,7 +77,7 @@ class ConcurrentVmIT {
       assertEquals("success", result.status(), result::log);
       assertTrue(result.logLines().contains("result-of-vm-" + i), result::log);
       assertFalse(VmFixture.domainExists(stopped.id()));
-      assertFalse(VmFixture.overlayExists(config, stopped.id()));
+      VmFixture.awaitOverlayDeleted(config, stopped.id());
       assertTrue(VmFixture.portFree(stopped.tftpPort()));
     }
   }

@@ -90,7 +90,7 @@ class DiskBootVmIT {
     assertTrue(
         console.contains("buildhost-worker: TFTP endpoint 10.0.2.2:" + started.tftpPort()),
         console);
-    assertFalse(VmFixture.overlayExists(config, started.id()));
+    VmFixture.awaitOverlayDeleted(config, started.id());
   }
 
   private static void makeBootDisk(Path disk) throws Exception {

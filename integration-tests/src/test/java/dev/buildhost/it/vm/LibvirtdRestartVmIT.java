@@ -87,7 +87,7 @@ class LibvirtdRestartVmIT {
         awaitState(manager, lasting.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
     assertEquals(EndReason.TERMINATED, terminated.endReason());
     assertFalse(VmFixture.domainExists(lasting.id()));
-    assertFalse(VmFixture.overlayExists(config, lasting.id()));
+    VmFixture.awaitOverlayDeleted(config, lasting.id());
   }
 
   private static void stopLibvirtd() throws Exception {

@@ -118,7 +118,7 @@ class ReconcileVmIT {
     assertTrue(result.logLines().contains("survived-the-restart"), result::log);
     VmFixture.awaitEvents(events, survivor.id(), InstanceEvent.Kind.FILE_UPLOADED);
     assertFalse(VmFixture.domainExists(survivor.id()));
-    assertFalse(VmFixture.overlayExists(config, survivor.id()));
+    VmFixture.awaitOverlayDeleted(config, survivor.id());
     assertTrue(VmFixture.portFree(survivor.tftpPort()));
   }
 }

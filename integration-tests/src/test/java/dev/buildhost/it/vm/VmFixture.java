@@ -181,6 +181,13 @@ final class VmFixture {
     return Files.exists(LaunchSpec.overlayDisk(config.instancesDir().resolve(instanceId)));
   }
 
+  /** The overlay goes right after STOPPED is published (the guest is released after it). */
+  static void awaitOverlayDeleted(ManagerConfig config, String instanceId) {
+    Awaitility.await("the overlay of " + instanceId + " is deleted")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> !overlayExists(config, instanceId));
+  }
+
   static boolean portFree(int port) {
     try (DatagramSocket socket =
         new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {

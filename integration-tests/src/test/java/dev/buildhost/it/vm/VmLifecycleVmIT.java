@@ -48,9 +48,7 @@ class VmLifecycleVmIT {
 
   private void assertReleased(Instance instance) throws Exception {
     assertFalse(VmFixture.domainExists(instance.id()), "domain of " + instance.id() + " is gone");
-    assertFalse(
-        VmFixture.overlayExists(config, instance.id()),
-        "overlay of " + instance.id() + " is deleted");
+    VmFixture.awaitOverlayDeleted(config, instance.id());
     assertTrue(
         VmFixture.portFree(instance.tftpPort()),
         "TFTP port " + instance.tftpPort() + " is released");

@@ -183,7 +183,13 @@ final class InstanceFiles {
         Files.deleteIfExists(path);
       }
     } catch (UncheckedIOException e) {
-      throw e.getCause();
+      // A file the release of a stopped guest removes meanwhile (its overlay) is gone as wanted.
+      if (!(e.getCause() instanceof NoSuchFileException)) {
+        throw e.getCause();
+      }
+      deleteTree(dir);
+    } catch (NoSuchFileException e) {
+      deleteTree(dir);
     }
   }
 

@@ -219,14 +219,6 @@ final class InstanceLifecycle {
       }
       cancelTimers(tracked);
       message = runEndHook(tracked, reported, exitCode, message);
-      if (tracked.guest != null) {
-        try {
-          tracked.guest.release();
-        } catch (RuntimeException e) {
-          LOG.error("instance {}: releasing its guest failed: {}", tracked.id(), e.getMessage(), e);
-          message = message == null ? "release failed: " + e.getMessage() : message;
-        }
-      }
       releaseTftp(tracked);
       Lifecycle.Step step =
           Lifecycle.apply(
@@ -240,6 +232,23 @@ final class InstanceLifecycle {
           tracked.snapshot().endReason(),
           exitCode == null ? "" : ", exit code " + exitCode);
       publish(step);
+      // The guest has ended: what the backend made for it (container, domain, overlay) is removed
+      // after STOPPED is out, off the lock, so that an agent reads the result and deletes the
+      // instance meanwhile (a container's removal takes the engine 50 to 150 ms). A daemon that
+      // dies before the removal finds the guest with a STOPPED record and removes it as an orphan
+      // (an overlay as a leftover); a DELETE meanwhile only deletes the folders.
+      Guest guest = tracked.guest;
+      if (guest != null) {
+        runLater(() -> release(tracked, guest));
+      }
+    }
+  }
+
+  private static void release(TrackedInstance tracked, Guest guest) {
+    try {
+      guest.release();
+    } catch (RuntimeException e) {
+      LOG.error("instance {}: releasing its guest failed: {}", tracked.id(), e.getMessage(), e);
     }
   }
 

@@ -154,7 +154,7 @@ class InstanceManagerTest {
     await("stopped", () -> state(id) == InstanceState.STOPPED);
     Instance stopped = manager.get(id);
     assertEquals(EndReason.POWEROFF, stopped.endReason());
-    assertTrue(guest(started).calls().contains("release"));
+    await("released after STOPPED", () -> guest(started).calls().contains("release"));
     assertTrue(portFree(port), "the TFTP port is released");
     try (InputStream result = manager.openFile(id, "result.manifest")) {
       assertEquals("status: success\n", new String(result.readAllBytes(), StandardCharsets.UTF_8));
@@ -193,6 +193,8 @@ class InstanceManagerTest {
     manager.poweroff(instance.id());
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("shutdown", "release"), guest(instance).calls());
     // Events reach listeners on the event thread: the STOPPED one comes after STOPPING.
     await("events delivered", () -> kindsOf(instance.id()).contains(InstanceEvent.Kind.STOPPED));
@@ -212,6 +214,8 @@ class InstanceManagerTest {
     time.advance(Duration.ofSeconds(1));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("shutdown", "kill", "release"), guest(instance).calls());
   }
 
@@ -222,6 +226,8 @@ class InstanceManagerTest {
     manager.terminate(instance.id());
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("kill", "release"), guest(instance).calls());
   }
 
@@ -247,6 +253,8 @@ class InstanceManagerTest {
         stopped.message().contains("did not report the end of the guest 30 s after it was killed"),
         stopped.message());
     assertEquals(time.now(), stopped.stoppedAt());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("kill", "release"), guest(instance).calls());
     assertTrue(portFree(instance.tftpPort()), "the port is free again");
     assertEquals(0, time.pending(), "no timer is left behind");
@@ -262,6 +270,8 @@ class InstanceManagerTest {
     time.advance(InstanceLifecycle.KILL_WATCHDOG.plusSeconds(1));
     Instance stopped = manager.get(instance.id());
     assertNull(stopped.message(), "the watchdog never fired");
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("kill", "release"), guest(instance).calls());
   }
 
@@ -274,6 +284,8 @@ class InstanceManagerTest {
     time.advance(Duration.ofMillis(1));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("kill", "release"), guest(instance).calls());
   }
 
@@ -381,6 +393,8 @@ class InstanceManagerTest {
     manager.terminate(instance.id());
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TERMINATED, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("kill", "release"), guest(instance).calls(), "the guest is ended");
     assertEquals(1, manager.journalHealth().unwrittenRecords());
     assertEquals(2, manager.journalHealth().failedWrites(), "the stop and the end");
@@ -931,6 +945,8 @@ class InstanceManagerTest {
       await("stopped", () -> state(id) == InstanceState.STOPPED);
       Instance stopped = manager.get(id);
       assertEquals(EndReason.TERMINATED, stopped.endReason());
+      // The guest is released after STOPPED is out, on the lifecycle's thread.
+      await("released", () -> backend.guests.get(id).calls().contains("release"));
       assertEquals(List.of("kill", "release"), backend.guests.get(id).calls());
       assertFalse(backend.ourInstanceIds().contains(id), "the launched guest is gone");
       assertTrue(portFree(stopped.tftpPort()), "its port is free");
@@ -964,6 +980,8 @@ class InstanceManagerTest {
       start.get(15, TimeUnit.SECONDS);
       await("stopped", () -> state(id) == InstanceState.STOPPED);
       assertEquals(EndReason.POWEROFF, manager.get(id).endReason());
+      // The guest is released after STOPPED is out, on the lifecycle's thread.
+      await("released", () -> backend.guests.get(id).calls().contains("release"));
       assertEquals(List.of("shutdown", "release"), backend.guests.get(id).calls());
       assertEquals(0, time.pending());
     } finally {
@@ -979,6 +997,8 @@ class InstanceManagerTest {
     Instance instance = manager.start(StartRequest.of("small"));
     await("stopped", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.POWEROFF, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> guest(instance).calls().contains("release"));
     assertEquals(List.of("release"), guest(instance).calls());
     assertTrue(portFree(manager.get(instance.id()).tftpPort()));
     assertEquals(0, time.pending(), "its timeout is not armed");
@@ -1018,6 +1038,8 @@ class InstanceManagerTest {
     time.advance(Duration.ZERO);
     await("timed out", () -> state(instance.id()) == InstanceState.STOPPED);
     assertEquals(EndReason.TIMEOUT, manager.get(instance.id()).endReason());
+    // The guest is released after STOPPED is out, on the lifecycle's thread.
+    await("released", () -> restarted.guests.get(instance.id()).calls().contains("release"));
     assertEquals(List.of("kill", "release"), restarted.guests.get(instance.id()).calls());
   }
 

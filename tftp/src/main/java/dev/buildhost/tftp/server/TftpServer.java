@@ -322,6 +322,17 @@ public final class TftpServer implements AutoCloseable {
           localAddress,
           from);
     }
+    if (repeats(request, from)) {
+      // A client that got no answer yet sends its request again from the same port (busybox tftp
+      // after 100 ms): the transfer under way answers it. A second transfer would send to a
+      // client that ignores it, and fail at its first-ACK deadline.
+      LOG.debug(
+          "TFTP server {}: {} repeated its request for {}; the transfer under way answers it",
+          localAddress,
+          from,
+          Printable.quote(request.fileName()));
+      return;
+    }
     fire(TransferEvent.Kind.REQUESTED, request, from, 0, Duration.ZERO, null);
     Transfer transfer =
         request.isWrite()
@@ -373,6 +384,18 @@ public final class TftpServer implements AutoCloseable {
       }
       fire(TransferEvent.Kind.FAILED, request, from, 0, Duration.ZERO, reason);
     }
+  }
+
+  /** Whether a transfer of the same request for the same client address and port runs. */
+  private boolean repeats(TftpRequest request, InetSocketAddress from) {
+    for (Transfer transfer : active) {
+      if (transfer.peer.equals(from)
+          && transfer.request.isWrite() == request.isWrite()
+          && transfer.request.fileName().equals(request.fileName())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void reply(InetSocketAddress to, int code, String message) {

@@ -3,6 +3,7 @@ package dev.buildhost.tftp.server;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.tftp.testing.FaultyClient;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
@@ -172,6 +174,28 @@ class TransferProtocolTest {
     assertNotNull(answer.get());
     assertEquals(FaultyClient.ERROR, answer.get().opcode());
     assertEquals(5, answer.get().errorCode());
+  }
+
+  @Test
+  void aRequestRepeatedFromTheSamePortStartsNoSecondTransfer() throws Exception {
+    byte[] content = file("f", 100);
+    try (FaultyClient c = fixture.client()) {
+      byte[] rrq = FaultyClient.request(FaultyClient.RRQ, "f", "octet", Map.of());
+      c.sendRaw(rrq);
+      c.sendRaw(rrq); // as busybox tftp does when the answer takes more than 100 ms
+      FaultyClient.Packet data = c.receive(Duration.ofSeconds(2));
+      assertEquals(FaultyClient.DATA, data.opcode());
+      assertArrayEquals(content, Arrays.copyOfRange(data.bytes(), 4, data.bytes().length));
+      c.sendRaw(new byte[] {0, 4, 0, 1}, data.from());
+      assertEquals(100, fixture.awaitEvent(TransferEvent.Kind.COMPLETED, "f").bytes());
+      FaultyClient.Packet more = c.receive(Duration.ofMillis(500));
+      assertNull(more, "a second transfer would send its DATA from another port");
+    }
+    fixture.awaitIdle();
+    assertEquals(
+        1,
+        fixture.events.stream().filter(e -> e.kind() == TransferEvent.Kind.REQUESTED).count(),
+        fixture.events::toString);
   }
 
   @Test
