@@ -2,7 +2,6 @@ package dev.buildhost.it.bootstrap;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -134,8 +133,7 @@ class BootstrapVmIT {
     Path layer = states.get(0).stored().diskPath();
     assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(layer)));
     assertTrue(qemuImgInfo(layer).contains(disk.toAbsolutePath().toString()), "layer over disk");
-    assertFalse(
-        Files.exists(root.resolve("instances").resolve(bootstrap.id()).resolve("disk.qcow2")));
+    awaitOverlayGone(bootstrap);
 
     Instance build = build(BootstrappedMode.REQUIRED, "cat $BUILDHOST_PERSIST/marker");
     assertEquals(states.get(0).state().id(), opened.manager().startedFrom(build.id()));
@@ -163,9 +161,7 @@ class BootstrapVmIT {
         failed.message().contains("bootstrap failed: result.manifest says status: error"),
         failed.message());
     assertEquals(List.of(), opened.bootstraps().states());
-    assertFalse(
-        Files.exists(root.resolve("instances").resolve(failed.id()).resolve("disk.qcow2")),
-        "the overlay is gone");
+    awaitOverlayGone(failed);
     Path staging = root.resolve("state/bootstrapped/.staging");
     if (Files.isDirectory(staging)) {
       try (var left = Files.list(staging)) {
@@ -184,5 +180,13 @@ class BootstrapVmIT {
     assertTrue(process.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, process.exitValue(), out);
     return out;
+  }
+
+  /** The overlay of a stopped instance goes right after its STOPPED, with its domain. */
+  private void awaitOverlayGone(Instance instance) {
+    Path overlay = root.resolve("instances").resolve(instance.id()).resolve("disk.qcow2");
+    await("the overlay " + overlay + " is gone")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> !Files.exists(overlay));
   }
 }
