@@ -32,7 +32,11 @@ final class InstanceCommands {
         return ExitCode.OK;
       }
       Table table = new Table("ID", "MACHINE", "REVISION", "STATE", "TFTP", "CREATED", "RUNTIME");
+      int unknown = 0;
       for (InstanceView i : instances) {
+        if (i.state() == InstanceView.State.UNKNOWN) {
+          unknown++;
+        }
         table.row(
             i.id(),
             i.machine(),
@@ -44,8 +48,6 @@ final class InstanceCommands {
       }
       table.print(out());
       out().printf("%n%d instance(s)%n", instances.size());
-      long unknown =
-          instances.stream().filter(i -> i.state() == InstanceView.State.UNKNOWN).count();
       if (unknown > 0) {
         out()
             .printf(
