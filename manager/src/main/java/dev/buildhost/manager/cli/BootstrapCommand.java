@@ -4,34 +4,32 @@ import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.wire.BootstrapBody;
 import dev.buildhost.client.wire.InstanceView;
 import java.util.Map;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code buildhost bootstrap}: starts a bootstrap instance of a machine; its success publishes the
  * machine's bootstrapped state for the toolchain.
  */
-@Command(
-    name = "bootstrap",
-    description = {
-      "Starts a bootstrap instance of the machine's revision in service for a toolchain and prints"
-          + " its id. The task you --put tells the worker it is a bootstrap (the sample worker reads"
-          + " `mode: bootstrap`).",
-      "When it ends by itself with a successful result (result.manifest `status: success`; a"
-          + " container's exit code 0), its disk becomes the machine's bootstrapped state, which"
-          + " later starts run on. Anything else publishes nothing.",
-      "With --wait it follows the instance and exits 0 only when the state was published."
-    },
-    footer = {
-      "%nExample:",
-      "  buildhost bootstrap sample-vm --put task.manifest=bootstrap.manifest"
-          + " --put toolchain.tar.gz=toolchain.tar.gz --wait",
-      ExitCode.HELP
-    })
 final class BootstrapCommand extends InstanceStartCommand {
 
-  @Parameters(paramLabel = "MACHINE", description = "the machine to bootstrap")
   String machine;
+
+  BootstrapCommand() {
+    super("bootstrap");
+    description(
+        "Starts a bootstrap instance of the machine's revision in service for a toolchain and prints"
+            + " its id. The task you --put tells the worker it is a bootstrap (the sample worker reads"
+            + " `mode: bootstrap`).",
+        "When it ends by itself with a successful result (result.manifest `status: success`; a"
+            + " container's exit code 0), its disk becomes the machine's bootstrapped state, which"
+            + " later starts run on. Anything else publishes nothing.",
+        "With --wait it follows the instance and exits 0 only when the state was published.");
+    footer(
+        "%nExample:",
+        "  buildhost bootstrap sample-vm --put task.manifest=bootstrap.manifest"
+            + " --put toolchain.tar.gz=toolchain.tar.gz --wait",
+        ExitCode.HELP);
+    parameter(0, "MACHINE", "the machine to bootstrap", String.class, v -> machine = v);
+  }
 
   @Override
   InstanceView launch(ApiClient client, Long timeoutSeconds, Map<String, String> files) {

@@ -7,69 +7,71 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code bin/buildhost}: the machinectl-style CLI and the servers (daemon, tftp). Its command
- * attributes are inherited ({@code scope = INHERIT}): every verb gets --help and --version from
- * here instead of declaring them. The verbs are registered in code ({@link #VERBS}), not in the
- * annotation, so that a run builds the model of the one verb it runs (see {@link
- * #commandLine(String[])}).
+ * {@code bin/buildhost}: the machinectl-style CLI and the servers (daemon, tftp). The top command
+ * and the client verbs are built in code ({@link CommandSpecs} says why); every verb has --help and
+ * --version. The verbs are registered by name ({@link #VERBS}), so that a run builds the model of
+ * the one verb it runs (see {@link #commandLine(String[])}).
  */
-@Command(
-    name = "buildhost",
-    scope = ScopeType.INHERIT,
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionProvider.class,
-    description = "Build host: one-shot VMs and containers with a TFTP channel.")
 public final class BuildhostCommand implements Runnable {
 
-  /**
-   * The top command's own footer. Set on it after the verbs inherited its attributes, since an
-   * inherited footer would end the help of every verb that has none (tftp) with this text.
-   */
+  /** The top command's footer: where the rest is. */
   private static final String[] FOOTER = {
     "%nThe monitor (toolchain bootstrap, reboot on OS or toolchain change) runs as",
     "'buildhost monitor'; see 'buildhost monitor --help'. The manual is in doc/."
   };
 
   /**
-   * Every verb by its name, in the order of the help. picocli builds a verb's model by reflection
-   * over its annotations; for all of them (the daemon's and the TFTP server's many options
-   * included) that was a third of a client verb's start-up, so a run that names its verb builds
-   * that one alone. The names are written here, not read from the annotations, because reading them
-   * parsed every verb's annotations again (BuildhostCommandTest checks that they agree).
+   * Every verb by its name, in the order of the help, with how to build its model. For all of them
+   * (the daemon's and the TFTP server's many options included) building the model was a third of a
+   * client verb's start-up, so a run that names its verb builds that one alone.
    */
-  static final Map<String, Class<?>> VERBS = verbs();
+  static final Map<String, Supplier<CommandLine>> VERBS = verbs();
 
-  private static Map<String, Class<?>> verbs() {
-    Map<String, Class<?>> verbs = new LinkedHashMap<>();
-    verbs.put("help", CommandLine.HelpCommand.class);
-    verbs.put("list", MachineCommands.ListMachines.class);
-    verbs.put("list-images", MachineCommands.ListImages.class);
-    verbs.put("image-status", MachineCommands.ImageStatus.class);
-    verbs.put("start", StartCommand.class);
-    verbs.put("bootstrap", BootstrapCommand.class);
-    verbs.put("prune", PruneCommand.class);
-    verbs.put("publish", PublishCommand.class);
-    verbs.put("instances", InstanceCommands.ListInstances.class);
-    verbs.put("status", InstanceCommands.Status.class);
-    verbs.put("show", InstanceCommands.Show.class);
-    verbs.put("poweroff", InstanceCommands.Poweroff.class);
-    verbs.put("terminate", InstanceCommands.Terminate.class);
-    verbs.put("delete", InstanceCommands.Delete.class);
-    verbs.put("logs", FileCommands.Logs.class);
-    verbs.put("copy-to", FileCommands.CopyTo.class);
-    verbs.put("copy-from", FileCommands.CopyFrom.class);
-    verbs.put("events", EventsCommand.class);
-    verbs.put("host", HostCommand.class);
-    verbs.put("fleet", FleetCommand.class);
-    verbs.put("daemon", DaemonCommand.class);
-    verbs.put("generate-completion", GenerateCompletionCommand.class);
-    verbs.put("tftp", dev.buildhost.tftp.cli.TftpCommand.class);
+  private static Map<String, Supplier<CommandLine>> verbs() {
+    Map<String, Supplier<CommandLine>> verbs = new LinkedHashMap<>();
+    verbs.put("help", () -> annotated(CommandLine.HelpCommand.class));
+    verbs.put("list", () -> client(new MachineCommands.ListMachines()));
+    verbs.put("list-images", () -> client(new MachineCommands.ListImages()));
+    verbs.put("image-status", () -> client(new MachineCommands.ImageStatus()));
+    verbs.put("start", () -> client(new StartCommand()));
+    verbs.put("bootstrap", () -> client(new BootstrapCommand()));
+    verbs.put("prune", () -> client(new PruneCommand()));
+    verbs.put("publish", () -> client(new PublishCommand()));
+    verbs.put("instances", () -> client(new InstanceCommands.ListInstances()));
+    verbs.put("status", () -> client(new InstanceCommands.Status()));
+    verbs.put("show", () -> client(new InstanceCommands.Show()));
+    verbs.put("poweroff", () -> client(new InstanceCommands.Poweroff()));
+    verbs.put("terminate", () -> client(new InstanceCommands.Terminate()));
+    verbs.put("delete", () -> client(new InstanceCommands.Delete()));
+    verbs.put("logs", () -> client(new FileCommands.Logs()));
+    verbs.put("copy-to", () -> client(new FileCommands.CopyTo()));
+    verbs.put("copy-from", () -> client(new FileCommands.CopyFrom()));
+    verbs.put("events", () -> client(new EventsCommand()));
+    verbs.put("host", () -> client(new HostCommand()));
+    verbs.put("fleet", () -> CommandSpecs.commandLine(new FleetCommand().spec));
+    verbs.put("daemon", () -> annotated(DaemonCommand.class));
+    verbs.put("generate-completion", () -> annotated(GenerateCompletionCommand.class));
+    verbs.put("tftp", () -> annotated(dev.buildhost.tftp.cli.TftpCommand.class));
     return Collections.unmodifiableMap(verbs);
+  }
+
+  private static CommandLine client(ClientCommand verb) {
+    return CommandSpecs.commandLine(verb.spec);
+  }
+
+  /** A verb read from its annotations, with the help options and version every verb has. */
+  private static CommandLine annotated(Class<?> verb) {
+    // A CommandLine of its own, not addSubcommand(Class): picocli applies a verb's model
+    // transformer (the daemon's setting flags) only in the constructor a caller calls.
+    CommandLine cli = new CommandLine(verb);
+    // A verb that has its own -h (help, tftp) keeps it: picocli adds none then.
+    cli.getCommandSpec().mixinStandardHelpOptions(true).versionProvider(new VersionProvider());
+    return cli;
   }
 
   /** Verbs that look at the other verbs, so they need them all registered. */
@@ -78,7 +80,13 @@ public final class BuildhostCommand implements Runnable {
   /** The top command's version options: answered by the top command alone, without any verb. */
   private static final Set<String> VERSION_OPTIONS = Set.of("--version", "-V");
 
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  private final CommandSpec spec = CommandSpecs.command(this, "buildhost");
+
+  private BuildhostCommand() {
+    spec.usageMessage()
+        .description("Build host: one-shot VMs and containers with a TFTP channel.")
+        .footer(FOOTER);
+  }
 
   @Override
   public void run() {
@@ -88,7 +96,7 @@ public final class BuildhostCommand implements Runnable {
 
   /** The CLI with every verb, picocli's exit-code mapping and failure handling set up. */
   public static CommandLine commandLine() {
-    return commandLine(VERBS.values());
+    return commandLine(VERBS.keySet());
   }
 
   /**
@@ -101,34 +109,30 @@ public final class BuildhostCommand implements Runnable {
     if (args.length == 1 && VERSION_OPTIONS.contains(args[0])) {
       return commandLine(List.of());
     }
-    Class<?> verb = args.length > 0 ? VERBS.get(args[0]) : null;
-    if (verb != null && !VERBS_NEEDING_ALL.contains(args[0])) {
-      return commandLine(List.of(verb));
+    if (args.length > 0 && VERBS.containsKey(args[0]) && !VERBS_NEEDING_ALL.contains(args[0])) {
+      return commandLine(List.of(args[0]));
     }
-    return commandLine(VERBS.values());
+    return commandLine(VERBS.keySet());
   }
 
-  private static CommandLine commandLine(Collection<Class<?>> verbs) {
+  private static CommandLine commandLine(Collection<String> verbs) {
     // picocli's default factory otherwise looks for Groovy's closure class (we have no Groovy):
     // a class that is not there is looked for in every jar of the class path, at every run.
     System.setProperty("picocli.disable.closures", "true");
-    CommandLine cli = new CommandLine(new BuildhostCommand());
-    for (Class<?> verb : verbs) {
-      // A CommandLine of its own, not addSubcommand(Class): picocli applies a verb's model
-      // transformer (the daemon's setting flags) only in the constructor a caller calls.
-      cli.addSubcommand(new CommandLine(verb));
+    CommandLine cli = CommandSpecs.commandLine(new BuildhostCommand().spec);
+    for (String verb : verbs) {
+      cli.addSubcommand(verb, VERBS.get(verb).get());
     }
     // After the verbs: picocli passes these settings to the subcommands present when they are set.
     cli.setExitCodeExceptionMapper(new ExitCode())
         .setExecutionExceptionHandler(new ExitCode.Failures());
-    cli.getCommandSpec().usageMessage().footer(FOOTER);
     return cli;
   }
 
   public static void main(String[] args) {
     if (args.length == 1 && VERSION_OPTIONS.contains(args[0])) {
-      // What picocli would print, without building even the top command's model: reading its
-      // annotations was most of `buildhost --version`'s time (bench/cli).
+      // What picocli would print, without building even the top command's model: that was most
+      // of `buildhost --version`'s time (bench/cli).
       for (String line : new VersionProvider().getVersion()) {
         System.out.println(line);
       }

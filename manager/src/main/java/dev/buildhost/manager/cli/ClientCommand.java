@@ -6,10 +6,13 @@ import dev.buildhost.client.ApiJson;
 import dev.buildhost.client.DaemonEndpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 /**
  * A verb that talks to the daemon through the API client alone: it finds the daemon and runs. What
@@ -17,32 +20,138 @@ import picocli.CommandLine.Spec;
  * exit-code mapper, set by {@link BuildhostCommand#commandLine()}) prints it with its hint and
  * picks the documented exit code.
  *
- * <p>Its options (how to find the daemon, whether to print JSON) are every client verb's, declared
- * here rather than in a mixin: picocli reads a subclass's inherited fields anyway, and a mixin cost
- * each run one more annotation type to reflect on (bench/cli). They are not inherited from the top
- * command, where {@code --root} would clash with the daemon's and the TFTP server's own.
+ * <p>A verb declares its command line in its constructor, in code ({@link CommandSpecs} says why):
+ * its description and footer, its options and parameters, each with the field it fills. The options
+ * here (how to find the daemon, whether to print JSON) are every client verb's; they are not the
+ * top command's, where {@code --root} would clash with the daemon's and the TFTP server's own.
  */
 abstract class ClientCommand implements Callable<Integer> {
 
-  @Option(
-      names = "--state-dir",
-      paramLabel = "DIR",
-      description =
-          "the daemon's state folder (default: <root>/state with --root, else $"
-              + DaemonEndpoint.STATE_DIR_ENV
-              + ", else /state/buildhost)")
-  Path stateDir;
+  final CommandSpec spec;
+  private Path stateDir;
+  private Path root;
+  private boolean json;
 
-  @Option(
-      names = "--root",
-      paramLabel = "DIR",
-      description = "the daemon's storage root, to find its state folder")
-  Path root;
+  ClientCommand(String name) {
+    spec = CommandSpecs.command(this, name);
+    spec.addOption(
+        CommandSpecs.into(
+                OptionSpec.builder("--state-dir")
+                    .paramLabel("DIR")
+                    .type(Path.class)
+                    .description(
+                        "the daemon's state folder (default: <root>/state with --root, else $"
+                            + DaemonEndpoint.STATE_DIR_ENV
+                            + ", else /state/buildhost)"),
+                v -> stateDir = (Path) v)
+            .build());
+    spec.addOption(
+        CommandSpecs.into(
+                OptionSpec.builder("--root")
+                    .paramLabel("DIR")
+                    .type(Path.class)
+                    .description("the daemon's storage root, to find its state folder"),
+                v -> root = (Path) v)
+            .build());
+    flag("--json", "print JSON for scripts instead of tables", v -> json = v);
+  }
 
-  @Option(names = "--json", description = "print JSON for scripts instead of tables")
-  boolean json;
+  /** The verb's description, a paragraph per line of the help. */
+  final void description(String... paragraphs) {
+    spec.usageMessage().description(paragraphs);
+  }
 
-  @Spec CommandSpec spec;
+  /** The help's last lines: examples, exit codes. */
+  final void footer(String... lines) {
+    spec.usageMessage().footer(lines);
+  }
+
+  /** An option without a value: {@code into} gets whether it was given. */
+  final void flag(String name, String description, Consumer<Boolean> into) {
+    flag(new String[] {name}, description, into);
+  }
+
+  final void flag(String[] names, String description, Consumer<Boolean> into) {
+    spec.addOption(
+        CommandSpecs.into(
+                OptionSpec.builder(names).type(boolean.class).description(description),
+                v -> into.accept(Boolean.TRUE.equals(v)))
+            .build());
+  }
+
+  /** An option with a value; {@code into} gets null when it is not given. */
+  final void option(String name, String paramLabel, String description, Consumer<String> into) {
+    spec.addOption(
+        CommandSpecs.into(
+                OptionSpec.builder(name)
+                    .paramLabel(paramLabel)
+                    .type(String.class)
+                    .description(description),
+                v -> into.accept((String) v))
+            .build());
+  }
+
+  /** An option that may be given again and again; {@code into} gets the values in order. */
+  final void repeatable(
+      String[] names, String paramLabel, String description, Consumer<List<String>> into) {
+    spec.addOption(
+        CommandSpecs.into(
+                OptionSpec.builder(names)
+                    .paramLabel(paramLabel)
+                    .type(List.class)
+                    .auxiliaryTypes(String.class)
+                    .description(description),
+                v -> into.accept(strings(v)))
+            .build());
+  }
+
+  /** The positional parameter at {@code index}, required. */
+  final <T> void parameter(
+      int index, String paramLabel, String description, Class<T> type, Consumer<T> into) {
+    parameter(index, "1", paramLabel, description, type, into);
+  }
+
+  /** The positional parameter at {@code index}, with its arity ("0..1": optional). */
+  final <T> void parameter(
+      int index,
+      String arity,
+      String paramLabel,
+      String description,
+      Class<T> type,
+      Consumer<T> into) {
+    spec.addPositional(
+        CommandSpecs.into(
+                PositionalParamSpec.builder()
+                    .index(Integer.toString(index))
+                    .arity(arity)
+                    .paramLabel(paramLabel)
+                    .type(type)
+                    .description(description),
+                v -> into.accept(type.cast(v)))
+            .build());
+  }
+
+  /** One or more positional parameters from the first on: {@code into} gets them in order. */
+  final void parameters(String paramLabel, String description, Consumer<List<String>> into) {
+    spec.addPositional(
+        CommandSpecs.into(
+                PositionalParamSpec.builder()
+                    .index("0..*")
+                    .arity("1..*")
+                    .paramLabel(paramLabel)
+                    .type(List.class)
+                    .auxiliaryTypes(String.class)
+                    .description(description),
+                v -> into.accept(strings(v)))
+            .build());
+  }
+
+  private static List<String> strings(Object values) {
+    if (values == null) {
+      return List.of();
+    }
+    return ((List<?>) values).stream().map(String.class::cast).toList();
+  }
 
   /** Does the verb's work; returns the exit code. */
   abstract int run(ApiClient client) throws Exception;
@@ -58,6 +167,10 @@ abstract class ClientCommand implements Callable<Integer> {
    */
   Path stateDir() {
     return DaemonEndpoint.stateDir(stateDir, root, System.getenv());
+  }
+
+  CommandLine commandLine() {
+    return spec.commandLine();
   }
 
   PrintWriter out() {

@@ -3,24 +3,22 @@ package dev.buildhost.manager.cli;
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.ApiJson;
 import dev.buildhost.client.wire.InstanceEventView;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /** {@code buildhost events}: the lifecycle events as they happen. */
-@Command(
-    name = "events",
-    description =
-        "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
-            + "interrupted or the daemon stops.",
-    footer = {
-      "%nExample:",
-      "  buildhost events --instance sample-vm-20260101-120000-1a2b",
-      ExitCode.HELP
-    })
 final class EventsCommand extends ClientCommand {
 
-  @Option(names = "--instance", paramLabel = "ID", description = "only the events of this instance")
   String instance;
+
+  EventsCommand() {
+    super("events");
+    description(
+        "Prints lifecycle events as they happen (one line each; JSON lines with --json) until "
+            + "interrupted or the daemon stops.");
+    footer(
+        "%nExample:",
+        "  buildhost events --instance sample-vm-20260101-120000-1a2b", ExitCode.HELP);
+    option("--instance", "ID", "only the events of this instance", v -> instance = v);
+  }
 
   @Override
   int run(ApiClient client) throws Exception {

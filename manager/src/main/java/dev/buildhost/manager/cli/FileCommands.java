@@ -11,9 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** The verbs that move bytes: copy-to, copy-from, logs. */
 final class FileCommands {
@@ -27,28 +24,31 @@ final class FileCommands {
         "check that the daemon still runs, then try again");
   }
 
-  @Command(
-      name = "copy-to",
-      description =
-          "Copies a local file into an instance's folder (where its worker fetches it over TFTP).",
-      footer = {
-        "%nExample:",
-        "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
-        ExitCode.HELP
-      })
   static final class CopyTo extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "ID", description = "the instance")
     String id;
 
-    @Parameters(index = "1", paramLabel = "SRC", description = "the local file")
     Path source;
 
-    @Parameters(
-        index = "2",
-        arity = "0..1",
-        paramLabel = "DST",
-        description = "its name in the instance folder (default: SRC's file name)")
     String target;
+
+    CopyTo() {
+      super("copy-to");
+      description(
+          "Copies a local file into an instance's folder (where its worker fetches it over TFTP).");
+      footer(
+          "%nExample:",
+          "  buildhost copy-to sample-vm-20260101-120000-1a2b ./task.manifest task.manifest",
+          ExitCode.HELP);
+      parameter(0, "ID", "the instance", String.class, v -> id = v);
+      parameter(1, "SRC", "the local file", Path.class, v -> source = v);
+      parameter(
+          2,
+          "0..1",
+          "DST",
+          "its name in the instance folder (default: SRC's file name)",
+          String.class,
+          v -> target = v);
+    }
 
     @Override
     int run(ApiClient client) throws Exception {
@@ -69,33 +69,30 @@ final class FileCommands {
     }
   }
 
-  @Command(
-      name = "copy-from",
-      description =
-          "Copies a file out of an instance's folder (e.g. the worker's result.manifest).",
-      footer = {
-        "%nExample:",
-        "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -",
-        ExitCode.HELP
-      })
   static final class CopyFrom extends ClientCommand {
-    @Parameters(index = "0", paramLabel = "ID", description = "the instance")
     String id;
 
-    @Parameters(
-        index = "1",
-        paramLabel = "SRC",
-        description = "the file's name in the instance folder")
     String source;
 
-    @Parameters(
-        index = "2",
-        arity = "0..1",
-        paramLabel = "DST",
-        description =
-            "where to write it: a file, a folder, or - for standard output (default: SRC in the "
-                + "current folder)")
     String target;
+
+    CopyFrom() {
+      super("copy-from");
+      description("Copies a file out of an instance's folder (e.g. the worker's result.manifest).");
+      footer(
+          "%nExample:",
+          "  buildhost copy-from sample-vm-20260101-120000-1a2b result.manifest -", ExitCode.HELP);
+      parameter(0, "ID", "the instance", String.class, v -> id = v);
+      parameter(1, "SRC", "the file's name in the instance folder", String.class, v -> source = v);
+      parameter(
+          2,
+          "0..1",
+          "DST",
+          "where to write it: a file, a folder, or - for standard output (default: SRC in the "
+              + "current folder)",
+          String.class,
+          v -> target = v);
+    }
 
     @Override
     int run(ApiClient client) throws Exception {
@@ -138,18 +135,21 @@ final class FileCommands {
     }
   }
 
-  @Command(
-      name = "logs",
-      description = "Prints an instance's console log (VM serial console or container output).",
-      footer = {"%nExample:", "  buildhost logs -f sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Logs extends ClientCommand {
-    @Parameters(paramLabel = "ID", description = "the instance")
     String id;
 
-    @Option(
-        names = {"-f", "--follow"},
-        description = "go on printing until the instance stops")
     boolean follow;
+
+    Logs() {
+      super("logs");
+      description("Prints an instance's console log (VM serial console or container output).");
+      footer("%nExample:", "  buildhost logs -f sample-vm-20260101-120000-1a2b", ExitCode.HELP);
+      parameter(0, "ID", "the instance", String.class, v -> id = v);
+      flag(
+          new String[] {"-f", "--follow"},
+          "go on printing until the instance stops",
+          v -> follow = v);
+    }
 
     @Override
     int run(ApiClient client) {

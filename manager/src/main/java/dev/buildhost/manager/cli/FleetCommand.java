@@ -8,35 +8,33 @@ import dev.buildhost.client.wire.InstanceView;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code buildhost fleet hosts|instances|reboots}: the fleet the daemon is in, as its etcd records
  * show it (doc/fleet.md). Any daemon of the fleet answers for all of it.
  */
-@Command(
-    name = "fleet",
-    description =
-        "Shows the fleet this host's daemon is in (hosts sharing an etcd cluster): its hosts,"
-            + " their instances, and who holds or waits for a reboot slot.",
-    subcommands = {
-      FleetCommand.Hosts.class,
-      FleetCommand.Instances.class,
-      FleetCommand.Reboots.class
-    },
-    footer = {
-      "%nExample:",
-      "  buildhost fleet hosts",
-      "  buildhost fleet reboots --json",
-      ExitCode.HELP,
-      "  (3 also when the daemon is in no fleet, 5 when its etcd does not answer)"
-    })
 final class FleetCommand implements Runnable {
 
-  @Spec CommandSpec spec;
+  final CommandSpec spec;
+
+  FleetCommand() {
+    spec = CommandSpecs.command(this, "fleet");
+    spec.usageMessage()
+        .description(
+            "Shows the fleet this host's daemon is in (hosts sharing an etcd cluster): its hosts,"
+                + " their instances, and who holds or waits for a reboot slot.")
+        .footer(
+            "%nExample:",
+            "  buildhost fleet hosts",
+            "  buildhost fleet reboots --json",
+            ExitCode.HELP,
+            "  (3 also when the daemon is in no fleet, 5 when its etcd does not answer)");
+    for (ClientCommand sub : List.of(new Hosts(), new Instances(), new Reboots())) {
+      spec.addSubcommand(sub.spec.name(), CommandSpecs.commandLine(sub.spec));
+    }
+  }
 
   @Override
   public void run() {
@@ -45,12 +43,15 @@ final class FleetCommand implements Runnable {
         "Missing a fleet command: hosts, instances or reboots; see 'buildhost fleet --help'.");
   }
 
-  @Command(
-      name = "hosts",
-      description =
-          "Lists the fleet's hosts: capacity, running instances, draining, OS build and versions.",
-      footer = {"%nExample:", "  buildhost fleet hosts", ExitCode.HELP})
   static final class Hosts extends ClientCommand {
+
+    Hosts() {
+      super("hosts");
+      description(
+          "Lists the fleet's hosts: capacity, running instances, draining, OS build and versions.");
+      footer("%nExample:", "  buildhost fleet hosts", ExitCode.HELP);
+    }
+
     @Override
     int run(ApiClient client) throws Exception {
       List<FleetHostView> hosts = client.fleetHosts();
@@ -86,11 +87,14 @@ final class FleetCommand implements Runnable {
     }
   }
 
-  @Command(
-      name = "instances",
-      description = "Lists the instances of every host of the fleet, with their host.",
-      footer = {"%nExample:", "  buildhost fleet instances", ExitCode.HELP})
   static final class Instances extends ClientCommand {
+
+    Instances() {
+      super("instances");
+      description("Lists the instances of every host of the fleet, with their host.");
+      footer("%nExample:", "  buildhost fleet instances", ExitCode.HELP);
+    }
+
     @Override
     int run(ApiClient client) throws Exception {
       List<FleetInstanceView> instances = client.fleetInstances();
@@ -117,13 +121,16 @@ final class FleetCommand implements Runnable {
     }
   }
 
-  @Command(
-      name = "reboots",
-      description =
-          "Shows the fleet's reboot slots: who holds one (since when, draining or rebooting) and"
-              + " who waits for one, in the order they get it.",
-      footer = {"%nExample:", "  buildhost fleet reboots", ExitCode.HELP})
   static final class Reboots extends ClientCommand {
+
+    Reboots() {
+      super("reboots");
+      description(
+          "Shows the fleet's reboot slots: who holds one (since when, draining or rebooting) and"
+              + " who waits for one, in the order they get it.");
+      footer("%nExample:", "  buildhost fleet reboots", ExitCode.HELP);
+    }
+
     @Override
     int run(ApiClient client) throws Exception {
       FleetRebootsView reboots = client.fleetReboots();

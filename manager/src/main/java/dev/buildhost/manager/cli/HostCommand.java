@@ -3,33 +3,44 @@ package dev.buildhost.manager.cli;
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.wire.HostInfo;
 import java.io.PrintWriter;
-import picocli.CommandLine.ArgGroup;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.ArgGroupSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /** {@code buildhost host}: acceleration, capacity, versions, draining. */
-@Command(
-    name = "host",
-    description =
-        "Shows the host: acceleration, capacity, versions, TFTP, whether it drains. "
-            + "--drain makes it refuse new instances (running ones go on); --undrain ends that.",
-    footer = {"%nExample:", "  buildhost host", "  buildhost host --drain", ExitCode.HELP})
 final class HostCommand extends ClientCommand {
 
-  static final class Drain {
-    @Option(names = "--drain", description = "refuse new instances from now on")
-    boolean drain;
+  /** TRUE with --drain, FALSE with --undrain, null with neither (the two exclude each other). */
+  Boolean drain;
 
-    @Option(names = "--undrain", description = "accept new instances again")
-    boolean undrain;
+  HostCommand() {
+    super("host");
+    description(
+        "Shows the host: acceleration, capacity, versions, TFTP, whether it drains. "
+            + "--drain makes it refuse new instances (running ones go on); --undrain ends that.");
+    footer("%nExample:", "  buildhost host", "  buildhost host --drain", ExitCode.HELP);
+    spec.addArgGroup(
+        ArgGroupSpec.builder()
+            .exclusive(true)
+            .multiplicity("0..1")
+            .addArg(drainOption("--drain", "refuse new instances from now on", true))
+            .addArg(drainOption("--undrain", "accept new instances again", false))
+            .build());
   }
 
-  @ArgGroup(exclusive = true)
-  Drain change;
+  private OptionSpec drainOption(String name, String description, boolean draining) {
+    return CommandSpecs.into(
+            OptionSpec.builder(name).type(boolean.class).description(description),
+            given -> {
+              if (Boolean.TRUE.equals(given)) {
+                drain = draining;
+              }
+            })
+        .build();
+  }
 
   @Override
   int run(ApiClient client) throws Exception {
-    HostInfo host = change == null ? client.host() : client.drain(change.drain);
+    HostInfo host = drain == null ? client.host() : client.drain(drain);
     if (json()) {
       printJson(host);
       return ExitCode.OK;

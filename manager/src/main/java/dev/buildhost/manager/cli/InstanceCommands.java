@@ -9,21 +9,21 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
 
 /** The verbs about instances: instances, status, show, poweroff, terminate, delete. */
 final class InstanceCommands {
 
   private InstanceCommands() {}
 
-  @Command(
-      name = "instances",
-      description = "Lists the instances: running ones and stopped ones not yet deleted.",
-      footer = {"%nExample:", "  buildhost instances", ExitCode.HELP})
   static final class ListInstances extends ClientCommand {
+
+    ListInstances() {
+      super("instances");
+      description("Lists the instances: running ones and stopped ones not yet deleted.");
+      footer("%nExample:", "  buildhost instances", ExitCode.HELP);
+    }
+
     @Override
     int run(ApiClient client) throws Exception {
       List<InstanceView> instances = client.instances();
@@ -60,13 +60,15 @@ final class InstanceCommands {
     }
   }
 
-  @Command(
-      name = "status",
-      description = "Shows an instance for people: state, times, TFTP port, files, end reason.",
-      footer = {"%nExample:", "  buildhost status sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Status extends ClientCommand {
-    @Parameters(paramLabel = "ID", description = "the instance")
     String id;
+
+    Status() {
+      super("status");
+      description("Shows an instance for people: state, times, TFTP port, files, end reason.");
+      footer("%nExample:", "  buildhost status sample-vm-20260101-120000-1a2b", ExitCode.HELP);
+      parameter(0, "ID", "the instance", String.class, v -> id = v);
+    }
 
     @Override
     int run(ApiClient client) throws Exception {
@@ -107,31 +109,32 @@ final class InstanceCommands {
     }
   }
 
-  @Command(
-      name = "show",
-      description = {
-        "Shows an instance's properties as Name=Value lines, for scripts.",
-        "As with machinectl show, -p limits the output to the named properties and --value prints "
-            + "their values alone."
-      },
-      footer = {
-        "%nExample:",
-        "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=",
-        "  buildhost show -p State --value sample-vm-20260101-120000-1a2b",
-        ExitCode.HELP
-      })
   static final class Show extends ClientCommand {
-    @Parameters(paramLabel = "ID", description = "the instance")
     String id;
 
-    @Option(
-        names = {"-p", "--property"},
-        paramLabel = "NAME",
-        description = "show only this property (repeatable), e.g. State or EndReason")
     List<String> properties = List.of();
 
-    @Option(names = "--value", description = "print the values alone, without 'Name='")
     boolean valueOnly;
+
+    Show() {
+      super("show");
+      description(
+          "Shows an instance's properties as Name=Value lines, for scripts.",
+          "As with machinectl show, -p limits the output to the named properties and --value prints "
+              + "their values alone.");
+      footer(
+          "%nExample:",
+          "  buildhost show sample-vm-20260101-120000-1a2b | grep ^State=",
+          "  buildhost show -p State --value sample-vm-20260101-120000-1a2b",
+          ExitCode.HELP);
+      parameter(0, "ID", "the instance", String.class, v -> id = v);
+      repeatable(
+          new String[] {"-p", "--property"},
+          "NAME",
+          "show only this property (repeatable), e.g. State or EndReason",
+          v -> properties = v);
+      flag("--value", "print the values alone, without 'Name='", v -> valueOnly = v);
+    }
 
     @Override
     int run(ApiClient client) throws Exception {
@@ -186,8 +189,12 @@ final class InstanceCommands {
 
   /** A verb applied to several instances; the exit code is the first failure's. */
   abstract static class OnEach extends ClientCommand {
-    @Parameters(paramLabel = "ID", arity = "1..*", description = "the instances")
     List<String> ids;
+
+    OnEach(String name) {
+      super(name);
+      parameters("ID", "the instances", v -> ids = v);
+    }
 
     abstract String done();
 
@@ -234,12 +241,15 @@ final class InstanceCommands {
     }
   }
 
-  @Command(
-      name = "poweroff",
-      description =
-          "Asks instances to shut down (ACPI / SIGTERM); they are killed after the poweroff grace.",
-      footer = {"%nExample:", "  buildhost poweroff sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Poweroff extends OnEach {
+
+    Poweroff() {
+      super("poweroff");
+      description(
+          "Asks instances to shut down (ACPI / SIGTERM); they are killed after the poweroff grace.");
+      footer("%nExample:", "  buildhost poweroff sample-vm-20260101-120000-1a2b", ExitCode.HELP);
+    }
+
     @Override
     String done() {
       return "powering off";
@@ -251,17 +261,16 @@ final class InstanceCommands {
     }
   }
 
-  @Command(
-      name = "terminate",
-      description =
-          "Stops instances at once (destroy / SIGKILL). For an UNKNOWN instance, removes the guest"
-              + " with its id and keeps its folders.",
-      footer = {
-        "%nExample:",
-        "  buildhost terminate sample-vm-20260101-120000-1a2b",
-        ExitCode.HELP
-      })
   static final class Terminate extends OnEach {
+
+    Terminate() {
+      super("terminate");
+      description(
+          "Stops instances at once (destroy / SIGKILL). For an UNKNOWN instance, removes the guest"
+              + " with its id and keeps its folders.");
+      footer("%nExample:", "  buildhost terminate sample-vm-20260101-120000-1a2b", ExitCode.HELP);
+    }
+
     @Override
     String done() {
       return "terminated";
@@ -273,13 +282,16 @@ final class InstanceCommands {
     }
   }
 
-  @Command(
-      name = "delete",
-      description =
-          "Deletes stopped instances: their folder, files and console log. An UNKNOWN instance"
-              + " goes with its guest, if one runs, and its unreadable journal record.",
-      footer = {"%nExample:", "  buildhost delete sample-vm-20260101-120000-1a2b", ExitCode.HELP})
   static final class Delete extends OnEach {
+
+    Delete() {
+      super("delete");
+      description(
+          "Deletes stopped instances: their folder, files and console log. An UNKNOWN instance"
+              + " goes with its guest, if one runs, and its unreadable journal record.");
+      footer("%nExample:", "  buildhost delete sample-vm-20260101-120000-1a2b", ExitCode.HELP);
+    }
+
     @Override
     String done() {
       return "deleted";

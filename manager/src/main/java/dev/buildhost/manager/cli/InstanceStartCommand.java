@@ -17,7 +17,6 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 /**
@@ -33,30 +32,30 @@ abstract class InstanceStartCommand extends ClientCommand {
   /** The longest a wait lasts after the instance's own time limit should have ended it. */
   private static final Duration WAIT_MARGIN = Duration.ofMinutes(2);
 
-  @Option(
-      names = "--wait",
-      description = "wait for the instance to end; exit with the worker's status")
   boolean wait;
-
-  @Option(
-      names = "--timeout",
-      paramLabel = "DURATION",
-      description =
-          "the instance's time limit, e.g. 90s, 30m, 2h (default: the daemon's default-timeout)")
   String timeout;
-
-  @Option(
-      names = "--put",
-      paramLabel = "NAME=FILE",
-      description =
-          "put FILE into the instance folder as NAME before the guest starts (repeatable)")
   List<String> puts = List.of();
-
-  @Option(
-      names = "--toolchain",
-      paramLabel = "NAME",
-      description = "the toolchain (default: the host's only one; `buildhost host` lists them)")
   String toolchain;
+
+  InstanceStartCommand(String name) {
+    super(name);
+    flag("--wait", "wait for the instance to end; exit with the worker's status", v -> wait = v);
+    option(
+        "--timeout",
+        "DURATION",
+        "the instance's time limit, e.g. 90s, 30m, 2h (default: the daemon's default-timeout)",
+        v -> timeout = v);
+    repeatable(
+        new String[] {"--put"},
+        "NAME=FILE",
+        "put FILE into the instance folder as NAME before the guest starts (repeatable)",
+        v -> puts = v);
+    option(
+        "--toolchain",
+        "NAME",
+        "the toolchain (default: the host's only one; `buildhost host` lists them)",
+        v -> toolchain = v);
+  }
 
   /** Starts the instance as the verb asks. */
   abstract InstanceView launch(ApiClient client, Long timeoutSeconds, Map<String, String> files);

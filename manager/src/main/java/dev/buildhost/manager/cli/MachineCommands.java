@@ -6,8 +6,6 @@ import dev.buildhost.client.wire.ManifestView;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
 
 /** The verbs about the machine library: list, list-images, image-status. */
 final class MachineCommands {
@@ -28,17 +26,17 @@ final class MachineCommands {
     return machine.bootstrapped().size() + " (" + current + " current)";
   }
 
-  @Command(
-      name = "list",
-      description =
-          "Lists the machines of the library: type, revision in service, revisions, problems.",
-      footer = {
-        "%nExample:",
-        "  buildhost list",
-        "  buildhost list --json | jq '.[].name'",
-        ExitCode.HELP
-      })
   static final class ListMachines extends ClientCommand {
+
+    ListMachines() {
+      super("list");
+      description(
+          "Lists the machines of the library: type, revision in service, revisions, problems.");
+      footer(
+          "%nExample:",
+          "  buildhost list", "  buildhost list --json | jq '.[].name'", ExitCode.HELP);
+    }
+
     @Override
     int run(ApiClient client) throws Exception {
       List<MachineView> machines = client.machines();
@@ -65,11 +63,14 @@ final class MachineCommands {
     }
   }
 
-  @Command(
-      name = "list-images",
-      description = "Lists every revision (image) of every machine, and which one is in service.",
-      footer = {"%nExample:", "  buildhost list-images", ExitCode.HELP})
   static final class ListImages extends ClientCommand {
+
+    ListImages() {
+      super("list-images");
+      description("Lists every revision (image) of every machine, and which one is in service.");
+      footer("%nExample:", "  buildhost list-images", ExitCode.HELP);
+    }
+
     @Override
     int run(ApiClient client) throws Exception {
       List<MachineView> machines = client.machines();
@@ -96,14 +97,16 @@ final class MachineCommands {
     }
   }
 
-  @Command(
-      name = "image-status",
-      description =
-          "Shows one machine: its revision in service, its manifest, its revisions and problems.",
-      footer = {"%nExample:", "  buildhost image-status sample-vm", ExitCode.HELP})
   static final class ImageStatus extends ClientCommand {
-    @Parameters(paramLabel = "NAME", description = "the machine")
     String name;
+
+    ImageStatus() {
+      super("image-status");
+      description(
+          "Shows one machine: its revision in service, its manifest, its revisions and problems.");
+      footer("%nExample:", "  buildhost image-status sample-vm", ExitCode.HELP);
+      parameter(0, "NAME", "the machine", String.class, v -> name = v);
+    }
 
     @Override
     int run(ApiClient client) throws Exception {

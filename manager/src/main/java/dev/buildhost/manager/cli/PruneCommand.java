@@ -2,16 +2,17 @@ package dev.buildhost.manager.cli;
 
 import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.wire.PruneView;
-import picocli.CommandLine.Command;
 
 /** {@code buildhost prune}: removes the stale bootstrapped states no instance runs on. */
-@Command(
-    name = "prune",
-    description =
-        "Removes the stale bootstrapped states (made for an older toolchain id or machine revision)"
-            + " that no instance runs on, and prints their ids.",
-    footer = {"%nExample:", "  buildhost prune", ExitCode.HELP})
 final class PruneCommand extends ClientCommand {
+
+  PruneCommand() {
+    super("prune");
+    description(
+        "Removes the stale bootstrapped states (made for an older toolchain id or machine revision)"
+            + " that no instance runs on, and prints their ids.");
+    footer("%nExample:", "  buildhost prune", ExitCode.HELP);
+  }
 
   @Override
   int run(ApiClient client) throws Exception {

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A client verb is a client of the API and nothing more: run as bin/buildhost runs it, in a JVM of
  * its own, it loads the API client and none of the daemon's native or engine libraries
  * (libvirt-java, JNA, docker-java) nor the manager's backends, the HTTP server, the other verbs'
- * code or java.net.http (what made a verb start ten times slower than a JVM printing a line).
+ * code or java.net.http (what made a verb start ten times slower than a JVM printing a line), and
+ * its command line makes no proxy class.
  */
 class ClientVerbClassesTest {
 
@@ -75,6 +76,14 @@ class ClientVerbClassesTest {
       List<String> forbidden =
           loaded.stream().filter(c -> FORBIDDEN.stream().anyMatch(c::startsWith)).toList();
       assertEquals(List.of(), forbidden, "classes a client verb must not load");
+      // Its command line is built in code: an annotation read through reflection makes the JDK
+      // generate a proxy class, at every start (a fifth of a verb's run: bench/cli).
+      List<String> proxiesBeforeTheRequest =
+          out.lines()
+              .takeWhile(l -> !l.contains("[class,load] dev.buildhost.client.ApiClient "))
+              .filter(l -> l.contains("__dynamic_proxy__"))
+              .toList();
+      assertEquals(List.of(), proxiesBeforeTheRequest, "proxy classes made for the command line");
     }
   }
 }
