@@ -124,6 +124,7 @@ abstract class ClientCommand implements Callable<Integer> {
                 PositionalParamSpec.builder()
                     .index(Integer.toString(index))
                     .arity(arity)
+                    .required(!arity.startsWith("0"))
                     .paramLabel(paramLabel)
                     .type(type)
                     .description(description),
@@ -138,6 +139,7 @@ abstract class ClientCommand implements Callable<Integer> {
                 PositionalParamSpec.builder()
                     .index("0..*")
                     .arity("1..*")
+                    .required(true)
                     .paramLabel(paramLabel)
                     .type(List.class)
                     .auxiliaryTypes(String.class)

@@ -33,6 +33,28 @@ class BuildhostCommandTest {
   }
 
   @Test
+  void aParameterWithoutWhichAVerbCannotRunIsRequired() {
+    for (Map.Entry<String, Supplier<CommandLine>> verb : BuildhostCommand.VERBS.entrySet()) {
+      for (CommandLine.Model.PositionalParamSpec parameter :
+          verb.getValue().get().getCommandSpec().positionalParameters()) {
+        assertEquals(
+            parameter.arity().min() > 0,
+            parameter.required(),
+            verb.getKey() + " " + parameter.paramLabel());
+      }
+    }
+  }
+
+  @Test
+  void aVerbRunWithoutItsParameterIsBadUsageAndSaysWhich() {
+    CommandLine cli = BuildhostCommand.commandLine(new String[] {"start"});
+    StringWriter err = new StringWriter();
+    cli.setErr(new PrintWriter(err));
+    assertEquals(ExitCode.USAGE, cli.execute("start"));
+    assertTrue(err.toString().startsWith("Missing required parameter: 'MACHINE'"), err.toString());
+  }
+
+  @Test
   void aRunThatNamesItsVerbBuildsThatVerbAlone() {
     CommandLine cli = BuildhostCommand.commandLine(new String[] {"instances", "--json"});
     assertEquals(List.of("instances"), List.copyOf(cli.getSubcommands().keySet()));
