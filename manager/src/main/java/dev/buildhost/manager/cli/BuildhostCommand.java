@@ -119,6 +119,9 @@ public final class BuildhostCommand implements Runnable {
     // picocli's default factory otherwise looks for Groovy's closure class (we have no Groovy):
     // a class that is not there is looked for in every jar of the class path, at every run.
     System.setProperty("picocli.disable.closures", "true");
+    // No option takes a java.sql or java.time type (durations are text: Durations), and looking
+    // those converters up by reflection loaded and initialised their classes at every run.
+    System.setProperty("picocli.converters.excludes", "java\\.sql\\..*,java\\.time\\..*");
     CommandLine cli = CommandSpecs.commandLine(new BuildhostCommand().spec);
     for (String verb : verbs) {
       cli.addSubcommand(verb, VERBS.get(verb).get());
