@@ -77,7 +77,7 @@ class ClientVerbClassesTest {
           loaded.stream().filter(c -> FORBIDDEN.stream().anyMatch(c::startsWith)).toList();
       assertEquals(List.of(), forbidden, "classes a client verb must not load");
       // Its command line is built in code: an annotation read through reflection makes the JDK
-      // generate a proxy class, at every start (a fifth of a verb's run: bench/cli).
+      // generate a proxy class, at every start (about 40 ms of a verb's run: bench/cli).
       List<String> proxiesBeforeTheRequest =
           out.lines()
               .takeWhile(l -> !l.contains("[class,load] dev.buildhost.client.ApiClient "))
