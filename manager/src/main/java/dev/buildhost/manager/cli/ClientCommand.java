@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -34,25 +33,20 @@ abstract class ClientCommand implements Callable<Integer> {
 
   ClientCommand(String name) {
     spec = CommandSpecs.command(this, name);
-    spec.addOption(
-        CommandSpecs.into(
-                OptionSpec.builder("--state-dir")
-                    .paramLabel("DIR")
-                    .type(Path.class)
-                    .description(
-                        "the daemon's state folder (default: <root>/state with --root, else $"
-                            + DaemonEndpoint.STATE_DIR_ENV
-                            + ", else /state/buildhost)"),
-                v -> stateDir = (Path) v)
-            .build());
-    spec.addOption(
-        CommandSpecs.into(
-                OptionSpec.builder("--root")
-                    .paramLabel("DIR")
-                    .type(Path.class)
-                    .description("the daemon's storage root, to find its state folder"),
-                v -> root = (Path) v)
-            .build());
+    option(
+        "--state-dir",
+        "DIR",
+        "the daemon's state folder (default: <root>/state with --root, else $"
+            + DaemonEndpoint.STATE_DIR_ENV
+            + ", else /state/buildhost)",
+        Path.class,
+        v -> stateDir = v);
+    option(
+        "--root",
+        "DIR",
+        "the daemon's storage root, to find its state folder",
+        Path.class,
+        v -> root = v);
     flag("--json", "print JSON for scripts instead of tables", v -> json = v);
   }
 
@@ -81,13 +75,16 @@ abstract class ClientCommand implements Callable<Integer> {
 
   /** An option with a value; {@code into} gets null when it is not given. */
   final void option(String name, String paramLabel, String description, Consumer<String> into) {
+    option(name, paramLabel, description, String.class, into);
+  }
+
+  /** An option with a value of {@code type}; {@code into} gets null when it is not given. */
+  final <T> void option(
+      String name, String paramLabel, String description, Class<T> type, Consumer<T> into) {
     spec.addOption(
         CommandSpecs.into(
-                OptionSpec.builder(name)
-                    .paramLabel(paramLabel)
-                    .type(String.class)
-                    .description(description),
-                v -> into.accept((String) v))
+                OptionSpec.builder(name).paramLabel(paramLabel).type(type).description(description),
+                v -> into.accept(type.cast(v)))
             .build());
   }
 
@@ -169,10 +166,6 @@ abstract class ClientCommand implements Callable<Integer> {
    */
   Path stateDir() {
     return DaemonEndpoint.stateDir(stateDir, root, System.getenv());
-  }
-
-  CommandLine commandLine() {
-    return spec.commandLine();
   }
 
   PrintWriter out() {
