@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -58,8 +57,7 @@ public final class HostRegistry implements AutoCloseable {
     this.fleet = fleet;
     this.host = fleet.settings().host();
     this.record = record;
-    this.worker =
-        Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory("fleet-registry"));
+    this.worker = Threads.timers("fleet-registry");
   }
 
   /**

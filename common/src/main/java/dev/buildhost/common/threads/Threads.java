@@ -1,5 +1,6 @@
 package dev.buildhost.common.threads;
 
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -15,6 +16,17 @@ public final class Threads {
   public static ThreadFactory daemonFactory(String prefix) {
     AtomicInteger count = new AtomicInteger();
     return runnable -> daemon(prefix + "-" + count.incrementAndGet(), runnable);
+  }
+
+  /**
+   * A timer thread, daemon, named {@code <name>-1}. A cancelled task leaves its queue at once: the
+   * daemon cancels most of what it schedules (an instance's timeout, a connection's header
+   * deadline), and the JDK's default keeps each cancelled task until its delay runs out.
+   */
+  public static ScheduledThreadPoolExecutor timers(String name) {
+    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, daemonFactory(name));
+    timers.setRemoveOnCancelPolicy(true);
+    return timers;
   }
 
   /** One unstarted daemon thread with this name. */

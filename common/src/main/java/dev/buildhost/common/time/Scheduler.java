@@ -2,7 +2,6 @@ package dev.buildhost.common.time;
 
 import dev.buildhost.common.threads.Threads;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -30,8 +29,7 @@ public interface Scheduler extends AutoCloseable {
 
   /** A scheduler on one daemon thread of its own, in real time. */
   static Scheduler onThread(String name) {
-    ScheduledExecutorService timers =
-        Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory(name));
+    ScheduledExecutorService timers = Threads.timers(name);
     return new Scheduler() {
       @Override
       public Task schedule(Duration delay, Runnable task) {

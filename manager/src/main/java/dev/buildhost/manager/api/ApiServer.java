@@ -47,7 +47,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.eclipse.jetty.http.UriCompliance;
 import org.eclipse.jetty.http.spi.JettyHttpServer;
@@ -392,8 +391,7 @@ public final class ApiServer implements AutoCloseable {
     connector.setPort(listen.getPort());
     connector.setAcceptQueueSize(BACKLOG);
     connector.setIdleTimeout(limitsOfConnections.idleTimeout().toMillis());
-    deadlines =
-        Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory("api-header-deadline"));
+    deadlines = Threads.timers("api-header-deadline");
     headerDeadline = new HeaderDeadline(limitsOfConnections.headerDeadline(), deadlines);
     connector.addBean(headerDeadline);
     jetty.addConnector(connector);

@@ -128,9 +128,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     this.engine = new DockerConnection(config.dockerHost());
     this.images = new ImageLoader(engine, progress);
     this.executor = Executors.newCachedThreadPool(Threads.daemonFactory("buildhost-docker"));
-    this.scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            Threads.daemonFactory("buildhost-docker-events"));
+    this.scheduler = Threads.timers("buildhost-docker-events");
     this.commits = new ContainerCommit(engine, root);
     this.events =
         new ContainerEvents(
