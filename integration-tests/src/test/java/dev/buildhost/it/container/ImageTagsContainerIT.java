@@ -11,17 +11,21 @@ import dev.buildhost.it.support.Checksums;
 import dev.buildhost.it.support.Daemons;
 import dev.buildhost.manager.docker.DockerBackend;
 import dev.buildhost.manager.docker.ImageLoader;
+import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.machine.Revision;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.AfterAll;
@@ -31,8 +35,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A revision's image archive cannot name tags, and an image is ours by its id, not its labels:
- * against the real dockerd, with images made here (no registry).
+ * A revision's image archive cannot name tags, and an image is ours by its id, not its labels; once
+ * a revision's folder is deleted, the image this root loaded for it goes, and no other: against the
+ * real dockerd, with images made here (no registry).
  *
  * <p>Machine B is a root file system machine; {@code victim} stands for a {@code debian:12} that
  * another machine's manifest names. Machine A's {@code docker save} archive is hostile: its
@@ -43,8 +48,10 @@ class ImageTagsContainerIT {
   private static DockerClient docker;
 
   @TempDir Path root;
+  @TempDir Path otherRoot;
 
   private final List<String> imagesToRemove = new ArrayList<>();
+  private final List<String> containersToRemove = new ArrayList<>();
   private final List<DockerBackend> backends = new ArrayList<>();
   private final String victim =
       "buildhost-it-victim-" + UUID.randomUUID().toString().substring(0, 8) + ":12";
@@ -64,6 +71,13 @@ class ImageTagsContainerIT {
   @AfterEach
   void cleanUp() {
     backends.forEach(DockerBackend::close);
+    for (String container : containersToRemove) {
+      try {
+        docker.removeContainerCmd(container).withForce(true).exec();
+      } catch (NotFoundException ignored) {
+        // removed by the test
+      }
+    }
     for (String image : imagesToRemove) {
       try {
         docker.removeImageCmd(image).withForce(true).exec();
@@ -74,10 +88,14 @@ class ImageTagsContainerIT {
   }
 
   private ImageLoader newLoader() {
+    return backend(root).images();
+  }
+
+  private DockerBackend backend(Path on) {
     DockerBackend backend =
-        new DockerBackend(ContainerFixtures.config(root, 4, Duration.ofSeconds(2)));
+        new DockerBackend(ContainerFixtures.config(on, 4, Duration.ofSeconds(2)));
     backends.add(backend);
-    return backend.images();
+    return backend;
   }
 
   /** Machine B, a root file system tar, loaded as buildhost/b-...:1.0; returns its image id. */
@@ -161,6 +179,82 @@ class ImageTagsContainerIT {
     assertEquals(bId, restarted.ensure(b), "B's own image, by its id");
     assertEquals(bId, docker.inspectImageCmd(ImageLoader.tagFor(b)).exec().getId());
     assertTrue(restarted.isLoaded(b));
+  }
+
+  /** A machine of its own in {@code on}, its image loaded by {@code backend}; returns its tag. */
+  private String loaded(DockerBackend backend, Path on, String what) throws Exception {
+    Revision revision =
+        ContainerFixtures.ownMachine(on.resolve("machines"), what, "image.tar", null);
+    ContainerFixtures.write(
+        revision.file("image.tar"),
+        ContainerFixtures.busyboxRootfs(Map.of("etc/machine", what + "\n")));
+    String tag = ImageLoader.tagFor(revision);
+    imagesToRemove.add(tag);
+    backend.images().ensure(revision);
+    return tag;
+  }
+
+  private static List<String> leftoversRemoved(DockerBackend backend, Path on) throws Exception {
+    return backend.removeLeftoversExcept(
+        new MachineLibrary(on.resolve("machines")).revisionFolders());
+  }
+
+  private static void deleteMachine(Path on, String tag) throws IOException {
+    String machine = tag.substring("buildhost/".length(), tag.indexOf(':'));
+    try (Stream<Path> files = Files.walk(on.resolve("machines").resolve(machine))) {
+      for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(file);
+      }
+    }
+  }
+
+  private static boolean exists(String image) {
+    try {
+      docker.inspectImageCmd(image).exec();
+      return true;
+    } catch (NotFoundException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void theImagesOfDeletedRevisionsThisRootLoadedGoAndNoOthers() throws Exception {
+    DockerBackend backend = backend(root);
+    String kept = loaded(backend, root, "kept");
+    String deleted = loaded(backend, root, "deleted");
+    DockerBackend other = backend(otherRoot);
+    String othersDeleted = loaded(other, otherRoot, "others");
+    deleteMachine(root, deleted);
+    deleteMachine(otherRoot, othersDeleted);
+    // a buildhost/ tag no revision of this root gives, which this root never loaded
+    String byHand = "buildhost/it-by-hand:1.0";
+    docker.tagImageCmd(kept, "buildhost/it-by-hand", "1.0").exec();
+    imagesToRemove.add(byHand);
+
+    assertEquals(List.of(deleted), leftoversRemoved(backend, root));
+
+    assertEquals(false, exists(deleted), deleted);
+    assertEquals(true, exists(kept), "its revision is still there: " + kept);
+    assertEquals(true, exists(othersDeleted), "another root loaded it: " + othersDeleted);
+    assertEquals(true, exists(byHand), "never loaded by this root: " + byHand);
+    assertEquals(List.of(), leftoversRemoved(backend, root), "nothing left to remove");
+    assertEquals(List.of(othersDeleted), leftoversRemoved(other, otherRoot));
+  }
+
+  @Test
+  void anImageAContainerStillUsesStaysUntilTheContainerIsGone() throws Exception {
+    DockerBackend backend = backend(root);
+    String busy = loaded(backend, root, "busy");
+    String container = docker.createContainerCmd(busy).withCmd("true").exec().getId();
+    containersToRemove.add(container);
+    deleteMachine(root, busy);
+
+    assertEquals(List.of(), leftoversRemoved(backend, root));
+    assertEquals(true, exists(busy), "a container uses it");
+
+    docker.removeContainerCmd(container).exec();
+    assertEquals(List.of(busy), leftoversRemoved(backend, root));
+    assertEquals(false, exists(busy), busy);
   }
 
   /** {@code docker import} of a root file system, as an operator makes a local image. */

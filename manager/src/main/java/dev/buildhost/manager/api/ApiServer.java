@@ -24,6 +24,7 @@ import dev.buildhost.manager.bootstrap.Toolchains;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.instance.PublishedRevision;
 import dev.buildhost.manager.machine.MachineLibrary;
+import dev.buildhost.manager.machine.RevisionName;
 import dev.buildhost.manager.model.Instance;
 import dev.buildhost.manager.model.InstanceState;
 import dev.buildhost.manager.model.ManagerException;
@@ -45,6 +46,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
@@ -701,10 +703,12 @@ public final class ApiServer implements AutoCloseable {
   }
 
   private void prune(Request request) throws IOException {
+    Set<RevisionName> left = services.library().revisionFolders(); // fails before removing any
     List<String> removed = bootstraps.prune();
+    List<String> removedImages = manager.removeLeftoversExcept(left);
     hostChanged();
     List<String> kept = bootstraps.states().stream().map(s -> s.state().id()).toList();
-    request.sendJson(200, new PruneView(removed, kept));
+    request.sendJson(200, new PruneView(removed, kept, removedImages));
   }
 
   private void drain(Request request, boolean draining) throws IOException {

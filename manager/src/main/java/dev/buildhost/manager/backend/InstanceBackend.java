@@ -1,6 +1,8 @@
 package dev.buildhost.manager.backend;
 
+import dev.buildhost.manager.machine.RevisionName;
 import dev.buildhost.manager.model.MachineType;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -35,6 +37,16 @@ public interface InstanceBackend extends AutoCloseable {
    */
   default Optional<Acceleration> acceleration() {
     return Optional.empty();
+  }
+
+  /**
+   * Removes what this backend keeps outside the machines folder for the revisions deleted from it
+   * ({@code left}: the revision folders that still exist), and returns what it removed, named as a
+   * person knows it (a container machine's image tag). A VM revision keeps all in its folder: by
+   * default there is nothing to remove.
+   */
+  default List<String> removeLeftoversExcept(Set<RevisionName> left) throws BackendException {
+    return List.of();
   }
 
   @Override

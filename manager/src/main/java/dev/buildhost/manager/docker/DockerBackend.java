@@ -19,6 +19,7 @@ import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.machine.RevisionName;
 import dev.buildhost.manager.model.MachineType;
 import dev.buildhost.manager.network.BridgeNetwork;
 import dev.buildhost.manager.network.ContainerAddressing;
@@ -26,6 +27,7 @@ import dev.buildhost.manager.network.GuestNamespace;
 import dev.buildhost.manager.network.NetworkException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -126,7 +128,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     this.bridge = bridge;
     this.root = config.root().toAbsolutePath().normalize().toString();
     this.engine = new DockerConnection(config.dockerHost());
-    this.images = new ImageLoader(engine, progress);
+    this.images = new ImageLoader(engine, progress, config.stateDir().resolve("images"));
     this.executor = Executors.newCachedThreadPool(Threads.daemonFactory("buildhost-docker"));
     this.scheduler = Threads.timers("buildhost-docker-events");
     this.commits = new ContainerCommit(engine, root);
@@ -282,6 +284,23 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
   @Override
   public void discardPrepared(String instanceId) {
     remove(prepared.remove(instanceId));
+  }
+
+  /**
+   * Removes the images of deleted revisions that this root loaded (see {@link
+   * ImageLoader#removeImagesExcept}); returns their tags.
+   */
+  @Override
+  public List<String> removeLeftoversExcept(Set<RevisionName> left) throws BackendException {
+    Set<String> tagsLeft = new HashSet<>();
+    for (RevisionName revision : left) {
+      try {
+        tagsLeft.add(ImageLoader.tagFor(revision.machine(), revision.version()));
+      } catch (BackendException e) {
+        // a name no image can have: nothing of it was loaded
+      }
+    }
+    return images.removeImagesExcept(tagsLeft);
   }
 
   /** A container created but not started, and the plan it was created from. */

@@ -16,16 +16,22 @@ import dev.buildhost.manager.machine.Revision;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -72,6 +78,13 @@ public final class ImageLoader {
 
   private final DockerConnection engine;
   private final Consumer<String> progress;
+
+  /**
+   * One empty file per tag this daemon's root loaded ({@code <name>:<P>.<R>}): what it may remove
+   * once the revision is gone. Another root's daemon on the same engine keeps its own.
+   */
+  private final Path records;
+
   private final Map<String, Object> revisionLocks = new ConcurrentHashMap<>();
   private final Map<Path, Scanned> scans = new ConcurrentHashMap<>();
 
@@ -86,25 +99,31 @@ public final class ImageLoader {
 
   private volatile String architecture;
 
-  ImageLoader(DockerConnection engine, Consumer<String> progress) {
+  ImageLoader(DockerConnection engine, Consumer<String> progress, Path records) {
     this.engine = engine;
     this.progress = Objects.requireNonNull(progress);
+    this.records = records;
   }
 
   /**
    * {@code buildhost/<name>:<P>.<R>}: the tag an image tarball of {@code revision} is loaded as.
    */
   public static String tagFor(Revision revision) throws BackendException {
-    String name = revision.machine().toLowerCase(Locale.ROOT);
-    if (!REPOSITORY_NAME.matcher(name).matches() || !TAG.matcher(revision.version()).matches()) {
+    return tagFor(revision.machine(), revision.version());
+  }
+
+  /** {@code buildhost/<machine>:<version>}, as {@link #tagFor(Revision)}. */
+  static String tagFor(String machine, String version) throws BackendException {
+    String name = machine.toLowerCase(Locale.ROOT);
+    if (!REPOSITORY_NAME.matcher(name).matches() || !TAG.matcher(version).matches()) {
       throw new BackendException(
           "machine "
-              + revision.machine()
+              + machine
               + " revision "
-              + revision.version()
+              + version
               + " cannot be a Docker image name: use lower-case letters, digits and . _ - only");
     }
-    return REPOSITORY_PREFIX + name + ":" + revision.version();
+    return REPOSITORY_PREFIX + name + ":" + version;
   }
 
   /**
@@ -141,6 +160,7 @@ public final class ImageLoader {
       return known.imageId; // this version of the file was checked against the engine already
     }
     synchronized (revisionLocks.computeIfAbsent(tag, k -> new Object())) {
+      remember(tag);
       ImageArchive archive = scan(file, tag);
       InspectImageResponse tagged = inspectOrNull(tag);
       String expected = expectedImageId(archive, revision);
@@ -438,6 +458,60 @@ public final class ImageLoader {
               + " failed: "
               + DockerConnection.engineMessage(e),
           e);
+    }
+  }
+
+  /**
+   * Removes the images this root loaded whose tag is not in {@code tagsLeft} (the tags of the
+   * revision folders that still exist); returns their tags. An image a container still uses stays,
+   * and goes on a later call; one someone else removed is forgotten. A tag that also names an image
+   * another tag names only loses that tag.
+   */
+  List<String> removeImagesExcept(Set<String> tagsLeft) throws BackendException {
+    List<String> removed = new ArrayList<>();
+    loading.writeLock().lock(); // no load in flight: its revision may have come back meanwhile
+    try (DirectoryStream<Path> recorded = Files.newDirectoryStream(records)) {
+      for (Path record : recorded) {
+        String tag = REPOSITORY_PREFIX + record.getFileName();
+        if (tagsLeft.contains(tag) || !record.getFileName().toString().contains(":")) {
+          continue;
+        }
+        try {
+          engine.client().removeImageCmd(tag).withForce(false).exec();
+          LOG.info("{}: its revision is gone; removed the image", tag);
+          removed.add(tag);
+        } catch (NotFoundException e) {
+          LOG.info("{}: its revision is gone, and so is the image", tag);
+        } catch (ConflictException e) {
+          LOG.info("{}: its revision is gone; the image stays while a container uses it", tag);
+          continue;
+        }
+        loaded.remove(tag);
+        Files.delete(record);
+      }
+    } catch (NoSuchFileException e) {
+      return removed; // this root never loaded an image
+    } catch (IOException e) {
+      throw new BackendException("cannot read the records of loaded images in " + records, e);
+    } finally {
+      loading.writeLock().unlock();
+    }
+    return removed;
+  }
+
+  /** Notes that this root loads the image of {@code tag}, before it is loaded. */
+  private void remember(String tag) throws BackendException {
+    Path record = records.resolve(tag.substring(REPOSITORY_PREFIX.length()));
+    if (Files.exists(record)) {
+      return;
+    }
+    try {
+      Files.createDirectories(records);
+      Files.createFile(record);
+    } catch (FileAlreadyExistsException e) {
+      // another start of the machine recorded it
+    } catch (IOException e) {
+      throw new BackendException("cannot record the image " + tag + " in " + records, e);
     }
   }
 

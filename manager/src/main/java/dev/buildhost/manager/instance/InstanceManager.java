@@ -2,6 +2,7 @@ package dev.buildhost.manager.instance;
 
 import dev.buildhost.common.threads.Threads;
 import dev.buildhost.common.time.Scheduler;
+import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.GuestListener;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.KeptDisk;
@@ -12,6 +13,7 @@ import dev.buildhost.manager.journal.Journal;
 import dev.buildhost.manager.journal.JournalHealth;
 import dev.buildhost.manager.machine.MachineLibrary;
 import dev.buildhost.manager.machine.Revision;
+import dev.buildhost.manager.machine.RevisionName;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.FileEntry;
 import dev.buildhost.manager.model.Instance;
@@ -30,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -319,6 +322,28 @@ public final class InstanceManager implements AutoCloseable {
       }
     }
     return states;
+  }
+
+  /**
+   * Removes what the revisions deleted from the machines folder left behind ({@code left}: the
+   * revision folders that still exist): the launches prepared for a revision no longer in service,
+   * then each backend's leftovers. Returns what the backends removed (a container machine's image
+   * tag); a backend that fails is logged, and the others go on.
+   */
+  public List<String> removeLeftoversExcept(Set<RevisionName> left) {
+    prepared.discardOutOfService(revisions);
+    List<String> removed = new ArrayList<>();
+    for (InstanceBackend backend : backends.values()) {
+      try {
+        removed.addAll(backend.removeLeftoversExcept(left));
+      } catch (BackendException | RuntimeException e) {
+        LOG.warn(
+            "cannot remove the {} leftovers of deleted revisions: {}",
+            backend.type(),
+            e.getMessage());
+      }
+    }
+    return removed;
   }
 
   /** The ids of the images that kept container disks were committed to (until deleted). */

@@ -6,6 +6,7 @@ import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.PreparesAhead;
 import dev.buildhost.manager.machine.Revision;
 import dev.buildhost.manager.model.MachineType;
+import dev.buildhost.manager.model.ManagerException;
 import dev.buildhost.manager.tftp.TftpPortPool;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -181,6 +182,43 @@ final class PreparedLaunches implements AutoCloseable {
       synchronized (lock) {
         inTheMaking.remove(revision.machine());
       }
+    }
+  }
+
+  /**
+   * Discards, at once, the ready launches whose revision is no longer the one in service (another
+   * is, or the machine is gone): each holds a TFTP port, and a container its image.
+   */
+  void discardOutOfService(InstanceManager.RevisionSource revisions) {
+    List<Ready> candidates;
+    synchronized (lock) {
+      candidates = new ArrayList<>(ready.values());
+    }
+    for (Ready launch : candidates) {
+      Revision prepared = launch.spec.revision();
+      if (prepared.equals(inServiceOrNull(revisions, prepared.machine()))) {
+        continue;
+      }
+      synchronized (lock) {
+        if (!ready.remove(prepared.machine(), launch)) {
+          continue; // taken or discarded meanwhile
+        }
+      }
+      LOG.info(
+          "machine {}: the launch prepared for revision {} is discarded: that revision is no longer"
+              + " in service",
+          prepared.machine(),
+          prepared.version());
+      undo(launch.spec, launch.backend);
+    }
+  }
+
+  private static Revision inServiceOrNull(
+      InstanceManager.RevisionSource revisions, String machine) {
+    try {
+      return revisions.inService(machine);
+    } catch (ManagerException e) {
+      return null;
     }
   }
 

@@ -32,6 +32,7 @@ final class MachineFolder {
   private final TreeMap<Integer, Path> links = new TreeMap<>();
 
   private final List<String> problems = new ArrayList<>();
+  private boolean unlisted;
 
   private MachineFolder(String name, Path dir) {
     this.name = name;
@@ -50,6 +51,7 @@ final class MachineFolder {
         classify(entry);
       }
     } catch (IOException e) {
+      unlisted = true;
       problems.add(dir + ": cannot list the machine folder: " + e.getMessage());
     }
   }
@@ -182,6 +184,11 @@ final class MachineFolder {
   /** Every listed version, oldest first. */
   List<RevisionVersion> versions() {
     return List.copyOf(revisionDirs.keySet());
+  }
+
+  /** False when the folder could not be listed: then {@link #versions} may miss some. */
+  boolean listed() {
+    return !unlisted;
   }
 
   boolean hasLinks() {

@@ -8,8 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -56,6 +58,40 @@ public final class MachineLibrary {
       machines.put(name, scan(name, entry));
     }
     return List.copyOf(machines.values());
+  }
+
+  /**
+   * Every revision folder of every machine, whether its manifest is valid or not: the revisions
+   * that have not been deleted.
+   *
+   * @throws ManagerException BACKEND_FAILED when the machines directory is missing, or it or a
+   *     machine's folder cannot be listed (a revision missing from the answer would count as
+   *     deleted)
+   */
+  public Set<RevisionName> revisionFolders() {
+    if (!Files.isDirectory(machinesDir)) {
+      throw new ManagerException(
+          Kind.BACKEND_FAILED,
+          "the machines directory "
+              + machinesDir
+              + " is not there: every revision would count as"
+              + " deleted");
+    }
+    Set<RevisionName> folders = new HashSet<>();
+    for (Path entry : entries()) {
+      String name = entry.getFileName().toString();
+      if (!MachineNames.isValid(name) || !Files.isDirectory(entry)) {
+        continue;
+      }
+      MachineFolder folder = MachineFolder.read(name, entry);
+      if (!folder.listed()) {
+        throw new ManagerException(Kind.BACKEND_FAILED, String.join("; ", folder.problems()));
+      }
+      for (RevisionVersion version : folder.versions()) {
+        folders.add(new RevisionName(name, version.toString(), version.major()));
+      }
+    }
+    return folders;
   }
 
   /**

@@ -158,7 +158,7 @@ class BootstrapApiTest {
 
   @Test
   void pruneAndTheMetricsOfAHostWithoutStates() throws Exception {
-    assertEquals(new PruneView(List.of(), List.of()), client.prune());
+    assertEquals(new PruneView(List.of(), List.of(), List.of()), client.prune());
     HttpResponse<String> metrics =
         HttpClient.newHttpClient()
             .send(

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,13 @@ class PreparedLaunchTest {
             machine ->
                 switch (machine) {
                   case "small" -> small;
-                  case "other" -> other;
+                  case "other" -> {
+                    if (other == null) {
+                      throw new ManagerException(
+                          ManagerException.Kind.NOT_FOUND, "machine other was deleted");
+                    }
+                    yield other;
+                  }
                   default ->
                       throw new ManagerException(
                           ManagerException.Kind.NOT_FOUND, "no machine " + machine);
@@ -99,6 +106,22 @@ class PreparedLaunchTest {
     LaunchSpec next = awaitPrepared("small");
     assertNotEquals(second.id(), next.instanceId());
     assertTrue(backend.discarded.isEmpty(), backend.discarded::toString);
+  }
+
+  @Test
+  void removingTheLeftoversOfDeletedRevisionsDiscardsTheLaunchesPreparedForThem() {
+    open(8);
+    manager.start(StartRequest.of("small"));
+    manager.start(StartRequest.of("other"));
+    LaunchSpec keep = awaitPrepared("small");
+    LaunchSpec deleted = awaitPrepared("other");
+    other = null;
+
+    assertEquals(List.of(), manager.removeLeftoversExcept(Set.of()), "the fake keeps no images");
+
+    assertEquals(List.of(deleted.instanceId()), backend.discarded);
+    assertEquals(Optional.empty(), manager.preparedLaunch("other"));
+    assertEquals(Optional.of(keep.instanceId()), manager.preparedLaunch("small"));
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -390,5 +391,31 @@ class MachineLibraryTest {
     assertEquals(
         Kind.NOT_FOUND,
         assertThrows(ManagerException.class, () -> library.inService("empty")).kind());
+  }
+
+  @Test
+  void revisionFoldersListEveryRevisionLeftWhetherItsManifestIsValidOrNot() throws IOException {
+    revision("alpha", "1.0");
+    revision("alpha", "1.1", "name: alpha\nthis is not a manifest\n");
+    Files.createDirectories(machines.resolve("alpha").resolve(".alpha-1.2.tmp")); // being copied in
+    revision("beta", "2.0");
+    Files.createDirectories(machines.resolve("Not A Name").resolve("Not A Name-1.0"));
+
+    assertEquals(
+        Set.of(
+            new RevisionName("alpha", "1.0", 1),
+            new RevisionName("alpha", "1.1", 1),
+            new RevisionName("beta", "2.0", 2)),
+        library.revisionFolders());
+  }
+
+  @Test
+  void revisionFoldersOfAMissingMachinesDirectoryFail() {
+    ManagerException missing =
+        assertThrows(
+            ManagerException.class,
+            () -> new MachineLibrary(root.resolve("not-mounted")).revisionFolders());
+    assertEquals(Kind.BACKEND_FAILED, missing.kind());
+    assertTrue(missing.getMessage().contains("not-mounted is not there"), missing.getMessage());
   }
 }
