@@ -3,12 +3,14 @@ package dev.buildhost.it.container;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.buildhost.it.support.Checksums;
 import dev.buildhost.it.support.Daemons;
+import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.docker.DockerBackend;
 import dev.buildhost.manager.docker.ImageLoader;
 import dev.buildhost.manager.machine.MachineLibrary;
@@ -255,6 +257,35 @@ class ImageTagsContainerIT {
     docker.removeContainerCmd(container).exec();
     assertEquals(List.of(busy), leftoversRemoved(backend, root));
     assertEquals(false, exists(busy), busy);
+  }
+
+  @Test
+  void whenDockerdDoesNotAnswerTheRemovalFailsSayingSoAndKeepsItsRecords() throws Exception {
+    String image = loaded(backend(root), root, "unanswered");
+    deleteMachine(root, image);
+    ManagerConfig config = ContainerFixtures.config(root, 4, Duration.ofSeconds(2));
+    DockerBackend unanswered =
+        new DockerBackend(
+            new ManagerConfig(
+                config.root(),
+                config.stateDir(),
+                config.tftpPortFirst(),
+                config.tftpPortLast(),
+                config.maxInstances(),
+                config.ramBudgetMib(),
+                config.defaultTimeout(),
+                config.poweroffGrace(),
+                config.acceleration(),
+                config.libvirtUri(),
+                "unix://" + root.resolve("no-dockerd.sock"),
+                config.dockerNetworkMode()));
+    backends.add(unanswered);
+
+    Exception failed = assertThrows(Exception.class, () -> leftoversRemoved(unanswered, root));
+
+    assertTrue(failed.getMessage().contains("no-dockerd.sock"), failed.getMessage());
+    assertTrue(exists(image), image);
+    assertEquals(List.of(image), leftoversRemoved(backend(root), root), "the record was kept");
   }
 
   /** {@code docker import} of a root file system, as an operator makes a local image. */

@@ -703,9 +703,10 @@ public final class ApiServer implements AutoCloseable {
   }
 
   private void prune(Request request) throws IOException {
-    Set<RevisionName> left = services.library().revisionFolders(); // fails before removing any
-    List<String> removed = bootstraps.prune();
+    // Each fails before anything of the next is removed: the answer names all that was removed.
+    Set<RevisionName> left = services.library().revisionFolders();
     List<String> removedImages = manager.removeLeftoversExcept(left);
+    List<String> removed = bootstraps.prune();
     hostChanged();
     List<String> kept = bootstraps.states().stream().map(s -> s.state().id()).toList();
     request.sendJson(200, new PruneView(removed, kept, removedImages));

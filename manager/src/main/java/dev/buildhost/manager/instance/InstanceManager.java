@@ -328,7 +328,10 @@ public final class InstanceManager implements AutoCloseable {
    * Removes what the revisions deleted from the machines folder left behind ({@code left}: the
    * revision folders that still exist): the launches prepared for a revision no longer in service,
    * then each backend's leftovers. Returns what the backends removed (a container machine's image
-   * tag); a backend that fails is logged, and the others go on.
+   * tag).
+   *
+   * @throws ManagerException BACKEND_FAILED when a backend cannot (dockerd does not answer); the
+   *     message names what was removed before
    */
   public List<String> removeLeftoversExcept(Set<RevisionName> left) {
     prepared.discardOutOfService(revisions);
@@ -337,10 +340,15 @@ public final class InstanceManager implements AutoCloseable {
       try {
         removed.addAll(backend.removeLeftoversExcept(left));
       } catch (BackendException | RuntimeException e) {
-        LOG.warn(
-            "cannot remove the {} leftovers of deleted revisions: {}",
-            backend.type(),
-            e.getMessage());
+        throw new ManagerException(
+            ManagerException.Kind.BACKEND_FAILED,
+            "cannot remove the leftovers of deleted "
+                + backend.type()
+                + " revisions"
+                + (removed.isEmpty() ? "" : " (removed before: " + String.join(", ", removed) + ")")
+                + ": "
+                + e.getMessage(),
+            e);
       }
     }
     return removed;

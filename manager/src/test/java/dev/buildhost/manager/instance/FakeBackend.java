@@ -8,6 +8,7 @@ import dev.buildhost.manager.backend.GuestReports;
 import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.PreparesAhead;
+import dev.buildhost.manager.machine.RevisionName;
 import dev.buildhost.manager.model.EndReason;
 import dev.buildhost.manager.model.MachineType;
 import java.util.ArrayList;
@@ -78,6 +79,10 @@ class FakeBackend implements InstanceBackend {
   volatile boolean endsBeforeLaunchReturns;
 
   volatile boolean closed;
+
+  /** What removing the leftovers of deleted revisions throws (null: it removes nothing). */
+  volatile BackendException leftoversFailure;
+
   final Map<String, LaunchSpec> prepared = new ConcurrentHashMap<>();
   final List<String> discarded = new CopyOnWriteArrayList<>();
 
@@ -87,6 +92,15 @@ class FakeBackend implements InstanceBackend {
   @Override
   public MachineType type() {
     return MachineType.KVM;
+  }
+
+  @Override
+  public List<String> removeLeftoversExcept(Set<RevisionName> left) throws BackendException {
+    BackendException failure = leftoversFailure;
+    if (failure != null) {
+      throw failure;
+    }
+    return List.of();
   }
 
   @Override

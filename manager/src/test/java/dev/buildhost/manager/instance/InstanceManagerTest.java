@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildhost.common.time.Scheduler;
+import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.backend.LaunchSpec;
 import dev.buildhost.manager.backend.StartLayer;
 import dev.buildhost.manager.config.ManagerConfig;
@@ -167,6 +168,20 @@ class InstanceManagerTest {
             InstanceEvent.Kind.FILE_UPLOADED,
             InstanceEvent.Kind.STOPPED),
         kindsOf(id));
+  }
+
+  @Test
+  void aBackendThatCannotRemoveTheLeftoversOfDeletedRevisionsFailsTheRemovalWithItsReason() {
+    manager = open();
+    backend.leftoversFailure = new BackendException("dockerd does not answer");
+
+    ManagerException failed =
+        assertThrows(ManagerException.class, () -> manager.removeLeftoversExcept(Set.of()));
+
+    assertEquals(ManagerException.Kind.BACKEND_FAILED, failed.kind());
+    assertEquals(
+        "cannot remove the leftovers of deleted KVM revisions: dockerd does not answer",
+        failed.getMessage());
   }
 
   @Test
