@@ -492,7 +492,13 @@ public final class ImageLoader {
     } catch (NoSuchFileException e) {
       return removed; // this root never loaded an image
     } catch (IOException e) {
-      throw new BackendException("cannot read the records of loaded images in " + records, e);
+      throw new BackendException(
+          "cannot read or update the records of loaded images in "
+              + records
+              + (removed.isEmpty() ? "" : " (removed before: " + String.join(", ", removed) + ")")
+              + ": "
+              + e.getMessage(),
+          e);
     } finally {
       loading.writeLock().unlock();
     }
