@@ -145,8 +145,15 @@ class ContainerHardeningIT {
         consoleBytes, engineBytes, tail.strip());
     long limit = 16L * 1024 * 1024;
     assertTrue(consoleBytes <= limit + 200, "console log " + consoleBytes);
-    assertTrue(tail.contains("more bytes were left out"), tail);
     assertTrue(engineBytes <= 2 * limit + 1024 * 1024, "engine log " + engineBytes);
+    // The engine keeps two log files of 16 MiB (about 10 MB of this output, as JSON lines), and
+    // while they rotate under the flood its log stream can end before the output does (seen with
+    // Docker 20.10: 16.1 of the 48 MB came). The console log then stops short of the limit, and
+    // no note can say what the engine did not send.
+    assertTrue(consoleBytes >= limit / 2, "the copy kept up for a while: " + consoleBytes);
+    if (consoleBytes >= limit) {
+      assertTrue(tail.contains("more bytes were left out"), tail);
+    }
     assertTrue(recorder.stopped.get(1, TimeUnit.SECONDS).exitCode() == 0);
   }
 
