@@ -26,6 +26,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -457,7 +459,7 @@ class ApiServerTest {
       assertTrue(metrics.contains("\nbuildhost_journal_write_failures_total "), metrics);
     } finally {
       Files.delete(journal);
-      Files.move(aside, journal);
+      restoreJournal(aside, journal);
     }
     Awaitility.await("the record is written once the journal works")
         .atMost(Duration.ofSeconds(20))
@@ -469,6 +471,33 @@ class ApiServerTest {
                         .unwrittenRecords()
                     == 0);
     assertEquals(204, send("DELETE", "/v1/instances/" + instance.id(), null).statusCode());
+  }
+
+  /**
+   * Puts the journal folder back. The journal's retry may have made the folder again the moment the
+   * file in its way went: then the records set aside join it, and a record it wrote since wins.
+   */
+  private static void restoreJournal(Path aside, Path journal) throws IOException {
+    try {
+      Files.move(aside, journal);
+      return;
+    } catch (DirectoryNotEmptyException | FileAlreadyExistsException e) {
+      // made again by the retry: merge below
+    }
+    try (Stream<Path> records = Files.list(aside)) {
+      for (Path record : records.toList()) {
+        Path target = journal.resolve(record.getFileName());
+        if (!Files.exists(target)) {
+          Files.move(record, target);
+        }
+      }
+    }
+    try (Stream<Path> left = Files.list(aside)) {
+      for (Path record : left.toList()) {
+        Files.delete(record);
+      }
+    }
+    Files.delete(aside);
   }
 
   @Test
