@@ -109,7 +109,8 @@ class BridgeContainerIT {
   void aContainerGetsItsOwnPortAndAddressReachesItsTftpAtPort69AndLosesThemWhenReleased()
       throws Exception {
     Path folder = Files.createDirectories(root.resolve("tftp/c1"));
-    TaskManifest.of("ip -4 -o address show dev eth0", "echo endpoint=$BUILDHOST_TFTP")
+    // The sleep keeps the container (and with it its end of the link) while the port is checked.
+    TaskManifest.of("ip -4 -o address show dev eth0", "echo endpoint=$BUILDHOST_TFTP", "sleep 3")
         .writeTo(folder);
     try (TftpServer tftp = server(folder)) {
       LaunchSpec spec = spec("c1", ContainerFixtures.sample(), tftp.port());

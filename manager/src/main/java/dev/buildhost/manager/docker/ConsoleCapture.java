@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Frame;
+import dev.buildhost.manager.backend.BackendException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,7 +15,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Copies a container's stdout and stderr, as they come, into the instance's console log.
  *
- * <p>It follows the engine's log of the container from its first byte (containers are created with
- * the json-file log driver, which keeps everything), so it loses nothing whether it starts before
- * or after the process writes; after a daemon restart, or when the log stream broke off, it
- * rewrites the console log whole. The copy ends by itself when the container stops.
+ * <p>A new container's output comes through an attachment made before the container starts: the
+ * engine hands over every byte, and makes the container wait while the copy is behind. After a
+ * daemon restart, or when that stream broke off, the copy follows the engine's own log of the
+ * container (json-file) from its first byte and rewrites the console log whole. The copy ends by
+ * itself when the container stops.
  *
  * <p>It keeps at most {@link #MAX_KEPT_BYTES} of output (a build that floods its output must not
  * fill the host's disk): the rest is counted, and a last line of the console log says how much was
@@ -90,73 +91,117 @@ final class ConsoleCapture {
   }
 
   /**
-   * Starts copying from {@code executor}, so that a launch does not wait for the log stream to
-   * open; the end of the instance waits for the copy from now on all the same.
+   * Attaches to the output of a container not yet started, and returns once the engine has
+   * attached: from its start on, the engine hands over each byte as the container writes it. The
+   * container waits while the copy falls behind, so a flood loses nothing below the limit; a follow
+   * of the engine's log (after a restart) can miss what the log rotated away before it was read. If
+   * the attachment breaks off while the container runs, the copy goes on from the engine's log.
+   *
+   * @throws BackendException when the engine does not attach within {@code timeout}
    */
-  void followSoon(DockerClient docker, String containerId, Executor executor) {
+  void attach(DockerClient docker, String containerId, Duration timeout) throws BackendException {
     following = true;
-    executor.execute(
-        () -> {
-          try {
-            follow(docker, containerId);
-          } catch (RuntimeException e) {
-            LOG.warn(
-                "cannot copy the output of container {} into {}: {}",
-                containerId,
-                file,
-                e.toString());
-            closeOutput();
-            done.complete(null);
-          }
-        });
+    Copy copy = new Copy(docker, containerId, out, true);
+    docker
+        .attachContainerCmd(containerId)
+        .withFollowStream(true)
+        .withStdOut(true)
+        .withStdErr(true)
+        .exec(copy);
+    try {
+      copy.opened.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      abandon();
+      throw new BackendException(
+          "the Docker engine did not attach to the output of container "
+              + containerId
+              + " within "
+              + timeout.toSeconds()
+              + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      abandon();
+      throw new BackendException("interrupted while attaching to container " + containerId);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e); // never completed exceptionally
+    }
   }
 
-  /** Starts copying; the copy ends by itself when the container stops. */
+  /**
+   * Follows the engine's log of the container from its first byte (a container that runs already);
+   * the copy ends by itself when the container stops.
+   */
   void follow(DockerClient docker, String containerId) {
     following = true;
-    OutputStream target = out;
-    AtomicBoolean ended = new AtomicBoolean();
     docker
         .logContainerCmd(containerId)
         .withFollowStream(true)
         .withStdOut(true)
         .withStdErr(true)
-        .exec(
-            new ResultCallback.Adapter<Frame>() {
-              @Override
-              public void onStart(Closeable closeable) {
-                stream = closeable;
-              }
+        .exec(new Copy(docker, containerId, out, false));
+  }
 
-              @Override
-              public void onNext(Frame frame) {
-                keep(target, frame.getPayload());
-              }
+  /** One stream of the container's output (an attachment or a follow of its log) into a file. */
+  private final class Copy extends ResultCallback.Adapter<Frame> {
+    private final DockerClient docker;
+    private final String containerId;
+    private final OutputStream target;
+    private final boolean attachment;
+    private final AtomicBoolean ended = new AtomicBoolean();
 
-              @Override
-              public void onError(Throwable error) {
-                // docker-java may report one end twice: as an error, then as completion.
-                if (ended.compareAndSet(false, true)) {
-                  if (stopping
-                      || error instanceof NotFoundException
-                      || !copyAgain(docker, containerId, error)) {
-                    finish();
-                  }
-                }
-              }
+    /** Completes when the stream is open, or has ended without opening. */
+    final CompletableFuture<Void> opened = new CompletableFuture<>();
 
-              @Override
-              public void onComplete() {
-                if (ended.compareAndSet(false, true)) {
-                  finish();
-                }
-              }
+    Copy(DockerClient docker, String containerId, OutputStream target, boolean attachment) {
+      this.docker = docker;
+      this.containerId = containerId;
+      this.target = target;
+      this.attachment = attachment;
+    }
 
-              private void finish() {
-                closeOutput();
-                done.complete(null);
-              }
-            });
+    @Override
+    public void onStart(Closeable closeable) {
+      stream = closeable;
+      opened.complete(null);
+    }
+
+    @Override
+    public void onNext(Frame frame) {
+      keep(target, frame.getPayload());
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      opened.complete(null);
+      // docker-java may report one end twice: as an error, then as completion.
+      if (ended.compareAndSet(false, true)) {
+        if (stopping
+            || error instanceof NotFoundException
+            || !copyAgain(docker, containerId, error.toString())) {
+          finish();
+        }
+      }
+    }
+
+    @Override
+    public void onComplete() {
+      opened.complete(null);
+      if (ended.compareAndSet(false, true)) {
+        // An attachment ends as the container does, and also, just the same, when the connection
+        // to the engine drops.
+        if (stopping
+            || !attachment
+            || !mayStillRun(docker, containerId)
+            || !copyAgain(docker, containerId, "the attachment ended before the container")) {
+          finish();
+        }
+      }
+    }
+
+    private void finish() {
+      closeOutput();
+      done.complete(null);
+    }
   }
 
   /** Writes what fits under the limit and counts the rest. */
@@ -180,19 +225,18 @@ final class ConsoleCapture {
   }
 
   /**
-   * After the log stream broke off (a dropped connection, not the container's end): copies the
-   * whole output again, from the engine's complete log, a few times at most.
+   * After the stream broke off (a dropped connection, not the container's end): copies the whole
+   * output again, from the engine's log, a few times at most.
    */
-  private boolean copyAgain(DockerClient docker, String containerId, Throwable error) {
+  private boolean copyAgain(DockerClient docker, String containerId, String reason) {
     if (++retries > MAX_RETRIES) {
-      LOG.warn(
-          "console capture of container {} broke off for good: {}", containerId, error.toString());
+      LOG.warn("console capture of container {} broke off for good: {}", containerId, reason);
       return false;
     }
     LOG.warn(
         "console capture of container {} broke off ({}); copying its output again",
         containerId,
-        error.toString());
+        reason);
     try {
       Thread.sleep(RETRY_PAUSE.toMillis() * retries);
       closeOutput();
@@ -205,6 +249,18 @@ final class ConsoleCapture {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
+    }
+  }
+
+  /** Whether the container may still run; true when the engine does not answer. */
+  private static boolean mayStillRun(DockerClient docker, String containerId) {
+    try {
+      return Boolean.TRUE.equals(
+          docker.inspectContainerCmd(containerId).exec().getState().getRunning());
+    } catch (NotFoundException e) {
+      return false;
+    } catch (RuntimeException e) {
+      return true;
     }
   }
 
@@ -240,6 +296,13 @@ final class ConsoleCapture {
     if (!following) {
       closeOutput(); // never followed: the launch failed
     }
+  }
+
+  /** Gives up a copy that never started: the launch fails, and nothing waits for the copy. */
+  private void abandon() {
+    stop();
+    closeOutput();
+    done.complete(null);
   }
 
   private synchronized void closeOutput() {

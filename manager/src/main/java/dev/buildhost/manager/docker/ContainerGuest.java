@@ -25,6 +25,9 @@ final class ContainerGuest implements Guest {
 
   private static final Logger LOG = LoggerFactory.getLogger(ContainerGuest.class);
 
+  /** How long a launch waits for the engine to attach to the output of its container. */
+  private static final Duration CONSOLE_ATTACH = Duration.ofSeconds(10);
+
   /** How long the end of an instance waits for the last of its output to reach the console log. */
   private static final Duration CONSOLE_DRAIN = Duration.ofSeconds(10);
 
@@ -35,7 +38,6 @@ final class ContainerGuest implements Guest {
   private final ConsoleCapture console;
   private final Runnable forget;
   private final Runnable afterRemoval;
-  private final Executor executor;
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile boolean oomKilled;
 
@@ -59,7 +61,6 @@ final class ContainerGuest implements Guest {
     this.console = console;
     this.forget = forget;
     this.afterRemoval = afterRemoval;
-    this.executor = executor;
   }
 
   @Override
@@ -72,14 +73,14 @@ final class ContainerGuest implements Guest {
     console.open(rewrite);
   }
 
-  /** Starts copying the container's output into the console log. */
+  /** Starts copying the output of a running container into the console log. */
   void followConsole(DockerClient docker) {
     console.follow(docker, containerId);
   }
 
-  /** Like {@link #followConsole}, without waiting for the log stream to open. */
-  void followConsoleSoon(DockerClient docker) {
-    console.followSoon(docker, containerId, executor);
+  /** Attaches to the output of the container before it starts (see {@link ConsoleCapture}). */
+  void attachConsole(DockerClient docker) throws BackendException {
+    console.attach(docker, containerId, CONSOLE_ATTACH);
   }
 
   // --- what the engine reports ------------------------------------------------------------------

@@ -17,8 +17,9 @@ import java.util.Map;
 final class ContainerHardening {
 
   /**
-   * The engine's own log of a container (json-file, what {@link ConsoleCapture} reads) keeps at
-   * most this much, in two files, so a flood of output costs the host at most twice this.
+   * The engine's own log of a container (json-file, what {@link ConsoleCapture} reads after a
+   * restart) keeps at most this much, in two files, so a flood of output costs the host at most
+   * twice this.
    */
   static final long ENGINE_LOG_FILE_BYTES = ConsoleCapture.MAX_KEPT_BYTES;
 

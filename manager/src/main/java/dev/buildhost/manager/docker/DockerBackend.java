@@ -168,13 +168,12 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     ContainerGuest guest = track(spec, listener, container.id(), true);
     try {
       guest.openConsole(false);
+      guest.attachConsole(docker);
       docker.startContainerCmd(container.id()).exec();
       attachNetwork(spec, container.id());
       long started = System.nanoTime();
-      // Reported now rather than when the start event arrives. The console follows off this
-      // thread: the engine keeps the output from the first byte.
+      // Reported now rather than when the start event arrives.
       guest.startConfirmed();
-      guest.followConsoleSoon(docker);
       LOG.debug(
           "instance {}: {} {} ms, start {} ms",
           spec.instanceId(),
