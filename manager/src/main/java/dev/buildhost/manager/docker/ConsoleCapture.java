@@ -41,12 +41,20 @@ final class ConsoleCapture {
   /** Output kept in the console log; the rest is counted, and the count noted at the end. */
   static final long MAX_KEPT_BYTES = 16L * 1024 * 1024;
 
+  /**
+   * How long an attachment that ended waits for the container's end to be reported before it asks
+   * the engine whether the container still runs (the engine closes the attachment just before it
+   * reports the end).
+   */
+  private static final Duration END_REPORT_WAIT = Duration.ofSeconds(2);
+
   private static final int MAX_RETRIES = 5;
   private static final Duration RETRY_PAUSE = Duration.ofMillis(500);
 
   private final Path file;
   private final long maxKeptBytes;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
+  private final CompletableFuture<Void> containerEnded = new CompletableFuture<>();
   private volatile Closeable stream;
   private volatile boolean stopping;
   private volatile OutputStream out;
@@ -191,7 +199,7 @@ final class ConsoleCapture {
         // to the engine drops.
         if (stopping
             || !attachment
-            || !mayStillRun(docker, containerId)
+            || !mayStillRun(docker, containerId, containerEnded)
             || !copyAgain(docker, containerId, "the attachment ended before the container")) {
           finish();
         }
@@ -252,8 +260,28 @@ final class ConsoleCapture {
     }
   }
 
-  /** Whether the container may still run; true when the engine does not answer. */
-  private static boolean mayStillRun(DockerClient docker, String containerId) {
+  /** The engine reported that the container ended (its event). */
+  void containerEnded() {
+    containerEnded.complete(null);
+  }
+
+  /**
+   * Whether the container may still run: its end was not reported in a moment, and the engine says
+   * it runs or does not answer.
+   */
+  private static boolean mayStillRun(
+      DockerClient docker, String containerId, CompletableFuture<Void> containerEnded) {
+    try {
+      containerEnded.get(END_REPORT_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      return false;
+    } catch (TimeoutException e) {
+      // Not reported: the connection to the engine may have dropped; ask the engine.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e); // never completed exceptionally
+    }
     try {
       return Boolean.TRUE.equals(
           docker.inspectContainerCmd(containerId).exec().getState().getRunning());

@@ -106,6 +106,7 @@ final class ContainerGuest implements Guest {
    * container, with its OOM flag, unless the event says it exited with 0 and no oom event came).
    */
   void died(Integer exitCodeFromEvent) {
+    console.containerEnded(); // at once: the copy may be waiting for it to end
     reports.inOrder(
         () -> {
           if (reports.hasStopped()) {
@@ -162,6 +163,7 @@ final class ContainerGuest implements Guest {
 
   /** The container is gone without a die event seen: it was removed behind buildhost's back. */
   void vanished() {
+    console.containerEnded();
     reports.stopped(EndReason.CRASHED, null);
   }
 
@@ -224,6 +226,7 @@ final class ContainerGuest implements Guest {
       return;
     }
     forget.run();
+    console.containerEnded(); // by this removal: its events no longer reach this guest
     long began = System.nanoTime();
     try {
       DockerClient docker = engine.client();
