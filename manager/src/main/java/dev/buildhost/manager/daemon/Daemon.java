@@ -10,6 +10,7 @@ import dev.buildhost.manager.backend.KeepsGuestDisk;
 import dev.buildhost.manager.bootstrap.Bootstraps;
 import dev.buildhost.manager.bootstrap.StateStore;
 import dev.buildhost.manager.bootstrap.Toolchains;
+import dev.buildhost.manager.classpath.OptionalLibraries;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.instance.InstanceManager;
 import dev.buildhost.manager.machine.MachineLibrary;
@@ -173,6 +174,7 @@ public final class Daemon implements AutoCloseable {
             config.stateDir().toString(),
             network.shown());
     if (settings.fleet().isPresent()) {
+      OptionalLibraries.require(OptionalLibraries.Group.FLEET);
       fleet = Fleet.connect(settings.fleet().get());
     }
     try {

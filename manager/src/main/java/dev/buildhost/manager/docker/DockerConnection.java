@@ -11,6 +11,7 @@ import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.transport.SSLConfig;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import dev.buildhost.manager.backend.BackendException;
+import dev.buildhost.manager.classpath.OptionalLibraries;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
@@ -47,6 +48,9 @@ final class DockerConnection implements AutoCloseable {
       throw new BackendException("the Docker backend is closed");
     }
     if (client == null) {
+      if (mayUseTls()) {
+        requireTlsLibraries();
+      }
       DockerHttpClient newHttp = null;
       try {
         DockerClientConfig config =
@@ -68,6 +72,29 @@ final class DockerConnection implements AutoCloseable {
       }
     }
     return client;
+  }
+
+  /**
+   * Whether docker-java may set up TLS, for which it needs Bouncy Castle as soon as it builds its
+   * config: an engine not on a unix socket, or {@code DOCKER_TLS_VERIFY} set (the environment
+   * variable or system property docker-java reads).
+   */
+  private boolean mayUseTls() {
+    String verify = System.getenv("DOCKER_TLS_VERIFY");
+    if (verify == null) {
+      verify = System.getProperty("DOCKER_TLS_VERIFY");
+    }
+    return !host.startsWith("unix:") || (verify != null && !verify.isBlank());
+  }
+
+  /** Bouncy Castle is one of the daemon's optional libraries (OptionalLibraries). */
+  private void requireTlsLibraries() throws BackendException {
+    try {
+      OptionalLibraries.require(OptionalLibraries.Group.DOCKER_TLS);
+    } catch (IOException e) {
+      throw new BackendException(
+          "cannot connect to the Docker engine at " + host + " over TLS: " + e.getMessage(), e);
+    }
   }
 
   /**
