@@ -377,22 +377,7 @@ class DockerBackendContainerIT {
   @Test
   void theEventStreamAndConsoleCaptureReconnectAndCatchUpWithWhatTheyMissed() throws Exception {
     try (EngineSocketProxy proxy = new EngineSocketProxy(root.resolve("engine.sock"))) {
-      ManagerConfig direct = config();
-      ManagerConfig viaProxy =
-          new ManagerConfig(
-              direct.root(),
-              direct.stateDir(),
-              direct.tftpPortFirst(),
-              direct.tftpPortLast(),
-              direct.maxInstances(),
-              direct.ramBudgetMib(),
-              direct.defaultTimeout(),
-              direct.poweroffGrace(),
-              direct.acceleration(),
-              direct.libvirtUri(),
-              proxy.dockerHost(),
-              direct.dockerNetworkMode());
-      try (DockerBackend proxied = new DockerBackend(viaProxy)) {
+      try (DockerBackend proxied = new DockerBackend(viaProxy(proxy))) {
         Recorder recorder = new Recorder();
         LaunchSpec spec =
             spec(
@@ -422,6 +407,52 @@ class DockerBackendContainerIT {
         }
       }
     }
+  }
+
+  @Test
+  void aContainerTheEngineCouldNotRemoveIsRemovedOnceItAnswersAgain() throws Exception {
+    try (EngineSocketProxy proxy = new EngineSocketProxy(root.resolve("engine.sock"));
+        DockerBackend proxied = new DockerBackend(viaProxy(proxy))) {
+      Recorder recorder = new Recorder();
+      Guest guest =
+          proxied.launch(spec("g1", ContainerFixtures.sampleRunning("sleep 1000"), 1), recorder);
+      recorder.awaitRunning();
+      proxy.refuse(true);
+      proxy.dropConnections();
+      guest.release(); // the engine is away: the container stays, for now
+      assertTrue(
+          docker.inspectContainerCmd("buildhost-g1").exec().getState().getRunning(),
+          "the container ran on while the engine was away");
+      proxy.refuse(false); // the event stream reconnects, and the removal is tried again
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (!docker
+          .listContainersCmd()
+          .withShowAll(true)
+          .withNameFilter(List.of("buildhost-g1"))
+          .exec()
+          .isEmpty()) {
+        assertTrue(System.nanoTime() < deadline, "the container was not removed");
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  /** The backend's config, with the engine reached through {@code proxy}. */
+  private ManagerConfig viaProxy(EngineSocketProxy proxy) {
+    ManagerConfig direct = config();
+    return new ManagerConfig(
+        direct.root(),
+        direct.stateDir(),
+        direct.tftpPortFirst(),
+        direct.tftpPortLast(),
+        direct.maxInstances(),
+        direct.ramBudgetMib(),
+        direct.defaultTimeout(),
+        direct.poweroffGrace(),
+        direct.acceleration(),
+        direct.libvirtUri(),
+        proxy.dockerHost(),
+        direct.dockerNetworkMode());
   }
 
   @Test

@@ -36,6 +36,7 @@ final class ContainerGuest implements Guest {
   private final DockerConnection engine;
   private final GuestReports reports;
   private final ConsoleCapture console;
+  private final ContainerRemovals removals;
   private final Runnable forget;
   private final Runnable afterRemoval;
   private final AtomicBoolean released = new AtomicBoolean();
@@ -47,6 +48,7 @@ final class ContainerGuest implements Guest {
       DockerConnection engine,
       GuestListener listener,
       ConsoleCapture console,
+      ContainerRemovals removals,
       Runnable forget,
       Runnable afterRemoval,
       Executor executor,
@@ -59,6 +61,7 @@ final class ContainerGuest implements Guest {
             ? GuestReports.forLaunch(listener, executor)
             : new GuestReports(listener, executor);
     this.console = console;
+    this.removals = removals;
     this.forget = forget;
     this.afterRemoval = afterRemoval;
   }
@@ -227,25 +230,7 @@ final class ContainerGuest implements Guest {
     }
     forget.run();
     console.containerEnded(); // by this removal: its events no longer reach this guest
-    long began = System.nanoTime();
-    try {
-      DockerClient docker = engine.client();
-      docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
-      LOG.debug(
-          "instance {}: container removed in {} ms",
-          instanceId,
-          (System.nanoTime() - began) / 1_000_000);
-    } catch (NotFoundException e) {
-      LOG.debug("instance {}: container already removed", instanceId);
-    } catch (ConflictException e) {
-      LOG.debug(
-          "instance {}: container removal already under way: {}",
-          instanceId,
-          DockerConnection.engineMessage(e));
-    } catch (BackendException | RuntimeException e) {
-      LOG.warn(
-          "instance {}: cannot remove container {}: {}", instanceId, containerId, e.getMessage());
-    }
+    removals.remove(instanceId, containerId);
     afterRemoval.run(); // its network port: the container no longer uses it
     // The container is gone, so the copy of its output ends by itself; don't wait long for it.
     console.awaitEnd(Duration.ofSeconds(2));

@@ -87,6 +87,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
   private final ScheduledExecutorService scheduler;
   private final ContainerEvents events;
   private final ContainerCommit commits;
+  private final ContainerRemovals removals;
 
   /** The name of a published revision's image archive, as the sample machines name theirs. */
   private static final String IMAGE_ARCHIVE = "image.tar";
@@ -132,6 +133,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     this.executor = Executors.newCachedThreadPool(Threads.daemonFactory("buildhost-docker"));
     this.scheduler = Threads.timers("buildhost-docker-events");
     this.commits = new ContainerCommit(engine, root);
+    this.removals = new ContainerRemovals(engine);
     this.events =
         new ContainerEvents(
             engine, Map.of(LABEL_ROOT, root), this::onEvent, this::resyncAll, scheduler);
@@ -180,6 +182,9 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
           container == ahead ? "prepared container checked in" : "container created in",
           (created - began) / 1_000_000,
           (started - created) / 1_000_000);
+      if (removals.anyPending()) {
+        executor.execute(removals::retry); // the engine answers again
+      }
       return guest;
     } catch (NotFoundException e) {
       guest.release();
@@ -469,6 +474,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
             engine,
             listener,
             console,
+            removals,
             () -> guests.remove(containerId),
             () -> detachNetwork(spec.instanceId()),
             executor,
@@ -507,8 +513,10 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
     }
   }
 
+  /** After the event stream reconnected: what the guests missed, and the removals that failed. */
   private void resyncAll() {
     guests.values().forEach(ContainerGuest::resync);
+    removals.retry();
   }
 
   @Override
@@ -628,6 +636,7 @@ public final class DockerBackend implements InstanceBackend, PreparesAhead, Keep
   public void close() {
     prepared.keySet().forEach(this::discardPrepared);
     guests.values().forEach(ContainerGuest::detach);
+    removals.close();
     events.close();
     scheduler.shutdownNow();
     executor.shutdown();
