@@ -11,16 +11,14 @@ import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.wire.InstanceView;
 import dev.buildhost.client.wire.StartBody;
 import dev.buildhost.it.support.DaemonJar;
-import dev.buildhost.it.support.DaemonStartup;
 import dev.buildhost.it.support.Daemons;
-import dev.buildhost.it.support.Requirement;
 import dev.buildhost.it.support.ResultManifest;
 import dev.buildhost.it.support.Samples;
 import dev.buildhost.it.support.TaskManifest;
+import dev.buildhost.it.support.TestPki;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnixDomainSocketAddress;
@@ -32,11 +30,9 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -62,7 +58,6 @@ class DaemonJarDockerTlsIT {
 
   @Test
   void theDaemonJarRunsAContainerTaskOnAnEngineReachedOverTls() throws Exception {
-    Requirement.command("openssl");
     Path jar = DaemonJar.path();
     assertTrue(
         DaemonJar.attribute(jar, "Buildhost-Docker-Tls-Class-Path").stream()
@@ -74,178 +69,79 @@ class DaemonJarDockerTlsIT {
     try (DockerClient docker = Daemons.docker()) {
       docker.pingCmd().exec();
     }
-    Path certs = Certificates.make(Files.createDirectories(tmp.resolve("certs")));
+    Path certs = tmp.resolve("certs");
+    TestPki pki = certificates(certs);
     Path root = Files.createDirectories(tmp.resolve("root"));
     Samples.revision(Samples.CONTAINER);
     Samples.linkTree(
         Samples.machines().resolve(Samples.CONTAINER),
         root.resolve("machines").resolve(Samples.CONTAINER));
-    Path log = tmp.resolve("daemon.log");
-    int tftpPort;
-    try (DatagramSocket free = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-      tftpPort = free.getLocalPort();
-    }
-    try (TlsProxy engine = new TlsProxy(certs)) {
-      ProcessBuilder builder =
-          new ProcessBuilder(
-                  DaemonJar.daemonCommand(
-                      jar,
-                      DaemonJar.Start.JAR,
-                      List.of(
-                          "--root",
-                          root.toString(),
-                          "--listen",
-                          "127.0.0.1:0",
-                          "--tftp-listen",
-                          "127.0.0.1:0",
-                          "--tftp-ports",
-                          tftpPort + "-" + tftpPort,
-                          "--max-instances",
-                          "1",
-                          "--network-mode",
-                          "user",
-                          "--docker-host",
-                          "tcp://127.0.0.1:" + engine.port())))
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile());
-      builder.environment().put("DOCKER_TLS_VERIFY", "1");
-      builder.environment().put("DOCKER_CERT_PATH", certs.resolve("client").toString());
-      Process daemon = builder.start();
-      try {
-        DaemonStartup.awaitEndpoint(daemon, root.resolve("state"), log, PATIENCE);
-        ApiClient api = ApiClient.forStateDir(root.resolve("state"));
-        String task = TaskManifest.of("echo tls-$((6 * 7))").text();
-        InstanceView started =
-            api.start(
-                new StartBody(
-                    Samples.CONTAINER,
-                    120L,
-                    Map.of(
-                        TaskManifest.FILE_NAME,
-                        Base64.getEncoder()
-                            .encodeToString(task.getBytes(StandardCharsets.UTF_8)))));
-        InstanceView stopped =
-            await("instance " + started.id() + " stopped")
-                .atMost(PATIENCE)
-                .pollInterval(Duration.ofMillis(250))
-                .until(
-                    () -> api.instance(started.id()), i -> i.state() == InstanceView.State.STOPPED);
-        assertEquals(0, stopped.exitCode(), () -> stopped + "\n" + readLog(log));
-        ResultManifest result =
-            ResultManifest.read(
-                root.resolve("tftp").resolve(started.id()).resolve(ResultManifest.FILE_NAME));
-        assertEquals("success", result.status(), result::log);
-        assertTrue(result.logLines().contains("tls-42"), result::log);
-        assertTrue(engine.connections() > 0, "no connection came through the TLS proxy");
-      } finally {
-        daemon.destroy();
-        if (!daemon.waitFor(60, TimeUnit.SECONDS)) {
-          daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-        try (DockerClient docker = Daemons.docker()) {
-          for (Container left :
-              docker
-                  .listContainersCmd()
-                  .withShowAll(true)
-                  .withLabelFilter(Map.of("dev.buildhost.root", root.toString()))
-                  .exec()) {
-            docker.removeContainerCmd(left.getId()).withForce(true).exec();
-          }
+    try (TlsProxy engine = new TlsProxy(pki);
+        DaemonJar.Running daemon =
+            DaemonJar.start(
+                jar,
+                DaemonJar.Start.JAR,
+                root,
+                List.of(
+                    "--tftp-listen",
+                    "127.0.0.1:0",
+                    "--docker-host",
+                    "tcp://127.0.0.1:" + engine.port()),
+                Map.of(
+                    "DOCKER_TLS_VERIFY",
+                    "1",
+                    "DOCKER_CERT_PATH",
+                    certs.resolve("client").toString()))) {
+      ApiClient api = daemon.api();
+      String task = TaskManifest.of("echo tls-$((6 * 7))").text();
+      InstanceView started =
+          api.start(
+              new StartBody(
+                  Samples.CONTAINER,
+                  120L,
+                  Map.of(
+                      TaskManifest.FILE_NAME,
+                      Base64.getEncoder().encodeToString(task.getBytes(StandardCharsets.UTF_8)))));
+      InstanceView stopped =
+          await("instance " + started.id() + " stopped")
+              .atMost(PATIENCE)
+              .pollInterval(Duration.ofMillis(250))
+              .until(
+                  () -> api.instance(started.id()), i -> i.state() == InstanceView.State.STOPPED);
+      assertEquals(0, stopped.exitCode(), () -> stopped + "\n" + daemon.log());
+      ResultManifest result =
+          ResultManifest.read(
+              root.resolve("tftp").resolve(started.id()).resolve(ResultManifest.FILE_NAME));
+      assertEquals("success", result.status(), result::log);
+      assertTrue(result.logLines().contains("tls-42"), result::log);
+      assertTrue(engine.connections() > 0, "no connection came through the TLS proxy");
+    } finally {
+      try (DockerClient docker = Daemons.docker()) {
+        for (Container left :
+            docker
+                .listContainersCmd()
+                .withShowAll(true)
+                .withLabelFilter(Map.of("dev.buildhost.root", root.toString()))
+                .exec()) {
+          docker.removeContainerCmd(left.getId()).withForce(true).exec();
         }
       }
-      assertEquals(0, daemon.exitValue(), () -> "the daemon's exit on SIGTERM:\n" + readLog(log));
     }
   }
 
-  private static String readLog(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
-  }
-
-  /** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-  private static final class Certificates {
-    static Path make(Path dir) throws IOException, InterruptedException {
-      Path client = Files.createDirectories(dir.resolve("client"));
-      Files.writeString(dir.resolve("server.ext"), "subjectAltName=IP:127.0.0.1\n");
-      Files.writeString(dir.resolve("client.ext"), "extendedKeyUsage=clientAuth\n");
-      openssl(
-          dir,
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=buildhost-test-ca",
-          "-keyout",
-          "ca-key.pem",
-          "-out",
-          "ca.pem");
-      for (String who : List.of("server", "client")) {
-        openssl(
-            dir,
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=" + who,
-            "-keyout",
-            who + "-key.pem",
-            "-out",
-            who + ".csr");
-        openssl(
-            dir,
-            "x509",
-            "-req",
-            "-days",
-            "1",
-            "-in",
-            who + ".csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-CAcreateserial",
-            "-extfile",
-            who + ".ext",
-            "-out",
-            who + "-cert.pem");
-      }
-      openssl(
-          dir,
-          "pkcs12",
-          "-export",
-          "-in",
-          "server-cert.pem",
-          "-inkey",
-          "server-key.pem",
-          "-passout",
-          "pass:test",
-          "-out",
-          "server.p12");
-      // The names docker-java (and the docker CLI) look for in DOCKER_CERT_PATH.
-      Files.copy(dir.resolve("ca.pem"), client.resolve("ca.pem"));
-      Files.copy(dir.resolve("client-cert.pem"), client.resolve("cert.pem"));
-      Files.copy(dir.resolve("client-key.pem"), client.resolve("key.pem"));
-      return dir;
-    }
-
-    private static void openssl(Path dir, String... args) throws IOException, InterruptedException {
-      List<String> command = new ArrayList<>(List.of("openssl"));
-      command.addAll(List.of(args));
-      Process process =
-          new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-      String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (process.waitFor() != 0) {
-        throw new IOException(String.join(" ", command) + " failed: " + output);
-      }
-    }
+  /**
+   * A CA, a server certificate for 127.0.0.1 and a client certificate; the client's in {@code
+   * client/} under the names docker-java (and the docker CLI) look for in DOCKER_CERT_PATH.
+   */
+  private static TestPki certificates(Path dir) throws Exception {
+    TestPki pki = TestPki.create(dir, "/CN=buildhost-test-ca");
+    pki.certificate("server", "/CN=server", "subjectAltName=IP:127.0.0.1");
+    pki.certificate("client", "/CN=client", "extendedKeyUsage=clientAuth");
+    Path client = Files.createDirectories(dir.resolve("client"));
+    Files.copy(pki.ca(), client.resolve("ca.pem"));
+    Files.copy(pki.cert("client"), client.resolve("cert.pem"));
+    Files.copy(pki.key("client"), client.resolve("key.pem"));
+    return pki;
   }
 
   /**
@@ -257,9 +153,9 @@ class DaemonJarDockerTlsIT {
     private final AtomicInteger connections = new AtomicInteger();
     private final Thread acceptor;
 
-    TlsProxy(Path certs) throws Exception {
+    TlsProxy(TestPki pki) throws Exception {
       KeyStore keys = KeyStore.getInstance("PKCS12");
-      try (InputStream in = Files.newInputStream(certs.resolve("server.p12"))) {
+      try (InputStream in = Files.newInputStream(pki.pkcs12("server", "test"))) {
         keys.load(in, "test".toCharArray());
       }
       KeyManagerFactory keyManagers =
@@ -267,7 +163,7 @@ class DaemonJarDockerTlsIT {
       keyManagers.init(keys, "test".toCharArray());
       KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
       trusted.load(null, null);
-      try (InputStream in = Files.newInputStream(certs.resolve("ca.pem"))) {
+      try (InputStream in = Files.newInputStream(pki.ca())) {
         trusted.setCertificateEntry(
             "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
       }

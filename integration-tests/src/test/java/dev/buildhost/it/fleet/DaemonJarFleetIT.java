@@ -5,20 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.client.ApiClient;
 import dev.buildhost.client.wire.FleetHostView;
 import dev.buildhost.fleet.EtcdCluster;
 import dev.buildhost.it.support.DaemonJar;
-import dev.buildhost.it.support.DaemonStartup;
 import dev.buildhost.it.support.Requirement;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -51,11 +47,6 @@ class DaemonJarFleetIT {
         "the daemon jar's Class-Path: " + classPath);
 
     Path root = Files.createDirectories(tmp.resolve("root"));
-    Path log = tmp.resolve("daemon.log");
-    int tftpPort;
-    try (DatagramSocket free = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-      tftpPort = free.getLocalPort();
-    }
     try (EtcdCluster cluster = EtcdCluster.start(tmp.resolve("etcd"), 1)) {
       Path config = tmp.resolve("daemon.conf");
       Files.writeString(
@@ -63,53 +54,25 @@ class DaemonJarFleetIT {
           "fleet_endpoints = "
               + cluster.endpointsText()
               + "\nfleet_name = it-jar\nfleet_host = it-jar-host\nfleet_lease_ttl = 3s\n");
-      Process daemon =
-          new ProcessBuilder(
-                  DaemonJar.daemonCommand(
-                      jar,
-                      start,
-                      List.of(
-                          "--root",
-                          root.toString(),
-                          "--config",
-                          config.toString(),
-                          "--listen",
-                          "127.0.0.1:0",
-                          "--tftp-listen",
-                          "off",
-                          "--tftp-ports",
-                          tftpPort + "-" + tftpPort,
-                          "--max-instances",
-                          "1",
-                          "--network-mode",
-                          "user")))
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile())
-              .start();
-      try {
-        DaemonStartup.awaitEndpoint(daemon, root.resolve("state"), log, PATIENCE);
-        ApiClient client = ApiClient.forStateDir(root.resolve("state"));
+      try (DaemonJar.Running daemon =
+          DaemonJar.start(
+              jar,
+              start,
+              root,
+              List.of("--config", config.toString(), "--tftp-listen", "off"),
+              Map.of())) {
         FleetHostView record =
             await("the daemon's record in the fleet")
                 .atMost(PATIENCE)
                 .until(
                     () ->
-                        client.fleetHosts().stream()
+                        daemon.api().fleetHosts().stream()
                             .filter(h -> h.host().equals("it-jar-host"))
                             .findFirst(),
                     Optional::isPresent)
                 .orElseThrow();
         assertEquals(1, record.info().capacity().maxInstances());
-      } finally {
-        daemon.destroy();
-        if (!daemon.waitFor(60, TimeUnit.SECONDS)) {
-          daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
       }
-      assertEquals(
-          0,
-          daemon.exitValue(),
-          "the daemon's exit on SIGTERM; its log:\n" + Files.readString(log));
     }
   }
 }

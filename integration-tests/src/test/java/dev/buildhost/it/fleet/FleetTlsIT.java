@@ -13,18 +13,16 @@ import dev.buildhost.fleet.FleetException;
 import dev.buildhost.fleet.FleetSettings;
 import dev.buildhost.fleet.HostRegistry;
 import dev.buildhost.it.support.Requirement;
+import dev.buildhost.it.support.TestPki;
 import dev.buildhost.manager.api.ApiServer;
 import dev.buildhost.manager.daemon.Daemon;
 import dev.buildhost.manager.daemon.TestDaemons;
 import dev.buildhost.manager.daemon.WorkerBackend;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,40 +48,22 @@ class FleetTlsIT {
   @SuppressWarnings("try") // the daemon runs for the try block; the test talks to it over HTTP
   void aDaemonWithTheFleetsCertificateRegistersOverHttpsAndOneWithoutIsRefused() throws Exception {
     Requirement.command("etcd");
-    Path openssl = Requirement.command("openssl");
-    Path pki = Files.createDirectories(tmp.resolve("pki"));
-    openssl(
-        openssl,
-        pki,
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=it-fleet-ca",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem");
-    certificate(openssl, pki, "member", "/CN=it-etcd-member", "subjectAltName=IP:127.0.0.1");
-    certificate(openssl, pki, "client", "/CN=it-tls-host", "extendedKeyUsage=clientAuth");
+    TestPki pki = TestPki.create(tmp.resolve("pki"), "/CN=it-fleet-ca");
+    pki.certificate("member", "/CN=it-etcd-member", "subjectAltName=IP:127.0.0.1");
+    pki.certificate("client", "/CN=it-tls-host", "extendedKeyUsage=clientAuth");
     cluster =
         EtcdCluster.start(
             tmp.resolve("etcd"),
             1,
-            new EtcdCluster.Tls(
-                pki.resolve("ca.pem"), pki.resolve("member.pem"), pki.resolve("member.key")));
+            new EtcdCluster.Tls(pki.ca(), pki.cert("member"), pki.key("member")));
     assertTrue(cluster.endpointsText().startsWith("https://"), cluster.endpointsText());
 
     FleetSettings withCertificate =
         settings(
             Map.of(
-                FleetSettings.Key.CA, pki.resolve("ca.pem").toString(),
-                FleetSettings.Key.CERT, pki.resolve("client.pem").toString(),
-                FleetSettings.Key.KEY, pki.resolve("client.key").toString()));
+                FleetSettings.Key.CA, pki.ca().toString(),
+                FleetSettings.Key.CERT, pki.cert("client").toString(),
+                FleetSettings.Key.KEY, pki.key("client").toString()));
     Path root = tmp.resolve("root");
     TestDaemons.addMachine(root, TestDaemons.MACHINE);
     try (Daemon daemon =
@@ -98,8 +78,7 @@ class FleetTlsIT {
               .until(client::fleetHosts, h -> h.size() == 1);
       assertEquals("it-tls-host", hosts.get(0).host());
 
-      FleetSettings caOnly =
-          settings(Map.of(FleetSettings.Key.CA, pki.resolve("ca.pem").toString()));
+      FleetSettings caOnly = settings(Map.of(FleetSettings.Key.CA, pki.ca().toString()));
       try (Fleet refused = Fleet.connect(caOnly)) {
         FleetException e = assertThrows(FleetException.class, () -> HostRegistry.hosts(refused));
         assertTrue(e.getMessage().contains("etcd (" + cluster.endpointsText()), e.getMessage());
@@ -120,52 +99,5 @@ class FleetTlsIT {
 
   private static FleetSettings.Value value(String text) {
     return new FleetSettings.Value(text, "FleetTlsIT");
-  }
-
-  /** {@code NAME.key} and {@code NAME.pem}, signed by the CA, with the extension {@code ext}. */
-  private static void certificate(Path openssl, Path pki, String name, String subject, String ext)
-      throws Exception {
-    openssl(
-        openssl,
-        pki,
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        subject,
-        "-keyout",
-        name + ".key",
-        "-out",
-        name + ".csr");
-    Files.writeString(pki.resolve(name + ".ext"), ext + "\n");
-    openssl(
-        openssl,
-        pki,
-        "x509",
-        "-req",
-        "-in",
-        name + ".csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        name + ".ext",
-        "-out",
-        name + ".pem");
-  }
-
-  private static void openssl(Path openssl, Path dir, String... args) throws Exception {
-    List<String> command = new java.util.ArrayList<>(List.of(openssl.toString()));
-    command.addAll(List.of(args));
-    Process p =
-        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "openssl ended: " + command);
-    assertEquals(0, p.exitValue(), command + ": " + out);
   }
 }
