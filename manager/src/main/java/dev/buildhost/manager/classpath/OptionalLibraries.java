@@ -48,7 +48,7 @@ public final class OptionalLibraries {
     }
 
     /** The manifest attribute that lists the group's jars, relative to the daemon jar. */
-    public String attribute() {
+    String attribute() {
       return attribute;
     }
 

@@ -231,7 +231,8 @@ final class ContainerGuest implements Guest {
     forget.run();
     console.containerEnded(); // by this removal: its events no longer reach this guest
     removals.remove(instanceId, containerId);
-    afterRemoval.run(); // its network port: the container no longer uses it
+    // Its network port goes too: a container the engine has not removed yet loses its network.
+    afterRemoval.run();
     // The container is gone, so the copy of its output ends by itself; don't wait long for it.
     console.awaitEnd(Duration.ofSeconds(2));
     console.stop();
