@@ -199,7 +199,7 @@ final class ConsoleCapture {
         // to the engine drops.
         if (stopping
             || !attachment
-            || !mayStillRun(docker, containerId, containerEnded)
+            || !mayStillRun(docker, containerId)
             || !copyAgain(docker, containerId, "the attachment ended before the container")) {
           finish();
         }
@@ -269,8 +269,7 @@ final class ConsoleCapture {
    * Whether the container may still run: its end was not reported in a moment, and the engine says
    * it runs or does not answer.
    */
-  private static boolean mayStillRun(
-      DockerClient docker, String containerId, CompletableFuture<Void> containerEnded) {
+  private boolean mayStillRun(DockerClient docker, String containerId) {
     try {
       containerEnded.get(END_REPORT_WAIT.toMillis(), TimeUnit.MILLISECONDS);
       return false;
