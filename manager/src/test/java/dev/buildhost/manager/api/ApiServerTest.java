@@ -125,14 +125,18 @@ class ApiServerTest {
   }
 
   static Instance awaitStopped(String id) {
-    return await("instance " + id + " stopped")
+    return awaitState(id, InstanceState.STOPPED);
+  }
+
+  static Instance awaitState(String id, InstanceState state) {
+    return await("instance " + id + " " + state)
         .atMost(Duration.ofSeconds(20))
         .pollInterval(Duration.ofMillis(20))
         .until(
             () ->
                 Json.MAPPER.readValue(
                     send("GET", "/v1/instances/" + id, null).body(), Instance.class),
-            instance -> instance.state() == InstanceState.STOPPED);
+            instance -> instance.state() == state);
   }
 
   static List<Instance> instances() throws Exception {
@@ -439,6 +443,8 @@ class ApiServerTest {
   @Test
   void aJournalThatCannotBeWrittenShowsInTheHostAndTheMetrics() throws Exception {
     Instance instance = startInstance("command: sleep\n");
+    // Its start's records are written by then: none can make the folder again while it is away.
+    awaitState(instance.id(), InstanceState.RUNNING);
     Path journal = root.resolve("state/instances");
     Path aside = root.resolve("state/instances.aside");
     Files.move(journal, aside);
