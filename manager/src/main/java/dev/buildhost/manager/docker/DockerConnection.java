@@ -8,17 +8,16 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
-import com.github.dockerjava.transport.SSLConfig;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import dev.buildhost.manager.backend.BackendException;
 import dev.buildhost.manager.classpath.OptionalLibraries;
+import dev.buildhost.manager.docker.transport.UnixSocketTransport;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
+import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
 
 /**
  * The connection to one Docker engine, opened on first use so that a manager whose engine is down
@@ -55,13 +54,7 @@ final class DockerConnection implements AutoCloseable {
       try {
         DockerClientConfig config =
             DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
-        newHttp =
-            new ZerodepDockerHttpClient.Builder()
-                .dockerHost(config.getDockerHost())
-                .sslConfig(sslConfig(config))
-                .connectionTimeout(Duration.ofSeconds(5))
-                .maxConnections(512)
-                .build();
+        newHttp = transportFor(config);
         DockerClient newClient = DockerClientImpl.getInstance(config, newHttp);
         newClient.pingCmd().exec();
         http = newHttp;
@@ -98,22 +91,28 @@ final class DockerConnection implements AutoCloseable {
   }
 
   /**
-   * The engine's TLS settings ({@code DOCKER_TLS_VERIFY}, {@code DOCKER_CERT_PATH}); for a unix
-   * socket without them, a TLS context that trusts no one and is never used. Given none, the
-   * transport sets up the JDK's default TLS context for https all the same, which reads every CA
-   * certificate the JDK has (a megabyte of heap and another of classes, held for the daemon's life:
-   * bench/footprint).
+   * The HTTP transport for the engine: the JDK's unix-domain sockets for a unix socket,
+   * docker-java's shipped client (Apache HttpClient) for TCP, plain or TLS. Only the second loads
+   * that client's classes (bench/footprint).
    */
-  static SSLConfig sslConfig(DockerClientConfig config) {
-    SSLConfig configured = config.getSSLConfig();
-    if (configured != null || !"unix".equals(config.getDockerHost().getScheme())) {
-      return configured;
+  static DockerHttpClient transportFor(DockerClientConfig config) {
+    URI engine = config.getDockerHost();
+    if ("unix".equals(engine.getScheme())) {
+      return new UnixSocketTransport(Path.of(engine.getPath()));
     }
-    return () -> {
-      SSLContext unused = SSLContext.getInstance("TLS");
-      unused.init(new KeyManager[0], new TrustManager[0], null);
-      return unused;
-    };
+    return TcpTransport.create(config);
+  }
+
+  /** Apart, so that its classes are loaded only for an engine over TCP. */
+  private static final class TcpTransport {
+    static DockerHttpClient create(DockerClientConfig config) {
+      return new ZerodepDockerHttpClient.Builder()
+          .dockerHost(config.getDockerHost())
+          .sslConfig(config.getSSLConfig())
+          .connectionTimeout(Duration.ofSeconds(5))
+          .maxConnections(512)
+          .build();
+    }
   }
 
   /** The raw HTTP transport of {@link #client()}, for the calls docker-java does not model. */

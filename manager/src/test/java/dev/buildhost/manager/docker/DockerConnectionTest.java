@@ -1,33 +1,31 @@
 package dev.buildhost.manager.docker;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientConfig;
-import com.github.dockerjava.transport.SSLConfig;
-import javax.net.ssl.SSLContext;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import dev.buildhost.manager.docker.transport.UnixSocketTransport;
 import org.junit.jupiter.api.Test;
 
-/** The TLS settings the connection gives the transport (no engine needed). */
+/** Which transport the connection gives docker-java (no engine needed: nothing connects yet). */
 class DockerConnectionTest {
 
-  private static DockerClientConfig configFor(String host) {
-    return DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+  private static DockerHttpClient transportFor(String host) throws Exception {
+    try (DockerHttpClient transport =
+        DockerConnection.transportFor(
+            DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build())) {
+      return transport;
+    }
   }
 
   @Test
-  void aUnixSocketGetsItsOwnUnusedTlsContextSoThatTheJdksCertificatesAreNotRead() throws Exception {
-    SSLConfig ssl = DockerConnection.sslConfig(configFor("unix:///var/run/docker.sock"));
-
-    assertNotNull(ssl, "without one the transport builds the JDK's default context");
-    SSLContext context = ssl.getSSLContext();
-    assertEquals("TLS", context.getProtocol());
+  void aUnixSocketGetsTheJdksUnixDomainSocketsInsteadOfApacheHttpClient() throws Exception {
+    assertInstanceOf(UnixSocketTransport.class, transportFor("unix:///var/run/docker.sock"));
   }
 
   @Test
-  void aTcpEngineWithoutTlsSettingsKeepsTheTransportsDefault() {
-    assertNull(DockerConnection.sslConfig(configFor("tcp://127.0.0.1:2375")));
+  void aTcpEngineGetsTheHttpClientDockerJavaShips() throws Exception {
+    assertInstanceOf(ZerodepDockerHttpClient.class, transportFor("tcp://127.0.0.1:2375"));
   }
 }
