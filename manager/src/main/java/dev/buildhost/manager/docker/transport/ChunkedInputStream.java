@@ -10,7 +10,7 @@ import java.io.InputStream;
  * that is not hexadecimal or beyond {@link Long#MAX_VALUE}, or a chunk not followed by its line
  * end, is an error that says so.
  */
-final class ChunkedInputStream extends InputStream {
+final class ChunkedInputStream extends BulkInputStream {
 
   /** Longest chunk-size line, extensions included, and longest trailer. */
   private static final int MAX_LINE_BYTES = 8 * 1024;
@@ -24,16 +24,7 @@ final class ChunkedInputStream extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public int read(byte[] buffer, int offset, int length) throws IOException {
-    if (length == 0) {
-      return 0;
-    }
+  protected int readSome(byte[] buffer, int offset, int length) throws IOException {
     if (left == 0 && !ended) {
       nextChunk();
     }

@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /** The body of a response with a {@code Content-Length}: that many bytes, then the end. */
-final class FixedLengthInputStream extends InputStream {
+final class FixedLengthInputStream extends BulkInputStream {
 
   private final InputStream in;
   private long left;
@@ -16,16 +16,7 @@ final class FixedLengthInputStream extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public int read(byte[] buffer, int offset, int length) throws IOException {
-    if (length == 0) {
-      return 0;
-    }
+  protected int readSome(byte[] buffer, int offset, int length) throws IOException {
     if (left == 0) {
       return -1;
     }

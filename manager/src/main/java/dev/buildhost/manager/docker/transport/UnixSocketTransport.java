@@ -205,7 +205,7 @@ public final class UnixSocketTransport implements DockerHttpClient {
    * Reads from the channel itself: the JDK's {@code Channels.newInputStream} holds the channel's
    * blocking lock while it waits, which would keep an attached stdin from being written.
    */
-  private static final class ChannelInput extends InputStream {
+  private static final class ChannelInput extends BulkInputStream {
     private final SocketChannel channel;
 
     ChannelInput(SocketChannel channel) {
@@ -213,16 +213,7 @@ public final class UnixSocketTransport implements DockerHttpClient {
     }
 
     @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
-    public int read(byte[] buffer, int offset, int length) throws IOException {
-      if (length == 0) {
-        return 0;
-      }
+    protected int readSome(byte[] buffer, int offset, int length) throws IOException {
       return channel.read(ByteBuffer.wrap(buffer, offset, length));
     }
   }
