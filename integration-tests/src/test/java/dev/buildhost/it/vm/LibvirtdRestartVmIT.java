@@ -90,6 +90,28 @@ class LibvirtdRestartVmIT {
     VmFixture.awaitOverlayDeleted(config, lasting.id());
   }
 
+  @Test
+  void aGuestReleasedWhileLibvirtdIsDownHasItsDomainDestroyedOnceLibvirtdIsBack() throws Exception {
+    ManagerConfig config = VmFixture.config(VmFixture.root(dir), 47440, 20, Duration.ofSeconds(30));
+    manager = VmFixture.open(config);
+    Instance guest = manager.start(VmFixture.task(null, "sleep 600"));
+    VmFixture.awaitConsole(manager, guest.id(), "running ");
+
+    stopLibvirtd();
+    manager.terminate(guest.id());
+    // Nothing can destroy the domain now: the kill watchdog ends the instance and releases it.
+    Instance stopped =
+        awaitState(manager, guest.id(), InstanceState.STOPPED, Duration.ofSeconds(60));
+    assertEquals(EndReason.TERMINATED, stopped.endReason());
+    assertTrue(qemuRuns(guest.id()), "the guest runs on while libvirtd is down");
+    startLibvirtd();
+
+    await(
+        "the domain of the released " + guest.id() + " to be destroyed",
+        () -> !qemuRuns(guest.id()) && !VmFixture.domainExists(guest.id()),
+        Duration.ofSeconds(60));
+  }
+
   private static void stopLibvirtd() throws Exception {
     long pid = Long.parseLong(Files.readString(PID_FILE).strip());
     ProcessHandle libvirtd =

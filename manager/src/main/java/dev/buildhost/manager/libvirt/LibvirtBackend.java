@@ -63,6 +63,9 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
 
   private final LibvirtConnection connection;
 
+  /** The domains of released guests that libvirtd did not destroy yet. */
+  private final DomainRemovals removals;
+
   /** A backend whose VMs use QEMU user networking (network mode user). */
   public LibvirtBackend(ManagerConfig config) {
     this(config, Optional.empty());
@@ -81,12 +84,18 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   LibvirtBackend(ManagerConfig config, Optional<BridgeNetwork> bridge, Scheduler reconnects) {
     this.config = config;
     this.connection =
-        new LibvirtConnection(
-            config.libvirtUri(), reports::onLifecycle, reports::catchUp, reconnects);
+        new LibvirtConnection(config.libvirtUri(), reports::onLifecycle, this::catchUp, reconnects);
+    this.removals = new DomainRemovals(connection::destroy);
     this.network = new VmNetwork(bridge);
     this.owner = config.stateDir().toAbsolutePath().normalize().toString();
     this.acceleration =
         CompletableFuture.supplyAsync(() -> AccelerationProbe.choose(config.acceleration()));
+  }
+
+  /** Once the connection is open again: the guests that ended meanwhile, then the destroys left. */
+  private void catchUp(LibvirtConnection reconnected) throws BackendException {
+    reports.catchUp(reconnected);
+    removals.retry();
   }
 
   @Override
@@ -155,6 +164,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     reports.created(name);
     LOG.debug("domain {} created", name);
     guestReports.runningNow();
+    removals.retry();
     return new LibvirtGuest(spec.instanceId(), spec.instanceDir());
   }
 
@@ -318,6 +328,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   public void close() {
     connection.close();
     reports.close();
+    removals.close();
   }
 
   /** The connection to libvirtd, for tests that make it close as libvirtd going away would. */
@@ -412,11 +423,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     @Override
     public void release() {
       reports.forget(name);
-      try {
-        connection.destroy(name);
-      } catch (BackendException e) {
-        LOG.warn("releasing instance {}: {}", instanceId, e.getMessage());
-      }
+      removals.destroy(instanceId, name);
       network.release(instanceId);
       deleteInstanceFiles(instanceDir);
     }
