@@ -13,6 +13,7 @@ import dev.buildhost.manager.backend.InstanceBackend;
 import dev.buildhost.manager.backend.KeepsGuestDisk;
 import dev.buildhost.manager.backend.KeptDisk;
 import dev.buildhost.manager.backend.LaunchSpec;
+import dev.buildhost.manager.backend.RetriedRemovals;
 import dev.buildhost.manager.config.ManagerConfig;
 import dev.buildhost.manager.machine.Manifest;
 import dev.buildhost.manager.machine.Revision;
@@ -64,7 +65,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
   private final LibvirtConnection connection;
 
   /** The domains of released guests that libvirtd did not destroy yet. */
-  private final DomainRemovals removals;
+  private final RetriedRemovals removals;
 
   /** A backend whose VMs use QEMU user networking (network mode user). */
   public LibvirtBackend(ManagerConfig config) {
@@ -85,7 +86,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     this.config = config;
     this.connection =
         new LibvirtConnection(config.libvirtUri(), reports::onLifecycle, this::catchUp, reconnects);
-    this.removals = new DomainRemovals(connection::destroy);
+    this.removals = new RetriedRemovals("domain", "once libvirtd answers", connection::destroy);
     this.network = new VmNetwork(bridge);
     this.owner = config.stateDir().toAbsolutePath().normalize().toString();
     this.acceleration =
@@ -423,7 +424,7 @@ public final class LibvirtBackend implements InstanceBackend, KeepsGuestDisk {
     @Override
     public void release() {
       reports.forget(name);
-      removals.destroy(instanceId, name);
+      removals.remove(instanceId, name);
       network.release(instanceId);
       deleteInstanceFiles(instanceDir);
     }

@@ -1,21 +1,22 @@
-package dev.buildhost.manager.libvirt;
+package dev.buildhost.manager.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildhost.manager.backend.BackendException;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The destroys of released domains, with a libvirtd that is away and then back. */
-class DomainRemovalsTest {
+/** The removals of released guests' domains, with a libvirtd that is away and then back. */
+class RetriedRemovalsTest {
 
   private boolean libvirtdAway;
   private final List<String> destroyed = new ArrayList<>();
-  private final DomainRemovals removals =
-      new DomainRemovals(
+  private final RetriedRemovals removals =
+      new RetriedRemovals(
+          "domain",
+          "once libvirtd answers",
           name -> {
             if (libvirtdAway) {
               throw new BackendException("cannot connect to libvirtd at qemu:///system");
@@ -25,7 +26,7 @@ class DomainRemovalsTest {
 
   @Test
   void aDestroyThatWorksIsNotKept() {
-    assertTrue(removals.destroy("i1", "buildhost-i1"));
+    assertTrue(removals.remove("i1", "buildhost-i1"));
 
     removals.retry();
 
@@ -35,8 +36,8 @@ class DomainRemovalsTest {
   @Test
   void aDestroyWhileLibvirtdIsAwayIsTriedAgainOnceItIsBackAndThenForgotten() {
     libvirtdAway = true;
-    assertFalse(removals.destroy("i1", "buildhost-i1"));
-    assertFalse(removals.destroy("i2", "buildhost-i2"));
+    assertFalse(removals.remove("i1", "buildhost-i1"));
+    assertFalse(removals.remove("i2", "buildhost-i2"));
     removals.retry();
     assertEquals(List.of(), destroyed);
 
@@ -50,8 +51,8 @@ class DomainRemovalsTest {
   @Test
   void aReleaseThatFailsTwiceIsKeptOnce() {
     libvirtdAway = true;
-    removals.destroy("i1", "buildhost-i1");
-    removals.destroy("i1", "buildhost-i1");
+    removals.remove("i1", "buildhost-i1");
+    removals.remove("i1", "buildhost-i1");
 
     libvirtdAway = false;
     removals.retry();
