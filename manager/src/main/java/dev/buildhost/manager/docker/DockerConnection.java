@@ -7,6 +7,7 @@ import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.core.SSLConfig;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import dev.buildhost.manager.backend.BackendException;
@@ -28,6 +29,14 @@ final class DockerConnection implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  // Deprecated: the type of Builder.withCustomSslConfig, the one way docker-java's builder takes
+  // "not its own TLS settings" (a docker context can turn its verify flag back on at build).
+  @SuppressWarnings("deprecation")
+  private static final SSLConfig NO_TLS_ON_A_UNIX_SOCKET =
+      () -> {
+        throw new IllegalStateException("an engine on a unix socket is reached without TLS");
+      };
+
   private final String host;
   private DockerHttpClient http;
   private DockerClient client;
@@ -47,13 +56,12 @@ final class DockerConnection implements AutoCloseable {
       throw new BackendException("the Docker backend is closed");
     }
     if (client == null) {
-      if (mayUseTls()) {
+      if (!onUnixSocket(host)) {
         requireTlsLibraries();
       }
       DockerHttpClient newHttp = null;
       try {
-        DockerClientConfig config =
-            DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+        DockerClientConfig config = configFor(host);
         newHttp = transportFor(config);
         DockerClient newClient = DockerClientImpl.getInstance(config, newHttp);
         newClient.pingCmd().exec();
@@ -67,20 +75,29 @@ final class DockerConnection implements AutoCloseable {
     return client;
   }
 
-  /**
-   * Whether docker-java may set up TLS, for which it needs Bouncy Castle as soon as it builds its
-   * config: an engine not on a unix socket, or {@code DOCKER_TLS_VERIFY} set (the environment
-   * variable or system property docker-java reads).
-   */
-  private boolean mayUseTls() {
-    String verify = System.getenv("DOCKER_TLS_VERIFY");
-    if (verify == null) {
-      verify = System.getProperty("DOCKER_TLS_VERIFY");
-    }
-    return !host.startsWith("unix:") || (verify != null && !verify.isBlank());
+  private static boolean onUnixSocket(String host) {
+    return host.startsWith("unix:");
   }
 
-  /** Bouncy Castle is one of the daemon's optional libraries (OptionalLibraries). */
+  /**
+   * docker-java's settings for the engine at {@code host}. An engine on a unix socket has no TLS,
+   * whatever docker-java's own files ({@code DOCKER_TLS_VERIFY} in the environment, {@code
+   * ~/.docker-java.properties}, a docker context) say: building their TLS settings would need
+   * Bouncy Castle, which the daemon adds only for an engine over TCP.
+   */
+  static DockerClientConfig configFor(String host) {
+    DefaultDockerClientConfig.Builder builder =
+        DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host);
+    if (onUnixSocket(host)) {
+      builder.withCustomSslConfig(NO_TLS_ON_A_UNIX_SOCKET);
+    }
+    return builder.build();
+  }
+
+  /**
+   * Bouncy Castle is one of the daemon's optional libraries (OptionalLibraries): docker-java needs
+   * it as soon as it builds TLS settings, which an engine over TCP may have.
+   */
   private void requireTlsLibraries() throws BackendException {
     try {
       OptionalLibraries.require(OptionalLibraries.Group.DOCKER_TLS);
