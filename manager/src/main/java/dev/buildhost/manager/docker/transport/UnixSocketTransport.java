@@ -3,6 +3,7 @@ package dev.buildhost.manager.docker.transport;
 import com.github.dockerjava.transport.DockerHttpClient;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -163,7 +164,7 @@ public final class UnixSocketTransport implements DockerHttpClient {
       this.channel = channel;
       this.head = head;
       this.body =
-          new java.io.FilterInputStream(body) {
+          new FilterInputStream(body) {
             @Override
             public void close() {
               ChannelResponse.this.close();
