@@ -79,6 +79,14 @@ class RolloutIT {
   private FleetHosts.BuildIdServer buildIds;
   private final ExecutorService hosts = Executors.newFixedThreadPool(HOSTS.size() + 1);
   private final Map<String, Instant> back = new ConcurrentHashMap<>();
+
+  /**
+   * When each rebooted host was last seen still holding its slot: a time before it gave the slot
+   * back (a poll that saw it free comes up to a poll interval after that, so it cannot order two
+   * hosts).
+   */
+  private final Map<String, Instant> lastSeenHolding = new ConcurrentHashMap<>();
+
   private final Map<String, AtReboot> atReboot = new ConcurrentHashMap<>();
 
   /** What a host's daemon said right after its reboot command ran. */
@@ -169,12 +177,16 @@ class RolloutIT {
           reboots.stream().map(Reboot::host).sorted().toList(),
           "each host rebooted once: " + reboots);
       // No two at once by the recorded times: a host's reboot command ran only after the host
-      // before it was back.
+      // before it was last seen holding the slot.
       for (int i = 1; i < reboots.size(); i++) {
         Reboot before = reboots.get(i - 1);
         assertTrue(
-            back.get(before.host()).isBefore(reboots.get(i).at()),
-            reboots.get(i) + " rebooted before " + before.host() + " was back at " + back);
+            lastSeenHolding.get(before.host()).isBefore(reboots.get(i).at()),
+            reboots.get(i)
+                + " rebooted while "
+                + before.host()
+                + " still held the slot, at "
+                + lastSeenHolding);
       }
       // Each reboot after its drain: the daemon draining, no instance left.
       assertEquals(
@@ -267,6 +279,9 @@ class RolloutIT {
   }
 
   private void watchSlotGivenBack(String host) {
+    // The host holds its slot from before its reboot until its monitor, started after this, gives
+    // it back.
+    lastSeenHolding.put(host, Instant.now());
     Thread watcher =
         new Thread(
             () -> {
@@ -276,7 +291,16 @@ class RolloutIT {
                     .atMost(ROLLOUT)
                     .pollInterval(Duration.ofMillis(100))
                     .ignoreExceptions()
-                    .until(() -> s.read().holders().stream().noneMatch(h -> h.host().equals(host)));
+                    .until(
+                        () -> {
+                          Instant asked = Instant.now();
+                          boolean holding =
+                              s.read().holders().stream().anyMatch(h -> h.host().equals(host));
+                          if (holding) {
+                            lastSeenHolding.put(host, asked);
+                          }
+                          return !holding;
+                        });
                 back.put(host, Instant.now());
               }
             },
